@@ -1,0 +1,13 @@
+# The pure mapping core: GLib and libxml2 only.  Its CPPFLAGS lack the Sofia
+# and libstrophe include paths, so an #include of either fails to compile.
+noinst_LIBRARIES += src/libstox-core.a
+src_libstox_core_a_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) -DG_LOG_DOMAIN=\"stox-core\"
+src_libstox_core_a_SOURCES = \
+	src/core/types.h src/core/types.c \
+	src/core/address.h src/core/address.c \
+	src/core/rules.h src/core/rules.c \
+	src/core/message.h src/core/message.c \
+	src/core/backoff.h src/core/backoff.c \
+	src/core/netmask.h src/core/netmask.c \
+	src/core/gateway.h src/core/gateway.c
+CORE_LIBS = src/libstox-core.a $(XML_LIBS) $(GLIB_LIBS)

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include "types.h"
+
+StoxSipRequest *
+stox_sip_request_new (void)
+{
+  StoxSipRequest *req = g_new0 (StoxSipRequest, 1);
+
+  req->expires = -1;
+  return req;
+}
+
+void
+stox_sip_request_free (StoxSipRequest *req)
+{
+  if (req == NULL)
+    return;
+  g_free (req->method_name);
+  g_free (req->request_uri);
+  g_free (req->from_uri);
+  g_free (req->to_uri);
+  g_free (req->call_id);
+  g_free (req->content_type);
+  g_free (req->charset);
+  g_free (req->content_language);
+  g_free (req->subject);
+  g_clear_pointer (&req->body, g_bytes_unref);
+  g_free (req->source);
+  g_free (req->event);
+  g_free (req);
+}
+
+StoxStanza *
+stox_stanza_new (StoxStanzaKind kind)
+{
+  StoxStanza *st = g_new0 (StoxStanza, 1);
+
+  st->kind = kind;
+  return st;
+}
+
+void
+stox_stanza_free (StoxStanza *st)
+{
+  if (st == NULL)
+    return;
+  g_free (st->type);
+  g_free (st->id);
+  g_free (st->from);
+  g_free (st->to);
+  g_free (st->lang);
+  g_free (st->body);
+  g_free (st->subject);
+  g_free (st->thread);
+  g_free (st->error_condition);
+  g_free (st->error_type);
+  g_free (st->error_text);
+  g_free (st->iq_child_name);
+  g_free (st->iq_child_ns);
+  g_free (st->iq_node);
+  g_free (st->show);
+  g_free (st->status);
+  g_free (st->payload_xml);
+  g_free (st);
+}
+
+static void
+out_request_clear (StoxSipOutRequest *r)
+{
+  g_free (r->request_uri);
+  g_free (r->from_uri);
+  g_free (r->to_uri);
+  g_free (r->call_id);
+  g_free (r->content_type);
+  g_free (r->content_language);
+  g_free (r->subject);
+  g_clear_pointer (&r->body, g_bytes_unref);
+}
+
+void
+stox_action_free (StoxAction *action)
+{
+  if (action == NULL)
+    return;
+  switch (action->kind)
+    {
+    case STOX_ACTION_SIP_RESPOND:
+      g_free (action->u.respond.phrase);
+      g_free (action->u.respond.accept);
+      g_free (action->u.respond.allow);
+      g_free (action->u.respond.warning);
+      break;
+    case STOX_ACTION_SIP_REQUEST:
+      out_request_clear (&action->u.request);
+      break;
+    case STOX_ACTION_XMPP_SEND:
+      stox_stanza_free (action->u.stanza);
+      break;
+    }
+  g_free (action);
+}
+
+GPtrArray *
+stox_actions_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) stox_action_free);
+}

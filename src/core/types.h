@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The values that cross the house (ARCHITECTURE.md): decoded events that the
+ * front ends hand to the core, and the actions the core hands back.  Plain
+ * structs of owned strings; no Sofia or libstrophe type appears here.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Opaque id the front end uses for a SIP transaction (server or client). */
+typedef guint64 StoxToken;
+
+typedef enum
+{
+  STOX_SIP_METHOD_OTHER = 0,
+  STOX_SIP_METHOD_MESSAGE,
+  STOX_SIP_METHOD_OPTIONS,
+  STOX_SIP_METHOD_SUBSCRIBE,
+  STOX_SIP_METHOD_NOTIFY,
+  STOX_SIP_METHOD_PUBLISH,
+} StoxSipMethod;
+
+/* A SIP request as the SIP front end decoded it.  URIs are the text of the
+ * URI only (no display name, no angle brackets, no header parameters). */
+typedef struct
+{
+  StoxToken     token;
+  StoxSipMethod method;
+  char         *method_name;      /* as on the wire, for OTHER */
+  char         *request_uri;
+  char         *from_uri;
+  char         *to_uri;
+  char         *call_id;
+  char         *content_type;     /* "type/subtype", lower case, no params */
+  char         *charset;          /* the charset parameter, or NULL */
+  char         *content_language;
+  char         *subject;
+  GBytes       *body;             /* NULL when the request had none */
+  char         *source;           /* peer address as text, e.g. "127.0.0.1" */
+  gint64        expires;          /* -1 when absent */
+  char         *event;            /* Event header, or NULL */
+} StoxSipRequest;
+
+StoxSipRequest *stox_sip_request_new (void);
+void            stox_sip_request_free (StoxSipRequest *req);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxSipRequest, stox_sip_request_free)
+
+/* The final answer to a request the gateway sent. */
+typedef struct
+{
+  StoxToken token;
+  guint     status;
+  char     *phrase;
+} StoxSipResponse;
+
+typedef enum
+{
+  STOX_STANZA_MESSAGE,
+  STOX_STANZA_PRESENCE,
+  STOX_STANZA_IQ,
+} StoxStanzaKind;
+
+/* XEP-0085 chat states. */
+typedef enum
+{
+  STOX_CHAT_STATE_NONE = 0,
+  STOX_CHAT_STATE_ACTIVE,
+  STOX_CHAT_STATE_COMPOSING,
+  STOX_CHAT_STATE_PAUSED,
+  STOX_CHAT_STATE_INACTIVE,
+  STOX_CHAT_STATE_GONE,
+} StoxChatState;
+
+/* A stanza, decoded (incoming) or to be built (outgoing).  Strings are
+ * UTF-8 text, never XML: the XMPP front end escapes them.  `payload_xml` is
+ * the one exception: extra child elements the core wrote itself with every
+ * text escaped (disco results, ping results); the front end parses it. */
+typedef struct
+{
+  StoxStanzaKind kind;
+  char          *type;            /* NULL when absent */
+  char          *id;
+  char          *from;
+  char          *to;
+  char          *lang;            /* xml:lang of the stanza */
+  char          *body;
+  char          *subject;
+  char          *thread;
+  StoxChatState  chat_state;
+  /* type="error": the defined condition, its type and optional text */
+  char          *error_condition;
+  char          *error_type;
+  char          *error_text;
+  /* IQ: the first child element */
+  char          *iq_child_name;
+  char          *iq_child_ns;
+  char          *iq_node;         /* disco 'node' attribute */
+  /* presence */
+  char          *show;
+  char          *status;
+  /* outgoing only */
+  char          *payload_xml;
+} StoxStanza;
+
+StoxStanza *stox_stanza_new (StoxStanzaKind kind);
+void        stox_stanza_free (StoxStanza *st);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxStanza, stox_stanza_free)
+
+/* A SIP request the gateway sends (out of dialog, through the outbound
+ * proxy when one is configured). */
+typedef struct
+{
+  StoxToken     token;
+  StoxSipMethod method;
+  char         *request_uri;
+  char         *from_uri;
+  char         *to_uri;
+  char         *call_id;          /* NULL: the stack picks one */
+  char         *content_type;     /* full value, e.g. "text/plain;charset=UTF-8" */
+  char         *content_language;
+  char         *subject;
+  GBytes       *body;
+} StoxSipOutRequest;
+
+typedef enum
+{
+  STOX_ACTION_SIP_RESPOND,
+  STOX_ACTION_SIP_REQUEST,
+  STOX_ACTION_XMPP_SEND,
+} StoxActionKind;
+
+typedef struct
+{
+  StoxActionKind kind;
+  union
+  {
+    struct
+    {
+      StoxToken token;
+      guint     status;
+      char     *phrase;
+      guint     retry_after;      /* seconds; 0 = no Retry-After header */
+      char     *accept;           /* Accept header value, or NULL */
+      char     *allow;            /* Allow header value, or NULL */
+      char     *warning;          /* explanatory text (Warning 399), or NULL */
+    } respond;
+    StoxSipOutRequest request;
+    StoxStanza       *stanza;
+  } u;
+} StoxAction;
+
+void stox_action_free (StoxAction *action);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxAction, stox_action_free)
+
+/* A list of StoxAction, owning them. */
+GPtrArray *stox_actions_new (void);
+
+G_END_DECLS

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * stox.conf (INTERFACE.md §2): a GLib key file, checked strictly.  Unknown
+ * groups and keys are errors; a value runs to the end of its line (read with
+ * g_key_file_get_value, so no escapes and no trailing-comment stripping);
+ * every diagnostic names "[group] key" or "FILE:LINE".
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define STOX_CONFIG_ERROR (stox_config_error_quark ())
+GQuark stox_config_error_quark (void);
+
+typedef enum
+{
+  STOX_CONFIG_ERROR_PARSE,    /* the file itself: "FILE:LINE: why" where known */
+  STOX_CONFIG_ERROR_INVALID,  /* "FILE: [group] key: why" */
+} StoxConfigError;
+
+typedef struct
+{
+  char  *path;                 /* the file read */
+
+  /* [sip] */
+  char  *sip_domain;           /* required */
+  char  *sip_listen;           /* default "sip:*:5060" */
+  char  *sip_outbound_proxy;   /* NULL when unset */
+  char **sip_trusted_peers;    /* NULL = any; else CIDR strings */
+  char  *sip_tls_certificate;
+  char  *sip_tls_key;
+  guint  sip_max_message_size; /* default 1300 */
+
+  /* [xmpp] */
+  char  *xmpp_component;       /* default: sip_domain */
+  char  *xmpp_server;          /* default "127.0.0.1" */
+  guint16 xmpp_port;           /* default 5347 */
+  char  *xmpp_secret;          /* from secret or secret-file; required */
+
+  /* [gateway] */
+  char  *rules_dir;            /* default SYSCONFDIR "/stox/rules.d" */
+  guint  bounce_wait_ms;       /* 0–400, default 250 */
+  char **xmpp_domains;         /* NULL or {"*"} = any */
+  char  *state_dir;            /* default LOCALSTATEDIR "/lib/stox" */
+} StoxConfig;
+
+StoxConfig *stox_config_new_defaults (void);
+void        stox_config_free (StoxConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxConfig, stox_config_free)
+
+/* Reads and checks `path` (and secret-file).  The returned error message
+ * names the file and the key or line. */
+StoxConfig *stox_config_load (const char *path, GError **error);
+
+/* Every problem in the file, not just the first: one "FILE: [group] key:
+ * why" / "FILE:LINE: why" per element.  Empty array when all is well. */
+GPtrArray  *stox_config_check (const char *path);
+
+/* Reads the rule directory: every regular file not starting with '.',
+ * in name order.  Errors name FILE:LINE. */
+struct _StoxRules;
+struct _StoxRules *stox_config_load_rules (const char *dir, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,3 @@
+/* placeholder: being written */
+#include "config.h"
+typedef int stox_placeholder_sip_endpoint_c;

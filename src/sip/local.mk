@@ -1,0 +1,5 @@
+# The SIP front end: the only code that includes Sofia-SIP.
+noinst_LIBRARIES += src/libstox-sip.a
+src_libstox_sip_a_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(SOFIA_CFLAGS) -DG_LOG_DOMAIN=\"stox-sip\"
+src_libstox_sip_a_SOURCES = \
+	src/sip/endpoint.h src/sip/endpoint.c

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The XMPP front end: a XEP-0114 component connection made with libstrophe,
+ * driven by a custom GSource on the default main context (no thread, no
+ * polling), reconnecting with capped, jittered exponential backoff
+ * (core/backoff.h).  Free of libstrophe types.
+ */
+#pragma once
+
+#include "core/types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _StoxXmppComponent StoxXmppComponent;
+
+typedef struct
+{
+  const char *jid;      /* component JID */
+  const char *secret;
+  const char *server;   /* host name or address; keep it numeric */
+  guint16     port;
+} StoxXmppComponentConfig;
+
+typedef enum
+{
+  STOX_XMPP_LINK_DOWN,        /* an attempt failed or the stream ended */
+  STOX_XMPP_LINK_UP,          /* handshake done */
+} StoxXmppLinkState;
+
+/* `st` is owned by the component for the duration of the call. */
+typedef void (*StoxXmppStanzaFunc) (const StoxStanza *st, gpointer user_data);
+/* `retry_in_s`: seconds until the next attempt when DOWN; `reason`: text */
+typedef void (*StoxXmppLinkFunc)   (StoxXmppLinkState state,
+                                    guint             retry_in_s,
+                                    const char       *reason,
+                                    gpointer          user_data);
+
+StoxXmppComponent *stox_xmpp_component_new (const StoxXmppComponentConfig *config,
+                                            StoxXmppStanzaFunc             on_stanza,
+                                            StoxXmppLinkFunc               on_link,
+                                            gpointer                       user_data);
+
+/* First connection attempt; later ones are scheduled by the component. */
+void     stox_xmpp_component_start (StoxXmppComponent *c);
+
+/* Queues `st` for sending.  FALSE when the link is down or the send queue
+ * is over its bound (the caller answers resource-constraint / 503). */
+gboolean stox_xmpp_component_send (StoxXmppComponent *c, const StoxStanza *st);
+
+gboolean stox_xmpp_component_is_up (StoxXmppComponent *c);
+
+/* Stanzas waiting in libstrophe's send queue (back-pressure). */
+gsize    stox_xmpp_component_queue_len (StoxXmppComponent *c);
+
+/* Closes the stream cleanly (after flushing what is queued) and stops
+ * reconnecting; `done` runs from the loop once closed or after the
+ * caller's deadline. */
+void     stox_xmpp_component_stop (StoxXmppComponent *c,
+                                   GSourceFunc        done,
+                                   gpointer           done_data);
+
+void     stox_xmpp_component_free (StoxXmppComponent *c);
+
+G_END_DECLS

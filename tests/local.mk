@@ -1,0 +1,25 @@
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+TEST_EXTENSIONS = .py .sh
+PY_LOG_DRIVER = $(LOG_DRIVER)
+PY_LOG_COMPILER = /usr/bin/python3
+SH_LOG_DRIVER = $(LOG_DRIVER)
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	G_TEST_SRCDIR=$(abs_top_srcdir)/tests \
+	G_TEST_BUILDDIR=$(abs_top_builddir)/tests \
+	STOX_SRCDIR=$(abs_top_srcdir) STOX_BUILDDIR=$(abs_top_builddir) \
+	G_DEBUG=fatal-warnings,fatal-criticals \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1
+UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS)
+
+# One fragment per area so that each can grow on its own.
+include tests/unit/backoff.mk
+include tests/unit/address.mk
+include tests/unit/rules.mk
+include tests/unit/message.mk
+include tests/unit/gateway.mk
+include tests/unit/config.mk
+include tests/unit/sip.mk
+include tests/unit/xmpp.mk
+include tests/e2e/local.mk

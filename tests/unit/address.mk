@@ -1,0 +1,1 @@
+# tests for address: see tests/local.mk

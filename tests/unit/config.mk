@@ -1,0 +1,1 @@
+# tests for config: see tests/local.mk

@@ -1,0 +1,1 @@
+# tests for gateway: see tests/local.mk

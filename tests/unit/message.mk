@@ -1,0 +1,1 @@
+# tests for message: see tests/local.mk

@@ -1,0 +1,1 @@
+# tests for rules: see tests/local.mk

@@ -1,0 +1,1 @@
+# tests for sip: see tests/local.mk

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Reconnect schedule (INTERFACE.md §7): capped, jittered, exponential. */
+#include "config.h"
+
+#include "core/backoff.h"
+
+static void
+test_backoff_table (void)
+{
+  static const struct
+  {
+    guint attempt, base, cap;
+    double r;
+    guint expect;
+  } rows[] = {
+    { 0, 1000, 60000, 0.5, 1000 },    /* no jitter at the midpoint */
+    { 1, 1000, 60000, 0.5, 2000 },
+    { 5, 1000, 60000, 0.5, 32000 },
+    { 6, 1000, 60000, 0.5, 60000 },   /* capped */
+    { 500, 1000, 60000, 0.5, 60000 }, /* no overflow for huge attempts */
+    { 0, 1000, 60000, 0.0, 800 },     /* -20 % */
+    { 0, 1000, 60000, 0.999999, 1199 },/* just under +20 % */
+    { 10, 1000, 60000, 0.0, 48000 },
+    { 0, 1000, 60000, -3.0, 800 },    /* out-of-range randoms are clamped */
+    { 0, 1000, 60000, 7.0, 1199 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      guint got = stox_backoff_delay_ms (rows[i].attempt, rows[i].base,
+                                         rows[i].cap, rows[i].r);
+      g_test_message ("row %zu: got %u", i, got);
+      g_assert_cmpuint (got, ==, rows[i].expect);
+    }
+}
+
+static void
+test_backoff_monotone_until_cap (void)
+{
+  guint prev = 0;
+
+  for (guint a = 0; a < 40; a++)
+    {
+      guint d = stox_backoff_delay_ms (a, 500, 30000, 0.5);
+      g_assert_cmpuint (d, >=, prev);
+      g_assert_cmpuint (d, <=, 30000);
+      prev = d;
+    }
+  g_assert_cmpuint (prev, ==, 30000);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/backoff/table", test_backoff_table);
+  g_test_add_func ("/backoff/monotone-until-cap", test_backoff_monotone_until_cap);
+  return g_test_run ();
+}

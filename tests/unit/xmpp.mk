@@ -1,0 +1,1 @@
+# tests for xmpp: see tests/local.mk
