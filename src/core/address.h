@@ -41,7 +41,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxSipUri, stox_sip_uri_free)
 /* Parses "sip:user@host[:port][;params][?headers]" (also "sips:" — the
  * caller decides to refuse it; `sips` tells).  Any other scheme fails with
  * STOX_ADDRESS_ERROR_SCHEME; bad escapes, invalid UTF-8 after decoding, or a
- * missing host fail with STOX_ADDRESS_ERROR_MALFORMED. */
+ * missing host fail with STOX_ADDRESS_ERROR_MALFORMED.  So do a decoded
+ * control character in the user part or `gr`, a raw character RFC 3261
+ * §25.1 wants escaped there (`" # < > [ \ ] …`; raw UTF-8 is tolerated),
+ * a bad port and a repeated `;gr=`.  A valueless `;gr` leaves `gr` NULL. */
 StoxSipUri *stox_sip_uri_parse (const char *text, GError **error);
 
 /* A parsed JID; parts are as given (no escaping undone). `local` and
@@ -60,17 +63,20 @@ StoxJid *stox_jid_parse (const char *text, GError **error);
 /* RFC 7247 §6.4 steps 4–6 + XEP-0106: a decoded SIP user part to a JID
  * localpart: escape the XEP-0106 set (and a `\` that would read as an
  * escape as \5c), lower-case (PRECIS UsernameCaseMapped), NFC.  Empty,
- * over-long, control characters, a leading/trailing space: MALFORMED. */
+ * over-long, control characters, a leading/trailing space: MALFORMED.
+ * (The case mapping runs before the escaping; see address.c for why.) */
 char *stox_address_user_to_jid_local (const char *user, GError **error);
 
 /* RFC 7247 §6.5 steps 2–5: a JID localpart (escaped form) to a SIP user
  * part, percent-encoded for a sip: URI (`# % [ \ ] ^ { | }`, backtick, space,
- * `" < > @ :` and every non-ASCII byte). */
+ * `" < > @ :` and every non-ASCII byte).  The localpart's case is kept
+ * as given. */
 char *stox_address_jid_local_to_user (const char *local, GError **error);
 
 /* Whole-address helpers used by the gateway. */
 
-/* sip:user@host;gr=x → user-mapped@jid_domain[/x] */
+/* sip:user@host;gr=x → user-mapped@jid_domain[/x]; a sips: URI fails
+ * with STOX_ADDRESS_ERROR_SIPS (RFC 7247 §8). */
 char *stox_address_sip_to_jid (const StoxSipUri *uri,
                                const char       *jid_domain,
                                GError          **error);
@@ -81,7 +87,10 @@ char *stox_address_jid_to_sip (const StoxJid *jid,
                                const char    *sip_domain,
                                GError       **error);
 
-/* The XEP-0106 transforms alone (exposed for tests and disco). */
+/* The XEP-0106 transforms alone (exposed for tests and disco).  Both
+ * return NULL for NULL or non-UTF-8 input; escape also for a leading or
+ * trailing space, which has no escaped form (\20 may not be first or
+ * last).  Neither case-maps. */
 char *stox_xep0106_escape (const char *unescaped);
 char *stox_xep0106_unescape (const char *escaped);
 
