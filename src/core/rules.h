@@ -1,18 +1,33 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Rule files (INTERFACE.md §2, stox-rules(5)): line-oriented UTF-8 text, one
- * table row per line, '#' starts a comment line.  The core parses text it is
+ * table row per line naming both of its sides.  The core parses text it is
  * given; reading files is the daemon's job.  Diagnostics are "FILE:LINE: why".
  *
- * Grammar, one row per line, fields separated by blanks:
+ * Grammar, one row per line, fields separated by blanks (space, tab):
  *
  *   xmpp-to-sip  <condition>  <code>       RFC 7247 §7.1 Table 2
  *   sip-to-xmpp  <code|Nxx>   <condition>  RFC 7247 §7.2 Table 3 (Nxx = class)
  *   error-type   <condition>  <type>       RFC 6120 §8.3.3 (rfc-mappings §1.10)
  *   message-type <normal|chat>             type on SIP→XMPP <message> (RFC 7572 §5)
  *
- * Later rows override earlier ones (files are read in name order), so an
- * operator's file placed after the shipped one changes single rows.
+ *   <condition>  one of the 22 RFC 6120 §8.3.3 names, bare ("bad-request")
+ *   <code>       three digits, 300–699 (RFC 7247 §7 maps only 3xx–6xx);
+ *                503 is refused in xmpp-to-sip rows (RFC 7247 §7.1 note 5:
+ *                it stays the gateway's own "XMPP unreachable")
+ *   Nxx          3xx, 4xx, 5xx or 6xx: the row for codes without their own
+ *   <type>       auth, cancel, continue, modify or wait (RFC 6120 §8.3.2)
+ *
+ * Blank lines are ignored.  '#' as the first non-blank of a line, or at the
+ * start of a field, begins a comment that runs to the end of the line (no
+ * value contains '#', so "xmpp-to-sip gone 301  # or 410" is unambiguous).
+ * Directives and values are case-sensitive.  CRLF line ends and a leading
+ * UTF-8 byte-order mark are accepted.  A line is at most 1024 bytes, valid
+ * UTF-8, without control characters other than tab.
+ *
+ * Later rows override earlier ones (files are read in name order; within a
+ * file, the later line), so an operator's file placed after the shipped one
+ * changes single rows.
  */
 #pragma once
 
@@ -25,7 +40,9 @@ GQuark stox_rules_error_quark (void);
 
 typedef enum
 {
-  STOX_RULES_ERROR_SYNTAX,     /* message is "FILE:LINE: why" */
+  STOX_RULES_ERROR_SYNTAX,     /* message: one "FILE:LINE: why" line per
+                                * fault, first fault first; after 10, one
+                                * "FILE: N more errors" line */
   STOX_RULES_ERROR_INCOMPLETE, /* a table the gateway needs is missing rows */
 } StoxRulesError;
 
@@ -35,22 +52,26 @@ StoxRules *stox_rules_new (void);
 void       stox_rules_free (StoxRules *rules);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxRules, stox_rules_free)
 
-/* Adds the rows of one file.  On error nothing of this file is kept. */
+/* Adds the rows of one file (`length` bytes of `text`, which need not be
+ * NUL-terminated; `filename` is only used in diagnostics).  On error nothing
+ * of this file is kept and the earlier rows stay in force. */
 gboolean stox_rules_parse (StoxRules  *rules,
                            const char *filename,
                            const char *text,
                            gsize       length,
                            GError    **error);
 
-/* Checks that every table the gateway relies on is usable (each of the
- * RFC 6120 conditions has an error-type, the four class fallbacks 3xx–6xx
- * exist).  Call after the last file. */
+/* Checks that every table the gateway relies on is usable: each of the 22
+ * RFC 6120 conditions has an error-type and an xmpp-to-sip row, and the four
+ * class fallbacks 3xx–6xx exist (STOX_RULES_ERROR_INCOMPLETE naming what is
+ * missing).  Call after the last file. */
 gboolean stox_rules_validate (const StoxRules *rules, GError **error);
 
 /* Lookups, RFC 7247 §7 (rfc-mappings.md §1.8–1.10). */
 
 /* SIP status → stanza error condition: the exact row, else the class row
- * (Nxx), else "undefined-condition".  Never NULL for 300–699. */
+ * (Nxx), else "undefined-condition" (also for a status outside 300–699).
+ * Never NULL; the string is static. */
 const char *stox_rules_sip_to_condition (const StoxRules *rules, guint status);
 
 /* Stanza error condition → SIP status; an unknown condition maps like
@@ -64,7 +85,8 @@ const char *stox_rules_error_type (const StoxRules *rules, const char *condition
 /* "normal" (default, RFC 7572 §5) or "chat" when a rule opts in. */
 const char *stox_rules_message_type (const StoxRules *rules);
 
-/* Number of rows loaded (for logs: "rules reloaded: 96 rows"). */
+/* Number of distinct rows in force, a row overridden by a later one
+ * counted once (for logs: "rules reloaded: 110 rows"). */
 guint stox_rules_count (const StoxRules *rules);
 
 G_END_DECLS
