@@ -1,3 +1,1146 @@
-/* placeholder: being written */
-#include "config.h"
-typedef int stox_placeholder_daemon_config_c;
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * stox.conf (INTERFACE.md §2) and the rule directory.
+ *
+ * GKeyFile gives no line numbers and quietly keeps the last of two equal
+ * keys, so the text is first scanned line by line here: every line must be
+ * blank, a '#' comment, a [group] header or "key = value".  Bad lines are
+ * reported as FILE:LINE and blanked out before GKeyFile sees the text, so
+ * that --check-config can still go on to report every key problem too.
+ *
+ * Values are read with g_key_file_get_value (no escape processing: a
+ * backslash is a backslash) and trimmed of surrounding blanks only; a value
+ * runs to the end of its line, so "secret = abc ; x" is "abc ; x".
+ */
+/* <config.h> is the autoconf header; "config.h" would find this file's own
+ * header next to it. */
+#include <config.h>
+
+#include "daemon/config.h"
+
+#include "core/rules.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+G_DEFINE_QUARK (stox-config-error-quark, stox_config_error)
+
+#define DEFAULT_LISTEN     "sip:*:5060"
+#define DEFAULT_SERVER     "127.0.0.1"
+#define DEFAULT_PORT       5347
+#define DEFAULT_MSG_SIZE   1300
+#define DEFAULT_BOUNCE     250
+#define DEFAULT_RULES_DIR  SYSCONFDIR "/stox/rules.d"
+#define DEFAULT_STATE_DIR  LOCALSTATEDIR "/lib/stox"
+#define DOMAIN_MAX         1023 /* RFC 7622 §3.2: domainpart octets */
+
+/* The whole schema: anything else is an error (INTERFACE.md §2). */
+static const struct
+{
+  const char *group;
+  const char *keys[9];
+} schema[] = {
+  { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers",
+             "tls-certificate", "tls-key", "max-message-size", NULL } },
+  { "xmpp", { "component", "server", "port", "secret", "secret-file", NULL } },
+  { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir", NULL } },
+};
+
+/* ------------------------------------------------------------------ */
+/* Problems                                                            */
+
+typedef struct
+{
+  const char *path;
+  char       *dir;          /* absolute directory of `path`, for relative paths */
+  GPtrArray  *problems;     /* char * */
+  StoxConfigError first_code;
+} Checker;
+
+static void G_GNUC_PRINTF (3, 4)
+add_problem (Checker *c, StoxConfigError code, const char *format, ...)
+{
+  va_list ap;
+
+  va_start (ap, format);
+  if (c->problems->len == 0)
+    c->first_code = code;
+  g_ptr_array_add (c->problems, g_strdup_vprintf (format, ap));
+  va_end (ap);
+}
+
+/* "FILE: [group] key: why" */
+static void G_GNUC_PRINTF (4, 5)
+key_problem (Checker *c, const char *group, const char *key, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *why = NULL;
+
+  va_start (ap, format);
+  why = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  add_problem (c, STOX_CONFIG_ERROR_INVALID, "%s: [%s] %s: %s", c->path, group, key, why);
+}
+
+/* "FILE:LINE: why" */
+static void G_GNUC_PRINTF (3, 4)
+line_problem (Checker *c, guint line, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *why = NULL;
+
+  va_start (ap, format);
+  why = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  add_problem (c, STOX_CONFIG_ERROR_PARSE, "%s:%u: %s", c->path, line, why);
+}
+
+/* A value that fails a check and looks like it carries a trailing comment
+ * gets a hint: GKeyFile has no trailing comments (model-codebases §5.1). */
+static const char *
+comment_hint (const char *value)
+{
+  for (const char *p = value; *p; p++)
+    if ((*p == ' ' || *p == '\t') && (p[1] == ';' || p[1] == '#'))
+      return " (a value runs to the end of its line; put comments on a line of their own)";
+  return "";
+}
+
+/* ------------------------------------------------------------------ */
+/* Small parsers                                                       */
+
+static gboolean
+is_blank (char ch)
+{
+  return ch == ' ' || ch == '\t';
+}
+
+static char *
+strip_blanks (const char *start, gsize len)
+{
+  while (len > 0 && is_blank (*start))
+    start++, len--;
+  while (len > 0 && is_blank (start[len - 1]))
+    len--;
+  return g_strndup (start, len);
+}
+
+typedef enum
+{
+  UINT_OK,
+  UINT_NOT_A_NUMBER,
+  UINT_OUT_OF_RANGE,
+} UintResult;
+
+/* Decimal digits only (no sign, no blanks, no trailing junk), min..max. */
+static UintResult
+parse_uint (const char *text, guint min, guint max, guint *ret_value)
+{
+  guint64 value = 0;
+
+  if (*text == '\0')
+    return UINT_NOT_A_NUMBER;
+  for (const char *p = text; *p; p++)
+    {
+      if (!g_ascii_isdigit (*p))
+        return UINT_NOT_A_NUMBER;
+      if (value <= G_MAXUINT)
+        value = value * 10 + (guint64) (*p - '0');
+    }
+  if (value < min || value > max)
+    return UINT_OUT_OF_RANGE;
+  *ret_value = (guint) value;
+  return UINT_OK;
+}
+
+/* An integer key: "not a number" / "out of range".  FALSE when unusable. */
+static gboolean
+check_uint (Checker *c, const char *group, const char *key, const char *value,
+            guint min, guint max, guint *ret_value)
+{
+  switch (parse_uint (value, min, max, ret_value))
+    {
+    case UINT_OK:
+      return TRUE;
+    case UINT_NOT_A_NUMBER:
+      key_problem (c, group, key, "not a number: '%s'%s", value, comment_hint (value));
+      return FALSE;
+    case UINT_OUT_OF_RANGE:
+      key_problem (c, group, key, "out of range %u..%u: '%s'", min, max, value);
+      return FALSE;
+    }
+  g_assert_not_reached ();
+}
+
+/* A domain as both sides write it: lower-cased (ASCII only: IDNs are
+ * expected in their A-label form), no user part, no path, no port, no
+ * blanks.  NULL with `ret_why` set when it is not one. */
+static char *
+parse_domain (const char *value, const char **ret_why)
+{
+  gsize len = strlen (value);
+
+  *ret_why = NULL;
+  if (len == 0)
+    *ret_why = "empty";
+  else if (len > DOMAIN_MAX)
+    *ret_why = "longer than 1023 bytes";
+  else if (strchr (value, '@'))
+    *ret_why = "contains '@'";
+  else if (strchr (value, '/'))
+    *ret_why = "contains '/'";
+  else if (strchr (value, ':'))
+    *ret_why = "contains ':' (no scheme or port here)";
+  else if (strpbrk (value, " \t"))
+    *ret_why = "contains blanks";
+  else if (strpbrk (value, ",;*[]\\\"'<>"))
+    *ret_why = "contains a character a domain cannot hold";
+  else if (value[0] == '.' || strstr (value, ".."))
+    *ret_why = "has an empty label";
+  if (*ret_why)
+    return NULL;
+  return g_ascii_strdown (value, -1);
+}
+
+/* sip: or sips: followed by something without blanks; `ret_tls` when the
+ * scheme is sips: or a ;transport=tls parameter is present. */
+static gboolean
+check_sip_uri (const char *value, gboolean *ret_tls, const char **ret_why)
+{
+  const char *rest;
+  gboolean tls = FALSE;
+
+  if (g_ascii_strncasecmp (value, "sips:", 5) == 0)
+    rest = value + 5, tls = TRUE;
+  else if (g_ascii_strncasecmp (value, "sip:", 4) == 0)
+    rest = value + 4;
+  else
+    {
+      *ret_why = "not a sip: or sips: URI";
+      return FALSE;
+    }
+  if (*rest == '\0' || *rest == ';')
+    {
+      *ret_why = "no host after the scheme";
+      return FALSE;
+    }
+  if (strpbrk (rest, " \t"))
+    {
+      *ret_why = "contains blanks";
+      return FALSE;
+    }
+  for (const char *p = strchr (rest, ';'); p; p = strchr (p + 1, ';'))
+    {
+      if (g_ascii_strncasecmp (p + 1, "transport=", 10) == 0)
+        {
+          const char *t = p + 11;
+          gsize tlen = strcspn (t, ";?");
+          if (tlen == 3 && g_ascii_strncasecmp (t, "tls", 3) == 0)
+            tls = TRUE;
+        }
+    }
+  if (ret_tls)
+    *ret_tls = tls;
+  return TRUE;
+}
+
+/* "ADDR" or "ADDR/PREFIX", IPv4 or IPv6 → "ADDR/PREFIX" with the host bits
+ * cleared, so "10.1.2.3/8" is stored as "10.0.0.0/8" and "::1" as "::1/128". */
+static char *
+parse_peer (const char *item, const char **ret_why)
+{
+  g_autofree char *addr = NULL;
+  const char *slash = strchr (item, '/');
+  guchar bytes[16];
+  char text[INET6_ADDRSTRLEN];
+  int family;
+  guint bits, prefix;
+
+  addr = slash ? g_strndup (item, (gsize) (slash - item)) : g_strdup (item);
+  if (inet_pton (AF_INET, addr, bytes) == 1)
+    family = AF_INET, bits = 32;
+  else if (inet_pton (AF_INET6, addr, bytes) == 1)
+    family = AF_INET6, bits = 128;
+  else
+    {
+      *ret_why = "not an IPv4 or IPv6 address";
+      return NULL;
+    }
+
+  prefix = bits;
+  if (slash)
+    {
+      UintResult r = parse_uint (slash + 1, 0, bits, &prefix);
+
+      if (r == UINT_NOT_A_NUMBER)
+        {
+          *ret_why = "prefix length is not a number";
+          return NULL;
+        }
+      if (r == UINT_OUT_OF_RANGE)
+        {
+          *ret_why = family == AF_INET ? "prefix length out of range 0..32"
+                                       : "prefix length out of range 0..128";
+          return NULL;
+        }
+    }
+
+  for (guint i = 0; i < bits / 8; i++)
+    {
+      guint keep = prefix > i * 8 ? MIN (prefix - i * 8, 8u) : 0;
+      bytes[i] &= (guchar) (0xff00u >> keep);
+    }
+  if (!inet_ntop (family, bytes, text, sizeof text))
+    {
+      *ret_why = "not an IPv4 or IPv6 address";
+      return NULL;
+    }
+  return g_strdup_printf ("%s/%u", text, prefix);
+}
+
+/* The XMPP server: an IP address (brackets around IPv6 allowed) or a
+ * host name. */
+static char *
+parse_host (const char *value, const char **ret_why)
+{
+  g_autofree char *bare = NULL;
+  guchar bytes[16];
+  gsize len = strlen (value);
+
+  if (len >= 2 && value[0] == '[' && value[len - 1] == ']')
+    bare = g_strndup (value + 1, len - 2);
+  else
+    bare = g_strdup (value);
+
+  if (inet_pton (AF_INET, bare, bytes) == 1 || inet_pton (AF_INET6, bare, bytes) == 1)
+    return g_steal_pointer (&bare);
+
+  if (len > 253 || bare[0] == '.' || bare[0] == '-' || strstr (bare, ".."))
+    {
+      *ret_why = "not a host name or IP address";
+      return NULL;
+    }
+  for (const char *p = bare; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-' && *p != '_')
+      {
+        *ret_why = "not a host name or IP address";
+        return NULL;
+      }
+  return g_ascii_strdown (bare, -1);
+}
+
+/* Opens a regular file for reading, or -1 with a strerror()-style reason.
+ * O_NONBLOCK so that a FIFO cannot hang the check. */
+static int
+open_regular (const char *path, struct stat *ret_st, char **ret_why)
+{
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+
+  if (fd < 0)
+    {
+      *ret_why = g_strdup (g_strerror (errno));
+      return -1;
+    }
+  if (fstat (fd, ret_st) < 0)
+    {
+      *ret_why = g_strdup (g_strerror (errno));
+      close (fd);
+      return -1;
+    }
+  if (S_ISDIR (ret_st->st_mode))
+    {
+      *ret_why = g_strdup ("is a directory");
+      close (fd);
+      return -1;
+    }
+  if (!S_ISREG (ret_st->st_mode))
+    {
+      *ret_why = g_strdup ("not a regular file");
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* Reads at most `cap` bytes of a regular file, NUL-terminated. */
+static gboolean
+read_capped (const char *path, gsize cap, char **ret_text, gsize *ret_len, char **ret_why)
+{
+  struct stat st;
+  GByteArray *buf;
+  int fd;
+
+  fd = open_regular (path, &st, ret_why);
+  if (fd < 0)
+    return FALSE;
+  if ((guint64) st.st_size > cap)
+    {
+      *ret_why = g_strdup_printf ("larger than %" G_GSIZE_FORMAT " bytes", cap);
+      close (fd);
+      return FALSE;
+    }
+
+  buf = g_byte_array_sized_new ((guint) st.st_size + 1);
+  for (;;)
+    {
+      guchar chunk[4096];
+      ssize_t n = read (fd, chunk, sizeof chunk);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          *ret_why = g_strdup (g_strerror (errno));
+          g_byte_array_free (buf, TRUE);
+          close (fd);
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      if (buf->len + (gsize) n > cap)
+        {
+          *ret_why = g_strdup_printf ("larger than %" G_GSIZE_FORMAT " bytes", cap);
+          g_byte_array_free (buf, TRUE);
+          close (fd);
+          return FALSE;
+        }
+      g_byte_array_append (buf, chunk, (guint) n);
+    }
+  close (fd);
+
+  *ret_len = buf->len;
+  g_byte_array_append (buf, (const guchar *) "", 1);
+  *ret_text = (char *) g_byte_array_free (buf, FALSE);
+  return TRUE;
+}
+
+/* A path value: relative paths are taken relative to the config file's
+ * directory, so a configuration can be moved as a whole. */
+static char *
+resolve_path (Checker *c, const char *value)
+{
+  if (g_path_is_absolute (value))
+    return g_strdup (value);
+  return g_canonicalize_filename (value, c->dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* The line scan                                                       */
+
+/* Checks the syntax line by line and returns the text GKeyFile may read:
+ * the same lines, with every bad line and every repeated key turned into
+ * a comment so that line numbers stay the same. */
+static char *
+scan_lines (Checker *c, const char *text, gsize length)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *group = NULL;
+  GString *out = g_string_sized_new (length + 1);
+  const char *p = text, *end = text + length;
+  guint lineno = 0;
+
+  /* Some editors start UTF-8 files with a byte-order mark. */
+  if (length >= 3 && memcmp (p, "\xef\xbb\xbf", 3) == 0)
+    p += 3;
+
+  while (p < end)
+    {
+      const char *eol = memchr (p, '\n', (gsize) (end - p));
+      const char *next = eol ? eol + 1 : end;
+      gsize len = (gsize) ((eol ? eol : end) - p);
+      g_autofree char *line = NULL;
+      const char *s;
+      gboolean ok = FALSE;
+
+      lineno++;
+      if (len > 0 && p[len - 1] == '\r')
+        len--;
+      line = g_strndup (p, len);
+      p = next;
+
+      if (strlen (line) != len)
+        {
+          line_problem (c, lineno, "contains a NUL byte");
+          goto bad;
+        }
+      if (!g_utf8_validate (line, -1, NULL))
+        {
+          line_problem (c, lineno, "not valid UTF-8");
+          goto bad;
+        }
+      for (s = line; *s; s++)
+        if (g_ascii_iscntrl (*s) && *s != '\t')
+          break;
+      if (*s)
+        {
+          line_problem (c, lineno, "contains a control character");
+          goto bad;
+        }
+
+      for (s = line; is_blank (*s); s++)
+        ;
+      if (*s == '\0' || *s == '#')
+        ok = TRUE;
+      else if (*s == '[')
+        {
+          const char *close = strchr (s, ']');
+          const char *t;
+
+          if (close)
+            for (t = close + 1; is_blank (*t); t++)
+              ;
+          if (!close || *t != '\0' || close == s + 1 || strchr (s + 1, '[') ||
+              strchr (close + 1, ']'))
+            {
+              line_problem (c, lineno, "line is not a [group] header");
+              goto bad;
+            }
+          g_free (group);
+          group = g_strndup (s + 1, (gsize) (close - s - 1));
+          ok = TRUE;
+        }
+      else
+        {
+          const char *eq = strchr (s, '=');
+          g_autofree char *key = NULL;
+          g_autofree char *id = NULL;
+          gpointer first;
+
+          if (!eq || eq == s)
+            {
+              line_problem (c, lineno, "line is not 'key = value'");
+              goto bad;
+            }
+          key = strip_blanks (s, (gsize) (eq - s));
+          for (const char *k = key; *k; k++)
+            if (!g_ascii_isalnum (*k) && *k != '-' && *k != '_' && *k != '.')
+              {
+                line_problem (c, lineno, "bad key name '%s'", key);
+                goto bad;
+              }
+          if (!group)
+            {
+              line_problem (c, lineno, "key '%s' before any [group] header", key);
+              goto bad;
+            }
+          id = g_strdup_printf ("%s\n%s", group, key);
+          first = g_hash_table_lookup (seen, id);
+          if (first)
+            {
+              line_problem (c, lineno, "[%s] %s: set again (first set on line %u)",
+                            group, key, GPOINTER_TO_UINT (first));
+              goto bad;
+            }
+          g_hash_table_insert (seen, g_steal_pointer (&id), GUINT_TO_POINTER (lineno));
+          ok = TRUE;
+        }
+
+    bad:
+      g_string_append (out, ok ? line : "#");
+      g_string_append_c (out, '\n');
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys                                                                */
+
+/* The trimmed value, or NULL when the key is absent or empty (an empty
+ * value is reported here; `ret_present` tells the two apart). */
+static char *
+get_value (Checker *c, GKeyFile *kf, const char *group, const char *key,
+           gboolean *ret_present)
+{
+  char *raw = g_key_file_get_value (kf, group, key, NULL);
+  char *value;
+
+  if (ret_present)
+    *ret_present = raw != NULL;
+  if (!raw)
+    return NULL;
+  value = strip_blanks (raw, strlen (raw));
+  explicit_bzero (raw, strlen (raw)); /* it may be the secret */
+  g_free (raw);
+  if (*value == '\0')
+    {
+      key_problem (c, group, key, "empty value");
+      g_free (value);
+      return NULL;
+    }
+  return value;
+}
+
+static void
+check_schema (Checker *c, GKeyFile *kf)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  for (guint i = 0; groups[i]; i++)
+    {
+      g_auto (GStrv) keys = NULL;
+      guint s;
+
+      for (s = 0; s < G_N_ELEMENTS (schema); s++)
+        if (g_str_equal (groups[i], schema[s].group))
+          break;
+      if (s == G_N_ELEMENTS (schema))
+        {
+          add_problem (c, STOX_CONFIG_ERROR_INVALID, "%s: [%s]: unknown group",
+                       c->path, groups[i]);
+          continue;
+        }
+      keys = g_key_file_get_keys (kf, groups[i], NULL, NULL);
+      for (guint k = 0; keys && keys[k]; k++)
+        if (!g_strv_contains (schema[s].keys, keys[k]))
+          key_problem (c, groups[i], keys[k], "unknown key");
+    }
+}
+
+static void
+check_readable (Checker *c, const char *group, const char *key, const char *path)
+{
+  g_autofree char *why = NULL;
+  struct stat st;
+  int fd = open_regular (path, &st, &why);
+
+  if (fd < 0)
+    key_problem (c, group, key, "cannot read '%s': %s", path, why);
+  else
+    close (fd);
+}
+
+static void
+read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
+{
+  const char *g = "sip";
+  g_autofree char *v = NULL;
+  gboolean present, tls = FALSE;
+  const char *why;
+
+  v = get_value (c, kf, g, "domain", &present);
+  if (v)
+    {
+      cfg->sip_domain = parse_domain (v, &why);
+      if (!cfg->sip_domain)
+        key_problem (c, g, "domain", "not a domain (%s): '%s'%s", why, v, comment_hint (v));
+    }
+  else if (!present)
+    key_problem (c, g, "domain", "missing: set the SIP domain this gateway serves");
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "listen", NULL);
+  if (v)
+    {
+      if (check_sip_uri (v, &tls, &why))
+        {
+          g_free (cfg->sip_listen);
+          cfg->sip_listen = g_steal_pointer (&v);
+        }
+      else
+        key_problem (c, g, "listen", "%s: '%s'%s", why, v, comment_hint (v));
+    }
+  else
+    check_sip_uri (cfg->sip_listen, &tls, &why);
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "outbound-proxy", NULL);
+  if (v)
+    {
+      if (check_sip_uri (v, NULL, &why))
+        cfg->sip_outbound_proxy = g_steal_pointer (&v);
+      else
+        key_problem (c, g, "outbound-proxy", "%s: '%s'%s", why, v, comment_hint (v));
+    }
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "trusted-peers", NULL);
+  if (v)
+    {
+      g_auto (GStrv) items = g_strsplit (v, ",", -1);
+      g_autoptr (GPtrArray) peers = g_ptr_array_new_with_free_func (g_free);
+      gboolean ok = TRUE;
+
+      for (guint i = 0; items[i]; i++)
+        {
+          g_autofree char *item = strip_blanks (items[i], strlen (items[i]));
+          char *peer;
+
+          if (*item == '\0')
+            {
+              key_problem (c, g, "trusted-peers", "empty entry in '%s'", v);
+              ok = FALSE;
+              continue;
+            }
+          peer = parse_peer (item, &why);
+          if (!peer)
+            {
+              key_problem (c, g, "trusted-peers", "'%s': %s%s", item, why, comment_hint (item));
+              ok = FALSE;
+              continue;
+            }
+          g_ptr_array_add (peers, peer);
+        }
+      if (ok)
+        {
+          g_ptr_array_add (peers, NULL);
+          cfg->sip_trusted_peers = (char **) g_ptr_array_free (g_steal_pointer (&peers), FALSE);
+        }
+    }
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "tls-certificate", &present);
+  if (v)
+    {
+      cfg->sip_tls_certificate = resolve_path (c, v);
+      check_readable (c, g, "tls-certificate", cfg->sip_tls_certificate);
+    }
+  else if (tls && !present)
+    key_problem (c, g, "tls-certificate", "missing: [sip] listen uses TLS");
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "tls-key", &present);
+  if (v)
+    {
+      cfg->sip_tls_key = resolve_path (c, v);
+      check_readable (c, g, "tls-key", cfg->sip_tls_key);
+    }
+  else if (tls && !present)
+    key_problem (c, g, "tls-key", "missing: [sip] listen uses TLS");
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "max-message-size", NULL);
+  if (v)
+    check_uint (c, g, "max-message-size", v, STOX_CONFIG_MESSAGE_SIZE_MIN,
+                STOX_CONFIG_MESSAGE_SIZE_MAX, &cfg->sip_max_message_size);
+}
+
+/* The secret-file: one line; a trailing newline (LF or CRLF) is not part of
+ * the secret.  Everything else, blanks included, is. */
+static char *
+read_secret_file (Checker *c, const char *path)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *why = NULL;
+  gsize len;
+
+  if (!read_capped (path, STOX_CONFIG_SECRET_FILE_MAX, &text, &len, &why))
+    {
+      key_problem (c, "xmpp", "secret-file", "cannot read '%s': %s", path, why);
+      return NULL;
+    }
+  if (strlen (text) != len)
+    why = g_strdup ("contains a NUL byte");
+  else
+    {
+      if (len > 0 && text[len - 1] == '\n')
+        text[--len] = '\0';
+      if (len > 0 && text[len - 1] == '\r')
+        text[--len] = '\0';
+      if (len == 0)
+        why = g_strdup ("is empty");
+      else if (strpbrk (text, "\r\n"))
+        why = g_strdup ("holds more than one line");
+      else if (!g_utf8_validate (text, (gssize) len, NULL))
+        why = g_strdup ("is not valid UTF-8");
+    }
+  if (why)
+    {
+      explicit_bzero (text, len);
+      key_problem (c, "xmpp", "secret-file", "'%s' %s", path, why);
+      return NULL;
+    }
+  return g_steal_pointer (&text);
+}
+
+static void
+read_xmpp (Checker *c, GKeyFile *kf, StoxConfig *cfg)
+{
+  const char *g = "xmpp";
+  g_autofree char *v = NULL;
+  g_autofree char *file = NULL;
+  gboolean has_secret, has_file;
+  const char *why;
+  guint port;
+
+  v = get_value (c, kf, g, "component", NULL);
+  if (v)
+    {
+      cfg->xmpp_component = parse_domain (v, &why);
+      if (!cfg->xmpp_component)
+        key_problem (c, g, "component", "not a domain (%s): '%s'%s", why, v, comment_hint (v));
+    }
+  else if (cfg->sip_domain)
+    cfg->xmpp_component = g_strdup (cfg->sip_domain);
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "server", NULL);
+  if (v)
+    {
+      char *host = parse_host (v, &why);
+      if (host)
+        {
+          g_free (cfg->xmpp_server);
+          cfg->xmpp_server = host;
+        }
+      else
+        key_problem (c, g, "server", "%s: '%s'%s", why, v, comment_hint (v));
+    }
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "port", NULL);
+  if (v && check_uint (c, g, "port", v, 1, 65535, &port))
+    cfg->xmpp_port = (guint16) port;
+  g_clear_pointer (&v, g_free);
+
+  /* Never echo the secret in a message. */
+  v = get_value (c, kf, g, "secret", &has_secret);
+  file = get_value (c, kf, g, "secret-file", &has_file);
+  if (has_secret && has_file)
+    key_problem (c, g, "secret", "set either secret or secret-file, not both");
+  else if (!has_secret && !has_file)
+    key_problem (c, g, "secret", "missing: set secret-file (or secret)");
+  else if (v)
+    cfg->xmpp_secret = g_steal_pointer (&v);
+  else if (file)
+    {
+      g_autofree char *path = resolve_path (c, file);
+      cfg->xmpp_secret = read_secret_file (c, path);
+    }
+  if (v)
+    explicit_bzero (v, strlen (v));
+}
+
+static void
+read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
+{
+  const char *g = "gateway";
+  g_autofree char *v = NULL;
+  const char *why;
+
+  v = get_value (c, kf, g, "rules", NULL);
+  if (v)
+    {
+      g_free (cfg->rules_dir);
+      cfg->rules_dir = resolve_path (c, v);
+    }
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "bounce-wait", NULL);
+  if (v)
+    check_uint (c, g, "bounce-wait", v, 0, STOX_CONFIG_BOUNCE_WAIT_MAX, &cfg->bounce_wait_ms);
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "xmpp-domains", NULL);
+  if (v)
+    {
+      g_auto (GStrv) items = g_strsplit (v, ",", -1);
+      g_autoptr (GPtrArray) domains = g_ptr_array_new_with_free_func (g_free);
+      gboolean ok = TRUE, any = FALSE;
+
+      for (guint i = 0; items[i]; i++)
+        {
+          g_autofree char *item = strip_blanks (items[i], strlen (items[i]));
+          char *domain;
+
+          if (*item == '\0')
+            {
+              key_problem (c, g, "xmpp-domains", "empty entry in '%s'", v);
+              ok = FALSE;
+              continue;
+            }
+          if (g_str_equal (item, "*"))
+            {
+              any = TRUE;
+              continue;
+            }
+          domain = parse_domain (item, &why);
+          if (!domain)
+            {
+              key_problem (c, g, "xmpp-domains", "not a domain (%s): '%s'%s", why, item,
+                           comment_hint (item));
+              ok = FALSE;
+              continue;
+            }
+          g_ptr_array_add (domains, domain);
+        }
+      if (any && domains->len > 0)
+        {
+          key_problem (c, g, "xmpp-domains", "'*' (any domain) must stand alone: '%s'", v);
+          ok = FALSE;
+        }
+      if (ok && !any)
+        {
+          g_ptr_array_add (domains, NULL);
+          cfg->xmpp_domains = (char **) g_ptr_array_free (g_steal_pointer (&domains), FALSE);
+        }
+    }
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "state-dir", NULL);
+  if (v)
+    {
+      g_free (cfg->state_dir);
+      cfg->state_dir = resolve_path (c, v);
+    }
+}
+
+/* Reads `path` and records every problem in `c`; the returned config is
+ * complete only when there were none. */
+static StoxConfig *
+config_read (Checker *c)
+{
+  g_autoptr (StoxConfig) cfg = stox_config_new_defaults ();
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *clean = NULL;
+  g_autofree char *why = NULL;
+  g_autofree char *dir = NULL;
+  gsize len;
+
+  cfg->path = g_strdup (c->path);
+  dir = g_path_get_dirname (c->path);
+  c->dir = g_canonicalize_filename (dir, NULL);
+
+  if (!read_capped (c->path, STOX_CONFIG_FILE_MAX, &text, &len, &why))
+    {
+      add_problem (c, STOX_CONFIG_ERROR_IO, "%s: cannot read: %s", c->path, why);
+      return g_steal_pointer (&cfg);
+    }
+
+  clean = scan_lines (c, text, len);
+  explicit_bzero (text, len);
+  if (!g_key_file_load_from_data (kf, clean, (gsize) -1, G_KEY_FILE_KEEP_TRANSLATIONS, &error))
+    {
+      /* The scan should have caught it: no line number to give. */
+      add_problem (c, STOX_CONFIG_ERROR_PARSE, "%s: %s", c->path, error->message);
+      explicit_bzero (clean, strlen (clean));
+      return g_steal_pointer (&cfg);
+    }
+  explicit_bzero (clean, strlen (clean));
+
+  check_schema (c, kf);
+  read_sip (c, kf, cfg);
+  read_xmpp (c, kf, cfg);
+  read_gateway (c, kf, cfg);
+  return g_steal_pointer (&cfg);
+}
+
+static void
+checker_init (Checker *c, const char *path)
+{
+  c->path = path;
+  c->dir = NULL;
+  c->problems = g_ptr_array_new_with_free_func (g_free);
+  c->first_code = STOX_CONFIG_ERROR_INVALID;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                          */
+
+StoxConfig *
+stox_config_new_defaults (void)
+{
+  StoxConfig *cfg = g_new0 (StoxConfig, 1);
+
+  cfg->sip_listen = g_strdup (DEFAULT_LISTEN);
+  cfg->sip_max_message_size = DEFAULT_MSG_SIZE;
+  cfg->xmpp_server = g_strdup (DEFAULT_SERVER);
+  cfg->xmpp_port = DEFAULT_PORT;
+  cfg->rules_dir = g_strdup (DEFAULT_RULES_DIR);
+  cfg->bounce_wait_ms = DEFAULT_BOUNCE;
+  cfg->state_dir = g_strdup (DEFAULT_STATE_DIR);
+  return cfg;
+}
+
+void
+stox_config_free (StoxConfig *config)
+{
+  if (!config)
+    return;
+  g_free (config->path);
+  g_free (config->sip_domain);
+  g_free (config->sip_listen);
+  g_free (config->sip_outbound_proxy);
+  g_strfreev (config->sip_trusted_peers);
+  g_free (config->sip_tls_certificate);
+  g_free (config->sip_tls_key);
+  g_free (config->xmpp_component);
+  g_free (config->xmpp_server);
+  if (config->xmpp_secret)
+    explicit_bzero (config->xmpp_secret, strlen (config->xmpp_secret));
+  g_free (config->xmpp_secret);
+  g_free (config->rules_dir);
+  g_strfreev (config->xmpp_domains);
+  g_free (config->state_dir);
+  g_free (config);
+}
+
+StoxConfig *
+stox_config_load (const char *path, GError **error)
+{
+  g_autoptr (StoxConfig) cfg = NULL;
+  Checker c;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  checker_init (&c, path);
+  cfg = config_read (&c);
+  g_free (c.dir);
+  if (c.problems->len > 0)
+    {
+      g_set_error_literal (error, STOX_CONFIG_ERROR, (gint) c.first_code,
+                           g_ptr_array_index (c.problems, 0));
+      g_ptr_array_unref (c.problems);
+      return NULL;
+    }
+  g_ptr_array_unref (c.problems);
+  return g_steal_pointer (&cfg);
+}
+
+GPtrArray *
+stox_config_check (const char *path)
+{
+  g_autoptr (StoxConfig) cfg = NULL;
+  Checker c;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  checker_init (&c, path);
+  cfg = config_read (&c);
+  g_free (c.dir);
+  return c.problems;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rule directory                                                      */
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The rule files of `dir` in name order, or NULL with an IO error. */
+static GPtrArray *
+list_rule_files (const char *dir, GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  DIR *d = opendir (dir);
+  struct dirent *de;
+
+  if (!d)
+    {
+      int saved = errno;
+      g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_IO,
+                   "%s: cannot read rule directory: %s", dir, g_strerror (saved));
+      return NULL;
+    }
+  errno = 0;
+  while ((de = readdir (d)) != NULL)
+    {
+      g_autofree char *file = NULL;
+      struct stat st;
+
+      if (de->d_name[0] == '.')
+        continue;
+      file = g_build_filename (dir, de->d_name, NULL);
+      /* stat, not lstat: a symlink to a regular file counts. */
+      if (stat (file, &st) == 0 && S_ISREG (st.st_mode))
+        g_ptr_array_add (files, g_steal_pointer (&file));
+      errno = 0;
+    }
+  if (errno != 0)
+    {
+      int saved = errno;
+      closedir (d);
+      g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_IO,
+                   "%s: cannot read rule directory: %s", dir, g_strerror (saved));
+      return NULL;
+    }
+  closedir (d);
+  g_ptr_array_sort (files, compare_names);
+  return g_steal_pointer (&files);
+}
+
+static gboolean
+parse_rule_file (StoxRules *rules, const char *file, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *why = NULL;
+  gsize len;
+
+  if (!read_capped (file, STOX_CONFIG_FILE_MAX, &text, &len, &why))
+    {
+      g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_IO, "%s: cannot read: %s",
+                   file, why);
+      return FALSE;
+    }
+  return stox_rules_parse (rules, file, text, len, error);
+}
+
+StoxRules *
+stox_config_load_rules (const char *dir, GError **error)
+{
+  g_autoptr (GPtrArray) files = NULL;
+  g_autoptr (StoxRules) rules = NULL;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  files = list_rule_files (dir, error);
+  if (!files)
+    return NULL;
+  rules = stox_rules_new ();
+  for (guint i = 0; i < files->len; i++)
+    if (!parse_rule_file (rules, g_ptr_array_index (files, i), error))
+      return NULL;
+  if (!stox_rules_validate (rules, error))
+    {
+      g_prefix_error (error, "%s: ", dir);
+      return NULL;
+    }
+  return g_steal_pointer (&rules);
+}
+
+GPtrArray *
+stox_config_check_rules (const char *dir)
+{
+  GPtrArray *problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) files = NULL;
+  g_autoptr (StoxRules) rules = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_return_val_if_fail (dir != NULL, problems);
+
+  files = list_rule_files (dir, &error);
+  if (!files)
+    {
+      g_ptr_array_add (problems, g_strdup (error->message));
+      return problems;
+    }
+  rules = stox_rules_new ();
+  for (guint i = 0; i < files->len; i++)
+    if (!parse_rule_file (rules, g_ptr_array_index (files, i), &error))
+      {
+        /* One "FILE:LINE: why" line per fault (rules.h). */
+        g_auto (GStrv) lines = g_strsplit (error->message, "\n", -1);
+
+        for (guint l = 0; lines[l]; l++)
+          if (*lines[l])
+            g_ptr_array_add (problems, g_strdup (lines[l]));
+        g_clear_error (&error);
+      }
+  if (!stox_rules_validate (rules, &error))
+    g_ptr_array_add (problems, g_strdup_printf ("%s: %s", dir, error->message));
+  return problems;
+}

@@ -18,7 +18,18 @@ typedef enum
 {
   STOX_CONFIG_ERROR_PARSE,    /* the file itself: "FILE:LINE: why" where known */
   STOX_CONFIG_ERROR_INVALID,  /* "FILE: [group] key: why" */
+  STOX_CONFIG_ERROR_IO,       /* a file or directory cannot be read: "PATH: why" */
 } StoxConfigError;
+
+#define STOX_CONFIG_DEFAULT_PATH SYSCONFDIR "/stox/stox.conf"
+
+/* Bounds, documented in stox.conf(5).  Files larger than the caps are
+ * refused rather than read. */
+#define STOX_CONFIG_MESSAGE_SIZE_MIN  200u
+#define STOX_CONFIG_MESSAGE_SIZE_MAX  65535u
+#define STOX_CONFIG_BOUNCE_WAIT_MAX   400u
+#define STOX_CONFIG_FILE_MAX          (1024 * 1024)  /* stox.conf, each rule file */
+#define STOX_CONFIG_SECRET_FILE_MAX   4096
 
 typedef struct
 {
@@ -55,12 +66,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxConfig, stox_config_free)
 StoxConfig *stox_config_load (const char *path, GError **error);
 
 /* Every problem in the file, not just the first: one "FILE: [group] key:
- * why" / "FILE:LINE: why" per element.  Empty array when all is well. */
+ * why" / "FILE:LINE: why" per element (char *, freed with the array).
+ * Empty array when all is well.  The rule directory is not read here: see
+ * stox_config_check_rules(). */
 GPtrArray  *stox_config_check (const char *path);
 
 /* Reads the rule directory: every regular file not starting with '.',
- * in name order.  Errors name FILE:LINE. */
+ * in name order (strcmp), each at most STOX_CONFIG_FILE_MAX bytes, then
+ * stox_rules_validate().  Errors name FILE:LINE (STOX_RULES_ERROR), or the
+ * directory or file that cannot be read (STOX_CONFIG_ERROR_IO). */
 struct _StoxRules;
 struct _StoxRules *stox_config_load_rules (const char *dir, GError **error);
+
+/* Like stox_config_load_rules() but for --check-config: one message per
+ * broken file (a broken file is skipped, the others are still read), plus
+ * the stox_rules_validate() verdict on the rest.  Empty when all is well. */
+GPtrArray  *stox_config_check_rules (const char *dir);
 
 G_END_DECLS

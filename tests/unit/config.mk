@@ -1,1 +1,5 @@
-# tests for config: see tests/local.mk
+check_PROGRAMS += tests/unit/test-config
+tests_unit_test_config_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_config_SOURCES = tests/unit/test-config.c src/daemon/config.c src/daemon/config.h src/core/rules.c
+tests_unit_test_config_LDADD = $(GLIB_LIBS)
+TESTS += tests/unit/test-config
