@@ -1,1 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The engine (ARCHITECTURE.md): decoded events plus `now` in, actions out.
+ * It owns every piece of gateway state — pending MESSAGE transactions of
+ * the bounce window, outgoing MESSAGEs waiting for their final response,
+ * per-conversation chat-state memory — and performs no I/O and reads no
+ * clock: `now` is monotonic microseconds supplied by the caller, so unit
+ * tests replay every flow with a fake clock.
+ *
+ * Every state table is a hash keyed by what the next event carries (stanza
+ * id, SIP token, conversation) plus FIFO queues ordered by deadline; no
+ * event scans all state.  Every table is bounded; when one is full the
+ * gateway answers 503 + Retry-After (SIP) or <resource-constraint/> (XMPP)
+ * instead of growing (INTERFACE.md §7).
+ */
 #pragma once
+
+#include "rules.h"
+#include "types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _StoxGateway StoxGateway;
+
+typedef struct
+{
+  const char        *sip_domain;
+  const char        *component;           /* component JID (a domain) */
+  const char *const *xmpp_domains;        /* NULL or {"*"}: any */
+  const char *const *trusted_peers;       /* NULL: any source */
+  guint              bounce_wait_ms;      /* 0–400 */
+  guint              max_message_size;    /* bytes, RFC 3428 §8 */
+  const char        *instance;            /* unique per process: stanza ids */
+  guint              max_pending;         /* 0: default */
+} StoxGatewayConfig;
+
+/* Takes a reference to nothing: `rules` is borrowed and must outlive the
+ * gateway or be replaced with stox_gateway_set_rules(). */
+StoxGateway *stox_gateway_new (const StoxGatewayConfig *config,
+                               const StoxRules         *rules,
+                               GError                 **error);
+void         stox_gateway_free (StoxGateway *gw);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxGateway, stox_gateway_free)
+
+/* SIGHUP: a freshly parsed and validated rule set replaces the old one. */
+void stox_gateway_set_rules (StoxGateway *gw, const StoxRules *rules);
+
+/* Each handler appends its actions to `actions` (see stox_actions_new()). */
+void stox_gateway_on_sip (StoxGateway          *gw,
+                          const StoxSipRequest *req,
+                          gint64                now,
+                          GPtrArray            *actions);
+
+void stox_gateway_on_sip_response (StoxGateway           *gw,
+                                   const StoxSipResponse *resp,
+                                   gint64                 now,
+                                   GPtrArray             *actions);
+
+void stox_gateway_on_stanza (StoxGateway      *gw,
+                             const StoxStanza *st,
+                             gint64            now,
+                             GPtrArray        *actions);
+
+/* The component link went up or down; while down, SIP requests that need
+ * XMPP get 503 with Retry-After = `retry_in_s` (at least 1). */
+void stox_gateway_on_link (StoxGateway *gw,
+                           gboolean     up,
+                           guint        retry_in_s,
+                           gint64       now,
+                           GPtrArray   *actions);
+
+/* A stanza the core asked to send could not be queued (link dropped, send
+ * queue full): its SIP transaction gets 503 instead of silence. */
+void stox_gateway_on_xmpp_send_failed (StoxGateway      *gw,
+                                       const StoxStanza *st,
+                                       gint64            now,
+                                       GPtrArray        *actions);
+
+/* Runs everything due at `now` (bounce windows that closed, expired
+ * memory). */
+void   stox_gateway_on_timer (StoxGateway *gw, gint64 now, GPtrArray *actions);
+
+/* The earliest `now` at which on_timer has work, or -1 for none. */
+gint64 stox_gateway_next_deadline (StoxGateway *gw);
+
+/* Graceful stop: answers every held transaction and emits the goodbyes. */
+void stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions);
+
+typedef struct
+{
+  guint64 sip_to_xmpp;          /* MESSAGEs forwarded as stanzas */
+  guint64 xmpp_to_sip;          /* stanzas forwarded as MESSAGEs */
+  guint64 bounces_in_window;    /* XMPP errors turned into SIP responses */
+  guint64 bounces_late;         /* XMPP errors turned into MESSAGEs back */
+  guint64 bounces_unmatched;    /* XMPP errors for nothing we remember */
+  guint64 sip_errors;           /* SIP error responses turned into stanzas */
+  guint64 refused;              /* requests/stanzas answered with an error */
+  guint   pending;              /* transactions inside the bounce window */
+  guint   remembered;           /* answered, still matched for late bounces */
+  guint   outgoing;             /* MESSAGEs waiting for their response */
+} StoxGatewayStats;
+
+void stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats);
+
+/* How long an answered MESSAGE is remembered for a late bounce. */
+#define STOX_GATEWAY_LATE_BOUNCE_US (60 * G_USEC_PER_SEC)
+/* RFC 3994 refresh: the same isComposing state is not repeated sooner. */
+#define STOX_GATEWAY_ISCOMPOSING_REFRESH_S 60
+/* The Allow header of every answer that carries one (INTERFACE.md §4). */
+#define STOX_GATEWAY_ALLOW "MESSAGE, SUBSCRIBE, NOTIFY, OPTIONS"
+
+G_END_DECLS

@@ -1,2 +1,405 @@
-#include "config.h"
-int main (void) { return 0; }
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * stoxd: options, configuration, start-up and shutdown order
+ * (INTERFACE.md §1).  One GLib main loop in one thread drives Sofia-SIP, the
+ * libstrophe component link and the core's deadlines.
+ */
+#include <config.h>  /* autoconf; "config.h" here would be daemon/config.h */
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <libxml/xmlversion.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/rules.h"
+#include "daemon/config.h"
+#include "daemon/log.h"
+#include "daemon/notify.h"
+#include "daemon/runner.h"
+
+#define EXIT_USAGE  64   /* sysexits.h EX_USAGE */
+#define EXIT_CONFIG 78   /* sysexits.h EX_CONFIG */
+
+/* INTERFACE.md §1: an XMPP server that never answers must not keep
+ * systemd waiting for READY=1. */
+#define READY_TIMEOUT_S 10
+/* INTERFACE.md §1: clean stop within 5 s; keep a margin for teardown. */
+#define STOP_DEADLINE_MS 4500
+
+typedef struct
+{
+  StoxConfig        *config;
+  StoxRules         *rules;
+  StoxGateway       *gw;
+  StoxRunner        *runner;
+  StoxSipEndpoint   *sip;
+  StoxXmppComponent *xmpp;
+  GMainLoop         *loop;
+  char              *tls_dir;
+
+  gboolean           ready_sent;
+  guint              ready_timeout_id;
+  gboolean           link_up;
+  char              *link_text;
+
+  gboolean           stopping;
+  guint              stops_pending;
+} Daemon;
+
+static void
+update_status (Daemon *d)
+{
+  StoxGatewayStats stats;
+
+  stox_gateway_get_stats (d->gw, &stats);
+  stox_notify_printf ("STATUS=SIP on %s; XMPP %s; %u pending, %" G_GUINT64_FORMAT
+                      " SIP→XMPP, %" G_GUINT64_FORMAT " XMPP→SIP",
+                      stox_sip_endpoint_get_bound (d->sip),
+                      d->link_text != NULL ? d->link_text : "connecting",
+                      stats.pending, stats.sip_to_xmpp, stats.xmpp_to_sip);
+}
+
+static void
+send_ready (Daemon *d)
+{
+  if (d->ready_sent)
+    return;
+  d->ready_sent = TRUE;
+  g_clear_handle_id (&d->ready_timeout_id, g_source_remove);
+  stox_notify ("READY=1");
+  update_status (d);
+  g_info ("ready: SIP on %s, XMPP %s", stox_sip_endpoint_get_bound (d->sip),
+          d->link_up ? "connected" : "not connected yet");
+}
+
+static gboolean
+ready_timeout (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  d->ready_timeout_id = 0;
+  send_ready (d);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_link (StoxXmppLinkState state, guint retry_in_s, const char *reason, gpointer user_data)
+{
+  Daemon *d = user_data;
+  gboolean up = state == STOX_XMPP_LINK_UP;
+
+  d->link_up = up;
+  g_free (d->link_text);
+  if (up)
+    d->link_text = g_strdup_printf ("connected to %s:%u as %s", d->config->xmpp_server,
+                                    d->config->xmpp_port, d->config->xmpp_component);
+  else
+    d->link_text = g_strdup_printf ("down (%s), retry in %u s",
+                                    reason != NULL ? reason : "no reason given", retry_in_s);
+  stox_runner_on_link (d->runner, up, retry_in_s);
+  /* The first attempt has completed, whichever way (INTERFACE.md §1). */
+  send_ready (d);
+  update_status (d);
+}
+
+static gboolean
+stop_step_done (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  if (d->stops_pending > 0 && --d->stops_pending == 0)
+    g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+stop_deadline (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  g_info ("stop: peers did not finish in time, leaving anyway");
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_stop_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  if (d->stopping)
+    {
+      /* A second signal means "now". */
+      g_info ("second stop signal: exiting at once");
+      g_main_loop_quit (d->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  d->stopping = TRUE;
+  g_info ("stopping");
+  stox_notify ("STOPPING=1");
+  /* Core goodbyes first, while both links are still up. */
+  stox_runner_shutdown (d->runner);
+  d->stops_pending = 2;
+  stox_xmpp_component_stop (d->xmpp, stop_step_done, d);
+  stox_sip_endpoint_shutdown (d->sip, stop_step_done, d);
+  g_timeout_add (STOP_DEADLINE_MS, stop_deadline, d);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_reload_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+  g_autoptr (GError) error = NULL;
+  StoxRules *rules;
+
+  stox_notify ("RELOADING=1");
+  rules = stox_config_load_rules (d->config->rules_dir, &error);
+  if (rules == NULL)
+    g_warning ("reload failed, the previous rules stay in force: %s", error->message);
+  else
+    {
+      stox_gateway_set_rules (d->gw, rules);
+      stox_rules_free (d->rules);
+      d->rules = rules;
+      g_info ("rules reloaded from %s: %u rows", d->config->rules_dir,
+              stox_rules_count (rules));
+    }
+  stox_notify ("READY=1");
+  update_status (d);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Sofia wants one PEM file with key and certificate (agent.pem) in a
+ * directory (model-codebases.md §1.7); assemble it privately. */
+static char *
+make_tls_dir (const StoxConfig *config, GError **error)
+{
+  g_autofree char *key = NULL;
+  g_autofree char *cert = NULL;
+  g_autofree char *pem = NULL;
+  g_autofree char *dir = NULL;
+  const char *runtime = g_getenv ("RUNTIME_DIRECTORY");
+
+  if (config->sip_tls_certificate == NULL || config->sip_tls_key == NULL)
+    return NULL;
+  if (!g_file_get_contents (config->sip_tls_key, &key, NULL, error) ||
+      !g_file_get_contents (config->sip_tls_certificate, &cert, NULL, error))
+    return NULL;
+  if (runtime != NULL)
+    {
+      dir = g_build_filename (runtime, "tls", NULL);
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                       "%s: %s", dir, g_strerror (errno));
+          return NULL;
+        }
+    }
+  else if ((dir = g_dir_make_tmp ("stox-tls-XXXXXX", error)) == NULL)
+    return NULL;
+  pem = g_build_filename (dir, "agent.pem", NULL);
+  g_autofree char *both = g_strconcat (key, "\n", cert, NULL);
+  if (!g_file_set_contents_full (pem, both, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0600, error))
+    return NULL;
+  return g_steal_pointer (&dir);
+}
+
+/* --check-config: every problem, not just the first (INTERFACE.md §1). */
+static int
+check_config (const char *path)
+{
+  g_autoptr (GPtrArray) problems = stox_config_check (path);
+  g_autoptr (StoxConfig) config = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < problems->len; i++)
+    fprintf (stderr, "%s\n", (const char *) problems->pdata[i]);
+  if (problems->len > 0)
+    return EXIT_CONFIG;
+
+  config = stox_config_load (path, &error);
+  if (config == NULL)
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return EXIT_CONFIG;
+    }
+  g_autoptr (GPtrArray) rule_problems = stox_config_check_rules (config->rules_dir);
+  for (guint i = 0; i < rule_problems->len; i++)
+    fprintf (stderr, "%s\n", (const char *) rule_problems->pdata[i]);
+  if (rule_problems->len > 0)
+    return EXIT_CONFIG;
+  printf ("%s: OK (rules from %s)\n", path, config->rules_dir);
+  return 0;
+}
+
+static void
+print_version (void)
+{
+  printf ("stoxd %s\n", PACKAGE_VERSION);
+  printf ("  GLib %u.%u.%u, libxml2 %s, %s\n", glib_major_version, glib_minor_version,
+          glib_micro_version, LIBXML_DOTTED_VERSION, OpenSSL_version (OPENSSL_VERSION));
+}
+
+static void
+daemon_clear (Daemon *d)
+{
+  g_clear_pointer (&d->runner, stox_runner_free);
+  g_clear_pointer (&d->xmpp, stox_xmpp_component_free);
+  g_clear_pointer (&d->sip, stox_sip_endpoint_free);
+  g_clear_pointer (&d->gw, stox_gateway_free);
+  g_clear_pointer (&d->rules, stox_rules_free);
+  g_clear_pointer (&d->config, stox_config_free);
+  g_clear_pointer (&d->loop, g_main_loop_unref);
+  if (d->tls_dir != NULL && g_getenv ("RUNTIME_DIRECTORY") == NULL)
+    {
+      g_autofree char *pem = g_build_filename (d->tls_dir, "agent.pem", NULL);
+      (void) g_unlink (pem);
+      (void) g_rmdir (d->tls_dir);
+    }
+  g_clear_pointer (&d->tls_dir, g_free);
+  g_clear_pointer (&d->link_text, g_free);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  g_autofree char *log_level_name = NULL;
+  gboolean opt_check = FALSE, opt_version = FALSE;
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  GLogLevelFlags log_level = G_LOG_LEVEL_INFO;
+  Daemon d = { 0 };
+  int status = 0;
+  const GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Configuration file (default " SYSCONFDIR "/stox/stox.conf)", "FILE" },
+    { "check-config", 0, 0, G_OPTION_ARG_NONE, &opt_check,
+      "Check the configuration and rule files, then exit", NULL },
+    { "log-level", 0, 0, G_OPTION_ARG_STRING, &log_level_name,
+      "error, warning, info (default) or debug", "LEVEL" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version", NULL },
+    { NULL }
+  };
+
+  /* The command line is checked before anything else (INTERFACE.md §1). */
+  context = g_option_context_new ("- SIMPLE/XMPP interworking gateway");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "stoxd: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  if (argc > 1)
+    {
+      fprintf (stderr, "stoxd: unexpected argument '%s'\n", argv[1]);
+      return EXIT_USAGE;
+    }
+  if (log_level_name != NULL && !stox_log_parse_level (log_level_name, &log_level))
+    {
+      fprintf (stderr, "stoxd: --log-level: '%s' is not one of error, warning, info, debug\n",
+               log_level_name);
+      return EXIT_USAGE;
+    }
+  if (opt_version)
+    {
+      print_version ();
+      return 0;
+    }
+  if (config_path == NULL)
+    config_path = g_strdup (STOX_CONFIG_DEFAULT_PATH);
+  if (opt_check)
+    return check_config (config_path);
+
+  stox_log_init (log_level);
+
+  d.config = stox_config_load (config_path, &error);
+  if (d.config == NULL)
+    {
+      g_critical ("%s", error->message);
+      return EXIT_CONFIG;
+    }
+  d.rules = stox_config_load_rules (d.config->rules_dir, &error);
+  if (d.rules == NULL)
+    {
+      g_critical ("%s", error->message);
+      daemon_clear (&d);
+      return EXIT_CONFIG;
+    }
+
+  g_autofree char *instance = g_strdup_printf ("stox%08x", g_random_int ());
+  StoxGatewayConfig gw_config = {
+    .sip_domain = d.config->sip_domain,
+    .component = d.config->xmpp_component,
+    .xmpp_domains = (const char *const *) d.config->xmpp_domains,
+    .trusted_peers = (const char *const *) d.config->sip_trusted_peers,
+    .bounce_wait_ms = d.config->bounce_wait_ms,
+    .max_message_size = d.config->sip_max_message_size,
+    .instance = instance,
+  };
+  d.gw = stox_gateway_new (&gw_config, d.rules, &error);
+  if (d.gw == NULL)
+    {
+      g_critical ("%s: [sip] trusted-peers: %s", config_path, error->message);
+      daemon_clear (&d);
+      return EXIT_CONFIG;
+    }
+
+  d.tls_dir = make_tls_dir (d.config, &error);
+  if (d.tls_dir == NULL && error != NULL)
+    {
+      g_critical ("%s: [sip] tls-certificate/tls-key: %s", config_path, error->message);
+      daemon_clear (&d);
+      return EXIT_CONFIG;
+    }
+
+  d.loop = g_main_loop_new (NULL, FALSE);
+  d.runner = stox_runner_new (d.gw);
+
+  StoxSipEndpointConfig sip_config = {
+    .listen = d.config->sip_listen,
+    .outbound_proxy = d.config->sip_outbound_proxy,
+    .tls_dir = d.tls_dir,
+    .user_agent = "stox/" PACKAGE_VERSION,
+  };
+  d.sip = stox_sip_endpoint_new (&sip_config, stox_runner_on_sip_request,
+                                 stox_runner_on_sip_response, d.runner, &error);
+  if (d.sip == NULL)
+    {
+      /* Not a configuration error as such: the port may be busy for a
+       * moment, so let systemd restart us (exit 1, not 78). */
+      g_critical ("cannot listen on %s: %s", d.config->sip_listen, error->message);
+      daemon_clear (&d);
+      return 1;
+    }
+  g_info ("SIP listening on %s", stox_sip_endpoint_get_bound (d.sip));
+
+  StoxXmppComponentConfig xmpp_config = {
+    .jid = d.config->xmpp_component,
+    .secret = d.config->xmpp_secret,
+    .server = d.config->xmpp_server,
+    .port = d.config->xmpp_port,
+  };
+  d.xmpp = stox_xmpp_component_new (&xmpp_config, stox_runner_on_stanza, on_link, &d);
+  stox_runner_set_frontends (d.runner, d.sip, d.xmpp);
+
+  g_unix_signal_add (SIGTERM, on_stop_signal, &d);
+  g_unix_signal_add (SIGINT, on_stop_signal, &d);
+  g_unix_signal_add (SIGHUP, on_reload_signal, &d);
+  signal (SIGPIPE, SIG_IGN);
+
+  d.ready_timeout_id = g_timeout_add_seconds (READY_TIMEOUT_S, ready_timeout, &d);
+  stox_xmpp_component_start (d.xmpp);
+
+  g_main_loop_run (d.loop);
+
+  g_info ("stopped");
+  daemon_clear (&d);
+  return status;
+}

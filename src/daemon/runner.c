@@ -1,3 +1,161 @@
-/* placeholder: being written */
-#include "config.h"
-typedef int stox_placeholder_daemon_runner_c;
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>  /* autoconf; "config.h" here would be daemon/config.h */
+
+#include "runner.h"
+
+struct _StoxRunner
+{
+  StoxGateway       *gw;
+  StoxSipEndpoint   *sip;
+  StoxXmppComponent *xmpp;
+  GSource           *timer;
+};
+
+static void execute (StoxRunner *runner, GPtrArray *actions);
+
+static gboolean
+timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  StoxRunner *runner = user_data;
+  g_autoptr (GPtrArray) actions = stox_actions_new ();
+
+  g_source_set_ready_time (source, -1);
+  stox_gateway_on_timer (runner->gw, g_get_monotonic_time (), actions);
+  execute (runner, actions);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs timer_funcs = {
+  .dispatch = timer_dispatch,
+};
+
+StoxRunner *
+stox_runner_new (StoxGateway *gw)
+{
+  StoxRunner *runner = g_new0 (StoxRunner, 1);
+
+  runner->gw = gw;
+  runner->timer = g_source_new (&timer_funcs, sizeof (GSource));
+  g_source_set_name (runner->timer, "stox core deadlines");
+  g_source_set_callback (runner->timer, NULL, runner, NULL);
+  g_source_set_ready_time (runner->timer, -1);
+  g_source_attach (runner->timer, NULL);
+  return runner;
+}
+
+void
+stox_runner_free (StoxRunner *runner)
+{
+  if (runner == NULL)
+    return;
+  g_source_destroy (runner->timer);
+  g_source_unref (runner->timer);
+  g_free (runner);
+}
+
+void
+stox_runner_set_frontends (StoxRunner        *runner,
+                           StoxSipEndpoint   *sip,
+                           StoxXmppComponent *xmpp)
+{
+  runner->sip = sip;
+  runner->xmpp = xmpp;
+}
+
+static void
+execute_one (StoxRunner *runner, StoxAction *a, GPtrArray *more)
+{
+  switch (a->kind)
+    {
+    case STOX_ACTION_SIP_RESPOND:
+      g_debug ("SIP %" G_GUINT64_FORMAT " ← %u %s", a->u.respond.token,
+               a->u.respond.status, a->u.respond.phrase);
+      if (runner->sip != NULL)
+        stox_sip_endpoint_respond (runner->sip, a->u.respond.token, a->u.respond.status,
+                                   a->u.respond.phrase, a->u.respond.retry_after,
+                                   a->u.respond.accept, a->u.respond.allow,
+                                   a->u.respond.warning);
+      break;
+    case STOX_ACTION_SIP_REQUEST:
+      g_debug ("SIP %" G_GUINT64_FORMAT " → MESSAGE %s", a->u.request.token,
+               a->u.request.request_uri);
+      if (runner->sip != NULL)
+        stox_sip_endpoint_send (runner->sip, &a->u.request);
+      break;
+    case STOX_ACTION_XMPP_SEND:
+      if (runner->xmpp == NULL ||
+          !stox_xmpp_component_send (runner->xmpp, a->u.stanza))
+        {
+          g_info ("stanza %s to %s not sent: XMPP link down or congested",
+                  a->u.stanza->id, a->u.stanza->to);
+          stox_gateway_on_xmpp_send_failed (runner->gw, a->u.stanza,
+                                            g_get_monotonic_time (), more);
+        }
+      break;
+    }
+}
+
+static void
+execute (StoxRunner *runner, GPtrArray *actions)
+{
+  g_autoptr (GPtrArray) more = stox_actions_new ();
+
+  for (guint i = 0; i < actions->len; i++)
+    execute_one (runner, actions->pdata[i], more);
+  /* A failed send yields SIP actions only, so this recursion ends. */
+  if (more->len > 0)
+    execute (runner, more);
+  g_source_set_ready_time (runner->timer, stox_gateway_next_deadline (runner->gw));
+}
+
+void
+stox_runner_on_sip_request (const StoxSipRequest *req, gpointer user_data)
+{
+  StoxRunner *runner = user_data;
+  g_autoptr (GPtrArray) actions = stox_actions_new ();
+
+  g_debug ("SIP %" G_GUINT64_FORMAT " → %s %s from %s (%s)", req->token,
+           req->method_name != NULL ? req->method_name : "request",
+           req->request_uri, req->from_uri, req->source);
+  stox_gateway_on_sip (runner->gw, req, g_get_monotonic_time (), actions);
+  execute (runner, actions);
+}
+
+void
+stox_runner_on_sip_response (const StoxSipResponse *resp, gpointer user_data)
+{
+  StoxRunner *runner = user_data;
+  g_autoptr (GPtrArray) actions = stox_actions_new ();
+
+  g_debug ("SIP %" G_GUINT64_FORMAT " ← %u %s", resp->token, resp->status, resp->phrase);
+  stox_gateway_on_sip_response (runner->gw, resp, g_get_monotonic_time (), actions);
+  execute (runner, actions);
+}
+
+void
+stox_runner_on_stanza (const StoxStanza *st, gpointer user_data)
+{
+  StoxRunner *runner = user_data;
+  g_autoptr (GPtrArray) actions = stox_actions_new ();
+
+  stox_gateway_on_stanza (runner->gw, st, g_get_monotonic_time (), actions);
+  execute (runner, actions);
+}
+
+void
+stox_runner_on_link (StoxRunner *runner, gboolean up, guint retry_in_s)
+{
+  g_autoptr (GPtrArray) actions = stox_actions_new ();
+
+  stox_gateway_on_link (runner->gw, up, retry_in_s, g_get_monotonic_time (), actions);
+  execute (runner, actions);
+}
+
+void
+stox_runner_shutdown (StoxRunner *runner)
+{
+  g_autoptr (GPtrArray) actions = stox_actions_new ();
+
+  stox_gateway_on_shutdown (runner->gw, g_get_monotonic_time (), actions);
+  execute (runner, actions);
+}

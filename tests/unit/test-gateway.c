@@ -1,0 +1,848 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The engine's flows (INTERFACE.md §3–5, §7) replayed with a fake clock:
+ * events in, actions out, no network.  Error mappings come from the
+ * shipped rule files, so a wrong row there fails here too.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "core/gateway.h"
+#include "core/message.h"
+
+#define MS (G_GINT64_CONSTANT (1000))
+#define T0 (G_GINT64_CONSTANT (1000000000))
+
+typedef struct
+{
+  StoxRules   *rules;
+  StoxGateway *gw;
+  GPtrArray   *actions;
+  StoxToken    next_token;
+} Fixture;
+
+static StoxRules *
+load_shipped_rules (void)
+{
+  static const char *files[] = { "10-errors.rules", "20-message.rules" };
+  StoxRules *rules = stox_rules_new ();
+
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "gateway-rules",
+                                                     files[i], NULL);
+      g_autofree char *text = NULL;
+      gsize len = 0;
+      g_autoptr (GError) error = NULL;
+
+      g_assert_true (g_file_get_contents (path, &text, &len, &error));
+      g_assert_no_error (error);
+      g_assert_true (stox_rules_parse (rules, path, text, len, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (stox_rules_validate (rules, NULL));
+  return rules;
+}
+
+static void
+fixture_setup_with (Fixture *f, guint bounce_wait_ms, guint max_pending,
+                    const char *const *trusted)
+{
+  static const char *const xmpp_domains[] = { "xmpp.test", NULL };
+  StoxGatewayConfig config = {
+    .sip_domain = "sip.test",
+    .component = "sip.test",
+    .xmpp_domains = xmpp_domains,
+    .trusted_peers = trusted,
+    .bounce_wait_ms = bounce_wait_ms,
+    .max_message_size = 1300,
+    .instance = "t",
+    .max_pending = max_pending,
+  };
+  g_autoptr (GError) error = NULL;
+
+  f->rules = load_shipped_rules ();
+  f->gw = stox_gateway_new (&config, f->rules, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (f->gw);
+  f->actions = stox_actions_new ();
+  f->next_token = 100;
+  stox_gateway_on_link (f->gw, TRUE, 0, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  fixture_setup_with (f, 250, 0, NULL);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_ptr_array_unref (f->actions);
+  stox_gateway_free (f->gw);
+  stox_rules_free (f->rules);
+}
+
+static StoxSipRequest *
+message_new (Fixture *f, const char *from, const char *to, const char *ctype,
+             const char *body)
+{
+  StoxSipRequest *req = stox_sip_request_new ();
+
+  req->token = ++f->next_token;
+  req->method = STOX_SIP_METHOD_MESSAGE;
+  req->method_name = g_strdup ("MESSAGE");
+  req->request_uri = g_strdup (to);
+  req->from_uri = g_strdup (from);
+  req->to_uri = g_strdup (to);
+  req->call_id = g_strdup ("call-1@host");
+  req->content_type = g_strdup (ctype);
+  req->body = body != NULL ? g_bytes_new (body, strlen (body)) : NULL;
+  req->source = g_strdup ("127.0.0.1");
+  return req;
+}
+
+static StoxAction *
+take (Fixture *f, guint index, StoxActionKind kind)
+{
+  g_assert_cmpuint (f->actions->len, >, index);
+  StoxAction *a = f->actions->pdata[index];
+  g_assert_cmpint (a->kind, ==, kind);
+  return a;
+}
+
+static void
+clear (Fixture *f)
+{
+  g_ptr_array_set_size (f->actions, 0);
+}
+
+/* Sends a MESSAGE and returns the stanza id it produced. */
+static char *
+forward_one (Fixture *f, gint64 now, StoxToken *ret_token)
+{
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                "text/plain", "hello");
+  stox_gateway_on_sip (f->gw, req, now, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  StoxAction *a = take (f, 0, STOX_ACTION_XMPP_SEND);
+  char *id = g_strdup (a->u.stanza->id);
+  *ret_token = req->token;
+  clear (f);
+  return id;
+}
+
+static StoxStanza *
+bounce_new (const char *id, const char *from, const char *condition)
+{
+  StoxStanza *st = stox_stanza_new (STOX_STANZA_MESSAGE);
+
+  st->type = g_strdup ("error");
+  st->id = g_strdup (id);
+  st->from = g_strdup (from);
+  st->to = g_strdup ("alice@sip.test");
+  st->error_condition = g_strdup (condition);
+  st->error_type = g_strdup ("cancel");
+  return st;
+}
+
+/* ---- SIP side --------------------------------------------------------- */
+
+static void
+test_options (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = stox_sip_request_new ();
+
+  req->token = 7;
+  req->method = STOX_SIP_METHOD_OPTIONS;
+  req->request_uri = g_strdup ("sip:sip.test");
+  req->source = g_strdup ("127.0.0.1");
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
+  g_assert_cmpuint (a->u.respond.token, ==, 7);
+  g_assert_cmpuint (a->u.respond.status, ==, 200);
+  for (const char *m = "MESSAGE\0SUBSCRIBE\0NOTIFY\0OPTIONS\0"; *m; m += strlen (m) + 1)
+    g_assert_nonnull (strstr (a->u.respond.allow, m));
+}
+
+static void
+test_message_window_then_202 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                "text/plain", "Grüße <b>&amp;</b>");
+  req->subject = g_strdup ("Re: plans");
+  req->content_language = g_strdup ("de");
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  StoxStanza *st = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+  /* RFC 7572 §5 and Table 2 */
+  g_assert_cmpstr (st->type, ==, "normal");
+  g_assert_cmpstr (st->from, ==, "alice@sip.test");
+  g_assert_cmpstr (st->to, ==, "bob@xmpp.test");
+  g_assert_cmpstr (st->body, ==, "Grüße <b>&amp;</b>");
+  g_assert_cmpstr (st->subject, ==, "Re: plans");
+  g_assert_cmpstr (st->lang, ==, "de");
+  g_assert_cmpstr (st->thread, ==, "call-1@host");
+  g_assert_nonnull (st->id);
+  clear (f);
+
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 250 * MS);
+  stox_gateway_on_timer (f->gw, T0 + 249 * MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_on_timer (f->gw, T0 + 250 * MS, f->actions);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
+  g_assert_cmpuint (a->u.respond.token, ==, req->token);
+  g_assert_cmpuint (a->u.respond.status, ==, 202);   /* RFC 3428 §7 */
+  g_assert_cmpuint (f->actions->len, ==, 1);
+}
+
+static void
+test_bounce_inside_window (Fixture *f, gconstpointer data)
+{
+  StoxToken token;
+  g_autofree char *id = forward_one (f, T0, &token);
+  g_autoptr (StoxStanza) bounce = bounce_new (id, "bob@xmpp.test", "service-unavailable");
+  StoxGatewayStats stats;
+
+  stox_gateway_on_stanza (f->gw, bounce, T0 + 10 * MS, f->actions);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
+  g_assert_cmpuint (a->u.respond.token, ==, token);
+  /* rfc-mappings.md §1.8 note 5: never 503; the shipped row says 403. */
+  g_assert_cmpuint (a->u.respond.status, ==, 403);
+  g_assert_nonnull (strstr (a->u.respond.warning, "service-unavailable"));
+  clear (f);
+
+  /* The window closing later answers nothing twice. */
+  stox_gateway_on_timer (f->gw, T0 + 300 * MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.bounces_in_window, ==, 1);
+  g_assert_cmpuint (stats.pending, ==, 0);
+}
+
+static void
+test_bounce_conditions_mapped (Fixture *f, gconstpointer data)
+{
+  static const struct { const char *condition; guint status; } rows[] = {
+    { "recipient-unavailable", 480 },   /* Table 2, first value */
+    { "item-not-found", 404 },
+    { "remote-server-timeout", 408 },
+    { "not-authorized", 401 },
+    { "no-such-condition", 400 },       /* unknown → as undefined-condition */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      StoxToken token;
+      g_autofree char *id = forward_one (f, T0, &token);
+      g_autoptr (StoxStanza) bounce = bounce_new (id, "bob@xmpp.test/phone", rows[i].condition);
+
+      stox_gateway_on_stanza (f->gw, bounce, T0 + MS, f->actions);
+      g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==,
+                        rows[i].status);
+      clear (f);
+    }
+}
+
+static void
+test_bounce_from_stranger_ignored (Fixture *f, gconstpointer data)
+{
+  StoxToken token;
+  g_autofree char *id = forward_one (f, T0, &token);
+  g_autoptr (StoxStanza) bounce = bounce_new (id, "mallory@xmpp.test", "forbidden");
+  StoxGatewayStats stats;
+
+  stox_gateway_on_stanza (f->gw, bounce, T0 + MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_on_timer (f->gw, T0 + 250 * MS, f->actions);
+  g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 202);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.bounces_unmatched, ==, 1);
+}
+
+static void
+test_late_bounce_message_back (Fixture *f, gconstpointer data)
+{
+  StoxToken token;
+  g_autofree char *id = forward_one (f, T0, &token);
+  g_autoptr (StoxStanza) bounce = bounce_new (id, "bob@xmpp.test", "recipient-unavailable");
+
+  stox_gateway_on_timer (f->gw, T0 + 250 * MS, f->actions);
+  g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 202);
+  clear (f);
+
+  stox_gateway_on_stanza (f->gw, bounce, T0 + 5000 * MS, f->actions);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_REQUEST);
+  g_assert_cmpint (a->u.request.method, ==, STOX_SIP_METHOD_MESSAGE);
+  g_assert_cmpstr (a->u.request.request_uri, ==, "sip:alice@sip.test");
+  g_assert_cmpstr (a->u.request.from_uri, ==, "sip:bob@xmpp.test");
+  g_assert_cmpstr (a->u.request.content_type, ==, "text/plain;charset=UTF-8");
+  g_autofree char *body = g_strndup (g_bytes_get_data (a->u.request.body, NULL),
+                                     g_bytes_get_size (a->u.request.body));
+  g_assert_nonnull (strstr (body, "not delivered"));
+  g_assert_nonnull (strstr (body, "recipient-unavailable"));
+  StoxToken notice = a->u.request.token;
+  clear (f);
+
+  /* The notice's own response creates no stanza. */
+  StoxSipResponse resp = { .token = notice, .status = 480, .phrase = (char *) "x" };
+  stox_gateway_on_sip_response (f->gw, &resp, T0 + 6000 * MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+}
+
+static void
+test_late_bounce_forgotten (Fixture *f, gconstpointer data)
+{
+  StoxToken token;
+  g_autofree char *id = forward_one (f, T0, &token);
+  g_autoptr (StoxStanza) bounce = bounce_new (id, "bob@xmpp.test", "recipient-unavailable");
+  gint64 forget = T0 + 250 * MS + STOX_GATEWAY_LATE_BOUNCE_US;
+
+  stox_gateway_on_timer (f->gw, T0 + 250 * MS, f->actions);
+  clear (f);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, forget);
+  stox_gateway_on_timer (f->gw, forget, f->actions);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, -1);
+  stox_gateway_on_stanza (f->gw, bounce, forget + MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+}
+
+static void
+test_bounce_wait_zero (Fixture *f, gconstpointer data)
+{
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 0, 0, NULL);
+
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                "text/plain", "now");
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 2);
+  take (f, 0, STOX_ACTION_XMPP_SEND);
+  g_assert_cmpuint (take (f, 1, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 202);
+}
+
+static void
+test_link_down_503 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                "text/plain", "hi");
+
+  stox_gateway_on_link (f->gw, FALSE, 8, T0, f->actions);
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
+  g_assert_cmpuint (a->u.respond.status, ==, 503);
+  g_assert_cmpuint (a->u.respond.retry_after, ==, 8);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  clear (f);
+
+  /* Back up: delivered again. */
+  stox_gateway_on_link (f->gw, TRUE, 0, T0, f->actions);
+  g_autoptr (StoxSipRequest) again = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                  "text/plain", "hi");
+  stox_gateway_on_sip (f->gw, again, T0, f->actions);
+  take (f, 0, STOX_ACTION_XMPP_SEND);
+}
+
+static void
+test_send_failed_503 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                "text/plain", "hi");
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  StoxStanza *st = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+  g_autoptr (GPtrArray) more = stox_actions_new ();
+  stox_gateway_on_xmpp_send_failed (f->gw, st, T0, more);
+  g_assert_cmpuint (more->len, ==, 1);
+  StoxAction *a = more->pdata[0];
+  g_assert_cmpint (a->kind, ==, STOX_ACTION_SIP_RESPOND);
+  g_assert_cmpuint (a->u.respond.status, ==, 503);
+  g_assert_cmpuint (a->u.respond.retry_after, >=, 1);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, -1);
+}
+
+static void
+test_overload_503 (Fixture *f, gconstpointer data)
+{
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 250, 2, NULL);
+
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test",
+                                                    "sip:bob@xmpp.test", "text/plain", "x");
+      stox_gateway_on_sip (f->gw, req, T0, f->actions);
+    }
+  g_assert_cmpuint (f->actions->len, ==, 3);
+  take (f, 0, STOX_ACTION_XMPP_SEND);
+  take (f, 1, STOX_ACTION_XMPP_SEND);
+  StoxAction *a = take (f, 2, STOX_ACTION_SIP_RESPOND);
+  g_assert_cmpuint (a->u.respond.status, ==, 503);
+  g_assert_cmpuint (a->u.respond.retry_after, >=, 1);
+}
+
+static void
+test_untrusted_source (Fixture *f, gconstpointer data)
+{
+  static const char *const trusted[] = { "127.0.0.0/8", "::1", NULL };
+
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 250, 0, trusted);
+
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                "text/plain", "x");
+  g_free (req->source);
+  req->source = g_strdup ("192.0.2.1");
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 403);
+  clear (f);
+
+  g_free (req->source);
+  req->source = g_strdup ("::1");
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  take (f, 0, STOX_ACTION_XMPP_SEND);
+}
+
+/* INTERFACE.md §3 refusals, SIP → XMPP. */
+static void
+test_sip_refusals (Fixture *f, gconstpointer data)
+{
+  static const struct
+  {
+    const char *from, *to, *ctype, *body;
+    guint status;
+  } rows[] = {
+    { "sip:alice@elsewhere.test", "sip:bob@xmpp.test", "text/plain", "x", 403 },
+    { "sip:alice@sip.test", "sip:bob@unserved.test", "text/plain", "x", 404 },
+    { "sip:alice@sip.test", "sips:bob@xmpp.test", "text/plain", "x", 416 },
+    { "sip:alice@sip.test", "tel:+15551234", "text/plain", "x", 416 },
+    { "sip:alice@sip.test", "sip:@xmpp.test", "text/plain", "x", 400 },
+    { "sip:alice@sip.test", "sip:b%01ob@xmpp.test", "text/plain", "x", 400 },
+    { "sip:%FF@sip.test", "sip:bob@xmpp.test", "text/plain", "x", 400 },
+    { "sip:alice@sip.test", "sip:bob@xmpp.test", "application/octet-stream", "x", 415 },
+    { "sip:alice@sip.test", "sip:bob@xmpp.test", "text/plain", "\xff\xfe bad", 400 },
+    { "sip:alice@sip.test", "sip:bob@xmpp.test", "text/plain", "", 400 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr (StoxSipRequest) req = message_new (f, rows[i].from, rows[i].to,
+                                                    rows[i].ctype, rows[i].body);
+      g_test_message ("row %zu: %s → %s", i, rows[i].from, rows[i].to);
+      stox_gateway_on_sip (f->gw, req, T0, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);   /* nothing forwarded */
+      StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
+      g_assert_cmpuint (a->u.respond.status, ==, rows[i].status);
+      if (rows[i].status == 415)
+        g_assert_cmpstr (a->u.respond.accept, ==, STOX_MESSAGE_ACCEPT);
+      clear (f);
+    }
+}
+
+static void
+test_sip_too_large (Fixture *f, gconstpointer data)
+{
+  g_autofree char *big = g_strnfill (STOX_MESSAGE_BODY_MAX + 1, 'x');
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                "text/plain", big);
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 413);
+  clear (f);
+
+  /* Exactly at the limit it is delivered, whole. */
+  g_autofree char *limit = g_strnfill (STOX_MESSAGE_BODY_MAX, 'y');
+  g_autoptr (StoxSipRequest) ok = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                               "text/plain", limit);
+  stox_gateway_on_sip (f->gw, ok, T0, f->actions);
+  g_assert_cmpuint (strlen (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->body), ==,
+                    STOX_MESSAGE_BODY_MAX);
+}
+
+static void
+test_sip_escaped_user (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:o'malley@sip.test",
+                                                "sip:f%C3%BC@xmpp.test", "text/plain", "x");
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  StoxStanza *st = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+  g_assert_cmpstr (st->from, ==, "o\\27malley@sip.test");   /* XEP-0106 */
+  g_assert_cmpstr (st->to, ==, "fü@xmpp.test");            /* RFC 7247 §6.4 */
+}
+
+static void
+test_sip_iscomposing (Fixture *f, gconstpointer data)
+{
+  g_autofree char *doc = stox_message_build_iscomposing (TRUE, 60);
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                STOX_MESSAGE_ISCOMPOSING_TYPE, doc);
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  StoxStanza *st = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+  g_assert_null (st->body);
+  g_assert_cmpint (st->chat_state, ==, STOX_CHAT_STATE_COMPOSING);
+}
+
+static void
+test_other_methods (Fixture *f, gconstpointer data)
+{
+  static const StoxSipMethod methods[] = {
+    STOX_SIP_METHOD_OTHER, STOX_SIP_METHOD_PUBLISH, STOX_SIP_METHOD_SUBSCRIBE,
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (methods); i++)
+    {
+      g_autoptr (StoxSipRequest) req = stox_sip_request_new ();
+
+      req->token = 9;
+      req->method = methods[i];
+      req->request_uri = g_strdup ("sip:bob@xmpp.test");
+      req->source = g_strdup ("127.0.0.1");
+      stox_gateway_on_sip (f->gw, req, T0, f->actions);
+      StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
+      g_assert_cmpuint (a->u.respond.status, >=, 400);
+      g_assert_nonnull (a->u.respond.allow);
+      clear (f);
+    }
+}
+
+/* ---- XMPP side -------------------------------------------------------- */
+
+static StoxStanza *
+chat_new (const char *body, StoxChatState state)
+{
+  StoxStanza *st = stox_stanza_new (STOX_STANZA_MESSAGE);
+
+  st->type = g_strdup ("chat");
+  st->id = g_strdup ("m1");
+  st->from = g_strdup ("bob@xmpp.test/laptop");
+  st->to = g_strdup ("alice@sip.test");
+  st->body = g_strdup (body);
+  st->chat_state = state;
+  return st;
+}
+
+static void
+test_xmpp_message_to_sip (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) st = chat_new ("5 < 6 & \"ok\" 👋", STOX_CHAT_STATE_ACTIVE);
+  st->subject = g_strdup ("Topic");
+  st->lang = g_strdup ("en");
+  st->thread = g_strdup ("thread-7");
+
+  stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_REQUEST);
+  g_assert_cmpstr (a->u.request.request_uri, ==, "sip:alice@sip.test");
+  g_assert_cmpstr (a->u.request.from_uri, ==, "sip:bob@xmpp.test;gr=laptop");
+  g_assert_cmpstr (a->u.request.content_type, ==, "text/plain;charset=UTF-8");
+  g_assert_cmpstr (a->u.request.subject, ==, "Topic");
+  g_assert_cmpstr (a->u.request.content_language, ==, "en");
+  g_assert_cmpstr (a->u.request.call_id, ==, "thread-7");   /* Table 1 */
+  g_assert_cmpmem (g_bytes_get_data (a->u.request.body, NULL),
+                   g_bytes_get_size (a->u.request.body),
+                   "5 < 6 & \"ok\" 👋", strlen ("5 < 6 & \"ok\" 👋"));
+  StoxToken token = a->u.request.token;
+  clear (f);
+
+  /* SIP error → <message type=error> with the Table 3 condition. */
+  StoxSipResponse resp = { .token = token, .status = 486, .phrase = (char *) "Busy Here" };
+  stox_gateway_on_sip_response (f->gw, &resp, T0 + MS, f->actions);
+  StoxStanza *err = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+  g_assert_cmpstr (err->type, ==, "error");
+  g_assert_cmpstr (err->id, ==, "m1");
+  g_assert_cmpstr (err->to, ==, "bob@xmpp.test/laptop");
+  g_assert_cmpstr (err->from, ==, "alice@sip.test");
+  g_assert_cmpstr (err->error_condition, ==, "recipient-unavailable");
+  g_assert_cmpstr (err->error_type, ==, "wait");
+  clear (f);
+
+  /* The same token answered again (a stray) does nothing. */
+  stox_gateway_on_sip_response (f->gw, &resp, T0 + MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+}
+
+static void
+test_xmpp_success_is_silent (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) st = chat_new ("hi", STOX_CHAT_STATE_NONE);
+  StoxGatewayStats stats;
+
+  stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+  StoxSipResponse resp = { .token = take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.token,
+                           .status = 200, .phrase = (char *) "OK" };
+  clear (f);
+  stox_gateway_on_sip_response (f->gw, &resp, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.outgoing, ==, 0);
+}
+
+static void
+test_xmpp_escaped_target (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) st = chat_new ("x", STOX_CHAT_STATE_NONE);
+  g_free (st->to);
+  st->to = g_strdup ("o\\27malley@sip.test");
+
+  stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+  g_assert_cmpstr (take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.request_uri, ==,
+                   "sip:o'malley@sip.test");
+}
+
+static void
+test_xmpp_refusals (Fixture *f, gconstpointer data)
+{
+  g_autofree char *big = g_strnfill (1300, 'x');
+  static const char *const no_body = NULL;
+  const struct
+  {
+    const char *from, *to, *body, *condition;
+  } rows[] = {
+    { "bob@xmpp.test/r", "sip.test", "x", "jid-malformed" },           /* bare component */
+    { "eve@evil.test/r", "alice@sip.test", "x", "forbidden" },
+    { "bob@xmpp.test/r", "alice@other.test", "x", "item-not-found" },
+    { "bob@xmpp.test/r", "alice@sip.test", big, "policy-violation" },   /* RFC 7572 §6 */
+    { "bob@xmpp.test/r", "alice@sip.test", "bad \xc3\x28 utf8", "bad-request" },
+  };
+
+  (void) no_body;
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr (StoxStanza) st = chat_new (rows[i].body, STOX_CHAT_STATE_NONE);
+      g_free (st->from);
+      st->from = g_strdup (rows[i].from);
+      g_free (st->to);
+      st->to = g_strdup (rows[i].to);
+
+      g_test_message ("row %zu: %s", i, rows[i].condition);
+      stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      StoxStanza *err = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+      g_assert_cmpstr (err->type, ==, "error");
+      g_assert_cmpstr (err->error_condition, ==, rows[i].condition);
+      g_assert_cmpstr (err->to, ==, rows[i].from);
+      g_assert_nonnull (err->error_type);
+      clear (f);
+
+      /* An error is never answered with an error (no loops). */
+      stox_gateway_on_stanza (f->gw, err, T0, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 0);
+    }
+}
+
+static void
+test_xmpp_bodyless_not_forwarded (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) st = chat_new (NULL, STOX_CHAT_STATE_NONE);
+
+  stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+}
+
+static const char *
+request_body (Fixture *f, guint index, GString *into)
+{
+  StoxAction *a = take (f, index, STOX_ACTION_SIP_REQUEST);
+  g_assert_cmpstr (a->u.request.content_type, ==, STOX_MESSAGE_ISCOMPOSING_TYPE);
+  g_string_truncate (into, 0);
+  g_string_append_len (into, g_bytes_get_data (a->u.request.body, NULL),
+                       g_bytes_get_size (a->u.request.body));
+  return into->str;
+}
+
+/* INTERFACE.md §5: composing → active; others → idle only after active;
+ * no repeat within 60 s. */
+static void
+test_xmpp_chat_states (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GString) body = g_string_new (NULL);
+  const struct
+  {
+    gint64 at_ms;
+    StoxChatState state;
+    const char *expect;   /* "active", "idle" or NULL for nothing */
+  } steps[] = {
+    { 0, STOX_CHAT_STATE_PAUSED, NULL },        /* idle without a prior active */
+    { 1, STOX_CHAT_STATE_COMPOSING, "active" },
+    { 2, STOX_CHAT_STATE_COMPOSING, NULL },     /* same state within 60 s */
+    { 3, STOX_CHAT_STATE_PAUSED, "idle" },
+    { 4, STOX_CHAT_STATE_ACTIVE, NULL },        /* idle already sent */
+    { 5, STOX_CHAT_STATE_COMPOSING, "active" },
+    { 60004, STOX_CHAT_STATE_COMPOSING, NULL }, /* 59.999 s after the last send */
+    { 65006, STOX_CHAT_STATE_COMPOSING, "active" }, /* refresh after 60 s */
+    { 65007, STOX_CHAT_STATE_GONE, "idle" },
+    { 65008, STOX_CHAT_STATE_INACTIVE, NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      g_autoptr (StoxStanza) st = chat_new (NULL, steps[i].state);
+
+      g_test_message ("step %zu", i);
+      stox_gateway_on_stanza (f->gw, st, T0 + steps[i].at_ms * MS, f->actions);
+      if (steps[i].expect == NULL)
+        g_assert_cmpuint (f->actions->len, ==, 0);
+      else
+        {
+          g_autofree char *state = g_strdup_printf ("<state>%s</state>", steps[i].expect);
+          g_assert_cmpuint (f->actions->len, ==, 1);
+          g_assert_nonnull (strstr (request_body (f, 0, body), state));
+        }
+      clear (f);
+    }
+}
+
+static void
+test_xmpp_body_resets_composing (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) composing = chat_new (NULL, STOX_CHAT_STATE_COMPOSING);
+  g_autoptr (StoxStanza) text = chat_new ("done", STOX_CHAT_STATE_ACTIVE);
+  g_autoptr (StoxStanza) paused = chat_new (NULL, STOX_CHAT_STATE_PAUSED);
+
+  stox_gateway_on_stanza (f->gw, composing, T0, f->actions);
+  stox_gateway_on_stanza (f->gw, text, T0 + MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 2);
+  clear (f);
+  /* RFC 3994 §3.3: the text already made the receiver idle. */
+  stox_gateway_on_stanza (f->gw, paused, T0 + 2 * MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+}
+
+static StoxStanza *
+iq_new (const char *type, const char *to, const char *child, const char *ns)
+{
+  StoxStanza *st = stox_stanza_new (STOX_STANZA_IQ);
+
+  st->type = g_strdup (type);
+  st->id = g_strdup ("q1");
+  st->from = g_strdup ("bob@xmpp.test/laptop");
+  st->to = g_strdup (to);
+  st->iq_child_name = g_strdup (child);
+  st->iq_child_ns = g_strdup (ns);
+  return st;
+}
+
+static void
+test_iq_readiness (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    const char *type, *to, *child, *ns;
+    const char *expect_type;
+    const char *expect_in_payload;
+  } rows[] = {
+    { "get", "sip.test", "query", "http://jabber.org/protocol/disco#info", "result",
+      "<identity category='gateway' type='simple'" },
+    { "get", "sip.test", "query", "http://jabber.org/protocol/disco#info", "result",
+      "jid\\20escaping" },
+    { "get", "alice@sip.test", "query", "http://jabber.org/protocol/disco#info", "result",
+      "<identity category='client' type='phone'/>" },
+    { "get", "sip.test", "query", "http://jabber.org/protocol/disco#items", "result", "" },
+    { "get", "sip.test", "ping", "urn:xmpp:ping", "result", NULL },
+    { "get", "alice@sip.test", "ping", "urn:xmpp:ping", "result", NULL },
+    { "get", "sip.test", "time", "urn:xmpp:time", "error", NULL },
+    { "set", "sip.test", "query", "jabber:iq:register", "error", NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr (StoxStanza) iq = iq_new (rows[i].type, rows[i].to, rows[i].child, rows[i].ns);
+
+      g_test_message ("row %zu", i);
+      stox_gateway_on_stanza (f->gw, iq, T0, f->actions);
+      StoxStanza *r = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+      g_assert_cmpint (r->kind, ==, STOX_STANZA_IQ);
+      g_assert_cmpstr (r->type, ==, rows[i].expect_type);
+      g_assert_cmpstr (r->id, ==, "q1");
+      g_assert_cmpstr (r->to, ==, "bob@xmpp.test/laptop");
+      g_assert_cmpstr (r->from, ==, rows[i].to);
+      if (rows[i].expect_in_payload != NULL)
+        g_assert_nonnull (strstr (r->payload_xml, rows[i].expect_in_payload));
+      if (g_strcmp0 (rows[i].expect_type, "error") == 0)
+        g_assert_cmpstr (r->error_condition, ==, "service-unavailable");
+      clear (f);
+    }
+
+  /* Results and errors are never answered. */
+  g_autoptr (StoxStanza) result = iq_new ("result", "sip.test", NULL, NULL);
+  stox_gateway_on_stanza (f->gw, result, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+}
+
+static void
+test_shutdown_answers_held (Fixture *f, gconstpointer data)
+{
+  StoxToken token;
+  g_autofree char *id = forward_one (f, T0, &token);
+
+  stox_gateway_on_shutdown (f->gw, T0 + MS, f->actions);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
+  g_assert_cmpuint (a->u.respond.token, ==, token);
+  g_assert_cmpuint (a->u.respond.status, ==, 202);
+}
+
+static void
+test_many_messages_bounded_deadlines (Fixture *f, gconstpointer data)
+{
+  /* 10 000 MESSAGEs: one deadline queue, answered in arrival order. */
+  StoxGatewayStats stats;
+
+  for (int i = 0; i < 10000; i++)
+    {
+      g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test",
+                                                    "sip:bob@xmpp.test", "text/plain", "x");
+      stox_gateway_on_sip (f->gw, req, T0 + i, f->actions);
+    }
+  clear (f);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.pending, ==, 10000);
+  stox_gateway_on_timer (f->gw, T0 + 250 * MS + 4999, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 5000);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 250 * MS + 5000);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) \
+  g_test_add ("/gateway/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("sip/options", test_options);
+  ADD ("sip/message/window-then-202", test_message_window_then_202);
+  ADD ("sip/message/bounce-inside-window", test_bounce_inside_window);
+  ADD ("sip/message/bounce-conditions", test_bounce_conditions_mapped);
+  ADD ("sip/message/bounce-from-stranger", test_bounce_from_stranger_ignored);
+  ADD ("sip/message/late-bounce", test_late_bounce_message_back);
+  ADD ("sip/message/late-bounce-forgotten", test_late_bounce_forgotten);
+  ADD ("sip/message/bounce-wait-zero", test_bounce_wait_zero);
+  ADD ("sip/message/link-down-503", test_link_down_503);
+  ADD ("sip/message/send-failed-503", test_send_failed_503);
+  ADD ("sip/message/overload-503", test_overload_503);
+  ADD ("sip/message/untrusted-source", test_untrusted_source);
+  ADD ("sip/message/refusals", test_sip_refusals);
+  ADD ("sip/message/escaped-user", test_sip_escaped_user);
+  ADD ("sip/message/too-large-413", test_sip_too_large);
+  ADD ("sip/message/iscomposing", test_sip_iscomposing);
+  ADD ("sip/other-methods", test_other_methods);
+  ADD ("xmpp/message/to-sip-and-error-back", test_xmpp_message_to_sip);
+  ADD ("xmpp/message/success-silent", test_xmpp_success_is_silent);
+  ADD ("xmpp/message/escaped-target", test_xmpp_escaped_target);
+  ADD ("xmpp/message/refusals", test_xmpp_refusals);
+  ADD ("xmpp/message/bodyless", test_xmpp_bodyless_not_forwarded);
+  ADD ("xmpp/chat-states", test_xmpp_chat_states);
+  ADD ("xmpp/chat-states/body-resets", test_xmpp_body_resets_composing);
+  ADD ("xmpp/iq/readiness", test_iq_readiness);
+  ADD ("shutdown/answers-held", test_shutdown_answers_held);
+  ADD ("load/10000-deadlines", test_many_messages_bounded_deadlines);
+#undef ADD
+
+  return g_test_run ();
+}
