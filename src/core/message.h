@@ -17,6 +17,7 @@ typedef enum
   STOX_MESSAGE_ERROR_UNSUPPORTED_TYPE, /* 415 with Accept */
   STOX_MESSAGE_ERROR_BAD_ENCODING,     /* 400: invalid UTF-8 / unknown charset */
   STOX_MESSAGE_ERROR_MALFORMED,        /* 400: broken CPIM / isComposing / HTML */
+  STOX_MESSAGE_ERROR_TOO_LARGE,        /* 413: body over STOX_MESSAGE_BODY_MAX */
 } StoxMessageError;
 
 /* The Accept value for a 415 (RFC 3261 §21.4.13). */
@@ -45,7 +46,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxMessageContent, stox_message_content_free)
  * unwrapped, the inner entity decoded by these same rules.
  * application/im-iscomposing+xml (RFC 3994, INTERFACE.md §5): state
  * `active` → COMPOSING, `idle` → PAUSED, no body.  Anything else:
- * UNSUPPORTED_TYPE. */
+ * UNSUPPORTED_TYPE.
+ *
+ * `body` may be NULL (no body: text/plain gives ""); with no
+ * `content_type` an empty body gives "" and a non-empty one
+ * UNSUPPORTED_TYPE.  Errors, each with a message fit for a Warning header:
+ * TOO_LARGE over STOX_MESSAGE_BODY_MAX (an isComposing document, even
+ * inside CPIM, over 16 KiB); BAD_ENCODING for an unknown
+ * charset, bytes invalid in it, or text an XMPP <body> cannot carry (NUL
+ * and other characters outside XML 1.0 Char); MALFORMED for broken CPIM
+ * (including a Require: naming a header other than From, To, cc,
+ * DateTime, Subject, NS or Require: RFC 3862 says to reject what it cannot
+ * honour, and a SIP 400 with the reason says so best), an isComposing
+ * document that is not well-formed, carries a DTD, or lacks a known
+ * <state>, and a bad Content-Language; UNSUPPORTED_TYPE for other types,
+ * message/cpim inside message/cpim, and a transfer encoding other than
+ * 7bit/8bit/binary. */
 StoxMessageContent *stox_message_decode_sip (const char *content_type,
                                              const char *charset,
                                              GBytes     *body,
@@ -56,5 +72,35 @@ StoxMessageContent *stox_message_decode_sip (const char *content_type,
 char *stox_message_build_iscomposing (gboolean active, guint refresh_s);
 
 #define STOX_MESSAGE_ISCOMPOSING_TYPE "application/im-iscomposing+xml"
+
+/* Upper bound, in bytes, of the MESSAGE request (start line, headers, blank
+ * line and body) that the SIP front end writes for these fields, to hold
+ * against `[sip] max-message-size` (RFC 3428 §8, RFC 7572 §6;
+ * rfc-mappings.md §3.3) before anything is sent.  Every header is counted
+ * in its long form, written as "Name: value\r\n", addresses in angle
+ * brackets without a display name.  What the stack picks itself is
+ * assumed at its largest:
+ *   - Via: "SIP/2.0/SCTP " plus 60 bytes of sent-by host, port, rport and
+ *     branch (an IPv6 literal sent-by can exceed this: add headroom there);
+ *   - Max-Forwards: 70;
+ *   - From: a tag of 32 bytes;
+ *   - Call-ID: 48 bytes when `call_id_or_null` is NULL (the stack picks it);
+ *   - CSeq: 10 digits;
+ *   - Content-Type and Content-Length always present (Content-Length with
+ *     the digits of `body_len`), Content-Language and Subject only when
+ *     non-NULL;
+ *   - User-Agent: PACKAGE_NAME "/" PACKAGE_VERSION (a Server header with
+ *     the same value instead is shorter).
+ * Not counted: Route, Contact, Allow, Supported or any other header the
+ * front end adds on its own; it must add their size.  NULL strings count as
+ * empty.  Saturates at G_MAXSIZE instead of wrapping. */
+gsize stox_message_sip_size (const char *request_uri,
+                             const char *from_uri,
+                             const char *to_uri,
+                             const char *call_id_or_null,
+                             const char *content_type,
+                             const char *content_language_or_null,
+                             const char *subject_or_null,
+                             gsize       body_len);
 
 G_END_DECLS
