@@ -14,6 +14,15 @@ G_BEGIN_DECLS
 
 typedef struct _StoxSipEndpoint StoxSipEndpoint;
 
+#define STOX_SIP_ENDPOINT_ERROR (stox_sip_endpoint_error_quark ())
+GQuark stox_sip_endpoint_error_quark (void);
+
+typedef enum
+{
+  STOX_SIP_ENDPOINT_ERROR_INIT,    /* the Sofia runtime could not start */
+  STOX_SIP_ENDPOINT_ERROR_LISTEN,  /* bad listen URL, address in use, TLS files */
+} StoxSipEndpointError;
+
 typedef struct
 {
   const char *listen;          /* Sofia URL, e.g. "sip:127.0.0.1:5060" */
@@ -60,5 +69,6 @@ void stox_sip_endpoint_shutdown (StoxSipEndpoint *ep,
                                  gpointer         done_data);
 
 void stox_sip_endpoint_free (StoxSipEndpoint *ep);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxSipEndpoint, stox_sip_endpoint_free)
 
 G_END_DECLS

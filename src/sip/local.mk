@@ -2,4 +2,6 @@
 noinst_LIBRARIES += src/libstox-sip.a
 src_libstox_sip_a_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(SOFIA_CFLAGS) -DG_LOG_DOMAIN=\"stox-sip\"
 src_libstox_sip_a_SOURCES = \
-	src/sip/endpoint.h src/sip/endpoint.c
+	src/sip/sofia-decls.h \
+	src/sip/endpoint.h src/sip/endpoint.c \
+	src/sip/convert.h src/sip/convert.c

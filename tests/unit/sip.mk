@@ -1,1 +1,14 @@
-# tests for sip: see tests/local.mk
+# The SIP front end: translation against Sofia's own parser, and the
+# endpoint on loopback UDP.  Linked with core/types.c directly rather than
+# libstox-core.a, so these tests depend on the SIP front end only.
+SIP_TEST_CPPFLAGS = $(UNIT_CPPFLAGS) $(SOFIA_CFLAGS) -DG_LOG_DOMAIN=\"stox-sip-test\"
+SIP_TEST_LDADD = src/libstox-sip.a $(SOFIA_LIBS) $(GLIB_LIBS)
+
+check_PROGRAMS += tests/unit/test-sip-convert tests/unit/test-sip-endpoint
+tests_unit_test_sip_convert_SOURCES = tests/unit/test-sip-convert.c src/core/types.c
+tests_unit_test_sip_convert_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
+tests_unit_test_sip_convert_LDADD = $(SIP_TEST_LDADD)
+tests_unit_test_sip_endpoint_SOURCES = tests/unit/test-sip-endpoint.c src/core/types.c
+tests_unit_test_sip_endpoint_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
+tests_unit_test_sip_endpoint_LDADD = $(SIP_TEST_LDADD)
+TESTS += tests/unit/test-sip-convert tests/unit/test-sip-endpoint

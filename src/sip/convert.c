@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "sip/convert.h"
+
+/* Header text reaches the core as UTF-8 (RFC 3261 §25.1 TEXT-UTF8); a
+ * peer that sends other bytes gets them replaced rather than trusted. */
+static char *
+dup_text (const char *s)
+{
+  if (s == NULL)
+    return NULL;
+  if (g_utf8_validate (s, -1, NULL))
+    return g_strdup (s);
+  return g_utf8_make_valid (s, -1);
+}
+
+static char *
+dup_url (const url_t *url)
+{
+  if (url == NULL)
+    return NULL;
+  g_autofree char *text = g_strdup_printf (URL_PRINT_FORMAT, URL_PRINT_ARGS (url));
+  return dup_text (text);
+}
+
+/* A parameter value may be a quoted-string (RFC 3261 §25.1); the core
+ * wants the bare value. */
+static char *
+unquote (const char *value)
+{
+  size_t len = strlen (value);
+
+  if (len < 2 || value[0] != '"' || value[len - 1] != '"')
+    return dup_text (value);
+
+  GString *out = g_string_sized_new (len);
+  for (size_t i = 1; i + 1 < len; i++)
+    {
+      if (value[i] == '\\' && i + 2 < len)
+        i++;
+      g_string_append_c (out, value[i]);
+    }
+  g_autofree char *raw = g_string_free (out, FALSE);
+  return dup_text (raw);
+}
+
+StoxSipMethod
+stox_sip_convert_method (const sip_request_t *rq)
+{
+  switch (rq->rq_method)
+    {
+    case sip_method_message:
+      return STOX_SIP_METHOD_MESSAGE;
+    case sip_method_options:
+      return STOX_SIP_METHOD_OPTIONS;
+    case sip_method_subscribe:
+      return STOX_SIP_METHOD_SUBSCRIBE;
+    case sip_method_notify:
+      return STOX_SIP_METHOD_NOTIFY;
+    case sip_method_publish:
+      return STOX_SIP_METHOD_PUBLISH;
+    default:
+      return STOX_SIP_METHOD_OTHER;
+    }
+}
+
+static void
+convert_content_type (const sip_content_type_t *c,
+                      StoxSipRequest           *req)
+{
+  if (c == NULL || c->c_type == NULL)
+    return;
+
+  /* Media types and the charset name are case-insensitive (RFC 2045 §5.1);
+   * the core compares lower-case type/subtype. */
+  g_autofree char *type = dup_text (c->c_type);
+  req->content_type = g_ascii_strdown (type, -1);
+
+  const char *charset = msg_params_find (c->c_params, "charset");
+  if (charset != NULL && charset[0] != '\0')
+    req->charset = unquote (charset);
+  if (req->charset != NULL && req->charset[0] == '\0')
+    g_clear_pointer (&req->charset, g_free);
+}
+
+StoxSipRequest *
+stox_sip_convert_request (const sip_t *sip)
+{
+  if (sip == NULL || sip->sip_request == NULL)
+    return NULL;
+
+  g_autoptr (StoxSipRequest) req = stox_sip_request_new ();
+  const sip_request_t *rq = sip->sip_request;
+
+  req->method = stox_sip_convert_method (rq);
+  req->method_name = dup_text (rq->rq_method_name);
+  req->request_uri = dup_url (rq->rq_url);
+  /* a_url is the URI alone: the display name and the tag/other header
+   * parameters live in other fields of sip_addr_t. */
+  if (sip->sip_from != NULL)
+    req->from_uri = dup_url (sip->sip_from->a_url);
+  if (sip->sip_to != NULL)
+    req->to_uri = dup_url (sip->sip_to->a_url);
+  if (sip->sip_call_id != NULL)
+    req->call_id = dup_text (sip->sip_call_id->i_id);
+
+  convert_content_type (sip->sip_content_type, req);
+
+  if (sip->sip_content_language != NULL
+      && sip->sip_content_language->k_items != NULL)
+    req->content_language = dup_text (sip->sip_content_language->k_items[0]);
+  if (sip->sip_subject != NULL)
+    req->subject = dup_text (sip->sip_subject->g_value);
+  if (sip->sip_event != NULL)
+    req->event = dup_text (sip->sip_event->o_type);
+  if (sip->sip_expires != NULL)
+    req->expires = (gint64) sip->sip_expires->ex_delta;
+
+  if (sip->sip_payload != NULL && sip->sip_payload->pl_len > 0)
+    req->body = g_bytes_new (sip->sip_payload->pl_data,
+                             sip->sip_payload->pl_len);
+
+  return g_steal_pointer (&req);
+}
+
+char *
+stox_sip_convert_address (const struct sockaddr *sa,
+                          socklen_t              len)
+{
+  char text[INET6_ADDRSTRLEN];
+
+  if (sa == NULL)
+    return NULL;
+
+  if (sa->sa_family == AF_INET && len >= (socklen_t) sizeof (struct sockaddr_in))
+    {
+      struct sockaddr_in sin;
+
+      memcpy (&sin, sa, sizeof sin);
+      if (inet_ntop (AF_INET, &sin.sin_addr, text, sizeof text) == NULL)
+        return NULL;
+      return g_strdup (text);
+    }
+
+  if (sa->sa_family == AF_INET6 && len >= (socklen_t) sizeof (struct sockaddr_in6))
+    {
+      struct sockaddr_in6 sin6;
+
+      memcpy (&sin6, sa, sizeof sin6);
+      /* A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; access
+       * rules and logs speak plain IPv4. */
+      if (IN6_IS_ADDR_V4MAPPED (&sin6.sin6_addr))
+        {
+          if (inet_ntop (AF_INET, &sin6.sin6_addr.s6_addr[12], text, sizeof text) == NULL)
+            return NULL;
+        }
+      else if (inet_ntop (AF_INET6, &sin6.sin6_addr, text, sizeof text) == NULL)
+        return NULL;
+      return g_strdup (text);
+    }
+
+  return NULL;
+}
+
+char *
+stox_sip_convert_warning (const char *agent,
+                          const char *text)
+{
+  g_autofree char *valid = dup_text (text != NULL ? text : "");
+  GString *out = g_string_new ("399 ");
+
+  g_string_append (out, agent != NULL && agent[0] != '\0' ? agent : "stox");
+  g_string_append (out, " \"");
+  for (const char *p = valid; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, *p);
+        }
+      else if ((unsigned char) *p < 0x20 || *p == 0x7f)
+        g_string_append_c (out, ' ');
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+  return g_string_free (out, FALSE);
+}

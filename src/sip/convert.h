@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sip_t → core structs, and the few header values the front end writes.
+ * Pure functions over Sofia's parsed message: no stack, no socket, so the
+ * tests feed them messages parsed from text by Sofia's own parser.
+ */
+#pragma once
+
+#include <sys/socket.h>
+
+#include "sip/sofia-decls.h"
+#include "core/types.h"
+
+G_BEGIN_DECLS
+
+/* Largest request body the front end hands to the core (1 MiB + 64 KiB);
+ * larger ones get 413 at the edge (RFC 3261 §21.4.11). */
+#define STOX_SIP_MAX_BODY ((gsize) (1024 * 1024 + 64 * 1024))
+
+StoxSipMethod   stox_sip_convert_method (const sip_request_t *rq);
+
+/* Decodes a request.  Every string is valid UTF-8 (invalid bytes in a
+ * header become U+FFFD), `method_name` is always set (for logs), `body` is
+ * NULL when the payload is absent or empty.  `token` and `source` are left
+ * for the caller.  NULL when `sip` is not a request. */
+StoxSipRequest *stox_sip_convert_request (const sip_t *sip);
+
+/* Numeric text of a peer address ("192.0.2.1", "2001:db8::1"); an
+ * IPv4-mapped IPv6 address (dual-stack socket) reads as plain IPv4.  NULL
+ * for other families. */
+char           *stox_sip_convert_address (const struct sockaddr *sa,
+                                          socklen_t              len);
+
+/* Warning header value `399 AGENT "TEXT"` (RFC 3261 §20.43) with TEXT
+ * made a valid quoted-string: quotes and backslashes escaped, control
+ * characters (CR/LF included) replaced by spaces. */
+char           *stox_sip_convert_warning (const char *agent,
+                                          const char *text);
+
+G_END_DECLS

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sip_t → StoxSipRequest, on messages parsed from text by Sofia's own
+ * parser (no stack, no socket).
+ */
+#include "config.h"
+
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include "sip/convert.h"
+
+/* Parses `text` (CRLF line ends written as \n here) and converts it. */
+static StoxSipRequest *
+convert_text (const char *text,
+              gsize       body_len,
+              const char *body)
+{
+  g_autoptr (GString) wire = g_string_new (NULL);
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (*p == '\n')
+        g_string_append (wire, "\r\n");
+      else
+        g_string_append_c (wire, *p);
+    }
+  if (body != NULL)
+    g_string_append_len (wire, body, (gssize) body_len);
+
+  msg_t *msg = msg_make (sip_default_mclass (), 0, wire->str, (ssize_t) wire->len);
+  g_assert_nonnull (msg);
+  sip_t const *sip = sip_object (msg);
+  g_assert_nonnull (sip);
+
+  StoxSipRequest *req = stox_sip_convert_request (sip);
+  msg_destroy (msg);
+  return req;
+}
+
+static void
+test_convert_message_full (void)
+{
+  static const char body[] = "Hallo \0 Welt \xc3\xa4\xe2\x82\xac\n<&>";
+  gsize body_len = sizeof body - 1;
+  g_autofree char *text = g_strdup_printf (
+      "MESSAGE sip:alice@xmpp.example;transport=udp SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds\n"
+      "Max-Forwards: 70\n"
+      "From: \"Bob \\\"B\\\" Smith\" <sip:bob@sip.example;user=phone>;tag=49583\n"
+      "To: Alice <sip:alice@xmpp.example>\n"
+      "Call-ID: asd88asd77a@1.2.3.4\n"
+      "CSeq: 1 MESSAGE\n"
+      "Content-Type: Text/PLAIN ; Charset=\"UTF-8\" ; Format=flowed\n"
+      "Content-Language: de, en\n"
+      "Subject: Gr\xc3\xbc\xc3\x9f" "e\n"
+      "Content-Length: %zu\n"
+      "\n",
+      body_len);
+  g_autoptr (StoxSipRequest) req = convert_text (text, body_len, body);
+
+  g_assert_nonnull (req);
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_MESSAGE);
+  g_assert_cmpstr (req->method_name, ==, "MESSAGE");
+  g_assert_cmpstr (req->request_uri, ==, "sip:alice@xmpp.example;transport=udp");
+  g_assert_cmpstr (req->from_uri, ==, "sip:bob@sip.example;user=phone");
+  g_assert_cmpstr (req->to_uri, ==, "sip:alice@xmpp.example");
+  g_assert_cmpstr (req->call_id, ==, "asd88asd77a@1.2.3.4");
+  g_assert_cmpstr (req->content_type, ==, "text/plain");
+  g_assert_cmpstr (req->charset, ==, "UTF-8");
+  g_assert_cmpstr (req->content_language, ==, "de");
+  g_assert_cmpstr (req->subject, ==, "Gr\xc3\xbc\xc3\x9f" "e");
+  g_assert_null (req->event);
+  g_assert_cmpint (req->expires, ==, -1);
+  g_assert_null (req->source);
+  g_assert_cmpuint (req->token, ==, 0);
+  g_assert_nonnull (req->body);
+
+  gsize len = 0;
+  const char *data = g_bytes_get_data (req->body, &len);
+  g_assert_cmpmem (data, len, body, body_len);
+}
+
+static void
+test_convert_absent_headers (void)
+{
+  g_autoptr (StoxSipRequest) req = convert_text (
+      "OPTIONS sip:gw.example SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\n"
+      "From: <sip:probe@192.0.2.1>;tag=1\n"
+      "To: <sip:gw.example>\n"
+      "Call-ID: c1\n"
+      "CSeq: 7 OPTIONS\n"
+      "Content-Length: 0\n"
+      "\n", 0, NULL);
+
+  g_assert_nonnull (req);
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_OPTIONS);
+  g_assert_cmpstr (req->request_uri, ==, "sip:gw.example");
+  g_assert_cmpstr (req->from_uri, ==, "sip:probe@192.0.2.1");
+  g_assert_cmpstr (req->to_uri, ==, "sip:gw.example");
+  g_assert_null (req->content_type);
+  g_assert_null (req->charset);
+  g_assert_null (req->content_language);
+  g_assert_null (req->subject);
+  g_assert_null (req->event);
+  g_assert_null (req->body);
+  g_assert_cmpint (req->expires, ==, -1);
+}
+
+/* Compact header forms (RFC 3261 §7.3.3) and a display name without
+ * quotes. */
+static void
+test_convert_compact_forms (void)
+{
+  g_autoptr (StoxSipRequest) req = convert_text (
+      "MESSAGE sips:carol@xmpp.example SIP/2.0\n"
+      "v: SIP/2.0/TLS 192.0.2.1;branch=z9hG4bK2\n"
+      "f: Bob Smith <sips:bob@sip.example>;tag=x\n"
+      "t: sips:carol@xmpp.example\n"
+      "i: compact-1\n"
+      "CSeq: 2 MESSAGE\n"
+      "c: text/plain\n"
+      "s: hello\n"
+      "l: 2\n"
+      "\n", 2, "hi");
+
+  g_assert_nonnull (req);
+  g_assert_cmpstr (req->request_uri, ==, "sips:carol@xmpp.example");
+  g_assert_cmpstr (req->from_uri, ==, "sips:bob@sip.example");
+  g_assert_cmpstr (req->to_uri, ==, "sips:carol@xmpp.example");
+  g_assert_cmpstr (req->call_id, ==, "compact-1");
+  g_assert_cmpstr (req->content_type, ==, "text/plain");
+  g_assert_null (req->charset);
+  g_assert_cmpstr (req->subject, ==, "hello");
+  g_assert_nonnull (req->body);
+  g_assert_cmpuint (g_bytes_get_size (req->body), ==, 2);
+}
+
+static void
+test_convert_subscribe (void)
+{
+  g_autoptr (StoxSipRequest) req = convert_text (
+      "SUBSCRIBE sip:alice@xmpp.example SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK3\n"
+      "From: <sip:bob@sip.example>;tag=a\n"
+      "To: <sip:alice@xmpp.example>\n"
+      "Call-ID: s1\n"
+      "CSeq: 1 SUBSCRIBE\n"
+      "Contact: <sip:bob@192.0.2.1>\n"
+      "Event: presence;id=7\n"
+      "Expires: 600\n"
+      "Accept: application/pidf+xml\n"
+      "Content-Length: 0\n"
+      "\n", 0, NULL);
+
+  g_assert_nonnull (req);
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_SUBSCRIBE);
+  g_assert_cmpstr (req->event, ==, "presence");
+  g_assert_cmpint (req->expires, ==, 600);
+
+  g_autoptr (StoxSipRequest) zero = convert_text (
+      "SUBSCRIBE sip:alice@xmpp.example SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK4\n"
+      "From: <sip:bob@sip.example>;tag=a\n"
+      "To: <sip:alice@xmpp.example>;tag=b\n"
+      "Call-ID: s1\n"
+      "CSeq: 2 SUBSCRIBE\n"
+      "Event: presence\n"
+      "Expires: 0\n"
+      "\n", 0, NULL);
+  g_assert_cmpint (zero->expires, ==, 0);
+}
+
+static void
+test_convert_methods (void)
+{
+  static const struct
+  {
+    const char *name;
+    StoxSipMethod method;
+  } rows[] = {
+    { "MESSAGE", STOX_SIP_METHOD_MESSAGE },
+    { "OPTIONS", STOX_SIP_METHOD_OPTIONS },
+    { "SUBSCRIBE", STOX_SIP_METHOD_SUBSCRIBE },
+    { "NOTIFY", STOX_SIP_METHOD_NOTIFY },
+    { "PUBLISH", STOX_SIP_METHOD_PUBLISH },
+    { "INVITE", STOX_SIP_METHOD_OTHER },
+    { "REGISTER", STOX_SIP_METHOD_OTHER },
+    { "FOOBAR", STOX_SIP_METHOD_OTHER },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *text = g_strdup_printf (
+          "%s sip:x@gw.example SIP/2.0\n"
+          "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK5\n"
+          "From: <sip:y@sip.example>;tag=1\n"
+          "To: <sip:x@gw.example>\n"
+          "Call-ID: m%zu\n"
+          "CSeq: 1 %s\n"
+          "\n", rows[i].name, i, rows[i].name);
+      g_autoptr (StoxSipRequest) req = convert_text (text, 0, NULL);
+
+      g_test_message ("row %zu: %s", i, rows[i].name);
+      g_assert_nonnull (req);
+      g_assert_cmpint (req->method, ==, rows[i].method);
+      g_assert_cmpstr (req->method_name, ==, rows[i].name);
+    }
+}
+
+static void
+test_convert_content_type_table (void)
+{
+  static const struct
+  {
+    const char *header;
+    const char *type;
+    const char *charset;
+  } rows[] = {
+    { "text/plain", "text/plain", NULL },
+    { "text/plain;charset=utf-8", "text/plain", "utf-8" },
+    { "TEXT/Plain; CHARSET=ISO-8859-1", "text/plain", "ISO-8859-1" },
+    { "text/plain; format=flowed; charset=\"us-ascii\"", "text/plain", "us-ascii" },
+    { "Message/CPIM", "message/cpim", NULL },
+    { "application/im-iscomposing+xml", "application/im-iscomposing+xml", NULL },
+    { "text/html;charset=\"\"", "text/html", NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *text = g_strdup_printf (
+          "MESSAGE sip:x@gw.example SIP/2.0\n"
+          "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK6\n"
+          "From: <sip:y@sip.example>;tag=1\n"
+          "To: <sip:x@gw.example>\n"
+          "Call-ID: ct%zu\n"
+          "CSeq: 1 MESSAGE\n"
+          "Content-Type: %s\n"
+          "Content-Length: 1\n"
+          "\n", i, rows[i].header);
+      g_autoptr (StoxSipRequest) req = convert_text (text, 1, "x");
+
+      g_test_message ("row %zu: %s", i, rows[i].header);
+      g_assert_nonnull (req);
+      g_assert_cmpstr (req->content_type, ==, rows[i].type);
+      g_assert_cmpstr (req->charset, ==, rows[i].charset);
+    }
+}
+
+/* Header bytes that are not UTF-8 must not reach the core as such. */
+static void
+test_convert_invalid_utf8 (void)
+{
+  g_autoptr (StoxSipRequest) req = convert_text (
+      "MESSAGE sip:x@gw.example SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK7\n"
+      "From: <sip:y@sip.example>;tag=1\n"
+      "To: <sip:x@gw.example>\n"
+      "Call-ID: u1\n"
+      "CSeq: 1 MESSAGE\n"
+      "Subject: caf\xe9 \xff\n"
+      "\n", 0, NULL);
+
+  g_assert_nonnull (req);
+  g_assert_nonnull (req->subject);
+  g_assert_true (g_utf8_validate (req->subject, -1, NULL));
+  g_assert_true (g_str_has_prefix (req->subject, "caf"));
+}
+
+static void
+test_convert_not_a_request (void)
+{
+  const char text[] =
+      "SIP/2.0 200 OK\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK8\r\n"
+      "From: <sip:y@sip.example>;tag=1\r\n"
+      "To: <sip:x@gw.example>;tag=2\r\n"
+      "Call-ID: r1\r\n"
+      "CSeq: 1 MESSAGE\r\n"
+      "Content-Length: 0\r\n"
+      "\r\n";
+  msg_t *msg = msg_make (sip_default_mclass (), 0, text, (ssize_t) strlen (text));
+
+  g_assert_nonnull (msg);
+  g_assert_null (stox_sip_convert_request (sip_object (msg)));
+  g_assert_null (stox_sip_convert_request (NULL));
+  msg_destroy (msg);
+}
+
+static void
+test_convert_address (void)
+{
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons (5060) };
+  struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons (5060) };
+  struct sockaddr_un sun = { .sun_family = AF_UNIX };
+  char *text;
+
+  g_assert_cmpint (inet_pton (AF_INET, "192.0.2.7", &sin.sin_addr), ==, 1);
+  text = stox_sip_convert_address ((struct sockaddr *) &sin, sizeof sin);
+  g_assert_cmpstr (text, ==, "192.0.2.7");
+  g_free (text);
+
+  g_assert_cmpint (inet_pton (AF_INET6, "2001:db8::1", &sin6.sin6_addr), ==, 1);
+  text = stox_sip_convert_address ((struct sockaddr *) &sin6, sizeof sin6);
+  g_assert_cmpstr (text, ==, "2001:db8::1");
+  g_free (text);
+
+  sin6.sin6_addr = in6addr_loopback;
+  text = stox_sip_convert_address ((struct sockaddr *) &sin6, sizeof sin6);
+  g_assert_cmpstr (text, ==, "::1");
+  g_free (text);
+
+  g_assert_cmpint (inet_pton (AF_INET6, "::ffff:127.0.0.1", &sin6.sin6_addr), ==, 1);
+  text = stox_sip_convert_address ((struct sockaddr *) &sin6, sizeof sin6);
+  g_assert_cmpstr (text, ==, "127.0.0.1");
+  g_free (text);
+
+  g_assert_null (stox_sip_convert_address ((struct sockaddr *) &sun, sizeof sun));
+  g_assert_null (stox_sip_convert_address ((struct sockaddr *) &sin, 2));
+  g_assert_null (stox_sip_convert_address (NULL, 0));
+}
+
+static void
+test_convert_warning (void)
+{
+  static const struct
+  {
+    const char *agent, *text, *expect;
+  } rows[] = {
+    { "gw.example:5060", "no route", "399 gw.example:5060 \"no route\"" },
+    { "[::1]:5060", "say \"hi\"", "399 [::1]:5060 \"say \\\"hi\\\"\"" },
+    { "gw", "back\\slash", "399 gw \"back\\\\slash\"" },
+    { "gw", "line\r\nInjected: yes", "399 gw \"line  Injected: yes\"" },
+    { "gw", "caf\xc3\xa9", "399 gw \"caf\xc3\xa9\"" },
+    { NULL, "", "399 stox \"\"" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *got = stox_sip_convert_warning (rows[i].agent, rows[i].text);
+
+      g_test_message ("row %zu: %s", i, got);
+      g_assert_cmpstr (got, ==, rows[i].expect);
+    }
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/sip/convert/message-full", test_convert_message_full);
+  g_test_add_func ("/sip/convert/absent-headers", test_convert_absent_headers);
+  g_test_add_func ("/sip/convert/compact-forms", test_convert_compact_forms);
+  g_test_add_func ("/sip/convert/subscribe", test_convert_subscribe);
+  g_test_add_func ("/sip/convert/methods", test_convert_methods);
+  g_test_add_func ("/sip/convert/content-type", test_convert_content_type_table);
+  g_test_add_func ("/sip/convert/invalid-utf8", test_convert_invalid_utf8);
+  g_test_add_func ("/sip/convert/not-a-request", test_convert_not_a_request);
+  g_test_add_func ("/sip/convert/address", test_convert_address);
+  g_test_add_func ("/sip/convert/warning", test_convert_warning);
+
+  return g_test_run ();
+}

@@ -1,0 +1,1047 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The SIP front end on loopback: the test plays the SIP peer with raw
+ * sockets and checks what crosses the wire and what reaches the callbacks.
+ * Every wait is bounded (5 s).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <glib-unix.h>
+
+#include "sip/endpoint.h"
+
+#define WAIT_LIMIT_US (5 * G_USEC_PER_SEC)
+#define USER_AGENT    "stox-test/1"
+#define ALLOW         "MESSAGE, SUBSCRIBE, NOTIFY, OPTIONS"
+
+typedef struct
+{
+  StoxSipEndpoint *ep;
+  gboolean         v6;            /* ::1 instead of 127.0.0.1 */
+  const char      *host;          /* the loopback address as in a SIP URI */
+  guint16          ep_port;
+  char            *listen;
+
+  int              peer_fd;       /* UDP socket playing the SIP peer */
+  guint16          peer_port;
+  guint            peer_watch;
+  GPtrArray       *datagrams;     /* GBytes received by the peer */
+  struct sockaddr_storage last_from;  /* where the last datagram came from */
+  socklen_t        last_from_len;
+
+  GPtrArray       *requests;      /* StoxSipRequest copies */
+  GArray          *responses;     /* StoxSipResponse, phrase owned */
+
+  /* When non-zero, on_request answers at once, from inside the callback. */
+  guint            answer_in_callback;
+
+  gboolean         done;
+  guint            branch;
+  GString         *stream_in;     /* bytes received on a TCP connection */
+} Fixture;
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+
+static StoxSipRequest *
+request_copy (const StoxSipRequest *r)
+{
+  StoxSipRequest *c = stox_sip_request_new ();
+
+  c->token = r->token;
+  c->method = r->method;
+  c->method_name = g_strdup (r->method_name);
+  c->request_uri = g_strdup (r->request_uri);
+  c->from_uri = g_strdup (r->from_uri);
+  c->to_uri = g_strdup (r->to_uri);
+  c->call_id = g_strdup (r->call_id);
+  c->content_type = g_strdup (r->content_type);
+  c->charset = g_strdup (r->charset);
+  c->content_language = g_strdup (r->content_language);
+  c->subject = g_strdup (r->subject);
+  c->body = r->body != NULL ? g_bytes_ref (r->body) : NULL;
+  c->source = g_strdup (r->source);
+  c->expires = r->expires;
+  c->event = g_strdup (r->event);
+  return c;
+}
+
+static void
+on_request (const StoxSipRequest *req,
+            gpointer              user_data)
+{
+  Fixture *fx = user_data;
+
+  g_ptr_array_add (fx->requests, request_copy (req));
+  if (fx->answer_in_callback != 0)
+    stox_sip_endpoint_respond (fx->ep, req->token, fx->answer_in_callback, NULL,
+                               0, NULL, ALLOW, NULL);
+}
+
+static void
+on_response (const StoxSipResponse *resp,
+             gpointer               user_data)
+{
+  Fixture *fx = user_data;
+  StoxSipResponse copy = { resp->token, resp->status, g_strdup (resp->phrase) };
+
+  g_array_append_val (fx->responses, copy);
+}
+
+static void
+response_clear (gpointer data)
+{
+  StoxSipResponse *r = data;
+
+  g_free (r->phrase);
+}
+
+static guint16
+bound_port (int fd)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &ss, &len), ==, 0);
+  if (ss.ss_family == AF_INET6)
+    return ntohs (((struct sockaddr_in6 *) &ss)->sin6_port);
+  return ntohs (((struct sockaddr_in *) &ss)->sin_port);
+}
+
+/* The loopback address and `port`, in `ss`; returns its length. */
+static socklen_t
+loopback (gboolean                 v6,
+          guint16                  port,
+          struct sockaddr_storage *ss)
+{
+  memset (ss, 0, sizeof *ss);
+  if (v6)
+    {
+      struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
+
+      sin6->sin6_family = AF_INET6;
+      sin6->sin6_port = htons (port);
+      sin6->sin6_addr = in6addr_loopback;
+      return sizeof *sin6;
+    }
+
+  struct sockaddr_in *sin = (struct sockaddr_in *) ss;
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons (port);
+  sin->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  return sizeof *sin;
+}
+
+/* A socket bound on loopback, or -1 when that family is unavailable. */
+static int
+try_socket_on_loopback (gboolean v6,
+                        int      type,
+                        guint16  port)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = loopback (v6, port, &ss);
+  int fd = socket (v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0);
+
+  if (fd >= 0 && bind (fd, (struct sockaddr *) &ss, len) != 0)
+    {
+      close (fd);
+      fd = -1;
+    }
+  return fd;
+}
+
+static int
+socket_on_loopback (gboolean v6,
+                    int      type,
+                    guint16  port)
+{
+  int fd = try_socket_on_loopback (v6, type, port);
+
+  g_assert_cmpint (fd, >=, 0);
+  return fd;
+}
+
+/* A port nobody uses right now (both UDP and TCP are asked). */
+static guint16
+free_port (gboolean v6)
+{
+  for (;;)
+    {
+      int udp = socket_on_loopback (v6, SOCK_DGRAM, 0);
+      guint16 port = bound_port (udp);
+      int tcp = try_socket_on_loopback (v6, SOCK_STREAM, port);
+
+      close (udp);
+      if (tcp >= 0)
+        {
+          close (tcp);
+          return port;
+        }
+    }
+}
+
+static gboolean
+on_peer_readable (int          fd,
+                  GIOCondition condition,
+                  gpointer     user_data)
+{
+  Fixture *fx = user_data;
+  char buf[65536];
+  socklen_t len = sizeof fx->last_from;
+  ssize_t n = recvfrom (fd, buf, sizeof buf, 0, (struct sockaddr *) &fx->last_from, &len);
+
+  if (n > 0)
+    {
+      fx->last_from_len = len;
+      g_ptr_array_add (fx->datagrams, g_bytes_new (buf, (gsize) n));
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+tick (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the loop until `cond` holds; fails the test after 5 s. */
+static void
+wait_for (Fixture    *fx,
+          gboolean  (*cond) (Fixture *fx),
+          const char *what)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_LIMIT_US;
+  guint ticker = g_timeout_add (20, tick, NULL);
+
+  while (!cond (fx))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for %s", what);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_source_remove (ticker);
+}
+
+/* Runs the loop for `ms` milliseconds whatever happens. */
+static void
+run_for (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + (gint64) ms * 1000;
+  guint ticker = g_timeout_add (10, tick, NULL);
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (ticker);
+}
+
+static void
+peer_send (Fixture    *fx,
+           const char *text,
+           gsize       len)
+{
+  struct sockaddr_storage to;
+  socklen_t to_len = loopback (fx->v6, fx->ep_port, &to);
+
+  g_assert_cmpint (sendto (fx->peer_fd, text, len, 0, (struct sockaddr *) &to, to_len),
+                   ==, (ssize_t) len);
+}
+
+/* A request from the peer, CRLF line ends, Content-Length computed. */
+static char *
+peer_request (Fixture    *fx,
+              const char *method,
+              const char *extra_headers,
+              const char *body,
+              gsize       body_len,
+              gsize      *ret_len)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  guint n = ++fx->branch;
+
+  g_string_append_printf (s,
+                          "%s sip:alice@%s:%u SIP/2.0\r\n"
+                          "Via: SIP/2.0/UDP %s:%u;branch=z9hG4bK-test-%u;rport\r\n"
+                          "Max-Forwards: 70\r\n"
+                          "From: \"Bob\" <sip:bob@%s:%u>;tag=peer%u\r\n"
+                          "To: Alice <sip:alice@%s:%u>\r\n"
+                          "Call-ID: call-%u@test\r\n"
+                          "CSeq: 1 %s\r\n"
+                          "%s"
+                          "Content-Length: %zu\r\n"
+                          "\r\n",
+                          method, fx->host, fx->ep_port, fx->host, fx->peer_port, n,
+                          fx->host, fx->peer_port, n, fx->host, fx->ep_port, n,
+                          method, extra_headers != NULL ? extra_headers : "", body_len);
+  if (body != NULL)
+    g_string_append_len (s, body, (gssize) body_len);
+  *ret_len = s->len;
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static char *
+datagram_text (GBytes *b)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (b, &len);
+
+  return g_strndup (data, len);
+}
+
+/* Number of header lines that start with `name:` (case-sensitive, as
+ * Sofia writes them). */
+static guint
+count_headers (const char *text,
+               const char *name)
+{
+  g_autofree char *needle = g_strdup_printf ("\r\n%s:", name);
+  guint n = 0;
+
+  for (const char *p = strstr (text, needle); p != NULL; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+static gboolean
+has_request (Fixture *fx)
+{
+  return fx->requests->len > 0;
+}
+
+static gboolean
+has_datagram (Fixture *fx)
+{
+  return fx->datagrams->len > 0;
+}
+
+static gboolean
+has_response (Fixture *fx)
+{
+  return fx->responses->len > 0;
+}
+
+static gboolean
+is_done (Fixture *fx)
+{
+  return fx->done;
+}
+
+/* Index of the first datagram that is a final response, or -1. */
+static int
+final_response_index (Fixture *fx)
+{
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      g_autofree char *text = datagram_text (fx->datagrams->pdata[i]);
+
+      if (g_str_has_prefix (text, "SIP/2.0 ") && text[8] != '1')
+        return (int) i;
+    }
+  return -1;
+}
+
+static gboolean
+has_final_response (Fixture *fx)
+{
+  return final_response_index (fx) >= 0;
+}
+
+static char *
+final_response_text (Fixture *fx)
+{
+  int i = final_response_index (fx);
+
+  g_assert_cmpint (i, >=, 0);
+  return datagram_text (fx->datagrams->pdata[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* fixture                                                             */
+
+static void
+fixture_set_up (Fixture       *fx,
+                gconstpointer  data)
+{
+  const char *transport = data != NULL ? data : "udp";
+  g_autoptr (GError) error = NULL;
+
+  fx->v6 = g_str_has_suffix (transport, "6");
+  fx->host = fx->v6 ? "[::1]" : "127.0.0.1";
+
+  fx->datagrams = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  fx->requests = g_ptr_array_new_with_free_func ((GDestroyNotify) stox_sip_request_free);
+  fx->responses = g_array_new (FALSE, TRUE, sizeof (StoxSipResponse));
+  g_array_set_clear_func (fx->responses, response_clear);
+
+  fx->peer_fd = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
+  fx->peer_port = bound_port (fx->peer_fd);
+  fx->peer_watch = g_unix_fd_add (fx->peer_fd, G_IO_IN, on_peer_readable, fx);
+
+  fx->ep_port = free_port (fx->v6);
+  /* "any": no transport parameter, so Sofia listens on UDP and TCP. */
+  if (g_str_equal (transport, "any"))
+    fx->listen = g_strdup_printf ("sip:%s:%u", fx->host, fx->ep_port);
+  else
+    fx->listen = g_strdup_printf ("sip:%s:%u;transport=%.3s", fx->host, fx->ep_port, transport);
+
+  StoxSipEndpointConfig config = { .listen = fx->listen, .user_agent = USER_AGENT };
+  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (fx->ep);
+}
+
+static gboolean
+on_done (gpointer user_data)
+{
+  Fixture *fx = user_data;
+
+  fx->done = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fixture_tear_down (Fixture       *fx,
+                   gconstpointer  data)
+{
+  if (fx->ep != NULL)
+    {
+      stox_sip_endpoint_shutdown (fx->ep, on_done, fx);
+      wait_for (fx, is_done, "shutdown");
+      g_clear_pointer (&fx->ep, stox_sip_endpoint_free);
+    }
+  g_clear_handle_id (&fx->peer_watch, g_source_remove);
+  close (fx->peer_fd);
+  g_ptr_array_unref (fx->datagrams);
+  g_ptr_array_unref (fx->requests);
+  g_array_unref (fx->responses);
+  g_free (fx->listen);
+}
+
+/* ------------------------------------------------------------------ */
+/* tests                                                               */
+
+static void
+test_bound (Fixture       *fx,
+            gconstpointer  data)
+{
+  g_autofree char *expect = g_strdup_printf ("%s:%u", fx->host, fx->ep_port);
+
+  g_assert_cmpstr (stox_sip_endpoint_get_bound (fx->ep), ==, expect);
+  /* Once the stack has answered nua_get_params the value is the stack's. */
+  run_for (50);
+  g_assert_cmpstr (stox_sip_endpoint_get_bound (fx->ep), ==, expect);
+}
+
+/* Port 0: the listen URL says nothing useful; the stack knows the port. */
+static void
+test_bound_port_zero (void)
+{
+  g_autoptr (GError) error = NULL;
+  StoxSipEndpointConfig config = { .listen = "sip:127.0.0.1:0;transport=udp" };
+  Fixture fx = { 0 };
+
+  fx.ep = stox_sip_endpoint_new (&config, on_request, on_response, &fx, &error);
+  g_assert_no_error (error);
+  run_for (50);
+
+  const char *bound = stox_sip_endpoint_get_bound (fx.ep);
+  g_test_message ("bound: %s", bound);
+  g_assert_true (g_str_has_prefix (bound, "127.0.0.1:"));
+  guint64 port = 0;
+  g_assert_true (g_ascii_string_to_unsigned (bound + strlen ("127.0.0.1:"), 10, 1, 65535,
+                                             &port, NULL));
+
+  stox_sip_endpoint_shutdown (fx.ep, on_done, &fx);
+  wait_for (&fx, is_done, "shutdown");
+  stox_sip_endpoint_free (fx.ep);
+}
+
+static void
+test_options_answered_later (Fixture       *fx,
+                             gconstpointer  data)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "OPTIONS", "Accept: application/sdp\r\n",
+                                        NULL, 0, &len);
+
+  peer_send (fx, text, len);
+  wait_for (fx, has_request, "OPTIONS to reach on_request");
+
+  StoxSipRequest *req = fx->requests->pdata[0];
+  g_autofree char *ruri = g_strdup_printf ("sip:alice@%s:%u", fx->host, fx->ep_port);
+  g_autofree char *from = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port);
+  g_autofree char *call_id = g_strdup_printf ("call-%u@test", fx->branch);
+
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_OPTIONS);
+  g_assert_cmpstr (req->method_name, ==, "OPTIONS");
+  g_assert_cmpstr (req->request_uri, ==, ruri);
+  g_assert_cmpstr (req->from_uri, ==, from);
+  g_assert_cmpstr (req->to_uri, ==, ruri);
+  g_assert_cmpstr (req->call_id, ==, call_id);
+  g_assert_cmpstr (req->source, ==, fx->v6 ? "::1" : "127.0.0.1");
+  g_assert_cmpuint (req->token, !=, 0);
+  g_assert_null (req->body);
+
+  /* The stack must leave OPTIONS to us: nothing final on the wire yet. */
+  run_for (100);
+  g_assert_false (has_final_response (fx));
+
+  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, ALLOW, NULL);
+  wait_for (fx, has_final_response, "200 to OPTIONS");
+
+  g_autofree char *resp = final_response_text (fx);
+  g_test_message ("%s", resp);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 200 OK\r\n"));
+  g_assert_cmpuint (count_headers (resp, "Allow"), ==, 1);
+  g_assert_nonnull (strstr (resp, "\r\nAllow: " ALLOW "\r\n"));
+  g_assert_nonnull (strstr (resp, "\r\nServer: " USER_AGENT "\r\n"));
+  g_assert_cmpuint (count_headers (resp, "Supported"), ==, 0);
+  g_assert_nonnull (strstr (resp, call_id));
+
+  /* A second answer to the same token is ignored. */
+  stox_sip_endpoint_respond (fx->ep, req->token, 500, NULL, 0, NULL, NULL, NULL);
+  run_for (100);
+  g_assert_cmpint (final_response_index (fx), ==, (int) fx->datagrams->len - 1);
+}
+
+/* The core answers from inside the request callback. */
+static void
+test_options_answered_at_once (Fixture       *fx,
+                               gconstpointer  data)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "OPTIONS", NULL, NULL, 0, &len);
+
+  fx->answer_in_callback = 200;
+  peer_send (fx, text, len);
+  wait_for (fx, has_final_response, "200 to OPTIONS");
+
+  g_autofree char *resp = final_response_text (fx);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 200 OK\r\n"));
+  g_assert_nonnull (strstr (resp, "\r\nAllow: " ALLOW "\r\n"));
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+}
+
+typedef struct
+{
+  Fixture  *fx;
+  StoxToken token;
+  gboolean  answered;
+} Delayed;
+
+static gboolean
+answer_delayed (gpointer user_data)
+{
+  Delayed *d = user_data;
+
+  /* Up to now the transaction must have stayed open. */
+  g_assert_false (has_final_response (d->fx));
+  stox_sip_endpoint_respond (d->fx->ep, d->token, 202, "Accepted", 0, NULL, NULL, NULL);
+  d->answered = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* MESSAGE answered 300 ms later, with the peer retransmitting meanwhile as
+ * UDP peers do (RFC 3261 §17.1.2.2): one request reaches the core, one
+ * final answer reaches the peer. */
+static void
+test_message_answered_after_delay (Fixture       *fx,
+                                   gconstpointer  data)
+{
+  static const char body[] = "hello \0 world \xc3\xa4";
+  gsize len;
+  g_autofree char *text = peer_request (fx, "MESSAGE",
+                                        "Content-Type: text/plain;charset=UTF-8\r\n"
+                                        "Content-Language: de\r\n"
+                                        "Subject: greeting\r\n",
+                                        body, sizeof body - 1, &len);
+
+  peer_send (fx, text, len);
+  wait_for (fx, has_request, "MESSAGE to reach on_request");
+
+  StoxSipRequest *req = fx->requests->pdata[0];
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_MESSAGE);
+  g_assert_cmpstr (req->content_type, ==, "text/plain");
+  g_assert_cmpstr (req->charset, ==, "UTF-8");
+  g_assert_cmpstr (req->content_language, ==, "de");
+  g_assert_cmpstr (req->subject, ==, "greeting");
+  g_assert_nonnull (req->body);
+  gsize got_len;
+  const char *got = g_bytes_get_data (req->body, &got_len);
+  g_assert_cmpmem (got, got_len, body, sizeof body - 1);
+
+  Delayed d = { fx, req->token, FALSE };
+  g_timeout_add (300, answer_delayed, &d);
+
+  /* Retransmissions at 100 and 200 ms (T1 is 500 ms; a peer may be
+   * faster, and the stack must absorb them either way). */
+  run_for (100);
+  peer_send (fx, text, len);
+  run_for (100);
+  peer_send (fx, text, len);
+
+  wait_for (fx, has_final_response, "202 to MESSAGE");
+  g_assert_true (d.answered);
+
+  g_autofree char *resp = final_response_text (fx);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 202 Accepted\r\n"));
+  g_assert_cmpuint (count_headers (resp, "Allow"), ==, 1);
+
+  /* A retransmission after the answer gets the same answer again, and the
+   * core still saw a single request. */
+  guint before = fx->datagrams->len;
+  peer_send (fx, text, len);
+  run_for (200);
+  g_assert_cmpuint (fx->datagrams->len, ==, before + 1);
+  g_autofree char *again = datagram_text (fx->datagrams->pdata[before]);
+  g_assert_true (g_str_has_prefix (again, "SIP/2.0 202 Accepted\r\n"));
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+}
+
+static void
+test_respond_headers (Fixture       *fx,
+                      gconstpointer  data)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n",
+                                        "x", 1, &len);
+
+  peer_send (fx, text, len);
+  wait_for (fx, has_request, "MESSAGE to reach on_request");
+
+  StoxSipRequest *req = fx->requests->pdata[0];
+  stox_sip_endpoint_respond (fx->ep, req->token, 503, "Service Unavailable", 30,
+                             "text/plain, message/cpim", NULL,
+                             "XMPP link \"down\"\r\nX-Evil: 1");
+  wait_for (fx, has_final_response, "503 to MESSAGE");
+
+  g_autofree char *resp = final_response_text (fx);
+  g_autofree char *warning = g_strdup_printf (
+      "\r\nWarning: 399 127.0.0.1:%u \"XMPP link \\\"down\\\"  X-Evil: 1\"\r\n", fx->ep_port);
+  g_test_message ("%s", resp);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 503 Service Unavailable\r\n"));
+  g_assert_nonnull (strstr (resp, "\r\nRetry-After: 30\r\n"));
+  g_assert_nonnull (strstr (resp, "\r\nAccept: text/plain, message/cpim\r\n"));
+  g_assert_nonnull (strstr (resp, warning));
+  g_assert_cmpuint (count_headers (resp, "X-Evil"), ==, 0);
+}
+
+/* Methods outside Allow never reach the core: the stack answers 405 (known
+ * methods) or 501 (unknown ones), with Allow. */
+static void
+test_other_methods_refused (Fixture       *fx,
+                            gconstpointer  data)
+{
+  static const struct
+  {
+    const char *method;
+    const char *status_line;
+  } rows[] = {
+    { "INVITE", "SIP/2.0 405 " },
+    { "REGISTER", "SIP/2.0 405 " },
+    { "PUBLISH", "SIP/2.0 405 " },
+    { "FOO", "SIP/2.0 501 " },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      gsize len;
+      g_autofree char *text = peer_request (fx, rows[i].method,
+                                            "Contact: <sip:bob@127.0.0.1>\r\n",
+                                            NULL, 0, &len);
+
+      g_ptr_array_set_size (fx->datagrams, 0);
+      peer_send (fx, text, len);
+      wait_for (fx, has_final_response, rows[i].method);
+
+      g_autofree char *resp = final_response_text (fx);
+      g_test_message ("%s → %.*s", rows[i].method, (int) strcspn (resp, "\r"), resp);
+      g_assert_true (g_str_has_prefix (resp, rows[i].status_line));
+      g_assert_nonnull (strstr (resp, "\r\nAllow: " ALLOW "\r\n"));
+    }
+  g_assert_cmpuint (fx->requests->len, ==, 0);
+}
+
+/* The peer's answer to a request we sent: copies the dialog headers. */
+static char *
+peer_answer (const char *request,
+             const char *status_line)
+{
+  g_auto (GStrv) lines = g_strsplit (request, "\r\n", -1);
+  g_autoptr (GString) s = g_string_new (status_line);
+
+  g_string_append (s, "\r\n");
+  for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      const char *l = lines[i];
+
+      if (g_str_has_prefix (l, "Via:") || g_str_has_prefix (l, "From:")
+          || g_str_has_prefix (l, "Call-ID:") || g_str_has_prefix (l, "CSeq:"))
+        g_string_append_printf (s, "%s\r\n", l);
+      else if (g_str_has_prefix (l, "To:"))
+        g_string_append_printf (s, "%s;tag=busy1\r\n", l);
+    }
+  g_string_append (s, "Content-Length: 0\r\n\r\n");
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static void
+peer_reply (Fixture    *fx,
+            const char *text)
+{
+  g_assert_cmpint (sendto (fx->peer_fd, text, strlen (text), 0,
+                           (struct sockaddr *) &fx->last_from, fx->last_from_len),
+                   ==, (ssize_t) strlen (text));
+}
+
+static void
+test_send_message (Fixture       *fx,
+                   gconstpointer  data)
+{
+  static const char body[] = "hi \0 there \xe2\x82\xac";
+  StoxSipOutRequest out = {
+    .token = 4711,
+    .method = STOX_SIP_METHOD_MESSAGE,
+    .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port),
+    .from_uri = g_strdup ("sip:alice@gw.example"),
+    .to_uri = g_strdup ("sip:bob@sip.example;user=phone"),
+    .call_id = g_strdup ("fixed-call-id@gw.example"),
+    .content_type = g_strdup ("text/plain;charset=UTF-8"),
+    .content_language = g_strdup ("fr"),
+    .subject = g_strdup ("Sujet"),
+    .body = g_bytes_new_static (body, sizeof body - 1),
+  };
+
+  stox_sip_endpoint_send (fx->ep, &out);
+  wait_for (fx, has_datagram, "MESSAGE at the peer");
+
+  GBytes *b = fx->datagrams->pdata[0];
+  gsize len;
+  const char *raw = g_bytes_get_data (b, &len);
+  g_autofree char *text = datagram_text (b);
+  g_autofree char *request_line = g_strdup_printf ("MESSAGE %s SIP/2.0\r\n", out.request_uri);
+
+  g_test_message ("%s", text);
+  g_assert_true (g_str_has_prefix (text, request_line));
+  g_assert_nonnull (strstr (text, "\r\nFrom: <sip:alice@gw.example>;tag="));
+  g_assert_nonnull (strstr (text, "\r\nTo: <sip:bob@sip.example;user=phone>\r\n"));
+  g_assert_nonnull (strstr (text, "\r\nCall-ID: fixed-call-id@gw.example\r\n"));
+  g_assert_nonnull (strstr (text, "\r\nContent-Type: text/plain;charset=UTF-8\r\n"));
+  g_assert_nonnull (strstr (text, "\r\nContent-Language: fr\r\n"));
+  g_assert_nonnull (strstr (text, "\r\nSubject: Sujet\r\n"));
+  g_assert_nonnull (strstr (text, "\r\nUser-Agent: " USER_AGENT "\r\n"));
+  g_autofree char *clen = g_strdup_printf ("\r\nContent-Length: %zu\r\n", sizeof body - 1);
+  g_assert_nonnull (strstr (text, clen));
+  /* The body, NUL included, ends the datagram. */
+  g_assert_cmpuint (len, >, sizeof body - 1);
+  g_assert_cmpmem (raw + len - (sizeof body - 1), sizeof body - 1, body, sizeof body - 1);
+
+  /* A provisional answer is not reported; the final one is, once. */
+  g_autofree char *trying = peer_answer (text, "SIP/2.0 100 Trying");
+  g_autofree char *busy = peer_answer (text, "SIP/2.0 486 Busy Here");
+  peer_reply (fx, trying);
+  run_for (100);
+  g_assert_cmpuint (fx->responses->len, ==, 0);
+  peer_reply (fx, busy);
+  wait_for (fx, has_response, "486 reported");
+
+  StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
+  g_assert_cmpuint (r->token, ==, 4711);
+  g_assert_cmpuint (r->status, ==, 486);
+  g_assert_cmpstr (r->phrase, ==, "Busy Here");
+
+  /* A retransmitted final answer is absorbed. */
+  peer_reply (fx, busy);
+  run_for (100);
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+
+  g_free (out.request_uri);
+  g_free (out.from_uri);
+  g_free (out.to_uri);
+  g_free (out.call_id);
+  g_free (out.content_type);
+  g_free (out.content_language);
+  g_free (out.subject);
+  g_bytes_unref (out.body);
+}
+
+/* Nobody listens at the target: the stack's own failure (ICMP port
+ * unreachable → 503, RFC 3261 §8.1.3.1) comes back as a response. */
+static void
+test_send_unreachable (Fixture       *fx,
+                       gconstpointer  data)
+{
+  int gone = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
+  guint16 port = bound_port (gone);
+  close (gone);
+
+  StoxSipOutRequest out = {
+    .token = 77,
+    .method = STOX_SIP_METHOD_MESSAGE,
+    .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, port),
+    .from_uri = (char *) "sip:alice@gw.example",
+    .to_uri = (char *) "sip:bob@sip.example",
+    .content_type = (char *) "text/plain",
+    .body = g_bytes_new_static ("x", 1),
+  };
+
+  stox_sip_endpoint_send (fx->ep, &out);
+  wait_for (fx, has_response, "failure reported");
+
+  StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
+  g_test_message ("%u %s", r->status, r->phrase);
+  g_assert_cmpuint (r->token, ==, 77);
+  g_assert_cmpuint (r->status, >=, 400);
+  g_assert_cmpuint (r->status, <=, 699);
+  g_free (out.request_uri);
+  g_bytes_unref (out.body);
+}
+
+/* Garbage from the core (it validates addresses, but still) ends in a
+ * response, never in silence or a crash. */
+static void
+test_send_bad_uris (Fixture       *fx,
+                    gconstpointer  data)
+{
+  static const char *const rows[][3] = {
+    { "not a uri", "sip:alice@gw.example", "sip:bob@sip.example" },
+    { "sip:bob@127.0.0.1:1", "<>garbage", "sip:bob@sip.example" },
+    { "sip:bob@127.0.0.1:1", "sip:alice@gw.example", "\"\"" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      StoxSipOutRequest out = {
+        .token = 100 + i,
+        .method = STOX_SIP_METHOD_MESSAGE,
+        .request_uri = (char *) rows[i][0],
+        .from_uri = (char *) rows[i][1],
+        .to_uri = (char *) rows[i][2],
+      };
+
+      g_array_set_size (fx->responses, 0);
+      stox_sip_endpoint_send (fx->ep, &out);
+      wait_for (fx, has_response, "failure reported");
+
+      StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
+      g_test_message ("row %zu: %u %s", i, r->status, r->phrase);
+      g_assert_cmpuint (r->token, ==, 100 + i);
+      g_assert_cmpuint (r->status, >=, 400);
+      g_assert_cmpuint (r->status, <=, 699);
+    }
+}
+
+/* What the stack cannot send is reported through on_response too, but
+ * never from inside _send(). */
+static void
+test_send_unsupported (Fixture       *fx,
+                       gconstpointer  data)
+{
+  StoxSipOutRequest out = {
+    .token = 9,
+    .method = STOX_SIP_METHOD_PUBLISH,
+    .request_uri = (char *) "sip:bob@127.0.0.1",
+    .from_uri = (char *) "sip:alice@gw.example",
+    .to_uri = (char *) "sip:bob@127.0.0.1",
+  };
+
+  stox_sip_endpoint_send (fx->ep, &out);
+  g_assert_cmpuint (fx->responses->len, ==, 0);
+  wait_for (fx, has_response, "local 501");
+
+  StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
+  g_assert_cmpuint (r->token, ==, 9);
+  g_assert_cmpuint (r->status, ==, 501);
+  g_assert_cmpuint (fx->datagrams->len, ==, 0);
+}
+
+/* Shutdown answers what the core left open. */
+static void
+test_shutdown_answers_pending (Fixture       *fx,
+                               gconstpointer  data)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n",
+                                        "x", 1, &len);
+
+  peer_send (fx, text, len);
+  wait_for (fx, has_request, "MESSAGE to reach on_request");
+
+  stox_sip_endpoint_shutdown (fx->ep, on_done, fx);
+  wait_for (fx, is_done, "shutdown");
+  wait_for (fx, has_final_response, "503 at shutdown");
+
+  g_autofree char *resp = final_response_text (fx);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 503 "));
+
+  /* After shutdown, a request is refused without touching the wire. */
+  StoxSipOutRequest out = {
+    .token = 1,
+    .method = STOX_SIP_METHOD_MESSAGE,
+    .request_uri = (char *) "sip:bob@127.0.0.1",
+    .from_uri = (char *) "sip:alice@gw.example",
+    .to_uri = (char *) "sip:bob@127.0.0.1",
+  };
+  stox_sip_endpoint_send (fx->ep, &out);
+  wait_for (fx, has_response, "local 503");
+  g_assert_cmpuint (g_array_index (fx->responses, StoxSipResponse, 0).status, ==, 503);
+
+  g_clear_pointer (&fx->ep, stox_sip_endpoint_free);
+}
+
+/* A body above the limit gets 413 from the front end (TCP: a datagram
+ * could not carry it). */
+typedef struct
+{
+  int      fd;
+  GString *out;
+  gsize    sent;
+  GString *in;
+} Stream;
+
+static gboolean
+on_stream_io (int          fd,
+              GIOCondition condition,
+              gpointer     user_data)
+{
+  Stream *s = user_data;
+
+  if (condition & G_IO_OUT && s->sent < s->out->len)
+    {
+      ssize_t n = send (fd, s->out->str + s->sent, s->out->len - s->sent, MSG_NOSIGNAL);
+      if (n > 0)
+        s->sent += (gsize) n;
+    }
+  if (condition & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+    {
+      char buf[4096];
+      ssize_t n = recv (fd, buf, sizeof buf, 0);
+
+      if (n > 0)
+        g_string_append_len (s->in, buf, n);
+      else if (n == 0 || errno != EAGAIN)
+        return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+stream_has_final (Fixture *fx)
+{
+  return strstr (fx->stream_in->str, "\r\n\r\n") != NULL
+         && g_str_has_prefix (fx->stream_in->str, "SIP/2.0 ");
+}
+
+static void
+test_body_too_large (Fixture       *fx,
+                     gconstpointer  data)
+{
+  gsize body_len = 1024 * 1024 + 64 * 1024 + 1;
+  g_autofree char *body = g_malloc (body_len);
+  gsize len;
+
+  memset (body, 'a', body_len);
+  g_autofree char *text = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n",
+                                        body, body_len, &len);
+  /* Same request over TCP: fix up the Via transport. */
+  char *via = strstr (text, "SIP/2.0/UDP");
+  g_assert_nonnull (via);
+  memcpy (via, "SIP/2.0/TCP", 11);
+
+  Stream s = { .out = g_string_new_len (text, (gssize) len), .in = g_string_new (NULL) };
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (fx->ep_port) };
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  s.fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  g_assert_cmpint (s.fd, >=, 0);
+  int rc = connect (s.fd, (struct sockaddr *) &to, sizeof to);
+  g_assert_true (rc == 0 || errno == EINPROGRESS);
+
+  fx->stream_in = s.in;
+  guint watch = g_unix_fd_add (s.fd, G_IO_IN | G_IO_OUT, on_stream_io, &s);
+  wait_for (fx, stream_has_final, "413");
+  g_source_remove (watch);
+
+  g_test_message ("%.*s", (int) strcspn (s.in->str, "\r"), s.in->str);
+  g_assert_true (g_str_has_prefix (s.in->str, "SIP/2.0 413 "));
+  /* The front end answered (the stack's own 413 has no Server header). */
+  g_assert_nonnull (strstr (s.in->str, "\r\nServer: " USER_AGENT "\r\n"));
+  g_assert_cmpuint (fx->requests->len, ==, 0);
+
+  close (s.fd);
+  g_string_free (s.out, TRUE);
+  g_string_free (s.in, TRUE);
+  fx->stream_in = NULL;
+}
+
+static void
+test_listen_failures (void)
+{
+  int busy = socket_on_loopback (FALSE, SOCK_DGRAM, 0);
+  g_autofree char *in_use = g_strdup_printf ("sip:127.0.0.1:%u;transport=udp", bound_port (busy));
+  const char *const bad[] = { in_use, "sip:[::1", "mailto:x@y" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      StoxSipEndpointConfig config = { .listen = bad[i], .user_agent = USER_AGENT };
+      StoxSipEndpoint *ep = stox_sip_endpoint_new (&config, on_request, on_response,
+                                                   NULL, &error);
+
+      g_test_message ("%s: %s", bad[i], error != NULL ? error->message : "(no error)");
+      g_assert_null (ep);
+      g_assert_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_LISTEN);
+      g_assert_nonnull (strstr (error->message, bad[i]));
+    }
+  close (busy);
+
+  /* TLS without key and certificate would listen and fail every handshake. */
+  g_autoptr (GError) error = NULL;
+  StoxSipEndpointConfig tls = { .listen = "sips:127.0.0.1:0", .tls_dir = "/nonexistent/stox" };
+  g_assert_null (stox_sip_endpoint_new (&tls, on_request, on_response, NULL, &error));
+  g_assert_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_LISTEN);
+  g_assert_nonnull (strstr (error->message, "sips:127.0.0.1:0"));
+  g_assert_nonnull (strstr (error->message, "agent.pem"));
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn, data) \
+  g_test_add ("/sip/endpoint/" path, Fixture, data, fixture_set_up, fn, fixture_tear_down)
+
+  ADD ("bound", test_bound, NULL);
+  ADD ("options-answered-later", test_options_answered_later, NULL);
+  ADD ("options-answered-at-once", test_options_answered_at_once, NULL);
+  ADD ("message-answered-after-delay", test_message_answered_after_delay, NULL);
+  ADD ("respond-headers", test_respond_headers, NULL);
+  ADD ("other-methods-refused", test_other_methods_refused, NULL);
+  ADD ("send-message", test_send_message, NULL);
+  ADD ("send-unsupported", test_send_unsupported, NULL);
+  ADD ("send-unreachable", test_send_unreachable, NULL);
+  ADD ("send-bad-uris", test_send_bad_uris, NULL);
+  ADD ("shutdown-answers-pending", test_shutdown_answers_pending, NULL);
+  ADD ("body-too-large", test_body_too_large, "tcp");
+  ADD ("any-transport/udp", test_options_answered_later, "any");
+  ADD ("any-transport/tcp", test_body_too_large, "any");
+  g_test_add_func ("/sip/endpoint/listen-failures", test_listen_failures);
+  g_test_add_func ("/sip/endpoint/bound-port-zero", test_bound_port_zero);
+
+  int probe = try_socket_on_loopback (TRUE, SOCK_DGRAM, 0);
+  if (probe >= 0)
+    {
+      close (probe);
+      ADD ("ipv6/bound", test_bound, "udp6");
+      ADD ("ipv6/options-answered-later", test_options_answered_later, "udp6");
+      ADD ("ipv6/send-message", test_send_message, "udp6");
+    }
+
+  return g_test_run ();
+}
