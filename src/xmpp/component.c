@@ -1,3 +1,648 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The XEP-0114 component link (rfc-mappings.md §7) over libstrophe, on the
+ * GLib loop through gsource.c.  A thin translator: stanzas go through
+ * convert.c, the link state goes to the daemon, reconnects follow
+ * core/backoff.h on a GLib timer.
+ *
+ * libstrophe 0.12.2 facts this file works around:
+ *  - component connections never get the stream-management state that
+ *    client connections allocate, and every received stanza and every
+ *    disconnect dereferences it (SIGSEGV).  A client connect attempt whose
+ *    socket we refuse allocates it once, without touching the network
+ *    (prime_sm_state);
+ *  - a refused TCP connect reaches the connection handler with error 0;
+ *    the errno is only in a debug log line, which the log handler reads;
+ *    likewise "RECV:" lines tell that input was handled (see on_strophe_log);
+ *  - there is no setter for the connect timeout (5 s) and no timeout for a
+ *    server that accepts TCP but never opens the stream: our own attempt
+ *    deadline covers that;
+ *  - send() is called without MSG_NOSIGNAL: SIGPIPE must be ignored;
+ *  - xmpp_conn_release() fires the connection handler.
+ */
 #include "config.h"
-typedef int stox_placeholder_xmpp_component_c;
+
+#include "component.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strophe.h>
+
+#include "core/backoff.h"
+#include "convert.h"
+#include "gsource.h"
+
+#define DEFAULT_BACKOFF_BASE_MS 1000
+#define DEFAULT_BACKOFF_CAP_MS  60000
+#define DEFAULT_QUEUE_LIMIT     10000
+/* From the start of an attempt to the handshake.  libstrophe closes 2 s
+ * after we give up, so a silent server is reported DOWN about 10 s after
+ * the attempt began (INTERFACE.md §1: READY after at most 10 s). */
+#define DEFAULT_ATTEMPT_MS      8000
+/* libstrophe forces the close 2 s after </stream:stream>; so do we. */
+#define STOP_DEADLINE_MS        2000
+#define MAX_ATTEMPT_EXPONENT    32
+
+struct _StoxXmppComponent
+{
+  char              *jid;
+  char              *secret;
+  char              *server;
+  guint16            port;
+
+  StoxXmppStanzaFunc on_stanza;
+  StoxXmppLinkFunc   on_link;
+  gpointer           user_data;
+
+  xmpp_log_t         log;
+  xmpp_ctx_t        *ctx;
+  xmpp_conn_t       *conn;
+  GSource           *source;
+
+  guint              backoff_base_ms;
+  guint              backoff_cap_ms;
+  gsize              queue_limit;
+  guint              attempt_ms;
+  guint              attempt;          /* failures since the last handshake */
+
+  guint              retry_id;
+  guint              deadline_id;
+  guint              fail_id;          /* reports a failure from connect() */
+  guint              stop_id;
+  guint              done_id;
+
+  char              *pending_reason;   /* for fail_id */
+  int                connect_errno;    /* read from libstrophe's log */
+  gboolean           deadline_hit;
+  gboolean           started;
+  gboolean           up;
+  gboolean           stopping;
+  gboolean           freeing;
+  GSourceFunc        done;
+  gpointer           done_data;
+};
+
+static guint library_users;
+
+static void attempt_connect (StoxXmppComponent *c);
+
+/* ---- logging ----------------------------------------------------------- */
+
+/* libstrophe's debug lines carry whole stanzas, so they stay at debug.  Its
+ * warnings and errors are about the peer or the link, which we report
+ * ourselves once; they go out as messages, not as GLib warnings. */
+static void
+on_strophe_log (void             *userdata,
+                xmpp_log_level_t  level,
+                const char       *area,
+                const char       *msg)
+{
+  static const char refused[] = "connection failed, error ";
+  StoxXmppComponent *c = userdata;
+  GLogLevelFlags glevel;
+
+  if (level == XMPP_LEVEL_DEBUG && g_str_has_prefix (msg, refused))
+    c->connect_errno = atoi (msg + strlen (refused));
+  /* libstrophe handled input (a stream header, a stanza): it may have
+   * queued an answer of its own, such as the handshake, which the user
+   * send-queue length does not show and which it writes only at the start
+   * of its next run.  The input may have been read by its own select()
+   * after GLib's poll, so G_IO_IN alone would miss it (a 1 s stall). */
+  if (level == XMPP_LEVEL_DEBUG && g_str_has_prefix (msg, "RECV:") && c->source != NULL)
+    stox_xmpp_source_kick (c->source);
+
+  switch (level)
+    {
+    case XMPP_LEVEL_DEBUG: glevel = G_LOG_LEVEL_DEBUG; break;
+    case XMPP_LEVEL_INFO:  glevel = G_LOG_LEVEL_INFO; break;
+    case XMPP_LEVEL_WARN:
+    case XMPP_LEVEL_ERROR:
+    default:               glevel = G_LOG_LEVEL_MESSAGE; break;
+    }
+  if (glevel == G_LOG_LEVEL_DEBUG && g_log_writer_default_would_drop (glevel, G_LOG_DOMAIN))
+    return;
+  g_log_structured (G_LOG_DOMAIN, glevel,
+                    "STROPHE_AREA", area,
+                    "MESSAGE", "libstrophe %s: %s", area, msg);
+}
+
+/* ---- link state -------------------------------------------------------- */
+
+static void
+clear_timers (StoxXmppComponent *c)
+{
+  g_clear_handle_id (&c->retry_id, g_source_remove);
+  g_clear_handle_id (&c->deadline_id, g_source_remove);
+  g_clear_handle_id (&c->fail_id, g_source_remove);
+  g_clear_pointer (&c->pending_reason, g_free);
+}
+
+static gboolean
+on_retry (gpointer data)
+{
+  StoxXmppComponent *c = data;
+
+  c->retry_id = 0;
+  attempt_connect (c);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every failed attempt and every lost stream ends here: schedule the next
+ * attempt (INTERFACE.md §7), log once, tell the daemon. */
+static void
+link_down (StoxXmppComponent *c,
+           const char        *reason)
+{
+  guint delay_ms = stox_backoff_delay_ms (c->attempt, c->backoff_base_ms,
+                                          c->backoff_cap_ms, g_random_double ());
+  guint retry_s = (delay_ms + 999) / 1000;
+
+  if (c->attempt < MAX_ATTEMPT_EXPONENT)
+    c->attempt++;
+  g_clear_handle_id (&c->retry_id, g_source_remove);
+  c->retry_id = g_timeout_add (delay_ms, on_retry, c);
+
+  g_info ("XMPP component %s: link down (%s); retry in %u s", c->jid, reason, retry_s);
+  if (c->on_link != NULL)
+    c->on_link (STOX_XMPP_LINK_DOWN, retry_s, reason, c->user_data);
+}
+
+static gboolean
+on_connect_failed (gpointer data)
+{
+  StoxXmppComponent *c = data;
+  g_autofree char *reason = g_steal_pointer (&c->pending_reason);
+
+  c->fail_id = 0;
+  link_down (c, reason);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_deadline (gpointer data)
+{
+  StoxXmppComponent *c = data;
+
+  c->deadline_id = 0;
+  if (c->up || xmpp_conn_is_disconnected (c->conn))
+    return G_SOURCE_REMOVE;
+  /* TCP is up but the stream or the handshake never came.  libstrophe
+   * sends </stream:stream> and closes 2 s later; the connection handler
+   * reports it. */
+  c->deadline_hit = TRUE;
+  xmpp_disconnect (c->conn);
+  stox_xmpp_source_kick (c->source);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_done (gpointer data)
+{
+  StoxXmppComponent *c = data;
+  GSourceFunc done = c->done;
+
+  c->done_id = 0;
+  g_clear_handle_id (&c->stop_id, g_source_remove);
+  c->done = NULL;
+  if (done != NULL)
+    done (c->done_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_done (StoxXmppComponent *c)
+{
+  if (c->done_id == 0)
+    c->done_id = g_idle_add (on_done, c);
+}
+
+static gboolean
+on_stop_deadline (gpointer data)
+{
+  StoxXmppComponent *c = data;
+
+  c->stop_id = 0;
+  g_info ("XMPP component %s: the server did not close the stream in time", c->jid);
+  schedule_done (c);
+  return G_SOURCE_REMOVE;
+}
+
+/* "not-authorized: Given token does not match calculated token" */
+static char *
+describe_stream_error (xmpp_stream_error_t *se)
+{
+  const char *condition = NULL;
+
+  if (se->stanza != NULL)
+    for (xmpp_stanza_t *ch = xmpp_stanza_get_children (se->stanza); ch != NULL;
+         ch = xmpp_stanza_get_next (ch))
+      if (xmpp_stanza_is_tag (ch)
+          && g_strcmp0 (xmpp_stanza_get_ns (ch), STOX_XMPP_NS_STREAMS) == 0
+          && g_strcmp0 (xmpp_stanza_get_name (ch), "text") != 0)
+        {
+          condition = xmpp_stanza_get_name (ch);
+          break;
+        }
+  if (condition == NULL)
+    condition = "undefined-condition";
+
+  if (se->text != NULL && *se->text != '\0' && stox_xmpp_text_is_valid (se->text))
+    return g_strdup_printf ("stream error %s: %s", condition, se->text);
+  return g_strdup_printf ("stream error %s", condition);
+}
+
+static char *
+describe_disconnect (StoxXmppComponent   *c,
+                     int                  error,
+                     xmpp_stream_error_t *se,
+                     gboolean             was_up)
+{
+  if (se != NULL)
+    return describe_stream_error (se);
+  if (c->deadline_hit)
+    return g_strdup_printf ("no answer from %s:%u within %.1f s",
+                            c->server, c->port, c->attempt_ms / 1000.0);
+  if (error == ECONNRESET && was_up)
+    return g_strdup ("connection closed by the server");
+  if (error != 0)
+    return g_strdup_printf ("%s:%u: %s", c->server, c->port, g_strerror (error));
+  if (c->connect_errno != 0)
+    return g_strdup_printf ("cannot connect to %s:%u: %s", c->server, c->port,
+                            g_strerror (c->connect_errno));
+  if (was_up)
+    return g_strdup ("stream closed by the server");
+  return g_strdup_printf ("%s:%u closed the connection before the handshake",
+                          c->server, c->port);
+}
+
+static void
+on_conn_event (xmpp_conn_t         *conn,
+               xmpp_conn_event_t    event,
+               int                  error,
+               xmpp_stream_error_t *stream_error,
+               void                *userdata)
+{
+  StoxXmppComponent *c = userdata;
+
+  (void) conn;
+  if (c->freeing)
+    return;
+
+  switch (event)
+    {
+    case XMPP_CONN_CONNECT:
+      g_clear_handle_id (&c->deadline_id, g_source_remove);
+      c->up = TRUE;
+      c->attempt = 0;
+      if (c->stopping)
+        {
+          /* stop() came during the handshake; its xmpp_disconnect() was a
+           * no-op before the stream existed. */
+          xmpp_disconnect (c->conn);
+          stox_xmpp_source_kick (c->source);
+          return;
+        }
+      g_info ("XMPP component %s: connected to %s:%u", c->jid, c->server, c->port);
+      if (c->on_link != NULL)
+        c->on_link (STOX_XMPP_LINK_UP, 0, NULL, c->user_data);
+      break;
+
+    case XMPP_CONN_RAW_CONNECT:
+      break;
+
+    case XMPP_CONN_DISCONNECT:
+    case XMPP_CONN_FAIL:
+    default:
+      {
+        gboolean was_up = c->up;
+        g_autofree char *reason = NULL;
+
+        stox_xmpp_source_drop_fd (c->source);
+        g_clear_handle_id (&c->deadline_id, g_source_remove);
+        c->up = FALSE;
+        if (c->stopping)
+          {
+            g_info ("XMPP component %s: stream closed", c->jid);
+            schedule_done (c);
+            return;
+          }
+        reason = describe_disconnect (c, error, stream_error, was_up);
+        link_down (c, reason);
+      }
+      break;
+    }
+}
+
+static int
+on_strophe_stanza (xmpp_conn_t   *conn,
+                   xmpp_stanza_t *stanza,
+                   void          *userdata)
+{
+  StoxXmppComponent *c = userdata;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(StoxStanza) st = NULL;
+
+  (void) conn;
+  if (c->freeing || c->stopping)
+    return 1;
+  st = stox_xmpp_stanza_decode (stanza, &error);
+  if (st == NULL)
+    {
+      g_debug ("XMPP component %s: ignoring <%s/>: %s", c->jid,
+               xmpp_stanza_get_name (stanza), error->message);
+      return 1;
+    }
+  if (c->on_stanza != NULL)
+    c->on_stanza (st, c->user_data);
+  return 1;   /* keep the handler */
+}
+
+static void
+attempt_connect (StoxXmppComponent *c)
+{
+  int rc, saved_errno, refused_fd;
+
+  c->deadline_hit = FALSE;
+  c->connect_errno = 0;
+  g_info ("XMPP component %s: connecting to %s:%u", c->jid, c->server, c->port);
+
+  /* Blocking only for name resolution: keep `server` numeric. */
+  errno = 0;
+  rc = xmpp_connect_component (c->conn, c->server, c->port, on_conn_event, c);
+  saved_errno = errno;
+  stox_xmpp_source_sync (c->source);
+  refused_fd = stox_xmpp_source_take_refused_fd (c->source);
+
+  if (rc == XMPP_EOK)
+    {
+      c->deadline_id = g_timeout_add (c->attempt_ms, on_deadline, c);
+      stox_xmpp_source_kick (c->source);
+      return;
+    }
+
+  /* Failed before any event: report it from the loop, like the others. */
+  g_free (c->pending_reason);
+  if (refused_fd >= 0)
+    c->pending_reason = g_strdup_printf ("socket descriptor %d is too large for libstrophe",
+                                         refused_fd);
+  else if (saved_errno != 0)
+    c->pending_reason = g_strdup_printf ("cannot connect to %s:%u: %s", c->server,
+                                         c->port, g_strerror (saved_errno));
+  else
+    c->pending_reason = g_strdup_printf ("cannot connect to %s:%u (error %d)",
+                                         c->server, c->port, rc);
+  g_clear_handle_id (&c->fail_id, g_source_remove);
+  c->fail_id = g_idle_add (on_connect_failed, c);
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+static int
+refuse_socket (xmpp_conn_t *conn,
+               void        *sock)
+{
+  (void) conn;
+  (void) sock;
+  return -1;
+}
+
+static void
+ignore_event (xmpp_conn_t         *conn,
+              xmpp_conn_event_t    event,
+              int                  error,
+              xmpp_stream_error_t *stream_error,
+              void                *userdata)
+{
+  (void) conn;
+  (void) event;
+  (void) error;
+  (void) stream_error;
+  (void) userdata;
+}
+
+/* See the top of the file: xmpp_connect_client() allocates the SM state
+ * before it connects; with every socket refused it stops there, the
+ * connection still disconnected, and keeps the state for later connects. */
+static void
+prime_sm_state (xmpp_conn_t *conn)
+{
+  xmpp_conn_set_sockopt_callback (conn, refuse_socket);
+  (void) xmpp_connect_client (conn, "127.0.0.1", 1, ignore_event, NULL);
+  xmpp_conn_set_sockopt_callback (conn, NULL);
+}
+
+static void
+library_ref (void)
+{
+  struct sigaction sa;
+
+  if (library_users++ > 0)
+    return;
+  xmpp_initialize ();
+  /* libstrophe writes with send (…, 0): a server that went away would kill
+   * the process with SIGPIPE. */
+  if (sigaction (SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+    signal (SIGPIPE, SIG_IGN);
+}
+
+static void
+library_unref (void)
+{
+  g_return_if_fail (library_users > 0);
+  if (--library_users == 0)
+    xmpp_shutdown ();
+}
+
+StoxXmppComponent *
+stox_xmpp_component_new (const StoxXmppComponentConfig *config,
+                         StoxXmppStanzaFunc             on_stanza,
+                         StoxXmppLinkFunc               on_link,
+                         gpointer                       user_data)
+{
+  StoxXmppComponent *c;
+
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (config->jid != NULL && config->secret != NULL, NULL);
+  g_return_val_if_fail (config->server != NULL, NULL);
+
+  library_ref ();
+
+  c = g_new0 (StoxXmppComponent, 1);
+  c->jid = g_strdup (config->jid);
+  c->secret = g_strdup (config->secret);
+  c->server = g_strdup (config->server);
+  c->port = config->port != 0 ? config->port : 5347;
+  c->on_stanza = on_stanza;
+  c->on_link = on_link;
+  c->user_data = user_data;
+  c->backoff_base_ms = DEFAULT_BACKOFF_BASE_MS;
+  c->backoff_cap_ms = DEFAULT_BACKOFF_CAP_MS;
+  c->queue_limit = DEFAULT_QUEUE_LIMIT;
+  c->attempt_ms = DEFAULT_ATTEMPT_MS;
+
+  c->log.handler = on_strophe_log;
+  c->log.userdata = c;
+  c->ctx = xmpp_ctx_new (NULL, &c->log);
+  c->conn = xmpp_conn_new (c->ctx);
+  if (c->ctx == NULL || c->conn == NULL)
+    g_error ("libstrophe: out of memory");
+  xmpp_conn_set_jid (c->conn, c->jid);
+  xmpp_conn_set_pass (c->conn, c->secret);
+  prime_sm_state (c->conn);
+  xmpp_handler_add (c->conn, on_strophe_stanza, NULL, NULL, NULL, c);
+
+  c->source = stox_xmpp_source_new (c->ctx, c->conn);
+  g_source_attach (c->source, NULL);
+  return c;
+}
+
+/* ---- the API ----------------------------------------------------------- */
+
+void
+stox_xmpp_component_start (StoxXmppComponent *c)
+{
+  g_return_if_fail (c != NULL);
+  g_return_if_fail (!c->started);
+
+  c->started = TRUE;
+  if (!c->stopping)
+    attempt_connect (c);
+}
+
+gboolean
+stox_xmpp_component_send (StoxXmppComponent *c,
+                          const StoxStanza  *st)
+{
+  g_autoptr(GError) error = NULL;
+  xmpp_stanza_t *stanza;
+
+  g_return_val_if_fail (c != NULL, FALSE);
+  g_return_val_if_fail (st != NULL, FALSE);
+
+  if (!c->up || c->stopping)
+    return FALSE;
+  if ((gsize) xmpp_conn_send_queue_len (c->conn) >= c->queue_limit)
+    {
+      g_debug ("XMPP component %s: send queue full (%zu stanzas)", c->jid, c->queue_limit);
+      return FALSE;
+    }
+  stanza = stox_xmpp_stanza_encode (c->ctx, st, &error);
+  if (stanza == NULL)
+    {
+      g_message ("XMPP component %s: not sending stanza id '%s': %s", c->jid,
+                 st->id != NULL && stox_xmpp_text_is_valid (st->id) ? st->id : "",
+                 error->message);
+      return FALSE;
+    }
+  xmpp_send (c->conn, stanza);
+  xmpp_stanza_release (stanza);
+  /* The source's prepare() sees the longer queue and runs libstrophe in
+   * this main-loop iteration. */
+  return TRUE;
+}
+
+gboolean
+stox_xmpp_component_is_up (StoxXmppComponent *c)
+{
+  g_return_val_if_fail (c != NULL, FALSE);
+  return c->up && !c->stopping;
+}
+
+gsize
+stox_xmpp_component_queue_len (StoxXmppComponent *c)
+{
+  g_return_val_if_fail (c != NULL, 0);
+  return (gsize) MAX (xmpp_conn_send_queue_len (c->conn), 0);
+}
+
+void
+stox_xmpp_component_stop (StoxXmppComponent *c,
+                          GSourceFunc        done,
+                          gpointer           done_data)
+{
+  g_return_if_fail (c != NULL);
+
+  c->done = done;
+  c->done_data = done_data;
+  if (c->stopping)
+    return;
+  c->stopping = TRUE;
+  clear_timers (c);
+
+  if (xmpp_conn_is_disconnected (c->conn))
+    {
+      schedule_done (c);
+      return;
+    }
+  /* </stream:stream> goes after what is queued; the server answers with
+   * its own, and the connection handler schedules `done`. */
+  g_info ("XMPP component %s: closing the stream", c->jid);
+  xmpp_disconnect (c->conn);
+  stox_xmpp_source_kick (c->source);
+  c->stop_id = g_timeout_add (STOP_DEADLINE_MS, on_stop_deadline, c);
+}
+
+void
+stox_xmpp_component_free (StoxXmppComponent *c)
+{
+  if (c == NULL)
+    return;
+
+  c->freeing = TRUE;
+  clear_timers (c);
+  g_clear_handle_id (&c->stop_id, g_source_remove);
+  g_clear_handle_id (&c->done_id, g_source_remove);
+  if (c->source != NULL)
+    {
+      g_source_destroy (c->source);
+      g_clear_pointer (&c->source, g_source_unref);
+    }
+  /* Closes the socket if still open; the handler ignores it (freeing). */
+  xmpp_conn_release (c->conn);
+  xmpp_ctx_free (c->ctx);
+
+  g_free (c->jid);
+  g_free (c->server);
+  if (c->secret != NULL)
+    explicit_bzero (c->secret, strlen (c->secret));
+  g_free (c->secret);
+  g_free (c);
+  library_unref ();
+}
+
+void
+stox_xmpp_component_set_backoff (StoxXmppComponent *c,
+                                 guint              base_ms,
+                                 guint              cap_ms)
+{
+  g_return_if_fail (c != NULL);
+  g_return_if_fail (base_ms > 0 && cap_ms >= base_ms);
+  c->backoff_base_ms = base_ms;
+  c->backoff_cap_ms = cap_ms;
+}
+
+void
+stox_xmpp_component_set_attempt_timeout (StoxXmppComponent *c,
+                                         guint              timeout_ms)
+{
+  g_return_if_fail (c != NULL);
+  g_return_if_fail (timeout_ms > 0);
+  c->attempt_ms = timeout_ms;
+}
+
+void
+stox_xmpp_component_set_queue_limit (StoxXmppComponent *c,
+                                     gsize              max_stanzas)
+{
+  g_return_if_fail (c != NULL);
+  c->queue_limit = max_stanzas;
+}
+
+guint64
+stox_xmpp_component_get_wakeups (StoxXmppComponent *c)
+{
+  g_return_val_if_fail (c != NULL, 0);
+  return stox_xmpp_source_get_dispatch_count (c->source);
+}

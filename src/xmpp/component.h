@@ -27,7 +27,10 @@ typedef enum
   STOX_XMPP_LINK_UP,          /* handshake done */
 } StoxXmppLinkState;
 
-/* `st` is owned by the component for the duration of the call. */
+/* `st` is owned by the component for the duration of the call.  Both
+ * callbacks run from the component's GSource, inside libstrophe: they may
+ * call _send, _stop, _is_up, _queue_len, but never _free.  No callback
+ * runs after _stop. */
 typedef void (*StoxXmppStanzaFunc) (const StoxStanza *st, gpointer user_data);
 /* `retry_in_s`: seconds until the next attempt when DOWN; `reason`: text */
 typedef void (*StoxXmppLinkFunc)   (StoxXmppLinkState state,
@@ -60,5 +63,25 @@ void     stox_xmpp_component_stop (StoxXmppComponent *c,
                                    gpointer           done_data);
 
 void     stox_xmpp_component_free (StoxXmppComponent *c);
+
+/* Reconnect schedule (core/backoff.h); default 1000 ms base, 60000 ms cap.
+ * Takes effect from the next failure. */
+void     stox_xmpp_component_set_backoff (StoxXmppComponent *c,
+                                          guint              base_ms,
+                                          guint              cap_ms);
+
+/* How long one attempt may take from connect() to the handshake before it
+ * is abandoned (a server that accepts TCP but never answers); default
+ * 8000 ms, plus libstrophe's 2 s to close: DOWN about 10 s after the start.
+ * libstrophe's own TCP connect timeout (unanswered SYN) is 5 s. */
+void     stox_xmpp_component_set_attempt_timeout (StoxXmppComponent *c,
+                                                  guint              timeout_ms);
+
+/* Send-queue bound for back-pressure, in stanzas; default 10000. */
+void     stox_xmpp_component_set_queue_limit (StoxXmppComponent *c,
+                                              gsize              max_stanzas);
+
+/* How many times the GSource has run libstrophe (tests: wake-up rate). */
+guint64  stox_xmpp_component_get_wakeups (StoxXmppComponent *c);
 
 G_END_DECLS

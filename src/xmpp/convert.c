@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * xmpp_stanza_t ↔ StoxStanza (RFC 6120 §8, RFC 6121 §4–5, XEP-0085).
+ *
+ * libstrophe facts this file relies on (0.12.2):
+ *  - its parser stores every element's namespace in an "xmlns" attribute,
+ *    and drops the prefix of namespaced attributes: a received xml:lang is
+ *    the attribute "lang";
+ *  - xmpp_stanza_to_text() escapes < > & " in text and attribute values but
+ *    writes every other byte as is, so text that is not XML must never get
+ *    that far;
+ *  - xmpp_stanza_new_from_string() keeps only the first top-level element.
+ */
+#include "config.h"
+
+#include "convert.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (stox-xmpp-convert-error-quark, stox_xmpp_convert_error)
+
+#define NS_CLIENT    "jabber:client"
+#define PAYLOAD_WRAP "stox-payload"
+
+gboolean
+stox_xmpp_text_is_valid (const char *text)
+{
+  if (text == NULL)
+    return TRUE;
+  if (!g_utf8_validate (text, -1, NULL))
+    return FALSE;
+
+  /* Valid UTF-8 from here on, so 0xEF is always a lead byte. */
+  for (const guchar *p = (const guchar *) text; *p != '\0'; p++)
+    {
+      if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+        return FALSE;
+      if (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))
+        return FALSE;                 /* U+FFFE, U+FFFF */
+    }
+  return TRUE;
+}
+
+/* An unprefixed XML name in ASCII, which is all we ever write as one. */
+static gboolean
+is_xml_name (const char *s)
+{
+  if (s == NULL || !(g_ascii_isalpha (*s) || *s == '_'))
+    return FALSE;
+  for (s++; *s != '\0'; s++)
+    if (!(g_ascii_isalnum (*s) || *s == '_' || *s == '-' || *s == '.'))
+      return FALSE;
+  return TRUE;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+static const char *
+lang_of (xmpp_stanza_t *el)
+{
+  const char *lang = xmpp_stanza_get_attribute (el, "xml:lang");
+
+  return lang != NULL ? lang : xmpp_stanza_get_attribute (el, "lang");
+}
+
+/* A child in the stanza's own namespace (jabber:component:accept on the
+ * wire; none in stanzas built from bare strings). */
+static gboolean
+in_content_ns (xmpp_stanza_t *parent, xmpp_stanza_t *child)
+{
+  const char *ns = xmpp_stanza_get_ns (child);
+
+  return ns == NULL
+         || g_strcmp0 (ns, xmpp_stanza_get_ns (parent)) == 0
+         || strcmp (ns, NS_CLIENT) == 0
+         || strcmp (ns, XMPP_NS_COMPONENT) == 0;
+}
+
+static gboolean
+is_tag_named (xmpp_stanza_t *el, const char *name)
+{
+  return xmpp_stanza_is_tag (el)
+         && g_strcmp0 (xmpp_stanza_get_name (el), name) == 0;
+}
+
+/* RFC 6121 §5.2.3: several <body/> (<subject/>, <status/>) may differ by
+ * xml:lang; take the one in the stanza's language, else the first. */
+static xmpp_stanza_t *
+find_text_child (xmpp_stanza_t *stanza, const char *name)
+{
+  const char *lang = lang_of (stanza);
+  xmpp_stanza_t *first = NULL;
+
+  for (xmpp_stanza_t *c = xmpp_stanza_get_children (stanza); c != NULL;
+       c = xmpp_stanza_get_next (c))
+    {
+      if (!is_tag_named (c, name) || !in_content_ns (stanza, c))
+        continue;
+      const char *clang = lang_of (c);
+      if (clang == NULL || g_strcmp0 (clang, lang) == 0)
+        return c;
+      if (first == NULL)
+        first = c;
+    }
+  return first;
+}
+
+/* The concatenated text of `el`; "" for an empty element. */
+static char *
+element_text (xmpp_stanza_t *el)
+{
+  char *raw = xmpp_stanza_get_text (el);
+  char *text = g_strdup (raw != NULL ? raw : "");
+
+  if (raw != NULL)
+    xmpp_free (xmpp_stanza_get_context (el), raw);
+  return text;
+}
+
+static char *
+child_text (xmpp_stanza_t *stanza, const char *name)
+{
+  xmpp_stanza_t *el = find_text_child (stanza, name);
+
+  return el != NULL ? element_text (el) : NULL;
+}
+
+static StoxChatState
+chat_state_from_name (const char *name)
+{
+  static const struct { const char *name; StoxChatState state; } states[] = {
+    { "active",    STOX_CHAT_STATE_ACTIVE },
+    { "composing", STOX_CHAT_STATE_COMPOSING },
+    { "paused",    STOX_CHAT_STATE_PAUSED },
+    { "inactive",  STOX_CHAT_STATE_INACTIVE },
+    { "gone",      STOX_CHAT_STATE_GONE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (states); i++)
+    if (g_strcmp0 (name, states[i].name) == 0)
+      return states[i].state;
+  return STOX_CHAT_STATE_NONE;
+}
+
+static xmpp_stanza_t *
+find_error (xmpp_stanza_t *stanza)
+{
+  for (xmpp_stanza_t *c = xmpp_stanza_get_children (stanza); c != NULL;
+       c = xmpp_stanza_get_next (c))
+    if (is_tag_named (c, "error") && in_content_ns (stanza, c))
+      return c;
+  return NULL;
+}
+
+/* RFC 6120 §8.3.2: <error type='…'><condition xmlns='…stanzas'/>
+ * <text xmlns='…stanzas'>…</text></error>. */
+static void
+decode_error (xmpp_stanza_t *error, StoxStanza *st)
+{
+  st->error_type = g_strdup (xmpp_stanza_get_type (error));
+
+  for (xmpp_stanza_t *c = xmpp_stanza_get_children (error); c != NULL;
+       c = xmpp_stanza_get_next (c))
+    {
+      if (!xmpp_stanza_is_tag (c)
+          || g_strcmp0 (xmpp_stanza_get_ns (c), STOX_XMPP_NS_STANZAS) != 0)
+        continue;
+      if (g_strcmp0 (xmpp_stanza_get_name (c), "text") == 0)
+        {
+          if (st->error_text == NULL)
+            st->error_text = element_text (c);
+        }
+      else if (st->error_condition == NULL)
+        st->error_condition = g_strdup (xmpp_stanza_get_name (c));
+    }
+}
+
+StoxStanza *
+stox_xmpp_stanza_decode (xmpp_stanza_t *stanza,
+                         GError       **error)
+{
+  const char *name;
+  StoxStanzaKind kind;
+
+  g_return_val_if_fail (stanza != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  name = xmpp_stanza_is_tag (stanza) ? xmpp_stanza_get_name (stanza) : NULL;
+  if (g_strcmp0 (name, "message") == 0)
+    kind = STOX_STANZA_MESSAGE;
+  else if (g_strcmp0 (name, "presence") == 0)
+    kind = STOX_STANZA_PRESENCE;
+  else if (g_strcmp0 (name, "iq") == 0)
+    kind = STOX_STANZA_IQ;
+  else
+    {
+      g_set_error (error, STOX_XMPP_CONVERT_ERROR,
+                   STOX_XMPP_CONVERT_ERROR_UNKNOWN_STANZA,
+                   "not a stanza: <%s/>", name != NULL ? name : "(text)");
+      return NULL;
+    }
+
+  StoxStanza *st = stox_stanza_new (kind);
+  st->type = g_strdup (xmpp_stanza_get_type (stanza));
+  st->id = g_strdup (xmpp_stanza_get_id (stanza));
+  st->from = g_strdup (xmpp_stanza_get_from (stanza));
+  st->to = g_strdup (xmpp_stanza_get_to (stanza));
+  st->lang = g_strdup (lang_of (stanza));
+
+  xmpp_stanza_t *err = find_error (stanza);
+  if (err != NULL)
+    decode_error (err, st);
+
+  switch (kind)
+    {
+    case STOX_STANZA_MESSAGE:
+      st->body = child_text (stanza, "body");
+      st->subject = child_text (stanza, "subject");
+      st->thread = child_text (stanza, "thread");
+      for (xmpp_stanza_t *c = xmpp_stanza_get_children (stanza); c != NULL;
+           c = xmpp_stanza_get_next (c))
+        if (xmpp_stanza_is_tag (c)
+            && g_strcmp0 (xmpp_stanza_get_ns (c), STOX_XMPP_NS_CHATSTATES) == 0)
+          {
+            st->chat_state = chat_state_from_name (xmpp_stanza_get_name (c));
+            break;
+          }
+      break;
+
+    case STOX_STANZA_PRESENCE:
+      st->show = child_text (stanza, "show");
+      st->status = child_text (stanza, "status");
+      break;
+
+    case STOX_STANZA_IQ:
+      /* RFC 6120 §8.2.3: the one payload child; an error reply may carry
+       * the original child before <error/>. */
+      for (xmpp_stanza_t *c = xmpp_stanza_get_children (stanza); c != NULL;
+           c = xmpp_stanza_get_next (c))
+        if (xmpp_stanza_is_tag (c) && c != err)
+          {
+            st->iq_child_name = g_strdup (xmpp_stanza_get_name (c));
+            st->iq_child_ns = g_strdup (xmpp_stanza_get_ns (c));
+            st->iq_node = g_strdup (xmpp_stanza_get_attribute (c, "node"));
+            break;
+          }
+      break;
+    }
+
+  return st;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static xmpp_stanza_t *
+new_element (xmpp_ctx_t *ctx,
+             const char *name,
+             const char *ns)
+{
+  xmpp_stanza_t *el = xmpp_stanza_new (ctx);
+
+  xmpp_stanza_set_name (el, name);
+  if (ns != NULL)
+    xmpp_stanza_set_ns (el, ns);
+  return el;
+}
+
+/* xmpp_stanza_add_child() takes its own reference. */
+static void
+add_child_take (xmpp_stanza_t *parent,
+                xmpp_stanza_t *child)
+{
+  xmpp_stanza_add_child (parent, child);
+  xmpp_stanza_release (child);
+}
+
+static void
+add_text (xmpp_stanza_t *parent,
+          const char    *text)
+{
+  xmpp_stanza_t *t = xmpp_stanza_new (xmpp_stanza_get_context (parent));
+
+  xmpp_stanza_set_text (t, text);
+  add_child_take (parent, t);
+}
+
+static void
+add_text_element (xmpp_stanza_t *parent,
+                  const char    *name,
+                  const char    *ns,
+                  const char    *text)
+{
+  xmpp_stanza_t *el;
+
+  if (text == NULL)
+    return;
+  el = new_element (xmpp_stanza_get_context (parent), name, ns);
+  if (*text != '\0')
+    add_text (el, text);
+  add_child_take (parent, el);
+}
+
+static void
+set_attr (xmpp_stanza_t *el,
+          const char    *key,
+          const char    *value)
+{
+  if (value != NULL)
+    xmpp_stanza_set_attribute (el, key, value);
+}
+
+static const char *
+chat_state_name (StoxChatState state)
+{
+  switch (state)
+    {
+    case STOX_CHAT_STATE_ACTIVE:    return "active";
+    case STOX_CHAT_STATE_COMPOSING: return "composing";
+    case STOX_CHAT_STATE_PAUSED:    return "paused";
+    case STOX_CHAT_STATE_INACTIVE:  return "inactive";
+    case STOX_CHAT_STATE_GONE:      return "gone";
+    case STOX_CHAT_STATE_NONE:
+    default:                        return NULL;
+    }
+}
+
+static gboolean
+check_fields (const StoxStanza *st,
+              GError          **error)
+{
+  /* Attribute values: a parser turns tab, CR and LF into spaces (XML 1.0
+   * §3.3.3) and libstrophe cannot write them as character references, so
+   * an id would come back changed.  None belongs in a JID or an id. */
+  const struct { const char *what; const char *value; gboolean attr; } texts[] = {
+    { "type", st->type, TRUE }, { "id", st->id, TRUE },
+    { "from", st->from, TRUE }, { "to", st->to, TRUE },
+    { "xml:lang", st->lang, TRUE }, { "error type", st->error_type, TRUE },
+    { "iq child namespace", st->iq_child_ns, TRUE }, { "node", st->iq_node, TRUE },
+    { "body", st->body, FALSE }, { "subject", st->subject, FALSE },
+    { "thread", st->thread, FALSE }, { "error text", st->error_text, FALSE },
+    { "show", st->show, FALSE }, { "status", st->status, FALSE },
+    { "payload", st->payload_xml, FALSE },
+  };
+  const struct { const char *what; const char *value; } names[] = {
+    { "error condition", st->error_condition },
+    { "iq child", st->iq_child_name },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      if (!stox_xmpp_text_is_valid (texts[i].value))
+        {
+          g_set_error (error, STOX_XMPP_CONVERT_ERROR,
+                       STOX_XMPP_CONVERT_ERROR_INVALID_TEXT,
+                       "%s is not valid XML text (bad UTF-8 or a control character)",
+                       texts[i].what);
+          return FALSE;
+        }
+      if (texts[i].attr && texts[i].value != NULL
+          && strpbrk (texts[i].value, "\t\r\n") != NULL)
+        {
+          g_set_error (error, STOX_XMPP_CONVERT_ERROR,
+                       STOX_XMPP_CONVERT_ERROR_INVALID_TEXT,
+                       "%s contains a tab or a line break", texts[i].what);
+          return FALSE;
+        }
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    if (names[i].value != NULL && !is_xml_name (names[i].value))
+      {
+        g_set_error (error, STOX_XMPP_CONVERT_ERROR,
+                     STOX_XMPP_CONVERT_ERROR_INVALID_NAME,
+                     "%s is not an element name", names[i].what);
+        return FALSE;
+      }
+  if (st->chat_state != STOX_CHAT_STATE_NONE && chat_state_name (st->chat_state) == NULL)
+    {
+      g_set_error (error, STOX_XMPP_CONVERT_ERROR,
+                   STOX_XMPP_CONVERT_ERROR_INVALID_NAME,
+                   "unknown chat state %d", (int) st->chat_state);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* payload_xml may hold several sibling elements: parse it inside a wrapper
+ * and move deep copies of the wrapper's children.  libstrophe's expat
+ * parser refuses a DOCTYPE there and any entity but the five predefined. */
+static gboolean
+append_payload (xmpp_stanza_t *parent,
+                const char    *payload,
+                GError       **error)
+{
+  xmpp_ctx_t *ctx = xmpp_stanza_get_context (parent);
+  g_autofree char *wrapped = g_strconcat ("<" PAYLOAD_WRAP ">", payload,
+                                          "</" PAYLOAD_WRAP ">", NULL);
+  xmpp_stanza_t *wrapper = xmpp_stanza_new_from_string (ctx, wrapped);
+
+  if (wrapper == NULL || !is_tag_named (wrapper, PAYLOAD_WRAP))
+    {
+      if (wrapper != NULL)
+        xmpp_stanza_release (wrapper);
+      g_set_error (error, STOX_XMPP_CONVERT_ERROR,
+                   STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD,
+                   "payload is not well-formed XML");
+      return FALSE;
+    }
+
+  for (xmpp_stanza_t *c = xmpp_stanza_get_children (wrapper); c != NULL;
+       c = xmpp_stanza_get_next (c))
+    add_child_take (parent, xmpp_stanza_copy (c));
+  xmpp_stanza_release (wrapper);
+  return TRUE;
+}
+
+xmpp_stanza_t *
+stox_xmpp_stanza_encode (xmpp_ctx_t       *ctx,
+                         const StoxStanza *st,
+                         GError          **error)
+{
+  const char *name;
+
+  g_return_val_if_fail (ctx != NULL, NULL);
+  g_return_val_if_fail (st != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  switch (st->kind)
+    {
+    case STOX_STANZA_MESSAGE:  name = "message"; break;
+    case STOX_STANZA_PRESENCE: name = "presence"; break;
+    case STOX_STANZA_IQ:       name = "iq"; break;
+    default:
+      g_set_error (error, STOX_XMPP_CONVERT_ERROR,
+                   STOX_XMPP_CONVERT_ERROR_UNKNOWN_STANZA,
+                   "unknown stanza kind %d", (int) st->kind);
+      return NULL;
+    }
+  if (!check_fields (st, error))
+    return NULL;
+
+  /* No xmlns: the stanza takes the stream's (jabber:component:accept). */
+  xmpp_stanza_t *s = new_element (ctx, name, NULL);
+  set_attr (s, "type", st->type);
+  set_attr (s, "id", st->id);
+  set_attr (s, "from", st->from);
+  set_attr (s, "to", st->to);
+  set_attr (s, "xml:lang", st->lang);
+
+  switch (st->kind)
+    {
+    case STOX_STANZA_MESSAGE:
+      add_text_element (s, "subject", NULL, st->subject);
+      add_text_element (s, "body", NULL, st->body);
+      add_text_element (s, "thread", NULL, st->thread);
+      if (st->chat_state != STOX_CHAT_STATE_NONE)
+        add_child_take (s, new_element (ctx, chat_state_name (st->chat_state),
+                                        STOX_XMPP_NS_CHATSTATES));
+      break;
+
+    case STOX_STANZA_PRESENCE:
+      add_text_element (s, "show", NULL, st->show);
+      add_text_element (s, "status", NULL, st->status);
+      break;
+
+    case STOX_STANZA_IQ:
+      if (st->payload_xml == NULL && st->iq_child_name != NULL)
+        {
+          xmpp_stanza_t *child = new_element (ctx, st->iq_child_name, st->iq_child_ns);
+          set_attr (child, "node", st->iq_node);
+          add_child_take (s, child);
+        }
+      break;
+    }
+
+  if (st->payload_xml != NULL && !append_payload (s, st->payload_xml, error))
+    {
+      xmpp_stanza_release (s);
+      return NULL;
+    }
+
+  if (st->error_condition != NULL)
+    {
+      xmpp_stanza_t *e = new_element (ctx, "error", NULL);
+      xmpp_stanza_set_attribute (e, "type",
+                                 st->error_type != NULL ? st->error_type : "cancel");
+      add_child_take (e, new_element (ctx, st->error_condition, STOX_XMPP_NS_STANZAS));
+      add_text_element (e, "text", STOX_XMPP_NS_STANZAS, st->error_text);
+      add_child_take (s, e);
+    }
+
+  return s;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * xmpp_stanza_t ↔ StoxStanza: the XMPP front end's translator.  No policy
+ * here (no answers, no mapping): fields are read and written as they are,
+ * text is escaped by libstrophe when the stanza is rendered.
+ */
+#pragma once
+
+#include <strophe.h>
+
+#include "core/types.h"
+
+G_BEGIN_DECLS
+
+#define STOX_XMPP_NS_STANZAS    "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define STOX_XMPP_NS_STREAMS    "urn:ietf:params:xml:ns:xmpp-streams"
+#define STOX_XMPP_NS_CHATSTATES "http://jabber.org/protocol/chatstates"
+
+#define STOX_XMPP_CONVERT_ERROR (stox_xmpp_convert_error_quark ())
+GQuark stox_xmpp_convert_error_quark (void);
+
+typedef enum
+{
+  STOX_XMPP_CONVERT_ERROR_UNKNOWN_STANZA,  /* not message, presence or iq */
+  STOX_XMPP_CONVERT_ERROR_INVALID_TEXT,    /* not UTF-8, or not an XML Char */
+  STOX_XMPP_CONVERT_ERROR_INVALID_NAME,    /* an element name we would write */
+  STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD, /* payload_xml is not well formed */
+} StoxXmppConvertError;
+
+/* TRUE when `text` is UTF-8 made only of XML 1.0 characters (RFC 6120
+ * §11.1): no C0 control but tab, LF and CR, no U+FFFE or U+FFFF.  NULL is
+ * valid (absent). */
+gboolean       stox_xmpp_text_is_valid (const char *text);
+
+/* Decodes a top-level stanza (RFC 6120 §8) received on the component
+ * stream.  NULL with STOX_XMPP_CONVERT_ERROR_UNKNOWN_STANZA for other
+ * top-level elements. */
+StoxStanza    *stox_xmpp_stanza_decode (xmpp_stanza_t *stanza,
+                                        GError       **error);
+
+/* Builds the stanza to send (a new reference, release it).  NULL, with
+ * nothing built, when a field is not valid XML text, a name is not a name,
+ * or payload_xml is not a well-formed sequence of elements.
+ * For an IQ without payload_xml, iq_child_name/iq_child_ns/iq_node make the
+ * one child element (e.g. a XEP-0199 ping). */
+xmpp_stanza_t *stox_xmpp_stanza_encode (xmpp_ctx_t       *ctx,
+                                        const StoxStanza *st,
+                                        GError          **error);
+
+G_END_DECLS

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libstrophe on the GLib loop (model-codebases.md §3.4).
+ *
+ * Which events to watch, after every call into libstrophe:
+ *  - G_IO_IN | G_IO_ERR | G_IO_HUP whenever a socket exists;
+ *  - G_IO_OUT while the TCP connect is in progress (completion and failure
+ *    both show as writable), and while output is pending.  "Pending" is
+ *    xmpp_conn_send_queue_len() > 0, or the socket not being writable right
+ *    after xmpp_run_once() wrote: that function counts only user stanzas
+ *    and leaves out one written in part, so a send buffer that filled up is
+ *    how we learn that libstrophe still holds bytes.
+ * Stream-level bytes libstrophe queues itself (the stream header, the
+ * handshake, answers to stream errors) while handling an event are flushed
+ * by running it once more at once after any dispatch that read input or
+ * completed the TCP connect (the "kick"; the component also kicks when
+ * libstrophe logs that it handled input, which its own select() may have
+ * read after GLib's poll).
+ *
+ * prepare() makes the source ready at once when stanzas were queued since
+ * the last run (stox_xmpp_component_send() from a SIP handler goes out in
+ * the same main-loop iteration); otherwise the ready time, one second ahead
+ * while a connection exists, is the only timer.  No connection, no wake-up.
+ */
+#include "config.h"
+
+#include "gsource.h"
+
+#include <poll.h>
+#include <sys/select.h>
+
+#define TICK_US (G_USEC_PER_SEC)
+
+typedef struct
+{
+  GSource       source;
+  xmpp_ctx_t   *ctx;
+  xmpp_conn_t  *conn;
+  int           new_fd;      /* the socket libstrophe created last, or -1 */
+  int           fd;          /* the socket watched, or -1 */
+  gpointer      tag;
+  GIOCondition  events;
+  int           queue_mark;  /* user queue length after the last run */
+  gboolean      kick;
+  int           refused_fd;
+  guint64       dispatches;
+} StoxXmppSource;
+
+/* The sockopt callback has no user data; the component is a singleton, but
+ * keep a list so that tests may hold two. */
+static GSList *live_sources;
+
+static StoxXmppSource *
+source_for_conn (xmpp_conn_t *conn)
+{
+  for (GSList *l = live_sources; l != NULL; l = l->next)
+    if (((StoxXmppSource *) l->data)->conn == conn)
+      return l->data;
+  return NULL;
+}
+
+static int
+on_sockopt (xmpp_conn_t *conn,
+            void        *sock)
+{
+  StoxXmppSource *self = source_for_conn (conn);
+  int fd = *(int *) sock;
+
+  if (self == NULL)
+    return -1;
+  if (fd < 0 || fd >= FD_SETSIZE)
+    {
+      /* libstrophe would select() on it: undefined behaviour.  Refusing
+       * closes it and fails this attempt; the backoff retries. */
+      g_warning ("XMPP socket fd %d is not below FD_SETSIZE (%d); refusing it",
+                 fd, FD_SETSIZE);
+      self->refused_fd = fd;
+      return -1;
+    }
+  self->new_fd = fd;
+  /* SO_KEEPALIVE with libstrophe's defaults (60 s idle, 30 s interval,
+   * 3 probes): a server that vanished without a FIN is noticed.  A failure
+   * here is no reason to give up the socket. */
+  (void) xmpp_sockopt_cb_keepalive (conn, sock);
+  return 0;
+}
+
+static gboolean
+socket_writable (int fd)
+{
+  struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+  return poll (&p, 1, 0) == 1 && (p.revents & POLLOUT) != 0;
+}
+
+static void
+unwatch (StoxXmppSource *self)
+{
+  if (self->tag != NULL)
+    g_source_remove_unix_fd (&self->source, self->tag);
+  self->tag = NULL;
+  self->fd = -1;
+  self->events = 0;
+}
+
+/* `wrote`: libstrophe may have written in the run just made (something was
+ * queued, or it was asked to run); only then can the send buffer be full
+ * with bytes still held back, so only then is it worth a poll(). */
+static void
+resync (StoxXmppSource *self,
+        gboolean        wrote)
+{
+  GIOCondition events;
+
+  if (xmpp_conn_is_disconnected (self->conn) || self->new_fd < 0)
+    {
+      unwatch (self);
+      self->new_fd = -1;
+      self->kick = FALSE;
+      self->queue_mark = 0;
+      g_source_set_ready_time (&self->source, -1);
+      return;
+    }
+
+  events = G_IO_IN | G_IO_ERR | G_IO_HUP;
+  self->queue_mark = xmpp_conn_send_queue_len (self->conn);
+  if (xmpp_conn_is_connecting (self->conn)
+      || self->queue_mark > 0
+      || (wrote && !socket_writable (self->new_fd)))
+    events |= G_IO_OUT;
+
+  if (self->fd != self->new_fd)
+    {
+      unwatch (self);
+      self->fd = self->new_fd;
+      self->tag = g_source_add_unix_fd (&self->source, self->fd, events);
+      self->events = events;
+    }
+  else if (events != self->events)
+    {
+      g_source_modify_unix_fd (&self->source, self->tag, events);
+      self->events = events;
+    }
+
+  g_source_set_ready_time (&self->source, g_get_monotonic_time () + TICK_US);
+}
+
+static gboolean
+source_prepare (GSource *source,
+                gint    *timeout)
+{
+  StoxXmppSource *self = (StoxXmppSource *) source;
+
+  *timeout = -1;
+  if (self->tag == NULL)
+    return FALSE;
+  return self->kick
+         || xmpp_conn_send_queue_len (self->conn) > self->queue_mark;
+}
+
+static gboolean
+source_dispatch (GSource    *source,
+                 GSourceFunc callback,
+                 gpointer    user_data)
+{
+  StoxXmppSource *self = (StoxXmppSource *) source;
+  GIOCondition revents = self->tag != NULL
+                         ? g_source_query_unix_fd (source, self->tag) : 0;
+
+  (void) callback;
+  (void) user_data;
+
+  gboolean was_connecting = xmpp_conn_is_connecting (self->conn);
+  gboolean wrote = self->kick || (revents & G_IO_OUT) != 0
+                   || xmpp_conn_send_queue_len (self->conn) > 0;
+
+  self->dispatches++;
+  self->kick = FALSE;
+  /* Zero timeout: its select() only polls.  Handlers run in here,
+   * including the connection handler, which may drop the fd. */
+  xmpp_run_once (self->ctx, 0);
+  /* Input handled, or the TCP connect just completed: libstrophe may have
+   * queued stream-level bytes (stream header, handshake) that it writes
+   * only at the start of its next run. */
+  if ((revents & G_IO_IN) != 0
+      || (was_connecting && xmpp_conn_is_connected (self->conn)))
+    self->kick = TRUE;
+  resync (self, wrote);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+source_finalize (GSource *source)
+{
+  live_sources = g_slist_remove (live_sources, source);
+}
+
+static GSourceFuncs source_funcs = {
+  .prepare = source_prepare,
+  .check = NULL,
+  .dispatch = source_dispatch,
+  .finalize = source_finalize,
+};
+
+GSource *
+stox_xmpp_source_new (xmpp_ctx_t  *ctx,
+                      xmpp_conn_t *conn)
+{
+  GSource *source;
+  StoxXmppSource *self;
+
+  g_return_val_if_fail (ctx != NULL && conn != NULL, NULL);
+
+  source = g_source_new (&source_funcs, sizeof (StoxXmppSource));
+  g_source_set_static_name (source, "stox-xmpp");
+  self = (StoxXmppSource *) source;
+  self->ctx = ctx;
+  self->conn = conn;
+  self->new_fd = -1;
+  self->fd = -1;
+  self->refused_fd = -1;
+  live_sources = g_slist_prepend (live_sources, self);
+  xmpp_conn_set_sockopt_callback (conn, on_sockopt);
+  return source;
+}
+
+void
+stox_xmpp_source_sync (GSource *source)
+{
+  g_return_if_fail (source != NULL);
+  resync ((StoxXmppSource *) source, TRUE);
+}
+
+void
+stox_xmpp_source_drop_fd (GSource *source)
+{
+  StoxXmppSource *self = (StoxXmppSource *) source;
+
+  g_return_if_fail (source != NULL);
+  unwatch (self);
+  self->new_fd = -1;
+  self->kick = FALSE;
+  g_source_set_ready_time (source, -1);
+}
+
+void
+stox_xmpp_source_kick (GSource *source)
+{
+  StoxXmppSource *self = (StoxXmppSource *) source;
+
+  g_return_if_fail (source != NULL);
+  if (self->tag != NULL)
+    self->kick = TRUE;
+}
+
+int
+stox_xmpp_source_take_refused_fd (GSource *source)
+{
+  StoxXmppSource *self = (StoxXmppSource *) source;
+  int fd;
+
+  g_return_val_if_fail (source != NULL, -1);
+  fd = self->refused_fd;
+  self->refused_fd = -1;
+  return fd;
+}
+
+guint64
+stox_xmpp_source_get_dispatch_count (GSource *source)
+{
+  g_return_val_if_fail (source != NULL, 0);
+  return ((StoxXmppSource *) source)->dispatches;
+}

@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Tier 2: xmpp_stanza_t ↔ StoxStanza with libstrophe's own parser and
+ * renderer, no socket (model-codebases.md §3.5). */
+#include "config.h"
+
+#include <string.h>
+
+#include "xmpp/convert.h"
+
+static xmpp_ctx_t *ctx;
+
+static xmpp_stanza_t *
+parse (const char *xml)
+{
+  xmpp_stanza_t *s = xmpp_stanza_new_from_string (ctx, xml);
+
+  g_assert_nonnull (s);
+  return s;
+}
+
+static StoxStanza *
+decode_string (const char *xml)
+{
+  xmpp_stanza_t *s = parse (xml);
+  g_autoptr(GError) error = NULL;
+  StoxStanza *st = stox_xmpp_stanza_decode (s, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (st);
+  xmpp_stanza_release (s);
+  return st;
+}
+
+static char *
+render (xmpp_stanza_t *s)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  char *copy;
+
+  g_assert_cmpint (xmpp_stanza_to_text (s, &buf, &len), ==, XMPP_EOK);
+  copy = g_strndup (buf, len);
+  xmpp_free (ctx, buf);
+  return copy;
+}
+
+/* StoxStanza → stanza → text on the wire → parsed → StoxStanza */
+static StoxStanza *
+round_trip (const StoxStanza *in,
+            char            **ret_wire)
+{
+  g_autoptr(GError) error = NULL;
+  xmpp_stanza_t *s = stox_xmpp_stanza_encode (ctx, in, &error);
+  g_autofree char *wire = NULL;
+  StoxStanza *out;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (s);
+  wire = render (s);
+  xmpp_stanza_release (s);
+  g_test_message ("wire: %s", wire);
+  g_assert_true (g_utf8_validate (wire, -1, NULL));
+  out = decode_string (wire);
+  if (ret_wire != NULL)
+    *ret_wire = g_steal_pointer (&wire);
+  return out;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+static void
+test_decode_message (void)
+{
+  g_autoptr(StoxStanza) st = decode_string (
+    "<message xmlns='jabber:component:accept' type='chat' id='m1'"
+    " from='juliet@example.com/balcony' to='romeo@gw.test' xml:lang='en'>"
+    "<subject>Plans</subject>"
+    "<body>Art thou not Romeo &amp; a Montague?</body>"
+    "<thread>e0ffe42b28561960c6b12b944a092794b9683a38</thread>"
+    "<composing xmlns='http://jabber.org/protocol/chatstates'/>"
+    "</message>");
+
+  g_assert_cmpint (st->kind, ==, STOX_STANZA_MESSAGE);
+  g_assert_cmpstr (st->type, ==, "chat");
+  g_assert_cmpstr (st->id, ==, "m1");
+  g_assert_cmpstr (st->from, ==, "juliet@example.com/balcony");
+  g_assert_cmpstr (st->to, ==, "romeo@gw.test");
+  g_assert_cmpstr (st->lang, ==, "en");
+  g_assert_cmpstr (st->subject, ==, "Plans");
+  g_assert_cmpstr (st->body, ==, "Art thou not Romeo & a Montague?");
+  g_assert_cmpstr (st->thread, ==, "e0ffe42b28561960c6b12b944a092794b9683a38");
+  g_assert_cmpint (st->chat_state, ==, STOX_CHAT_STATE_COMPOSING);
+  g_assert_null (st->error_condition);
+  g_assert_null (st->error_type);
+  g_assert_null (st->iq_child_name);
+  g_assert_null (st->show);
+  g_assert_null (st->payload_xml);
+}
+
+static void
+test_decode_absent_fields (void)
+{
+  g_autoptr(StoxStanza) st = decode_string ("<message to='a@gw.test'/>");
+
+  g_assert_cmpint (st->kind, ==, STOX_STANZA_MESSAGE);
+  g_assert_null (st->type);
+  g_assert_null (st->id);
+  g_assert_null (st->from);
+  g_assert_cmpstr (st->to, ==, "a@gw.test");
+  g_assert_null (st->lang);
+  g_assert_null (st->body);
+  g_assert_null (st->subject);
+  g_assert_null (st->thread);
+  g_assert_cmpint (st->chat_state, ==, STOX_CHAT_STATE_NONE);
+}
+
+static void
+test_decode_empty_body (void)
+{
+  g_autoptr(StoxStanza) st = decode_string ("<message><body/><subject></subject></message>");
+
+  g_assert_cmpstr (st->body, ==, "");
+  g_assert_cmpstr (st->subject, ==, "");
+}
+
+static void
+test_decode_body_lang (void)
+{
+  static const struct { const char *xml; const char *body; } rows[] = {
+    /* the body in the stanza's language wins */
+    { "<message xml:lang='de'><body xml:lang='en'>hello</body>"
+      "<body>hallo</body></message>", "hallo" },
+    { "<message xml:lang='de'><body xml:lang='en'>hello</body>"
+      "<body xml:lang='de'>hallo</body></message>", "hallo" },
+    /* none matches: the first */
+    { "<message xml:lang='fr'><body xml:lang='en'>hello</body>"
+      "<body xml:lang='de'>hallo</body></message>", "hello" },
+    /* a body in another namespace is not the body */
+    { "<message><body xmlns='urn:example:other'>no</body><body>yes</body></message>", "yes" },
+    /* nor is one nested deeper (XHTML-IM) */
+    { "<message><html xmlns='http://jabber.org/protocol/xhtml-im'>"
+      "<body xmlns='http://www.w3.org/1999/xhtml'><p>rich</p></body></html>"
+      "<body>plain</body></message>", "plain" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr(StoxStanza) st = decode_string (rows[i].xml);
+      g_assert_cmpstr (st->body, ==, rows[i].body);
+    }
+}
+
+static void
+test_decode_error (void)
+{
+  g_autoptr(StoxStanza) st = decode_string (
+    "<message xmlns='jabber:component:accept' type='error' id='e1'"
+    " from='nobody@localhost.test' to='alice@gw.test'>"
+    "<body>original</body>"
+    "<error type='cancel' by='localhost.test'>"
+    "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+    "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>No such user</text>"
+    "<not-connected xmlns='xmpp:prosody.im/protocol/component'/>"
+    "</error></message>");
+
+  g_assert_cmpstr (st->type, ==, "error");
+  g_assert_cmpstr (st->error_condition, ==, "service-unavailable");
+  g_assert_cmpstr (st->error_type, ==, "cancel");
+  g_assert_cmpstr (st->error_text, ==, "No such user");
+  g_assert_cmpstr (st->body, ==, "original");
+}
+
+static void
+test_decode_error_text_first (void)
+{
+  /* <text/> before the condition, an application condition in between */
+  g_autoptr(StoxStanza) st = decode_string (
+    "<presence type='error'><error type='wait'>"
+    "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>later</text>"
+    "<x xmlns='urn:example'/>"
+    "<resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+    "</error></presence>");
+
+  g_assert_cmpint (st->kind, ==, STOX_STANZA_PRESENCE);
+  g_assert_cmpstr (st->error_condition, ==, "resource-constraint");
+  g_assert_cmpstr (st->error_type, ==, "wait");
+  g_assert_cmpstr (st->error_text, ==, "later");
+}
+
+static void
+test_decode_error_without_condition (void)
+{
+  g_autoptr(StoxStanza) st = decode_string ("<message type='error'><error type='modify'/></message>");
+
+  g_assert_null (st->error_condition);
+  g_assert_cmpstr (st->error_type, ==, "modify");
+  g_assert_null (st->error_text);
+}
+
+static void
+test_decode_chat_states (void)
+{
+  static const struct { const char *child; StoxChatState state; } rows[] = {
+    { "<active xmlns='http://jabber.org/protocol/chatstates'/>", STOX_CHAT_STATE_ACTIVE },
+    { "<composing xmlns='http://jabber.org/protocol/chatstates'/>", STOX_CHAT_STATE_COMPOSING },
+    { "<paused xmlns='http://jabber.org/protocol/chatstates'/>", STOX_CHAT_STATE_PAUSED },
+    { "<inactive xmlns='http://jabber.org/protocol/chatstates'/>", STOX_CHAT_STATE_INACTIVE },
+    { "<gone xmlns='http://jabber.org/protocol/chatstates'/>", STOX_CHAT_STATE_GONE },
+    { "<bored xmlns='http://jabber.org/protocol/chatstates'/>", STOX_CHAT_STATE_NONE },
+    { "<composing/>", STOX_CHAT_STATE_NONE },            /* wrong namespace */
+    { "<composing xmlns='urn:example'/>", STOX_CHAT_STATE_NONE },
+    { "", STOX_CHAT_STATE_NONE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *xml = g_strdup_printf ("<message type='chat'><body>x</body>%s</message>",
+                                              rows[i].child);
+      g_autoptr(StoxStanza) st = decode_string (xml);
+      g_test_message ("row %zu: %s", i, rows[i].child);
+      g_assert_cmpint (st->chat_state, ==, rows[i].state);
+    }
+}
+
+static void
+test_decode_iq_child (void)
+{
+  static const struct
+  {
+    const char *xml, *type, *name, *ns, *node, *condition;
+  } rows[] = {
+    { "<iq type='get' id='d1' from='a@localhost.test/r' to='gw.test'>"
+      "<query xmlns='http://jabber.org/protocol/disco#info' node='http://example/caps#x'/></iq>",
+      "get", "query", "http://jabber.org/protocol/disco#info", "http://example/caps#x", NULL },
+    { "<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>",
+      "get", "ping", "urn:xmpp:ping", NULL, NULL },
+    { "<iq type='result' id='p1'/>", "result", NULL, NULL, NULL, NULL },
+    /* text before the child is not the child */
+    { "<iq type='set' id='s1'>\n  <query xmlns='jabber:iq:roster'/>\n</iq>",
+      "set", "query", "jabber:iq:roster", NULL, NULL },
+    /* an error reply with the original child, and one without */
+    { "<iq type='error' id='v1'><query xmlns='jabber:iq:version'/>"
+      "<error type='cancel'><feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+      "</error></iq>",
+      "error", "query", "jabber:iq:version", NULL, "feature-not-implemented" },
+    { "<iq type='error' id='v2'><error type='cancel'>"
+      "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+      "error", NULL, NULL, NULL, "service-unavailable" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr(StoxStanza) st = decode_string (rows[i].xml);
+      g_test_message ("row %zu", i);
+      g_assert_cmpint (st->kind, ==, STOX_STANZA_IQ);
+      g_assert_cmpstr (st->type, ==, rows[i].type);
+      g_assert_cmpstr (st->iq_child_name, ==, rows[i].name);
+      g_assert_cmpstr (st->iq_child_ns, ==, rows[i].ns);
+      g_assert_cmpstr (st->iq_node, ==, rows[i].node);
+      g_assert_cmpstr (st->error_condition, ==, rows[i].condition);
+    }
+}
+
+static void
+test_decode_presence (void)
+{
+  g_autoptr(StoxStanza) st = decode_string (
+    "<presence xmlns='jabber:component:accept' from='a@localhost.test/r' to='b@gw.test' xml:lang='en'>"
+    "<show>dnd</show><status xml:lang='fr'>occupé</status><status>busy</status>"
+    "<priority>5</priority></presence>");
+  g_autoptr(StoxStanza) un = decode_string ("<presence type='unavailable'/>");
+
+  g_assert_cmpint (st->kind, ==, STOX_STANZA_PRESENCE);
+  g_assert_null (st->type);
+  g_assert_cmpstr (st->show, ==, "dnd");
+  g_assert_cmpstr (st->status, ==, "busy");
+  g_assert_cmpstr (st->lang, ==, "en");
+  g_assert_null (st->body);
+
+  g_assert_cmpstr (un->type, ==, "unavailable");
+  g_assert_null (un->show);
+  g_assert_null (un->status);
+}
+
+static void
+test_decode_unknown (void)
+{
+  static const char *const rows[] = {
+    "<handshake xmlns='jabber:component:accept'/>",
+    "<stream:error xmlns:stream='http://etherx.jabber.org/streams'>"
+    "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+    "<Message/>",
+    "<foo/>",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      xmpp_stanza_t *s = parse (rows[i]);
+      g_autoptr(GError) error = NULL;
+      StoxStanza *st = stox_xmpp_stanza_decode (s, &error);
+
+      g_assert_null (st);
+      g_assert_error (error, STOX_XMPP_CONVERT_ERROR, STOX_XMPP_CONVERT_ERROR_UNKNOWN_STANZA);
+      xmpp_stanza_release (s);
+    }
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static void
+test_encode_message (void)
+{
+  g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_MESSAGE);
+  g_autofree char *wire = NULL;
+
+  in->type = g_strdup ("chat");
+  in->id = g_strdup ("x1");
+  in->from = g_strdup ("alice@gw.test");
+  in->to = g_strdup ("bob@localhost.test/res");
+  in->lang = g_strdup ("de");
+  in->subject = g_strdup ("Betreff");
+  in->body = g_strdup ("Hallo");
+  in->thread = g_strdup ("t-1");
+  in->chat_state = STOX_CHAT_STATE_ACTIVE;
+
+  g_autoptr(StoxStanza) out = round_trip (in, &wire);
+
+  g_assert_true (g_str_has_prefix (wire, "<message "));
+  g_assert_nonnull (strstr (wire, "xml:lang=\"de\""));
+  g_assert_nonnull (strstr (wire, "<active xmlns=\"http://jabber.org/protocol/chatstates\"/>"));
+  g_assert_null (strstr (wire, "jabber:client"));
+  g_assert_cmpint (out->kind, ==, STOX_STANZA_MESSAGE);
+  g_assert_cmpstr (out->type, ==, "chat");
+  g_assert_cmpstr (out->id, ==, "x1");
+  g_assert_cmpstr (out->from, ==, "alice@gw.test");
+  g_assert_cmpstr (out->to, ==, "bob@localhost.test/res");
+  g_assert_cmpstr (out->lang, ==, "de");
+  g_assert_cmpstr (out->subject, ==, "Betreff");
+  g_assert_cmpstr (out->body, ==, "Hallo");
+  g_assert_cmpstr (out->thread, ==, "t-1");
+  g_assert_cmpint (out->chat_state, ==, STOX_CHAT_STATE_ACTIVE);
+  g_assert_null (out->error_condition);
+}
+
+static void
+test_encode_chat_states (void)
+{
+  for (StoxChatState s = STOX_CHAT_STATE_NONE; s <= STOX_CHAT_STATE_GONE; s++)
+    {
+      g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_MESSAGE);
+      in->to = g_strdup ("a@b");
+      in->chat_state = s;
+      g_autoptr(StoxStanza) out = round_trip (in, NULL);
+      g_assert_cmpint (out->chat_state, ==, s);
+      g_assert_null (out->body);
+    }
+}
+
+static void
+test_encode_escaping (void)
+{
+  static const char *const texts[] = {
+    "<b>bold</b> & 'quotes' \"double\"",
+    "]]> <![CDATA[ x ]]> --> <!-- -->",
+    "&amp; &lt; &#x41; &unknown;",
+    "emoji 😀 and 日本語 and ZWJ 👩‍💻",
+    "tab\there\nnew line",
+    "   leading and trailing   ",
+    "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]>&a;",
+    "</body></message><message to='evil@x'><body>injected",
+    "\xc2\x85 \xc2\xa0 \xef\xbf\xbd \xf4\x8f\xbf\xbd",  /* NEL, NBSP, U+FFFD, U+10FFFD */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_MESSAGE);
+      g_autofree char *wire = NULL;
+
+      in->to = g_strdup ("o'malley@localhost.test");
+      in->from = g_strdup ("a\"b@gw.test");
+      in->id = strpbrk (texts[i], "\t\n") == NULL ? g_strdup (texts[i]) : NULL;
+      in->body = g_strdup (texts[i]);
+      in->subject = g_strdup (texts[i]);
+      in->thread = g_strdup (texts[i]);
+      g_autoptr(StoxStanza) out = round_trip (in, &wire);
+
+      g_test_message ("row %zu", i);
+      g_assert_cmpstr (out->body, ==, texts[i]);
+      g_assert_cmpstr (out->subject, ==, texts[i]);
+      g_assert_cmpstr (out->thread, ==, texts[i]);
+      g_assert_cmpstr (out->id, ==, in->id);
+      g_assert_cmpstr (out->to, ==, "o'malley@localhost.test");
+      g_assert_cmpstr (out->from, ==, "a\"b@gw.test");
+      /* exactly one element called message, however the text reads */
+      g_assert_null (strstr (wire + 1, "<message"));
+      g_assert_null (strstr (wire, "<!"));
+      g_assert_null (strstr (wire, "]]>"));
+    }
+}
+
+static void
+test_encode_escaping_wire (void)
+{
+  g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_MESSAGE);
+  g_autoptr(GError) error = NULL;
+  xmpp_stanza_t *s;
+  g_autofree char *wire = NULL;
+
+  in->to = g_strdup ("a@b");
+  in->body = g_strdup ("1 < 2 && 3 > 2 ]]>");
+  s = stox_xmpp_stanza_encode (ctx, in, &error);
+  g_assert_no_error (error);
+  wire = render (s);
+  xmpp_stanza_release (s);
+  g_assert_nonnull (strstr (wire, "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2 ]]&gt;</body>"));
+}
+
+static void
+test_encode_error (void)
+{
+  g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_MESSAGE);
+  g_autoptr(StoxStanza) in2 = stox_stanza_new (STOX_STANZA_IQ);
+  g_autofree char *wire = NULL;
+
+  in->type = g_strdup ("error");
+  in->id = g_strdup ("e1");
+  in->from = g_strdup ("bob@gw.test");
+  in->to = g_strdup ("alice@localhost.test/r");
+  in->body = g_strdup ("the original");
+  in->error_condition = g_strdup ("recipient-unavailable");
+  in->error_type = g_strdup ("wait");
+  in->error_text = g_strdup ("SIP said 480 <Temporarily Unavailable>");
+  g_autoptr(StoxStanza) out = round_trip (in, &wire);
+
+  g_assert_nonnull (strstr (wire, "<error type=\"wait\"><recipient-unavailable "
+                                  "xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/>"));
+  g_assert_cmpstr (out->error_condition, ==, "recipient-unavailable");
+  g_assert_cmpstr (out->error_type, ==, "wait");
+  g_assert_cmpstr (out->error_text, ==, "SIP said 480 <Temporarily Unavailable>");
+  g_assert_cmpstr (out->body, ==, "the original");
+
+  /* no type given: cancel; no text: no <text/> */
+  in2->type = g_strdup ("error");
+  in2->id = g_strdup ("i1");
+  in2->to = g_strdup ("a@b");
+  in2->error_condition = g_strdup ("service-unavailable");
+  g_autofree char *wire2 = NULL;
+  g_autoptr(StoxStanza) out2 = round_trip (in2, &wire2);
+  g_assert_cmpstr (out2->error_condition, ==, "service-unavailable");
+  g_assert_cmpstr (out2->error_type, ==, "cancel");
+  g_assert_null (out2->error_text);
+  g_assert_null (strstr (wire2, "<text"));
+  g_assert_null (out2->iq_child_name);
+}
+
+static void
+test_encode_presence (void)
+{
+  g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_PRESENCE);
+
+  in->from = g_strdup ("alice@gw.test");
+  in->to = g_strdup ("bob@localhost.test");
+  in->show = g_strdup ("away");
+  in->status = g_strdup ("Out to lunch 🍔 <back soon>");
+  in->body = g_strdup ("not for presence");
+  g_autoptr(StoxStanza) out = round_trip (in, NULL);
+
+  g_assert_cmpint (out->kind, ==, STOX_STANZA_PRESENCE);
+  g_assert_null (out->type);
+  g_assert_cmpstr (out->show, ==, "away");
+  g_assert_cmpstr (out->status, ==, "Out to lunch 🍔 <back soon>");
+  g_assert_null (out->body);
+}
+
+static void
+test_encode_iq_child (void)
+{
+  g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_IQ);
+  g_autofree char *wire = NULL;
+
+  in->type = g_strdup ("get");
+  in->id = g_strdup ("ping-1");
+  in->from = g_strdup ("gw.test");
+  in->to = g_strdup ("localhost.test");
+  in->iq_child_name = g_strdup ("query");
+  in->iq_child_ns = g_strdup ("http://jabber.org/protocol/disco#info");
+  in->iq_node = g_strdup ("urn:x&y");
+  g_autoptr(StoxStanza) out = round_trip (in, &wire);
+
+  g_assert_cmpstr (out->iq_child_name, ==, "query");
+  g_assert_cmpstr (out->iq_child_ns, ==, "http://jabber.org/protocol/disco#info");
+  g_assert_cmpstr (out->iq_node, ==, "urn:x&y");
+  g_assert_nonnull (strstr (wire, "node=\"urn:x&amp;y\""));
+}
+
+static void
+test_encode_payload (void)
+{
+  g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_IQ);
+  g_autoptr(GError) error = NULL;
+  xmpp_stanza_t *s, *c;
+  g_autofree char *wire = NULL;
+  int n = 0;
+
+  in->type = g_strdup ("result");
+  in->id = g_strdup ("d1");
+  in->from = g_strdup ("gw.test");
+  in->to = g_strdup ("alice@localhost.test/r");
+  /* iq_child_* are ignored when a payload is given */
+  in->iq_child_name = g_strdup ("ignored");
+  in->payload_xml = g_strdup (
+    "<query xmlns='http://jabber.org/protocol/disco#info'>"
+    "<identity category='gateway' type='simple' name='SIP &amp; SIMPLE &lt;gw&gt;'/>"
+    "<feature var='urn:xmpp:ping'/><feature var='http://jabber.org/protocol/disco#info'/>"
+    "</query>\n  "
+    "<x xmlns='jabber:x:data' type='result'><field var='FORM_TYPE'><value>a&amp;b</value></field></x>"
+    "<plain/>");
+
+  s = stox_xmpp_stanza_encode (ctx, in, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (s);
+  for (c = xmpp_stanza_get_children (s); c != NULL; c = xmpp_stanza_get_next (c))
+    if (xmpp_stanza_is_tag (c))
+      n++;
+  g_assert_cmpint (n, ==, 3);
+
+  c = xmpp_stanza_get_child_by_name (s, "query");
+  g_assert_nonnull (c);
+  g_assert_cmpstr (xmpp_stanza_get_ns (c), ==, "http://jabber.org/protocol/disco#info");
+  c = xmpp_stanza_get_child_by_name (c, "identity");
+  g_assert_cmpstr (xmpp_stanza_get_attribute (c, "name"), ==, "SIP & SIMPLE <gw>");
+  g_assert_null (xmpp_stanza_get_child_by_name (s, "ignored"));
+
+  wire = render (s);
+  xmpp_stanza_release (s);
+  g_test_message ("wire: %s", wire);
+  g_assert_nonnull (strstr (wire, "name=\"SIP &amp; SIMPLE &lt;gw&gt;\""));
+  g_assert_nonnull (strstr (wire, "<value>a&amp;b</value>"));
+  g_assert_nonnull (strstr (wire, "xmlns=\"jabber:x:data\""));
+  g_assert_nonnull (strstr (wire, "<plain/>"));
+  g_assert_null (strstr (wire, "stox-payload"));
+
+  g_autoptr(StoxStanza) out = decode_string (wire);
+  g_assert_cmpstr (out->iq_child_name, ==, "query");
+  g_assert_cmpstr (out->iq_child_ns, ==, "http://jabber.org/protocol/disco#info");
+}
+
+static void
+test_encode_payload_with_error (void)
+{
+  g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_IQ);
+  g_autofree char *wire = NULL;
+
+  in->type = g_strdup ("error");
+  in->id = g_strdup ("v1");
+  in->to = g_strdup ("a@b");
+  in->payload_xml = g_strdup ("<query xmlns='jabber:iq:version'/>");
+  in->error_condition = g_strdup ("feature-not-implemented");
+  g_autoptr(StoxStanza) out = round_trip (in, &wire);
+
+  /* RFC 6120 §8.3.1: the original child, then <error/> */
+  g_assert_cmpstr (out->iq_child_name, ==, "query");
+  g_assert_cmpstr (out->error_condition, ==, "feature-not-implemented");
+  g_assert_true (strstr (wire, "<query") < strstr (wire, "<error"));
+}
+
+static void
+test_encode_payload_empty (void)
+{
+  g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_IQ);
+  g_autofree char *wire = NULL;
+
+  in->type = g_strdup ("result");
+  in->id = g_strdup ("p1");
+  in->to = g_strdup ("a@b");
+  in->payload_xml = g_strdup ("");
+  g_autoptr(StoxStanza) out = round_trip (in, &wire);
+  g_assert_null (out->iq_child_name);
+  g_assert_true (g_str_has_suffix (wire, "/>"));
+}
+
+static void
+test_encode_refusals (void)
+{
+  static const struct
+  {
+    const char *field, *value;
+    int code;
+  } rows[] = {
+    { "body", "\xff", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "body", "abc\xc3", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },           /* truncated */
+    { "body", "\xed\xa0\x80", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },      /* surrogate */
+    { "body", "\xc0\xbc", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },          /* overlong < */
+    { "body", "bell\x07", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "body", "esc\x1b[0m", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "body", "\xef\xbf\xbe", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },      /* U+FFFE */
+    { "body", "\xef\xbf\xbf", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },      /* U+FFFF */
+    { "subject", "\x01", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "thread", "\xfe", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "from", "a\x80@gw.test", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "to", "\x0b@b", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "id", "\xff", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "lang", "e\x01n", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "id", "a\nb", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },     /* attributes: no line breaks */
+    { "to", "a@b\t", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "from", "a@b\r", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "error_text", "\xff", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "error_condition", "not a name", STOX_XMPP_CONVERT_ERROR_INVALID_NAME },
+    { "error_condition", "a><b", STOX_XMPP_CONVERT_ERROR_INVALID_NAME },
+    { "error_condition", "", STOX_XMPP_CONVERT_ERROR_INVALID_NAME },
+    { "payload", "<a>", STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD },
+    { "payload", "<a></b>", STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD },
+    { "payload", "<a x='1' x='2'/>", STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD },
+    { "payload", "<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>", STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD },
+    { "payload", "<a>&e;</a>", STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD },
+    { "payload", "<a>&#1;</a>", STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD },
+    { "payload", "<a>\xff</a>", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+    { "payload", "<a>\x01</a>", STOX_XMPP_CONVERT_ERROR_INVALID_TEXT },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_MESSAGE);
+      g_autoptr(GError) error = NULL;
+      char **slot = NULL;
+
+      in->to = g_strdup ("a@b");
+      in->body = g_strdup ("fine");
+      if (strcmp (rows[i].field, "body") == 0) slot = &in->body;
+      else if (strcmp (rows[i].field, "subject") == 0) slot = &in->subject;
+      else if (strcmp (rows[i].field, "thread") == 0) slot = &in->thread;
+      else if (strcmp (rows[i].field, "from") == 0) slot = &in->from;
+      else if (strcmp (rows[i].field, "to") == 0) slot = &in->to;
+      else if (strcmp (rows[i].field, "id") == 0) slot = &in->id;
+      else if (strcmp (rows[i].field, "lang") == 0) slot = &in->lang;
+      else if (strcmp (rows[i].field, "error_text") == 0)
+        {
+          in->error_condition = g_strdup ("bad-request");
+          slot = &in->error_text;
+        }
+      else if (strcmp (rows[i].field, "error_condition") == 0) slot = &in->error_condition;
+      else if (strcmp (rows[i].field, "payload") == 0) slot = &in->payload_xml;
+      if (slot == NULL)
+        g_error ("row %zu: unknown field %s", i, rows[i].field);
+      g_free (*slot);
+      *slot = g_strdup (rows[i].value);
+
+      g_test_message ("row %zu: %s", i, rows[i].field);
+      g_assert_null (stox_xmpp_stanza_encode (ctx, in, &error));
+      g_assert_error (error, STOX_XMPP_CONVERT_ERROR, rows[i].code);
+    }
+}
+
+static void
+test_text_is_valid (void)
+{
+  static const struct { const char *text; gboolean valid; } rows[] = {
+    { "", TRUE }, { "plain", TRUE }, { "\t\n\r", TRUE }, { "😀", TRUE },
+    { "\xef\xbf\xbd", TRUE }, { "\xee\x80\x80", TRUE },       /* U+FFFD, U+E000 */
+    { "\xf4\x8f\xbf\xbf", TRUE },                             /* U+10FFFF */
+    { "\x7f", TRUE },                                         /* DEL is a Char */
+    { "\x01", FALSE }, { "\x1f", FALSE }, { "a\x0c", FALSE },
+    { "\xef\xbf\xbe", FALSE }, { "\xef\xbf\xbf", FALSE },
+    { "\xed\xbf\xbf", FALSE }, { "\xf4\x90\x80\x80", FALSE }, /* surrogate, > U+10FFFF */
+    { "\xff", FALSE }, { "\xc3", FALSE },
+  };
+
+  g_assert_true (stox_xmpp_text_is_valid (NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_test_message ("row %zu", i);
+      g_assert_cmpint (stox_xmpp_text_is_valid (rows[i].text), ==, rows[i].valid);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  xmpp_initialize ();
+  ctx = xmpp_ctx_new (NULL, NULL);
+
+  g_test_add_func ("/xmpp/convert/decode/message", test_decode_message);
+  g_test_add_func ("/xmpp/convert/decode/absent-fields", test_decode_absent_fields);
+  g_test_add_func ("/xmpp/convert/decode/empty-body", test_decode_empty_body);
+  g_test_add_func ("/xmpp/convert/decode/body-lang", test_decode_body_lang);
+  g_test_add_func ("/xmpp/convert/decode/error", test_decode_error);
+  g_test_add_func ("/xmpp/convert/decode/error-text-first", test_decode_error_text_first);
+  g_test_add_func ("/xmpp/convert/decode/error-without-condition", test_decode_error_without_condition);
+  g_test_add_func ("/xmpp/convert/decode/chat-states", test_decode_chat_states);
+  g_test_add_func ("/xmpp/convert/decode/iq-child", test_decode_iq_child);
+  g_test_add_func ("/xmpp/convert/decode/presence", test_decode_presence);
+  g_test_add_func ("/xmpp/convert/decode/unknown", test_decode_unknown);
+  g_test_add_func ("/xmpp/convert/encode/message", test_encode_message);
+  g_test_add_func ("/xmpp/convert/encode/chat-states", test_encode_chat_states);
+  g_test_add_func ("/xmpp/convert/encode/escaping", test_encode_escaping);
+  g_test_add_func ("/xmpp/convert/encode/escaping-wire", test_encode_escaping_wire);
+  g_test_add_func ("/xmpp/convert/encode/error", test_encode_error);
+  g_test_add_func ("/xmpp/convert/encode/presence", test_encode_presence);
+  g_test_add_func ("/xmpp/convert/encode/iq-child", test_encode_iq_child);
+  g_test_add_func ("/xmpp/convert/encode/payload", test_encode_payload);
+  g_test_add_func ("/xmpp/convert/encode/payload-with-error", test_encode_payload_with_error);
+  g_test_add_func ("/xmpp/convert/encode/payload-empty", test_encode_payload_empty);
+  g_test_add_func ("/xmpp/convert/encode/refusals", test_encode_refusals);
+  g_test_add_func ("/xmpp/convert/text-is-valid", test_text_is_valid);
+
+  ret = g_test_run ();
+  xmpp_ctx_free (ctx);
+  xmpp_shutdown ();
+  return ret;
+}
