@@ -106,6 +106,15 @@ on_link (StoxXmppLinkState state, guint retry_in_s, const char *reason, gpointer
   update_status (d);
 }
 
+/* The component takes one user_data for both callbacks: the Daemon. */
+static void
+on_stanza (const StoxStanza *st, gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  stox_runner_on_stanza (st, d->runner);
+}
+
 static gboolean
 stop_step_done (gpointer user_data)
 {
@@ -386,7 +395,7 @@ main (int argc, char **argv)
     .server = d.config->xmpp_server,
     .port = d.config->xmpp_port,
   };
-  d.xmpp = stox_xmpp_component_new (&xmpp_config, stox_runner_on_stanza, on_link, &d);
+  d.xmpp = stox_xmpp_component_new (&xmpp_config, on_stanza, on_link, &d);
   stox_runner_set_frontends (d.runner, d.sip, d.xmpp);
 
   g_unix_signal_add (SIGTERM, on_stop_signal, &d);
