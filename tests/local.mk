@@ -23,3 +23,7 @@ include tests/unit/config.mk
 include tests/unit/sip.mk
 include tests/unit/xmpp.mk
 include tests/e2e/local.mk
+
+# TLS listener and key/certificate checks (needs the openssl command).
+TESTS += tests/e2e/test-tls.py
+dist_check_SCRIPTS += tests/e2e/test-tls.py

@@ -11,6 +11,9 @@
 #include <glib/gstdio.h>
 #include <libxml/xmlversion.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +32,7 @@
 #define READY_TIMEOUT_S 10
 /* INTERFACE.md §1: clean stop within 5 s; keep a margin for teardown. */
 #define STOP_DEADLINE_MS 4500
+#define STATUS_INTERVAL_S 5
 
 typedef struct
 {
@@ -61,6 +65,14 @@ update_status (Daemon *d)
                       stox_sip_endpoint_get_bound (d->sip),
                       d->link_text != NULL ? d->link_text : "connecting",
                       stats.pending, stats.sip_to_xmpp, stats.xmpp_to_sip);
+}
+
+/* STATUS= is a summary with counters: refresh it while running. */
+static gboolean
+status_tick (gpointer user_data)
+{
+  update_status (user_data);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -219,6 +231,51 @@ make_tls_dir (const StoxConfig *config, GError **error)
   return g_steal_pointer (&dir);
 }
 
+/* The key must belong to the certificate, or every TLS handshake fails
+ * long after start-up; OpenSSL says so now. */
+static gboolean
+check_tls_pair (const StoxConfig *config, GString *problems)
+{
+  SSL_CTX *ctx;
+  gboolean ok;
+
+  if (config->sip_tls_certificate == NULL || config->sip_tls_key == NULL)
+    return TRUE;
+  ctx = SSL_CTX_new (TLS_method ());
+  ok = ctx != NULL &&
+       SSL_CTX_use_certificate_chain_file (ctx, config->sip_tls_certificate) == 1;
+  if (!ok)
+    g_string_append_printf (problems, "%s: [sip] tls-certificate: %s is not a PEM certificate\n",
+                            config->path, config->sip_tls_certificate);
+  else
+    {
+      /* Parse the key alone first: OpenSSL's use_PrivateKey already fails
+       * on a mismatch, and the operator needs to know which it is. */
+      BIO *bio = BIO_new_file (config->sip_tls_key, "r");
+      EVP_PKEY *pkey = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+
+      if (pkey == NULL)
+        {
+          ok = FALSE;
+          g_string_append_printf (problems, "%s: [sip] tls-key: %s is not a PEM private key\n",
+                                  config->path, config->sip_tls_key);
+        }
+      else if (SSL_CTX_use_PrivateKey (ctx, pkey) != 1 || SSL_CTX_check_private_key (ctx) != 1)
+        {
+          ok = FALSE;
+          g_string_append_printf (problems,
+                                  "%s: [sip] tls-key: %s does not match the certificate %s\n",
+                                  config->path, config->sip_tls_key,
+                                  config->sip_tls_certificate);
+        }
+      EVP_PKEY_free (pkey);
+      BIO_free (bio);
+    }
+  SSL_CTX_free (ctx);
+  ERR_clear_error ();
+  return ok;
+}
+
 /* --check-config: every problem, not just the first (INTERFACE.md §1). */
 static int
 check_config (const char *path)
@@ -236,6 +293,12 @@ check_config (const char *path)
   if (config == NULL)
     {
       fprintf (stderr, "%s\n", error->message);
+      return EXIT_CONFIG;
+    }
+  g_autoptr (GString) tls_problems = g_string_new (NULL);
+  if (!check_tls_pair (config, tls_problems))
+    {
+      fputs (tls_problems->str, stderr);
       return EXIT_CONFIG;
     }
   g_autoptr (GPtrArray) rule_problems = stox_config_check_rules (config->rules_dir);
@@ -360,6 +423,13 @@ main (int argc, char **argv)
       return EXIT_CONFIG;
     }
 
+  g_autoptr (GString) tls_problems = g_string_new (NULL);
+  if (!check_tls_pair (d.config, tls_problems))
+    {
+      g_critical ("%s", g_strchomp (tls_problems->str));
+      daemon_clear (&d);
+      return EXIT_CONFIG;
+    }
   d.tls_dir = make_tls_dir (d.config, &error);
   if (d.tls_dir == NULL && error != NULL)
     {
@@ -404,6 +474,8 @@ main (int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
 
   d.ready_timeout_id = g_timeout_add_seconds (READY_TIMEOUT_S, ready_timeout, &d);
+  if (g_getenv ("NOTIFY_SOCKET") != NULL)
+    g_timeout_add_seconds (STATUS_INTERVAL_S, status_tick, &d);
   stox_xmpp_component_start (d.xmpp);
 
   g_main_loop_run (d.loop);
