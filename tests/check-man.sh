@@ -28,7 +28,9 @@ for page in $pages; do
   fi
   # -z: no output, only diagnostics; -ww: every warning category.  Unfilled
   # @substitutions@ would mean the sed step missed one.
-  out=$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 "$file" 2>&1)
+  # -Wbreak: a long install prefix (distcheck's) can leave one line
+  # unadjustable; that is layout, not an error in the page.
+  out=$(LC_ALL=C.UTF-8 groff -man -ww -Wbreak -z -Tutf8 "$file" 2>&1)
   left=$(grep -n '@[A-Za-z_]*@' "$file")
   if [ -z "$out" ] && [ -z "$left" ]; then
     echo "ok $n - $page"

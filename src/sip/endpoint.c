@@ -665,8 +665,12 @@ stox_sip_endpoint_respond (StoxSipEndpoint *ep,
     }
   if (phrase == NULL)
     phrase = sip_status_phrase ((int) status);
+  /* nua_respond() queues a signal that keeps the phrase POINTER (only the
+   * tags are copied) and formats it later, after the caller has freed its
+   * string.  Phrases come from a fixed table, so interning stays bounded. */
+  phrase = g_intern_string (phrase != NULL ? phrase : "");
 
-  nua_respond (op->nh, (int) status, phrase != NULL ? phrase : "",
+  nua_respond (op->nh, (int) status, phrase,
                NUTAG_WITH_SAVED (op->saved),
                SIPTAG_SERVER_STR (ep->user_agent),
                TAG_IF (retry != NULL, SIPTAG_RETRY_AFTER_STR (retry)),
