@@ -1,1 +1,15 @@
-# end-to-end tests against real peers
+# End-to-end tests against real peers (Prosody, slixmpp, a scripted SIP UA).
+# Each script prints TAP and runs with /usr/bin/python3 (PY_LOG_COMPILER in
+# tests/local.mk); STOX_SRCDIR / STOX_BUILDDIR tell it where stoxd and the
+# shipped rules are.  They need src/stoxd, which `make check` builds first.
+E2E_TESTS = \
+	tests/e2e/test-harness.py \
+	tests/e2e/test-cli.py \
+	tests/e2e/test-readiness.py \
+	tests/e2e/test-sip-to-xmpp.py \
+	tests/e2e/test-bounce-late.py \
+	tests/e2e/test-xmpp-to-sip.py \
+	tests/e2e/test-restart.py
+TESTS += $(E2E_TESTS)
+dist_check_SCRIPTS += $(E2E_TESTS)
+EXTRA_DIST += tests/e2e/stoxtest.py
