@@ -75,8 +75,11 @@ def _run_cleanups():
         fn = _cleanups.pop()
         try:
             fn()
-        except Exception:  # cleanup must go on
-            print("# cleanup error: " + traceback.format_exc().replace("\n", "\n# "), flush=True)
+        except Exception:  # cleanup must go on, even with stdout gone
+            try:
+                print("# cleanup error: " + traceback.format_exc().replace("\n", "\n# "), flush=True)
+            except Exception:
+                pass
 
 
 atexit.register(_run_cleanups)
@@ -292,8 +295,11 @@ def run(main, timeout=58):
             t.ok(False, "test script ran without an exception: %s: %s" % (type(e).__name__, e),
                  traceback.format_exc())
     finally:
-        if t.failed and not t.bailed:
-            t.dump_logs()
+        try:
+            if t.failed and not t.bailed:
+                t.dump_logs()
+        except Exception:  # e.g. stdout closed: clean up all the same
+            pass
         _run_cleanups()
     if not t.bailed:
         t.done()

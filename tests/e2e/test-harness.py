@@ -6,7 +6,6 @@ bounces to offline users, answers for a missing component with
 TCP, retransmit over UDP and parse compact headers.  A failure here means
 the test environment is broken, not the gateway."""
 
-import asyncio
 import time
 
 import sys

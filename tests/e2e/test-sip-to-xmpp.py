@@ -49,8 +49,31 @@ async def main(t):
     t.eq(tr.code, 416, "sips: Request-URI → 416 (RFC 7247 §8)", show(tr))
     tr = await ua.message("sip:@xmpp.test", "empty user")
     t.ok(tr.code == 400, "empty Request-URI user part → 400", show(tr))
+    tr = await ua.message("sip:%s@xmpp.test" % ("b" * 1100), "over-long user")
+    t.eq(tr.code, 400, "Request-URI user part over 1023 bytes → 400", show(tr))
+    tr = await ua.message("sip:bob%00x@xmpp.test", "NUL in the user")
+    t.eq(tr.code, 400, "Request-URI user with %00 (no escaping can carry it) → 400", show(tr))
+    tr = await ua.request("MESSAGE", BOB, body="from NUL", content_type=TEXT, from_uri="sip:al%00ice@sip.test")
+    t.eq(tr.code, 400, "From user with %00 → 400", show(tr))
     await asyncio.sleep(0.5)
     t.ok(not bob.since(m) and d.running, "none of the refused requests reached bob", repr(bob.since(m)))
+
+    # XML in SIP bodies: no DTD, no external entity, no entity expansion (§7)
+    m = bob.mark()
+    xxe = ('<?xml version="1.0"?>\n<!DOCTYPE isComposing [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>\n'
+           '<isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing"><state>&xxe;</state></isComposing>')
+    tr = await ua.message("bob@xmpp.test", xxe, content_type="application/im-iscomposing+xml")
+    t.ok(tr.code is not None and 400 <= tr.code < 500, "isComposing with a DTD and an external entity → 4xx",
+         show(tr))
+    lol = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+           + "".join('<!ENTITY lol%d "%s">' % (i, ("&lol%d;" % (i - 1) if i > 1 else "&lol;") * 10)
+                     for i in range(1, 10))
+           + ']>\n<isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing"><state>&lol9;</state></isComposing>')
+    tr = await ua.message("bob@xmpp.test", lol, content_type="application/im-iscomposing+xml", timeout=3)
+    t.ok(tr.code is not None and 400 <= tr.code < 500 and tr.elapsed < 2.0,
+         "isComposing with nested entities (billion laughs) → 4xx, quickly", show(tr))
+    await asyncio.sleep(0.3)
+    t.ok(not bob.since(m) and d.running, "… nothing reaches bob and stoxd keeps running", repr(bob.since(m)))
 
     tr, msg = await send(b"\x00\x01\x02binary", ct="application/octet-stream", wait=1.0)
     accept = tr.final.get("accept") if tr.final else None

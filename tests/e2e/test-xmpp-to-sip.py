@@ -47,11 +47,16 @@ async def main(t):
         t.ok(ct == "text/plain" and params.get("charset", "").lower() == "utf-8",
              "Content-Type text/plain;charset=UTF-8", req.get("content-type"))
         t.eq(req.body, body.encode("utf-8"), "body arrives byte-exact (UTF-8, emoji, XML specials)")
+        t.eq(req.get("content-length"), str(len(body.encode("utf-8"))), "Content-Length counts the UTF-8 bytes")
         t.eq(req.get("subject"), "Betreff ä", "<subject> → Subject")
         t.eq(req.get("content-language"), "de", "xml:lang → Content-Language")
         t.ok(req.size <= 1300, "MESSAGE within max-message-size (%d bytes)" % req.size)
         t.ok((req.get("max-forwards") or "").isdigit() and req.get("call-id") and req.cseq_method == "MESSAGE",
              "Max-Forwards, Call-ID and CSeq MESSAGE present", req.text())
+
+    req = await xsend(body="threaded", thread="thread-e2e-42")
+    t.ok(req is not None and req.get("call-id") == "thread-e2e-42", "<thread> → Call-ID (RFC 7572 Table 1)",
+         req.text() if req else "no MESSAGE")
 
     # 200 from the SIP side: nothing comes back to bob
     m = bob.mark()
