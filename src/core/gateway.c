@@ -10,9 +10,12 @@
 
 #include <string.h>
 
+#include "actions.h"
 #include "address.h"
 #include "message.h"
 #include "netmask.h"
+#include "presence.h"
+#include "route.h"
 
 #define NS_DISCO_INFO  "http://jabber.org/protocol/disco#info"
 #define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
@@ -96,6 +99,9 @@ struct _StoxGateway
   GQueue           conversations;  /* Conversation, by last use */
 
   StoxGatewayStats stats;
+  StoxRouteConfig  route;
+  StoxPresence    *presence;
+  StoxPresenceEnv  presence_env;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -126,43 +132,6 @@ conversation_free (Conversation *c)
   g_free (c);
 }
 
-/* RFC 3261 §21 reason phrases for the codes the gateway emits. */
-static const char *
-sip_phrase (guint status)
-{
-  switch (status)
-    {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 301: return "Moved Permanently";
-    case 302: return "Moved Temporarily";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 410: return "Gone";
-    case 413: return "Request Entity Too Large";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Unsupported URI Scheme";
-    case 480: return "Temporarily Unavailable";
-    case 484: return "Address Incomplete";
-    case 486: return "Busy Here";
-    case 491: return "Request Pending";
-    case 500: return "Server Internal Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 600: return "Busy Everywhere";
-    case 603: return "Decline";
-    case 604: return "Does Not Exist Anywhere";
-    case 606: return "Not Acceptable";
-    default:  return status < 300 ? "OK" : "Error";
-    }
-}
-
 static StoxAction *
 action_new (StoxActionKind kind)
 {
@@ -181,25 +150,7 @@ respond (GPtrArray  *actions,
          const char *allow,
          const char *warning)
 {
-  StoxAction *a = action_new (STOX_ACTION_SIP_RESPOND);
-
-  a->u.respond.token = token;
-  a->u.respond.status = status;
-  a->u.respond.phrase = g_strdup (sip_phrase (status));
-  a->u.respond.retry_after = retry_after;
-  a->u.respond.accept = g_strdup (accept);
-  a->u.respond.allow = g_strdup (allow);
-  a->u.respond.warning = g_strdup (warning);
-  g_ptr_array_add (actions, a);
-}
-
-static void
-send_stanza (GPtrArray *actions, StoxStanza *st)
-{
-  StoxAction *a = action_new (STOX_ACTION_XMPP_SEND);
-
-  a->u.stanza = st;
-  g_ptr_array_add (actions, a);
+  stox_actions_respond (actions, token, status, retry_after, accept, allow, warning);
 }
 
 static char *
@@ -208,38 +159,27 @@ new_stanza_id (StoxGateway *gw)
   return g_strdup_printf ("%s-%" G_GUINT64_FORMAT, gw->instance, ++gw->next_id);
 }
 
-static gboolean
-domain_equal (const char *a, const char *b)
+static const StoxRouteConfig *
+route_config (StoxGateway *gw)
 {
-  return a != NULL && b != NULL && g_ascii_strcasecmp (a, b) == 0;
+  gw->route.sip_domain = gw->sip_domain;
+  gw->route.component = gw->component;
+  gw->route.xmpp_domains = gw->xmpp_domains;
+  return &gw->route;
 }
 
-static gboolean
-xmpp_domain_allowed (StoxGateway *gw, const char *domain)
+static const StoxPresenceEnv *
+presence_env (StoxGateway *gw)
 {
-  if (gw->xmpp_domains == NULL)
-    return TRUE;
-  for (char **d = gw->xmpp_domains; *d != NULL; d++)
-    if (domain_equal (*d, domain))
-      return TRUE;
-  return FALSE;
+  gw->presence_env.route = route_config (gw);
+  gw->presence_env.rules = gw->rules;
+  gw->presence_env.link_up = gw->link_up;
+  gw->presence_env.retry_in_s = gw->retry_in_s;
+  gw->presence_env.next_token = &gw->next_token;
+  gw->presence_env.max_subscriptions = gw->max_pending;
+  return &gw->presence_env;
 }
 
-/* The bare form of a JID, case-folded in its domain, for comparisons. */
-static char *
-bare_jid (const char *jid)
-{
-  g_autoptr (StoxJid) j = stox_jid_parse (jid, NULL);
-
-  if (j == NULL)
-    return NULL;
-  if (j->local != NULL)
-    return g_strdup_printf ("%s@%s", j->local, j->domain);
-  return g_strdup (j->domain);
-}
-
-/* An error reply to a stanza (RFC 6120 §8.3): addresses swapped, same id.
- * Never in answer to an error, which could loop between two gateways. */
 static void
 stanza_error_reply (StoxGateway      *gw,
                     const StoxStanza *st,
@@ -247,20 +187,8 @@ stanza_error_reply (StoxGateway      *gw,
                     const char       *text,
                     GPtrArray        *actions)
 {
-  StoxStanza *reply;
-
-  if (g_strcmp0 (st->type, "error") == 0 || st->from == NULL)
-    return;
-  reply = stox_stanza_new (st->kind);
-  reply->type = g_strdup ("error");
-  reply->id = g_strdup (st->id);
-  reply->from = g_strdup (st->to != NULL ? st->to : gw->component);
-  reply->to = g_strdup (st->from);
-  reply->error_condition = g_strdup (condition);
-  reply->error_type = g_strdup (stox_rules_error_type (gw->rules, condition));
-  reply->error_text = g_strdup (text);
-  send_stanza (actions, reply);
-  gw->stats.refused++;
+  if (stox_actions_stanza_error (actions, gw->rules, st, gw->component, condition, text))
+    gw->stats.refused++;
 }
 
 /* ---- construction ----------------------------------------------------- */
@@ -300,6 +228,7 @@ stox_gateway_new (const StoxGatewayConfig *config,
                                             (GDestroyNotify) pending_out_free);
   gw->conv_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                            (GDestroyNotify) conversation_free);
+  gw->presence = stox_presence_new ();
   return g_steal_pointer (&gw);
 }
 
@@ -315,6 +244,7 @@ stox_gateway_free (StoxGateway *gw)
   g_clear_pointer (&gw->in_by_id, g_hash_table_unref);
   g_clear_pointer (&gw->out_by_token, g_hash_table_unref);
   g_clear_pointer (&gw->conv_by_key, g_hash_table_unref);
+  g_clear_pointer (&gw->presence, stox_presence_free);
   g_free (gw->sip_domain);
   g_free (gw->component);
   g_strfreev (gw->xmpp_domains);
@@ -336,6 +266,8 @@ stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats)
   gw->stats.pending = gw->waiting.length;
   gw->stats.remembered = gw->answered.length;
   gw->stats.outgoing = g_hash_table_size (gw->out_by_token);
+  gw->stats.watchers = stox_presence_count_watches (gw->presence);
+  gw->stats.subscriptions = stox_presence_count_follows (gw->presence);
   *ret_stats = gw->stats;
 }
 
@@ -371,16 +303,6 @@ refuse_sip (StoxGateway *gw,
   gw->stats.refused++;
 }
 
-/* Maps an address error to the refusal of INTERFACE.md §3. */
-static guint
-address_error_status (const GError *error)
-{
-  if (g_error_matches (error, STOX_ADDRESS_ERROR, STOX_ADDRESS_ERROR_SIPS) ||
-      g_error_matches (error, STOX_ADDRESS_ERROR, STOX_ADDRESS_ERROR_SCHEME))
-    return 416;
-  return 400;
-}
-
 static void
 sip_message (StoxGateway          *gw,
              const StoxSipRequest *req,
@@ -388,59 +310,16 @@ sip_message (StoxGateway          *gw,
              GPtrArray            *actions)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (StoxSipUri) target = NULL;
-  g_autoptr (StoxSipUri) sender = NULL;
   g_autoptr (StoxMessageContent) content = NULL;
-  g_autofree char *jid_from = NULL;
-  g_autofree char *jid_to = NULL;
+  g_auto (StoxSipRoute) route = { 0 };
   g_autofree char *why = NULL;
+  guint status;
 
   /* Addresses first: a request that cannot be routed is refused whatever
    * its body, and nothing is forwarded half-mapped (RFC 7247 §6). */
-  target = stox_sip_uri_parse (req->request_uri, &error);
-  if (target == NULL)
+  if (!stox_route_sip (route_config (gw), req, &route, &status, &why))
     {
-      why = g_strdup_printf ("Request-URI: %s", error->message);
-      refuse_sip (gw, actions, req->token, address_error_status (error), why);
-      return;
-    }
-  if (target->sips)
-    {
-      /* RFC 7247 §8: XMPP cannot promise TLS on every hop. */
-      refuse_sip (gw, actions, req->token, 416, "sips: cannot be gatewayed to XMPP");
-      return;
-    }
-  if (!xmpp_domain_allowed (gw, target->host))
-    {
-      why = g_strdup_printf ("domain %s is not served by this gateway", target->host);
-      refuse_sip (gw, actions, req->token, 404, why);
-      return;
-    }
-  sender = stox_sip_uri_parse (req->from_uri, &error);
-  if (sender == NULL)
-    {
-      why = g_strdup_printf ("From: %s", error->message);
-      refuse_sip (gw, actions, req->token, address_error_status (error), why);
-      return;
-    }
-  if (!domain_equal (sender->host, gw->sip_domain))
-    {
-      why = g_strdup_printf ("sender domain %s is not %s", sender->host, gw->sip_domain);
-      refuse_sip (gw, actions, req->token, 403, why);
-      return;
-    }
-  jid_from = stox_address_sip_to_jid (sender, gw->component, &error);
-  if (jid_from == NULL)
-    {
-      why = g_strdup_printf ("From user cannot be mapped: %s", error->message);
-      refuse_sip (gw, actions, req->token, 400, why);
-      return;
-    }
-  jid_to = stox_address_sip_to_jid (target, target->host, &error);
-  if (jid_to == NULL)
-    {
-      why = g_strdup_printf ("Request-URI user cannot be mapped: %s", error->message);
-      refuse_sip (gw, actions, req->token, 400, why);
+      refuse_sip (gw, actions, req->token, status, why);
       return;
     }
 
@@ -489,8 +368,8 @@ sip_message (StoxGateway          *gw,
   StoxStanza *st = stox_stanza_new (STOX_STANZA_MESSAGE);
   st->type = g_strdup (stox_rules_message_type (gw->rules));
   st->id = new_stanza_id (gw);
-  st->from = g_strdup (jid_from);
-  st->to = g_strdup (jid_to);
+  st->from = g_strdup (route.jid_from);
+  st->to = g_strdup (route.jid_to);
   st->lang = g_strdup (content->lang != NULL ? content->lang : req->content_language);
   st->body = g_strdup (content->body);
   st->subject = g_strdup (content->subject != NULL ? content->subject : req->subject);
@@ -503,10 +382,10 @@ sip_message (StoxGateway          *gw,
   p->link.data = p;
   p->sip_from = g_strdup (req->from_uri);
   p->sip_target = g_strdup (req->request_uri);
-  p->jid_to = bare_jid (jid_to);
+  p->jid_to = g_strdup (route.jid_to_bare);
   g_hash_table_insert (gw->in_by_id, p->stanza_id, p);
 
-  send_stanza (actions, st);
+  stox_actions_stanza (actions, st);
   gw->stats.sip_to_xmpp++;
 
   if (gw->bounce_wait_us == 0)
@@ -541,10 +420,7 @@ stox_gateway_on_sip (StoxGateway          *gw,
       break;
     case STOX_SIP_METHOD_SUBSCRIBE:
     case STOX_SIP_METHOD_NOTIFY:
-      /* Presence (INTERFACE.md §6) is not wired yet: say so, never drop. */
-      respond (actions, req->token, 501, 0, NULL, STOX_GATEWAY_ALLOW,
-               "presence is not implemented by this gateway yet");
-      gw->stats.refused++;
+      stox_presence_on_sip (gw->presence, presence_env (gw), req, now, actions);
       break;
     case STOX_SIP_METHOD_PUBLISH:
     case STOX_SIP_METHOD_OTHER:
@@ -622,7 +498,7 @@ xmpp_bounce (StoxGateway      *gw,
              GPtrArray        *actions)
 {
   PendingIn *p = st->id != NULL ? g_hash_table_lookup (gw->in_by_id, st->id) : NULL;
-  g_autofree char *from = st->from != NULL ? bare_jid (st->from) : NULL;
+  g_autofree char *from = st->from != NULL ? stox_bare_jid (st->from) : NULL;
   const char *condition = st->error_condition != NULL
                           ? st->error_condition : "undefined-condition";
 
@@ -705,13 +581,10 @@ xmpp_message (StoxGateway      *gw,
               gint64            now,
               GPtrArray        *actions)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (StoxJid) to = NULL;
-  g_autoptr (StoxJid) from = NULL;
-  g_autofree char *request_uri = NULL;
-  g_autofree char *from_uri = NULL;
-  g_autofree char *from_bare = NULL;
+  g_auto (StoxStanzaRoute) route = { 0 };
+  g_autofree char *why = NULL;
   g_autofree char *document = NULL;
+  const char *condition;
   const char *content_type;
   const char *payload;
 
@@ -722,62 +595,13 @@ xmpp_message (StoxGateway      *gw,
     }
   if (st->from == NULL || st->to == NULL)
     return;   /* the server always stamps both; nothing to answer to */
+  if (!stox_route_stanza (route_config (gw), st, &route, &condition, &why))
+    {
+      stanza_error_reply (gw, st, condition, why, actions);
+      return;
+    }
 
-  to = stox_jid_parse (st->to, &error);
-  if (to == NULL)
-    {
-      stanza_error_reply (gw, st, "jid-malformed", error->message, actions);
-      return;
-    }
-  if (!domain_equal (to->domain, gw->component))
-    {
-      stanza_error_reply (gw, st, "item-not-found", "not a domain of this gateway", actions);
-      return;
-    }
-  from = stox_jid_parse (st->from, &error);
-  if (from == NULL)
-    {
-      stanza_error_reply (gw, st, "jid-malformed", error->message, actions);
-      return;
-    }
-  if (!xmpp_domain_allowed (gw, from->domain))
-    {
-      stanza_error_reply (gw, st, "forbidden", "sender domain is not allowed", actions);
-      return;
-    }
-  if (to->local == NULL || to->local[0] == '\0')
-    {
-      stanza_error_reply (gw, st, "jid-malformed",
-                          "address a SIP user as user@component", actions);
-      return;
-    }
-  {
-    g_autoptr (StoxJid) target = stox_jid_parse (st->to, NULL);
-
-    /* The SIP side sees the user without the XMPP resource. */
-    g_clear_pointer (&target->resource, g_free);
-    request_uri = stox_address_jid_to_sip (target, gw->sip_domain, &error);
-  }
-  if (request_uri == NULL)
-    {
-      stanza_error_reply (gw, st, "jid-malformed", error->message, actions);
-      return;
-    }
-  if (from->local == NULL)
-    {
-      stanza_error_reply (gw, st, "jid-malformed", "the sender has no localpart", actions);
-      return;
-    }
-  /* RFC 7572 Table 1 note 1: bare JID → From, resource → ;gr= */
-  from_uri = stox_address_jid_to_sip (from, from->domain, &error);
-  if (from_uri == NULL)
-    {
-      stanza_error_reply (gw, st, "jid-malformed", error->message, actions);
-      return;
-    }
-  from_bare = g_strdup_printf ("%s@%s", from->local, from->domain);
-
-  Conversation *conv = conversation_get (gw, from_bare, request_uri, now);
+  Conversation *conv = conversation_get (gw, route.from_bare, route.request_uri, now);
 
   if (st->body != NULL)
     {
@@ -802,15 +626,16 @@ xmpp_message (StoxGateway      *gw,
   else
     return;   /* receipts, markers: nothing to turn into a MESSAGE */
 
-  gsize size = stox_message_sip_size (request_uri, from_uri, request_uri, st->thread,
+  gsize size = stox_message_sip_size (route.request_uri, route.from_uri, route.request_uri,
+                                      st->thread,
                                       content_type, st->lang, st->subject,
                                       strlen (payload));
   if (size > gw->max_message_size)
     {
-      g_autofree char *why = g_strdup_printf ("the message would be %" G_GSIZE_FORMAT
-                                              " bytes as SIP; the limit is %u (RFC 3428 §8)",
-                                              size, gw->max_message_size);
-      stanza_error_reply (gw, st, "policy-violation", why, actions);
+      g_autofree char *limit = g_strdup_printf ("the message would be %" G_GSIZE_FORMAT
+                                                " bytes as SIP; the limit is %u (RFC 3428 §8)",
+                                                size, gw->max_message_size);
+      stanza_error_reply (gw, st, "policy-violation", limit, actions);
       return;
     }
   if (g_hash_table_size (gw->out_by_token) >= gw->max_pending)
@@ -820,7 +645,8 @@ xmpp_message (StoxGateway      *gw,
     }
 
   StoxToken token = track_outgoing (gw, OUT_MESSAGE, st->from, st->to, st->id);
-  StoxAction *a = message_request_new (token, request_uri, from_uri, content_type, payload);
+  StoxAction *a = message_request_new (token, route.request_uri, route.from_uri,
+                                       content_type, payload);
   a->u.request.call_id = g_strdup (st->thread);
   a->u.request.subject = g_strdup (st->subject);
   a->u.request.content_language = g_strdup (st->lang);
@@ -834,8 +660,11 @@ stox_gateway_on_sip_response (StoxGateway           *gw,
                               gint64                 now,
                               GPtrArray             *actions)
 {
-  PendingOut *p = g_hash_table_lookup (gw->out_by_token, &resp->token);
+  PendingOut *p;
 
+  if (stox_presence_on_sip_response (gw->presence, presence_env (gw), resp, now, actions))
+    return;
+  p = g_hash_table_lookup (gw->out_by_token, &resp->token);
   if (p == NULL || resp->status < 200)
     return;
 
@@ -853,7 +682,7 @@ stox_gateway_on_sip_response (StoxGateway           *gw,
       err->error_type = g_strdup (stox_rules_error_type (gw->rules, condition));
       err->error_text = g_strdup_printf ("SIP %u %s", resp->status,
                                          resp->phrase != NULL ? resp->phrase : "");
-      send_stanza (actions, err);
+      stox_actions_stanza (actions, err);
       gw->stats.sip_errors++;
     }
   g_hash_table_remove (gw->out_by_token, &resp->token);
@@ -871,7 +700,7 @@ iq_result (const StoxStanza *st, const char *payload, GPtrArray *actions)
   r->from = g_strdup (st->to);
   r->to = g_strdup (st->from);
   r->payload_xml = g_strdup (payload);
-  send_stanza (actions, r);
+  stox_actions_stanza (actions, r);
 }
 
 static void
@@ -888,7 +717,7 @@ xmpp_iq (StoxGateway      *gw,
     return;
 
   to = stox_jid_parse (st->to, NULL);
-  if (to == NULL || !domain_equal (to->domain, gw->component))
+  if (to == NULL || !stox_domain_equal (to->domain, gw->component))
     {
       stanza_error_reply (gw, st, "item-not-found", NULL, actions);
       return;
@@ -950,7 +779,7 @@ stox_gateway_on_stanza (StoxGateway      *gw,
       xmpp_iq (gw, st, actions);
       break;
     case STOX_STANZA_PRESENCE:
-      /* Presence (INTERFACE.md §6) lands with its own issue. */
+      stox_presence_on_stanza (gw->presence, presence_env (gw), st, now, actions);
       break;
     }
 }
@@ -1016,6 +845,8 @@ stox_gateway_on_timer (StoxGateway *gw, gint64 now, GPtrArray *actions)
       g_queue_unlink (&gw->conversations, &c->link);
       g_hash_table_remove (gw->conv_by_key, c->key);
     }
+
+  stox_presence_on_timer (gw->presence, presence_env (gw), now, actions);
 }
 
 gint64
@@ -1036,7 +867,19 @@ stox_gateway_next_deadline (StoxGateway *gw)
       gint64 d = ((Conversation *) l->data)->last_used + CONVERSATION_IDLE_US;
       next = next < 0 ? d : MIN (next, d);
     }
+  gint64 d = stox_presence_next_deadline (gw->presence);
+  if (d >= 0)
+    next = next < 0 ? d : MIN (next, d);
   return next;
+}
+
+void
+stox_gateway_restore (StoxGateway           *gw,
+                       const StoxStoreRecord *record,
+                       gint64                 now,
+                       GPtrArray             *actions)
+{
+  stox_presence_restore (gw->presence, presence_env (gw), record, now, actions);
 }
 
 void
@@ -1047,4 +890,5 @@ stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions)
   /* Every held transaction was forwarded: 202 says exactly that. */
   while ((l = g_queue_peek_head_link (&gw->waiting)) != NULL)
     pending_in_accept (gw, l->data, now, actions);
+  stox_presence_on_shutdown (gw->presence, presence_env (gw), now, actions);
 }

@@ -83,6 +83,12 @@ void   stox_gateway_on_timer (StoxGateway *gw, gint64 now, GPtrArray *actions);
 /* The earliest `now` at which on_timer has work, or -1 for none. */
 gint64 stox_gateway_next_deadline (StoxGateway *gw);
 
+/* Start-up: feeds back one record of an earlier STOX_ACTION_STORE. */
+void stox_gateway_restore (StoxGateway           *gw,
+                           const StoxStoreRecord *record,
+                           gint64                 now,
+                           GPtrArray             *actions);
+
 /* Graceful stop: answers every held transaction and emits the goodbyes. */
 void stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions);
 
@@ -98,6 +104,8 @@ typedef struct
   guint   pending;              /* transactions inside the bounce window */
   guint   remembered;           /* answered, still matched for late bounces */
   guint   outgoing;             /* MESSAGEs waiting for their response */
+  guint   watchers;             /* SIP watchers' dialogs on XMPP users */
+  guint   subscriptions;        /* the gateway's own SIP subscriptions */
 } StoxGatewayStats;
 
 void stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats);

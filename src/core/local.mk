@@ -7,7 +7,11 @@ src_libstox_core_a_SOURCES = \
 	src/core/address.h src/core/address.c \
 	src/core/rules.h src/core/rules.c \
 	src/core/message.h src/core/message.c \
+	src/core/pidf.h src/core/pidf.c \
 	src/core/backoff.h src/core/backoff.c \
 	src/core/netmask.h src/core/netmask.c \
+	src/core/actions.h src/core/actions.c \
+	src/core/route.h src/core/route.c \
+	src/core/presence.h src/core/presence.c \
 	src/core/gateway.h src/core/gateway.c
 CORE_LIBS = src/libstox-core.a $(XML_LIBS) $(GLIB_LIBS)

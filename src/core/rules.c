@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Rule files: the error tables of RFC 7247 §7 (rfc-mappings.md §1.7–1.10)
- * and the SIP→XMPP message type (RFC 7572 §5), as operator-editable text.
+ * Rule files: the error tables of RFC 7247 §7 (rfc-mappings.md §1.7–1.10),
+ * the SIP→XMPP message type (RFC 7572 §5) and the RPID ↔ <show> table of
+ * rfc-mappings.md §2.9, as operator-editable text.
  * Pure: the daemon reads the files and hands the text over; this module only
  * parses, merges and looks up.  Grammar: see rules.h.
  */
@@ -70,6 +71,40 @@ static const char *const message_types[] = { "normal", "chat" };
 
 #define UNSET (-1)
 
+/* RFC 4480 §3.2 activities, <rpid:other>, and the two RFC 4480 §3.14
+ * user-input values, in rank order: the order of the rows of
+ * rfc-mappings.md §2.9, whose first match wins (rules.h).  Tables below are
+ * indexed by position here. */
+static const char *const activities[] = {
+  "permanent-absence",                                  /* → unavailable */
+  "away",
+  "vacation", "holiday", "travel", "sleeping",
+  "busy", "on-the-phone", "meeting", "presentation", "performance",
+  "appointment", "steering",
+  "breakfast", "lunch", "dinner", "meal", "in-transit", "shopping",
+  STOX_RULES_USER_INPUT_IDLE,
+  "working", "playing", "tv", "spectator", "worship", "looking-for-work",
+  "unknown",
+  "other",                                              /* carries text */
+  STOX_RULES_USER_INPUT_ACTIVE,
+};
+#define N_ACTIVITIES ((int) G_N_ELEMENTS (activities))
+/* 26 of RFC 4480 §3.2, other, and two user-input values. */
+G_STATIC_ASSERT (G_N_ELEMENTS (activities) == 29);
+
+/* RFC 6121 §4.7.2.1 <show/> values: the keys of show-to-rpid. */
+static const char *const shows[] = { "away", "chat", "dnd", "xa" };
+#define N_SHOWS ((int) G_N_ELEMENTS (shows))
+
+/* Values of rpid-to-show: the shows, then these two. */
+static const char *const rpid_results[] = {
+  "away", "chat", "dnd", "xa", "unavailable", "none",
+};
+#define RESULT_NONE 5
+
+/* show-to-rpid "none": set, but no activity (UNSET is "no row"). */
+#define ACTIVITY_NONE (-2)
+
 /* One set of rows.  A parse fills a fresh RuleTable and, only if the whole
  * file was good, copies its set entries over the live one; that is how a
  * broken file leaves the earlier rows untouched and how later rows win. */
@@ -80,6 +115,9 @@ typedef struct
   gint16 cond_to_sip[G_N_ELEMENTS (conditions)];  /* 0 = unset */
   gint8  cond_to_type[G_N_ELEMENTS (conditions)]; /* type index, UNSET */
   gint8  message_type;                            /* index, UNSET */
+  gint8  rpid_to_show[G_N_ELEMENTS (activities)]; /* rpid_results index, UNSET */
+  gint8  show_to_rpid[G_N_ELEMENTS (shows)];      /* activity index,
+                                                   * ACTIVITY_NONE, UNSET */
 } RuleTable;
 
 struct _StoxRules
@@ -88,6 +126,9 @@ struct _StoxRules
   /* condition name → index + 1, so that a condition string from a stanza is
    * looked up in O(1).  Per instance: the core keeps no globals. */
   GHashTable *cond_index;
+  /* activity name → index + 1, likewise: activity names come from peers'
+   * PIDF documents. */
+  GHashTable *activity_index;
 };
 
 static void
@@ -98,6 +139,8 @@ rule_table_clear (RuleTable *t)
   memset (t->cond_to_sip, 0, sizeof t->cond_to_sip);
   memset (t->cond_to_type, UNSET, sizeof t->cond_to_type);
   t->message_type = UNSET;
+  memset (t->rpid_to_show, UNSET, sizeof t->rpid_to_show);
+  memset (t->show_to_rpid, UNSET, sizeof t->show_to_rpid);
 }
 
 static void
@@ -118,6 +161,12 @@ rule_table_merge (RuleTable *dst, const RuleTable *src)
     }
   if (src->message_type != UNSET)
     dst->message_type = src->message_type;
+  for (int i = 0; i < N_ACTIVITIES; i++)
+    if (src->rpid_to_show[i] != UNSET)
+      dst->rpid_to_show[i] = src->rpid_to_show[i];
+  for (int i = 0; i < N_SHOWS; i++)
+    if (src->show_to_rpid[i] != UNSET)
+      dst->show_to_rpid[i] = src->show_to_rpid[i];
 }
 
 StoxRules *
@@ -130,6 +179,10 @@ stox_rules_new (void)
   for (int i = 0; i < N_CONDITIONS; i++)
     g_hash_table_insert (rules->cond_index, (gpointer) conditions[i],
                          GINT_TO_POINTER (i + 1));
+  rules->activity_index = g_hash_table_new (g_str_hash, g_str_equal);
+  for (int i = 0; i < N_ACTIVITIES; i++)
+    g_hash_table_insert (rules->activity_index, (gpointer) activities[i],
+                         GINT_TO_POINTER (i + 1));
   return rules;
 }
 
@@ -139,6 +192,7 @@ stox_rules_free (StoxRules *rules)
   if (rules == NULL)
     return;
   g_clear_pointer (&rules->cond_index, g_hash_table_unref);
+  g_clear_pointer (&rules->activity_index, g_hash_table_unref);
   g_free (rules);
 }
 
@@ -149,6 +203,22 @@ condition_index (const StoxRules *rules, const char *name)
   if (name == NULL)
     return UNSET;
   return GPOINTER_TO_INT (g_hash_table_lookup (rules->cond_index, name)) - 1;
+}
+
+/* Index of an activity name (rank), or UNSET. */
+static int
+activity_index (const StoxRules *rules, const char *name)
+{
+  if (name == NULL)
+    return UNSET;
+  return GPOINTER_TO_INT (g_hash_table_lookup (rules->activity_index, name)) - 1;
+}
+
+static gboolean
+is_user_input (int activity)
+{
+  return strcmp (activities[activity], STOX_RULES_USER_INPUT_IDLE) == 0
+         || strcmp (activities[activity], STOX_RULES_USER_INPUT_ACTIVE) == 0;
 }
 
 static int
@@ -352,10 +422,59 @@ parse_row (ParseState      *ps,
         }
       t->message_type = (gint8) type;
     }
+  else if (strcmp (directive, "rpid-to-show") == 0)
+    {
+      int a, result;
+
+      if (!check_fields (ps, directive, n_args, 2, "<activity> <show|unavailable|none>"))
+        return;
+      a = activity_index (rules, fields[1]);
+      if (a == UNSET)
+        parse_fail (ps, "unknown RPID activity '%s' (RFC 4480 section 3.2, "
+                    "\"other\", \"" STOX_RULES_USER_INPUT_IDLE "\" or \""
+                    STOX_RULES_USER_INPUT_ACTIVE "\")", fields[1]);
+      result = word_index (rpid_results, G_N_ELEMENTS (rpid_results), fields[2]);
+      if (result == UNSET)
+        parse_fail (ps, "unknown show '%s' (away, chat, dnd, xa, unavailable "
+                    "or none)", fields[2]);
+      if (a == UNSET || result == UNSET)
+        return;
+      t->rpid_to_show[a] = (gint8) result;
+    }
+  else if (strcmp (directive, "show-to-rpid") == 0)
+    {
+      int show, a = UNSET;
+
+      if (!check_fields (ps, directive, n_args, 2, "<show> <activity|none>"))
+        return;
+      show = word_index (shows, N_SHOWS, fields[1]);
+      if (show == UNSET)
+        parse_fail (ps, "unknown show '%s' (RFC 6121 section 4.7.2.1: away, "
+                    "chat, dnd or xa)", fields[1]);
+      if (strcmp (fields[2], "none") == 0)
+        a = ACTIVITY_NONE;
+      else
+        {
+          a = activity_index (rules, fields[2]);
+          if (a == UNSET)
+            parse_fail (ps, "unknown RPID activity '%s' (RFC 4480 section "
+                        "3.2, or none)", fields[2]);
+          else if (strcmp (activities[a], "other") == 0 || is_user_input (a))
+            {
+              parse_fail (ps, "'%s' cannot be written for a show: name an "
+                          "RFC 4480 section 3.2 activity, or none", fields[2]);
+              a = UNSET;
+            }
+        }
+      if (show == UNSET || a == UNSET)
+        return;
+      t->show_to_rpid[show] = (gint8) a;
+    }
   else
     {
       parse_fail (ps, "unknown directive '%s' (expected xmpp-to-sip, "
-                  "sip-to-xmpp, error-type or message-type)", directive);
+                  "sip-to-xmpp, error-type, message-type, rpid-to-show or "
+                  "show-to-rpid)", directive);
     }
 }
 
@@ -607,6 +726,42 @@ stox_rules_message_type (const StoxRules *rules)
   return message_types[rules->t.message_type];
 }
 
+int
+stox_rules_rpid_to_show (const StoxRules *rules,
+                         const char      *activity,
+                         const char     **ret_show)
+{
+  int a, result = UNSET;
+
+  if (ret_show != NULL)
+    *ret_show = NULL;
+  g_return_val_if_fail (rules != NULL, UNSET);
+
+  a = activity_index (rules, activity);
+  if (a == UNSET)
+    return UNSET;
+  result = rules->t.rpid_to_show[a];
+  if (ret_show != NULL && result != UNSET && result != RESULT_NONE)
+    *ret_show = rpid_results[result];
+  return a;
+}
+
+const char *
+stox_rules_show_to_rpid (const StoxRules *rules, const char *show)
+{
+  int s, a;
+
+  g_return_val_if_fail (rules != NULL, NULL);
+
+  if (show == NULL)
+    return NULL;
+  s = word_index (shows, N_SHOWS, show);
+  if (s == UNSET)
+    return NULL;
+  a = rules->t.show_to_rpid[s];
+  return a >= 0 ? activities[a] : NULL;
+}
+
 guint
 stox_rules_count (const StoxRules *rules)
 {
@@ -624,5 +779,9 @@ stox_rules_count (const StoxRules *rules)
       n += rules->t.cond_to_type[i] != UNSET;
     }
   n += rules->t.message_type != UNSET;
+  for (int i = 0; i < N_ACTIVITIES; i++)
+    n += rules->t.rpid_to_show[i] != UNSET;
+  for (int i = 0; i < N_SHOWS; i++)
+    n += rules->t.show_to_rpid[i] != UNSET;
   return n;
 }

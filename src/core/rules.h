@@ -10,6 +10,8 @@
  *   sip-to-xmpp  <code|Nxx>   <condition>  RFC 7247 §7.2 Table 3 (Nxx = class)
  *   error-type   <condition>  <type>       RFC 6120 §8.3.3 (rfc-mappings §1.10)
  *   message-type <normal|chat>             type on SIP→XMPP <message> (RFC 7572 §5)
+ *   rpid-to-show <activity> <result>       PIDF→XMPP, rfc-mappings §2.9 (no RFC)
+ *   show-to-rpid <show> <activity|none>    XMPP→PIDF, rfc-mappings §2.9 (no RFC)
  *
  *   <condition>  one of the 22 RFC 6120 §8.3.3 names, bare ("bad-request")
  *   <code>       three digits, 300–699 (RFC 7247 §7 maps only 3xx–6xx);
@@ -17,6 +19,17 @@
  *                it stays the gateway's own "XMPP unreachable")
  *   Nxx          3xx, 4xx, 5xx or 6xx: the row for codes without their own
  *   <type>       auth, cancel, continue, modify or wait (RFC 6120 §8.3.2)
+ *   <activity>   an RFC 4480 §3.2 activity element name ("away", "busy",
+ *                "on-the-phone", … 26 names), "other" (<rpid:other>text),
+ *                or one of the two user-input values of RFC 4480 §3.14
+ *                written as "user-input-idle" / "user-input-active";
+ *                show-to-rpid takes only the 26 names (an <rpid:other/>
+ *                would need text, user-input is not an activity)
+ *   <result>     away, chat, dnd, xa (the RFC 6121 §4.7.2.1 <show/>
+ *                values), "unavailable" (presence type='unavailable'), or
+ *                "none" (no <show/>; the activity's name may become
+ *                <status/> text, see pidf.h)
+ *   <show>       away, chat, dnd or xa
  *
  * Blank lines are ignored.  '#' as the first non-blank of a line, or at the
  * start of a field, begins a comment that runs to the end of the line (no
@@ -64,7 +77,8 @@ gboolean stox_rules_parse (StoxRules  *rules,
 /* Checks that every table the gateway relies on is usable: each of the 22
  * RFC 6120 conditions has an error-type and an xmpp-to-sip row, and the four
  * class fallbacks 3xx–6xx exist (STOX_RULES_ERROR_INCOMPLETE naming what is
- * missing).  Call after the last file. */
+ * missing).  Call after the last file.  The RPID rows are optional:
+ * without them PIDF maps by RFC 8048 Tables 1 and 2 alone. */
 gboolean stox_rules_validate (const StoxRules *rules, GError **error);
 
 /* Lookups, RFC 7247 §7 (rfc-mappings.md §1.8–1.10). */
@@ -84,6 +98,35 @@ const char *stox_rules_error_type (const StoxRules *rules, const char *condition
 
 /* "normal" (default, RFC 7572 §5) or "chat" when a rule opts in. */
 const char *stox_rules_message_type (const StoxRules *rules);
+
+/* RPID ↔ <show> (rfc-mappings.md §2.9; RFC 8048 defines no such table). */
+
+/* The two RFC 4480 §3.14 user-input values, as rpid-to-show names them. */
+#define STOX_RULES_USER_INPUT_IDLE   "user-input-idle"
+#define STOX_RULES_USER_INPUT_ACTIVE "user-input-active"
+
+/* rpid-to-show row of `activity` (a name as in the grammar above).
+ * Returns the activity's rank, or -1 when the name is not one of the 29
+ * (then *ret_show is NULL).  *ret_show (may be NULL) gets "away", "chat",
+ * "dnd", "xa", "unavailable", or NULL when the row says none or there is
+ * no row; the string is static.
+ *
+ * The rank orders activities that are present together: the smaller one
+ * wins, whatever the rows map them to.  It is fixed, the order of the
+ * rows of rfc-mappings.md §2.9 ("first match wins"): permanent-absence;
+ * away; vacation, holiday, travel, sleeping; busy, on-the-phone, meeting,
+ * presentation, performance, appointment, steering; breakfast, lunch,
+ * dinner, meal, in-transit, shopping; user-input-idle; working, playing,
+ * tv, spectator, worship, looking-for-work, unknown, other;
+ * user-input-active.  O(1). */
+int stox_rules_rpid_to_show (const StoxRules *rules,
+                             const char      *activity,
+                             const char     **ret_show);
+
+/* show-to-rpid row of an XMPP <show/> value: the RFC 4480 activity element
+ * name to write, or NULL when the row says none, there is no row, or
+ * `show` is not one of away, chat, dnd, xa.  Static string.  O(1). */
+const char *stox_rules_show_to_rpid (const StoxRules *rules, const char *show);
 
 /* Number of distinct rows in force, a row overridden by a later one
  * counted once (for logs: "rules reloaded: 110 rows"). */

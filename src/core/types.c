@@ -9,6 +9,8 @@ stox_sip_request_new (void)
   StoxSipRequest *req = g_new0 (StoxSipRequest, 1);
 
   req->expires = -1;
+  req->substate_expires = -1;
+  req->substate_retry_after = -1;
   return req;
 }
 
@@ -29,6 +31,9 @@ stox_sip_request_free (StoxSipRequest *req)
   g_clear_pointer (&req->body, g_bytes_unref);
   g_free (req->source);
   g_free (req->event);
+  g_free (req->accept);
+  g_free (req->substate);
+  g_free (req->substate_reason);
   g_free (req);
 }
 
@@ -97,6 +102,22 @@ stox_action_free (StoxAction *action)
       break;
     case STOX_ACTION_XMPP_SEND:
       stox_stanza_free (action->u.stanza);
+      break;
+    case STOX_ACTION_SIP_SUBSCRIBE:
+      g_free (action->u.subscribe.request_uri);
+      g_free (action->u.subscribe.from_uri);
+      g_free (action->u.subscribe.to_uri);
+      g_free (action->u.subscribe.event);
+      g_free (action->u.subscribe.accept);
+      break;
+    case STOX_ACTION_STORE:
+      g_free (action->u.store.a);
+      g_free (action->u.store.b);
+      break;
+    case STOX_ACTION_SIP_NOTIFY:
+      g_free (action->u.notify.reason);
+      g_free (action->u.notify.content_type);
+      g_clear_pointer (&action->u.notify.body, g_bytes_unref);
       break;
     }
   g_free (action);

@@ -41,7 +41,19 @@ typedef struct
   GBytes       *body;             /* NULL when the request had none */
   char         *source;           /* peer address as text, e.g. "127.0.0.1" */
   gint64        expires;          /* -1 when absent */
-  char         *event;            /* Event header, or NULL */
+  char         *event;            /* Event header (type only), or NULL */
+  char         *accept;           /* Accept header, or NULL */
+  /* Dialogs (SUBSCRIBE/NOTIFY, RFC 6665).  0: out of dialog.  Otherwise the
+   * dialog the request belongs to: for a dialog a SIP peer created with
+   * SUBSCRIBE it is the token of that first SUBSCRIBE; for the gateway's own
+   * subscriptions it is the token of its SIP_SUBSCRIBE action. */
+  StoxToken     dialog;
+  /* NOTIFY: Subscription-State value ("active", "pending", "terminated"),
+   * its reason= and expires= (-1 when absent) and retry-after= (-1). */
+  char         *substate;
+  char         *substate_reason;
+  gint64        substate_expires;
+  gint64        substate_retry_after;
 } StoxSipRequest;
 
 StoxSipRequest *stox_sip_request_new (void);
@@ -54,6 +66,8 @@ typedef struct
   StoxToken token;
   guint     status;
   char     *phrase;
+  gint64    expires;       /* Expires of a SUBSCRIBE 2xx, -1 when absent */
+  gint64    min_expires;   /* Min-Expires of a 423, -1 when absent */
 } StoxSipResponse;
 
 typedef enum
@@ -125,11 +139,75 @@ typedef struct
   GBytes       *body;
 } StoxSipOutRequest;
 
+/* A SUBSCRIBE the gateway sends (RFC 3856/6665).  A token the SIP front
+ * end has not seen starts a new dialog with that token as its id; a known
+ * token refreshes it inside the dialog; expires = 0 ends it.  The final
+ * response comes back as a StoxSipResponse with the same token. */
+typedef struct
+{
+  StoxToken dialog;
+  char     *request_uri;
+  char     *from_uri;
+  char     *to_uri;
+  char     *event;              /* "presence" */
+  char     *accept;             /* "application/pidf+xml" */
+  guint     expires;
+} StoxSipSubscribe;
+
+typedef enum
+{
+  STOX_SUBSTATE_PENDING,
+  STOX_SUBSTATE_ACTIVE,
+  STOX_SUBSTATE_TERMINATED,
+} StoxSubstate;
+
+/* A NOTIFY inside a dialog a SIP watcher created (its first SUBSCRIBE's
+ * token).  `token` is this NOTIFY's own id: its final response comes back
+ * as a StoxSipResponse with it.  After a TERMINATED NOTIFY the front end
+ * forgets the dialog. */
+typedef struct
+{
+  StoxToken    token;
+  StoxToken    dialog;
+  StoxSubstate substate;
+  char        *reason;          /* terminated: "rejected", "timeout", … */
+  guint        expires;         /* active/pending: seconds left */
+  guint        retry_after;     /* terminated: 0 = none */
+  char        *content_type;    /* NULL: no body */
+  GBytes      *body;
+} StoxSipNotify;
+
+/* What outlives a restart (ARCHITECTURE.md: persistence written by the
+ * daemon from core actions, read back at start-up).  Dialogs themselves
+ * are not kept: Sofia cannot adopt a dialog it did not create, so they
+ * are ended on stop and re-established after start. */
+typedef enum
+{
+  /* An XMPP user follows a SIP user: a = XMPP bare JID, b = the SIP
+   * user's JID (user@component).  Restored as a fresh SUBSCRIBE. */
+  STOX_STORE_FOLLOW,
+  /* An XMPP user approved a SIP watcher: a = watcher JID
+   * (user@component), b = XMPP bare JID.  Restored so the watcher's next
+   * SUBSCRIBE is active at once. */
+  STOX_STORE_APPROVAL,
+} StoxStoreKind;
+
+typedef struct
+{
+  StoxStoreKind kind;
+  gboolean      remove;   /* FALSE: insert or keep; TRUE: delete */
+  char         *a;
+  char         *b;
+} StoxStoreRecord;
+
 typedef enum
 {
   STOX_ACTION_SIP_RESPOND,
   STOX_ACTION_SIP_REQUEST,
   STOX_ACTION_XMPP_SEND,
+  STOX_ACTION_SIP_SUBSCRIBE,
+  STOX_ACTION_SIP_NOTIFY,
+  STOX_ACTION_STORE,
 } StoxActionKind;
 
 typedef struct
@@ -146,9 +224,14 @@ typedef struct
       char     *accept;           /* Accept header value, or NULL */
       char     *allow;            /* Allow header value, or NULL */
       char     *warning;          /* explanatory text (Warning 399), or NULL */
+      gint64    expires;          /* Expires header (SUBSCRIBE 2xx); -1 none */
+      gint64    min_expires;      /* Min-Expires header (423); -1 none */
     } respond;
     StoxSipOutRequest request;
     StoxStanza       *stanza;
+    StoxSipSubscribe  subscribe;
+    StoxSipNotify     notify;
+    StoxStoreRecord   store;
   } u;
 } StoxAction;
 

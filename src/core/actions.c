@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include "actions.h"
+
+const char *
+stox_sip_phrase (guint status)
+{
+  switch (status)
+    {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 301: return "Moved Permanently";
+    case 302: return "Moved Temporarily";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 410: return "Gone";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Unsupported URI Scheme";
+    case 423: return "Interval Too Brief";
+    case 480: return "Temporarily Unavailable";
+    case 481: return "Call/Transaction Does Not Exist";
+    case 484: return "Address Incomplete";
+    case 486: return "Busy Here";
+    case 489: return "Bad Event";
+    case 491: return "Request Pending";
+    case 500: return "Server Internal Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 600: return "Busy Everywhere";
+    case 603: return "Decline";
+    case 604: return "Does Not Exist Anywhere";
+    case 606: return "Not Acceptable";
+    default:  return status < 300 ? "OK" : "Error";
+    }
+}
+
+StoxAction *
+stox_actions_respond (GPtrArray  *actions,
+                      StoxToken   token,
+                      guint       status,
+                      guint       retry_after,
+                      const char *accept,
+                      const char *allow,
+                      const char *warning)
+{
+  StoxAction *a = g_new0 (StoxAction, 1);
+
+  a->kind = STOX_ACTION_SIP_RESPOND;
+  a->u.respond.token = token;
+  a->u.respond.status = status;
+  a->u.respond.phrase = g_strdup (stox_sip_phrase (status));
+  a->u.respond.retry_after = retry_after;
+  a->u.respond.accept = g_strdup (accept);
+  a->u.respond.allow = g_strdup (allow);
+  a->u.respond.warning = g_strdup (warning);
+  a->u.respond.expires = -1;
+  a->u.respond.min_expires = -1;
+  g_ptr_array_add (actions, a);
+  return a;
+}
+
+void
+stox_actions_stanza (GPtrArray *actions, StoxStanza *st)
+{
+  StoxAction *a = g_new0 (StoxAction, 1);
+
+  a->kind = STOX_ACTION_XMPP_SEND;
+  a->u.stanza = st;
+  g_ptr_array_add (actions, a);
+}
+
+gboolean
+stox_actions_stanza_error (GPtrArray        *actions,
+                           const StoxRules  *rules,
+                           const StoxStanza *st,
+                           const char       *default_from,
+                           const char       *condition,
+                           const char       *text)
+{
+  StoxStanza *reply;
+
+  if (g_strcmp0 (st->type, "error") == 0 || st->from == NULL)
+    return FALSE;
+  reply = stox_stanza_new (st->kind);
+  reply->type = g_strdup ("error");
+  reply->id = g_strdup (st->id);
+  reply->from = g_strdup (st->to != NULL ? st->to : default_from);
+  reply->to = g_strdup (st->from);
+  reply->error_condition = g_strdup (condition);
+  reply->error_type = g_strdup (stox_rules_error_type (rules, condition));
+  reply->error_text = g_strdup (text);
+  stox_actions_stanza (actions, reply);
+  return TRUE;
+}
+
+StoxStanza *
+stox_presence_stanza_new (const char *from, const char *to, const char *type)
+{
+  StoxStanza *st = stox_stanza_new (STOX_STANZA_PRESENCE);
+
+  st->from = g_strdup (from);
+  st->to = g_strdup (to);
+  st->type = g_strdup (type);
+  return st;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Presence both ways (INTERFACE.md §6; RFC 8048 §5, RFC 3856, RFC 6665,
+ * RFC 6121), as a sans-I/O state machine the gateway engine delegates to.
+ *
+ *  - A SIP watcher's dialog on an XMPP user ("watch", S2X, RFC 8048 §5.3):
+ *    keyed by the dialog (its first SUBSCRIBE's token), indexed by
+ *    (watcher JID, XMPP user) for the presence stanzas that feed it.
+ *  - An XMPP user's subscription to a SIP user ("follow", X2S, §5.2):
+ *    keyed by (XMPP user, SIP user), indexed by its current dialog token.
+ *
+ * Every deadline (dialog expiry, refresh, retry) sits in one ordered
+ * sequence, so a timer event touches only what is due.
+ */
+#pragma once
+
+#include "route.h"
+#include "rules.h"
+#include "types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _StoxPresence StoxPresence;
+
+/* What the engine lends presence for one event. */
+typedef struct
+{
+  const StoxRouteConfig *route;
+  const StoxRules       *rules;
+  gboolean               link_up;
+  guint                  retry_in_s;
+  StoxToken             *next_token;   /* shared token counter */
+  guint                  max_subscriptions;
+} StoxPresenceEnv;
+
+/* RFC 3856 §6.4 default; also the gateway's own request. */
+#define STOX_PRESENCE_DEFAULT_EXPIRES 3600
+/* Shorter SUBSCRIBEs get 423 (RFC 6665 §4.2.1.1). */
+#define STOX_PRESENCE_MIN_EXPIRES 60
+/* Longer ones are shortened to this. */
+#define STOX_PRESENCE_MAX_EXPIRES 3600
+/* After a transient failure the gateway's own subscription is retried. */
+#define STOX_PRESENCE_RETRY_S 60
+
+StoxPresence *stox_presence_new (void);
+void          stox_presence_free (StoxPresence *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxPresence, stox_presence_free)
+
+/* SUBSCRIBE and NOTIFY. */
+void stox_presence_on_sip (StoxPresence          *p,
+                           const StoxPresenceEnv *env,
+                           const StoxSipRequest  *req,
+                           gint64                 now,
+                           GPtrArray             *actions);
+
+/* TRUE when `resp` answered a SUBSCRIBE or NOTIFY of presence's. */
+gboolean stox_presence_on_sip_response (StoxPresence          *p,
+                                        const StoxPresenceEnv *env,
+                                        const StoxSipResponse *resp,
+                                        gint64                 now,
+                                        GPtrArray             *actions);
+
+/* <presence/> stanzas addressed to the component's users. */
+void stox_presence_on_stanza (StoxPresence          *p,
+                              const StoxPresenceEnv *env,
+                              const StoxStanza      *st,
+                              gint64                 now,
+                              GPtrArray             *actions);
+
+void   stox_presence_on_timer (StoxPresence          *p,
+                               const StoxPresenceEnv *env,
+                               gint64                 now,
+                               GPtrArray             *actions);
+gint64 stox_presence_next_deadline (StoxPresence *p);
+
+/* INTERFACE.md §1: NOTIFY terminated to SIP watchers, Expires: 0 for the
+ * gateway's own subscriptions, unavailable to XMPP users that saw a SIP
+ * user online. */
+void stox_presence_on_shutdown (StoxPresence          *p,
+                                const StoxPresenceEnv *env,
+                                gint64                 now,
+                                GPtrArray             *actions);
+
+/* Start-up: a record the daemon stored from an earlier STORE action.
+ * Follows are re-subscribed from the next timer event; approvals make the
+ * watcher's next SUBSCRIBE active at once. */
+void stox_presence_restore (StoxPresence          *p,
+                            const StoxPresenceEnv *env,
+                            const StoxStoreRecord *r,
+                            gint64                 now,
+                            GPtrArray             *actions);
+
+guint stox_presence_count_watches (StoxPresence *p);
+guint stox_presence_count_follows (StoxPresence *p);
+
+G_END_DECLS

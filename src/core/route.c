@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include "route.h"
+
+#include "address.h"
+
+gboolean
+stox_domain_equal (const char *a, const char *b)
+{
+  /* Domains are DNS names here; IDN mapping is out of scope (RFC 7247 §6). */
+  return a != NULL && b != NULL && g_ascii_strcasecmp (a, b) == 0;
+}
+
+gboolean
+stox_domain_allowed (char *const *domains, const char *domain)
+{
+  if (domains == NULL)
+    return TRUE;
+  for (char *const *d = domains; *d != NULL; d++)
+    if (stox_domain_equal (*d, domain))
+      return TRUE;
+  return FALSE;
+}
+
+char *
+stox_bare_jid (const char *jid)
+{
+  g_autoptr (StoxJid) j = stox_jid_parse (jid, NULL);
+
+  if (j == NULL)
+    return NULL;
+  if (j->local != NULL)
+    return g_strdup_printf ("%s@%s", j->local, j->domain);
+  return g_strdup (j->domain);
+}
+
+void
+stox_sip_route_clear (StoxSipRoute *route)
+{
+  g_clear_pointer (&route->jid_from, g_free);
+  g_clear_pointer (&route->jid_to, g_free);
+  g_clear_pointer (&route->jid_to_bare, g_free);
+}
+
+static guint
+address_error_status (const GError *error)
+{
+  if (g_error_matches (error, STOX_ADDRESS_ERROR, STOX_ADDRESS_ERROR_SIPS) ||
+      g_error_matches (error, STOX_ADDRESS_ERROR, STOX_ADDRESS_ERROR_SCHEME))
+    return 416;
+  return 400;
+}
+
+gboolean
+stox_route_sip (const StoxRouteConfig *config,
+                const StoxSipRequest  *req,
+                StoxSipRoute          *ret_route,
+                guint                 *ret_status,
+                char                 **ret_why)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxSipUri) target = NULL;
+  g_autoptr (StoxSipUri) sender = NULL;
+
+  target = stox_sip_uri_parse (req->request_uri, &error);
+  if (target == NULL)
+    {
+      *ret_status = address_error_status (error);
+      *ret_why = g_strdup_printf ("Request-URI: %s", error->message);
+      return FALSE;
+    }
+  if (target->sips)
+    {
+      /* RFC 7247 §8: XMPP cannot promise TLS on every hop. */
+      *ret_status = 416;
+      *ret_why = g_strdup ("sips: cannot be gatewayed to XMPP");
+      return FALSE;
+    }
+  if (!stox_domain_allowed (config->xmpp_domains, target->host))
+    {
+      *ret_status = 404;
+      *ret_why = g_strdup_printf ("domain %s is not served by this gateway", target->host);
+      return FALSE;
+    }
+  sender = stox_sip_uri_parse (req->from_uri, &error);
+  if (sender == NULL)
+    {
+      *ret_status = address_error_status (error);
+      *ret_why = g_strdup_printf ("From: %s", error->message);
+      return FALSE;
+    }
+  if (!stox_domain_equal (sender->host, config->sip_domain))
+    {
+      *ret_status = 403;
+      *ret_why = g_strdup_printf ("sender domain %s is not %s", sender->host, config->sip_domain);
+      return FALSE;
+    }
+  ret_route->jid_from = stox_address_sip_to_jid (sender, config->component, &error);
+  if (ret_route->jid_from == NULL)
+    {
+      *ret_status = 400;
+      *ret_why = g_strdup_printf ("From user cannot be mapped: %s", error->message);
+      return FALSE;
+    }
+  ret_route->jid_to = stox_address_sip_to_jid (target, target->host, &error);
+  if (ret_route->jid_to == NULL)
+    {
+      stox_sip_route_clear (ret_route);
+      *ret_status = 400;
+      *ret_why = g_strdup_printf ("Request-URI user cannot be mapped: %s", error->message);
+      return FALSE;
+    }
+  ret_route->jid_to_bare = stox_bare_jid (ret_route->jid_to);
+  return TRUE;
+}
+
+void
+stox_stanza_route_clear (StoxStanzaRoute *route)
+{
+  g_clear_pointer (&route->request_uri, g_free);
+  g_clear_pointer (&route->from_uri, g_free);
+  g_clear_pointer (&route->from_bare, g_free);
+  g_clear_pointer (&route->to_bare, g_free);
+  g_clear_pointer (&route->from_resource, g_free);
+}
+
+gboolean
+stox_route_stanza (const StoxRouteConfig *config,
+                   const StoxStanza      *st,
+                   StoxStanzaRoute       *ret_route,
+                   const char           **ret_condition,
+                   char                 **ret_why)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxJid) to = NULL;
+  g_autoptr (StoxJid) from = NULL;
+
+  to = stox_jid_parse (st->to, &error);
+  if (to == NULL)
+    {
+      *ret_condition = "jid-malformed";
+      *ret_why = g_strdup (error->message);
+      return FALSE;
+    }
+  if (!stox_domain_equal (to->domain, config->component))
+    {
+      *ret_condition = "item-not-found";
+      *ret_why = g_strdup ("not a domain of this gateway");
+      return FALSE;
+    }
+  from = stox_jid_parse (st->from, &error);
+  if (from == NULL)
+    {
+      *ret_condition = "jid-malformed";
+      *ret_why = g_strdup (error->message);
+      return FALSE;
+    }
+  if (!stox_domain_allowed (config->xmpp_domains, from->domain))
+    {
+      *ret_condition = "forbidden";
+      *ret_why = g_strdup ("sender domain is not allowed");
+      return FALSE;
+    }
+  if (to->local == NULL || to->local[0] == '\0')
+    {
+      *ret_condition = "jid-malformed";
+      *ret_why = g_strdup ("address a SIP user as user@component");
+      return FALSE;
+    }
+  if (from->local == NULL)
+    {
+      *ret_condition = "jid-malformed";
+      *ret_why = g_strdup ("the sender has no localpart");
+      return FALSE;
+    }
+  /* The SIP side sees the user without the XMPP resource. */
+  g_clear_pointer (&to->resource, g_free);
+  ret_route->request_uri = stox_address_jid_to_sip (to, config->sip_domain, &error);
+  if (ret_route->request_uri == NULL)
+    {
+      *ret_condition = "jid-malformed";
+      *ret_why = g_strdup (error->message);
+      return FALSE;
+    }
+  /* RFC 7572 Table 1 note 1: bare JID → From, resource → ;gr= */
+  ret_route->from_uri = stox_address_jid_to_sip (from, from->domain, &error);
+  if (ret_route->from_uri == NULL)
+    {
+      stox_stanza_route_clear (ret_route);
+      *ret_condition = "jid-malformed";
+      *ret_why = g_strdup (error->message);
+      return FALSE;
+    }
+  ret_route->from_bare = g_strdup_printf ("%s@%s", from->local, from->domain);
+  ret_route->to_bare = g_strdup_printf ("%s@%s", to->local, to->domain);
+  ret_route->from_resource = g_strdup (from->resource);
+  return TRUE;
+}

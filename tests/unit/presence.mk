@@ -1,0 +1,4 @@
+check_PROGRAMS += tests/unit/test-presence
+tests_unit_test_presence_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_presence_LDADD = $(CORE_LIBS)
+TESTS += tests/unit/test-presence

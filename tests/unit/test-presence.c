@@ -1,0 +1,854 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Presence flows of INTERFACE.md §6 / RFC 8048 §5 replayed through the
+ * engine with a fake clock: SIP watchers of XMPP users (S2X) and XMPP
+ * users following SIP users (X2S), refresh, expiry, merging, shutdown.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "core/gateway.h"
+#include "core/pidf.h"
+
+#define S  (G_USEC_PER_SEC)
+#define T0 (G_GINT64_CONSTANT (1000000000000))
+
+typedef struct
+{
+  StoxRules   *rules;
+  StoxGateway *gw;
+  GPtrArray   *actions;
+  StoxToken    next_token;
+} Fixture;
+
+static StoxRules *
+load_shipped_rules (void)
+{
+  g_autoptr (GDir) dir = NULL;
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "gateway-rules", NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  StoxRules *rules = stox_rules_new ();
+  const char *name;
+
+  dir = g_dir_open (path, 0, NULL);
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (name[0] != '.')
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *file = g_build_filename (path, (const char *) names->pdata[i], NULL);
+      g_autofree char *text = NULL;
+      gsize len;
+      g_autoptr (GError) error = NULL;
+
+      g_assert_true (g_file_get_contents (file, &text, &len, &error));
+      g_assert_true (stox_rules_parse (rules, file, text, len, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (stox_rules_validate (rules, NULL));
+  return rules;
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  static const char *const xmpp_domains[] = { "xmpp.test", NULL };
+  StoxGatewayConfig config = {
+    .sip_domain = "sip.test",
+    .component = "sip.test",
+    .xmpp_domains = xmpp_domains,
+    .bounce_wait_ms = 250,
+    .max_message_size = 1300,
+    .instance = "t",
+  };
+
+  f->rules = load_shipped_rules ();
+  f->gw = stox_gateway_new (&config, f->rules, NULL);
+  f->actions = stox_actions_new ();
+  f->next_token = 1000000;
+  stox_gateway_on_link (f->gw, TRUE, 0, T0, f->actions);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_ptr_array_unref (f->actions);
+  stox_gateway_free (f->gw);
+  stox_rules_free (f->rules);
+}
+
+static void
+clear (Fixture *f)
+{
+  g_ptr_array_set_size (f->actions, 0);
+}
+
+/* Finds the n-th action of `kind` (0-based) or fails. */
+static StoxAction *
+find (Fixture *f, StoxActionKind kind, guint nth)
+{
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+      if (a->kind == kind && nth-- == 0)
+        return a;
+    }
+  g_error ("no action of kind %d (have %u actions)", kind, f->actions->len);
+  return NULL;
+}
+
+static guint
+count (Fixture *f, StoxActionKind kind)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->actions->len; i++)
+    n += ((StoxAction *) f->actions->pdata[i])->kind == kind;
+  return n;
+}
+
+static StoxStanza *
+find_presence (Fixture *f, const char *type, const char *from, const char *to)
+{
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+      if (a->kind == STOX_ACTION_XMPP_SEND && a->u.stanza->kind == STOX_STANZA_PRESENCE &&
+          g_strcmp0 (a->u.stanza->type, type) == 0 && g_strcmp0 (a->u.stanza->from, from) == 0 &&
+          g_strcmp0 (a->u.stanza->to, to) == 0)
+        return a->u.stanza;
+    }
+  return NULL;
+}
+
+static char *
+body_of (StoxAction *a)
+{
+  GBytes *b = a->kind == STOX_ACTION_SIP_NOTIFY ? a->u.notify.body : NULL;
+  return b != NULL ? g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b)) : NULL;
+}
+
+static StoxSipRequest *
+subscribe_new (Fixture *f, StoxToken dialog, gint64 expires)
+{
+  StoxSipRequest *req = stox_sip_request_new ();
+
+  req->token = ++f->next_token;
+  req->method = STOX_SIP_METHOD_SUBSCRIBE;
+  req->method_name = g_strdup ("SUBSCRIBE");
+  req->request_uri = g_strdup ("sip:juliet@xmpp.test");
+  req->from_uri = g_strdup ("sip:romeo@sip.test");
+  req->to_uri = g_strdup ("sip:juliet@xmpp.test");
+  req->event = g_strdup ("presence");
+  req->expires = expires;
+  req->dialog = dialog;
+  req->source = g_strdup ("127.0.0.1");
+  return req;
+}
+
+static void
+respond_sip (Fixture *f, StoxToken token, guint status, gint64 expires, gint64 now)
+{
+  StoxSipResponse resp = { .token = token, .status = status, .phrase = (char *) "x",
+                           .expires = expires, .min_expires = -1 };
+  stox_gateway_on_sip_response (f->gw, &resp, now, f->actions);
+}
+
+static void
+xmpp_presence (Fixture *f, const char *type, const char *from, const char *to,
+               const char *show, const char *status, gint64 now)
+{
+  StoxStanza *st = stox_stanza_new (STOX_STANZA_PRESENCE);
+
+  st->type = g_strdup (type);
+  st->from = g_strdup (from);
+  st->to = g_strdup (to);
+  st->show = g_strdup (show);
+  st->status = g_strdup (status);
+  st->lang = status != NULL ? g_strdup ("en") : NULL;
+  stox_gateway_on_stanza (f->gw, st, now, f->actions);
+  stox_stanza_free (st);
+}
+
+/* A SIP watcher whose subscription is active; returns its dialog. */
+static StoxToken
+active_watcher (Fixture *f, gint64 expires)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, expires);
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
+  clear (f);
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
+  clear (f);
+  return req->token;
+}
+
+/* ---- S2X ---------------------------------------------------------------- */
+
+static void
+test_s2x_subscribe_pending_then_active (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  StoxAction *ok = find (f, STOX_ACTION_SIP_RESPOND, 0);
+  g_assert_cmpuint (ok->u.respond.status, ==, 200);
+  g_assert_cmpint (ok->u.respond.expires, ==, 600);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, req->token);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_PENDING);
+  g_assert_null (n->u.notify.body);              /* pending: no presence yet */
+  g_assert_cmpuint (n->u.notify.expires, ==, 600);
+  /* XMPP subscribe, never a probe before approval (INTERFACE §6). */
+  g_assert_nonnull (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_null (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  StoxToken first = n->u.notify.token;
+  clear (f);
+
+  /* A probe answer "unsubscribed" can't happen: no probe was sent.  The
+   * approval makes the dialog active and only then probes. */
+  respond_sip (f, first, 200, -1, T0);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_assert_null (n->u.notify.body);              /* known authorized, presence unknown */
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+}
+
+static void
+test_s2x_presence_merged_one_in_flight (Fixture *f, gconstpointer data)
+{
+  StoxToken dialog = active_watcher (f, 600);
+
+  xmpp_presence (f, NULL, "juliet@xmpp.test/phone", "romeo@sip.test", "away", "at lunch",
+                 T0 + S);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, dialog);
+  g_autofree char *doc = body_of (n);
+  g_assert_cmpstr (n->u.notify.content_type, ==, "application/pidf+xml");
+  g_assert_nonnull (strstr (doc, "<basic>open</basic>"));
+  g_assert_nonnull (strstr (doc, "at lunch"));
+  g_assert_nonnull (strstr (doc, "xml:lang=\"en\""));
+  StoxToken inflight = n->u.notify.token;
+  clear (f);
+
+  /* Two updates while one NOTIFY is in flight: nothing yet… */
+  xmpp_presence (f, NULL, "juliet@xmpp.test/phone", "romeo@sip.test", "dnd", "meeting",
+                 T0 + 2 * S);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/phone", "romeo@sip.test", NULL, "back",
+                 T0 + 3 * S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  /* …then exactly one, with the newest state. */
+  respond_sip (f, inflight, 200, -1, T0 + 4 * S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  g_autofree char *newest = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
+  g_assert_nonnull (strstr (newest, "back"));
+  g_assert_null (strstr (newest, "meeting"));
+}
+
+static void
+test_s2x_unavailable_closed (Fixture *f, gconstpointer data)
+{
+  active_watcher (f, 600);
+
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/phone", "romeo@sip.test", NULL, NULL,
+                 T0 + S);
+  g_autofree char *doc = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));   /* Table 1 note 4 */
+}
+
+static void
+test_s2x_rejected (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  StoxGatewayStats stats;
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
+  clear (f);
+  xmpp_presence (f, "unsubscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+  g_assert_cmpstr (n->u.notify.reason, ==, "rejected");
+  StoxToken t = n->u.notify.token;
+  clear (f);
+  respond_sip (f, t, 200, -1, T0 + S);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.watchers, ==, 0);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, -1);   /* no timer left */
+}
+
+static void
+test_s2x_refresh_and_expiry (Fixture *f, gconstpointer data)
+{
+  StoxToken dialog = active_watcher (f, 120);
+  StoxGatewayStats stats;
+
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 120 * S);
+  /* Refresh at 100 s for another 120 s: answered, current state notified. */
+  g_autoptr (StoxSipRequest) refresh = subscribe_new (f, dialog, 120);
+  stox_gateway_on_sip (f->gw, refresh, T0 + 100 * S, f->actions);
+  g_assert_cmpint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.expires, ==, 120);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 100 * S);
+  clear (f);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 220 * S);
+
+  stox_gateway_on_timer (f->gw, T0 + 219 * S, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_on_timer (f->gw, T0 + 220 * S, f->actions);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+  g_assert_cmpstr (n->u.notify.reason, ==, "timeout");
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));   /* §5.3.3 */
+  g_assert_nonnull (find_presence (f, "unavailable", "romeo@sip.test", "juliet@xmpp.test"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 220 * S);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.watchers, ==, 0);
+}
+
+static void
+test_s2x_unsubscribe (Fixture *f, gconstpointer data)
+{
+  StoxToken dialog = active_watcher (f, 600);
+  g_autoptr (StoxSipRequest) bye = subscribe_new (f, dialog, 0);
+
+  stox_gateway_on_sip (f->gw, bye, T0 + S, f->actions);
+  StoxAction *ok = find (f, STOX_ACTION_SIP_RESPOND, 0);
+  g_assert_cmpuint (ok->u.respond.status, ==, 200);
+  g_assert_cmpint (ok->u.respond.expires, ==, 0);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+  g_assert_cmpstr (n->u.notify.reason, ==, "timeout");
+  g_assert_nonnull (find_presence (f, "unavailable", "romeo@sip.test", "juliet@xmpp.test"));
+  StoxToken t = n->u.notify.token;
+  clear (f);
+  respond_sip (f, t, 200, -1, T0 + S);
+
+  /* The dialog is gone: another request in it gets 481. */
+  g_autoptr (StoxSipRequest) late = subscribe_new (f, dialog, 600);
+  stox_gateway_on_sip (f->gw, late, T0 + 2 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 481);
+}
+
+static void
+test_s2x_refusals (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    const char *event, *accept, *from, *ruri;
+    gint64 expires;
+    guint status;
+    gint64 min_expires;
+  } rows[] = {
+    { "message-summary", NULL, "sip:romeo@sip.test", "sip:juliet@xmpp.test", 600, 489, -1 },
+    { "presence", "text/plain", "sip:romeo@sip.test", "sip:juliet@xmpp.test", 600, 406, -1 },
+    { "presence", NULL, "sip:romeo@sip.test", "sip:juliet@xmpp.test", 30, 423, 60 },
+    { "presence", NULL, "sip:romeo@other.test", "sip:juliet@xmpp.test", 600, 403, -1 },
+    { "presence", NULL, "sip:romeo@sip.test", "sip:juliet@nowhere.test", 600, 404, -1 },
+    { "presence", NULL, "sip:romeo@sip.test", "sips:juliet@xmpp.test", 600, 416, -1 },
+    { "presence", "application/pidf+xml;q=1, text/plain", "sip:romeo@sip.test",
+      "sip:juliet@xmpp.test", 600, 200, -1 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, rows[i].expires);
+
+      g_free (req->event);
+      req->event = g_strdup (rows[i].event);
+      req->accept = g_strdup (rows[i].accept);
+      g_free (req->from_uri);
+      req->from_uri = g_strdup (rows[i].from);
+      g_free (req->request_uri);
+      req->request_uri = g_strdup (rows[i].ruri);
+      g_test_message ("row %zu", i);
+      stox_gateway_on_sip (f->gw, req, T0, f->actions);
+      StoxAction *a = find (f, STOX_ACTION_SIP_RESPOND, 0);
+      g_assert_cmpuint (a->u.respond.status, ==, rows[i].status);
+      g_assert_cmpint (a->u.respond.min_expires, ==, rows[i].min_expires);
+      if (rows[i].status != 200)
+        g_assert_cmpuint (f->actions->len, ==, 1);   /* refused: nothing else happens */
+      clear (f);
+    }
+
+  /* While the XMPP link is down: 503 with Retry-After. */
+  stox_gateway_on_link (f->gw, FALSE, 7, T0, f->actions);
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  StoxAction *a = find (f, STOX_ACTION_SIP_RESPOND, 0);
+  g_assert_cmpuint (a->u.respond.status, ==, 503);
+  g_assert_cmpuint (a->u.respond.retry_after, ==, 7);
+}
+
+static void
+test_s2x_notify_481_drops (Fixture *f, gconstpointer data)
+{
+  active_watcher (f, 600);
+  StoxGatewayStats stats;
+
+  xmpp_presence (f, NULL, "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 481, -1, T0 + S);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.watchers, ==, 0);       /* RFC 6665 §4.2.2 */
+}
+
+static void
+test_s2x_fetch (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 0);
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  g_assert_cmpint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.expires, ==, 0);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+}
+
+static void
+test_s2x_second_watcher_already_authorized (Fixture *f, gconstpointer data)
+{
+  active_watcher (f, 600);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0 + S);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
+  clear (f);
+
+  /* romeo's second phone: active at once with the known presence. */
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  stox_gateway_on_sip (f->gw, req, T0 + 2 * S, f->actions);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "here"));
+  g_assert_null (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+}
+
+/* ---- X2S ---------------------------------------------------------------- */
+
+static const char PIDF_OPEN[] =
+  "<?xml version='1.0' encoding='UTF-8'?>"
+  "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='sip:alice@sip.test'>"
+  "<tuple id='desk'><status><basic>open</basic></status>"
+  "<note xml:lang='en'>in the office</note></tuple></presence>";
+
+static StoxSipRequest *
+notify_new (Fixture *f, StoxToken dialog, const char *substate, const char *reason,
+            const char *body)
+{
+  StoxSipRequest *req = stox_sip_request_new ();
+
+  req->token = ++f->next_token;
+  req->method = STOX_SIP_METHOD_NOTIFY;
+  req->method_name = g_strdup ("NOTIFY");
+  req->request_uri = g_strdup ("sip:bob@xmpp.test");
+  req->from_uri = g_strdup ("sip:alice@sip.test");
+  req->event = g_strdup ("presence");
+  req->dialog = dialog;
+  req->substate = g_strdup (substate);
+  req->substate_reason = g_strdup (reason);
+  if (body != NULL)
+    {
+      req->content_type = g_strdup ("application/pidf+xml");
+      req->body = g_bytes_new (body, strlen (body));
+    }
+  req->source = g_strdup ("127.0.0.1");
+  return req;
+}
+
+static StoxToken
+follow (Fixture *f, gint64 now)
+{
+  xmpp_presence (f, "subscribe", "bob@xmpp.test/laptop", "alice@sip.test", NULL, NULL, now);
+  StoxAction *a = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  StoxToken d = a->u.subscribe.dialog;
+  clear (f);
+  return d;
+}
+
+static void
+test_x2s_subscribe_notify (Fixture *f, gconstpointer data)
+{
+  xmpp_presence (f, "subscribe", "bob@xmpp.test/laptop", "alice@sip.test", NULL, NULL, T0);
+  StoxAction *a = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  g_assert_cmpstr (a->u.subscribe.request_uri, ==, "sip:alice@sip.test");
+  g_assert_cmpstr (a->u.subscribe.from_uri, ==, "sip:bob@xmpp.test");
+  g_assert_cmpstr (a->u.subscribe.event, ==, "presence");
+  g_assert_cmpstr (a->u.subscribe.accept, ==, "application/pidf+xml");
+  g_assert_cmpuint (a->u.subscribe.expires, ==, 3600);
+  StoxToken d = a->u.subscribe.dialog;
+  clear (f);
+
+  /* 200 with a shorter grant: refresh at 80 %. */
+  respond_sip (f, d, 200, 600, T0);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 480 * S);
+
+  /* pending: answered, XMPP hears nothing (RFC 3856 §6.7: neutral). */
+  g_autoptr (StoxSipRequest) pending = notify_new (f, d, "pending", NULL, NULL);
+  stox_gateway_on_sip (f->gw, pending, T0 + S, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+  clear (f);
+
+  g_autoptr (StoxSipRequest) active = notify_new (f, d, "active", NULL, PIDF_OPEN);
+  stox_gateway_on_sip (f->gw, active, T0 + 2 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+  g_assert_nonnull (find_presence (f, "subscribed", "alice@sip.test", "bob@xmpp.test"));
+  StoxStanza *p = find_presence (f, NULL, "alice@sip.test/desk", "bob@xmpp.test");
+  g_assert_nonnull (p);
+  g_assert_cmpstr (p->status, ==, "in the office");     /* note → status */
+  g_assert_cmpstr (p->lang, ==, "en");
+  clear (f);
+
+  /* Refresh timer: SUBSCRIBE inside the same dialog. */
+  stox_gateway_on_timer (f->gw, T0 + 480 * S, f->actions);
+  a = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  g_assert_cmpuint (a->u.subscribe.dialog, ==, d);
+  g_assert_cmpuint (a->u.subscribe.expires, >, 0);
+}
+
+static void
+test_x2s_bad_pidf_changes_nothing (Fixture *f, gconstpointer data)
+{
+  StoxToken d = follow (f, T0);
+  static const char *bad[] = {
+    "<presence", "<presence xmlns='urn:other'/>",
+    "<!DOCTYPE p [<!ENTITY x 'y'>]><presence xmlns='urn:ietf:params:xml:ns:pidf' entity='a'/>",
+  };
+
+  respond_sip (f, d, 200, 600, T0);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (StoxSipRequest) n = notify_new (f, d, "active", NULL, bad[i]);
+      stox_gateway_on_sip (f->gw, n, T0 + S, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 400);
+      clear (f);
+    }
+  /* Not even "subscribed" was sent: the state did not move. */
+  g_autoptr (StoxSipRequest) good = notify_new (f, d, "active", NULL, PIDF_OPEN);
+  stox_gateway_on_sip (f->gw, good, T0 + 2 * S, f->actions);
+  g_assert_nonnull (find_presence (f, "subscribed", "alice@sip.test", "bob@xmpp.test"));
+}
+
+static void
+test_x2s_unsubscribe (Fixture *f, gconstpointer data)
+{
+  StoxToken d = follow (f, T0);
+  StoxGatewayStats stats;
+
+  respond_sip (f, d, 200, 600, T0);
+  g_autoptr (StoxSipRequest) n = notify_new (f, d, "active", NULL, PIDF_OPEN);
+  stox_gateway_on_sip (f->gw, n, T0 + S, f->actions);
+  clear (f);
+
+  xmpp_presence (f, "unsubscribe", "bob@xmpp.test", "alice@sip.test", NULL, NULL, T0 + 2 * S);
+  StoxAction *a = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  g_assert_cmpuint (a->u.subscribe.dialog, ==, d);
+  g_assert_cmpuint (a->u.subscribe.expires, ==, 0);
+  /* bob saw alice/desk online: now unavailable. */
+  g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "bob@xmpp.test"));
+  clear (f);
+  respond_sip (f, d, 200, 0, T0 + 2 * S);
+  g_assert_nonnull (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.subscriptions, ==, 0);
+  clear (f);
+
+  /* RFC 6665 §4.1.2.3: the notifier's final NOTIFY still gets 200… */
+  g_autoptr (StoxSipRequest) last = notify_new (f, d, "terminated", "timeout", NULL);
+  stox_gateway_on_sip (f->gw, last, T0 + 3 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  clear (f);
+  /* …until Timer N (32 s) has run out. */
+  stox_gateway_on_timer (f->gw, T0 + 2 * S + 32 * S, f->actions);
+  g_autoptr (StoxSipRequest) stray = notify_new (f, d, "terminated", "timeout", NULL);
+  stox_gateway_on_sip (f->gw, stray, T0 + 35 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 481);
+}
+
+static void
+test_x2s_failures (Fixture *f, gconstpointer data)
+{
+  const struct { guint status; gint64 min_expires; const char *expect; } rows[] = {
+    { 403, -1, "unsubscribed" },   /* §5.2: cancelled for good */
+    { 489, -1, "unsubscribed" },
+    { 603, -1, "unsubscribed" },
+    { 404, -1, "unsubscribed" },
+    { 480, -1, "retry" },          /* transient: keep, retry later */
+    { 503, -1, "retry" },
+    { 408, -1, "retry" },
+    { 423, 900, "again-900" },     /* Min-Expires honoured */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr (StoxGateway) keep = NULL;
+      StoxToken d;
+      gint64 now = T0 + (gint64) i * 10000 * S;
+
+      g_test_message ("row %zu: %u", i, rows[i].status);
+      fixture_teardown (f, NULL);
+      fixture_setup (f, NULL);
+      d = follow (f, now);
+      StoxSipResponse resp = { .token = d, .status = rows[i].status, .phrase = (char *) "x",
+                               .expires = -1, .min_expires = rows[i].min_expires };
+      stox_gateway_on_sip_response (f->gw, &resp, now, f->actions);
+      if (g_str_equal (rows[i].expect, "unsubscribed"))
+        g_assert_nonnull (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+      else if (g_str_equal (rows[i].expect, "retry"))
+        {
+          g_assert_cmpuint (f->actions->len, ==, 0);
+          g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, now + 60 * S);
+          stox_gateway_on_timer (f->gw, now + 60 * S, f->actions);
+          StoxAction *a = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+          g_assert_cmpuint (a->u.subscribe.dialog, !=, d);   /* a new dialog */
+        }
+      else
+        g_assert_cmpuint (find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.expires, ==, 900);
+      clear (f);
+    }
+}
+
+static void
+test_x2s_terminated_reasons (Fixture *f, gconstpointer data)
+{
+  StoxToken d = follow (f, T0);
+
+  respond_sip (f, d, 200, 600, T0);
+  g_autoptr (StoxSipRequest) n = notify_new (f, d, "active", NULL, PIDF_OPEN);
+  stox_gateway_on_sip (f->gw, n, T0 + S, f->actions);
+  clear (f);
+
+  /* deactivated: re-subscribe at once, new dialog (RFC 6665 §4.1.3). */
+  g_autoptr (StoxSipRequest) t1 = notify_new (f, d, "terminated", "deactivated", NULL);
+  stox_gateway_on_sip (f->gw, t1, T0 + 2 * S, f->actions);
+  g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "bob@xmpp.test"));
+  clear (f);
+  stox_gateway_on_timer (f->gw, T0 + 2 * S, f->actions);
+  StoxToken d2 = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
+  g_assert_cmpuint (d2, !=, d);
+  clear (f);
+
+  /* rejected: the end, and XMPP hears unsubscribed. */
+  respond_sip (f, d2, 200, 600, T0 + 3 * S);
+  g_autoptr (StoxSipRequest) t2 = notify_new (f, d2, "terminated", "rejected", NULL);
+  stox_gateway_on_sip (f->gw, t2, T0 + 4 * S, f->actions);
+  g_assert_nonnull (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+  clear (f);
+
+  /* A NOTIFY for a dialog the gateway does not have: 481. */
+  g_autoptr (StoxSipRequest) stray = notify_new (f, d2, "active", NULL, PIDF_OPEN);
+  stox_gateway_on_sip (f->gw, stray, T0 + 5 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 481);
+}
+
+static void
+test_x2s_probe_fetch (Fixture *f, gconstpointer data)
+{
+  StoxGatewayStats stats;
+
+  xmpp_presence (f, "probe", "bob@xmpp.test", "alice@sip.test", NULL, NULL, T0);
+  StoxAction *a = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  g_assert_cmpuint (a->u.subscribe.expires, ==, 0);   /* RFC 8048 §7 */
+  StoxToken d = a->u.subscribe.dialog;
+  clear (f);
+  respond_sip (f, d, 200, 0, T0);
+  g_autoptr (StoxSipRequest) n = notify_new (f, d, "terminated", "timeout", PIDF_OPEN);
+  stox_gateway_on_sip (f->gw, n, T0 + S, f->actions);
+  g_assert_nonnull (find_presence (f, NULL, "alice@sip.test/desk", "bob@xmpp.test"));
+  g_assert_null (find_presence (f, "subscribed", "alice@sip.test", "bob@xmpp.test"));
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.subscriptions, ==, 0);
+}
+
+/* ---- shutdown (INTERFACE.md §1) ---------------------------------------- */
+
+static void
+test_shutdown_goodbyes (Fixture *f, gconstpointer data)
+{
+  active_watcher (f, 600);
+  StoxToken d = follow (f, T0);
+
+  respond_sip (f, d, 200, 600, T0);
+  g_autoptr (StoxSipRequest) n = notify_new (f, d, "active", NULL, PIDF_OPEN);
+  stox_gateway_on_sip (f->gw, n, T0 + S, f->actions);
+  clear (f);
+
+  stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
+  StoxAction *term = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (term->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+  StoxAction *unsub = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  g_assert_cmpuint (unsub->u.subscribe.dialog, ==, d);
+  g_assert_cmpuint (unsub->u.subscribe.expires, ==, 0);
+  g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "bob@xmpp.test"));
+  clear (f);
+  /* The answer to the Expires: 0 does not revoke bob's authorization. */
+  respond_sip (f, d, 200, 0, T0 + 3 * S);
+  g_assert_null (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+}
+
+static StoxStoreRecord *
+find_store (Fixture *f, StoxStoreKind kind, gboolean remove)
+{
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+      if (a->kind == STOX_ACTION_STORE && a->u.store.kind == kind && a->u.store.remove == remove)
+        return &a->u.store;
+    }
+  return NULL;
+}
+
+static StoxStoreRecord *
+must_store (Fixture *f, StoxStoreKind kind, gboolean remove)
+{
+  StoxStoreRecord *r = find_store (f, kind, remove);
+
+  if (r == NULL)
+    g_error ("no STORE action (kind %d, remove %d)", kind, remove);
+  return r;
+}
+
+/* What must outlive a restart is emitted as STORE actions. */
+static void
+test_store_records (Fixture *f, gconstpointer data)
+{
+  xmpp_presence (f, "subscribe", "bob@xmpp.test/laptop", "alice@sip.test", NULL, NULL, T0);
+  StoxStoreRecord *r = must_store (f, STOX_STORE_FOLLOW, FALSE);
+  g_assert_cmpstr (r->a, ==, "bob@xmpp.test");
+  g_assert_cmpstr (r->b, ==, "alice@sip.test");
+  StoxToken d = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
+  clear (f);
+
+  /* A stop keeps it… */
+  respond_sip (f, d, 200, 600, T0);
+  stox_gateway_on_shutdown (f->gw, T0 + S, f->actions);
+  g_assert_null (find_store (f, STOX_STORE_FOLLOW, TRUE));
+  clear (f);
+  respond_sip (f, d, 200, 0, T0 + S);
+  g_assert_null (find_store (f, STOX_STORE_FOLLOW, TRUE));
+  clear (f);
+
+  /* …an unsubscribe removes it. */
+  xmpp_presence (f, "subscribe", "carol@xmpp.test", "alice@sip.test", NULL, NULL, T0 + 2 * S);
+  StoxToken d2 = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
+  respond_sip (f, d2, 200, 600, T0 + 2 * S);
+  clear (f);
+  xmpp_presence (f, "unsubscribe", "carol@xmpp.test", "alice@sip.test", NULL, NULL, T0 + 3 * S);
+  respond_sip (f, d2, 200, 0, T0 + 3 * S);
+  r = must_store (f, STOX_STORE_FOLLOW, TRUE);
+  g_assert_cmpstr (r->a, ==, "carol@xmpp.test");
+  clear (f);
+
+  /* Approvals: stored on subscribed, removed on unsubscribed. */
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  clear (f);
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  r = must_store (f, STOX_STORE_APPROVAL, FALSE);
+  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
+  g_assert_cmpstr (r->b, ==, "juliet@xmpp.test");
+  clear (f);
+  xmpp_presence (f, "unsubscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + 2 * S);
+  g_assert_nonnull (find_store (f, STOX_STORE_APPROVAL, TRUE));
+}
+
+static void
+test_restore (Fixture *f, gconstpointer data)
+{
+  StoxStoreRecord follow_rec = { STOX_STORE_FOLLOW, FALSE, (char *) "bob@xmpp.test",
+                                 (char *) "o\\27malley@sip.test" };
+  StoxStoreRecord approval = { STOX_STORE_APPROVAL, FALSE, (char *) "romeo@sip.test",
+                               (char *) "juliet@xmpp.test" };
+  StoxGatewayStats stats;
+
+  stox_gateway_restore (f->gw, &follow_rec, T0, f->actions);
+  stox_gateway_restore (f->gw, &approval, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);      /* nothing sent from start-up itself */
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0);
+  stox_gateway_on_timer (f->gw, T0, f->actions);
+  StoxAction *a = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  g_assert_cmpstr (a->u.subscribe.request_uri, ==, "sip:o'malley@sip.test");
+  g_assert_cmpstr (a->u.subscribe.from_uri, ==, "sip:bob@xmpp.test");
+  g_assert_cmpuint (a->u.subscribe.expires, ==, 3600);
+  clear (f);
+
+  /* The approved watcher is active at once, and only probes. */
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  stox_gateway_on_sip (f->gw, req, T0 + S, f->actions);
+  g_assert_cmpint (find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.substate, ==,
+                   STOX_SUBSTATE_ACTIVE);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_null (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+
+  /* A record whose JID no longer maps is dropped, and said so. */
+  StoxStoreRecord bad = { STOX_STORE_FOLLOW, FALSE, (char *) "nolocal.test",
+                          (char *) "alice@sip.test" };
+  stox_gateway_restore (f->gw, &bad, T0, f->actions);
+  g_assert_nonnull (find_store (f, STOX_STORE_FOLLOW, TRUE));
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.subscriptions, ==, 1);
+}
+
+static void
+test_many_watchers (Fixture *f, gconstpointer data)
+{
+  /* 20 000 dialogs: one ordered timer sequence, expiring in order. */
+  StoxGatewayStats stats;
+
+  for (int i = 0; i < 20000; i++)
+    {
+      g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 60 + i % 100);
+      g_free (req->from_uri);
+      req->from_uri = g_strdup_printf ("sip:user%d@sip.test", i);
+      stox_gateway_on_sip (f->gw, req, T0, f->actions);
+    }
+  clear (f);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.watchers, ==, 20000);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 60 * S);
+  stox_gateway_on_timer (f->gw, T0 + 60 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 200);   /* i % 100 == 0 */
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) \
+  g_test_add ("/presence/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("s2x/pending-then-active", test_s2x_subscribe_pending_then_active);
+  ADD ("s2x/merged-one-in-flight", test_s2x_presence_merged_one_in_flight);
+  ADD ("s2x/unavailable-closed", test_s2x_unavailable_closed);
+  ADD ("s2x/rejected", test_s2x_rejected);
+  ADD ("s2x/refresh-and-expiry", test_s2x_refresh_and_expiry);
+  ADD ("s2x/unsubscribe", test_s2x_unsubscribe);
+  ADD ("s2x/refusals", test_s2x_refusals);
+  ADD ("s2x/notify-481-drops", test_s2x_notify_481_drops);
+  ADD ("s2x/fetch", test_s2x_fetch);
+  ADD ("s2x/second-watcher-authorized", test_s2x_second_watcher_already_authorized);
+  ADD ("x2s/subscribe-notify-refresh", test_x2s_subscribe_notify);
+  ADD ("x2s/bad-pidf-changes-nothing", test_x2s_bad_pidf_changes_nothing);
+  ADD ("x2s/unsubscribe", test_x2s_unsubscribe);
+  ADD ("x2s/failures", test_x2s_failures);
+  ADD ("x2s/terminated-reasons", test_x2s_terminated_reasons);
+  ADD ("x2s/probe-fetch", test_x2s_probe_fetch);
+  ADD ("shutdown/goodbyes", test_shutdown_goodbyes);
+  ADD ("store/records", test_store_records);
+  ADD ("store/restore", test_restore);
+  ADD ("load/20000-watchers", test_many_watchers);
+#undef ADD
+
+  return g_test_run ();
+}
