@@ -88,6 +88,60 @@ convert_content_type (const sip_content_type_t *c,
     g_clear_pointer (&req->charset, g_free);
 }
 
+/* "type/subtype;param" for each Accept value, joined; an Accept header
+ * without values (the peer accepts no body at all) is "". */
+static char *
+convert_accept (const sip_accept_t *ac)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  for (; ac != NULL; ac = ac->ac_next)
+    {
+      if (ac->ac_type == NULL || ac->ac_type[0] == '\0')
+        continue;
+      if (out->len > 0)
+        g_string_append (out, ", ");
+      g_string_append (out, ac->ac_type);
+      for (const msg_param_t *p = ac->ac_params; p != NULL && *p != NULL; p++)
+        g_string_append_printf (out, ";%s", *p);
+    }
+  return dup_text (out->str);
+}
+
+/* A delta-seconds parameter (RFC 6665 §8.4); -1 when absent or garbage. */
+static gint64
+param_seconds (const char *value)
+{
+  guint64 n = 0;
+
+  if (value == NULL
+      || !g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT32, &n, NULL))
+    return -1;
+  return (gint64) n;
+}
+
+/* Tokens compare case-insensitively (RFC 3261 §7.3.1); the core gets them
+ * in lower case. */
+static char *
+dup_token (const char *s)
+{
+  g_autofree char *text = dup_text (s);
+
+  return text != NULL ? g_ascii_strdown (text, -1) : NULL;
+}
+
+static void
+convert_subscription_state (const sip_subscription_state_t *ss,
+                            StoxSipRequest                 *req)
+{
+  if (ss == NULL || ss->ss_substate == NULL)
+    return;
+  req->substate = dup_token (ss->ss_substate);
+  req->substate_reason = dup_token (ss->ss_reason);
+  req->substate_expires = param_seconds (ss->ss_expires);
+  req->substate_retry_after = param_seconds (ss->ss_retry_after);
+}
+
 StoxSipRequest *
 stox_sip_convert_request (const sip_t *sip)
 {
@@ -120,12 +174,39 @@ stox_sip_convert_request (const sip_t *sip)
     req->event = dup_text (sip->sip_event->o_type);
   if (sip->sip_expires != NULL)
     req->expires = (gint64) sip->sip_expires->ex_delta;
+  if (sip->sip_accept != NULL)
+    req->accept = convert_accept (sip->sip_accept);
+  convert_subscription_state (sip->sip_subscription_state, req);
 
   if (sip->sip_payload != NULL && sip->sip_payload->pl_len > 0)
     req->body = g_bytes_new (sip->sip_payload->pl_data,
                              sip->sip_payload->pl_len);
 
   return g_steal_pointer (&req);
+}
+
+gboolean
+stox_sip_convert_response (const sip_t     *sip,
+                           StoxSipResponse *ret_resp)
+{
+  g_return_val_if_fail (ret_resp != NULL, FALSE);
+
+  if (sip == NULL || sip->sip_status == NULL)
+    return FALSE;
+
+  guint status = (guint) sip->sip_status->st_status;
+
+  ret_resp->status = status;
+  ret_resp->phrase = dup_text (sip->sip_status->st_phrase != NULL
+                               ? sip->sip_status->st_phrase : "");
+  ret_resp->expires = -1;
+  ret_resp->min_expires = -1;
+  /* In any other response Expires means nothing to a subscriber. */
+  if (status >= 200 && status < 300 && sip->sip_expires != NULL)
+    ret_resp->expires = (gint64) sip->sip_expires->ex_delta;
+  if (sip->sip_min_expires != NULL)
+    ret_resp->min_expires = (gint64) sip->sip_min_expires->me_delta;
+  return TRUE;
 }
 
 char *

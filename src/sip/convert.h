@@ -21,9 +21,20 @@ StoxSipMethod   stox_sip_convert_method (const sip_request_t *rq);
 
 /* Decodes a request.  Every string is valid UTF-8 (invalid bytes in a
  * header become U+FFFD), `method_name` is always set (for logs), `body` is
- * NULL when the payload is absent or empty.  `token` and `source` are left
- * for the caller.  NULL when `sip` is not a request. */
+ * NULL when the payload is absent or empty.  Event is its type alone
+ * ("presence", no parameters), Accept its values joined with ", " ("" for
+ * an empty Accept), Subscription-State's value and reason lower case (the
+ * core compares tokens), its expires/retry-after -1 when absent or not a
+ * number.  `token`, `dialog` and `source` are left for the caller.  NULL
+ * when `sip` is not a request. */
 StoxSipRequest *stox_sip_convert_request (const sip_t *sip);
+
+/* Fills status, phrase (newly allocated, valid UTF-8), expires (Expires of
+ * a 2xx, -1 otherwise or when absent) and min_expires (Min-Expires, -1
+ * when absent) of a response; `token` is left for the caller.  FALSE when
+ * `sip` is not a response. */
+gboolean        stox_sip_convert_response (const sip_t     *sip,
+                                           StoxSipResponse *ret_resp);
 
 /* Numeric text of a peer address ("192.0.2.1", "2001:db8::1"); an
  * IPv4-mapped IPv6 address (dual-stack socket) reads as plain IPv4.  NULL

@@ -1,13 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Sofia-SIP's nua on the default GLib main context, translating its events
- * into core events and core actions into nua calls.  No mapping policy
- * lives here: every request the application may answer goes to the core,
- * and the core's answer goes back unchanged.
+ * Sofia-SIP's transaction layer (nta) on the default GLib main context,
+ * translating its events into core events and core actions into requests
+ * and responses.  No mapping policy lives here: every request the
+ * application may answer goes to the core, and the core's answer goes back
+ * unchanged.
  *
- * Threading: su_root_threading(root, 0) makes nua_create() run the stack
- * "clone" on our own root, so the whole stack is driven by one GSource on
- * the default context and every callback runs in the loop's thread.
+ * Why nta and not nua.  nua (Sofia's user agent layer, on top of nta) runs
+ * subscriptions itself, and 1.12.11 cannot be told not to: an in-dialog
+ * SUBSCRIBE is answered 200 by nua_subscribe_server_preprocess() before
+ * NUTAG_APPL_METHOD("SUBSCRIBE") is consulted, followed by a copy of the
+ * last NOTIFY; a NOTIFY in a subscription is answered 200 by
+ * nua_notify_server_preprocess() (so a bad PIDF could never get its 400);
+ * the notifier usage sends "terminated;reason=timeout" on its own expiry
+ * timer and rewrites the expires= of every NOTIFY from its own clock; the
+ * subscriber usage re-SUBSCRIBEs on its own refresh timer.  The core owns
+ * all of that (expiry, refresh, NOTIFY content), so dialogs are kept here,
+ * with nta legs, and nothing is sent that the core did not ask for.
+ *
+ * Threading: su_glib_root() makes the su_root a GSource on the default
+ * context; every callback runs in the loop's thread.
  */
 #include "config.h"
 
@@ -19,21 +31,40 @@
 G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
 
 /* Methods the gateway implements; every response carries this as Allow,
- * and the stack answers other methods itself: 405 for the ones SIP
- * defines (INVITE, REGISTER, …), 501 for unknown ones (RFC 3261 §8.2.1). */
+ * and other methods are answered here: 405 for the ones SIP defines
+ * (INVITE, REGISTER, …), 501 for unknown ones (RFC 3261 §8.2.1). */
 #define ALLOWED_METHODS "MESSAGE, SUBSCRIBE, NOTIFY, OPTIONS"
+
+/* The event packages the gateway serves (RFC 6665 §8.2.2); an initial
+ * SUBSCRIBE for another gets 489 here. */
+#define ALLOWED_EVENTS "presence"
 
 /* An incoming request the core has not answered after 64×T1 (when any
  * UDP client has given up, RFC 3261 §17.1.2.2) is answered 500 here, so a
  * lost answer cannot pin the transaction, and its memory, for ever. */
 #define UNANSWERED_LIMIT_S 32
 
+/* After an accepted unsubscribe (or fetch) the notifier sends a final
+ * NOTIFY (RFC 6665 §4.4.1); one that never comes releases the dialog after
+ * 64×T1. */
+#define UNSUBSCRIBE_LINGER_S 32
+
+/* How long shutdown waits for the final responses to the NOTIFYs and
+ * SUBSCRIBEs the core sent before it (its goodbyes); below the daemon's
+ * own stop deadline (4.5 s), and long enough for three UDP
+ * retransmissions (0.5 s, 1.5 s, 3.5 s would be the fourth). */
+#define SHUTDOWN_LIMIT_MS 3000
+
+/* nta_agent_create() without transports (Sofia's private NONE): they are
+ * added after the default leg exists. */
+#define NO_TRANSPORT ((url_string_t const *) (intptr_t) -1)
+
 /* Sofia passes NULL phrases now and then; printf must not see them. */
 #define PHRASE(p) ((p) != NULL ? (p) : "")
 
-/* The Sofia logs we redirect (default, nua, nta, tport), each with its own
+/* The Sofia logs we redirect (default, nta, tport), each with its own
  * partial-line buffer. */
-#define N_SOFIA_LOGS 4
+#define N_SOFIA_LOGS 3
 
 typedef struct
 {
@@ -45,41 +76,76 @@ typedef struct
 
 typedef enum
 {
+  DIALOG_NONE,    /* the default leg: every request outside a dialog */
+  DIALOG_SERVER,  /* a SIP watcher subscribed to us; we NOTIFY */
+  DIALOG_CLIENT,  /* we subscribed to a SIP user; it NOTIFYs */
+} DialogKind;
+
+/* A subscription dialog (RFC 6665): an nta leg, which nta matches to
+ * in-dialog requests and which fills Call-ID, tags, CSeq and the route set
+ * of the requests we send in it.  Also the magic of the default leg. */
+typedef struct _StoxSipDialog StoxSipDialog;
+
+struct _StoxSipDialog
+{
+  StoxSipEndpoint *ep;
+  DialogKind       kind;
+  StoxToken        id;
+  nta_leg_t       *leg;
+  char            *event_type;   /* the subscription's Event package */
+  char            *event_id;     /* its id parameter, or NULL */
+  char            *target_uri;   /* client: Request-URI until the peer's Contact */
+  gboolean         established;  /* client: the notifier's tag is known */
+  gboolean         terminating;  /* server: a terminated NOTIFY is on its way */
+  guint            linger;       /* client: unsubscribed, awaiting the final NOTIFY */
+};
+
+typedef enum
+{
   OP_SERVER,    /* an incoming request waiting for the core's answer */
   OP_CLIENT,    /* a request we sent, waiting for its final response */
 } OpKind;
 
-/* One transaction the core knows by token.  Also the nua handle magic of
- * client handles, so their events find it. */
+/* One transaction the core knows by token.  Also the magic of client
+ * transactions, so their responses find it. */
 typedef struct _StoxSipOp StoxSipOp;
 
 struct _StoxSipOp
 {
-  StoxSipEndpoint  *ep;
-  OpKind            kind;
-  StoxToken         token;
-  StoxSipMethod     method;
-  nua_handle_t     *nh;
-  gboolean          owns_handle;  /* out of dialog: destroyed with the op */
-  nua_saved_event_t saved[1];     /* OP_SERVER: the request, for NUTAG_WITH_SAVED */
-  guint             expiry;       /* OP_SERVER: UNANSWERED_LIMIT_S timer */
+  StoxSipEndpoint *ep;
+  OpKind           kind;
+  StoxToken        token;        /* SUBSCRIBE we sent: its dialog */
+  StoxSipMethod    method;
+  nta_incoming_t  *irq;          /* OP_SERVER */
+  nta_outgoing_t  *orq;          /* OP_CLIENT */
+  DialogKind       dialog_kind;  /* the dialog it belongs to, by id: the */
+  StoxToken        dialog;       /* dialog may be gone when it completes */
+  gboolean         initial;      /* SUBSCRIBE we sent that created its dialog */
+  gboolean         terminates;   /* NOTIFY terminated; SUBSCRIBE we sent with Expires: 0 */
+  guint            expiry;       /* OP_SERVER: UNANSWERED_LIMIT_S timer */
 };
 
-/* A request that failed before reaching the stack; reported from an idle
- * callback so that _send() never calls back into the core re-entrantly. */
+/* A final response reported from an idle callback: failures before the
+ * stack, and anything that would otherwise reach the core re-entrantly. */
 typedef struct
 {
   StoxToken token;
   guint     status;
   char     *phrase;
-} LocalFailure;
+  gint64    expires;
+  gint64    min_expires;
+} Report;
 
 struct _StoxSipEndpoint
 {
   su_root_t          *root;
   GSource            *source;
-  nua_t              *nua;
   gboolean            su_initialised;
+  su_home_t          *home;              /* allow, proxy */
+  nta_agent_t        *agent;
+  StoxSipDialog      *no_dialog;         /* owner of the default leg */
+  sip_allow_t        *allow;
+  url_t              *proxy;             /* outbound proxy, or NULL */
 
   StoxSipRequestFunc  on_request;
   StoxSipResponseFunc on_response;
@@ -90,17 +156,22 @@ struct _StoxSipEndpoint
   char               *bound_actual;      /* from the stack, once it told us */
 
   GHashTable         *server_ops;        /* &op->token → StoxSipOp, incoming */
-  GHashTable         *client_ops;        /* &op->token → StoxSipOp, outgoing */
+  GHashTable         *client_ops;        /* &op->token → StoxSipOp, MESSAGE/NOTIFY */
+  GHashTable         *subscribe_ops;     /* StoxSipOp set: SUBSCRIBEs we sent */
+  GHashTable         *server_dialogs;    /* &dlg->id → StoxSipDialog */
+  GHashTable         *client_dialogs;    /* &dlg->id → StoxSipDialog */
   StoxToken           last_token;
+  gboolean            sending;           /* inside nta_outgoing_tcreate() */
 
   gboolean            shutting_down;
-  gboolean            shutdown_final;    /* nua_r_shutdown ≥ 200 seen */
+  gboolean            shutdown_final;    /* `done` is due */
   GSourceFunc         done;
   gpointer            done_data;
   guint               done_idle;
+  guint               shutdown_timer;
 
-  GQueue              failures;          /* LocalFailure */
-  guint               failure_idle;
+  GQueue              reports;           /* Report */
+  guint               report_idle;
 
   /* While the stack starts: the last nta/tport line, which says why a
    * start failed ("bind(…): Address already in use"). */
@@ -170,8 +241,8 @@ sofia_log_cb (void       *stream,
 static void
 sofia_logs_redirect (StoxSipEndpoint *ep)
 {
-  static const char *const names[N_SOFIA_LOGS] = { "sofia", "nua", "nta", "tport" };
-  su_log_t *const logs[N_SOFIA_LOGS] = { su_log_default, nua_log, nta_log, tport_log };
+  static const char *const names[N_SOFIA_LOGS] = { "sofia", "nta", "tport" };
+  su_log_t *const logs[N_SOFIA_LOGS] = { su_log_default, nta_log, tport_log };
 
   for (guint i = 0; i < N_SOFIA_LOGS; i++)
     {
@@ -201,6 +272,222 @@ sofia_logs_restore (StoxSipEndpoint *ep)
 }
 
 /* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+
+/* RFC 6665 §4.1.2.2 (subscriber) and §4.2.2 (notifier): these answers to
+ * a SUBSCRIBE or NOTIFY end the subscription; so does a NOTIFY timing out
+ * (`timeout_ends`, §4.2.2). */
+static gboolean
+ends_subscription (guint    status,
+                   gboolean timeout_ends)
+{
+  switch (status)
+    {
+    case 404: case 405: case 410: case 416: case 489: case 501: case 604:
+      return TRUE;
+    case 408:
+      return timeout_ends;
+    default:
+      return status >= 480 && status <= 485;
+    }
+}
+
+/* "host:port" of a URL, with the scheme's default port (RFC 3261 §19.1.2). */
+static char *
+url_hostport (url_t const *url)
+{
+  const char *port = url->url_port;
+
+  if (url->url_host == NULL)
+    return NULL;
+  if (port == NULL || port[0] == '\0')
+    port = url->url_type == url_sips ? "5061" : "5060";
+  return g_strdup_printf ("%s:%s", url->url_host, port);
+}
+
+/* Our Contact (RFC 3261 §8.1.1.8, §12.1.1): dialog-creating requests and
+ * their 2xx, target refreshes, OPTIONS 2xx. */
+static sip_contact_t const *
+our_contact (StoxSipEndpoint *ep)
+{
+  return nta_agent_contact (ep->agent);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reports from the loop                                               */
+
+static void
+report_free (gpointer data)
+{
+  Report *r = data;
+
+  g_free (r->phrase);
+  g_free (r);
+}
+
+static gboolean
+run_reports (gpointer user_data)
+{
+  StoxSipEndpoint *ep = user_data;
+  Report *r;
+
+  ep->report_idle = 0;
+  while ((r = g_queue_pop_head (&ep->reports)) != NULL)
+    {
+      StoxSipResponse resp = {
+        .token = r->token, .status = r->status, .phrase = r->phrase,
+        .expires = r->expires, .min_expires = r->min_expires,
+      };
+
+      ep->on_response (&resp, ep->user_data);
+      report_free (r);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+report_later (StoxSipEndpoint       *ep,
+              const StoxSipResponse *resp)
+{
+  Report *r = g_new0 (Report, 1);
+
+  r->token = resp->token;
+  r->status = resp->status;
+  r->phrase = g_strdup (PHRASE (resp->phrase));
+  r->expires = resp->expires;
+  r->min_expires = resp->min_expires;
+  g_queue_push_tail (&ep->reports, r);
+  if (ep->report_idle == 0)
+    ep->report_idle = g_idle_add (run_reports, ep);
+}
+
+/* A request that failed before (or instead of) reaching the wire. */
+static void
+fail_locally (StoxSipEndpoint *ep,
+              StoxToken        token,
+              guint            status,
+              const char      *phrase)
+{
+  StoxSipResponse resp = {
+    .token = token, .status = status, .phrase = (char *) phrase,
+    .expires = -1, .min_expires = -1,
+  };
+
+  report_later (ep, &resp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Dialogs                                                             */
+
+static StoxSipDialog *
+dialog_new (StoxSipEndpoint *ep,
+            DialogKind       kind,
+            StoxToken        id)
+{
+  StoxSipDialog *dlg = g_new0 (StoxSipDialog, 1);
+
+  dlg->ep = ep;
+  dlg->kind = kind;
+  dlg->id = id;
+  return dlg;
+}
+
+static void
+dialog_free (StoxSipDialog *dlg)
+{
+  if (dlg == NULL)
+    return;
+  g_clear_handle_id (&dlg->linger, g_source_remove);
+  /* Transactions do not refer to their leg once created, so a dialog may
+   * go while its last NOTIFY or SUBSCRIBE is still in flight. */
+  if (dlg->leg != NULL)
+    nta_leg_destroy (dlg->leg);
+  g_free (dlg->event_type);
+  g_free (dlg->event_id);
+  g_free (dlg->target_uri);
+  g_free (dlg);
+}
+
+static GHashTable *
+dialog_table_new (void)
+{
+  return g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                (GDestroyNotify) dialog_free);
+}
+
+static GHashTable *
+dialogs_of (StoxSipEndpoint *ep,
+            DialogKind       kind)
+{
+  return kind == DIALOG_SERVER ? ep->server_dialogs : ep->client_dialogs;
+}
+
+static StoxSipDialog *
+dialog_lookup (StoxSipEndpoint *ep,
+               DialogKind       kind,
+               StoxToken        id)
+{
+  if (kind == DIALOG_NONE)
+    return NULL;
+  return g_hash_table_lookup (dialogs_of (ep, kind), &id);
+}
+
+static void
+dialog_forget (StoxSipDialog *dlg)
+{
+  g_debug ("%s dialog %" G_GUINT64_FORMAT " ends",
+           dlg->kind == DIALOG_SERVER ? "server" : "client", dlg->id);
+  g_hash_table_remove (dialogs_of (dlg->ep, dlg->kind), &dlg->id);
+}
+
+static void
+dialog_set_event (StoxSipDialog     *dlg,
+                  sip_event_t const *o,
+                  const char        *fallback)
+{
+  g_free (dlg->event_type);
+  g_free (dlg->event_id);
+  dlg->event_type = g_strdup (o != NULL && o->o_type != NULL ? o->o_type : fallback);
+  dlg->event_id = g_strdup (o != NULL ? o->o_id : NULL);
+}
+
+/* The Event header of our requests in the dialog: the subscription's
+ * package and id (RFC 6665 §8.2.1). */
+static char *
+dialog_event (StoxSipDialog *dlg)
+{
+  if (dlg->event_id != NULL)
+    return g_strdup_printf ("%s;id=%s", dlg->event_type, dlg->event_id);
+  return g_strdup (dlg->event_type);
+}
+
+/* Whether an in-dialog request is about this dialog's subscription: event
+ * packages compare case-sensitively, ids too (RFC 6665 §8.2.1, §4.1.2). */
+static gboolean
+dialog_event_matches (StoxSipDialog     *dlg,
+                      sip_event_t const *o)
+{
+  if (o == NULL || o->o_type == NULL || g_strcmp0 (o->o_type, dlg->event_type) != 0)
+    return FALSE;
+  /* Our own SUBSCRIBEs carry no id; a notifier may still add one. */
+  if (dlg->kind == DIALOG_CLIENT && dlg->event_id == NULL)
+    return TRUE;
+  return g_strcmp0 (o->o_id, dlg->event_id) == 0;
+}
+
+static gboolean
+dialog_linger_expired (gpointer user_data)
+{
+  StoxSipDialog *dlg = user_data;
+
+  dlg->linger = 0;
+  g_debug ("client dialog %" G_GUINT64_FORMAT ": no final NOTIFY within %u s",
+           dlg->id, UNSUBSCRIBE_LINGER_S);
+  dialog_forget (dlg);
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------ */
 /* Transactions                                                        */
 
 static StoxSipOp *
@@ -224,13 +511,12 @@ op_free (StoxSipOp *op)
   if (op == NULL)
     return;
   g_clear_handle_id (&op->expiry, g_source_remove);
-  if (op->saved[0] != NULL)
-    nua_destroy_event (op->saved);
-  /* Sofia never frees a handle the application was given: an
-   * out-of-dialog one is ours to destroy once its transaction is over.
-   * Once the stack has shut down, nua_destroy() frees what is left. */
-  if (op->owns_handle && op->nh != NULL && !op->ep->shutdown_final)
-    nua_handle_destroy (op->nh);
+  /* An incoming transaction destroyed unanswered gets 500 from nta; an
+   * outgoing one runs on to its end without us. */
+  if (op->irq != NULL)
+    nta_incoming_destroy (op->irq);
+  if (op->orq != NULL)
+    nta_outgoing_destroy (op->orq);
   g_free (op);
 }
 
@@ -241,78 +527,43 @@ op_table_new (void)
                                 (GDestroyNotify) op_free);
 }
 
-/* ------------------------------------------------------------------ */
-/* Failures before the stack                                           */
-
-static void
-local_failure_free (gpointer data)
+static guint
+dialog_ops_in_flight (StoxSipEndpoint *ep)
 {
-  LocalFailure *f = data;
-
-  g_free (f->phrase);
-  g_free (f);
-}
-
-static gboolean
-report_local_failures (gpointer user_data)
-{
-  StoxSipEndpoint *ep = user_data;
-  LocalFailure *f;
-
-  ep->failure_idle = 0;
-  while ((f = g_queue_pop_head (&ep->failures)) != NULL)
-    {
-      StoxSipResponse resp = { .token = f->token, .status = f->status, .phrase = f->phrase };
-
-      ep->on_response (&resp, ep->user_data);
-      local_failure_free (f);
-    }
-  return G_SOURCE_REMOVE;
-}
-
-static void
-fail_locally (StoxSipEndpoint *ep,
-              StoxToken        token,
-              guint            status,
-              const char      *phrase)
-{
-  LocalFailure *f = g_new0 (LocalFailure, 1);
-
-  f->token = token;
-  f->status = status;
-  f->phrase = g_strdup (phrase);
-  g_queue_push_tail (&ep->failures, f);
-  if (ep->failure_idle == 0)
-    ep->failure_idle = g_idle_add (report_local_failures, ep);
+  return g_hash_table_size (ep->client_ops) + g_hash_table_size (ep->subscribe_ops);
 }
 
 /* ------------------------------------------------------------------ */
 /* Incoming requests                                                   */
 
 static char *
-request_source (nua_t *nua)
+request_source (nta_incoming_t *irq)
 {
-  msg_t *msg = nua_current_request (nua);
+  msg_t *msg = nta_incoming_getrequest (irq);
   su_addrinfo_t *ai = msg != NULL ? msg_addrinfo (msg) : NULL;
+  char *text = NULL;
 
-  if (ai == NULL || ai->ai_addr == NULL)
-    return NULL;
-  return stox_sip_convert_address (ai->ai_addr, (socklen_t) ai->ai_addrlen);
+  if (ai != NULL && ai->ai_addr != NULL)
+    text = stox_sip_convert_address (ai->ai_addr, (socklen_t) ai->ai_addrlen);
+  if (msg != NULL)
+    msg_destroy (msg);
+  return text;
 }
 
-/* Answers the request of the current event at once (no core involved). */
-static void
+/* Answers a request at once (no core involved); the return value is for
+ * the leg callback, which makes nta release the transaction. */
+static int
 answer_now (StoxSipEndpoint *ep,
-            nua_t           *nua,
-            nua_handle_t    *nh,
-            gboolean         owns_handle,
+            nta_incoming_t  *irq,
             int              status,
             const char      *phrase)
 {
-  nua_respond (nh, status, phrase, NUTAG_WITH_THIS (nua),
-               SIPTAG_SERVER_STR (ep->user_agent), TAG_END ());
-  if (owns_handle)
-    nua_handle_destroy (nh);
+  nta_incoming_treply (irq, status, phrase,
+                       SIPTAG_SERVER_STR (ep->user_agent),
+                       SIPTAG_ALLOW (ep->allow),
+                       TAG_IF (status == 489, SIPTAG_ALLOW_EVENTS_STR (ALLOWED_EVENTS)),
+                       TAG_END ());
+  return status;
 }
 
 static gboolean
@@ -324,38 +575,118 @@ expire_server_op (gpointer user_data)
   g_warning ("request %" G_GUINT64_FORMAT " not answered within %u s; answering 500",
              op->token, UNANSWERED_LIMIT_S);
   stox_sip_endpoint_respond (op->ep, op->token, SIP_500_INTERNAL_SERVER_ERROR,
-                             0, NULL, NULL, NULL);
+                             0, NULL, NULL, NULL, -1, -1);
   return G_SOURCE_REMOVE;
 }
 
-static void
-on_incoming (StoxSipEndpoint *ep,
-             nua_event_t      event,
-             int              status,
-             nua_t           *nua,
-             nua_handle_t    *nh,
-             StoxSipOp       *bound,
-             sip_t const     *sip)
+/* What the stack can answer without the core (RFC 3261 §8.2.1–§8.2.2,
+ * §12.2.2, RFC 6665 §4.1.3, §4.2.1.1); 0 when the request is for the core.
+ * `in` is the dialog the request belongs to for the core, or NULL. */
+static int
+check_request (StoxSipDialog  *dlg,
+               nta_incoming_t *irq,
+               sip_t const    *sip,
+               StoxSipDialog **ret_in)
 {
-  /* A fresh handle (no magic) exists for this request only. */
-  gboolean owns_handle = bound == NULL;
+  StoxSipEndpoint *ep = dlg->ep;
+  sip_method_t method = sip->sip_request->rq_method;
+  int status;
 
-  if (status >= 200 || sip == NULL || sip->sip_request == NULL)
+  *ret_in = NULL;
+
+  /* CANCEL concerns INVITE only, which we never accept; one that matched
+   * a pending request was answered by nta already. */
+  if (method == sip_method_cancel)
+    return answer_now (ep, irq, SIP_481_NO_TRANSACTION);
+
+  status = nta_check_method (irq, sip, ep->allow,
+                             SIPTAG_SERVER_STR (ep->user_agent), TAG_END ());
+  if (status != 0)
+    return status;
+
+  switch (sip->sip_request->rq_url->url_type)
     {
-      /* The stack has answered already: not one of our methods. */
-      g_debug ("%s answered by the stack: %d", nua_event_name (event), status);
-      if (owns_handle)
-        nua_handle_destroy (nh);
-      return;
+    case url_sip:
+    case url_sips:
+    case url_im:
+    case url_pres:
+    case url_tel:
+      break;
+    default:
+      return answer_now (ep, irq, SIP_416_UNSUPPORTED_URI);
     }
 
-  g_autofree char *source = request_source (nua);
+  status = nta_check_required (irq, sip, NULL,
+                               SIPTAG_SERVER_STR (ep->user_agent),
+                               SIPTAG_ALLOW (ep->allow), TAG_END ());
+  if (status != 0)
+    return status;
+
+  switch (dlg->kind)
+    {
+    case DIALOG_NONE:
+      /* A request for a dialog we do not have (any more). */
+      if (sip->sip_to->a_tag != NULL)
+        return answer_now (ep, irq, SIP_481_NO_TRANSACTION);
+      if (method == sip_method_subscribe
+          && (sip->sip_event == NULL || g_strcmp0 (sip->sip_event->o_type, ALLOWED_EVENTS) != 0))
+        return answer_now (ep, irq, SIP_489_BAD_EVENT);
+      return 0;
+
+    case DIALOG_SERVER:
+      if (method == sip_method_notify)
+        return answer_now (ep, irq, 481, "Subscription Does Not Exist");
+      if (method != sip_method_subscribe)
+        return 0;
+      /* A terminated NOTIFY is on its way: the subscription is over. */
+      if (!dialog_event_matches (dlg, sip->sip_event) || dlg->terminating)
+        return answer_now (ep, irq, 481, "Subscription Does Not Exist");
+      *ret_in = dlg;
+      return 0;
+
+    case DIALOG_CLIENT:
+      if (method == sip_method_subscribe)
+        return answer_now (ep, irq, 481, "Subscription Does Not Exist");
+      if (method != sip_method_notify)
+        return 0;
+      if (!dialog_event_matches (dlg, sip->sip_event))
+        return answer_now (ep, irq, 481, "Subscription Does Not Exist");
+      *ret_in = dlg;
+      return 0;
+    }
+  return 0;
+}
+
+/* Every request, in a dialog or not (`dlg` of kind DIALOG_NONE). */
+static int
+on_leg_request (StoxSipDialog  *dlg,
+                nta_leg_t      *leg,
+                nta_incoming_t *irq,
+                sip_t const    *sip)
+{
+  StoxSipEndpoint *ep = dlg->ep;
+  StoxSipDialog *in = NULL;
+  int status;
+
+  /* ACKs to our error answers to INVITE are nta's; a stray one is
+   * dropped (RFC 3261 §17.2.3). */
+  if (sip->sip_request->rq_method == sip_method_ack)
+    {
+      nta_incoming_destroy (irq);
+      return 0;
+    }
+
+  status = check_request (dlg, irq, sip, &in);
+  if (status != 0)
+    {
+      g_debug ("%s answered by the stack: %d", sip->sip_request->rq_method_name, status);
+      return status;
+    }
+
+  g_autofree char *source = request_source (irq);
 
   if (ep->shutting_down)
-    {
-      answer_now (ep, nua, nh, owns_handle, SIP_503_SERVICE_UNAVAILABLE);
-      return;
-    }
+    return answer_now (ep, irq, SIP_503_SERVICE_UNAVAILABLE);
 
   /* Bounded input: a body this large is refused before anyone copies it. */
   if (sip->sip_payload != NULL && sip->sip_payload->pl_len > STOX_SIP_MAX_BODY)
@@ -363,94 +694,131 @@ on_incoming (StoxSipEndpoint *ep,
       g_info ("%s from %s: body of %zu bytes refused (413)",
               sip->sip_request->rq_method_name, source != NULL ? source : "?",
               (size_t) sip->sip_payload->pl_len);
-      answer_now (ep, nua, nh, owns_handle, SIP_413_REQUEST_TOO_LARGE);
-      return;
+      return answer_now (ep, irq, SIP_413_REQUEST_TOO_LARGE);
+    }
+
+  if (in != NULL && in->kind == DIALOG_CLIENT && !in->established)
+    {
+      /* The first NOTIFY establishes the dialog, before or without the
+       * 2xx (RFC 6665 §4.1.2.4): its tag and route set, as a UAS. */
+      nta_leg_rtag (leg, sip->sip_from->a_tag);
+      nta_leg_server_route (leg, sip->sip_record_route, sip->sip_contact);
+      in->established = TRUE;
+    }
+  else if (in != NULL)
+    {
+      /* A target refresh (RFC 6665 §4.1.2.4, §4.2.1.1): a new Contact. */
+      nta_leg_server_route (leg, NULL, sip->sip_contact);
     }
 
   g_autoptr (StoxSipRequest) req = stox_sip_convert_request (sip);
   StoxSipOp *op = op_new (ep, OP_SERVER, ++ep->last_token, req->method);
 
-  /* The core may answer after the event is gone (the bounce window):
-   * saving the event keeps the request alive for NUTAG_WITH_SAVED, and
-   * meanwhile nta absorbs retransmissions of the pending transaction. */
-  if (!nua_save_event (nua, op->saved))
+  op->irq = irq;
+  if (in != NULL)
     {
-      g_warning ("%s from %s: cannot keep the request; answering 500",
-                 sip->sip_request->rq_method_name, source != NULL ? source : "?");
-      op_free (op);
-      answer_now (ep, nua, nh, owns_handle, SIP_500_INTERNAL_SERVER_ERROR);
-      return;
+      op->dialog_kind = in->kind;
+      op->dialog = in->id;
+      op->terminates = req->method == STOX_SIP_METHOD_NOTIFY
+                       && g_strcmp0 (req->substate, "terminated") == 0;
     }
-  op->nh = nh;
-  op->owns_handle = owns_handle;
   op->expiry = g_timeout_add_seconds (UNANSWERED_LIMIT_S, expire_server_op, op);
   g_hash_table_insert (ep->server_ops, &op->token, op);
 
   req->token = op->token;
+  req->dialog = op->dialog;
   req->source = g_steal_pointer (&source);
-  g_debug ("request %" G_GUINT64_FORMAT ": %s %s from %s", req->token,
-           req->method_name, req->request_uri, req->source != NULL ? req->source : "?");
+  g_debug ("request %" G_GUINT64_FORMAT ": %s %s from %s (dialog %" G_GUINT64_FORMAT ")",
+           req->token, req->method_name, req->request_uri,
+           req->source != NULL ? req->source : "?", req->dialog);
+  /* May answer, and forget `dlg`, from inside: touch nothing after. */
   ep->on_request (req, ep->user_data);
+  return 0;
+}
+
+/* The 2xx to an initial SUBSCRIBE creates the dialog (RFC 6665 §4.2.1):
+ * local tag = the To-tag of our answer, remote = the watcher's From, its
+ * Contact the target and its Record-Route the route set (RFC 3261
+ * §12.1.1). */
+static gboolean
+server_dialog_create (StoxSipEndpoint *ep,
+                      StoxSipOp       *op)
+{
+  msg_t *msg = nta_incoming_getrequest (op->irq);
+  sip_t const *sip = sip_object (msg);
+  const char *tag = nta_incoming_tag (op->irq, NULL);
+  StoxSipDialog *dlg = dialog_new (ep, DIALOG_SERVER, op->token);
+
+  if (sip != NULL && tag != NULL)
+    dlg->leg = nta_leg_tcreate (ep->agent, on_leg_request, dlg,
+                                SIPTAG_CALL_ID (sip->sip_call_id),
+                                SIPTAG_FROM (sip->sip_to),
+                                SIPTAG_TO (sip->sip_from),
+                                NTATAG_REMOTE_CSEQ (sip->sip_cseq->cs_seq),
+                                TAG_END ());
+  if (dlg->leg == NULL || nta_leg_tag (dlg->leg, tag) == NULL)
+    {
+      g_warning ("request %" G_GUINT64_FORMAT ": cannot create the dialog", op->token);
+      dialog_free (dlg);
+      if (msg != NULL)
+        msg_destroy (msg);
+      return FALSE;
+    }
+  nta_leg_server_route (dlg->leg, sip->sip_record_route, sip->sip_contact);
+  dialog_set_event (dlg, sip->sip_event, ALLOWED_EVENTS);
+  g_hash_table_insert (ep->server_dialogs, &dlg->id, dlg);
+  msg_destroy (msg);
+  g_debug ("server dialog %" G_GUINT64_FORMAT " starts", dlg->id);
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------ */
 /* Responses to our requests                                           */
 
 static void
-on_client_event (StoxSipEndpoint *ep,
-                 nua_event_t      event,
-                 int              status,
-                 char const      *phrase,
-                 StoxSipOp       *op)
+after_notify (StoxSipEndpoint *ep,
+              StoxSipOp       *op,
+              guint            status)
 {
-  /* Provisional responses change nothing for the core. */
-  if (status < 200)
-    return;
+  StoxSipDialog *dlg = dialog_lookup (ep, DIALOG_SERVER, op->dialog);
 
-  /* Sofia reports its own failures as 9xx ("900 Internal error at
-   * nua_client.c:714"); the core speaks SIP, where that is a 500, and
-   * source file names are for our debug log only. */
-  guint code = status >= 700 ? 500 : (guint) status;
-  g_autofree char *text = g_strdup (status >= 700 ? sip_status_phrase (500) : PHRASE (phrase));
-  StoxSipResponse resp = { .token = op->token, .status = code, .phrase = text };
-
-  g_debug ("%s for %" G_GUINT64_FORMAT ": %d %s", nua_event_name (event),
-           op->token, status, PHRASE (phrase));
-  /* Out of the table before the callback, so the core may reuse the token
-   * at once; freed after, which destroys the handle of this event. */
-  g_hash_table_steal (ep->client_ops, &op->token);
-  ep->on_response (&resp, ep->user_data);
-  op_free (op);
-}
-
-/* ------------------------------------------------------------------ */
-/* The stack                                                           */
-
-/* "host:port" of a URL, with the scheme's default port (RFC 3261 §19.1.2). */
-static char *
-url_hostport (url_t const *url)
-{
-  const char *port = url->url_port;
-
-  if (url->url_host == NULL)
-    return NULL;
-  if (port == NULL || port[0] == '\0')
-    port = url->url_type == url_sips ? "5061" : "5060";
-  return g_strdup_printf ("%s:%s", url->url_host, port);
+  if (dlg != NULL && (op->terminates || ends_subscription (status, TRUE)))
+    dialog_forget (dlg);
 }
 
 static void
-on_get_params (StoxSipEndpoint *ep,
-               tagi_t const     tags[])
+after_subscribe (StoxSipEndpoint *ep,
+                 StoxSipOp       *op,
+                 guint            status,
+                 sip_t const     *sip)
 {
-  tagi_t const *t = tl_find (tags, ntatag_contact);
-  sip_contact_t const *m = t != NULL ? (sip_contact_t const *) t->t_value : NULL;
-  char *hostport = m != NULL ? url_hostport (m->m_url) : NULL;
+  StoxSipDialog *dlg = dialog_lookup (ep, DIALOG_CLIENT, op->dialog);
 
-  if (hostport == NULL)
+  if (dlg == NULL)
     return;
-  g_free (ep->bound_actual);
-  ep->bound_actual = hostport;
+
+  if (status >= 300)
+    {
+      /* A failed initial SUBSCRIBE or unsubscribe leaves nothing to keep;
+       * a failed refresh keeps the subscription unless the answer ends it
+       * (RFC 6665 §4.1.2.2). */
+      if (op->initial || op->terminates || ends_subscription (status, FALSE))
+        dialog_forget (dlg);
+      return;
+    }
+
+  if (!dlg->established && sip != NULL && sip->sip_to != NULL && sip->sip_to->a_tag != NULL)
+    {
+      nta_leg_rtag (dlg->leg, sip->sip_to->a_tag);
+      nta_leg_client_reroute (dlg->leg, sip->sip_record_route, sip->sip_contact, 1);
+      dlg->established = TRUE;
+    }
+  else if (sip != NULL)
+    nta_leg_client_reroute (dlg->leg, NULL, sip->sip_contact, 0);
+
+  g_clear_handle_id (&dlg->linger, g_source_remove);
+  if (op->terminates)
+    dlg->linger = g_timeout_add_seconds (UNSUBSCRIBE_LINGER_S, dialog_linger_expired, dlg);
 }
 
 static gboolean
@@ -466,55 +834,79 @@ run_done (gpointer user_data)
 }
 
 static void
-on_shutdown (StoxSipEndpoint *ep,
-             int              status,
-             char const      *phrase)
+shutdown_finish (StoxSipEndpoint *ep)
 {
-  if (status < 200)
+  if (ep->shutdown_final)
     return;
-  if (status >= 300)
-    g_info ("SIP stack shutdown: %d %s", status, PHRASE (phrase));
   ep->shutdown_final = TRUE;
-  /* Not from inside the nua callback: `done` may free the endpoint. */
+  g_clear_handle_id (&ep->shutdown_timer, g_source_remove);
   if (ep->done_idle == 0)
     ep->done_idle = g_idle_add (run_done, ep);
 }
 
-static void
-on_nua_event (nua_event_t      event,
-              int              status,
-              char const      *phrase,
-              nua_t           *nua,
-              StoxSipEndpoint *ep,
-              nua_handle_t    *nh,
-              StoxSipOp       *op,
-              sip_t const     *sip,
-              tagi_t           tags[])
+static gboolean
+shutdown_timeout (gpointer user_data)
 {
-  switch (event)
-    {
-    case nua_r_shutdown:
-      on_shutdown (ep, status, phrase);
-      return;
-    case nua_r_get_params:
-      on_get_params (ep, tags);
-      return;
-    case nua_i_error:
-      g_warning ("SIP stack error: %d %s", status, PHRASE (phrase));
-      return;
-    case nua_i_cancel:
-      /* CANCEL concerns INVITE only, which we never accept. */
-      return;
-    default:
-      break;
-    }
+  StoxSipEndpoint *ep = user_data;
 
-  if (nua_event_is_incoming_request (event))
-    on_incoming (ep, event, status, nua, nh, op, sip);
-  else if (op != NULL && op->kind == OP_CLIENT)
-    on_client_event (ep, event, status, phrase, op);
+  ep->shutdown_timer = 0;
+  g_info ("SIP shutdown: %u requests still without a final response; leaving them",
+          dialog_ops_in_flight (ep));
+  shutdown_finish (ep);
+  return G_SOURCE_REMOVE;
+}
+
+static int
+on_response (StoxSipOp      *op,
+             nta_outgoing_t *orq,
+             sip_t const    *sip)
+{
+  StoxSipEndpoint *ep = op->ep;
+  StoxSipResponse resp = { .expires = -1, .min_expires = -1 };
+
+  if (!stox_sip_convert_response (sip, &resp))
+    {
+      resp.status = (guint) nta_outgoing_status (orq);
+      resp.phrase = g_strdup (PHRASE (sip_status_phrase ((int) resp.status)));
+    }
+  if (resp.status < 200)
+    {
+      g_free (resp.phrase);
+      return 0;
+    }
+  g_debug ("%s %" G_GUINT64_FORMAT ": %u %s", nta_outgoing_method_name (orq),
+           op->token, resp.status, resp.phrase);
+  /* Stack failures beyond SIP's range speak SIP to the core: 500. */
+  if (resp.status >= 700)
+    {
+      resp.status = 500;
+      g_free (resp.phrase);
+      resp.phrase = g_strdup (sip_status_phrase (500));
+    }
+  resp.token = op->token;
+
+  /* Out of the tables before the callback, so the core may reuse the
+   * token at once; freed after, which releases the transaction. */
+  if (op->method == STOX_SIP_METHOD_SUBSCRIBE)
+    g_hash_table_steal (ep->subscribe_ops, op);
   else
-    g_debug ("%s: %d %s", nua_event_name (event), status, PHRASE (phrase));
+    g_hash_table_steal (ep->client_ops, &op->token);
+
+  if (op->method == STOX_SIP_METHOD_NOTIFY)
+    after_notify (ep, op, resp.status);
+  else if (op->method == STOX_SIP_METHOD_SUBSCRIBE)
+    after_subscribe (ep, op, resp.status, sip);
+
+  if (ep->sending)
+    report_later (ep, &resp);
+  else
+    ep->on_response (&resp, ep->user_data);
+  op_free (op);
+  g_free (resp.phrase);
+
+  if (ep->shutting_down && dialog_ops_in_flight (ep) == 0)
+    shutdown_finish (ep);
+  return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -535,25 +927,28 @@ configured_hostport (const char *listen)
 StoxSipEndpoint *
 stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                        StoxSipRequestFunc           on_request,
-                       StoxSipResponseFunc          on_response,
+                       StoxSipResponseFunc          on_response_fn,
                        gpointer                     user_data,
                        GError                     **error)
 {
   g_return_val_if_fail (config != NULL && config->listen != NULL, NULL);
-  g_return_val_if_fail (on_request != NULL && on_response != NULL, NULL);
+  g_return_val_if_fail (on_request != NULL && on_response_fn != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   g_autoptr (StoxSipEndpoint) ep = g_new0 (StoxSipEndpoint, 1);
 
   ep->on_request = on_request;
-  ep->on_response = on_response;
+  ep->on_response = on_response_fn;
   ep->user_data = user_data;
   ep->user_agent = g_strdup (config->user_agent != NULL ? config->user_agent
                                                         : "stox/" PACKAGE_VERSION);
   ep->bound_configured = configured_hostport (config->listen);
   ep->server_ops = op_table_new ();
   ep->client_ops = op_table_new ();
-  g_queue_init (&ep->failures);
+  ep->subscribe_ops = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) op_free);
+  ep->server_dialogs = dialog_table_new ();
+  ep->client_dialogs = dialog_table_new ();
+  g_queue_init (&ep->reports);
 
   /* Sofia reads the key and certificate from agent.pem (or tls.pem) in
    * this directory; without them it still listens, and every handshake
@@ -583,6 +978,25 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   /* Before the stack exists, so that its start-up errors are captured. */
   sofia_logs_redirect (ep);
 
+  ep->home = su_home_new (sizeof (su_home_t));
+  ep->allow = ep->home != NULL ? sip_allow_make (ep->home, ALLOWED_METHODS) : NULL;
+  if (ep->allow == NULL)
+    {
+      g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_INIT,
+                   "cannot initialise Sofia-SIP");
+      return NULL;
+    }
+  if (config->outbound_proxy != NULL)
+    {
+      ep->proxy = url_hdup (ep->home, URL_STRING_MAKE (config->outbound_proxy)->us_url);
+      if (ep->proxy == NULL || ep->proxy->url_host == NULL)
+        {
+          g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_INIT,
+                       "bad outbound proxy %s", config->outbound_proxy);
+          return NULL;
+        }
+    }
+
   ep->root = su_glib_root_create (ep);
   if (ep->root == NULL)
     {
@@ -595,31 +1009,26 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   g_source_attach (ep->source, NULL);
 
   ep->keep_start_error = TRUE;
-  ep->nua = nua_create (ep->root, on_nua_event, ep,
-                        NUTAG_URL (config->listen),
-                        TAG_IF (config->outbound_proxy != NULL,
-                                NUTAG_PROXY (config->outbound_proxy)),
-                        /* SIPTAG_ALLOW_STR replaces nua's default list
-                         * (INVITE, BYE, REFER, …); NUTAG_ALLOW would add. */
-                        SIPTAG_ALLOW_STR (ALLOWED_METHODS),
-                        /* Without it nua answers every SUBSCRIBE 489. */
-                        NUTAG_ALLOW_EVENTS ("presence"),
-                        /* Without these nua answers 200 itself. */
-                        NUTAG_APPL_METHOD ("MESSAGE"),
-                        NUTAG_APPL_METHOD ("OPTIONS"),
-                        NUTAG_APPL_METHOD ("SUBSCRIBE"),
-                        NUTAG_APPL_METHOD ("NOTIFY"),
-                        NUTAG_APPL_METHOD ("PUBLISH"),
-                        /* No calls, so no SDP engine, and no "timer,
-                         * 100rel" (INVITE extensions) in Supported. */
-                        NUTAG_MEDIA_ENABLE (0),
-                        SIPTAG_SUPPORTED (SIP_NONE),
-                        SIPTAG_USER_AGENT_STR (ep->user_agent),
-                        TAG_IF (config->tls_dir != NULL,
-                                TPTAG_CERTIFICATE (config->tls_dir)),
-                        TAG_END ());
+  /* As nua sets it up: a user agent (RFC 3261 §12.2.2 CSeq checks, 482
+   * for merged requests, rport in our Via), transports added after. */
+  ep->agent = nta_agent_create (ep->root, NO_TRANSPORT, NULL, NULL,
+                                NTATAG_UA (1),
+                                NTATAG_MERGE_482 (1),
+                                NTATAG_CLIENT_RPORT (1),
+                                TAG_END ());
+  ep->no_dialog = dialog_new (ep, DIALOG_NONE, 0);
+  if (ep->agent != NULL)
+    ep->no_dialog->leg = nta_leg_tcreate (ep->agent, on_leg_request, ep->no_dialog,
+                                          NTATAG_NO_DIALOG (1), TAG_END ());
+  gboolean sips = g_ascii_strncasecmp (config->listen, "sips:", 5) == 0;
+  gboolean listening = ep->no_dialog->leg != NULL
+                       && nta_agent_add_tport (ep->agent, URL_STRING_MAKE (config->listen),
+                                               TPTAG_IDENT (sips ? "sips" : "sip"),
+                                               TAG_IF (config->tls_dir != NULL,
+                                                       TPTAG_CERTIFICATE (config->tls_dir)),
+                                               TAG_END ()) == 0;
   ep->keep_start_error = FALSE;
-  if (ep->nua == NULL)
+  if (!listening)
     {
       /* errno is long overwritten by then; Sofia's log line has the cause. */
       g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_LISTEN,
@@ -629,9 +1038,10 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
     }
   g_clear_pointer (&ep->start_error, g_free);
 
-  /* The bound address (port 0, "*") is known to the stack only; it answers
-   * through nua_r_get_params on the next loop iteration. */
-  nua_get_params (ep->nua, TAG_ANY (), TAG_END ());
+  /* The bound address (port 0, "*") is known to the stack only. */
+  sip_contact_t const *m = our_contact (ep);
+  if (m != NULL)
+    ep->bound_actual = url_hostport (m->m_url);
 
   return g_steal_pointer (&ep);
 }
@@ -644,7 +1054,9 @@ stox_sip_endpoint_respond (StoxSipEndpoint *ep,
                            guint            retry_after,
                            const char      *accept,
                            const char      *allow,
-                           const char      *warning)
+                           const char      *warning,
+                           gint64           expires,
+                           gint64           min_expires)
 {
   g_return_if_fail (ep != NULL);
   g_return_if_fail (status >= 200 && status <= 699);
@@ -657,31 +1069,101 @@ stox_sip_endpoint_respond (StoxSipEndpoint *ep,
     }
 
   g_autofree char *retry = retry_after > 0 ? g_strdup_printf ("%u", retry_after) : NULL;
+  g_autofree char *expires_text = expires >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, expires)
+                                               : NULL;
+  g_autofree char *min_text = min_expires >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, min_expires)
+                                               : NULL;
   g_autofree char *warn = NULL;
   if (warning != NULL)
+    warn = stox_sip_convert_warning (stox_sip_endpoint_get_bound (ep), warning);
+
+  gboolean ok = status < 300;
+  gboolean events = op->method == STOX_SIP_METHOD_SUBSCRIBE
+                    || op->method == STOX_SIP_METHOD_OPTIONS;
+  gboolean contact = ok && (events || op->method == STOX_SIP_METHOD_NOTIFY);
+
+  if (ok && op->method == STOX_SIP_METHOD_SUBSCRIBE && op->dialog_kind == DIALOG_NONE
+      && !server_dialog_create (ep, op))
     {
-      const char *agent = ep->bound_actual != NULL ? ep->bound_actual : ep->bound_configured;
-      warn = stox_sip_convert_warning (agent, warning);
+      status = 500;
+      phrase = NULL;
+      contact = FALSE;
+      g_clear_pointer (&expires_text, g_free);
     }
+
   if (phrase == NULL)
     phrase = sip_status_phrase ((int) status);
-  /* nua_respond() queues a signal that keeps the phrase POINTER (only the
-   * tags are copied) and formats it later, after the caller has freed its
-   * string.  Phrases come from a fixed table, so interning stays bounded. */
-  phrase = g_intern_string (phrase != NULL ? phrase : "");
-
-  nua_respond (op->nh, (int) status, phrase,
-               NUTAG_WITH_SAVED (op->saved),
-               SIPTAG_SERVER_STR (ep->user_agent),
-               TAG_IF (retry != NULL, SIPTAG_RETRY_AFTER_STR (retry)),
-               TAG_IF (accept != NULL, SIPTAG_ACCEPT_STR (accept)),
-               TAG_IF (allow != NULL, SIPTAG_ALLOW_STR (allow)),
-               TAG_IF (warn != NULL, SIPTAG_WARNING_STR (warn)),
-               TAG_END ());
+  /* nta formats and sends the response before it returns: unlike
+   * nua_respond(), nothing here needs to outlive the call. */
+  nta_incoming_treply (op->irq, (int) status, phrase,
+                       SIPTAG_SERVER_STR (ep->user_agent),
+                       TAG_IF (contact, SIPTAG_CONTACT (our_contact (ep))),
+                       TAG_IF (expires_text != NULL, SIPTAG_EXPIRES_STR (expires_text)),
+                       TAG_IF (min_text != NULL, SIPTAG_MIN_EXPIRES_STR (min_text)),
+                       TAG_IF (retry != NULL, SIPTAG_RETRY_AFTER_STR (retry)),
+                       TAG_IF (accept != NULL, SIPTAG_ACCEPT_STR (accept)),
+                       /* Allow in every response (RFC 3261 §20.5 SHOULD). */
+                       TAG_IF (allow != NULL, SIPTAG_ALLOW_STR (allow)),
+                       TAG_IF (allow == NULL, SIPTAG_ALLOW (ep->allow)),
+                       TAG_IF (events, SIPTAG_ALLOW_EVENTS_STR (ALLOWED_EVENTS)),
+                       TAG_IF (warn != NULL, SIPTAG_WARNING_STR (warn)),
+                       TAG_END ());
   g_debug ("request %" G_GUINT64_FORMAT ": answered %u", token, status);
-  /* nua_respond() only queues a signal; the handle destroy queued by
-   * op_free() runs after it. */
+
+  /* A terminated NOTIFY answered, or an answer that ends the
+   * subscription, ends the dialog; an unsubscribe answered 2xx does not:
+   * the core's terminated NOTIFY follows. */
+  StoxSipDialog *dlg = dialog_lookup (ep, op->dialog_kind, op->dialog);
+  if (dlg != NULL && (op->terminates || ends_subscription (status, FALSE)))
+    dialog_forget (dlg);
+
   g_hash_table_remove (ep->server_ops, &token);
+}
+
+/* Creates a client transaction; its final response comes to on_response()
+ * and never from inside this call. */
+static gboolean
+send_request (StoxSipEndpoint *ep,
+              StoxSipOp       *op,
+              nta_leg_t       *leg,
+              url_t const     *route,
+              sip_method_t     method,
+              const char      *method_name,
+              const char      *request_uri,
+              tag_type_t       tag,
+              tag_value_t      value,
+              ...)
+{
+  ta_list ta;
+
+  ta_start (ta, tag, value);
+  ep->sending = TRUE;
+  op->orq = nta_outgoing_tcreate (leg, on_response, op, (url_string_t const *) route,
+                                  method, method_name,
+                                  request_uri != NULL ? URL_STRING_MAKE (request_uri) : NULL,
+                                  SIPTAG_USER_AGENT_STR (ep->user_agent),
+                                  SIPTAG_ALLOW (ep->allow),
+                                  ta_tags (ta));
+  ep->sending = FALSE;
+  (void) ta_end (ta);
+  return op->orq != NULL;
+}
+
+/* A payload header rather than SIPTAG_PAYLOAD_STR: bodies may hold NULs.
+ * The tags are copied into the message, so a stack copy is enough. */
+static sip_payload_t *
+payload_init (sip_payload_t *pl,
+              GBytes        *body)
+{
+  gsize len = 0;
+
+  sip_payload_init (pl);
+  if (body != NULL)
+    {
+      pl->pl_data = (char *) g_bytes_get_data (body, &len);
+      pl->pl_len = len;
+    }
+  return pl;
 }
 
 void
@@ -690,7 +1172,7 @@ stox_sip_endpoint_send (StoxSipEndpoint         *ep,
 {
   g_return_if_fail (ep != NULL && req != NULL);
 
-  if (ep->shutting_down || ep->nua == NULL)
+  if (ep->shutting_down || ep->agent == NULL)
     {
       fail_locally (ep, req->token, SIP_503_SERVICE_UNAVAILABLE);
       return;
@@ -707,16 +1189,9 @@ stox_sip_endpoint_send (StoxSipEndpoint         *ep,
       fail_locally (ep, req->token, SIP_500_INTERNAL_SERVER_ERROR);
       return;
     }
-
-  /* Each method that can be sent has its nua call here; SUBSCRIBE and
-   * NOTIFY come with presence. */
-  void (*method_fn) (nua_handle_t *, tag_type_t, tag_value_t, ...) = NULL;
-  switch (req->method)
+  /* SUBSCRIBE and NOTIFY have their own calls. */
+  if (req->method != STOX_SIP_METHOD_MESSAGE)
     {
-    case STOX_SIP_METHOD_MESSAGE:
-      method_fn = nua_message;
-      break;
-    default:
       fail_locally (ep, req->token, SIP_501_NOT_IMPLEMENTED);
       return;
     }
@@ -726,45 +1201,205 @@ stox_sip_endpoint_send (StoxSipEndpoint         *ep,
   g_autofree char *from = g_strdup_printf ("<%s>", req->from_uri);
   g_autofree char *to = g_strdup_printf ("<%s>", req->to_uri);
   StoxSipOp *op = op_new (ep, OP_CLIENT, req->token, req->method);
+  sip_payload_t pl[1];
 
-  op->nh = nua_handle (ep->nua, op,
-                       NUTAG_URL (req->request_uri),
-                       SIPTAG_FROM_STR (from),
-                       SIPTAG_TO_STR (to),
-                       TAG_END ());
-  if (op->nh == NULL)
+  /* Out of dialog: the default leg, a fresh From tag and Call-ID. */
+  if (!send_request (ep, op, ep->no_dialog->leg, ep->proxy, SIP_METHOD_MESSAGE,
+                     req->request_uri,
+                     SIPTAG_FROM_STR (from),
+                     SIPTAG_TO_STR (to),
+                     TAG_IF (req->body != NULL && req->content_type != NULL,
+                             SIPTAG_CONTENT_TYPE_STR (req->content_type)),
+                     TAG_IF (req->body != NULL, SIPTAG_PAYLOAD (payload_init (pl, req->body))),
+                     TAG_IF (req->call_id != NULL, SIPTAG_CALL_ID_STR (req->call_id)),
+                     TAG_IF (req->subject != NULL, SIPTAG_SUBJECT_STR (req->subject)),
+                     TAG_IF (req->content_language != NULL,
+                             SIPTAG_CONTENT_LANGUAGE_STR (req->content_language)),
+                     TAG_END ()))
     {
-      /* Sofia could not parse From or To; the core hears of it as the
+      /* Sofia could not parse a URI or header; the core hears of it as the
        * response and reports it, so no log of ours beyond debug. */
-      g_debug ("request %" G_GUINT64_FORMAT ": unusable From %s or To %s",
-               req->token, req->from_uri, req->to_uri);
+      g_debug ("request %" G_GUINT64_FORMAT ": unusable Request-URI %s, From %s or To %s",
+               req->token, req->request_uri, req->from_uri, req->to_uri);
       op_free (op);
-      fail_locally (ep, req->token, 500, "Invalid From or To");
+      fail_locally (ep, req->token, 500, "Invalid Request-URI, From or To");
       return;
     }
-  op->owns_handle = TRUE;
   g_hash_table_insert (ep->client_ops, &op->token, op);
+}
 
-  /* A payload header rather than SIPTAG_PAYLOAD_STR: bodies may hold NULs.
-   * nua copies the tags, so a stack copy is enough. */
-  sip_payload_t pl[1];
-  gsize len = 0;
-  sip_payload_init (pl);
-  if (req->body != NULL)
+/* A dialog of our own (RFC 6665 §4.1.2.1): From with a fresh tag, To
+ * without, a fresh Call-ID; the notifier's tag comes with its 2xx or
+ * first NOTIFY. */
+static StoxSipDialog *
+client_dialog_create (StoxSipEndpoint        *ep,
+                      const StoxSipSubscribe *s)
+{
+  g_autofree char *from = g_strdup_printf ("<%s>", s->from_uri);
+  g_autofree char *to = g_strdup_printf ("<%s>", s->to_uri);
+  StoxSipDialog *dlg = dialog_new (ep, DIALOG_CLIENT, s->dialog);
+
+  dlg->leg = nta_leg_tcreate (ep->agent, on_leg_request, dlg,
+                              SIPTAG_FROM_STR (from),
+                              SIPTAG_TO_STR (to),
+                              TAG_END ());
+  if (dlg->leg == NULL || nta_leg_tag (dlg->leg, NULL) == NULL)
     {
-      pl->pl_data = (char *) g_bytes_get_data (req->body, &len);
-      pl->pl_len = len;
+      dialog_free (dlg);
+      return NULL;
+    }
+  dlg->event_type = g_strdup (s->event != NULL ? s->event : ALLOWED_EVENTS);
+  dlg->target_uri = g_strdup (s->request_uri);
+  g_hash_table_insert (ep->client_dialogs, &dlg->id, dlg);
+  g_debug ("client dialog %" G_GUINT64_FORMAT " starts", dlg->id);
+  return dlg;
+}
+
+void
+stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
+                             const StoxSipSubscribe *s)
+{
+  g_return_if_fail (ep != NULL && s != NULL);
+
+  if (ep->shutting_down || ep->agent == NULL)
+    {
+      fail_locally (ep, s->dialog, SIP_503_SERVICE_UNAVAILABLE);
+      return;
     }
 
-  method_fn (op->nh,
-             TAG_IF (req->body != NULL && req->content_type != NULL,
-                     SIPTAG_CONTENT_TYPE_STR (req->content_type)),
-             TAG_IF (req->body != NULL, SIPTAG_PAYLOAD (pl)),
-             TAG_IF (req->call_id != NULL, SIPTAG_CALL_ID_STR (req->call_id)),
-             TAG_IF (req->subject != NULL, SIPTAG_SUBJECT_STR (req->subject)),
-             TAG_IF (req->content_language != NULL,
-                     SIPTAG_CONTENT_LANGUAGE_STR (req->content_language)),
-             TAG_END ());
+  StoxSipDialog *dlg = dialog_lookup (ep, DIALOG_CLIENT, s->dialog);
+  gboolean initial = dlg == NULL;
+
+  if (initial)
+    {
+      if (s->request_uri == NULL || s->from_uri == NULL || s->to_uri == NULL)
+        {
+          g_warning ("subscription %" G_GUINT64_FORMAT ": no Request-URI, From or To",
+                     s->dialog);
+          fail_locally (ep, s->dialog, SIP_500_INTERNAL_SERVER_ERROR);
+          return;
+        }
+      dlg = client_dialog_create (ep, s);
+      if (dlg == NULL)
+        {
+          g_debug ("subscription %" G_GUINT64_FORMAT ": unusable From %s or To %s",
+                   s->dialog, s->from_uri, s->to_uri);
+          fail_locally (ep, s->dialog, 500, "Invalid From or To");
+          return;
+        }
+    }
+
+  g_autofree char *expires = g_strdup_printf ("%u", s->expires);
+  g_autofree char *event = dialog_event (dlg);
+  StoxSipOp *op = op_new (ep, OP_CLIENT, s->dialog, STOX_SIP_METHOD_SUBSCRIBE);
+
+  op->dialog_kind = DIALOG_CLIENT;
+  op->dialog = s->dialog;
+  op->initial = initial;
+  op->terminates = s->expires == 0;
+
+  /* Until the notifier answered, the dialog has no route set yet: the
+   * outbound proxy, as for any request out of dialog.  After, its route
+   * set and target (RFC 3261 §12.2.1.1); CSeq one up, same Call-ID. */
+  if (!send_request (ep, op, dlg->leg, dlg->established ? NULL : ep->proxy,
+                     SIP_METHOD_SUBSCRIBE, dlg->target_uri,
+                     SIPTAG_EVENT_STR (event),
+                     TAG_IF (s->accept != NULL, SIPTAG_ACCEPT_STR (s->accept)),
+                     SIPTAG_EXPIRES_STR (expires),
+                     SIPTAG_CONTACT (our_contact (ep)),
+                     SIPTAG_ALLOW_EVENTS_STR (ALLOWED_EVENTS),
+                     TAG_END ()))
+    {
+      g_debug ("subscription %" G_GUINT64_FORMAT ": cannot build the SUBSCRIBE", s->dialog);
+      op_free (op);
+      if (initial)
+        dialog_forget (dlg);
+      fail_locally (ep, s->dialog, 500, "Invalid Request-URI");
+      return;
+    }
+  g_hash_table_add (ep->subscribe_ops, op);
+}
+
+/* Subscription-State (RFC 6665 §8.2.3, §4.1.3) exactly as the core asked. */
+static char *
+substate_text (const StoxSipNotify *n)
+{
+  switch (n->substate)
+    {
+    case STOX_SUBSTATE_PENDING:
+      return g_strdup_printf ("pending;expires=%u", n->expires);
+    case STOX_SUBSTATE_ACTIVE:
+      return g_strdup_printf ("active;expires=%u", n->expires);
+    case STOX_SUBSTATE_TERMINATED:
+      break;
+    }
+
+  GString *text = g_string_new ("terminated");
+  if (n->reason != NULL)
+    g_string_append_printf (text, ";reason=%s", n->reason);
+  if (n->retry_after > 0)
+    g_string_append_printf (text, ";retry-after=%u", n->retry_after);
+  return g_string_free (text, FALSE);
+}
+
+void
+stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
+                          const StoxSipNotify *n)
+{
+  g_return_if_fail (ep != NULL && n != NULL);
+
+  if (ep->shutting_down || ep->agent == NULL)
+    {
+      fail_locally (ep, n->token, SIP_503_SERVICE_UNAVAILABLE);
+      return;
+    }
+  if (g_hash_table_contains (ep->client_ops, &n->token))
+    {
+      g_warning ("NOTIFY %" G_GUINT64_FORMAT ": token already in use", n->token);
+      fail_locally (ep, n->token, SIP_500_INTERNAL_SERVER_ERROR);
+      return;
+    }
+
+  StoxSipDialog *dlg = dialog_lookup (ep, DIALOG_SERVER, n->dialog);
+  if (dlg == NULL || dlg->terminating)
+    {
+      g_debug ("NOTIFY %" G_GUINT64_FORMAT ": no dialog %" G_GUINT64_FORMAT,
+               n->token, n->dialog);
+      fail_locally (ep, n->token, 481, "Subscription Does Not Exist");
+      return;
+    }
+
+  g_autofree char *state = substate_text (n);
+  g_autofree char *event = dialog_event (dlg);
+  StoxSipOp *op = op_new (ep, OP_CLIENT, n->token, STOX_SIP_METHOD_NOTIFY);
+  sip_payload_t pl[1];
+
+  op->dialog_kind = DIALOG_SERVER;
+  op->dialog = n->dialog;
+  op->terminates = n->substate == STOX_SUBSTATE_TERMINATED;
+
+  if (!send_request (ep, op, dlg->leg, NULL, SIP_METHOD_NOTIFY, NULL,
+                     SIPTAG_EVENT_STR (event),
+                     SIPTAG_SUBSCRIPTION_STATE_STR (state),
+                     SIPTAG_CONTACT (our_contact (ep)),
+                     SIPTAG_ALLOW_EVENTS_STR (ALLOWED_EVENTS),
+                     TAG_IF (n->content_type != NULL, SIPTAG_CONTENT_TYPE_STR (n->content_type)),
+                     TAG_IF (n->content_type != NULL && n->body != NULL,
+                             SIPTAG_PAYLOAD (payload_init (pl, n->body))),
+                     TAG_END ()))
+    {
+      g_warning ("NOTIFY %" G_GUINT64_FORMAT ": cannot build it (Subscription-State: %s)",
+                 n->token, state);
+      op_free (op);
+      if (n->substate == STOX_SUBSTATE_TERMINATED)
+        dialog_forget (dlg);
+      fail_locally (ep, n->token, SIP_500_INTERNAL_SERVER_ERROR);
+      return;
+    }
+  g_hash_table_insert (ep->client_ops, &op->token, op);
+  /* Nothing more in this dialog: later NOTIFYs and refreshes get 481. */
+  if (n->substate == STOX_SUBSTATE_TERMINATED)
+    dlg->terminating = TRUE;
 }
 
 const char *
@@ -793,8 +1428,7 @@ stox_sip_endpoint_shutdown (StoxSipEndpoint *ep,
   ep->shutting_down = TRUE;
 
   /* Requests the core has not answered yet get an answer rather than a
-   * timeout; requests we sent are abandoned (nua would otherwise wait for
-   * their answers, up to 32 s, before it calls itself shut down). */
+   * timeout. */
   GHashTableIter iter;
   gpointer value;
   g_hash_table_iter_init (&iter, ep->server_ops);
@@ -802,14 +1436,27 @@ stox_sip_endpoint_shutdown (StoxSipEndpoint *ep,
     {
       StoxSipOp *op = value;
 
-      nua_respond (op->nh, SIP_503_SERVICE_UNAVAILABLE,
-                   NUTAG_WITH_SAVED (op->saved),
-                   SIPTAG_SERVER_STR (ep->user_agent), TAG_END ());
+      nta_incoming_treply (op->irq, SIP_503_SERVICE_UNAVAILABLE,
+                           SIPTAG_SERVER_STR (ep->user_agent), TAG_END ());
       g_hash_table_iter_remove (&iter);
     }
-  g_hash_table_remove_all (ep->client_ops);
 
-  nua_shutdown (ep->nua);
+  /* MESSAGEs we sent are abandoned (their answers could take 32 s); the
+   * NOTIFYs and SUBSCRIBEs are the core's goodbyes, already on the wire
+   * in the order it sent them: their answers are awaited, briefly. */
+  g_hash_table_iter_init (&iter, ep->client_ops);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      StoxSipOp *op = value;
+
+      if (op->method == STOX_SIP_METHOD_MESSAGE)
+        g_hash_table_iter_remove (&iter);
+    }
+
+  if (dialog_ops_in_flight (ep) == 0)
+    shutdown_finish (ep);
+  else
+    ep->shutdown_timer = g_timeout_add (SHUTDOWN_LIMIT_MS, shutdown_timeout, ep);
 }
 
 void
@@ -819,37 +1466,27 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
     return;
 
   g_clear_handle_id (&ep->done_idle, g_source_remove);
-  g_clear_handle_id (&ep->failure_idle, g_source_remove);
-  g_queue_clear_full (&ep->failures, local_failure_free);
+  g_clear_handle_id (&ep->report_idle, g_source_remove);
+  g_clear_handle_id (&ep->shutdown_timer, g_source_remove);
+  g_queue_clear_full (&ep->reports, report_free);
 
-  /* Saved events and handles belong to the stack: release them first. */
+  /* Transactions and legs belong to the agent: release them first. */
   g_clear_pointer (&ep->server_ops, g_hash_table_unref);
   g_clear_pointer (&ep->client_ops, g_hash_table_unref);
-
-  gboolean abandoned = FALSE;
-  if (ep->nua != NULL)
-    {
-      if (ep->shutdown_final)
-        {
-          nua_destroy (ep->nua);
-          ep->nua = NULL;
-        }
-      else
-        {
-          /* nua_destroy() refuses to run before nua_shutdown() finished
-           * (it would free state the stack still uses), and we must not
-           * wait here.  Leave the stack to the exiting process. */
-          g_warning ("SIP stack did not finish shutting down; abandoning it");
-          abandoned = TRUE;
-        }
-    }
+  g_clear_pointer (&ep->subscribe_ops, g_hash_table_unref);
+  g_clear_pointer (&ep->server_dialogs, g_hash_table_unref);
+  g_clear_pointer (&ep->client_dialogs, g_hash_table_unref);
+  g_clear_pointer (&ep->no_dialog, dialog_free);
+  g_clear_pointer (&ep->agent, nta_agent_destroy);
 
   if (ep->source != NULL)
     g_source_destroy (ep->source);
-  if (ep->root != NULL && !abandoned)
+  if (ep->root != NULL)
     su_root_destroy (ep->root);
   sofia_logs_restore (ep);
-  if (ep->su_initialised && !abandoned)
+  if (ep->home != NULL)
+    su_home_unref (ep->home);
+  if (ep->su_initialised)
     su_deinit ();
 
   g_free (ep->user_agent);

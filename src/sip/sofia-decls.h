@@ -11,10 +11,15 @@
 
 struct _StoxSipEndpoint;
 struct _StoxSipOp;
+struct _StoxSipDialog;
 
-#define NUA_MAGIC_T     struct _StoxSipEndpoint
-#define NUA_HMAGIC_T    struct _StoxSipOp
-#define SU_ROOT_MAGIC_T struct _StoxSipEndpoint
+/* A leg is a dialog, or the default leg that takes every request outside
+ * one (a dialog of kind "none"); a client transaction is an op. */
+#define SU_ROOT_MAGIC_T      struct _StoxSipEndpoint
+#define NTA_AGENT_MAGIC_T    struct _StoxSipEndpoint
+#define NTA_LEG_MAGIC_T      struct _StoxSipDialog
+#define NTA_OUTGOING_MAGIC_T struct _StoxSipOp
+#define NTA_INCOMING_MAGIC_T struct _StoxSipOp
 
 /* Sofia's headers predate our warning set: they test undefined macros in
  * #if and declare some functions twice.  Silence that for them only. */
@@ -24,8 +29,8 @@ struct _StoxSipOp;
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_glib.h>
 #include <sofia-sip/su_log.h>
-#include <sofia-sip/nua.h>
-#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/su_tagarg.h>
+#include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/sip.h>
@@ -38,6 +43,5 @@ struct _StoxSipOp;
 #pragma GCC diagnostic pop
 
 /* Sofia exports these log objects but declares them in no public header. */
-extern su_log_t nua_log[];
 extern su_log_t nta_log[];
 extern su_log_t tport_log[];

@@ -174,6 +174,205 @@ test_convert_subscribe (void)
   g_assert_cmpint (zero->expires, ==, 0);
 }
 
+/* SUBSCRIBE: Event type without parameters, Accept joined, Expires. */
+static void
+test_convert_subscribe_headers (void)
+{
+  g_autoptr (StoxSipRequest) req = convert_text (
+      "SUBSCRIBE sip:alice@xmpp.example SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK31\n"
+      "From: <sip:bob@sip.example>;tag=a\n"
+      "To: <sip:alice@xmpp.example>\n"
+      "Call-ID: s31\n"
+      "CSeq: 1 SUBSCRIBE\n"
+      "Contact: <sip:bob@192.0.2.1>\n"
+      "Event: presence.winfo ; id=77 ; x=y\n"
+      "Expires: 3600\n"
+      "Accept: application/pidf+xml, application/xpidf+xml;q=0.5\n"
+      "Accept: multipart/related\n"
+      "Content-Length: 0\n"
+      "\n", 0, NULL);
+
+  g_assert_nonnull (req);
+  g_assert_cmpstr (req->event, ==, "presence.winfo");
+  g_assert_cmpint (req->expires, ==, 3600);
+  g_assert_cmpstr (req->accept, ==,
+                   "application/pidf+xml, application/xpidf+xml;q=0.5, multipart/related");
+  g_assert_cmpuint (req->dialog, ==, 0);
+  /* Not a NOTIFY: no subscription state. */
+  g_assert_null (req->substate);
+  g_assert_null (req->substate_reason);
+  g_assert_cmpint (req->substate_expires, ==, -1);
+  g_assert_cmpint (req->substate_retry_after, ==, -1);
+
+  /* Compact Event (o), no Accept, no Expires. */
+  g_autoptr (StoxSipRequest) bare = convert_text (
+      "SUBSCRIBE sip:alice@xmpp.example SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK32\n"
+      "From: <sip:bob@sip.example>;tag=a\n"
+      "To: <sip:alice@xmpp.example>\n"
+      "Call-ID: s32\n"
+      "CSeq: 1 SUBSCRIBE\n"
+      "o: presence\n"
+      "\n", 0, NULL);
+  g_assert_cmpstr (bare->event, ==, "presence");
+  g_assert_null (bare->accept);
+  g_assert_cmpint (bare->expires, ==, -1);
+
+  /* An Accept without values: the peer takes no body at all. */
+  g_autoptr (StoxSipRequest) none = convert_text (
+      "SUBSCRIBE sip:alice@xmpp.example SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK33\n"
+      "From: <sip:bob@sip.example>;tag=a\n"
+      "To: <sip:alice@xmpp.example>\n"
+      "Call-ID: s33\n"
+      "CSeq: 1 SUBSCRIBE\n"
+      "Event: presence\n"
+      "Accept: \n"
+      "\n", 0, NULL);
+  g_assert_cmpstr (none->accept, ==, "");
+}
+
+/* NOTIFY: Subscription-State value, reason, expires, retry-after. */
+static void
+test_convert_notify_substate (void)
+{
+  static const struct
+  {
+    const char *header;       /* NULL: no Subscription-State */
+    const char *substate;
+    const char *reason;
+    gint64      expires;
+    gint64      retry_after;
+  } rows[] = {
+    { "active;expires=120", "active", NULL, 120, -1 },
+    { "pending ; expires=600", "pending", NULL, 600, -1 },
+    { "ACTIVE;Expires=0", "active", NULL, 0, -1 },
+    { "terminated;reason=timeout", "terminated", "timeout", -1, -1 },
+    { "terminated;reason=Probation;retry-after=30", "terminated", "probation", -1, 30 },
+    { "terminated;reason=noresource;expires=5", "terminated", "noresource", 5, -1 },
+    { "active;expires=soon", "active", NULL, -1, -1 },
+    { "active;expires=-3", "active", NULL, -1, -1 },
+    { "active;expires=99999999999", "active", NULL, -1, -1 },
+    { "x-future;expires=7", "x-future", NULL, 7, -1 },
+    { NULL, NULL, NULL, -1, -1 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *ss = rows[i].header != NULL
+                            ? g_strdup_printf ("Subscription-State: %s\n", rows[i].header)
+                            : g_strdup ("");
+      g_autofree char *text = g_strdup_printf (
+          "NOTIFY sip:gw@192.0.2.9 SIP/2.0\n"
+          "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK4%zu\n"
+          "From: <sip:bob@sip.example>;tag=n\n"
+          "To: <sip:alice@xmpp.example>;tag=g\n"
+          "Call-ID: n%zu\n"
+          "CSeq: 5 NOTIFY\n"
+          "Event: presence\n"
+          "%s"
+          "Content-Type: application/pidf+xml\n"
+          "Content-Length: 4\n"
+          "\n", i, i, ss);
+      g_autoptr (StoxSipRequest) req = convert_text (text, 4, "<x/>");
+
+      g_test_message ("row %zu: %s", i, rows[i].header != NULL ? rows[i].header : "(none)");
+      g_assert_nonnull (req);
+      g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_NOTIFY);
+      g_assert_cmpstr (req->event, ==, "presence");
+      g_assert_cmpstr (req->substate, ==, rows[i].substate);
+      g_assert_cmpstr (req->substate_reason, ==, rows[i].reason);
+      g_assert_cmpint (req->substate_expires, ==, rows[i].expires);
+      g_assert_cmpint (req->substate_retry_after, ==, rows[i].retry_after);
+      g_assert_cmpstr (req->content_type, ==, "application/pidf+xml");
+      g_assert_cmpuint (g_bytes_get_size (req->body), ==, 4);
+      g_assert_cmpint (req->expires, ==, -1);
+    }
+}
+
+static gboolean
+convert_response_text (const char      *text,
+                       StoxSipResponse *resp)
+{
+  g_autoptr (GString) wire = g_string_new (NULL);
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (*p == '\n')
+        g_string_append (wire, "\r\n");
+      else
+        g_string_append_c (wire, *p);
+    }
+  msg_t *msg = msg_make (sip_default_mclass (), 0, wire->str, (ssize_t) wire->len);
+  g_assert_nonnull (msg);
+  gboolean ok = stox_sip_convert_response (sip_object (msg), resp);
+  msg_destroy (msg);
+  return ok;
+}
+
+/* Expires of a 2xx (to SUBSCRIBE), Min-Expires of a 423. */
+static void
+test_convert_response (void)
+{
+  static const struct
+  {
+    const char *status_line;
+    const char *extra;
+    guint       status;
+    const char *phrase;
+    gint64      expires;
+    gint64      min_expires;
+  } rows[] = {
+    { "SIP/2.0 200 OK", "Expires: 120\n", 200, "OK", 120, -1 },
+    { "SIP/2.0 202 Accepted", "Expires: 0\n", 202, "Accepted", 0, -1 },
+    { "SIP/2.0 200 OK", "", 200, "OK", -1, -1 },
+    { "SIP/2.0 423 Interval Too Brief", "Min-Expires: 900\n", 423, "Interval Too Brief", -1, 900 },
+    { "SIP/2.0 423 Interval Too Brief", "", 423, "Interval Too Brief", -1, -1 },
+    /* Expires in a failure means nothing to a subscriber. */
+    { "SIP/2.0 481 Subscription Does Not Exist", "Expires: 60\n", 481,
+      "Subscription Does Not Exist", -1, -1 },
+    { "SIP/2.0 489 Bad Event", "Allow-Events: presence\n", 489, "Bad Event", -1, -1 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *text = g_strdup_printf (
+          "%s\n"
+          "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK5%zu\n"
+          "From: <sip:alice@xmpp.example>;tag=g\n"
+          "To: <sip:bob@sip.example>;tag=n\n"
+          "Call-ID: r%zu\n"
+          "CSeq: 2 SUBSCRIBE\n"
+          "%s"
+          "Content-Length: 0\n"
+          "\n", rows[i].status_line, i, i, rows[i].extra);
+      StoxSipResponse resp = { .token = 42 };
+
+      g_test_message ("row %zu: %s", i, rows[i].status_line);
+      g_assert_true (convert_response_text (text, &resp));
+      g_assert_cmpuint (resp.token, ==, 42);
+      g_assert_cmpuint (resp.status, ==, rows[i].status);
+      g_assert_cmpstr (resp.phrase, ==, rows[i].phrase);
+      g_assert_cmpint (resp.expires, ==, rows[i].expires);
+      g_assert_cmpint (resp.min_expires, ==, rows[i].min_expires);
+      g_free (resp.phrase);
+    }
+
+  /* A request is not a response. */
+  StoxSipResponse resp = { 0 };
+  g_assert_false (convert_response_text (
+      "OPTIONS sip:gw.example SIP/2.0\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK59\n"
+      "From: <sip:probe@192.0.2.1>;tag=1\n"
+      "To: <sip:gw.example>\n"
+      "Call-ID: r9\n"
+      "CSeq: 7 OPTIONS\n"
+      "\n", &resp));
+  g_assert_false (stox_sip_convert_response (NULL, &resp));
+  g_assert_null (resp.phrase);
+}
+
 static void
 test_convert_methods (void)
 {
@@ -356,6 +555,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/sip/convert/absent-headers", test_convert_absent_headers);
   g_test_add_func ("/sip/convert/compact-forms", test_convert_compact_forms);
   g_test_add_func ("/sip/convert/subscribe", test_convert_subscribe);
+  g_test_add_func ("/sip/convert/subscribe-headers", test_convert_subscribe_headers);
+  g_test_add_func ("/sip/convert/notify-substate", test_convert_notify_substate);
+  g_test_add_func ("/sip/convert/response", test_convert_response);
   g_test_add_func ("/sip/convert/methods", test_convert_methods);
   g_test_add_func ("/sip/convert/content-type", test_convert_content_type_table);
   g_test_add_func ("/sip/convert/invalid-utf8", test_convert_invalid_utf8);

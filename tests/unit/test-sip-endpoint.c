@@ -45,6 +45,13 @@ typedef struct
   gboolean         done;
   guint            branch;
   GString         *stream_in;     /* bytes received on a TCP connection */
+
+  /* The user part of the peer's Contact in peer_dialog_request(). */
+  const char      *contact_user;
+
+  /* What the wait_* helpers below wait for. */
+  const char      *want_prefix;
+  guint            want_count;
 } Fixture;
 
 /* ------------------------------------------------------------------ */
@@ -70,6 +77,12 @@ request_copy (const StoxSipRequest *r)
   c->source = g_strdup (r->source);
   c->expires = r->expires;
   c->event = g_strdup (r->event);
+  c->accept = g_strdup (r->accept);
+  c->dialog = r->dialog;
+  c->substate = g_strdup (r->substate);
+  c->substate_reason = g_strdup (r->substate_reason);
+  c->substate_expires = r->substate_expires;
+  c->substate_retry_after = r->substate_retry_after;
   return c;
 }
 
@@ -82,7 +95,7 @@ on_request (const StoxSipRequest *req,
   g_ptr_array_add (fx->requests, request_copy (req));
   if (fx->answer_in_callback != 0)
     stox_sip_endpoint_respond (fx->ep, req->token, fx->answer_in_callback, NULL,
-                               0, NULL, ALLOW, NULL);
+                               0, NULL, ALLOW, NULL, -1, -1);
 }
 
 static void
@@ -90,7 +103,9 @@ on_response (const StoxSipResponse *resp,
              gpointer               user_data)
 {
   Fixture *fx = user_data;
-  StoxSipResponse copy = { resp->token, resp->status, g_strdup (resp->phrase) };
+  StoxSipResponse copy = {
+    resp->token, resp->status, g_strdup (resp->phrase), resp->expires, resp->min_expires,
+  };
 
   g_array_append_val (fx->responses, copy);
 }
@@ -433,7 +448,7 @@ test_bound (Fixture       *fx,
   g_autofree char *expect = g_strdup_printf ("%s:%u", fx->host, fx->ep_port);
 
   g_assert_cmpstr (stox_sip_endpoint_get_bound (fx->ep), ==, expect);
-  /* Once the stack has answered nua_get_params the value is the stack's. */
+  /* The value is the stack's (its Contact), and stays so. */
   run_for (50);
   g_assert_cmpstr (stox_sip_endpoint_get_bound (fx->ep), ==, expect);
 }
@@ -492,7 +507,7 @@ test_options_answered_later (Fixture       *fx,
   run_for (100);
   g_assert_false (has_final_response (fx));
 
-  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, ALLOW, NULL);
+  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, ALLOW, NULL, -1, -1);
   wait_for (fx, has_final_response, "200 to OPTIONS");
 
   g_autofree char *resp = final_response_text (fx);
@@ -505,7 +520,7 @@ test_options_answered_later (Fixture       *fx,
   g_assert_nonnull (strstr (resp, call_id));
 
   /* A second answer to the same token is ignored. */
-  stox_sip_endpoint_respond (fx->ep, req->token, 500, NULL, 0, NULL, NULL, NULL);
+  stox_sip_endpoint_respond (fx->ep, req->token, 500, NULL, 0, NULL, NULL, NULL, -1, -1);
   run_for (100);
   g_assert_cmpint (final_response_index (fx), ==, (int) fx->datagrams->len - 1);
 }
@@ -542,7 +557,7 @@ answer_delayed (gpointer user_data)
 
   /* Up to now the transaction must have stayed open. */
   g_assert_false (has_final_response (d->fx));
-  stox_sip_endpoint_respond (d->fx->ep, d->token, 202, "Accepted", 0, NULL, NULL, NULL);
+  stox_sip_endpoint_respond (d->fx->ep, d->token, 202, "Accepted", 0, NULL, NULL, NULL, -1, -1);
   d->answered = TRUE;
   return G_SOURCE_REMOVE;
 }
@@ -618,7 +633,7 @@ test_respond_headers (Fixture       *fx,
   StoxSipRequest *req = fx->requests->pdata[0];
   stox_sip_endpoint_respond (fx->ep, req->token, 503, "Service Unavailable", 30,
                              "text/plain, message/cpim", NULL,
-                             "XMPP link \"down\"\r\nX-Evil: 1");
+                             "XMPP link \"down\"\r\nX-Evil: 1", -1, -1);
   wait_for (fx, has_final_response, "503 to MESSAGE");
 
   g_autofree char *resp = final_response_text (fx);
@@ -979,6 +994,913 @@ test_body_too_large (Fixture       *fx,
   fx->stream_in = NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Subscription dialogs (RFC 6665)                                     */
+
+#define PIDF "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n" \
+             "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"pres:alice@gw.example\">" \
+             "<tuple id=\"t1\"><status><basic>open</basic></status></tuple></presence>"
+
+/* The value of the first `name:` header line, or NULL. */
+static char *
+header_value (const char *text,
+              const char *name)
+{
+  g_autofree char *needle = g_strdup_printf ("\r\n%s: ", name);
+  const char *p = strstr (text, needle);
+
+  if (p == NULL)
+    return NULL;
+  p += strlen (needle);
+  return g_strndup (p, strcspn (p, "\r\n"));
+}
+
+/* The tag parameter of a From/To value, or NULL. */
+static char *
+tag_of (const char *addr)
+{
+  const char *p = addr != NULL ? strstr (addr, ";tag=") : NULL;
+
+  if (p == NULL)
+    return NULL;
+  p += strlen (";tag=");
+  return g_strndup (p, strcspn (p, ";>\r\n"));
+}
+
+/* The URI inside <…> of a header value. */
+static char *
+uri_of (const char *addr)
+{
+  const char *p = strchr (addr, '<');
+
+  g_assert_nonnull (p);
+  p++;
+  return g_strndup (p, strcspn (p, ">"));
+}
+
+/* The body: what follows the blank line. */
+static const char *
+body_of (const char *text)
+{
+  const char *p = strstr (text, "\r\n\r\n");
+
+  g_assert_nonnull (p);
+  return p + 4;
+}
+
+static guint
+cseq_of (const char *text)
+{
+  g_autofree char *cseq = header_value (text, "CSeq");
+
+  g_assert_nonnull (cseq);
+  return (guint) g_ascii_strtoull (cseq, NULL, 10);
+}
+
+static gboolean
+has_prefixed_datagram (Fixture *fx)
+{
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      GBytes *b = fx->datagrams->pdata[i];
+      gsize len;
+      const char *data = g_bytes_get_data (b, &len);
+
+      if (len >= strlen (fx->want_prefix)
+          && memcmp (data, fx->want_prefix, strlen (fx->want_prefix)) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Waits (≤ 5 s) for a datagram starting with `prefix` among those received
+ * since the last clear; returns its text. */
+static char *
+wait_datagram (Fixture    *fx,
+               const char *prefix)
+{
+  fx->want_prefix = prefix;
+  wait_for (fx, has_prefixed_datagram, prefix);
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      g_autofree char *text = datagram_text (fx->datagrams->pdata[i]);
+
+      if (g_str_has_prefix (text, prefix))
+        return g_steal_pointer (&text);
+    }
+  g_assert_not_reached ();
+}
+
+static gboolean
+has_requests (Fixture *fx)
+{
+  return fx->requests->len >= fx->want_count;
+}
+
+static gboolean
+has_responses (Fixture *fx)
+{
+  return fx->responses->len >= fx->want_count;
+}
+
+/* Waits for the n-th on_request (1-based) and returns it. */
+static StoxSipRequest *
+wait_request (Fixture *fx,
+              guint    n)
+{
+  fx->want_count = n;
+  wait_for (fx, has_requests, "on_request");
+  return fx->requests->pdata[n - 1];
+}
+
+static StoxSipResponse *
+wait_response (Fixture *fx,
+               guint    n)
+{
+  fx->want_count = n;
+  wait_for (fx, has_responses, "on_response");
+  return &g_array_index (fx->responses, StoxSipResponse, n - 1);
+}
+
+/* A request from the peer inside (or outside) a dialog: whole From and To
+ * values given, CRLF line ends, Content-Length computed. */
+static char *
+peer_dialog_request (Fixture    *fx,
+                     const char *method,
+                     const char *request_uri,
+                     const char *from,
+                     const char *to,
+                     const char *call_id,
+                     guint       cseq,
+                     const char *extra_headers,
+                     const char *body)
+{
+  gsize body_len = body != NULL ? strlen (body) : 0;
+
+  return g_strdup_printf ("%s %s SIP/2.0\r\n"
+                          "Via: SIP/2.0/UDP %s:%u;branch=z9hG4bK-dlg-%u;rport\r\n"
+                          "Max-Forwards: 70\r\n"
+                          "From: %s\r\n"
+                          "To: %s\r\n"
+                          "Call-ID: %s\r\n"
+                          "CSeq: %u %s\r\n"
+                          "Contact: <sip:%s@%s:%u>\r\n"
+                          "%s"
+                          "Content-Length: %zu\r\n"
+                          "\r\n"
+                          "%s",
+                          method, request_uri, fx->host, fx->peer_port, ++fx->branch,
+                          from, to, call_id, cseq, method,
+                          fx->contact_user != NULL ? fx->contact_user : "contact",
+                          fx->host, fx->peer_port,
+                          extra_headers != NULL ? extra_headers : "", body_len,
+                          body != NULL ? body : "");
+}
+
+static void
+peer_send_text (Fixture    *fx,
+                const char *text)
+{
+  peer_send (fx, text, strlen (text));
+}
+
+/* The peer's answer to a request it received: Via, From, To, Call-ID and
+ * CSeq copied, `to_tag` added to To when it has none. */
+static char *
+peer_answer_with (const char *request,
+                  const char *status_line,
+                  const char *to_tag,
+                  const char *extra_headers)
+{
+  g_auto (GStrv) lines = g_strsplit (request, "\r\n", -1);
+  g_autoptr (GString) s = g_string_new (status_line);
+
+  g_string_append (s, "\r\n");
+  for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      const char *l = lines[i];
+
+      if (g_str_has_prefix (l, "Via:") || g_str_has_prefix (l, "From:")
+          || g_str_has_prefix (l, "Call-ID:") || g_str_has_prefix (l, "CSeq:"))
+        g_string_append_printf (s, "%s\r\n", l);
+      else if (g_str_has_prefix (l, "To:") && strstr (l, ";tag=") == NULL && to_tag != NULL)
+        g_string_append_printf (s, "%s;tag=%s\r\n", l, to_tag);
+      else if (g_str_has_prefix (l, "To:"))
+        g_string_append_printf (s, "%s\r\n", l);
+    }
+  g_string_append_printf (s, "%sContent-Length: 0\r\n\r\n",
+                          extra_headers != NULL ? extra_headers : "");
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* A SIP watcher's dialog with the gateway, as the peer sees it. */
+typedef struct
+{
+  StoxToken dialog;      /* T: the initial SUBSCRIBE's token */
+  char     *call_id;
+  char     *from;        /* the watcher's From, with its tag */
+  char     *to;          /* the gateway's To, with its tag */
+  char     *ruri;        /* the gateway's Contact */
+  guint     cseq;
+} Watcher;
+
+static void
+watcher_clear (Watcher *w)
+{
+  g_free (w->call_id);
+  g_free (w->from);
+  g_free (w->to);
+  g_free (w->ruri);
+}
+
+/* SUBSCRIBE from the peer, answered 200 with `expires` by the "core". */
+static void
+watcher_subscribe (Fixture *fx,
+                   Watcher *w,
+                   guint    expires)
+{
+  g_autofree char *ruri = g_strdup_printf ("sip:alice@%s:%u", fx->host, fx->ep_port);
+  g_autofree char *extra = g_strdup_printf ("Event: presence\r\nExpires: %u\r\n"
+                                            "Accept: application/pidf+xml\r\n", expires);
+  guint n = fx->requests->len + 1;
+
+  w->call_id = g_strdup_printf ("watch-%u@test", fx->branch);
+  w->from = g_strdup_printf ("<sip:bob@%s:%u>;tag=watcher%u", fx->host, fx->peer_port,
+                             fx->branch);
+  w->cseq = 1;
+  g_autofree char *to = g_strdup_printf ("<%s>", ruri);
+  g_autofree char *text = peer_dialog_request (fx, "SUBSCRIBE", ruri, w->from, to, w->call_id,
+                                               w->cseq, extra, NULL);
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send_text (fx, text);
+
+  StoxSipRequest *req = wait_request (fx, n);
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_SUBSCRIBE);
+  g_assert_cmpuint (req->dialog, ==, 0);
+  g_assert_cmpstr (req->event, ==, "presence");
+  g_assert_cmpint (req->expires, ==, expires);
+  g_assert_cmpstr (req->accept, ==, "application/pidf+xml");
+  w->dialog = req->token;
+
+  /* Nothing final before the core answers. */
+  run_for (50);
+  g_assert_false (has_final_response (fx));
+
+  stox_sip_endpoint_respond (fx->ep, w->dialog, 200, NULL, 0, NULL, NULL, NULL, expires, -1);
+  g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
+  g_autofree char *expires_line = g_strdup_printf ("\r\nExpires: %u\r\n", expires);
+  g_autofree char *resp_to = header_value (resp, "To");
+  g_autofree char *our_tag = tag_of (resp_to);
+  g_autofree char *contact = header_value (resp, "Contact");
+
+  g_test_message ("%s", resp);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 200 OK\r\n"));
+  g_assert_nonnull (strstr (resp, expires_line));
+  g_assert_cmpuint (count_headers (resp, "Expires"), ==, 1);
+  g_assert_nonnull (our_tag);
+  g_assert_nonnull (contact);
+  g_assert_nonnull (strstr (resp, "\r\nAllow-Events: presence\r\n"));
+  w->to = g_strdup (resp_to);
+  w->ruri = uri_of (contact);
+}
+
+/* Waits for the gateway's NOTIFY in `w`, checks the dialog, answers it
+ * `status_line` and returns its text. */
+static char *
+watcher_receive_notify (Fixture    *fx,
+                        Watcher    *w,
+                        const char *status_line)
+{
+  g_autofree char *request_line = g_strdup_printf ("NOTIFY sip:%s@%s:%u SIP/2.0\r\n",
+                                                   fx->contact_user != NULL
+                                                   ? fx->contact_user : "contact",
+                                                   fx->host, fx->peer_port);
+  char *text = wait_datagram (fx, "NOTIFY ");
+  g_autofree char *call_id = header_value (text, "Call-ID");
+  g_autofree char *from = header_value (text, "From");
+  g_autofree char *to = header_value (text, "To");
+  g_autofree char *from_tag = tag_of (from);
+  g_autofree char *to_tag = tag_of (to);
+  g_autofree char *want_from_tag = tag_of (w->to);
+  g_autofree char *want_to_tag = tag_of (w->from);
+
+  g_test_message ("%s", text);
+  /* Sent to the watcher's Contact, in its dialog (RFC 3261 §12.2.1.1). */
+  g_assert_true (g_str_has_prefix (text, request_line));
+  g_assert_cmpstr (call_id, ==, w->call_id);
+  g_assert_cmpstr (from_tag, ==, want_from_tag);
+  g_assert_cmpstr (to_tag, ==, want_to_tag);
+  g_assert_nonnull (strstr (text, "\r\nEvent: presence\r\n"));
+  g_assert_nonnull (strstr (text, "\r\nContact: "));
+  g_assert_nonnull (strstr (text, "\r\nUser-Agent: " USER_AGENT "\r\n"));
+
+  g_autofree char *answer = peer_answer_with (text, status_line, NULL, NULL);
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_reply (fx, answer);
+  return text;
+}
+
+static void
+notify_in (Fixture     *fx,
+           Watcher     *w,
+           StoxToken    token,
+           StoxSubstate substate,
+           guint        expires,
+           const char  *reason,
+           const char  *content_type,
+           const char  *body)
+{
+  StoxSipNotify n = {
+    .token = token,
+    .dialog = w->dialog,
+    .substate = substate,
+    .reason = (char *) reason,
+    .expires = expires,
+    .content_type = (char *) content_type,
+    .body = body != NULL ? g_bytes_new (body, strlen (body)) : NULL,
+  };
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  stox_sip_endpoint_notify (fx->ep, &n);
+  g_clear_pointer (&n.body, g_bytes_unref);
+}
+
+/* A SIP watcher's whole subscription, from SUBSCRIBE to the terminated
+ * NOTIFY, with nothing sent or answered that the core did not ask for. */
+static void
+test_server_dialog (Fixture       *fx,
+                    gconstpointer  data)
+{
+  Watcher w = { 0 };
+
+  watcher_subscribe (fx, &w, 600);
+
+  /* pending, no body: Content-Length 0 and no Content-Type. */
+  notify_in (fx, &w, 5001, STOX_SUBSTATE_PENDING, 600, NULL, NULL, NULL);
+  g_autofree char *n1 = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  g_assert_nonnull (strstr (n1, "\r\nSubscription-State: pending;expires=600\r\n"));
+  g_assert_nonnull (strstr (n1, "\r\nContent-Length: 0\r\n"));
+  g_assert_cmpuint (count_headers (n1, "Content-Type"), ==, 0);
+  StoxSipResponse *r = wait_response (fx, 1);
+  g_assert_cmpuint (r->token, ==, 5001);
+  g_assert_cmpuint (r->status, ==, 200);
+  guint cseq1 = cseq_of (n1);
+
+  /* Refresh from the watcher, in the dialog: to the core, dialog = T,
+   * and not answered by the stack. */
+  fx->contact_user = "moved";
+  g_autofree char *refresh = peer_dialog_request (fx, "SUBSCRIBE", w.ruri, w.from, w.to,
+                                                  w.call_id, ++w.cseq,
+                                                  "Event: presence\r\nExpires: 600\r\n", NULL);
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send_text (fx, refresh);
+  StoxSipRequest *req = wait_request (fx, 2);
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_SUBSCRIBE);
+  g_assert_cmpuint (req->dialog, ==, w.dialog);
+  g_assert_cmpuint (req->token, !=, w.dialog);
+  g_assert_cmpint (req->expires, ==, 600);
+  run_for (100);
+  g_assert_cmpuint (fx->datagrams->len, ==, 0);
+  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, 300, -1);
+  g_autofree char *refreshed = wait_datagram (fx, "SIP/2.0 ");
+  g_autofree char *refreshed_to = header_value (refreshed, "To");
+  g_assert_true (g_str_has_prefix (refreshed, "SIP/2.0 200 OK\r\n"));
+  g_assert_nonnull (strstr (refreshed, "\r\nExpires: 300\r\n"));
+  g_assert_cmpstr (refreshed_to, ==, w.to);
+  /* …and no NOTIFY of the stack's own after the refresh. */
+  run_for (100);
+  g_assert_cmpuint (fx->datagrams->len, ==, 1);
+
+  /* active with PIDF: body and Content-Type exactly; to the watcher's
+   * new Contact (a refresh is a target refresh). */
+  notify_in (fx, &w, 5002, STOX_SUBSTATE_ACTIVE, 300, NULL, "application/pidf+xml", PIDF);
+  g_autofree char *n2 = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  g_autofree char *clen = g_strdup_printf ("\r\nContent-Length: %zu\r\n", strlen (PIDF));
+  g_assert_nonnull (strstr (n2, "\r\nSubscription-State: active;expires=300\r\n"));
+  g_assert_nonnull (strstr (n2, "\r\nContent-Type: application/pidf+xml\r\n"));
+  g_assert_nonnull (strstr (n2, clen));
+  g_assert_cmpstr (body_of (n2), ==, PIDF);
+  g_assert_cmpuint (cseq_of (n2), ==, cseq1 + 1);
+  r = wait_response (fx, 2);
+  g_assert_cmpuint (r->token, ==, 5002);
+  g_assert_cmpuint (r->status, ==, 200);
+
+  /* terminated: after its answer the dialog is gone. */
+  notify_in (fx, &w, 5003, STOX_SUBSTATE_TERMINATED, 0, "timeout", NULL, NULL);
+  g_autofree char *n3 = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  g_assert_nonnull (strstr (n3, "\r\nSubscription-State: terminated;reason=timeout\r\n"));
+  r = wait_response (fx, 3);
+  g_assert_cmpuint (r->token, ==, 5003);
+  g_assert_cmpuint (r->status, ==, 200);
+
+  /* A further NOTIFY: 481, from the loop, nothing on the wire. */
+  notify_in (fx, &w, 5004, STOX_SUBSTATE_ACTIVE, 300, NULL, NULL, NULL);
+  g_assert_cmpuint (fx->responses->len, ==, 3);
+  r = wait_response (fx, 4);
+  g_assert_cmpuint (r->token, ==, 5004);
+  g_assert_cmpuint (r->status, ==, 481);
+  g_assert_cmpint (r->expires, ==, -1);
+
+  /* A refresh in the dead dialog: 481 from the stack, not the core. */
+  g_autofree char *late = peer_dialog_request (fx, "SUBSCRIBE", w.ruri, w.from, w.to,
+                                               w.call_id, ++w.cseq,
+                                               "Event: presence\r\nExpires: 600\r\n", NULL);
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send_text (fx, late);
+  g_autofree char *gone = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (gone, "SIP/2.0 481 "));
+  run_for (50);
+  g_assert_cmpuint (fx->requests->len, ==, 2);
+  g_assert_cmpuint (fx->datagrams->len, ==, 1);
+  watcher_clear (&w);
+}
+
+/* The dialog ends on what ends a subscription (RFC 6665 §4.2.2): a NOTIFY
+ * answered 481, or the core answering a refresh 481; a terminated NOTIFY
+ * makes the dialog refuse refreshes at once. */
+static void
+test_server_dialog_ends (Fixture       *fx,
+                         gconstpointer  data)
+{
+  Watcher w1 = { 0 }, w2 = { 0 }, w3 = { 0 };
+
+  /* NOTIFY answered 481 by the watcher. */
+  watcher_subscribe (fx, &w1, 60);
+  notify_in (fx, &w1, 6001, STOX_SUBSTATE_ACTIVE, 60, NULL, NULL, NULL);
+  g_autofree char *n = watcher_receive_notify (fx, &w1, "SIP/2.0 481 Subscription Does Not Exist");
+  StoxSipResponse *r = wait_response (fx, 1);
+  g_assert_cmpuint (r->status, ==, 481);
+  notify_in (fx, &w1, 6002, STOX_SUBSTATE_ACTIVE, 60, NULL, NULL, NULL);
+  r = wait_response (fx, 2);
+  g_assert_cmpuint (r->token, ==, 6002);
+  g_assert_cmpuint (r->status, ==, 481);
+  g_assert_cmpuint (fx->datagrams->len, ==, 0);
+
+  /* A refresh the core answers 481. */
+  watcher_subscribe (fx, &w2, 60);
+  g_autofree char *refresh = peer_dialog_request (fx, "SUBSCRIBE", w2.ruri, w2.from, w2.to,
+                                                  w2.call_id, ++w2.cseq,
+                                                  "Event: presence\r\nExpires: 60\r\n", NULL);
+  guint n_req = fx->requests->len + 1;
+  peer_send_text (fx, refresh);
+  StoxSipRequest *req = wait_request (fx, n_req);
+  g_assert_cmpuint (req->dialog, ==, w2.dialog);
+  stox_sip_endpoint_respond (fx->ep, req->token, 481, NULL, 0, NULL, NULL, NULL, -1, -1);
+  notify_in (fx, &w2, 6003, STOX_SUBSTATE_ACTIVE, 60, NULL, NULL, NULL);
+  r = wait_response (fx, 3);
+  g_assert_cmpuint (r->token, ==, 6003);
+  g_assert_cmpuint (r->status, ==, 481);
+
+  /* Between a terminated NOTIFY and its answer, a refresh gets 481 and a
+   * SUBSCRIBE with another event package too. */
+  watcher_subscribe (fx, &w3, 60);
+  notify_in (fx, &w3, 6004, STOX_SUBSTATE_TERMINATED, 0, "rejected", NULL, NULL);
+  g_autofree char *n3 = wait_datagram (fx, "NOTIFY ");
+  g_assert_nonnull (strstr (n3, "\r\nSubscription-State: terminated;reason=rejected\r\n"));
+  guint before = fx->requests->len;
+  g_autofree char *crossing = peer_dialog_request (fx, "SUBSCRIBE", w3.ruri, w3.from, w3.to,
+                                                   w3.call_id, ++w3.cseq,
+                                                   "Event: presence\r\nExpires: 60\r\n", NULL);
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send_text (fx, crossing);
+  g_autofree char *refused = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (refused, "SIP/2.0 481 "));
+  g_assert_cmpuint (fx->requests->len, ==, before);
+  g_autofree char *answer = peer_answer_with (n3, "SIP/2.0 200 OK", NULL, NULL);
+  peer_reply (fx, answer);
+  r = wait_response (fx, 4);
+  g_assert_cmpuint (r->token, ==, 6004);
+  g_assert_cmpuint (r->status, ==, 200);
+
+  watcher_clear (&w1);
+  watcher_clear (&w2);
+  watcher_clear (&w3);
+}
+
+/* Nothing of the stack's own: a subscription whose Expires runs out gets
+ * no NOTIFY (the core enforces expiry), and one of ours is not refreshed
+ * (the core refreshes). */
+static void
+test_no_automatic_requests (Fixture       *fx,
+                            gconstpointer  data)
+{
+  Watcher w = { 0 };
+
+  watcher_subscribe (fx, &w, 1);
+  notify_in (fx, &w, 7001, STOX_SUBSTATE_ACTIVE, 1, NULL, NULL, NULL);
+  g_autofree char *n = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  g_assert_nonnull (strstr (n, "\r\nSubscription-State: active;expires=1\r\n"));
+  wait_response (fx, 1);
+
+  StoxSipSubscribe s = {
+    .dialog = 7100,
+    .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port),
+    .from_uri = (char *) "sip:alice@gw.example",
+    .to_uri = (char *) "sip:bob@sip.example",
+    .event = (char *) "presence",
+    .accept = (char *) "application/pidf+xml",
+    .expires = 1,
+  };
+  stox_sip_endpoint_subscribe (fx->ep, &s);
+  g_autofree char *sub = wait_datagram (fx, "SUBSCRIBE ");
+  g_autofree char *ok = peer_answer_with (sub, "SIP/2.0 200 OK", "nfy7", "Expires: 1\r\n");
+  peer_reply (fx, ok);
+  StoxSipResponse *r = wait_response (fx, 2);
+  g_assert_cmpuint (r->token, ==, 7100);
+  g_assert_cmpint (r->expires, ==, 1);
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  run_for (2500);
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      g_autofree char *text = datagram_text (fx->datagrams->pdata[i]);
+      g_test_message ("unexpected: %s", text);
+    }
+  g_assert_cmpuint (fx->datagrams->len, ==, 0);
+  g_free (s.request_uri);
+  watcher_clear (&w);
+}
+
+/* The gateway's own subscription, as a SIP notifier sees it. */
+typedef struct
+{
+  char *call_id;
+  char *gw;          /* the gateway's From value, with its tag */
+  char *notifier;    /* our To value, with the tag of our 2xx */
+  char *ruri;        /* the gateway's Contact */
+  guint cseq;        /* of our NOTIFYs */
+} Notifier;
+
+static void
+notifier_clear (Notifier *nf)
+{
+  g_free (nf->call_id);
+  g_free (nf->gw);
+  g_free (nf->notifier);
+  g_free (nf->ruri);
+}
+
+static char *
+subscribe_from_gateway (Fixture   *fx,
+                        StoxToken  dialog,
+                        guint      expires)
+{
+  g_autofree char *target = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port);
+  StoxSipSubscribe s = {
+    .dialog = dialog,
+    .request_uri = target,
+    .from_uri = (char *) "sip:alice@gw.example",
+    .to_uri = (char *) "sip:bob@sip.example",
+    .event = (char *) "presence",
+    .accept = (char *) "application/pidf+xml",
+    .expires = expires,
+  };
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  stox_sip_endpoint_subscribe (fx->ep, &s);
+  char *text = wait_datagram (fx, "SUBSCRIBE ");
+  g_autofree char *expires_line = g_strdup_printf ("\r\nExpires: %u\r\n", expires);
+
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "\r\nEvent: presence\r\n"));
+  g_assert_nonnull (strstr (text, "\r\nAccept: application/pidf+xml\r\n"));
+  g_assert_nonnull (strstr (text, expires_line));
+  g_assert_nonnull (strstr (text, "\r\nContact: "));
+  g_assert_nonnull (strstr (text, "\r\nUser-Agent: " USER_AGENT "\r\n"));
+  return text;
+}
+
+/* A NOTIFY from the notifier in the gateway's dialog. */
+static void
+notifier_send_notify (Fixture    *fx,
+                      Notifier   *nf,
+                      const char *substate,
+                      const char *body)
+{
+  g_autofree char *extra = g_strdup_printf ("Event: presence\r\nSubscription-State: %s\r\n%s",
+                                            substate, body != NULL
+                                            ? "Content-Type: application/pidf+xml\r\n" : "");
+  g_autofree char *text = peer_dialog_request (fx, "NOTIFY", nf->ruri, nf->notifier, nf->gw,
+                                               nf->call_id, ++nf->cseq, extra, body);
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send_text (fx, text);
+}
+
+static void
+test_client_dialog (Fixture       *fx,
+                    gconstpointer  data)
+{
+  const StoxToken dialog = 9001;
+  Notifier nf = { 0 };
+
+  /* SUBSCRIBE out of dialog, then 200 with a To-tag and a shorter Expires. */
+  g_autofree char *s1 = subscribe_from_gateway (fx, dialog, 300);
+  g_autofree char *request_line = g_strdup_printf ("SUBSCRIBE sip:bob@%s:%u SIP/2.0\r\n",
+                                                   fx->host, fx->peer_port);
+  g_autofree char *to1 = header_value (s1, "To");
+  g_autofree char *contact = header_value (s1, "Contact");
+  g_assert_true (g_str_has_prefix (s1, request_line));
+  g_assert_cmpstr (to1, ==, "<sip:bob@sip.example>");
+  nf.call_id = header_value (s1, "Call-ID");
+  nf.gw = header_value (s1, "From");
+  nf.ruri = uri_of (contact);
+  g_assert_true (g_str_has_prefix (nf.gw, "<sip:alice@gw.example>;tag="));
+  guint cseq1 = cseq_of (s1);
+
+  /* The notifier's Contact is where in-dialog requests go from now on. */
+  g_autofree char *answer_headers = g_strdup_printf ("Expires: 120\r\n"
+                                                     "Contact: <sip:notifier@%s:%u>\r\n",
+                                                     fx->host, fx->peer_port);
+  g_autofree char *ok = peer_answer_with (s1, "SIP/2.0 200 OK", "nfy1", answer_headers);
+  peer_reply (fx, ok);
+  StoxSipResponse *r = wait_response (fx, 1);
+  g_assert_cmpuint (r->token, ==, dialog);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpint (r->expires, ==, 120);
+  g_assert_cmpint (r->min_expires, ==, -1);
+  nf.notifier = g_strdup_printf ("%s;tag=nfy1", to1);
+
+  /* NOTIFY active with PIDF → the core, which answers it. */
+  notifier_send_notify (fx, &nf, "active;expires=120", PIDF);
+  StoxSipRequest *req = wait_request (fx, 1);
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_NOTIFY);
+  g_assert_cmpuint (req->dialog, ==, dialog);
+  g_assert_cmpstr (req->event, ==, "presence");
+  g_assert_cmpstr (req->substate, ==, "active");
+  g_assert_cmpint (req->substate_expires, ==, 120);
+  g_assert_null (req->substate_reason);
+  g_assert_cmpstr (req->content_type, ==, "application/pidf+xml");
+  g_assert_nonnull (req->body);
+  g_assert_cmpmem (g_bytes_get_data (req->body, NULL), g_bytes_get_size (req->body),
+                   PIDF, strlen (PIDF));
+  /* The stack leaves the NOTIFY to the core. */
+  run_for (100);
+  g_assert_false (has_final_response (fx));
+  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, -1, -1);
+  g_autofree char *notify_ok = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (notify_ok, "SIP/2.0 200 OK\r\n"));
+  g_assert_nonnull (strstr (notify_ok, " NOTIFY\r\n"));
+
+  /* A NOTIFY with a bad body: the core's 400 goes out as such. */
+  notifier_send_notify (fx, &nf, "active;expires=100", "<not-pidf");
+  req = wait_request (fx, 2);
+  stox_sip_endpoint_respond (fx->ep, req->token, 400, "Bad PIDF", 0, NULL, NULL, NULL, -1, -1);
+  g_autofree char *bad = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (bad, "SIP/2.0 400 Bad PIDF\r\n"));
+
+  /* Refresh: same Call-ID, CSeq one up, To with the notifier's tag, to
+   * the notifier's Contact (its NOTIFYs' Contact, "contact", refreshed the
+   * 2xx's "notifier"). */
+  g_autofree char *s2 = subscribe_from_gateway (fx, dialog, 300);
+  g_autofree char *call_id2 = header_value (s2, "Call-ID");
+  g_autofree char *from2 = header_value (s2, "From");
+  g_autofree char *to2 = header_value (s2, "To");
+  g_autofree char *refresh_line = g_strdup_printf ("SUBSCRIBE sip:contact@%s:%u SIP/2.0\r\n",
+                                                   fx->host, fx->peer_port);
+  g_assert_true (g_str_has_prefix (s2, refresh_line));
+  g_assert_cmpstr (call_id2, ==, nf.call_id);
+  g_assert_cmpstr (from2, ==, nf.gw);
+  g_assert_cmpstr (to2, ==, nf.notifier);
+  g_assert_cmpuint (cseq_of (s2), ==, cseq1 + 1);
+  g_autofree char *ok_refresh = peer_answer_with (s2, "SIP/2.0 200 OK", NULL, "Expires: 300\r\n");
+  peer_reply (fx, ok_refresh);
+  r = wait_response (fx, 2);
+  g_assert_cmpuint (r->token, ==, dialog);
+  g_assert_cmpint (r->expires, ==, 300);
+
+  /* Too brief: 423 with Min-Expires, the subscription stays. */
+  g_autofree char *s3 = subscribe_from_gateway (fx, dialog, 60);
+  g_assert_cmpuint (cseq_of (s3), ==, cseq1 + 2);
+  g_autofree char *brief = peer_answer_with (s3, "SIP/2.0 423 Interval Too Brief", NULL,
+                                             "Min-Expires: 900\r\n");
+  peer_reply (fx, brief);
+  r = wait_response (fx, 3);
+  g_assert_cmpuint (r->token, ==, dialog);
+  g_assert_cmpuint (r->status, ==, 423);
+  g_assert_cmpint (r->min_expires, ==, 900);
+  g_assert_cmpint (r->expires, ==, -1);
+
+  /* Unsubscribe: Expires 0 in the dialog, then the final NOTIFY. */
+  g_autofree char *s4 = subscribe_from_gateway (fx, dialog, 0);
+  g_autofree char *call_id4 = header_value (s4, "Call-ID");
+  g_assert_cmpstr (call_id4, ==, nf.call_id);
+  g_assert_cmpuint (cseq_of (s4), ==, cseq1 + 3);
+  g_autofree char *ok_unsub = peer_answer_with (s4, "SIP/2.0 200 OK", NULL, "Expires: 0\r\n");
+  peer_reply (fx, ok_unsub);
+  r = wait_response (fx, 4);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpint (r->expires, ==, 0);
+
+  notifier_send_notify (fx, &nf, "terminated;reason=timeout", NULL);
+  req = wait_request (fx, 3);
+  g_assert_cmpuint (req->dialog, ==, dialog);
+  g_assert_cmpstr (req->substate, ==, "terminated");
+  g_assert_cmpstr (req->substate_reason, ==, "timeout");
+  g_assert_null (req->body);
+  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, -1, -1);
+  g_autofree char *final_ok = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (final_ok, "SIP/2.0 200 OK\r\n"));
+
+  /* The dialog is gone: a further NOTIFY gets 481 from the stack. */
+  notifier_send_notify (fx, &nf, "active;expires=60", NULL);
+  g_autofree char *gone = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (gone, "SIP/2.0 481 "));
+  run_for (50);
+  g_assert_cmpuint (fx->requests->len, ==, 3);
+
+  /* The same id again is a new dialog: a new Call-ID, no To-tag. */
+  g_autofree char *s5 = subscribe_from_gateway (fx, dialog, 300);
+  g_autofree char *call_id5 = header_value (s5, "Call-ID");
+  g_autofree char *to5 = header_value (s5, "To");
+  g_assert_cmpstr (call_id5, !=, nf.call_id);
+  g_assert_cmpstr (to5, ==, "<sip:bob@sip.example>");
+  notifier_clear (&nf);
+}
+
+/* The first NOTIFY may come before the 2xx (RFC 6665 §4.1.2.4); a
+ * rejected initial SUBSCRIBE leaves no dialog. */
+static void
+test_client_dialog_notify_first (Fixture       *fx,
+                                 gconstpointer  data)
+{
+  Notifier nf = { 0 };
+  g_autofree char *s1 = subscribe_from_gateway (fx, 42, 300);
+  g_autofree char *contact = header_value (s1, "Contact");
+  g_autofree char *to = header_value (s1, "To");
+
+  nf.call_id = header_value (s1, "Call-ID");
+  nf.gw = header_value (s1, "From");
+  nf.ruri = uri_of (contact);
+  nf.notifier = g_strdup_printf ("%s;tag=early", to);
+
+  notifier_send_notify (fx, &nf, "pending;expires=300", NULL);
+  StoxSipRequest *req = wait_request (fx, 1);
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_NOTIFY);
+  g_assert_cmpuint (req->dialog, ==, 42);
+  g_assert_cmpstr (req->substate, ==, "pending");
+  g_assert_cmpint (req->substate_expires, ==, 300);
+  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, -1, -1);
+  g_autofree char *ok = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (ok, "SIP/2.0 200 OK\r\n"));
+
+  /* A NOTIFY from another fork (another tag) is not this dialog. */
+  Notifier fork = nf;
+  fork.notifier = g_strdup_printf ("%s;tag=fork2", to);
+  notifier_send_notify (fx, &fork, "active;expires=300", NULL);
+  g_autofree char *refused = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (refused, "SIP/2.0 481 "));
+  g_free (fork.notifier);
+  nf.cseq = fork.cseq;
+
+  g_autofree char *answer = peer_answer_with (s1, "SIP/2.0 202 Accepted", "early",
+                                              "Expires: 300\r\n");
+  peer_reply (fx, answer);
+  StoxSipResponse *r = wait_response (fx, 1);
+  g_assert_cmpuint (r->token, ==, 42);
+  g_assert_cmpuint (r->status, ==, 202);
+  g_assert_cmpint (r->expires, ==, 300);
+
+  /* Rejected: the dialog is forgotten, the id starts afresh. */
+  g_autofree char *s2 = subscribe_from_gateway (fx, 43, 300);
+  g_autofree char *rejected = peer_answer_with (s2, "SIP/2.0 403 Forbidden", "no", NULL);
+  peer_reply (fx, rejected);
+  r = wait_response (fx, 2);
+  g_assert_cmpuint (r->token, ==, 43);
+  g_assert_cmpuint (r->status, ==, 403);
+  g_autofree char *s3 = subscribe_from_gateway (fx, 43, 300);
+  g_autofree char *call_id2 = header_value (s2, "Call-ID");
+  g_autofree char *call_id3 = header_value (s3, "Call-ID");
+  g_assert_cmpstr (call_id3, !=, call_id2);
+  notifier_clear (&nf);
+}
+
+/* Requests for dialogs nobody has: the stack's 481, the core never sees
+ * them; a NOTIFY to an unknown dialog fails from the loop. */
+static void
+test_unknown_dialogs (Fixture       *fx,
+                      gconstpointer  data)
+{
+  g_autofree char *ruri = g_strdup_printf ("sip:alice@%s:%u", fx->host, fx->ep_port);
+  g_autofree char *from = g_strdup_printf ("<sip:bob@%s:%u>;tag=x1", fx->host, fx->peer_port);
+  g_autofree char *to = g_strdup_printf ("<%s>;tag=nosuch", ruri);
+  const char *methods[] = { "NOTIFY", "SUBSCRIBE" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (methods); i++)
+    {
+      g_autofree char *text = peer_dialog_request (fx, methods[i], ruri, from, to, "ghost@test",
+                                                   (guint) i + 1,
+                                                   "Event: presence\r\n"
+                                                   "Subscription-State: active;expires=60\r\n",
+                                                   NULL);
+      g_ptr_array_set_size (fx->datagrams, 0);
+      peer_send_text (fx, text);
+      g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
+      g_assert_true (g_str_has_prefix (resp, "SIP/2.0 481 "));
+    }
+
+  /* An initial SUBSCRIBE for an event we do not serve: 489 + Allow-Events. */
+  g_autofree char *to0 = g_strdup_printf ("<%s>", ruri);
+  g_autofree char *winfo = peer_dialog_request (fx, "SUBSCRIBE", ruri, from, to0, "winfo@test", 1,
+                                                "Event: presence.winfo\r\n", NULL);
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send_text (fx, winfo);
+  g_autofree char *bad_event = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (bad_event, "SIP/2.0 489 "));
+  g_assert_nonnull (strstr (bad_event, "\r\nAllow-Events: presence\r\n"));
+  g_assert_cmpuint (fx->requests->len, ==, 0);
+
+  /* notify() and subscribe() never call back from inside. */
+  StoxSipNotify n = { .token = 77, .dialog = 12345, .substate = STOX_SUBSTATE_ACTIVE };
+  stox_sip_endpoint_notify (fx->ep, &n);
+  g_assert_cmpuint (fx->responses->len, ==, 0);
+  StoxSipResponse *r = wait_response (fx, 1);
+  g_assert_cmpuint (r->token, ==, 77);
+  g_assert_cmpuint (r->status, ==, 481);
+
+  StoxSipSubscribe s = { .dialog = 78, .request_uri = (char *) "sip:bob@127.0.0.1",
+                         .from_uri = (char *) "<>garbage", .to_uri = (char *) "sip:b@x",
+                         .event = (char *) "presence", .expires = 60 };
+  stox_sip_endpoint_subscribe (fx->ep, &s);
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+  r = wait_response (fx, 2);
+  g_assert_cmpuint (r->token, ==, 78);
+  g_assert_cmpuint (r->status, ==, 500);
+}
+
+/* Shutdown lets the core's terminated NOTIFY out and waits for its answer
+ * (or gives up within 3 s) before it calls itself done. */
+static void
+shutdown_with_notify (Fixture  *fx,
+                      gboolean  answer)
+{
+  Watcher w = { 0 };
+
+  watcher_subscribe (fx, &w, 600);
+  notify_in (fx, &w, 8001, STOX_SUBSTATE_TERMINATED, 0, "noresource", NULL, NULL);
+  stox_sip_endpoint_shutdown (fx->ep, on_done, fx);
+
+  g_autofree char *n = wait_datagram (fx, "NOTIFY ");
+  g_assert_nonnull (strstr (n, "\r\nSubscription-State: terminated;reason=noresource\r\n"));
+  run_for (200);
+  g_assert_false (fx->done);
+
+  /* After shutdown started, nothing new goes out. */
+  StoxSipNotify late = { .token = 8002, .dialog = w.dialog, .substate = STOX_SUBSTATE_ACTIVE };
+  stox_sip_endpoint_notify (fx->ep, &late);
+
+  gint64 start = g_get_monotonic_time ();
+  if (answer)
+    {
+      g_autofree char *ok = peer_answer_with (n, "SIP/2.0 200 OK", NULL, NULL);
+      peer_reply (fx, ok);
+    }
+  wait_for (fx, is_done, "shutdown");
+  gint64 took_ms = (g_get_monotonic_time () - start) / 1000;
+  g_test_message ("done after %" G_GINT64_FORMAT " ms", took_ms);
+  if (answer)
+    {
+      g_assert_cmpint (took_ms, <, 1000);
+      g_assert_cmpuint (fx->responses->len, ==, 2);
+      gboolean seen = FALSE;
+      for (guint i = 0; i < fx->responses->len; i++)
+        {
+          StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, i);
+          if (r->token == 8001)
+            {
+              g_assert_cmpuint (r->status, ==, 200);
+              seen = TRUE;
+            }
+          else
+            {
+              g_assert_cmpuint (r->token, ==, 8002);
+              g_assert_cmpuint (r->status, ==, 503);
+            }
+        }
+      g_assert_true (seen);
+    }
+  else
+    g_assert_cmpint (took_ms, <, 3500);
+
+  g_clear_pointer (&fx->ep, stox_sip_endpoint_free);
+  watcher_clear (&w);
+}
+
+static void
+test_shutdown_waits_for_notify (Fixture       *fx,
+                                gconstpointer  data)
+{
+  shutdown_with_notify (fx, TRUE);
+}
+
+static void
+test_shutdown_gives_up_on_notify (Fixture       *fx,
+                                  gconstpointer  data)
+{
+  shutdown_with_notify (fx, FALSE);
+}
+
 static void
 test_listen_failures (void)
 {
@@ -1029,6 +1951,14 @@ main (int argc, char *argv[])
   ADD ("send-bad-uris", test_send_bad_uris, NULL);
   ADD ("shutdown-answers-pending", test_shutdown_answers_pending, NULL);
   ADD ("body-too-large", test_body_too_large, "tcp");
+  ADD ("server-dialog", test_server_dialog, NULL);
+  ADD ("server-dialog-ends", test_server_dialog_ends, NULL);
+  ADD ("client-dialog", test_client_dialog, NULL);
+  ADD ("client-dialog-notify-first", test_client_dialog_notify_first, NULL);
+  ADD ("unknown-dialogs", test_unknown_dialogs, NULL);
+  ADD ("no-automatic-requests", test_no_automatic_requests, NULL);
+  ADD ("shutdown-waits-for-notify", test_shutdown_waits_for_notify, NULL);
+  ADD ("shutdown-gives-up-on-notify", test_shutdown_gives_up_on_notify, NULL);
   ADD ("any-transport/udp", test_options_answered_later, "any");
   ADD ("any-transport/tcp", test_body_too_large, "any");
   g_test_add_func ("/sip/endpoint/listen-failures", test_listen_failures);
@@ -1041,6 +1971,8 @@ main (int argc, char *argv[])
       ADD ("ipv6/bound", test_bound, "udp6");
       ADD ("ipv6/options-answered-later", test_options_answered_later, "udp6");
       ADD ("ipv6/send-message", test_send_message, "udp6");
+      ADD ("ipv6/server-dialog", test_server_dialog, "udp6");
+      ADD ("ipv6/client-dialog", test_client_dialog, "udp6");
     }
 
   return g_test_run ();
