@@ -18,8 +18,11 @@ include tests/unit/backoff.mk
 include tests/unit/address.mk
 include tests/unit/rules.mk
 include tests/unit/message.mk
+include tests/unit/pidf.mk
 include tests/unit/gateway.mk
+include tests/unit/presence.mk
 include tests/unit/config.mk
+include tests/unit/store.mk
 include tests/unit/sip.mk
 include tests/unit/xmpp.mk
 include tests/e2e/local.mk

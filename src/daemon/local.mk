@@ -1,10 +1,11 @@
 sbin_PROGRAMS += src/stoxd
-src_stoxd_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) $(SSL_CFLAGS) -DG_LOG_DOMAIN=\"stox\"
+src_stoxd_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) $(SSL_CFLAGS) $(SQLITE_CFLAGS) -DG_LOG_DOMAIN=\"stox\"
 src_stoxd_SOURCES = \
 	src/daemon/main.c \
 	src/daemon/config.h src/daemon/config.c \
 	src/daemon/notify.h src/daemon/notify.c \
 	src/daemon/log.h src/daemon/log.c \
-	src/daemon/runner.h src/daemon/runner.c
+	src/daemon/runner.h src/daemon/runner.c \
+	src/daemon/store.h src/daemon/store.c
 src_stoxd_LDADD = src/libstox-sip.a src/libstox-xmpp.a $(CORE_LIBS) \
-	$(SOFIA_LIBS) $(STROPHE_LIBS) $(SSL_LIBS) $(XML_LIBS) $(GLIB_LIBS)
+	$(SOFIA_LIBS) $(STROPHE_LIBS) $(SSL_LIBS) $(SQLITE_LIBS) $(XML_LIBS) $(GLIB_LIBS)

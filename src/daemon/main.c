@@ -42,6 +42,7 @@ typedef struct
   StoxRunner        *runner;
   StoxSipEndpoint   *sip;
   StoxXmppComponent *xmpp;
+  StoxStore         *store;
   GMainLoop         *loop;
   char              *tls_dir;
 
@@ -60,10 +61,12 @@ update_status (Daemon *d)
   StoxGatewayStats stats;
 
   stox_gateway_get_stats (d->gw, &stats);
-  stox_notify_printf ("STATUS=SIP on %s; XMPP %s; %u pending, %" G_GUINT64_FORMAT
-                      " SIP→XMPP, %" G_GUINT64_FORMAT " XMPP→SIP",
+  stox_notify_printf ("STATUS=SIP on %s; XMPP %s; %u SIP watchers, %u subscriptions; "
+                      "%u pending, %" G_GUINT64_FORMAT " SIP→XMPP, %" G_GUINT64_FORMAT
+                      " XMPP→SIP",
                       stox_sip_endpoint_get_bound (d->sip),
                       d->link_text != NULL ? d->link_text : "connecting",
+                      stats.watchers, stats.subscriptions,
                       stats.pending, stats.sip_to_xmpp, stats.xmpp_to_sip);
 }
 
@@ -321,7 +324,10 @@ print_version (void)
 static void
 daemon_clear (Daemon *d)
 {
+  if (d->runner != NULL)
+    stox_runner_flush (d->runner);
   g_clear_pointer (&d->runner, stox_runner_free);
+  g_clear_pointer (&d->store, stox_store_free);
   g_clear_pointer (&d->xmpp, stox_xmpp_component_free);
   g_clear_pointer (&d->sip, stox_sip_endpoint_free);
   g_clear_pointer (&d->gw, stox_gateway_free);
@@ -440,6 +446,25 @@ main (int argc, char **argv)
 
   d.loop = g_main_loop_new (NULL, FALSE);
   d.runner = stox_runner_new (d.gw);
+
+  /* What the gateway set up before a restart (ARCHITECTURE.md:
+   * persistence); restored before any peer is heard. */
+  d.store = stox_store_open (d.config->state_dir, &error);
+  if (d.store == NULL)
+    {
+      g_critical ("%s: [gateway] state-dir: %s", config_path, error->message);
+      daemon_clear (&d);
+      return EXIT_CONFIG;
+    }
+  stox_runner_set_store (d.runner, d.store);
+  if (!stox_store_load (d.store, stox_runner_restore, d.runner, &error))
+    {
+      g_critical ("%s: [gateway] state-dir: %s", config_path, error->message);
+      daemon_clear (&d);
+      return EXIT_CONFIG;
+    }
+  g_info ("state: %" G_GSIZE_FORMAT " records restored from %s",
+          stox_store_count (d.store), stox_store_path (d.store));
 
   StoxSipEndpointConfig sip_config = {
     .listen = d.config->sip_listen,

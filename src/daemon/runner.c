@@ -8,7 +8,9 @@ struct _StoxRunner
   StoxGateway       *gw;
   StoxSipEndpoint   *sip;
   StoxXmppComponent *xmpp;
+  StoxStore         *store;
   GSource           *timer;
+  guint              flush_id;
 };
 
 static void execute (StoxRunner *runner, GPtrArray *actions);
@@ -43,14 +45,43 @@ stox_runner_new (StoxGateway *gw)
   return runner;
 }
 
+/* One transaction for everything a burst of events stored: the flush
+ * runs when the loop has nothing more urgent to do. */
+static gboolean
+flush_store (gpointer user_data)
+{
+  StoxRunner *runner = user_data;
+  g_autoptr (GError) error = NULL;
+
+  runner->flush_id = 0;
+  if (!stox_store_flush (runner->store, &error))
+    g_warning ("state not saved, will retry: %s", error->message);
+  return G_SOURCE_REMOVE;
+}
+
+void
+stox_runner_flush (StoxRunner *runner)
+{
+  g_clear_handle_id (&runner->flush_id, g_source_remove);
+  if (runner->store != NULL && stox_store_pending (runner->store) > 0)
+    flush_store (runner);
+}
+
 void
 stox_runner_free (StoxRunner *runner)
 {
   if (runner == NULL)
     return;
+  g_clear_handle_id (&runner->flush_id, g_source_remove);
   g_source_destroy (runner->timer);
   g_source_unref (runner->timer);
   g_free (runner);
+}
+
+void
+stox_runner_set_store (StoxRunner *runner, StoxStore *store)
+{
+  runner->store = store;
 }
 
 void
@@ -74,13 +105,34 @@ execute_one (StoxRunner *runner, StoxAction *a, GPtrArray *more)
         stox_sip_endpoint_respond (runner->sip, a->u.respond.token, a->u.respond.status,
                                    a->u.respond.phrase, a->u.respond.retry_after,
                                    a->u.respond.accept, a->u.respond.allow,
-                                   a->u.respond.warning);
+                                   a->u.respond.warning, a->u.respond.expires,
+                                   a->u.respond.min_expires);
       break;
     case STOX_ACTION_SIP_REQUEST:
       g_debug ("SIP %" G_GUINT64_FORMAT " → MESSAGE %s", a->u.request.token,
                a->u.request.request_uri);
       if (runner->sip != NULL)
         stox_sip_endpoint_send (runner->sip, &a->u.request);
+      break;
+    case STOX_ACTION_SIP_SUBSCRIBE:
+      g_debug ("SIP %" G_GUINT64_FORMAT " → SUBSCRIBE %s (Expires %u)", a->u.subscribe.dialog,
+               a->u.subscribe.request_uri, a->u.subscribe.expires);
+      if (runner->sip != NULL)
+        stox_sip_endpoint_subscribe (runner->sip, &a->u.subscribe);
+      break;
+    case STOX_ACTION_SIP_NOTIFY:
+      g_debug ("SIP %" G_GUINT64_FORMAT " → NOTIFY in dialog %" G_GUINT64_FORMAT,
+               a->u.notify.token, a->u.notify.dialog);
+      if (runner->sip != NULL)
+        stox_sip_endpoint_notify (runner->sip, &a->u.notify);
+      break;
+    case STOX_ACTION_STORE:
+      if (runner->store != NULL)
+        {
+          stox_store_queue (runner->store, &a->u.store);
+          if (runner->flush_id == 0)
+            runner->flush_id = g_idle_add_full (G_PRIORITY_LOW, flush_store, runner, NULL);
+        }
       break;
     case STOX_ACTION_XMPP_SEND:
       if (runner->xmpp == NULL ||
@@ -148,6 +200,16 @@ stox_runner_on_link (StoxRunner *runner, gboolean up, guint retry_in_s)
   g_autoptr (GPtrArray) actions = stox_actions_new ();
 
   stox_gateway_on_link (runner->gw, up, retry_in_s, g_get_monotonic_time (), actions);
+  execute (runner, actions);
+}
+
+void
+stox_runner_restore (const StoxStoreRecord *record, gpointer user_data)
+{
+  StoxRunner *runner = user_data;
+  g_autoptr (GPtrArray) actions = stox_actions_new ();
+
+  stox_gateway_restore (runner->gw, record, g_get_monotonic_time (), actions);
   execute (runner, actions);
 }
 

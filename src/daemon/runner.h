@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/gateway.h"
+#include "daemon/store.h"
 #include "sip/endpoint.h"
 #include "xmpp/component.h"
 
@@ -18,6 +19,14 @@ typedef struct _StoxRunner StoxRunner;
 StoxRunner *stox_runner_new (StoxGateway *gw);
 void        stox_runner_free (StoxRunner *runner);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxRunner, stox_runner_free)
+
+/* STORE actions go there, flushed in one transaction per idle moment. */
+void stox_runner_set_store (StoxRunner *runner, StoxStore *store);
+/* Writes what is queued now (before exit). */
+void stox_runner_flush (StoxRunner *runner);
+/* Start-up: one stored record back into the core (signature of
+ * stox_store_load's callback). */
+void stox_runner_restore (const StoxStoreRecord *record, gpointer user_data);
 
 void stox_runner_set_frontends (StoxRunner        *runner,
                                 StoxSipEndpoint   *sip,

@@ -1,0 +1,740 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The SQLite state store (issue 4 item 4): open creates the directory and
+ * the file, records round-trip in (kind, a, b) order, insert is idempotent,
+ * remove of a missing row is fine, data survives a reopen, and every
+ * refusal (newer schema, not a database, someone else's database, an
+ * unwritable place, a bad row) names the file.  100 000 records are
+ * flushed in one transaction and the time is printed as a TAP comment.
+ * Each case works in a fresh g_dir_make_tmp() directory removed afterwards.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "daemon/store.h"
+
+/* ------------------------------------------------------------------ */
+/* Fixture helpers                                                     */
+
+static void
+rm_rf (const char *path)
+{
+  struct stat st;
+
+  if (lstat (path, &st) != 0)
+    return;
+  if (S_ISDIR (st.st_mode))
+    {
+      GDir *dir;
+      const char *name;
+
+      /* A case may leave a directory read-only. */
+      g_chmod (path, 0700);
+      dir = g_dir_open (path, 0, NULL);
+      if (dir)
+        {
+          while ((name = g_dir_read_name (dir)) != NULL)
+            {
+              g_autofree char *child = g_build_filename (path, name, NULL);
+              rm_rf (child);
+            }
+          g_dir_close (dir);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+typedef struct
+{
+  char *dir;    /* the temporary directory */
+  char *state;  /* dir/state: the state directory handed to the store */
+  char *db;     /* dir/state/stox.db */
+} Tmp;
+
+static void
+tmp_setup (Tmp *t, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  (void) data;
+  t->dir = g_dir_make_tmp ("stox-test-store-XXXXXX", &error);
+  g_assert_no_error (error);
+  t->state = g_build_filename (t->dir, "state", NULL);
+  t->db = g_build_filename (t->state, "stox.db", NULL);
+}
+
+static void
+tmp_teardown (Tmp *t, gconstpointer data)
+{
+  (void) data;
+  rm_rf (t->dir);
+  g_free (t->dir);
+  g_free (t->state);
+  g_free (t->db);
+}
+
+static StoxStore *
+open_ok (const char *state_dir)
+{
+  g_autoptr (GError) error = NULL;
+  StoxStore *s = stox_store_open (state_dir, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (s);
+  return s;
+}
+
+static void
+queue (StoxStore *s, StoxStoreKind kind, gboolean remove, const char *a, const char *b)
+{
+  StoxStoreRecord r = { kind, remove, (char *) a, (char *) b };
+
+  stox_store_queue (s, &r);
+}
+
+static void
+flush_ok (StoxStore *s)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (stox_store_flush (s, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stox_store_pending (s), ==, 0);
+}
+
+/* "kind|a|b" of every record, for comparisons. */
+static void
+collect (const StoxStoreRecord *r, gpointer user_data)
+{
+  GPtrArray *rows = user_data;
+
+  g_assert_false (r->remove);
+  g_ptr_array_add (rows, g_strdup_printf ("%d|%s|%s", (int) r->kind, r->a, r->b));
+}
+
+static GPtrArray *
+load_ok (StoxStore *s)
+{
+  g_autoptr (GError) error = NULL;
+  GPtrArray *rows = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_true (stox_store_load (s, collect, rows, &error));
+  g_assert_no_error (error);
+  return rows;
+}
+
+static void
+assert_rows (StoxStore *s, const char *const *expected)
+{
+  g_autoptr (GPtrArray) rows = load_ok (s);
+
+  g_ptr_array_add (rows, NULL);
+  g_assert_cmpstrv ((const char *const *) rows->pdata, expected);
+  g_assert_cmpuint (stox_store_count (s), ==, g_strv_length ((char **) expected));
+}
+
+/* Runs constant SQL on the file behind the store's back. */
+static void
+raw_sql (const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  char *msg = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    g_error ("%s: %s", sql, msg);
+  g_assert_cmpint (sqlite3_close (db), ==, SQLITE_OK);
+}
+
+static void
+assert_open_fails (const char *state_dir, StoxStoreError code, const char *in_message1,
+                   const char *in_message2)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxStore) s = stox_store_open (state_dir, &error);
+
+  g_assert_null (s);
+  g_assert_error (error, STOX_STORE_ERROR, (gint) code);
+  g_test_message ("error: %s", error->message);
+  g_assert_nonnull (strstr (error->message, in_message1));
+  if (in_message2)
+    g_assert_nonnull (strstr (error->message, in_message2));
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening                                                             */
+
+static void
+test_open_creates (Tmp *t, gconstpointer data)
+{
+  g_autofree char *deep = g_build_filename (t->state, "x", "y", NULL);
+  g_autofree char *deep_db = g_build_filename (deep, "stox.db", NULL);
+  struct stat st;
+
+  (void) data;
+  g_assert_false (g_file_test (t->state, G_FILE_TEST_EXISTS));
+
+  g_autoptr (StoxStore) s = open_ok (deep);
+  g_assert_cmpstr (stox_store_path (s), ==, deep_db);
+  g_assert_cmpint (g_stat (deep, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  g_assert_cmpint (g_stat (deep_db, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_assert_cmpuint (stox_store_count (s), ==, 0);
+  g_assert_cmpuint (stox_store_pending (s), ==, 0);
+  /* Nothing queued: a flush is a no-op. */
+  flush_ok (s);
+
+  /* An existing directory is used as it is. */
+  g_clear_pointer (&s, stox_store_free);
+  s = open_ok (deep);
+  g_assert_cmpuint (stox_store_count (s), ==, 0);
+}
+
+/* schema_version and the WAL journal as the brief fixes them. */
+static void
+test_open_schema (Tmp *t, gconstpointer data)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  g_clear_pointer (&s, stox_store_free);
+
+  g_assert_cmpint (sqlite3_open_v2 (t->db, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT value FROM meta WHERE key = 'schema_version'",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, STOX_STORE_SCHEMA_VERSION);
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "PRAGMA journal_mode", -1, &stmt, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpstr ((const char *) sqlite3_column_text (stmt, 0), ==, "wal");
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+static void
+test_version_newer (Tmp *t, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@xmpp.example", "bob@sip.example");
+  flush_ok (s);
+  g_clear_pointer (&s, stox_store_free);
+
+  raw_sql (t->db, "UPDATE meta SET value = 2 WHERE key = 'schema_version'");
+  assert_open_fails (t->state, STOX_STORE_ERROR_VERSION, t->db, "schema version 2");
+
+  /* The refusal left the file alone. */
+  raw_sql (t->db, "UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+  s = open_ok (t->state);
+  g_assert_cmpuint (stox_store_count (s), ==, 1);
+}
+
+static void
+test_version_missing (Tmp *t, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  g_clear_pointer (&s, stox_store_free);
+
+  raw_sql (t->db, "DELETE FROM meta");
+  assert_open_fails (t->state, STOX_STORE_ERROR_CORRUPT, t->db, "schema_version");
+}
+
+static void
+test_garbage_file (Tmp *t, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) junk = g_string_new (NULL);
+
+  (void) data;
+  g_assert_cmpint (g_mkdir (t->state, 0700), ==, 0);
+  for (int i = 0; i < 200; i++)
+    g_string_append (junk, "this is not a SQLite database\n");
+  g_assert_true (g_file_set_contents (t->db, junk->str, (gssize) junk->len, &error));
+  g_assert_no_error (error);
+
+  assert_open_fails (t->state, STOX_STORE_ERROR_CORRUPT, t->db, "not a database");
+}
+
+/* A valid SQLite file of some other program: our tables are not added. */
+static void
+test_foreign_database (Tmp *t, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (g_mkdir (t->state, 0700), ==, 0);
+  raw_sql (t->db, "CREATE TABLE songs (title TEXT)");
+  assert_open_fails (t->state, STOX_STORE_ERROR_CORRUPT, t->db, "not a stox state database");
+}
+
+static void
+test_state_dir_is_file (Tmp *t, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *below = g_build_filename (t->state, "sub", NULL);
+
+  (void) data;
+  g_assert_true (g_file_set_contents (t->state, "", 0, &error));
+  g_assert_no_error (error);
+
+  /* The state directory is a regular file, or lies below one. */
+  assert_open_fails (t->state, STOX_STORE_ERROR_IO, t->state, "state directory");
+  assert_open_fails (below, STOX_STORE_ERROR_IO, below, "state directory");
+}
+
+static void
+test_db_is_directory (Tmp *t, gconstpointer data)
+{
+  (void) data;
+  g_assert_cmpint (g_mkdir_with_parents (t->db, 0700), ==, 0);
+  assert_open_fails (t->state, STOX_STORE_ERROR_IO, t->db, "cannot open");
+}
+
+/* Permission bits do not stop root, so these two are skipped there. */
+static void
+test_unwritable_dir (Tmp *t, gconstpointer data)
+{
+  g_autofree char *below = g_build_filename (t->state, "sub", NULL);
+
+  (void) data;
+  if (geteuid () == 0)
+    {
+      g_test_skip ("running as root: permission bits are not enforced");
+      return;
+    }
+  g_assert_cmpint (g_mkdir (t->state, 0500), ==, 0);
+  /* Cannot create the file in it, nor a directory below it. */
+  assert_open_fails (t->state, STOX_STORE_ERROR_IO, t->db, "cannot open");
+  assert_open_fails (below, STOX_STORE_ERROR_IO, below, "state directory");
+}
+
+static void
+test_read_only_file (Tmp *t, gconstpointer data)
+{
+  (void) data;
+  if (geteuid () == 0)
+    {
+      g_test_skip ("running as root: permission bits are not enforced");
+      return;
+    }
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  g_clear_pointer (&s, stox_store_free);
+  g_assert_cmpint (g_chmod (t->db, 0400), ==, 0);
+  assert_open_fails (t->state, STOX_STORE_ERROR_IO, t->db, "read-only");
+}
+
+/* ------------------------------------------------------------------ */
+/* Records                                                             */
+
+static void
+test_round_trip (Tmp *t, gconstpointer data)
+{
+  const char *const expected[] = {
+    "0|alice@xmpp.example|bob@sip.example",
+    "0|alice@xmpp.example|carol@sip.example",
+    "0|dave@xmpp.example|bob@sip.example",
+    "1|bob@sip.example|alice@xmpp.example",
+    "1|carol@sip.example|erin@xmpp.example",
+    NULL,
+  };
+
+  (void) data;
+  g_assert_cmpint (STOX_STORE_FOLLOW, ==, 0);
+  g_assert_cmpint (STOX_STORE_APPROVAL, ==, 1);
+
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  /* Queued out of order; loaded in (kind, a, b) order. */
+  queue (s, STOX_STORE_APPROVAL, FALSE, "carol@sip.example", "erin@xmpp.example");
+  queue (s, STOX_STORE_FOLLOW, FALSE, "dave@xmpp.example", "bob@sip.example");
+  queue (s, STOX_STORE_APPROVAL, FALSE, "bob@sip.example", "alice@xmpp.example");
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@xmpp.example", "carol@sip.example");
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@xmpp.example", "bob@sip.example");
+  g_assert_cmpuint (stox_store_pending (s), ==, 5);
+  /* Nothing is written before the flush. */
+  g_assert_cmpuint (stox_store_count (s), ==, 0);
+  flush_ok (s);
+  assert_rows (s, expected);
+}
+
+static void
+test_insert_twice (Tmp *t, gconstpointer data)
+{
+  const char *const expected[] = { "0|alice@xmpp.example|bob@sip.example", NULL };
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  /* Twice in one transaction, then again in the next. */
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@xmpp.example", "bob@sip.example");
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@xmpp.example", "bob@sip.example");
+  flush_ok (s);
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@xmpp.example", "bob@sip.example");
+  flush_ok (s);
+  assert_rows (s, expected);
+}
+
+/* The same pair under both kinds is two records. */
+static void
+test_kind_is_key (Tmp *t, gconstpointer data)
+{
+  const char *const expected[] = { "0|x@a|y@b", "1|x@a|y@b", NULL };
+  const char *const after[] = { "1|x@a|y@b", NULL };
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  queue (s, STOX_STORE_APPROVAL, FALSE, "x@a", "y@b");
+  queue (s, STOX_STORE_FOLLOW, FALSE, "x@a", "y@b");
+  flush_ok (s);
+  assert_rows (s, expected);
+  queue (s, STOX_STORE_FOLLOW, TRUE, "x@a", "y@b");
+  flush_ok (s);
+  assert_rows (s, after);
+}
+
+static void
+test_remove (Tmp *t, gconstpointer data)
+{
+  const char *const both[] = { "0|alice@x|bob@s", "0|alice@x|carol@s", NULL };
+  const char *const one[] = { "0|alice@x|carol@s", NULL };
+  const char *const none[] = { NULL };
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@x", "bob@s");
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@x", "carol@s");
+  flush_ok (s);
+  assert_rows (s, both);
+
+  queue (s, STOX_STORE_FOLLOW, TRUE, "alice@x", "bob@s");
+  flush_ok (s);
+  assert_rows (s, one);
+
+  /* Queue order counts: insert then remove leaves nothing, remove then
+   * insert leaves the record. */
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@x", "dave@s");
+  queue (s, STOX_STORE_FOLLOW, TRUE, "alice@x", "dave@s");
+  queue (s, STOX_STORE_FOLLOW, TRUE, "alice@x", "carol@s");
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@x", "carol@s");
+  flush_ok (s);
+  assert_rows (s, one);
+
+  queue (s, STOX_STORE_FOLLOW, TRUE, "alice@x", "carol@s");
+  flush_ok (s);
+  assert_rows (s, none);
+}
+
+static void
+test_remove_missing (Tmp *t, gconstpointer data)
+{
+  const char *const expected[] = { "1|w@c|u@x", NULL };
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  queue (s, STOX_STORE_FOLLOW, TRUE, "nobody@x", "nothing@s");
+  flush_ok (s);
+  g_assert_cmpuint (stox_store_count (s), ==, 0);
+
+  /* Only the exact triple goes: other kind, other a, other b stay. */
+  queue (s, STOX_STORE_APPROVAL, FALSE, "w@c", "u@x");
+  flush_ok (s);
+  queue (s, STOX_STORE_FOLLOW, TRUE, "w@c", "u@x");
+  queue (s, STOX_STORE_APPROVAL, TRUE, "w@c", "u@y");
+  queue (s, STOX_STORE_APPROVAL, TRUE, "W@c", "u@x");
+  flush_ok (s);
+  assert_rows (s, expected);
+}
+
+static void
+test_reopen (Tmp *t, gconstpointer data)
+{
+  const char *const expected[] = { "0|alice@x|bob@s", "1|bob@s|alice@x", NULL };
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@x", "bob@s");
+  queue (s, STOX_STORE_APPROVAL, FALSE, "bob@s", "alice@x");
+  flush_ok (s);
+  g_clear_pointer (&s, stox_store_free);
+
+  s = open_ok (t->state);
+  assert_rows (s, expected);
+  g_clear_pointer (&s, stox_store_free);
+
+  /* Free flushes nothing: a record still queued is dropped. */
+  s = open_ok (t->state);
+  queue (s, STOX_STORE_FOLLOW, FALSE, "lost@x", "lost@s");
+  g_clear_pointer (&s, stox_store_free);
+  s = open_ok (t->state);
+  assert_rows (s, expected);
+}
+
+/* Values go through bound parameters only: quotes, SQL, printf directives,
+ * non-ASCII and long values come back byte for byte. */
+static void
+test_strings (Tmp *t, gconstpointer data)
+{
+  g_autofree char *long_ascii = g_strnfill (1000, 'x');
+  g_autoptr (GString) long_utf8 = g_string_new (NULL);
+  g_autoptr (GPtrArray) want = g_ptr_array_new_with_free_func (g_free);
+  const char *values[] = {
+    "",
+    "it's",
+    "\"double\" and 'single'",
+    "'); DROP TABLE records; --",
+    "?1 ?2 :name @x $y",
+    "%s %n %%",
+    "back\\slash\ttab\nnewline",
+    "ünïcødé 日本語 😀",
+    "\xc2\xa0nbsp",
+    NULL,
+    NULL,
+  };
+
+  (void) data;
+  for (int i = 0; i < 250; i++)
+    g_string_append (long_utf8, "é😀");  /* 2 + 4 bytes */
+  g_assert_cmpuint (g_utf8_strlen (long_utf8->str, -1), ==, 500);
+  g_assert_cmpuint (strlen (long_ascii), ==, 1000);
+  values[G_N_ELEMENTS (values) - 2] = long_ascii;
+  values[G_N_ELEMENTS (values) - 1] = long_utf8->str;
+
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  for (gsize i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      queue (s, STOX_STORE_FOLLOW, FALSE, values[i], "b");
+      queue (s, STOX_STORE_APPROVAL, FALSE, "a", values[i]);
+      g_ptr_array_add (want, g_strdup_printf ("0|%s|b", values[i]));
+      g_ptr_array_add (want, g_strdup_printf ("1|a|%s", values[i]));
+    }
+  flush_ok (s);
+  g_clear_pointer (&s, stox_store_free);
+
+  s = open_ok (t->state);
+  g_autoptr (GPtrArray) rows = load_ok (s);
+  g_assert_cmpuint (rows->len, ==, want->len);
+  g_assert_cmpuint (stox_store_count (s), ==, want->len);
+  for (guint i = 0; i < want->len; i++)
+    {
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < rows->len && !found; j++)
+        found = strcmp (want->pdata[i], rows->pdata[j]) == 0;
+      if (!found)
+        g_error ("not stored exactly: %s", (const char *) want->pdata[i]);
+    }
+
+  /* The tables are still there after the "DROP TABLE" value. */
+  queue (s, STOX_STORE_FOLLOW, TRUE, "'); DROP TABLE records; --", "b");
+  flush_ok (s);
+  g_assert_cmpuint (stox_store_count (s), ==, want->len - 1);
+}
+
+/* A row the store could not have written stops the load with an error. */
+static void
+test_bad_row (Tmp *t, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+  const char *bad[] = {
+    "INSERT INTO records VALUES (99, 'a', 'b')",
+    "INSERT INTO records VALUES (0, CAST(X'61FF62' AS TEXT), 'b')",
+    "INSERT INTO records VALUES (0, X'6162', 'b')",
+    "INSERT INTO records VALUES (0, 'a', CAST(X'610062' AS TEXT))",
+  };
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  g_clear_pointer (&s, stox_store_free);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      raw_sql (t->db, "DELETE FROM records");
+      raw_sql (t->db, bad[i]);
+      s = open_ok (t->state);
+      g_test_message ("bad row: %s", bad[i]);
+      g_ptr_array_set_size (rows, 0);
+      g_assert_false (stox_store_load (s, collect, rows, &error));
+      g_assert_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_CORRUPT);
+      g_assert_nonnull (strstr (error->message, t->db));
+      g_assert_cmpuint (rows->len, ==, 0);
+      g_clear_error (&error);
+      g_clear_pointer (&s, stox_store_free);
+    }
+}
+
+/* A flush that cannot take the write lock is rolled back and keeps its
+ * queue; the next flush writes it. */
+static void
+test_flush_busy (Tmp *t, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *const expected[] = { "0|alice@x|bob@s", NULL };
+  sqlite3 *other = NULL;
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@x", "bob@s");
+
+  g_assert_cmpint (sqlite3_open (t->db, &other), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (other, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_false (stox_store_flush (s, &error));  /* after busy_timeout (1 s) */
+  g_assert_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_FAILED);
+  g_test_message ("error: %s", error->message);
+  g_assert_nonnull (strstr (error->message, t->db));
+  g_assert_cmpuint (stox_store_pending (s), ==, 1);
+  g_assert_cmpint (sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_close (other), ==, SQLITE_OK);
+
+  flush_ok (s);
+  assert_rows (s, expected);
+}
+
+/* ------------------------------------------------------------------ */
+/* Load                                                                */
+
+#define BULK 100000
+
+typedef struct
+{
+  guint   n;
+  int     last_kind;
+  char   *last_a;
+  char   *last_b;
+} Bulk;
+
+static void
+bulk_each (const StoxStoreRecord *r, gpointer user_data)
+{
+  Bulk *b = user_data;
+
+  /* Strictly increasing (kind, a, b). */
+  if (b->n > 0)
+    {
+      int c = (int) r->kind - b->last_kind;
+
+      if (c == 0)
+        c = strcmp (r->a, b->last_a);
+      if (c == 0)
+        c = strcmp (r->b, b->last_b);
+      g_assert_cmpint (c, >, 0);
+    }
+  b->n++;
+  b->last_kind = (int) r->kind;
+  g_free (b->last_a);
+  g_free (b->last_b);
+  b->last_a = g_strdup (r->a);
+  b->last_b = g_strdup (r->b);
+}
+
+static void
+test_bulk (Tmp *t, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  Bulk seen = { 0, 0, NULL, NULL };
+  gint64 start, queued, flushed, loaded, removed;
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+
+  start = g_get_monotonic_time ();
+  for (guint i = 0; i < BULK; i++)
+    {
+      char a[64], b[64];
+
+      /* Not in key order, like real traffic. */
+      guint k = (i * 7919u) % BULK;
+
+      g_snprintf (a, sizeof a, "user%u@xmpp.example.org", k / 10);
+      g_snprintf (b, sizeof b, "sip-user%u@sip.example.com", k);
+      queue (s, (k & 1) ? STOX_STORE_APPROVAL : STOX_STORE_FOLLOW, FALSE, a, b);
+    }
+  queued = g_get_monotonic_time ();
+  g_assert_cmpuint (stox_store_pending (s), ==, BULK);
+  flush_ok (s);
+  flushed = g_get_monotonic_time ();
+  g_clear_pointer (&s, stox_store_free);
+
+  s = open_ok (t->state);
+  g_assert_cmpuint (stox_store_count (s), ==, BULK);
+  loaded = g_get_monotonic_time ();
+  g_assert_true (stox_store_load (s, bulk_each, &seen, &error));
+  g_assert_no_error (error);
+  loaded = g_get_monotonic_time () - loaded;
+  g_assert_cmpuint (seen.n, ==, BULK);
+  g_free (seen.last_a);
+  g_free (seen.last_b);
+
+  /* And all removed again, in one more transaction. */
+  removed = g_get_monotonic_time ();
+  for (guint i = 0; i < BULK; i++)
+    {
+      char a[64], b[64];
+
+      g_snprintf (a, sizeof a, "user%u@xmpp.example.org", i / 10);
+      g_snprintf (b, sizeof b, "sip-user%u@sip.example.com", i);
+      queue (s, (i & 1) ? STOX_STORE_APPROVAL : STOX_STORE_FOLLOW, TRUE, a, b);
+    }
+  flush_ok (s);
+  removed = g_get_monotonic_time () - removed;
+  g_assert_cmpuint (stox_store_count (s), ==, 0);
+
+  g_test_message ("%u records: queue %.1f ms, flush (one transaction) %.1f ms, load %.1f ms,"
+                  " queue+flush of %u removals %.1f ms",
+                  BULK, (double) (queued - start) / 1000.0, (double) (flushed - queued) / 1000.0,
+                  (double) loaded / 1000.0, BULK, (double) removed / 1000.0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/store/open/creates", Tmp, NULL, tmp_setup, test_open_creates, tmp_teardown);
+  g_test_add ("/store/open/schema", Tmp, NULL, tmp_setup, test_open_schema, tmp_teardown);
+  g_test_add ("/store/open/version-newer", Tmp, NULL, tmp_setup, test_version_newer,
+              tmp_teardown);
+  g_test_add ("/store/open/version-missing", Tmp, NULL, tmp_setup, test_version_missing,
+              tmp_teardown);
+  g_test_add ("/store/open/garbage-file", Tmp, NULL, tmp_setup, test_garbage_file,
+              tmp_teardown);
+  g_test_add ("/store/open/foreign-database", Tmp, NULL, tmp_setup, test_foreign_database,
+              tmp_teardown);
+  g_test_add ("/store/open/state-dir-is-file", Tmp, NULL, tmp_setup, test_state_dir_is_file,
+              tmp_teardown);
+  g_test_add ("/store/open/db-is-directory", Tmp, NULL, tmp_setup, test_db_is_directory,
+              tmp_teardown);
+  g_test_add ("/store/open/unwritable-dir", Tmp, NULL, tmp_setup, test_unwritable_dir,
+              tmp_teardown);
+  g_test_add ("/store/open/read-only-file", Tmp, NULL, tmp_setup, test_read_only_file,
+              tmp_teardown);
+
+  g_test_add ("/store/records/round-trip", Tmp, NULL, tmp_setup, test_round_trip,
+              tmp_teardown);
+  g_test_add ("/store/records/insert-twice", Tmp, NULL, tmp_setup, test_insert_twice,
+              tmp_teardown);
+  g_test_add ("/store/records/kind-is-key", Tmp, NULL, tmp_setup, test_kind_is_key,
+              tmp_teardown);
+  g_test_add ("/store/records/remove", Tmp, NULL, tmp_setup, test_remove, tmp_teardown);
+  g_test_add ("/store/records/remove-missing", Tmp, NULL, tmp_setup, test_remove_missing,
+              tmp_teardown);
+  g_test_add ("/store/records/reopen", Tmp, NULL, tmp_setup, test_reopen, tmp_teardown);
+  g_test_add ("/store/records/strings", Tmp, NULL, tmp_setup, test_strings, tmp_teardown);
+  g_test_add ("/store/records/bad-row", Tmp, NULL, tmp_setup, test_bad_row, tmp_teardown);
+  g_test_add ("/store/records/flush-busy", Tmp, NULL, tmp_setup, test_flush_busy,
+              tmp_teardown);
+  g_test_add ("/store/load/100000", Tmp, NULL, tmp_setup, test_bulk, tmp_teardown);
+
+  return g_test_run ();
+}
