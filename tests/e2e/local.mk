@@ -13,3 +13,20 @@ E2E_TESTS = \
 TESTS += $(E2E_TESTS)
 dist_check_SCRIPTS += $(E2E_TESTS)
 EXTRA_DIST += tests/e2e/stoxtest.py
+
+# A private Kamailio presence server (tests/e2e/kamailio.py) and the test
+# that proves it; needs the packages of tests/deps.txt (skips
+# without /usr/sbin/kamailio).
+TESTS += tests/e2e/test-kamailio.py
+dist_check_SCRIPTS += tests/e2e/test-kamailio.py
+EXTRA_DIST += tests/e2e/kamailio.py
+
+# Presence end to end (issue 4, INTERFACE.md §6): SIP watcher -> XMPP user,
+# XMPP user -> SIP user (a scripted presence server), and both through a
+# real Kamailio presence server (skips without /usr/sbin/kamailio).
+PRESENCE_E2E_TESTS = \
+	tests/e2e/test-presence-s2x.py \
+	tests/e2e/test-presence-x2s.py \
+	tests/e2e/test-presence-kamailio.py
+TESTS += $(PRESENCE_E2E_TESTS)
+dist_check_SCRIPTS += $(PRESENCE_E2E_TESTS)

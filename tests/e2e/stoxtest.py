@@ -502,6 +502,32 @@ Component "{component}"
             await wait_until(lambda: self.proc.poll() is not None, 5)
         return self.proc.returncode
 
+    def log_mark(self):
+        """The log's current size: start= for component_stanzas()."""
+        try:
+            return os.path.getsize(self.log)
+        except OSError:
+            return 0
+
+    def component_stanzas(self, start=0, name=None):
+        """What the component (stoxd) sent, as Prosody's debug log shows it
+        ("Received[component]: <top tag>"): [(element name, {attr: value})]
+        from log offset `start` on.  Needed where RFC 6121 makes the server
+        drop a stanza before any client could see it."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(start)
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return []
+        out = []
+        for m in re.finditer(r"Received\[component\]: <([\w:-]+)((?:\s+[\w:-]+=(?:'[^']*'|\"[^\"]*\"))*)\s*/?>",
+                             text):
+            attrs = {k: v[1:-1] for k, v in re.findall(r"([\w:-]+)=('[^']*'|\"[^\"]*\")", m.group(2))}
+            if name is None or m.group(1) == name:
+                out.append((m.group(1), attrs))
+        return out
+
     def register(self, user, password):
         r = subprocess.run(["prosodyctl", "--config", self.config, "register", user, self.host, password],
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -753,6 +779,7 @@ class SipMsg:
         self.transport = transport
         self.source = source
         self.received_at = time.monotonic()
+        self.response = None   # a received request: the SipUA's answer (SipMsg)
         head, sep, body = raw.partition(b"\r\n\r\n")
         if not sep:
             head, sep, body = raw.partition(b"\n\n")
@@ -908,6 +935,11 @@ def parse_sip_uri(uri):
             "host": host.lower(), "port": int(port) if port.isdigit() else None, "params": params}
 
 
+# A SipUA responder returns DEFER to answer a request later with
+# SipUA.respond() (e.g. a NOTIFY whose 200 is held back).
+DEFER = object()
+
+
 class Transaction:
     def __init__(self, method, branch):
         self.method = method
@@ -969,6 +1001,7 @@ class SipUA:
         self._cseq = random.randint(1, 1000)
         self.received_bytes = []
         self.errors = []
+        self._deferred = {}     # key -> (transport, addr, writer) of requests answered later
 
     async def start(self):
         loop = asyncio.get_running_loop()
@@ -1076,10 +1109,18 @@ class SipUA:
         if key in self._answered:  # retransmission
             self._send(self._answered[key], transport, addr, writer)
             return
+        if key in self._deferred:  # retransmission of a request answered later
+            return
         self.requests.append(msg)
         code, reason, extra = self.default_code, self.default_reason, []
         if self.responder:
             r = self.responder(msg)
+            if r is DEFER:
+                # answered later with respond(); retransmissions are not
+                # recorded again meanwhile
+                self._deferred[key] = (transport, addr, writer)
+                self._wake()
+                return
             if r is None:
                 code = None  # stay silent (the peer will retransmit)
             elif isinstance(r, tuple):
@@ -1090,8 +1131,29 @@ class SipUA:
         if code:
             resp = self.build_response(msg, code, reason, extra or [])
             self._answered[key] = resp
+            msg.response = SipMsg(resp, transport)
             self._send(resp, transport, addr, writer)
         self._wake()
+
+    def respond(self, req, code, reason=None, extra=()):
+        """Answers a request the responder deferred (returned DEFER).
+        Returns the response sent (SipMsg), also kept as req.response."""
+        key = (req.branch, req.method, req.get("call-id"))
+        if key in self._answered:
+            return getattr(req, "response", None)
+        transport, addr, writer = self._deferred.pop(key, (req.transport, req.source, None))
+        if transport == "tcp" and writer is None:
+            writer = self._tcp_conns.get(addr)
+        resp = self.build_response(req, code, reason, extra or [])
+        self._answered[key] = resp
+        req.response = SipMsg(resp, transport)
+        self._send(resp, transport, addr, writer)
+        return req.response
+
+    def pending(self):
+        """Requests deferred and not answered yet."""
+        keys = set(self._deferred)
+        return [r for r in self.requests if (r.branch, r.method, r.get("call-id")) in keys]
 
     def _wake(self):
         for fut in self._req_waiters:
@@ -1108,19 +1170,28 @@ class SipUA:
     # -- UAS -------------------------------------------------------------
 
     def build_response(self, req, code, reason=None, extra=()):
+        """`extra`: (name, value) header lines; the pseudo-headers "body"
+        (the body) and "to-tag" (the To tag to add when the request's To
+        has none; default random) are not sent as headers."""
         reason = reason or REASONS.get(code, "Status")
         out = ["SIP/2.0 %d %s" % (code, reason)]
         for v in req.header_lines("via"):
             out.append("Via: " + v)
+        for v in req.header_lines("record-route"):  # RFC 3261 §12.1.1
+            if 100 < code < 300:
+                out.append("Record-Route: " + v)
         to = req.get("to") or ""
+        tag = next((v for n, v in extra if n.lower() == "to-tag"), None)
         if code > 100 and not re.search(r";\s*tag\s*=", to.split(">")[-1], re.I):
-            to += ";tag=" + rand_token(8)
+            to += ";tag=" + (tag or rand_token(8))
         out += ["From: " + (req.get("from") or ""), "To: " + to,
                 "Call-ID: " + (req.get("call-id") or ""), "CSeq: " + (req.get("cseq") or "")]
         body = b""
         for name, value in extra:
             if name.lower() == "body":
                 body = value if isinstance(value, bytes) else value.encode()
+            elif name.lower() == "to-tag":
+                pass
             else:
                 out.append("%s: %s" % (name, value))
         out.append("Content-Length: %d" % len(body))
@@ -1258,7 +1329,179 @@ REASONS = {100: "Trying", 180: "Ringing", 200: "OK", 202: "Accepted", 400: "Bad 
            404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 415: "Unsupported Media Type",
            480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist", 486: "Busy Here",
            488: "Not Acceptable Here", 500: "Server Internal Error", 503: "Service Unavailable",
-           603: "Decline", 604: "Does Not Exist Anywhere"}
+           603: "Decline", 604: "Does Not Exist Anywhere", 406: "Not Acceptable", 423: "Interval Too Brief",
+           489: "Bad Event"}
+
+
+def header_param(value, name):
+    """A ;name=value parameter of a header value (outside <>), or None."""
+    if value is None:
+        return None
+    m = re.search(r";\s*%s\s*=\s*\"?([^;,\s\"]+)" % re.escape(name), value.split(">")[-1], re.I)
+    return m.group(1) if m else None
+
+
+def with_tag(value, tag):
+    """A From/To value with `;tag=` (name-addr form kept)."""
+    v = value.strip()
+    if not v.startswith("<") and "<" not in v:
+        v = "<%s>" % v
+    return "%s;tag=%s" % (v, tag) if tag else v
+
+
+class Dialog:
+    """One side of a SIP dialog (RFC 3261 §12) that a SipUA holds, as UAC
+    (from a request it sent and the 2xx it got) or as UAS (from a request
+    it received and answered).  request() sends in-dialog requests: the
+    Request-URI is the remote target, Route the route set, CSeq rising."""
+
+    def __init__(self, ua, call_id, local, local_tag, remote, remote_tag, remote_target, route_set,
+                 local_cseq, contact, transport="udp", dest=None):
+        self.ua = ua
+        self.call_id = call_id
+        self.local, self.local_tag = local, local_tag
+        self.remote, self.remote_tag = remote, remote_tag
+        self.remote_target = remote_target
+        self.route_set = list(route_set)
+        self.local_cseq = local_cseq
+        self.remote_cseq = None
+        self.contact = contact
+        self.transport = transport
+        self.dest = dest
+
+    @staticmethod
+    def _strip_tag(value):
+        return re.sub(r";\s*tag\s*=\s*[^;,\s]+", "", value or "")
+
+    @classmethod
+    def uac(cls, ua, tr, contact=None):
+        """From a Transaction that got a 2xx (or 1xx with a To tag)."""
+        req, resp = tr.request, tr.final
+        return cls(ua, req.get("call-id"), cls._strip_tag(req.get("from")), req.tag_of("from"),
+                   cls._strip_tag(resp.get("to")), resp.tag_of("to"),
+                   name_addr_uri(resp.get("contact") or "<%s>" % req.ruri),
+                   list(reversed(resp.get_all("record-route"))), req.cseq_num,
+                   contact or req.get("contact"), transport=req.transport)
+
+    @classmethod
+    def uas(cls, ua, req, contact, cseq=None):
+        """From a request the SipUA answered (req.response holds the To tag)."""
+        resp = req.response
+        d = cls(ua, req.get("call-id"), cls._strip_tag(req.get("to")), resp.tag_of("to") if resp else None,
+                cls._strip_tag(req.get("from")), req.tag_of("from"), name_addr_uri(req.get("contact") or ""),
+                req.get_all("record-route"), cseq if cseq is not None else random.randint(1, 1000), contact,
+                transport=req.transport)
+        d.remote_cseq = req.cseq_num
+        return d
+
+    def matches(self, msg):
+        """Is `msg` (a request received) inside this dialog?"""
+        return (msg.get("call-id") == self.call_id and msg.tag_of("to") == self.local_tag
+                and msg.tag_of("from") == self.remote_tag)
+
+    def build(self, method, headers=(), body=b"", content_type=None):
+        self.local_cseq += 1
+        hdrs = [("To", with_tag(self.remote, self.remote_tag))]
+        if self.route_set:
+            hdrs.append(("Route", ", ".join(self.route_set)))
+        if self.contact and method in ("SUBSCRIBE", "NOTIFY", "INVITE", "REFER"):
+            hdrs.append(("Contact", self.contact))
+        return self.ua.build_request(method, self.remote_target, transport=self.transport,
+                                     from_uri=name_addr_uri(self.local), from_tag=self.local_tag,
+                                     call_id=self.call_id, cseq=self.local_cseq, body=body,
+                                     content_type=content_type, omit=("to", "contact"),
+                                     headers=hdrs + list(headers))
+
+    async def request(self, method, headers=(), body=b"", content_type=None, timeout=5.0, dest=None):
+        """Sends an in-dialog request to `dest` (default: where the dialog's
+        requests came from, else the SipUA's peer); returns the Transaction."""
+        data, _, _ = self.build(method, headers, body, content_type)
+        return await self.ua.request(method, self.remote_target, transport=self.transport,
+                                     dest=dest or self.dest or self.next_hop() or self.ua.peer,
+                                     timeout=timeout, raw=data)
+
+    def next_hop(self):
+        """(host, port) of the first Route, else of the remote target, when
+        it is an IPv4 literal (loopback tests); None otherwise."""
+        u = parse_sip_uri(name_addr_uri(self.route_set[0]) if self.route_set else self.remote_target)
+        if u is None or not re.match(r"^\d+\.\d+\.\d+\.\d+$", u["host"]):
+            return None
+        return (u["host"], u["port"] or 5060)
+
+    async def notify(self, state, body=None, content_type="application/pidf+xml", event="presence",
+                     timeout=5.0, headers=()):
+        """NOTIFY with `Subscription-State: state` (e.g. "active;expires=120")."""
+        hdrs = [("Event", event), ("Subscription-State", state)] + list(headers)
+        if body is None:
+            return await self.request("NOTIFY", hdrs, timeout=timeout)
+        return await self.request("NOTIFY", hdrs, body=body, content_type=content_type, timeout=timeout)
+
+    def __repr__(self):
+        return "<Dialog %s local %s;tag=%s remote %s;tag=%s target %s>" % (
+            self.call_id, self.local, self.local_tag, self.remote, self.remote_tag, self.remote_target)
+
+
+# ---------------------------------------------------------------------------
+# PIDF (RFC 3863) with RPID (RFC 4480) as the presence tests read it
+
+NS_PIDF = "urn:ietf:params:xml:ns:pidf"
+NS_RPID = "urn:ietf:params:xml:ns:pidf:rpid"
+PIDF_CT = "application/pidf+xml"
+
+
+def pidf_doc(entity, basic="open", note=None, tuple_id=None, show=None, activity=None, lang=None):
+    """A PIDF document (optionally with <show xmlns='jabber:client'> in the
+    status and an RPID activity on a dm:person)."""
+    tid = tuple_id or "t" + rand_token(6)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<presence xmlns="%s" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" '
+           'xmlns:rpid="%s" entity="%s">' % (NS_PIDF, NS_RPID, xml_escape_attr(entity)),
+           '<tuple id="%s"><status><basic>%s</basic>%s</status>' % (
+               tid, basic, '<show xmlns="jabber:client">%s</show>' % show if show else "")]
+    if note is not None:
+        out.append("<note%s>%s</note>" % (' xml:lang="%s"' % lang if lang else "", xml_escape(note)))
+    out.append("</tuple>")
+    if activity:
+        out.append('<dm:person id="p1"><rpid:activities><rpid:%s/></rpid:activities></dm:person>' % activity)
+    out.append("</presence>")
+    return "\n".join(out)
+
+
+def pidf_info(body):
+    """{'entity', 'basic': [..], 'notes': [..], 'shows': [..], 'activities': [..],
+    'tuples': [ids]} of a PIDF body, or None when it is not PIDF."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not body or not body.strip():
+        return None
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    if root.tag != "{%s}presence" % NS_PIDF:
+        return None
+    acts = []
+    for a in root.iter("{%s}activities" % NS_RPID):
+        acts += [c.tag.split("}")[-1] for c in a]
+    return {"entity": root.get("entity"),
+            "basic": [(e.text or "").strip() for e in root.iter("{%s}basic" % NS_PIDF)],
+            "notes": [(e.text or "").strip() for e in root.iter("{%s}note" % NS_PIDF)],
+            "shows": [(e.text or "").strip() for e in root.iter("{%s}show" % NS_CLIENT)],
+            "activities": acts,
+            "tuples": [e.get("id") for e in root.iter("{%s}tuple" % NS_PIDF)]}
+
+
+def substate(msg):
+    """('active'|'pending'|'terminated'|None, {param: value}) of a NOTIFY."""
+    v = msg.get("subscription-state") if msg is not None else None
+    if v is None:
+        return (None, {})
+    parts = [p.strip() for p in v.split(";")]
+    params = {}
+    for p in parts[1:]:
+        k, _, val = p.partition("=")
+        params[k.strip().lower()] = val.strip()
+    return (parts[0].lower(), params)
 
 
 # ---------------------------------------------------------------------------
@@ -1344,6 +1587,10 @@ class XmppClient:
                                                                      "use_mech": "PLAIN"}})
         x.register_plugin("xep_0030")
         x.register_plugin("xep_0199")
+        # subscription requests are the test's to answer: slixmpp would
+        # otherwise approve every one at once and subscribe back
+        x.auto_authorize = None
+        x.auto_subscribe = False
         self.xmpp = x
         loop = asyncio.get_running_loop()
         session = loop.create_future()
@@ -1385,6 +1632,16 @@ class XmppClient:
             self.abort()
             raise RuntimeError("%s: initial presence not echoed within %ss" % (self.jid, timeout))
         return self
+
+    async def fetch_roster(self, timeout=5):
+        """Requests the roster: only then is the session an "interested
+        resource" (RFC 6121 §2.1.6) to which the server delivers inbound
+        subscribed / unsubscribed / unsubscribe.  Returns {bare JID: item attrs}."""
+        r = await self.iq(None, '<query xmlns="jabber:iq:roster"/>', timeout=timeout)
+        if r is None or r.type != "result":
+            raise RuntimeError("%s: roster get failed: %r" % (self.jid, r))
+        q = r.xml.find("{jabber:iq:roster}query")
+        return {i.get("jid"): dict(i.attrib) for i in (q if q is not None else [])}
 
     def _push(self, stanza):
         if not hasattr(stanza, "xml"):
@@ -1462,7 +1719,8 @@ class XmppClient:
         slixmpp = _slix()
         iq = self.xmpp.Iq()
         iq["type"] = itype
-        iq["to"] = to
+        if to is not None:
+            iq["to"] = to
         iq.append(ET.fromstring(payload_xml))
         try:
             r = await iq.send(timeout=timeout)
