@@ -90,7 +90,8 @@ typedef struct
   guint        expires;       /* asked for, then granted */
   gboolean     told_subscribed;
   GSequenceIter *timer;
-  GHashTable  *seen;          /* resource ("" = bare) → available? */
+  GHashTable  *last;          /* resource ("" = bare) → StoxPresenceInfo,
+                               * the last NOTIFY's, for probes (§7) */
 } Follow;
 
 /* A dialog the gateway ended with Expires: 0: the notifier still owes
@@ -212,7 +213,7 @@ follow_free (Follow *f)
   g_free (f->contact_jid);
   g_free (f->request_uri);
   g_free (f->from_uri);
-  g_hash_table_unref (f->seen);
+  g_hash_table_unref (f->last);
   g_free (f);
 }
 
@@ -620,9 +621,9 @@ follow_send_unavailable (Follow *f, GPtrArray *actions)
   GHashTableIter iter;
   gpointer key, value;
 
-  g_hash_table_iter_init (&iter, f->seen);
+  g_hash_table_iter_init (&iter, f->last);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    if (GPOINTER_TO_INT (value))
+    if (((StoxPresenceInfo *) value)->available)
       {
         const char *resource = key;
         g_autofree char *from = resource[0] != '\0'
@@ -631,7 +632,72 @@ follow_send_unavailable (Follow *f, GPtrArray *actions)
 
         send_presence (actions, from, f->xmpp_jid, "unavailable");
       }
-  g_hash_table_remove_all (f->seen);
+  g_hash_table_remove_all (f->last);
+}
+
+static StoxPresenceInfo *
+info_copy (const StoxPresenceInfo *info)
+{
+  StoxPresenceInfo *c = stox_presence_info_new ();
+
+  c->resource = g_strdup (info->resource);
+  c->available = info->available;
+  c->show = g_strdup (info->show);
+  c->has_priority = info->has_priority;
+  c->priority = info->priority;
+  c->timestamp = g_strdup (info->timestamp);
+  for (guint i = 0; i < info->statuses->len; i++)
+    {
+      const StoxPresenceStatus *st = info->statuses->pdata[i];
+      stox_presence_info_add_status (c, st->lang, st->text);
+    }
+  return c;
+}
+
+/* One PIDF tuple as a presence from user@component/tuple (Table 2). */
+static void
+send_info (const Follow *f, const StoxPresenceInfo *info, const char *lang, GPtrArray *actions)
+{
+  const char *resource = info->resource != NULL ? info->resource : "";
+  g_autofree char *from = resource[0] != '\0'
+                          ? g_strdup_printf ("%s/%s", f->contact_jid, resource)
+                          : g_strdup (f->contact_jid);
+  StoxStanza *st = stox_presence_stanza_new (from, f->xmpp_jid,
+                                             info->available ? NULL : "unavailable");
+
+  st->show = g_strdup (info->show);
+  if (info->statuses->len > 0)
+    {
+      const StoxPresenceStatus *status = info->statuses->pdata[0];
+
+      /* One <status/> per stanza is what the front end carries; the
+       * first note (document order) wins. */
+      st->status = g_strdup (status->text);
+      st->lang = g_strdup (status->lang != NULL ? status->lang : lang);
+    }
+  else
+    st->lang = g_strdup (lang);
+  stox_actions_stanza (actions, st);
+}
+
+static void
+deliver_pidf (Follow *f, GPtrArray *infos, const char *lang, GPtrArray *actions)
+{
+  for (guint i = 0; i < infos->len; i++)
+    {
+      const StoxPresenceInfo *info = infos->pdata[i];
+      StoxPresenceInfo *kept = info_copy (info);
+
+      send_info (f, info, lang, actions);
+      if (kept->statuses->len > 0 && lang != NULL)
+        {
+          StoxPresenceStatus *first = kept->statuses->pdata[0];
+          if (first->lang == NULL)
+            first->lang = g_strdup (lang);
+        }
+      g_hash_table_replace (f->last, g_strdup (info->resource != NULL ? info->resource : ""),
+                            kept);
+    }
 }
 
 /* The XMPP user's subscription is over for good (unsubscribe, refusal):
@@ -679,7 +745,8 @@ follow_create (StoxPresence          *p,
   f->contact_jid = g_strdup (contact_jid);
   f->request_uri = g_steal_pointer (&request_uri);
   f->from_uri = g_steal_pointer (&from_uri);
-  f->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  f->last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                   (GDestroyNotify) stox_presence_info_free);
   f->state = state;
   f->expires = state == FOLLOW_FETCH ? 0 : STOX_PRESENCE_DEFAULT_EXPIRES;
   g_hash_table_insert (p->follows, f->key, f);
@@ -769,8 +836,18 @@ xmpp_probe (StoxPresence          *p,
       xmpp_subscribe (p, env, st, route, TRUE, actions);
       return;
     }
-  if (f->state == FOLLOW_ESTABLISHED && f->dialog != 0)
-    /* RFC 6665: a refresh makes the notifier send the current state. */
+  if (g_hash_table_size (f->last) > 0)
+    {
+      /* §7: the current state as the last NOTIFY told it. */
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, f->last);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        send_info (f, value, NULL, actions);
+    }
+  else if (f->state == FOLLOW_ESTABLISHED && f->dialog != 0)
+    /* Nothing known yet: a refresh makes the notifier send it. */
     follow_subscribe (p, env, f, FALSE, f->expires, actions);
 }
 
@@ -782,36 +859,6 @@ reason_is_final (const char *reason)
   /* RFC 6665 §4.1.3: do not re-subscribe. */
   return g_strcmp0 (reason, "rejected") == 0 || g_strcmp0 (reason, "noresource") == 0 ||
          g_strcmp0 (reason, "invariant") == 0;
-}
-
-static void
-deliver_pidf (Follow *f, GPtrArray *infos, const char *lang, GPtrArray *actions)
-{
-  for (guint i = 0; i < infos->len; i++)
-    {
-      const StoxPresenceInfo *info = infos->pdata[i];
-      const char *resource = info->resource != NULL ? info->resource : "";
-      g_autofree char *from = resource[0] != '\0'
-                              ? g_strdup_printf ("%s/%s", f->contact_jid, resource)
-                              : g_strdup (f->contact_jid);
-      StoxStanza *st = stox_presence_stanza_new (from, f->xmpp_jid,
-                                                 info->available ? NULL : "unavailable");
-
-      st->show = g_strdup (info->show);
-      if (info->statuses->len > 0)
-        {
-          const StoxPresenceStatus *status = info->statuses->pdata[0];
-
-          /* One <status/> per stanza is what the front end carries; the
-           * first note (document order) wins. */
-          st->status = g_strdup (status->text);
-          st->lang = g_strdup (status->lang != NULL ? status->lang : lang);
-        }
-      else
-        st->lang = g_strdup (lang);
-      stox_actions_stanza (actions, st);
-      g_hash_table_insert (f->seen, g_strdup (resource), GINT_TO_POINTER (info->available));
-    }
 }
 
 static void

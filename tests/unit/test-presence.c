@@ -507,6 +507,14 @@ test_x2s_subscribe_notify (Fixture *f, gconstpointer data)
   g_assert_cmpstr (p->lang, ==, "en");
   clear (f);
 
+  /* A probe (§7) is answered from the last NOTIFY: no SIP traffic. */
+  xmpp_presence (f, "probe", "bob@xmpp.test", "alice@sip.test", NULL, NULL, T0 + 3 * S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_SUBSCRIBE), ==, 0);
+  p = find_presence (f, NULL, "alice@sip.test/desk", "bob@xmpp.test");
+  g_assert_nonnull (p);
+  g_assert_cmpstr (p->status, ==, "in the office");
+  clear (f);
+
   /* Refresh timer: SUBSCRIBE inside the same dialog. */
   stox_gateway_on_timer (f->gw, T0 + 480 * S, f->actions);
   a = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
