@@ -141,17 +141,6 @@ action_new (StoxActionKind kind)
   return a;
 }
 
-static void
-respond (GPtrArray  *actions,
-         StoxToken   token,
-         guint       status,
-         guint       retry_after,
-         const char *accept,
-         const char *allow,
-         const char *warning)
-{
-  stox_actions_respond (actions, token, status, retry_after, accept, allow, warning);
-}
 
 static char *
 new_stanza_id (StoxGateway *gw)
@@ -284,7 +273,7 @@ pending_in_remove (StoxGateway *gw, PendingIn *p)
 static void
 pending_in_accept (StoxGateway *gw, PendingIn *p, gint64 now, GPtrArray *actions)
 {
-  respond (actions, p->token, 202, 0, NULL, NULL, NULL);
+  stox_actions_respond (actions, p->token, 202, 0, NULL, NULL, NULL);
   if (p->state == IN_WAITING)
     g_queue_unlink (&gw->waiting, &p->link);
   p->state = IN_ANSWERED;
@@ -299,7 +288,7 @@ refuse_sip (StoxGateway *gw,
             guint        status,
             const char  *why)
 {
-  respond (actions, token, status, 0, NULL, NULL, why);
+  stox_actions_respond (actions, token, status, 0, NULL, NULL, why);
   gw->stats.refused++;
 }
 
@@ -330,7 +319,7 @@ sip_message (StoxGateway          *gw,
     {
       if (g_error_matches (error, STOX_MESSAGE_ERROR, STOX_MESSAGE_ERROR_UNSUPPORTED_TYPE))
         {
-          respond (actions, req->token, 415, 0, STOX_MESSAGE_ACCEPT, NULL, error->message);
+          stox_actions_respond (actions, req->token, 415, 0, STOX_MESSAGE_ACCEPT, NULL, error->message);
           gw->stats.refused++;
         }
       else if (g_error_matches (error, STOX_MESSAGE_ERROR, STOX_MESSAGE_ERROR_TOO_LARGE))
@@ -353,14 +342,14 @@ sip_message (StoxGateway          *gw,
   /* Only now does XMPP matter: the request is valid, the link decides. */
   if (!gw->link_up)
     {
-      respond (actions, req->token, 503, MAX (gw->retry_in_s, 1), NULL, NULL,
+      stox_actions_respond (actions, req->token, 503, MAX (gw->retry_in_s, 1), NULL, NULL,
                "the XMPP server is not reachable");
       gw->stats.refused++;
       return;
     }
   if (g_hash_table_size (gw->in_by_id) >= gw->max_pending)
     {
-      respond (actions, req->token, 503, 1, NULL, NULL, "gateway overloaded");
+      stox_actions_respond (actions, req->token, 503, 1, NULL, NULL, "gateway overloaded");
       gw->stats.refused++;
       return;
     }
@@ -413,7 +402,7 @@ stox_gateway_on_sip (StoxGateway          *gw,
   switch (req->method)
     {
     case STOX_SIP_METHOD_OPTIONS:
-      respond (actions, req->token, 200, 0, STOX_MESSAGE_ACCEPT, STOX_GATEWAY_ALLOW, NULL);
+      stox_actions_respond (actions, req->token, 200, 0, STOX_MESSAGE_ACCEPT, STOX_GATEWAY_ALLOW, NULL);
       break;
     case STOX_SIP_METHOD_MESSAGE:
       sip_message (gw, req, now, actions);
@@ -425,7 +414,7 @@ stox_gateway_on_sip (StoxGateway          *gw,
     case STOX_SIP_METHOD_PUBLISH:
     case STOX_SIP_METHOD_OTHER:
     default:
-      respond (actions, req->token, 405, 0, NULL, STOX_GATEWAY_ALLOW, NULL);
+      stox_actions_respond (actions, req->token, 405, 0, NULL, STOX_GATEWAY_ALLOW, NULL);
       gw->stats.refused++;
       break;
     }
@@ -520,7 +509,7 @@ xmpp_bounce (StoxGateway      *gw,
       /* 503 is only ever the gateway's own "XMPP unreachable" (INTERFACE §3). */
       if (status == 0 || status == 503)
         status = 500;
-      respond (actions, p->token, status, 0, NULL, NULL, why);
+      stox_actions_respond (actions, p->token, status, 0, NULL, NULL, why);
       gw->stats.bounces_in_window++;
     }
   else
@@ -813,7 +802,7 @@ stox_gateway_on_xmpp_send_failed (StoxGateway      *gw,
     return;
   if (p->state == IN_WAITING)
     {
-      respond (actions, p->token, 503, MAX (gw->retry_in_s, 1), NULL, NULL,
+      stox_actions_respond (actions, p->token, 503, MAX (gw->retry_in_s, 1), NULL, NULL,
                "the XMPP server is not reachable");
       gw->stats.refused++;
     }

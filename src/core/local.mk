@@ -6,6 +6,7 @@ src_libstox_core_a_SOURCES = \
 	src/core/types.h src/core/types.c \
 	src/core/address.h src/core/address.c \
 	src/core/rules.h src/core/rules.c \
+	src/core/xml.h src/core/xml.c \
 	src/core/message.h src/core/message.c \
 	src/core/pidf.h src/core/pidf.c \
 	src/core/backoff.h src/core/backoff.c \

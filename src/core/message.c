@@ -13,25 +13,12 @@
 #include <string.h>
 
 #include <libxml/HTMLparser.h>
+#include "xml.h"
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
 G_DEFINE_QUARK (stox-message-error-quark, stox_message_error)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
-
-/* Strings libxml2 allocates go back through xmlFree, which an embedding
- * program may have redirected. */
-typedef xmlChar XmlString;
-
-static void
-xml_string_free (XmlString *s)
-{
-  xmlFree (s);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (XmlString, xml_string_free)
 
 #define ISCOMPOSING_NS "urn:ietf:params:xml:ns:im-iscomposing"
 
@@ -408,7 +395,7 @@ html_enter (TextSink *sink,
   if (g_ascii_strcasecmp ((const char *) node->name, "img") == 0)
     {
       /* Emoticons in HTML IM are images; their alt text is the smiley. */
-      g_autoptr(XmlString) alt = xmlGetProp (node, (const xmlChar *) "alt");
+      g_autoptr(StoxXmlString) alt = xmlGetProp (node, (const xmlChar *) "alt");
 
       if (alt != NULL)
         sink_text (sink, (const char *) alt);
@@ -523,32 +510,14 @@ decode_html (const char   *charset,
 /* application/im-iscomposing+xml (RFC 3994; rfc-mappings.md §4)       */
 /* ------------------------------------------------------------------ */
 
-/* SAX hook: a DOCTYPE is refused before its internal subset is read, so
- * neither an external entity (XXE) nor nested entity expansion (billion
- * laughs) is ever processed, not even once.  RFC 3994 documents have no
- * DTD. */
-static void
-refuse_doctype (void                       *user_data,
-                const xmlChar *name        G_GNUC_UNUSED,
-                const xmlChar *external_id G_GNUC_UNUSED,
-                const xmlChar *system_id   G_GNUC_UNUSED)
-{
-  xmlParserCtxt *ctxt = user_data;
-  gboolean *saw_doctype = ctxt->_private;
-
-  *saw_doctype = TRUE;
-  xmlStopParser (ctxt);
-}
-
 static StoxMessageContent *
 decode_iscomposing (const guint8 *data,
                     gsize         len,
                     GError      **error)
 {
-  g_autoptr(xmlParserCtxt) ctxt = NULL;
   g_autoptr(xmlDoc) doc = NULL;
-  g_autoptr(XmlString) state_text = NULL;
-  gboolean saw_doctype = FALSE;
+  g_autoptr(StoxXmlString) state_text = NULL;
+  const char *why = NULL;
   xmlNode *root, *state = NULL;
   StoxMessageContent *content;
   const char *state_str;
@@ -569,30 +538,12 @@ decode_iscomposing (const guint8 *data,
       return NULL;
     }
 
-  ctxt = xmlNewParserCtxt ();
-  if (ctxt == NULL)
-    g_error ("%s: out of memory", G_STRFUNC);
-  /* The context has its own copy of the SAX table: nothing global. */
-  ctxt->sax->internalSubset = refuse_doctype;
-  ctxt->_private = &saw_doctype;
-
-  /* No XML_PARSE_NOENT (no entity substitution), no XML_PARSE_DTDLOAD (no
-   * external DTD), NONET (no network), and no error printing: the core
-   * reports through GError only. */
-  doc = xmlCtxtReadMemory (ctxt, (const char *) data, (int) len, NULL, NULL,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR
-                           | XML_PARSE_NOWARNING);
-  if (saw_doctype || (doc != NULL && (doc->intSubset != NULL
-                                      || doc->extSubset != NULL)))
+  /* RFC 3994 documents have no DTD; stox_xml_read refuses one unread. */
+  doc = stox_xml_read ((const char *) data, len, &why);
+  if (doc == NULL)
     {
       g_set_error (error, STOX_MESSAGE_ERROR, STOX_MESSAGE_ERROR_MALFORMED,
-                   "isComposing: a DOCTYPE is not allowed");
-      return NULL;
-    }
-  if (doc == NULL || !ctxt->wellFormed)
-    {
-      g_set_error (error, STOX_MESSAGE_ERROR, STOX_MESSAGE_ERROR_MALFORMED,
-                   "isComposing: not well-formed XML");
+                   "isComposing: %s", why);
       return NULL;
     }
 

@@ -15,21 +15,10 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "xml.h"
+
 G_DEFINE_QUARK (stox-pidf-error-quark, stox_pidf_error)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
-
-/* Strings libxml2 allocates go back through xmlFree. */
-typedef xmlChar XmlString;
-
-static void
-xml_string_free (XmlString *s)
-{
-  xmlFree (s);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (XmlString, xml_string_free)
 
 #define NS_PIDF "urn:ietf:params:xml:ns:pidf"
 #define NS_DM   "urn:ietf:params:xml:ns:pidf:data-model" /* RFC 4479 */
@@ -384,7 +373,7 @@ is_rpid (const xmlNode *node, const char *name)
 static char *
 node_text (const xmlNode *node)
 {
-  g_autoptr (XmlString) text = xmlNodeGetContent (node);
+  g_autoptr (StoxXmlString) text = xmlNodeGetContent (node);
 
   return g_strdup (text != NULL ? (const char *) text : "");
 }
@@ -398,7 +387,7 @@ node_text_stripped (const xmlNode *node)
 static char *
 node_prop (const xmlNode *node, const char *name)
 {
-  g_autoptr (XmlString) value = xmlGetNoNsProp (node, (const xmlChar *) name);
+  g_autoptr (StoxXmlString) value = xmlGetNoNsProp (node, (const xmlChar *) name);
 
   return value != NULL ? g_strdup ((const char *) value) : NULL;
 }
@@ -438,7 +427,7 @@ ignore_element (Parse *ps, const xmlNode *node)
     return TRUE;
   for (gsize i = 0; i < G_N_ELEMENTS (namespaces); i++)
     {
-      g_autoptr (XmlString) value = NULL;
+      g_autoptr (StoxXmlString) value = NULL;
       g_autofree char *v = NULL;
 
       value = xmlGetNsProp (node, (const xmlChar *) "mustUnderstand",
@@ -615,7 +604,7 @@ is_lang_char (char c)
 static char *
 note_lang (const xmlNode *node)
 {
-  g_autoptr (XmlString) lang = xmlNodeGetLang (node);
+  g_autoptr (StoxXmlString) lang = xmlNodeGetLang (node);
   const char *l = (const char *) lang;
   gsize n;
 
@@ -1114,22 +1103,6 @@ make_info (const Tuple *t, const Document *d)
   return info;
 }
 
-/* SAX hook: a DOCTYPE is refused before its internal subset is read, so
- * neither an external entity (XXE) nor nested entity expansion (billion
- * laughs) is ever processed.  PIDF documents have no DTD. */
-static void
-refuse_doctype (void                       *user_data,
-                const xmlChar *name        G_GNUC_UNUSED,
-                const xmlChar *external_id G_GNUC_UNUSED,
-                const xmlChar *system_id   G_GNUC_UNUSED)
-{
-  xmlParserCtxt *ctxt = user_data;
-  gboolean *saw_doctype = ctxt->_private;
-
-  *saw_doctype = TRUE;
-  xmlStopParser (ctxt);
-}
-
 static GPtrArray *
 result_new (void)
 {
@@ -1142,13 +1115,12 @@ stox_pidf_parse (const char      *doc,
                  const StoxRules *rules,
                  GError         **error)
 {
-  g_autoptr (xmlParserCtxt) ctxt = NULL;
   g_autoptr (xmlDoc) xml = NULL;
+  const char *why = NULL;
   g_auto (Document) d = { 0 };
   g_autoptr (GPtrArray) result = NULL;
   g_autofree char *entity = NULL;
   Parse ps = { rules, error };
-  gboolean saw_doctype = FALSE;
   xmlNode *root;
 
   g_return_val_if_fail (doc != NULL || len == 0, NULL);
@@ -1171,29 +1143,12 @@ stox_pidf_parse (const char      *doc,
       return NULL;
     }
 
-  ctxt = xmlNewParserCtxt ();
-  if (ctxt == NULL)
-    g_error ("%s: out of memory", G_STRFUNC);
-  /* The context has its own copy of the SAX table: nothing global. */
-  ctxt->sax->internalSubset = refuse_doctype;
-  ctxt->_private = &saw_doctype;
-
-  /* No XML_PARSE_NOENT (no entity substitution), no XML_PARSE_DTDLOAD (no
-   * external DTD), no XML_PARSE_HUGE (libxml2's depth and size limits
-   * stay), NONET, and no error printing: the core reports through GError
-   * only.  The encoding is the document's own (Asterisk: ISO-8859-1). */
-  xml = xmlCtxtReadMemory (ctxt, doc, (int) len, NULL, NULL,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR
-                           | XML_PARSE_NOWARNING);
-  if (saw_doctype || (xml != NULL && (xml->intSubset != NULL
-                                      || xml->extSubset != NULL)))
+  /* PIDF documents have no DTD; stox_xml_read refuses one unread.  The
+   * encoding is the document's own (Asterisk: ISO-8859-1). */
+  xml = stox_xml_read (doc, len, &why);
+  if (xml == NULL)
     {
-      parse_fail (&ps, STOX_PIDF_ERROR_MALFORMED, "a DOCTYPE is not allowed");
-      return NULL;
-    }
-  if (xml == NULL || !ctxt->wellFormed || !ctxt->nsWellFormed)
-    {
-      parse_fail (&ps, STOX_PIDF_ERROR_MALFORMED, "not well-formed XML");
+      parse_fail (&ps, STOX_PIDF_ERROR_MALFORMED, "%s", why);
       return NULL;
     }
 
