@@ -30,3 +30,8 @@ PRESENCE_E2E_TESTS = \
 	tests/e2e/test-presence-kamailio.py
 TESTS += $(PRESENCE_E2E_TESTS)
 dist_check_SCRIPTS += $(PRESENCE_E2E_TESTS)
+
+# Presence across a restart of stoxd (issue 4 "State"): graceful stop and
+# SIGKILL, the same state-dir and SIP port; follows and approvals come back.
+TESTS += tests/e2e/test-presence-restart.py
+dist_check_SCRIPTS += tests/e2e/test-presence-restart.py

@@ -560,14 +560,16 @@ class Stoxd:
 
     def __init__(self, t=None, prosody=None, proxy_port=None, component_port=None, secret=None,
                  bounce_wait=400, max_message_size=1300, rules=None, notify=True,
-                 overrides=None, extra="", name="stoxd", sip_port=None, log_level="debug"):
+                 overrides=None, extra="", name="stoxd", sip_port=None, log_level="debug",
+                 state_dir=None):
         self.t = t
         self.dir = make_tempdir("stox-stoxd-")
         self.name = name
         self.sip_port = sip_port or free_port(tcp=True, udp=True)
         self.config = os.path.join(self.dir, "stox.conf")
         self.log = os.path.join(self.dir, "stoxd.log")
-        self.state_dir = os.path.join(self.dir, "state")
+        # state_dir: another instance's, for a restart that keeps the state
+        self.state_dir = state_dir or os.path.join(self.dir, "state")
         os.makedirs(self.state_dir, exist_ok=True)
         # A private copy of the shipped *.rules: the source directory also
         # holds local.mk, which the contract's "every regular file not
