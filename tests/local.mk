@@ -30,3 +30,7 @@ include tests/e2e/local.mk
 # TLS listener and key/certificate checks (needs the openssl command).
 TESTS += tests/e2e/test-tls.py
 dist_check_SCRIPTS += tests/e2e/test-tls.py
+
+# A watcher's dialog ended by stoxd's own expiry timer (waits ~60 s).
+TESTS += tests/e2e/test-presence-expiry.py
+dist_check_SCRIPTS += tests/e2e/test-presence-expiry.py

@@ -21,7 +21,8 @@ juliet on slixmpp.
 
 Not here: a dialog that simply expires.  The shortest Expires stoxd
 accepts is 60 s (423 below that, STOX_PRESENCE_MIN_EXPIRES), which does not
-fit this script's 60 s budget; tests/unit/test-presence.c covers expiry
+fit this script's 60 s budget: test-presence-expiry.py waits it out, and
+tests/unit/test-presence.c covers expiry
 with a fake clock.
 """
 
@@ -265,7 +266,7 @@ async def main(t):
 
     # -- 10. dialog expiry: see the module doc ----------------------------
     t.skip("a dialog that is not refreshed ends with NOTIFY terminated;reason=timeout",
-           "minimum Expires is 60 s, over this script's budget; covered by tests/unit/test-presence.c")
+           "minimum Expires is 60 s, over this script's budget; covered by test-presence-expiry.py and tests/unit/test-presence.c")
 
     # -- 11. SIGTERM with an active watcher -------------------------------
     mark = ua.mark()
