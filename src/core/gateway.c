@@ -29,6 +29,7 @@
 
 typedef enum
 {
+  IN_NEW = 0,     /* just created, in no queue yet */
   IN_WAITING,     /* inside the bounce window: the SIP transaction is open */
   IN_ANSWERED,    /* 202 sent; remembered to report a late bounce */
 } InState;
@@ -265,7 +266,8 @@ stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats)
 static void
 pending_in_remove (StoxGateway *gw, PendingIn *p)
 {
-  g_queue_unlink (p->state == IN_WAITING ? &gw->waiting : &gw->answered, &p->link);
+  if (p->state != IN_NEW)
+    g_queue_unlink (p->state == IN_WAITING ? &gw->waiting : &gw->answered, &p->link);
   g_hash_table_remove (gw->in_by_id, p->stanza_id);
 }
 
@@ -276,6 +278,14 @@ pending_in_accept (StoxGateway *gw, PendingIn *p, gint64 now, GPtrArray *actions
   stox_actions_respond (actions, p->token, 202, 0, NULL, NULL, NULL);
   if (p->state == IN_WAITING)
     g_queue_unlink (&gw->waiting, &p->link);
+  /* Bounded memory: when full, the oldest answered MESSAGE is forgotten
+   * (a bounce for it would then be unmatched and counted as such) rather
+   * than new MESSAGEs being refused. */
+  while (gw->answered.length >= gw->max_pending)
+    {
+      pending_in_remove (gw, g_queue_peek_head (&gw->answered));
+      gw->stats.forgotten++;
+    }
   p->state = IN_ANSWERED;
   p->deadline = now + STOX_GATEWAY_LATE_BOUNCE_US;
   g_queue_push_tail_link (&gw->answered, &p->link);
@@ -347,7 +357,9 @@ sip_message (StoxGateway          *gw,
       gw->stats.refused++;
       return;
     }
-  if (g_hash_table_size (gw->in_by_id) >= gw->max_pending)
+  /* Only the open transactions are a load limit; the memory of answered
+   * ones for late bounces makes room for itself (pending_in_accept). */
+  if (gw->waiting.length >= gw->max_pending)
     {
       stox_actions_respond (actions, req->token, 503, 1, NULL, NULL, "gateway overloaded");
       gw->stats.refused++;

@@ -99,6 +99,8 @@ typedef struct
   guint64 bounces_in_window;    /* XMPP errors turned into SIP responses */
   guint64 bounces_late;         /* XMPP errors turned into MESSAGEs back */
   guint64 bounces_unmatched;    /* XMPP errors for nothing we remember */
+  guint64 forgotten;            /* answered MESSAGEs dropped from the late-
+                                 * bounce memory to keep it bounded */
   guint64 sip_errors;           /* SIP error responses turned into stanzas */
   guint64 refused;              /* requests/stanzas answered with an error */
   guint   pending;              /* transactions inside the bounce window */

@@ -385,6 +385,41 @@ test_overload_503 (Fixture *f, gconstpointer data)
   g_assert_cmpuint (a->u.respond.retry_after, >=, 1);
 }
 
+/* Sustained delivery must not hit the limit: the late-bounce memory of
+ * answered MESSAGEs evicts its oldest entry instead (bench/README.md). */
+static void
+test_answered_memory_bounded (Fixture *f, gconstpointer data)
+{
+  StoxGatewayStats stats;
+  g_autofree char *first_id = NULL;
+
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 0, 2, NULL);
+
+  for (int i = 0; i < 5; i++)
+    {
+      g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test",
+                                                    "sip:bob@xmpp.test", "text/plain", "x");
+      stox_gateway_on_sip (f->gw, req, T0 + i, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 2);
+      StoxStanza *st = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+      if (i == 0)
+        first_id = g_strdup (st->id);
+      g_assert_cmpuint (take (f, 1, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 202);
+      clear (f);
+    }
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.remembered, ==, 2);
+  g_assert_cmpuint (stats.forgotten, ==, 3);
+
+  /* The oldest is forgotten: its bounce is unmatched, not misrouted. */
+  g_autoptr (StoxStanza) bounce = bounce_new (first_id, "bob@xmpp.test", "item-not-found");
+  stox_gateway_on_stanza (f->gw, bounce, T0 + 10, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.bounces_unmatched, ==, 1);
+}
+
 static void
 test_untrusted_source (Fixture *f, gconstpointer data)
 {
@@ -829,6 +864,7 @@ main (int argc, char **argv)
   ADD ("sip/message/link-down-503", test_link_down_503);
   ADD ("sip/message/send-failed-503", test_send_failed_503);
   ADD ("sip/message/overload-503", test_overload_503);
+  ADD ("sip/message/answered-memory-bounded", test_answered_memory_bounded);
   ADD ("sip/message/untrusted-source", test_untrusted_source);
   ADD ("sip/message/refusals", test_sip_refusals);
   ADD ("sip/message/escaped-user", test_sip_escaped_user);
