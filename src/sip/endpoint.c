@@ -59,6 +59,9 @@ G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
  * added after the default leg exists. */
 #define NO_TRANSPORT ((url_string_t const *) (intptr_t) -1)
 
+/* Socket buffers asked for on UDP transports. */
+#define STOX_SIP_UDP_BUFFER (8u * 1024 * 1024)
+
 /* Sofia passes NULL phrases now and then; printf must not see them. */
 #define PHRASE(p) ((p) != NULL ? (p) : "")
 
@@ -1024,6 +1027,13 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   gboolean listening = ep->no_dialog->leg != NULL
                        && nta_agent_add_tport (ep->agent, URL_STRING_MAKE (config->listen),
                                                TPTAG_IDENT (sips ? "sips" : "sip"),
+                                               /* The kernel's default UDP buffer
+                                                * (208 KiB) overflows from ~4000
+                                                * MESSAGE/s (bench/README.md); the
+                                                * kernel caps this at
+                                                * net.core.rmem_max (stoxd(8)). */
+                                               TPTAG_UDP_RMEM (STOX_SIP_UDP_BUFFER),
+                                               TPTAG_UDP_WMEM (STOX_SIP_UDP_BUFFER),
                                                TAG_IF (config->tls_dir != NULL,
                                                        TPTAG_CERTIFICATE (config->tls_dir)),
                                                TAG_END ()) == 0;
