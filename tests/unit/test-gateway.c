@@ -10,6 +10,7 @@
 
 #include "core/gateway.h"
 #include "core/message.h"
+#include "shipped-rules.h"
 
 #define MS (G_GINT64_CONSTANT (1000))
 #define T0 (G_GINT64_CONSTANT (1000000000))
@@ -21,29 +22,6 @@ typedef struct
   GPtrArray   *actions;
   StoxToken    next_token;
 } Fixture;
-
-static StoxRules *
-load_shipped_rules (void)
-{
-  static const char *files[] = { "10-errors.rules", "20-message.rules" };
-  StoxRules *rules = stox_rules_new ();
-
-  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
-    {
-      g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "gateway-rules",
-                                                     files[i], NULL);
-      g_autofree char *text = NULL;
-      gsize len = 0;
-      g_autoptr (GError) error = NULL;
-
-      g_assert_true (g_file_get_contents (path, &text, &len, &error));
-      g_assert_no_error (error);
-      g_assert_true (stox_rules_parse (rules, path, text, len, &error));
-      g_assert_no_error (error);
-    }
-  g_assert_true (stox_rules_validate (rules, NULL));
-  return rules;
-}
 
 static void
 fixture_setup_with (Fixture *f, guint bounce_wait_ms, guint max_pending,
@@ -62,7 +40,7 @@ fixture_setup_with (Fixture *f, guint bounce_wait_ms, guint max_pending,
   };
   g_autoptr (GError) error = NULL;
 
-  f->rules = load_shipped_rules ();
+  f->rules = stox_test_load_shipped_rules ();
   f->gw = stox_gateway_new (&config, f->rules, &error);
   g_assert_no_error (error);
   g_assert_nonnull (f->gw);

@@ -16,6 +16,7 @@
 
 #include "core/pidf.h"
 #include "core/rules.h"
+#include "shipped-rules.h"
 
 #define NS_PIDF "urn:ietf:params:xml:ns:pidf"
 #define NS_DM   "urn:ietf:params:xml:ns:pidf:data-model"
@@ -36,40 +37,6 @@
   "<dm:person id='p1'><rpid:activities>" acts "</rpid:activities></dm:person>\n"
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static char *
-read_shipped (const char *name, gsize *ret_length)
-{
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "gateway-rules",
-                                                 name, NULL);
-  g_autoptr (GError) error = NULL;
-  char *text = NULL;
-
-  g_file_get_contents (path, &text, ret_length, &error);
-  g_assert_no_error (error);
-  return text;
-}
-
-/* All shipped files, in name order, as the daemon loads them. */
-static StoxRules *
-load_shipped (void)
-{
-  static const char *const files[] = {
-    "10-errors.rules", "20-message.rules", "30-presence.rules",
-  };
-  StoxRules *rules = stox_rules_new ();
-
-  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
-    {
-      g_autoptr (GError) error = NULL;
-      gsize length;
-      g_autofree char *text = read_shipped (files[i], &length);
-
-      g_assert_true (stox_rules_parse (rules, files[i], text, length, &error));
-      g_assert_no_error (error);
-    }
-  return rules;
-}
 
 static GPtrArray *
 parse_ok (const char *doc, gsize len, const StoxRules *rules)
@@ -275,7 +242,7 @@ static void
 test_table1_row (gconstpointer data)
 {
   const Table1Row *row = data;
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (StoxPresenceInfo) info = table1_info (row);
   g_autofree char *doc = stox_pidf_build (row->entity ? row->entity : "pres:juliet@example.com",
                                           info, rules);
@@ -459,7 +426,7 @@ static void
 test_table2_row (gconstpointer data)
 {
   const Table2Row *row = data;
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (StoxPresenceInfo) info = parse_one (row->doc, rules);
 
   g_assert_cmpstr (info->resource, ==, row->resource);
@@ -545,7 +512,7 @@ static void
 test_rpid_to_show_row (gconstpointer data)
 {
   const RpidRow *row = data;
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autofree char *doc = activity_doc (row->activity);
   g_autoptr (StoxPresenceInfo) info = parse_one (doc, rules);
   const char *show = NULL;
@@ -585,7 +552,7 @@ static void
 test_show_to_rpid_row (gconstpointer data)
 {
   const ShowRow *row = data;
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (StoxPresenceInfo) info = stox_presence_info_new ();
   g_autoptr (StoxPresenceInfo) back = NULL;
   g_autofree char *doc = NULL;
@@ -621,7 +588,7 @@ test_show_to_rpid_row (gconstpointer data)
 static void
 test_show_to_rpid_no_person (void)
 {
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (StoxPresenceInfo) info = stox_presence_info_new ();
   g_autofree char *doc1 = NULL;
   g_autofree char *doc2 = NULL;
@@ -643,7 +610,7 @@ static void
 test_shipped_rows (void)
 {
   gsize length;
-  g_autofree char *text = read_shipped ("30-presence.rules", &length);
+  g_autofree char *text = stox_test_read_shipped ("30-presence.rules", &length);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint n_rpid = 0, n_show = 0;
@@ -719,7 +686,7 @@ test_shipped_cites_sources (void)
     "SylkServer", "pjsip", "rfc-mappings.md §2.9", "Table 2 note 1",
   };
   gsize length;
-  g_autofree char *text = read_shipped ("30-presence.rules", &length);
+  g_autofree char *text = stox_test_read_shipped ("30-presence.rules", &length);
 
   for (gsize i = 0; i < G_N_ELEMENTS (citations); i++)
     g_assert_nonnull (strstr (text, citations[i]));
@@ -826,7 +793,7 @@ static void
 test_rpid_case (gconstpointer data)
 {
   const RpidCase *c = data;
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (StoxPresenceInfo) info = parse_one (c->doc, rules);
 
   g_assert_cmpint (info->available, ==, !c->unavailable);
@@ -858,7 +825,7 @@ test_rpid_no_rules (void)
 static void
 test_rpid_override (void)
 {
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (GError) error = NULL;
   g_autoptr (StoxPresenceInfo) info = NULL;
   g_autoptr (StoxPresenceInfo) xa = stox_presence_info_new ();
@@ -885,7 +852,7 @@ test_rpid_override (void)
 static void
 test_person_applies_to_all (void)
 {
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (GPtrArray) infos = parse_ok (DOC (TUPLE ("a", "open", "") TUPLE ("b", "open", "")
                                                PERSON ("<rpid:busy/>")), 0, rules);
 
@@ -899,7 +866,7 @@ test_person_applies_to_all (void)
 static void
 test_several_tuples (void)
 {
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (GPtrArray) infos = parse_ok (
     DOC ("<tuple id='ID-desk'><status><basic>open</basic>"
          "<show xmlns='jabber:client'>away</show></status>"
@@ -959,7 +926,7 @@ test_all_closed (void)
 static void
 test_empty_body (void)
 {
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) a = stox_pidf_parse (NULL, 0, rules, &error);
   g_autoptr (GPtrArray) b = NULL;
@@ -988,7 +955,7 @@ test_no_tuples (void)
     DOC ("<tuple id='x'><status><foo xmlns='urn:x'/></status></tuple><note>Gone fishing</note>"),
     DOC ("<note>Gone fishing</note>" PERSON ("<rpid:away/>")),
   };
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
 
   for (gsize i = 0; i < G_N_ELEMENTS (docs); i++)
     {
@@ -1224,7 +1191,7 @@ static void
 test_wild (gconstpointer data)
 {
   const WildCase *c = data;
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (GPtrArray) infos = parse_ok (c->doc, 0, rules);
   StoxPresenceInfo *info = infos->pdata[0];
 
@@ -1283,7 +1250,7 @@ static const char *const tolerated[] = {
 static void
 test_tolerated (void)
 {
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
 
   for (gsize i = 0; i < G_N_ELEMENTS (tolerated); i++)
     {
@@ -1340,7 +1307,7 @@ static const char *const must_understand[] = {
 static void
 test_must_understand (void)
 {
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
 
   for (gsize i = 0; i < G_N_ELEMENTS (must_understand); i++)
     {
@@ -1471,7 +1438,7 @@ static void
 assert_malformed (const char *doc, gsize len, const char *why)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (GPtrArray) infos = stox_pidf_parse (doc, len, rules, &error);
 
   g_assert_null (infos);
@@ -1597,7 +1564,7 @@ test_bad_every_prefix (void)
 static void
 test_amplification (void)
 {
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
 
   for (int kind = 0; kind < 3; kind++)
     {
@@ -1699,7 +1666,7 @@ static void
 test_round_trip (gconstpointer data)
 {
   const RoundTrip *rt = data;
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (StoxPresenceInfo) info = stox_presence_info_new ();
   g_autoptr (StoxPresenceInfo) back = NULL;
   g_autoptr (StoxPresenceInfo) again = NULL;
@@ -1851,7 +1818,7 @@ test_rule_rank (void)
 static void
 test_rule_failed_file (void)
 {
-  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
   g_autoptr (GError) error = NULL;
   guint before = stox_rules_count (rules);
   const char *text = "rpid-to-show away dnd\nrpid-to-show lunch snack\n";

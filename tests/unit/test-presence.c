@@ -10,6 +10,7 @@
 
 #include "core/gateway.h"
 #include "core/pidf.h"
+#include "shipped-rules.h"
 
 #define S  (G_USEC_PER_SEC)
 #define T0 (G_GINT64_CONSTANT (1000000000000))
@@ -21,36 +22,6 @@ typedef struct
   GPtrArray   *actions;
   StoxToken    next_token;
 } Fixture;
-
-static StoxRules *
-load_shipped_rules (void)
-{
-  g_autoptr (GDir) dir = NULL;
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "gateway-rules", NULL);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  StoxRules *rules = stox_rules_new ();
-  const char *name;
-
-  dir = g_dir_open (path, 0, NULL);
-  g_assert_nonnull (dir);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (name[0] != '.')
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *file = g_build_filename (path, (const char *) names->pdata[i], NULL);
-      g_autofree char *text = NULL;
-      gsize len;
-      g_autoptr (GError) error = NULL;
-
-      g_assert_true (g_file_get_contents (file, &text, &len, &error));
-      g_assert_true (stox_rules_parse (rules, file, text, len, &error));
-      g_assert_no_error (error);
-    }
-  g_assert_true (stox_rules_validate (rules, NULL));
-  return rules;
-}
 
 static void
 fixture_setup (Fixture *f, gconstpointer data)
@@ -65,7 +36,7 @@ fixture_setup (Fixture *f, gconstpointer data)
     .instance = "t",
   };
 
-  f->rules = load_shipped_rules ();
+  f->rules = stox_test_load_shipped_rules ();
   f->gw = stox_gateway_new (&config, f->rules, NULL);
   f->actions = stox_actions_new ();
   f->next_token = 1000000;

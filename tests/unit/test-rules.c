@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/rules.h"
+#include "shipped-rules.h"
 
 /* ---- the reference, from rfc-mappings.md ------------------------------ */
 
@@ -169,19 +170,6 @@ static const TypeRow types[] = {
 
 static const char *const shipped_files[] = { "10-errors.rules", "20-message.rules" };
 
-static char *
-read_shipped (const char *name, gsize *ret_length)
-{
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "gateway-rules",
-                                                 name, NULL);
-  g_autoptr (GError) error = NULL;
-  char *text = NULL;
-
-  g_file_get_contents (path, &text, ret_length, &error);
-  g_assert_no_error (error);
-  return text;
-}
-
 /* The shipped files, parsed in name order as the daemon does. */
 static StoxRules *
 load_shipped (void)
@@ -192,7 +180,7 @@ load_shipped (void)
     {
       g_autoptr (GError) error = NULL;
       gsize length;
-      g_autofree char *text = read_shipped (shipped_files[i], &length);
+      g_autofree char *text = stox_test_read_shipped (shipped_files[i], &length);
 
       stox_rules_parse (rules, shipped_files[i], text, length, &error);
       g_assert_no_error (error);
@@ -736,7 +724,7 @@ test_validate_drop (gconstpointer data)
   g_autoptr (StoxRules) rules = stox_rules_new ();
   g_autoptr (GError) error = NULL;
   gsize length;
-  g_autofree char *text = read_shipped ("10-errors.rules", &length);
+  g_autofree char *text = stox_test_read_shipped ("10-errors.rules", &length);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   g_autoptr (GString) kept = g_string_new (NULL);
   guint dropped = 0;
@@ -773,8 +761,8 @@ test_shipped_cites_sources (void)
     "rfc-mappings.md §1.9", "RFC 6120 §8.3.3", "note (5)",
   };
   gsize length;
-  g_autofree char *errors = read_shipped ("10-errors.rules", &length);
-  g_autofree char *message = read_shipped ("20-message.rules", &length);
+  g_autofree char *errors = stox_test_read_shipped ("10-errors.rules", &length);
+  g_autofree char *message = stox_test_read_shipped ("20-message.rules", &length);
 
   for (gsize i = 0; i < G_N_ELEMENTS (citations); i++)
     g_assert_nonnull (strstr (errors, citations[i]));

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The shipped gateway-rules/ files, for tests that check against them. */
+#pragma once
+
+#include "core/rules.h"
+
+G_BEGIN_DECLS
+
+/* One shipped file's text; fails the test when it cannot be read. */
+char *stox_test_read_shipped (const char *name, gsize *ret_length);
+
+/* Every shipped file, in name order, validated: what stoxd loads from
+ * its rules directory (INTERFACE.md §2). */
+StoxRules *stox_test_load_shipped_rules (void);
+
+G_END_DECLS
