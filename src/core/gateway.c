@@ -796,6 +796,8 @@ stox_gateway_on_link (StoxGateway *gw,
 {
   gw->link_up = up;
   gw->retry_in_s = MAX (retry_in_s, 1);
+  /* After the state above, so presence sees the new one. */
+  stox_presence_on_link (gw->presence, presence_env (gw), up, now, actions);
 }
 
 void

@@ -65,6 +65,7 @@ typedef struct
   StoxToken     notify_inflight;
   gboolean      dirty;       /* an update waits for the in-flight NOTIFY */
   gboolean      ending;      /* its terminated NOTIFY is out */
+  gboolean      stored;      /* a WATCH record is kept: one remove owed */
 } Watch;
 
 typedef enum
@@ -117,6 +118,8 @@ struct _StoxPresence
   GHashTable *follow_by_dialog; /* &dialog → Follow */
   GSequence  *timers;           /* of Timer */
   guint64     timer_serial;
+  GHashTable *resync;           /* Pair* with restored watches, until the
+                                 * link is up (stox_presence_on_link) */
 };
 
 static void
@@ -182,6 +185,15 @@ pair_get (StoxPresence *p, const char *watcher_jid, const char *target_jid, gboo
   return pair;
 }
 
+/* Frees a pair; the only way pairs go, so the resync set never holds a
+ * freed one. */
+static void
+pair_drop (StoxPresence *p, Pair *pair)
+{
+  g_hash_table_remove (p->resync, pair);
+  g_hash_table_remove (p->pairs, pair->key);
+}
+
 static void
 watch_free (Watch *w)
 {
@@ -189,20 +201,59 @@ watch_free (Watch *w)
   g_free (w);
 }
 
+static StoxStoreRecord *
+store (GPtrArray *actions, StoxStoreKind kind, gboolean remove, const char *a, const char *b)
+{
+  StoxAction *act = g_new0 (StoxAction, 1);
+
+  act->kind = STOX_ACTION_STORE;
+  act->u.store.kind = kind;
+  act->u.store.remove = remove;
+  act->u.store.a = g_strdup (a);
+  act->u.store.b = g_strdup (b);
+  g_ptr_array_add (actions, act);
+  return &act->u.store;
+}
+
+/* A watch's WATCH record: written with the current deadline while the
+ * dialog lives (again on each refresh: same key, replaced), and removed
+ * exactly once when it ends, so a restart brings back only dialogs the
+ * watcher still holds.  A remove for a watch never stored (a fetch) is
+ * not emitted. */
+static void
+store_watch (GPtrArray *actions, Watch *w, gboolean remove)
+{
+  StoxStoreRecord *r;
+
+  if (remove && !w->stored)
+    return;
+  r = store (actions, STOX_STORE_WATCH, remove, w->pair->watcher_jid, w->pair->target_jid);
+  r->dialog = w->dialog;
+  if (!remove)
+    {
+      r->c = g_strdup (w->entity);
+      r->deadline = w->expires_at;
+    }
+  w->stored = !remove;
+}
+
 /* Forgets a watch; its Pair goes with its last watch unless it still
  * carries an authorization worth remembering for the next SUBSCRIBE. */
 static void
-watch_remove (StoxPresence *p, Watch *w)
+watch_remove (StoxPresence *p, Watch *w, GPtrArray *actions)
 {
   Pair *pair = w->pair;
 
+  /* Ended without a terminated NOTIFY (e.g. the watcher answered one
+   * with 481): the record goes now. */
+  store_watch (actions, w, TRUE);
   timer_cancel (p, &w->timer);
   if (w->notify_inflight != 0)
     g_hash_table_remove (p->watch_by_notify, &w->notify_inflight);
   pair->watches = g_list_remove (pair->watches, w);
   g_hash_table_remove (p->watch_by_dialog, &w->dialog);
   if (pair->watches == NULL && !pair->authorized)
-    g_hash_table_remove (p->pairs, pair->key);
+    pair_drop (p, pair);
 }
 
 static void
@@ -263,6 +314,7 @@ stox_presence_new (void)
   p->follow_by_dialog = g_hash_table_new (g_int64_hash, g_int64_equal);
   p->timers = g_sequence_new (g_free);
   p->ended = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+  p->resync = g_hash_table_new (NULL, NULL);
   return p;
 }
 
@@ -271,6 +323,7 @@ stox_presence_free (StoxPresence *p)
 {
   if (p == NULL)
     return;
+  g_hash_table_unref (p->resync);
   g_hash_table_unref (p->watch_by_notify);
   g_hash_table_unref (p->follow_by_dialog);
   g_hash_table_unref (p->watch_by_dialog);
@@ -308,19 +361,6 @@ at_capacity (StoxPresence *p, const StoxPresenceEnv *env)
   return g_hash_table_size (p->watch_by_dialog) + g_hash_table_size (p->follows) >= max;
 }
 
-static void
-store (GPtrArray *actions, StoxStoreKind kind, gboolean remove, const char *a, const char *b)
-{
-  StoxAction *act = g_new0 (StoxAction, 1);
-
-  act->kind = STOX_ACTION_STORE;
-  act->u.store.kind = kind;
-  act->u.store.remove = remove;
-  act->u.store.a = g_strdup (a);
-  act->u.store.b = g_strdup (b);
-  g_ptr_array_add (actions, act);
-}
-
 /* ---- S2X: SIP watchers of XMPP users (§5.3, Table 1) ------------------- */
 
 /* The resource to show one SIP watcher: the available one of highest
@@ -352,7 +392,9 @@ pair_best (Pair *pair)
   return best;
 }
 
-static void
+/* Returns the NOTIFY action (the STORE remove of a terminated one may
+ * follow it in `actions`). */
+static StoxAction *
 send_notify (StoxPresence          *p,
              const StoxPresenceEnv *env,
              Watch                 *w,
@@ -398,7 +440,13 @@ send_notify (StoxPresence          *p,
   w->dirty = FALSE;
   g_hash_table_insert (p->watch_by_notify, &w->notify_inflight, w);
   if (substate == STOX_SUBSTATE_TERMINATED)
-    w->ending = TRUE;
+    {
+      w->ending = TRUE;
+      /* The watcher was told the dialog is over (RFC 6665 §4.4.1): a
+       * crash from here on must not bring it back. */
+      store_watch (actions, w, TRUE);
+    }
+  return a;
 }
 
 /* The watcher's current state: pending without a body; active with the
@@ -509,6 +557,13 @@ sip_subscribe_new (StoxPresence          *p,
       stox_actions_respond (actions, req->token, 503, 5, NULL, NULL, "subscription table full");
       return;
     }
+  if (g_hash_table_contains (p->watch_by_dialog, &req->token))
+    {
+      /* The front end keeps new tokens above restored dialogs; should it
+       * ever not, refuse rather than overwrite a live dialog. */
+      stox_actions_respond (actions, req->token, 500, 0, NULL, NULL, "dialog id in use");
+      return;
+    }
 
   g_autofree char *watcher_jid = stox_bare_jid (route.jid_from);
   Pair *pair = pair_get (p, watcher_jid, route.jid_to_bare, TRUE);
@@ -539,6 +594,7 @@ sip_subscribe_new (StoxPresence          *p,
   /* RFC 6665 §4.2.1.2: the first NOTIFY right after the 2xx. */
   notify_state (p, env, w, now, actions);
   timer_arm (p, &w->timer, TIMER_WATCH_EXPIRY, w, w->expires_at);
+  store_watch (actions, w, FALSE);
   if (!pair->authorized)
     send_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
   else if (g_hash_table_size (pair->resources) == 0)
@@ -584,6 +640,9 @@ sip_subscribe_in_dialog (StoxPresence          *p,
   timer_arm (p, &w->timer, TIMER_WATCH_EXPIRY, w, w->expires_at);
   /* RFC 6665 §4.2.1.2: a refresh is answered with the current state. */
   notify_state (p, env, w, now, actions);
+  /* RFC 6665 §4.2.1.4: the refresh moved the deadline; a restart must
+   * keep the dialog until then. */
+  store_watch (actions, w, FALSE);
 }
 
 /* ---- X2S: XMPP users following SIP users (§5.2, Table 2) --------------- */
@@ -1000,7 +1059,7 @@ notify_response (StoxPresence          *p,
   w->notify_inflight = 0;
   if (w->ending || status_ends_subscription (resp->status))
     {
-      watch_remove (p, w);
+      watch_remove (p, w, actions);
       return TRUE;
     }
   if (w->dirty)
@@ -1175,7 +1234,7 @@ xmpp_presence_to_watcher (StoxPresence          *p,
           terminate_watch (p, env, l->data, "rejected", FALSE, now, actions);
         }
       if (pair->watches == NULL)
-        g_hash_table_remove (p->pairs, pair->key);
+        pair_drop (p, pair);
       return;
     }
   if (type != NULL && g_strcmp0 (type, "unavailable") != 0)
@@ -1226,6 +1285,63 @@ stox_presence_on_stanza (StoxPresence          *p,
 
 /* ---- restart ------------------------------------------------------------ */
 
+/* TRUE when a WATCH record still fits the configuration: the watcher is
+ * user@component and the XMPP user has a localpart, as
+ * stox_route_sip() made them. */
+static gboolean
+watch_record_valid (const StoxPresenceEnv *env, const StoxStoreRecord *r)
+{
+  g_autoptr (StoxJid) watcher = stox_jid_parse (r->a, NULL);
+  g_autoptr (StoxJid) target = stox_jid_parse (r->b, NULL);
+
+  return r->dialog != 0 && r->c != NULL && watcher != NULL && target != NULL &&
+         watcher->local != NULL && watcher->resource == NULL &&
+         g_ascii_strcasecmp (watcher->domain, env->route->component) == 0 &&
+         target->local != NULL && target->resource == NULL;
+}
+
+/* A SIP watcher's dialog after a crash.  The SIP front end restores the
+ * dialog's wire state beside it, so the watcher's next refresh lands here
+ * again.  Nothing is sent now (the XMPP link is not up yet):
+ * stox_presence_on_link() asks the XMPP side for the current state, and
+ * the existing paths NOTIFY it. */
+static void
+restore_watch (StoxPresence          *p,
+               const StoxPresenceEnv *env,
+               const StoxStoreRecord *r,
+               gint64                 now,
+               GPtrArray             *actions)
+{
+  Pair *pair;
+  Watch *w;
+
+  if (r->dialog != 0 && g_hash_table_contains (p->watch_by_dialog, &r->dialog))
+    return;
+  if (r->deadline <= now || !watch_record_valid (env, r))
+    {
+      /* RFC 6665 §4.2.1.4: unrefreshed past its expiry the subscription
+       * is over (the watcher knows it too); or the configuration changed
+       * under the record.  Drop it, and say so. */
+      store (actions, STOX_STORE_WATCH, TRUE, r->a, r->b)->dialog = r->dialog;
+      return;
+    }
+
+  pair = pair_get (p, r->a, r->b, TRUE);
+  w = g_new0 (Watch, 1);
+  w->dialog = r->dialog;
+  w->pair = pair;
+  w->entity = g_strdup (r->c);
+  /* An APPROVAL record read later promotes it (records come in any
+   * order). */
+  w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
+  w->expires_at = r->deadline;
+  w->stored = TRUE;
+  pair->watches = g_list_prepend (pair->watches, w);
+  g_hash_table_insert (p->watch_by_dialog, &w->dialog, w);
+  timer_arm (p, &w->timer, TIMER_WATCH_EXPIRY, w, w->expires_at);
+  g_hash_table_add (p->resync, pair);
+}
+
 void
 stox_presence_restore (StoxPresence          *p,
                        const StoxPresenceEnv *env,
@@ -1256,9 +1372,56 @@ stox_presence_restore (StoxPresence          *p,
       }
       break;
     case STOX_STORE_APPROVAL:
-      pair_get (p, r->a, r->b, TRUE)->authorized = TRUE;
+      {
+        Pair *pair = pair_get (p, r->a, r->b, TRUE);
+
+        pair->authorized = TRUE;
+        /* Its WATCH records may have come first.  Silent: the watcher
+         * hears the state once the link is up (stox_presence_on_link). */
+        for (GList *l = pair->watches; l != NULL; l = l->next)
+          {
+            Watch *w = l->data;
+
+            if (w->state == STOX_SUBSTATE_PENDING)
+              w->state = STOX_SUBSTATE_ACTIVE;
+          }
+      }
+      break;
+    case STOX_STORE_WATCH:
+      restore_watch (p, env, r, now, actions);
       break;
     }
+}
+
+void
+stox_presence_on_link (StoxPresence          *p,
+                       const StoxPresenceEnv *env,
+                       gboolean               up,
+                       gint64                 now,
+                       GPtrArray             *actions)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  if (!up)
+    return;
+  g_hash_table_iter_init (&iter, p->resync);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      Pair *pair = key;
+
+      if (pair->watches == NULL)
+        continue;
+      /* Approved: a probe brings the XMPP user's current presence, which
+       * then NOTIFYs the restored dialogs (INTERFACE §6: probes only once
+       * approved).  Not (known to be) approved: a repeated subscribe — a
+       * server answers it with subscribed on the user's behalf when the
+       * contact is already approved (RFC 6121 §3.1.3), so an approval
+       * given while the gateway was down is not lost. */
+      send_presence (actions, pair->watcher_jid, pair->target_jid,
+                     pair->authorized ? "probe" : "subscribe");
+    }
+  g_hash_table_remove_all (p->resync);
 }
 
 /* ---- timers and shutdown ---------------------------------------------- */
@@ -1362,10 +1525,9 @@ stox_presence_on_shutdown (StoxPresence          *p,
       if (!w->ending)
         {
           timer_cancel (p, &w->timer);
-          send_notify (p, env, w, STOX_SUBSTATE_TERMINATED, "probation", FALSE, FALSE, now,
-                       actions);
-          StoxAction *last = actions->pdata[actions->len - 1];
-          last->u.notify.retry_after = 30;
+          StoxAction *n = send_notify (p, env, w, STOX_SUBSTATE_TERMINATED, "probation",
+                                       FALSE, FALSE, now, actions);
+          n->u.notify.retry_after = 30;
         }
     }
 

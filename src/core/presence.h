@@ -81,12 +81,27 @@ void stox_presence_on_shutdown (StoxPresence          *p,
                                 gint64                 now,
                                 GPtrArray             *actions);
 
-/* Start-up: a record the daemon stored from an earlier STORE action.
- * Follows are re-subscribed from the next timer event; approvals make the
- * watcher's next SUBSCRIBE active at once. */
+/* Start-up: a record the daemon stored from an earlier STORE action, in
+ * any order.  Follows are re-subscribed from the next timer event;
+ * approvals make the watcher's next SUBSCRIBE active at once; a watch
+ * comes back as the dialog it was (active when approved, else pending)
+ * with its expiry timer, silently — or, past its deadline, is dropped
+ * with a remove record.  Nothing is sent to SIP or XMPP from here. */
 void stox_presence_restore (StoxPresence          *p,
                             const StoxPresenceEnv *env,
                             const StoxStoreRecord *r,
+                            gint64                 now,
+                            GPtrArray             *actions);
+
+/* The XMPP link went up or down; env->link_up already says which.  On
+ * the first up after restored watches, each restored (watcher, XMPP user)
+ * pair that still has dialogs asks for the current state: a probe when
+ * approved, else a subscribe (RFC 6121 §3.1.3: answered with subscribed
+ * when the approval was given while the gateway was down); the answers
+ * NOTIFY the dialogs through the ordinary paths.  Down: nothing. */
+void stox_presence_on_link (StoxPresence          *p,
+                            const StoxPresenceEnv *env,
+                            gboolean               up,
                             gint64                 now,
                             GPtrArray             *actions);
 

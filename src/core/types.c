@@ -113,6 +113,7 @@ stox_action_free (StoxAction *action)
     case STOX_ACTION_STORE:
       g_free (action->u.store.a);
       g_free (action->u.store.b);
+      g_free (action->u.store.c);
       break;
     case STOX_ACTION_SIP_NOTIFY:
       g_free (action->u.notify.reason);

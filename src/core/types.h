@@ -178,9 +178,12 @@ typedef struct
 } StoxSipNotify;
 
 /* What outlives a restart (ARCHITECTURE.md: persistence written by the
- * daemon from core actions, read back at start-up).  Dialogs themselves
- * are not kept: Sofia cannot adopt a dialog it did not create, so they
- * are ended on stop and re-established after start. */
+ * daemon from core actions, read back at start-up).  A SIP watcher's
+ * dialog is kept in two halves: the core's WATCH record below, and the SIP
+ * front end's wire state of the same dialog (Call-ID, tags, route set,
+ * CSeq), which the daemon stores beside it; after a crash both come back
+ * and the watcher's next refresh lands in the same dialog.  A graceful
+ * stop ends every dialog on the wire (INTERFACE.md §1) and removes them. */
 typedef enum
 {
   /* An XMPP user follows a SIP user: a = XMPP bare JID, b = the SIP
@@ -190,14 +193,26 @@ typedef enum
    * (user@component), b = XMPP bare JID.  Restored so the watcher's next
    * SUBSCRIBE is active at once. */
   STOX_STORE_APPROVAL,
+  /* A SIP watcher's dialog on an XMPP user: a = watcher JID
+   * (user@component), b = XMPP bare JID, dialog = the dialog's token (the
+   * SIP front end's server dialog id), c = the PIDF entity (its
+   * SUBSCRIBE's Request-URI), deadline = its expiry.  Written when the
+   * dialog starts and on every refresh (same key: replaced), removed when
+   * it ends.  The key is (kind, a, b, dialog). */
+  STOX_STORE_WATCH,
 } StoxStoreKind;
 
 typedef struct
 {
   StoxStoreKind kind;
-  gboolean      remove;   /* FALSE: insert or keep; TRUE: delete */
+  gboolean      remove;   /* FALSE: insert or replace; TRUE: delete */
   char         *a;
   char         *b;
+  StoxToken     dialog;   /* WATCH; 0 for the others */
+  char         *c;        /* WATCH: entity; NULL for the others */
+  gint64        deadline; /* WATCH: expiry on the core's clock (monotonic
+                           * µs, as `now`); the store keeps wall-clock
+                           * time and converts both ways.  0 otherwise. */
 } StoxStoreRecord;
 
 typedef enum

@@ -779,6 +779,444 @@ test_restore (Fixture *f, gconstpointer data)
   g_assert_cmpuint (stats.subscriptions, ==, 1);
 }
 
+/* ---- SIP watchers' dialogs across a crash (WATCH records) -------------- */
+
+static guint
+count_store (Fixture *f, StoxStoreKind kind, gboolean remove)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+      n += a->kind == STOX_ACTION_STORE && a->u.store.kind == kind &&
+           a->u.store.remove == remove;
+    }
+  return n;
+}
+
+static guint
+count_watchers (Fixture *f)
+{
+  StoxGatewayStats stats;
+
+  stox_gateway_get_stats (f->gw, &stats);
+  return stats.watchers;
+}
+
+/* A remove names the dialog it ends. */
+static void
+assert_watch_removed (Fixture *f, StoxToken dialog)
+{
+  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 1);
+  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 0);
+  StoxStoreRecord *r = must_store (f, STOX_STORE_WATCH, TRUE);
+  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
+  g_assert_cmpstr (r->b, ==, "juliet@xmpp.test");
+  g_assert_cmpuint (r->dialog, ==, dialog);
+}
+
+/* Written on creation and on every refresh, removed once at the end; a
+ * fetch is never written. */
+static void
+test_store_watch_records (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
+  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 0);
+  StoxStoreRecord *r = must_store (f, STOX_STORE_WATCH, FALSE);
+  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
+  g_assert_cmpstr (r->b, ==, "juliet@xmpp.test");
+  g_assert_cmpuint (r->dialog, ==, req->token);
+  g_assert_cmpstr (r->c, ==, "sip:juliet@xmpp.test");
+  g_assert_cmpint (r->deadline, ==, T0 + 600 * S);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
+  clear (f);
+
+  /* A refresh replaces it with the new deadline. */
+  g_autoptr (StoxSipRequest) refresh = subscribe_new (f, req->token, 1200);
+  stox_gateway_on_sip (f->gw, refresh, T0 + 100 * S, f->actions);
+  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
+  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 0);
+  r = must_store (f, STOX_STORE_WATCH, FALSE);
+  g_assert_cmpuint (r->dialog, ==, req->token);
+  g_assert_cmpstr (r->c, ==, "sip:juliet@xmpp.test");
+  g_assert_cmpint (r->deadline, ==, T0 + 1300 * S);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + 100 * S);
+  clear (f);
+
+  /* A refused refresh (423) does not touch it. */
+  g_autoptr (StoxSipRequest) brief = subscribe_new (f, req->token, 30);
+  stox_gateway_on_sip (f->gw, brief, T0 + 150 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 423);
+  g_assert_null (find_store (f, STOX_STORE_WATCH, FALSE));
+  g_assert_null (find_store (f, STOX_STORE_WATCH, TRUE));
+  clear (f);
+
+  /* Expires: 0 ends it: one remove, with the terminated NOTIFY… */
+  g_autoptr (StoxSipRequest) bye = subscribe_new (f, req->token, 0);
+  stox_gateway_on_sip (f->gw, bye, T0 + 200 * S, f->actions);
+  assert_watch_removed (f, req->token);
+  StoxToken t = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
+  clear (f);
+  /* …and none more when that NOTIFY is answered. */
+  respond_sip (f, t, 200, -1, T0 + 200 * S);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  g_assert_cmpuint (count_watchers (f), ==, 0);
+
+  /* A fetch (RFC 6665 §4.4.3) is never stored, nor removed. */
+  g_autoptr (StoxSipRequest) fetch = subscribe_new (f, 0, 0);
+  stox_gateway_on_sip (f->gw, fetch, T0 + 300 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+  g_assert_null (find_store (f, STOX_STORE_WATCH, FALSE));
+  g_assert_null (find_store (f, STOX_STORE_WATCH, TRUE));
+  t = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
+  clear (f);
+  respond_sip (f, t, 200, -1, T0 + 300 * S);
+  g_assert_null (find_store (f, STOX_STORE_WATCH, TRUE));
+}
+
+/* Every way a stored dialog ends removes its record exactly once, at the
+ * first of: its terminated NOTIFY going out, or its being forgotten. */
+static void
+test_store_watch_removes (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    const char *how;
+    guint       answer;   /* to the terminated NOTIFY, 0: none is sent */
+  } rows[] = {
+    { "unsubscribed", 200 },
+    { "unsubscribed", 481 },
+    { "expiry", 200 },
+    { "expiry", 408 },
+    { "notify-481", 0 },
+    { "notify-408", 0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      StoxToken dialog;
+      gint64 now = T0 + 10 * S;
+
+      g_test_message ("row %zu: %s, %u", i, rows[i].how, rows[i].answer);
+      fixture_teardown (f, NULL);
+      fixture_setup (f, NULL);
+      dialog = active_watcher (f, 600);
+
+      if (g_str_equal (rows[i].how, "unsubscribed"))
+        xmpp_presence (f, "unsubscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, now);
+      else if (g_str_equal (rows[i].how, "expiry"))
+        {
+          now = T0 + 600 * S;
+          stox_gateway_on_timer (f->gw, now, f->actions);
+        }
+      else
+        {
+          xmpp_presence (f, NULL, "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, now);
+          g_assert_null (find_store (f, STOX_STORE_WATCH, TRUE));
+          StoxToken t = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
+          clear (f);
+          /* RFC 6665 §4.2.2: this answer ends the subscription. */
+          respond_sip (f, t, g_str_equal (rows[i].how, "notify-481") ? 481 : 408, -1, now);
+          g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+        }
+      assert_watch_removed (f, dialog);
+      if (rows[i].answer != 0)
+        {
+          StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+          g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+          StoxToken t = n->u.notify.token;
+          clear (f);
+          respond_sip (f, t, rows[i].answer, -1, now);
+          g_assert_null (find_store (f, STOX_STORE_WATCH, TRUE));
+        }
+      g_assert_cmpuint (count_watchers (f), ==, 0);
+      clear (f);
+      /* Nothing is left to end later. */
+      stox_gateway_on_shutdown (f->gw, now + S, f->actions);
+      g_assert_null (find_store (f, STOX_STORE_WATCH, TRUE));
+      clear (f);
+    }
+}
+
+/* A graceful stop ends every dialog on the wire, so none is kept. */
+static void
+test_store_watch_shutdown (Fixture *f, gconstpointer data)
+{
+  StoxToken d1 = active_watcher (f, 600);
+  g_autoptr (StoxSipRequest) other = subscribe_new (f, 0, 900);   /* stays pending */
+
+  g_free (other->from_uri);
+  other->from_uri = g_strdup ("sip:mercutio@sip.test");
+  stox_gateway_on_sip (f->gw, other, T0 + S, f->actions);
+  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
+  clear (f);
+
+  stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 2);
+  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 2);
+  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 0);
+  gboolean seen1 = FALSE, seen2 = FALSE;
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+
+      if (a->kind == STOX_ACTION_SIP_NOTIFY)
+        {
+          g_assert_cmpstr (a->u.notify.reason, ==, "probation");
+          g_assert_cmpuint (a->u.notify.retry_after, ==, 30);
+        }
+      if (a->kind != STOX_ACTION_STORE)
+        continue;
+      if (a->u.store.dialog == d1)
+        {
+          g_assert_cmpstr (a->u.store.a, ==, "romeo@sip.test");
+          seen1 = TRUE;
+        }
+      else if (a->u.store.dialog == other->token)
+        {
+          g_assert_cmpstr (a->u.store.a, ==, "mercutio@sip.test");
+          seen2 = TRUE;
+        }
+    }
+  g_assert_true (seen1 && seen2);
+  StoxToken t1 = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
+  StoxToken t2 = find (f, STOX_ACTION_SIP_NOTIFY, 1)->u.notify.token;
+  clear (f);
+  respond_sip (f, t1, 200, -1, T0 + 2 * S);
+  respond_sip (f, t2, 481, -1, T0 + 2 * S);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+}
+
+#define WATCH_DIALOG ((StoxToken) 777)
+
+static void
+restore_watch (Fixture *f, const char *watcher, StoxToken dialog, gint64 deadline, gint64 now)
+{
+  StoxStoreRecord r = {
+    .kind = STOX_STORE_WATCH,
+    .a = (char *) watcher,
+    .b = (char *) "juliet@xmpp.test",
+    .dialog = dialog,
+    .c = (char *) "sip:juliet@xmpp.test",
+    .deadline = deadline,
+  };
+
+  stox_gateway_restore (f->gw, &r, now, f->actions);
+}
+
+static void
+restore_approval (Fixture *f, gint64 now)
+{
+  StoxStoreRecord r = {
+    .kind = STOX_STORE_APPROVAL,
+    .a = (char *) "romeo@sip.test",
+    .b = (char *) "juliet@xmpp.test",
+  };
+
+  stox_gateway_restore (f->gw, &r, now, f->actions);
+}
+
+/* Start-up as stoxd does it: the link is down while records are read. */
+static void
+start_down (Fixture *f)
+{
+  stox_gateway_on_link (f->gw, FALSE, 5, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+}
+
+/* An approved watcher's dialog comes back silently, whatever the record
+ * order, and is fed again once the link is up. */
+static void
+test_restore_watch_active (Fixture *f, gconstpointer data)
+{
+  for (int approval_first = 1; approval_first >= 0; approval_first--)
+    {
+      g_test_message ("approval first: %d", approval_first);
+      fixture_teardown (f, NULL);
+      fixture_setup (f, NULL);
+      clear (f);
+      start_down (f);
+
+      if (approval_first)
+        restore_approval (f, T0);
+      restore_watch (f, "romeo@sip.test", WATCH_DIALOG, T0 + 600 * S, T0);
+      if (!approval_first)
+        restore_approval (f, T0);
+      /* The same record again (e.g. a replaced row read twice): ignored. */
+      restore_watch (f, "romeo@sip.test", WATCH_DIALOG, T0 + 900 * S, T0);
+      g_assert_cmpuint (f->actions->len, ==, 0);     /* no NOTIFY, no stanza */
+      g_assert_cmpuint (count_watchers (f), ==, 1);
+      g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 600 * S);
+
+      /* The watcher's refresh, even before the link is up, lands in the
+       * restored dialog: 200 and an active NOTIFY in it. */
+      g_autoptr (StoxSipRequest) refresh = subscribe_new (f, WATCH_DIALOG, 600);
+      stox_gateway_on_sip (f->gw, refresh, T0 + S, f->actions);
+      StoxAction *ok = find (f, STOX_ACTION_SIP_RESPOND, 0);
+      g_assert_cmpuint (ok->u.respond.token, ==, refresh->token);
+      g_assert_cmpuint (ok->u.respond.status, ==, 200);
+      g_assert_cmpint (ok->u.respond.expires, ==, 600);
+      StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+      g_assert_cmpuint (n->u.notify.dialog, ==, WATCH_DIALOG);
+      g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+      g_assert_null (n->u.notify.body);             /* presence not known yet */
+      StoxStoreRecord *r = must_store (f, STOX_STORE_WATCH, FALSE);
+      g_assert_cmpuint (r->dialog, ==, WATCH_DIALOG);
+      g_assert_cmpint (r->deadline, ==, T0 + 601 * S);
+      respond_sip (f, n->u.notify.token, 200, -1, T0 + S);
+      clear (f);
+
+      /* Link up: exactly one probe for the restored pair. */
+      stox_gateway_on_link (f->gw, TRUE, 0, T0 + 2 * S, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+      clear (f);
+      /* Only once: a later flap does not probe again. */
+      stox_gateway_on_link (f->gw, FALSE, 5, T0 + 3 * S, f->actions);
+      stox_gateway_on_link (f->gw, TRUE, 0, T0 + 4 * S, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 0);
+
+      /* The answer NOTIFYs the restored dialog. */
+      xmpp_presence (f, NULL, "juliet@xmpp.test/phone", "romeo@sip.test", NULL, "here",
+                     T0 + 5 * S);
+      n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+      g_assert_cmpuint (n->u.notify.dialog, ==, WATCH_DIALOG);
+      g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+      g_autofree char *doc = body_of (n);
+      g_assert_nonnull (strstr (doc, "<basic>open</basic>"));
+      g_assert_nonnull (strstr (doc, "entity=\"sip:juliet@xmpp.test\""));
+      g_assert_nonnull (strstr (doc, "here"));
+      respond_sip (f, n->u.notify.token, 200, -1, T0 + 5 * S);
+      clear (f);
+    }
+}
+
+/* The expiry timer runs to the restored deadline. */
+static void
+test_restore_watch_expiry (Fixture *f, gconstpointer data)
+{
+  start_down (f);
+  restore_approval (f, T0);
+  restore_watch (f, "romeo@sip.test", WATCH_DIALOG, T0 + 300 * S, T0);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + S, f->actions);
+  clear (f);
+
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 300 * S);
+  stox_gateway_on_timer (f->gw, T0 + 300 * S - 1, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_on_timer (f->gw, T0 + 300 * S, f->actions);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, WATCH_DIALOG);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+  g_assert_cmpstr (n->u.notify.reason, ==, "timeout");
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  g_assert_nonnull (find_presence (f, "unavailable", "romeo@sip.test", "juliet@xmpp.test"));
+  assert_watch_removed (f, WATCH_DIALOG);
+  StoxToken t = n->u.notify.token;
+  clear (f);
+  respond_sip (f, t, 200, -1, T0 + 300 * S);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  g_assert_cmpuint (count_watchers (f), ==, 0);
+}
+
+/* Records that must not come back: expired while the gateway was down,
+ * or no longer fitting the configuration.  Each is dropped, said so. */
+static void
+test_restore_watch_dropped (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    const char *watcher;
+    gint64      deadline;
+  } rows[] = {
+    { "romeo@sip.test", T0 },                  /* expired exactly now */
+    { "romeo@sip.test", T0 - (gint64) 3600 * S }, /* long gone */
+    { "romeo@old.test", T0 + 600 * S },        /* the component changed */
+  };
+
+  start_down (f);
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_test_message ("row %zu", i);
+      restore_watch (f, rows[i].watcher, WATCH_DIALOG + i, rows[i].deadline, T0);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      StoxStoreRecord *r = must_store (f, STOX_STORE_WATCH, TRUE);
+      g_assert_cmpstr (r->a, ==, rows[i].watcher);
+      g_assert_cmpstr (r->b, ==, "juliet@xmpp.test");
+      g_assert_cmpuint (r->dialog, ==, WATCH_DIALOG + i);
+      clear (f);
+    }
+  g_assert_cmpuint (count_watchers (f), ==, 0);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, -1);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + S, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+
+  /* The watcher's refresh in that dialog has nothing to land in. */
+  g_autoptr (StoxSipRequest) refresh = subscribe_new (f, WATCH_DIALOG, 600);
+  stox_gateway_on_sip (f->gw, refresh, T0 + 2 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 481);
+}
+
+/* Not approved before the crash: a subscribe on link up (RFC 6121
+ * §3.1.3), and the approval makes the restored dialog active. */
+static void
+test_restore_watch_pending (Fixture *f, gconstpointer data)
+{
+  start_down (f);
+  restore_watch (f, "romeo@sip.test", WATCH_DIALOG, T0 + 600 * S, T0);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + S, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  g_assert_nonnull (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + 2 * S);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, WATCH_DIALOG);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_assert_cmpuint (n->u.notify.expires, ==, 598);
+  StoxStoreRecord *r = must_store (f, STOX_STORE_APPROVAL, FALSE);
+  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+}
+
+/* A restored pair freed before the link is up (its dialog ended) is not
+ * touched on link up; an approved one that lost its dialog asks
+ * nothing. */
+static void
+test_restore_watch_gone_before_link (Fixture *f, gconstpointer data)
+{
+  for (int approved = 0; approved <= 1; approved++)
+    {
+      g_test_message ("approved: %d", approved);
+      fixture_teardown (f, NULL);
+      fixture_setup (f, NULL);
+      clear (f);
+      start_down (f);
+      if (approved)
+        restore_approval (f, T0);
+      restore_watch (f, "romeo@sip.test", WATCH_DIALOG, T0 + 600 * S, T0);
+
+      g_autoptr (StoxSipRequest) bye = subscribe_new (f, WATCH_DIALOG, 0);
+      stox_gateway_on_sip (f->gw, bye, T0 + S, f->actions);
+      assert_watch_removed (f, WATCH_DIALOG);
+      StoxToken t = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
+      clear (f);
+      respond_sip (f, t, 200, -1, T0 + S);
+      g_assert_cmpuint (count_watchers (f), ==, 0);
+
+      stox_gateway_on_link (f->gw, TRUE, 0, T0 + 2 * S, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 0);
+    }
+}
+
 static void
 test_many_watchers (Fixture *f, gconstpointer data)
 {
@@ -826,6 +1264,14 @@ main (int argc, char **argv)
   ADD ("shutdown/goodbyes", test_shutdown_goodbyes);
   ADD ("store/records", test_store_records);
   ADD ("store/restore", test_restore);
+  ADD ("store/watch-records", test_store_watch_records);
+  ADD ("store/watch-removes", test_store_watch_removes);
+  ADD ("store/watch-shutdown", test_store_watch_shutdown);
+  ADD ("store/restore-watch-active", test_restore_watch_active);
+  ADD ("store/restore-watch-expiry", test_restore_watch_expiry);
+  ADD ("store/restore-watch-dropped", test_restore_watch_dropped);
+  ADD ("store/restore-watch-pending", test_restore_watch_pending);
+  ADD ("store/restore-watch-gone-before-link", test_restore_watch_gone_before_link);
   ADD ("load/20000-watchers", test_many_watchers);
 #undef ADD
 
