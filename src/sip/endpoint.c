@@ -62,6 +62,20 @@ G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
 /* Socket buffers asked for on UDP transports. */
 #define STOX_SIP_UDP_BUFFER (8u * 1024 * 1024)
 
+/* The local CSeq of a server dialog (RFC 3261 §8.1.1.5, §12.2.1.1): the
+ * value before our first NOTIFY (nta numbers from the one after; 0 would
+ * make it pick its own), the block reserved in the saved state ahead of
+ * use, and the largest value allowed (CSeq MUST be below 2^31). */
+#define CSEQ_FIRST 1u
+#define CSEQ_BLOCK 100u
+#define CSEQ_MAX   ((guint32) G_MAXINT32)
+
+/* A saved dialog state: this prefix (its version), then the GVariant text
+ * of STATE_TYPE; see state_format().  Longer texts are refused unread. */
+#define STATE_PREFIX "v1 "
+#define STATE_TYPE   "(ayayayayaayuuayay)"
+#define STATE_MAX    (256u * 1024)
+
 /* Sofia passes NULL phrases now and then; printf must not see them. */
 #define PHRASE(p) ((p) != NULL ? (p) : "")
 
@@ -101,6 +115,15 @@ struct _StoxSipDialog
   gboolean         established;  /* client: the notifier's tag is known */
   gboolean         terminating;  /* server: a terminated NOTIFY is on its way */
   guint            linger;       /* client: unsubscribed, awaiting the final NOTIFY */
+
+  /* Server: what its saved state needs beyond the leg's own getters
+   * (target, remote CSeq), as the initial SUBSCRIBE and our 2xx had it. */
+  char            *call_id;
+  char            *local;        /* our To, with our tag */
+  char            *remote;       /* the watcher's From, with its tag */
+  GStrv            routes;       /* the initial SUBSCRIBE's Record-Route entries */
+  guint32          ceiling;      /* local CSeq reserved in the state so far */
+  gboolean         end_told;     /* its end was reported, or must not be */
 };
 
 typedef enum
@@ -153,6 +176,8 @@ struct _StoxSipEndpoint
   StoxSipRequestFunc  on_request;
   StoxSipResponseFunc on_response;
   gpointer            user_data;
+  StoxSipDialogFunc   dialog_func;       /* server dialogs' saved states */
+  gpointer            dialog_data;
 
   char               *user_agent;
   char               *bound_configured;  /* host:port from the listen URL */
@@ -165,6 +190,8 @@ struct _StoxSipEndpoint
   GHashTable         *client_dialogs;    /* &dlg->id → StoxSipDialog */
   StoxToken           last_token;
   gboolean            sending;           /* inside nta_outgoing_tcreate() */
+  GArray             *restored;          /* StoxToken: dialogs to reserve CSeqs for */
+  guint               restored_idle;
 
   gboolean            shutting_down;
   gboolean            shutdown_final;    /* `done` is due */
@@ -408,6 +435,10 @@ dialog_free (StoxSipDialog *dlg)
   g_free (dlg->event_type);
   g_free (dlg->event_id);
   g_free (dlg->target_uri);
+  g_free (dlg->call_id);
+  g_free (dlg->local);
+  g_free (dlg->remote);
+  g_strfreev (dlg->routes);
   g_free (dlg);
 }
 
@@ -435,11 +466,226 @@ dialog_lookup (StoxSipEndpoint *ep,
   return g_hash_table_lookup (dialogs_of (ep, kind), &id);
 }
 
+/* ------------------------------------------------------------------ */
+/* Saved states of server dialogs                                      */
+
+/*
+ * A SIP watcher's dialog outlives a crash of the daemon (endpoint.h): its
+ * wire state goes to the daemon as one line of text and comes back to
+ * stox_sip_endpoint_restore_dialog() in the next process.  Version 1 is
+ * STATE_PREFIX ("v1 ") followed by the GVariant text format
+ * (g_variant_print()) of a STATE_TYPE tuple:
+ *
+ *   ay   Call-ID
+ *   ay   local address: our To as sent in the 2xx, with our tag
+ *   ay   remote address: the watcher's From, with its tag
+ *   ay   remote target: its current Contact URI ("" while it has none)
+ *   aay  route set: the initial SUBSCRIBE's Record-Route entries, in order
+ *   u    remote CSeq when saved (later requests only have higher ones)
+ *   u    local CSeq reserved: NOTIFYs in the dialog stay at or below it
+ *        until a higher value has been told
+ *   ay   Event package
+ *   ay   its id parameter ("" for none)
+ *
+ * e.g. v1 (b'a84b4c76e66710@pc33', b'<sip:alice@gw.example>;tag=1928301774',
+ * b'"Bob" <sip:bob@biloxi.example>;tag=a6c85cf', b'sip:bob@192.0.2.4',
+ * [b'<sip:p1.example;lr>'], 314159, 101, b'presence', b'')
+ *
+ * Byte strings (ay) rather than strings (s): a header value may carry any
+ * byte but NUL, and the text format escapes the unprintable ones (\377),
+ * so a state is ASCII on one line whatever the watcher sent.  Reading one
+ * back is as strict as reading a message: the exact type, each header
+ * parsed by Sofia again, no CR or LF; another version, or anything else,
+ * is refused whole.
+ */
+
+/* The remote target (RFC 3261 §12.2.1.1) as text, or NULL. */
+static char *
+leg_target_text (nta_leg_t *leg)
+{
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  sip_contact_t const *target = NULL;
+  char *text = NULL;
+
+  if (nta_leg_get_route (leg, NULL, &target) == 0 && target != NULL)
+    text = g_strdup (url_as_string (home, target->m_url));
+  su_home_deinit (home);
+  return text;
+}
+
+static char *
+state_format (StoxSipDialog *dlg)
+{
+  static const char *const no_routes[] = { NULL };
+  g_autofree char *target = leg_target_text (dlg->leg);
+  const char *const *routes = dlg->routes != NULL ? (const char *const *) dlg->routes
+                                                  : no_routes;
+  g_autoptr (GVariant) state = NULL;
+  g_autofree char *text = NULL;
+
+  state = g_variant_ref_sink (g_variant_new ("(^ay^ay^ay^ay@aayuu^ay^ay)",
+                                             dlg->call_id, dlg->local, dlg->remote,
+                                             target != NULL ? target : "",
+                                             g_variant_new_bytestring_array (routes, -1),
+                                             (guint32) nta_leg_get_rseq (dlg->leg),
+                                             dlg->ceiling, dlg->event_type,
+                                             dlg->event_id != NULL ? dlg->event_id : ""));
+  text = g_variant_print (state, FALSE);
+  return g_strconcat (STATE_PREFIX, text, NULL);
+}
+
+/* Tells the daemon a server dialog's state; client dialogs are not kept. */
+static void
+dialog_report (StoxSipDialog *dlg)
+{
+  StoxSipEndpoint *ep = dlg->ep;
+
+  if (dlg->kind != DIALOG_SERVER || dlg->end_told || ep->dialog_func == NULL)
+    return;
+
+  g_autofree char *state = state_format (dlg);
+  ep->dialog_func (dlg->id, state, ep->dialog_data);
+}
+
+/* …and that it is over, once. */
+static void
+dialog_report_end (StoxSipDialog *dlg)
+{
+  StoxSipEndpoint *ep = dlg->ep;
+
+  if (dlg->kind != DIALOG_SERVER || dlg->end_told)
+    return;
+  dlg->end_told = TRUE;
+  if (ep->dialog_func != NULL)
+    ep->dialog_func (dlg->id, NULL, ep->dialog_data);
+}
+
+/* Before the NOTIFY numbered `next` goes out (RFC 3261 §8.1.1.5: CSeq
+ * values only grow in a dialog, even across our restart).  Once `next`
+ * is in the second half of the reserved block, the block after it is
+ * reserved in the state; so the saved ceiling stays above every CSeq
+ * sent provided the daemon's write lands within half a block (50 more
+ * NOTIFYs in this dialog). */
+static void
+dialog_reserve_cseq (StoxSipDialog *dlg,
+                     guint32        next)
+{
+  if ((guint64) next + CSEQ_BLOCK / 2 < dlg->ceiling || dlg->ceiling >= CSEQ_MAX)
+    return;
+  dlg->ceiling = (guint32) MIN ((guint64) MAX (dlg->ceiling, next) + CSEQ_BLOCK,
+                                (guint64) CSEQ_MAX);
+  dialog_report (dlg);
+}
+
+/* A saved state read back: text only, nothing checked beyond its shape. */
+typedef struct
+{
+  char    *call_id;
+  char    *local;
+  char    *remote;
+  char    *target;       /* NULL: none */
+  GStrv    routes;
+  guint32  remote_cseq;
+  guint32  local_cseq;
+  char    *event_type;
+  char    *event_id;     /* NULL: none */
+} DialogState;
+
+static void
+dialog_state_clear (DialogState *st)
+{
+  g_free (st->call_id);
+  g_free (st->local);
+  g_free (st->remote);
+  g_free (st->target);
+  g_strfreev (st->routes);
+  g_free (st->event_type);
+  g_free (st->event_id);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DialogState, dialog_state_clear)
+
+/* Field `i` of the state, a byte string, as a C string: NUL-terminated
+ * with no other NUL and no line break (no header value has one); NULL
+ * when it is not, or when empty and `may_be_empty` is FALSE. */
+static char *
+state_bytes (GVariant *state,
+             gsize     i,
+             gboolean  may_be_empty,
+             gboolean *ret_ok)
+{
+  g_autoptr (GVariant) v = g_variant_get_child_value (state, i);
+  gsize len = 0;
+  const char *data = g_variant_get_fixed_array (v, &len, 1);
+
+  if (len == 0 || data[len - 1] != '\0' || memchr (data, '\0', len - 1) != NULL
+      || strpbrk (data, "\r\n") != NULL || (len == 1 && !may_be_empty))
+    {
+      *ret_ok = FALSE;
+      return NULL;
+    }
+  return len > 1 ? g_strdup (data) : NULL;
+}
+
+/* The shape of a saved state (see above); its headers are checked by the
+ * caller, with Sofia's parser. */
+static gboolean
+state_parse (const char  *text,
+             DialogState *st,
+             GError     **error)
+{
+  g_autoptr (GError) parse_error = NULL;
+  g_autoptr (GVariant) state = NULL;
+  g_autoptr (GVariant) routes = NULL;
+  gboolean ok = TRUE;
+
+  if (text == NULL || !g_str_has_prefix (text, STATE_PREFIX))
+    {
+      g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE,
+                   "not a version 1 dialog state");
+      return FALSE;
+    }
+  if (strlen (text) > STATE_MAX)
+    {
+      g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE,
+                   "dialog state longer than %u bytes", STATE_MAX);
+      return FALSE;
+    }
+  state = g_variant_parse (G_VARIANT_TYPE (STATE_TYPE), text + strlen (STATE_PREFIX),
+                           NULL, NULL, &parse_error);
+  if (state == NULL)
+    {
+      g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE,
+                   "unreadable dialog state: %s", parse_error->message);
+      return FALSE;
+    }
+
+  st->call_id = state_bytes (state, 0, FALSE, &ok);
+  st->local = state_bytes (state, 1, FALSE, &ok);
+  st->remote = state_bytes (state, 2, FALSE, &ok);
+  st->target = state_bytes (state, 3, TRUE, &ok);
+  routes = g_variant_get_child_value (state, 4);
+  st->routes = g_new0 (char *, g_variant_n_children (routes) + 1);
+  for (gsize i = 0; i < g_variant_n_children (routes); i++)
+    st->routes[i] = state_bytes (routes, i, FALSE, &ok);
+  g_variant_get_child (state, 5, "u", &st->remote_cseq);
+  g_variant_get_child (state, 6, "u", &st->local_cseq);
+  st->event_type = state_bytes (state, 7, FALSE, &ok);
+  st->event_id = state_bytes (state, 8, TRUE, &ok);
+  if (!ok)
+    {
+      g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE,
+                   "dialog state with an empty or malformed field");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 dialog_forget (StoxSipDialog *dlg)
 {
   g_debug ("%s dialog %" G_GUINT64_FORMAT " ends",
            dlg->kind == DIALOG_SERVER ? "server" : "client", dlg->id);
+  dialog_report_end (dlg);
   g_hash_table_remove (dialogs_of (dlg->ep, dlg->kind), &dlg->id);
 }
 
@@ -710,8 +956,19 @@ on_leg_request (StoxSipDialog  *dlg,
     }
   else if (in != NULL)
     {
-      /* A target refresh (RFC 6665 §4.1.2.4, §4.2.1.1): a new Contact. */
+      /* A target refresh (RFC 6665 §4.1.2.4, §4.2.1.1): a new Contact,
+       * which a server dialog's saved state follows. */
+      gboolean saved = in->kind == DIALOG_SERVER;
+      g_autofree char *before = saved ? leg_target_text (leg) : NULL;
+
       nta_leg_server_route (leg, NULL, sip->sip_contact);
+      if (saved)
+        {
+          g_autofree char *after = leg_target_text (leg);
+
+          if (g_strcmp0 (before, after) != 0)
+            dialog_report (in);
+        }
     }
 
   g_autoptr (StoxSipRequest) req = stox_sip_convert_request (sip);
@@ -747,30 +1004,51 @@ static gboolean
 server_dialog_create (StoxSipEndpoint *ep,
                       StoxSipOp       *op)
 {
+  su_home_t home[1] = { SU_HOME_INIT (home) };
   msg_t *msg = nta_incoming_getrequest (op->irq);
   sip_t const *sip = sip_object (msg);
   const char *tag = nta_incoming_tag (op->irq, NULL);
   StoxSipDialog *dlg = dialog_new (ep, DIALOG_SERVER, op->token);
+  sip_to_t *local = NULL;
 
+  /* Our local CSeq starts where we say, so the state can reserve it. */
   if (sip != NULL && tag != NULL)
     dlg->leg = nta_leg_tcreate (ep->agent, on_leg_request, dlg,
                                 SIPTAG_CALL_ID (sip->sip_call_id),
                                 SIPTAG_FROM (sip->sip_to),
                                 SIPTAG_TO (sip->sip_from),
                                 NTATAG_REMOTE_CSEQ (sip->sip_cseq->cs_seq),
+                                SIPTAG_CSEQ (sip_cseq_create (home, CSEQ_FIRST,
+                                                              SIP_METHOD_NOTIFY)),
                                 TAG_END ());
-  if (dlg->leg == NULL || nta_leg_tag (dlg->leg, tag) == NULL)
+  if (dlg->leg != NULL && nta_leg_tag (dlg->leg, tag) != NULL)
+    local = sip_to_dup (home, sip->sip_to);
+  if (local == NULL || sip_to_tag (home, local, tag) < 0)
     {
       g_warning ("request %" G_GUINT64_FORMAT ": cannot create the dialog", op->token);
       dialog_free (dlg);
       if (msg != NULL)
         msg_destroy (msg);
+      su_home_deinit (home);
       return FALSE;
     }
   nta_leg_server_route (dlg->leg, sip->sip_record_route, sip->sip_contact);
   dialog_set_event (dlg, sip->sip_event, ALLOWED_EVENTS);
+
+  /* What its saved state needs later, when this request is gone. */
+  GPtrArray *routes = g_ptr_array_new ();
+  for (sip_record_route_t const *rr = sip->sip_record_route; rr != NULL; rr = rr->r_next)
+    g_ptr_array_add (routes, g_strdup (sip_header_as_string (home, (sip_header_t const *) rr)));
+  g_ptr_array_add (routes, NULL);
+  dlg->routes = (GStrv) g_ptr_array_free (routes, FALSE);
+  dlg->call_id = g_strdup (sip->sip_call_id->i_id);
+  dlg->local = g_strdup (sip_header_as_string (home, (sip_header_t const *) local));
+  dlg->remote = g_strdup (sip_header_as_string (home, (sip_header_t const *) sip->sip_from));
+  dlg->ceiling = CSEQ_FIRST + CSEQ_BLOCK;
+
   g_hash_table_insert (ep->server_dialogs, &dlg->id, dlg);
   msg_destroy (msg);
+  su_home_deinit (home);
   g_debug ("server dialog %" G_GUINT64_FORMAT " starts", dlg->id);
   return TRUE;
 }
@@ -951,6 +1229,7 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   ep->subscribe_ops = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) op_free);
   ep->server_dialogs = dialog_table_new ();
   ep->client_dialogs = dialog_table_new ();
+  ep->restored = g_array_new (FALSE, FALSE, sizeof (StoxToken));
   g_queue_init (&ep->reports);
 
   /* Sofia reads the key and certificate from agent.pem (or tls.pem) in
@@ -1091,14 +1370,18 @@ stox_sip_endpoint_respond (StoxSipEndpoint *ep,
   gboolean events = op->method == STOX_SIP_METHOD_SUBSCRIBE
                     || op->method == STOX_SIP_METHOD_OPTIONS;
   gboolean contact = ok && (events || op->method == STOX_SIP_METHOD_NOTIFY);
+  gboolean created = FALSE;
 
-  if (ok && op->method == STOX_SIP_METHOD_SUBSCRIBE && op->dialog_kind == DIALOG_NONE
-      && !server_dialog_create (ep, op))
+  if (ok && op->method == STOX_SIP_METHOD_SUBSCRIBE && op->dialog_kind == DIALOG_NONE)
     {
-      status = 500;
-      phrase = NULL;
-      contact = FALSE;
-      g_clear_pointer (&expires_text, g_free);
+      created = server_dialog_create (ep, op);
+      if (!created)
+        {
+          status = 500;
+          phrase = NULL;
+          contact = FALSE;
+          g_clear_pointer (&expires_text, g_free);
+        }
     }
 
   if (phrase == NULL)
@@ -1119,6 +1402,10 @@ stox_sip_endpoint_respond (StoxSipEndpoint *ep,
                        TAG_IF (warn != NULL, SIPTAG_WARNING_STR (warn)),
                        TAG_END ());
   g_debug ("request %" G_GUINT64_FORMAT ": answered %u", token, status);
+
+  /* The 2xx is out: the dialog exists for the watcher too. */
+  if (created)
+    dialog_report (dialog_lookup (ep, DIALOG_SERVER, token));
 
   /* A terminated NOTIFY answered, or an answer that ends the
    * subscription, ends the dialog; an unsubscribe answered 2xx does not:
@@ -1378,6 +1665,20 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
       fail_locally (ep, n->token, 481, "Subscription Does Not Exist");
       return;
     }
+  /* CSeq MUST stay below 2^31 (RFC 3261 §8.1.1.5): a dialog that used
+   * them all (or a restored state near the end) cannot go on. */
+  guint32 seq = nta_leg_get_seq (dlg->leg);
+  if (seq >= CSEQ_MAX)
+    {
+      g_warning ("NOTIFY %" G_GUINT64_FORMAT ": dialog %" G_GUINT64_FORMAT
+                 " has no CSeq left; ending it", n->token, n->dialog);
+      dialog_forget (dlg);
+      fail_locally (ep, n->token, 481, "Subscription Does Not Exist");
+      return;
+    }
+  /* nta numbers the NOTIFY seq + 1; a terminated one ends the state. */
+  if (n->substate != STOX_SUBSTATE_TERMINATED)
+    dialog_reserve_cseq (dlg, seq + 1);
 
   g_autofree char *state = substate_text (n);
   g_autofree char *event = dialog_event (dlg);
@@ -1407,9 +1708,199 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
       return;
     }
   g_hash_table_insert (ep->client_ops, &op->token, op);
-  /* Nothing more in this dialog: later NOTIFYs and refreshes get 481. */
+  /* Nothing more in this dialog: later NOTIFYs and refreshes get 481, and
+   * there is nothing left to restore. */
   if (n->substate == STOX_SUBSTATE_TERMINATED)
-    dlg->terminating = TRUE;
+    {
+      dlg->terminating = TRUE;
+      dialog_report_end (dlg);
+    }
+}
+
+void
+stox_sip_endpoint_set_dialog_func (StoxSipEndpoint  *ep,
+                                   StoxSipDialogFunc func,
+                                   gpointer          user_data)
+{
+  g_return_if_fail (ep != NULL);
+
+  ep->dialog_func = func;
+  ep->dialog_data = user_data;
+}
+
+/* The route set of a state: its Record-Route entries chained again, one
+ * entry each, as the initial SUBSCRIBE had them. */
+static gboolean
+state_routes (su_home_t           *home,
+              const DialogState   *st,
+              sip_record_route_t **ret_routes)
+{
+  sip_record_route_t **tail = ret_routes;
+
+  *ret_routes = NULL;
+  for (gsize i = 0; st->routes[i] != NULL; i++)
+    {
+      sip_record_route_t *rr = sip_record_route_make (home, st->routes[i]);
+
+      if (rr == NULL || rr->r_next != NULL)
+        return FALSE;
+      *tail = rr;
+      tail = &rr->r_next;
+    }
+  return TRUE;
+}
+
+/* A restored dialog has no CSeq reserved beyond its saved ceiling: a
+ * NOTIFY above it sent before the next reservation is written would be
+ * repeated after another crash.  So that reservation is made first thing
+ * in the loop (the daemon's func is not called from _restore_dialog()),
+ * which leaves the daemon's write the time until the core's first NOTIFY
+ * in the dialog. */
+static gboolean
+reserve_restored (gpointer user_data)
+{
+  StoxSipEndpoint *ep = user_data;
+  g_autoptr (GArray) ids = g_steal_pointer (&ep->restored);
+
+  ep->restored_idle = 0;
+  ep->restored = g_array_new (FALSE, FALSE, sizeof (StoxToken));
+  for (guint i = 0; i < ids->len; i++)
+    {
+      StoxSipDialog *dlg = dialog_lookup (ep, DIALOG_SERVER,
+                                          g_array_index (ids, StoxToken, i));
+
+      if (dlg != NULL && !dlg->terminating)
+        dialog_reserve_cseq (dlg, nta_leg_get_seq (dlg->leg) + 1);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* The dialog as server_dialog_create() made it (RFC 3261 §12.1.1), from
+ * its saved state; its local CSeq resumes at the reserved ceiling. */
+gboolean
+stox_sip_endpoint_restore_dialog (StoxSipEndpoint *ep,
+                                  StoxToken        id,
+                                  const char      *state,
+                                  GError         **error)
+{
+  g_return_val_if_fail (ep != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_auto (DialogState) st = { 0 };
+  const char *bad = NULL;
+
+  /* 0 is no dialog (StoxSipRequest.dialog). */
+  if (id == 0 || g_hash_table_contains (ep->server_dialogs, &id))
+    {
+      g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE,
+                   "dialog %" G_GUINT64_FORMAT ": %s", id,
+                   id == 0 ? "not a dialog id" : "id already in use");
+      return FALSE;
+    }
+  if (!state_parse (state, &st, error))
+    {
+      g_prefix_error (error, "dialog %" G_GUINT64_FORMAT ": ", id);
+      return FALSE;
+    }
+
+  /* Every header through Sofia's parser, as if it came in a message. */
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  sip_to_t *local = sip_to_make (home, st.local);
+  sip_from_t *remote = sip_from_make (home, st.remote);
+  url_t *target = st.target != NULL ? url_make (home, st.target) : NULL;
+  sip_contact_t *contact = NULL;
+  sip_record_route_t *routes = NULL;
+  g_autofree char *event = st.event_id != NULL
+                           ? g_strdup_printf ("%s;id=%s", st.event_type, st.event_id)
+                           : g_strdup (st.event_type);
+  sip_event_t *o = sip_event_make (home, event);
+  char *local_tag = NULL;
+
+  if (target != NULL && (target->url_type == url_sip || target->url_type == url_sips)
+      && target->url_host != NULL)
+    contact = sip_contact_create (home, (url_string_t const *) target, NULL);
+
+  if (sip_call_id_make (home, st.call_id) == NULL)
+    bad = "Call-ID";
+  else if (local == NULL || local->a_tag == NULL || local->a_tag[0] == '\0')
+    bad = "local address";
+  else if (remote == NULL)
+    bad = "remote address";
+  else if (st.target != NULL && contact == NULL)
+    bad = "remote target";
+  else if (!state_routes (home, &st, &routes))
+    bad = "route set";
+  else if (st.local_cseq == 0 || st.local_cseq > CSEQ_MAX)
+    bad = "local CSeq";
+  else if (o == NULL || g_strcmp0 (o->o_type, st.event_type) != 0
+           || g_strcmp0 (o->o_id, st.event_id) != 0)
+    bad = "Event";
+  if (bad != NULL)
+    {
+      g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE,
+                   "dialog %" G_GUINT64_FORMAT ": bad %s in the saved state", id, bad);
+      su_home_deinit (home);
+      return FALSE;
+    }
+
+  /* Created untagged and tagged after, as server_dialog_create() does:
+   * nta matches requests to the leg a little differently otherwise. */
+  local_tag = su_strdup (home, local->a_tag);
+  msg_header_remove_param (local->a_common, "tag");
+
+  StoxSipDialog *dlg = dialog_new (ep, DIALOG_SERVER, id);
+  dlg->leg = nta_leg_tcreate (ep->agent, on_leg_request, dlg,
+                              SIPTAG_CALL_ID_STR (st.call_id),
+                              SIPTAG_FROM (local),
+                              SIPTAG_TO (remote),
+                              NTATAG_REMOTE_CSEQ (st.remote_cseq),
+                              SIPTAG_CSEQ (sip_cseq_create (home, st.local_cseq,
+                                                            SIP_METHOD_NOTIFY)),
+                              TAG_END ());
+  if (dlg->leg == NULL || nta_leg_tag (dlg->leg, local_tag) == NULL
+      || nta_leg_server_route (dlg->leg, routes, contact) < 0)
+    {
+      g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE,
+                   "dialog %" G_GUINT64_FORMAT ": cannot create it", id);
+      dialog_free (dlg);
+      su_home_deinit (home);
+      return FALSE;
+    }
+  su_home_deinit (home);
+
+  dlg->event_type = g_steal_pointer (&st.event_type);
+  dlg->event_id = g_steal_pointer (&st.event_id);
+  dlg->call_id = g_steal_pointer (&st.call_id);
+  dlg->local = g_steal_pointer (&st.local);
+  dlg->remote = g_steal_pointer (&st.remote);
+  dlg->routes = g_steal_pointer (&st.routes);
+  /* nta numbers the next NOTIFY ceiling + 1, above all the last process
+   * may have sent; the next block is reserved from the loop. */
+  dlg->ceiling = st.local_cseq;
+  g_hash_table_insert (ep->server_dialogs, &dlg->id, dlg);
+  g_array_append_val (ep->restored, dlg->id);
+  /* Ahead of any I/O the first loop iteration would dispatch. */
+  if (ep->restored_idle == 0)
+    ep->restored_idle = g_idle_add_full (G_PRIORITY_HIGH, reserve_restored, ep, NULL);
+  /* Our request tokens name server dialogs: new ones stay clear of it. */
+  ep->last_token = MAX (ep->last_token, id);
+  g_debug ("server dialog %" G_GUINT64_FORMAT " restored", id);
+  return TRUE;
+}
+
+void
+stox_sip_endpoint_forget_dialog (StoxSipEndpoint *ep,
+                                 StoxToken        id)
+{
+  g_return_if_fail (ep != NULL);
+
+  StoxSipDialog *dlg = dialog_lookup (ep, DIALOG_SERVER, id);
+  if (dlg == NULL)
+    return;
+  g_debug ("server dialog %" G_GUINT64_FORMAT " dropped", id);
+  /* Silently: the daemon drops its state itself. */
+  dlg->end_told = TRUE;
+  g_hash_table_remove (ep->server_dialogs, &id);
 }
 
 const char *
@@ -1477,6 +1968,8 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
 
   g_clear_handle_id (&ep->done_idle, g_source_remove);
   g_clear_handle_id (&ep->report_idle, g_source_remove);
+  g_clear_handle_id (&ep->restored_idle, g_source_remove);
+  g_clear_pointer (&ep->restored, g_array_unref);
   g_clear_handle_id (&ep->shutdown_timer, g_source_remove);
   g_queue_clear_full (&ep->reports, report_free);
 

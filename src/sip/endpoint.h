@@ -37,6 +37,7 @@ typedef enum
 {
   STOX_SIP_ENDPOINT_ERROR_INIT,    /* the Sofia runtime could not start */
   STOX_SIP_ENDPOINT_ERROR_LISTEN,  /* bad listen URL, address in use, TLS files */
+  STOX_SIP_ENDPOINT_ERROR_STATE,   /* a stored dialog state that cannot be restored */
 } StoxSipEndpointError;
 
 typedef struct
@@ -93,6 +94,46 @@ void stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
  * is forgotten.  Never re-entrant. */
 void stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
                                const StoxSipNotify *n);
+
+/* Keeping SIP watchers' dialogs across a crash (issue 4 item 4).
+ *
+ * A server dialog's wire state — Call-ID, local and remote tags and
+ * addresses, remote target, route set, remote CSeq, Event, and the local
+ * CSeq reserved so far — as one line of text the daemon stores and hands
+ * back unchanged; its format is the front end's business.  `func` is
+ * called with the dialog's id and state when the 2xx to its initial
+ * SUBSCRIBE is sent, when a refresh changes the remote target, and when
+ * the local CSeq enters the second half of its reserved block (the block
+ * is reserved in the state before any NOTIFY uses it, so a restored dialog
+ * never reuses a CSeq even if the last save was lost), and for each
+ * restored dialog first thing in the loop (its next block); with state NULL
+ * once the dialog is over (its terminated NOTIFY is sent, or it is
+ * forgotten).  Never called from _free() or _restore_dialog().  It runs
+ * inside the endpoint's calls and request handling, so it must not call
+ * back into the endpoint. */
+typedef void (*StoxSipDialogFunc) (StoxToken   id,
+                                   const char *state,
+                                   gpointer    user_data);
+
+void stox_sip_endpoint_set_dialog_func (StoxSipEndpoint  *ep,
+                                        StoxSipDialogFunc func,
+                                        gpointer          user_data);
+
+/* Start-up, before the loop runs: recreates server dialog `id` from a
+ * state `func` reported in an earlier process, so in-dialog requests
+ * arrive with dialog = id again and NOTIFYs (through _notify()) continue
+ * its CSeq above anything sent before.  Request tokens handed out later
+ * stay above every restored id.  FALSE (and nothing created) when the
+ * state cannot be read or the id is already in use. */
+gboolean stox_sip_endpoint_restore_dialog (StoxSipEndpoint *ep,
+                                           StoxToken        id,
+                                           const char      *state,
+                                           GError         **error);
+
+/* Start-up: drops a restored dialog nothing claimed (no `func` call).
+ * Unknown ids are ignored. */
+void stox_sip_endpoint_forget_dialog (StoxSipEndpoint *ep,
+                                      StoxToken        id);
 
 /* Local contact address actually bound, e.g. "127.0.0.1:5060" (for logs
  * and STATUS). */

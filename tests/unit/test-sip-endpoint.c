@@ -48,11 +48,21 @@ typedef struct
 
   /* The user part of the peer's Contact in peer_dialog_request(). */
   const char      *contact_user;
+  /* The display name (with a space) in watcher_subscribe()'s From. */
+  const char      *watcher_display;
 
   /* What the wait_* helpers below wait for. */
   const char      *want_prefix;
   guint            want_count;
+
+  GArray          *dialog_calls;  /* DialogCall: the dialog func's calls */
 } Fixture;
+
+typedef struct
+{
+  StoxToken id;
+  char     *state;                /* NULL: the dialog is over */
+} DialogCall;
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
@@ -116,6 +126,25 @@ response_clear (gpointer data)
   StoxSipResponse *r = data;
 
   g_free (r->phrase);
+}
+
+static void
+on_dialog (StoxToken   id,
+           const char *state,
+           gpointer    user_data)
+{
+  Fixture *fx = user_data;
+  DialogCall call = { id, g_strdup (state) };
+
+  g_array_append_val (fx->dialog_calls, call);
+}
+
+static void
+dialog_call_clear (gpointer data)
+{
+  DialogCall *c = data;
+
+  g_free (c->state);
 }
 
 static guint16
@@ -309,6 +338,16 @@ datagram_text (GBytes *b)
   return g_strndup (data, len);
 }
 
+/* g_test_message() of a message as received, whose bytes need not be
+ * UTF-8. */
+static void
+message_wire (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+
+  g_test_message ("%s", valid);
+}
+
 /* Number of header lines that start with `name:` (case-sensitive, as
  * Sofia writes them). */
 static guint
@@ -398,6 +437,9 @@ fixture_set_up (Fixture       *fx,
   fx->peer_port = bound_port (fx->peer_fd);
   fx->peer_watch = g_unix_fd_add (fx->peer_fd, G_IO_IN, on_peer_readable, fx);
 
+  fx->dialog_calls = g_array_new (FALSE, TRUE, sizeof (DialogCall));
+  g_array_set_clear_func (fx->dialog_calls, dialog_call_clear);
+
   fx->ep_port = free_port (fx->v6);
   /* "any": no transport parameter, so Sofia listens on UDP and TCP. */
   if (g_str_equal (transport, "any"))
@@ -435,6 +477,7 @@ fixture_tear_down (Fixture       *fx,
   g_ptr_array_unref (fx->datagrams);
   g_ptr_array_unref (fx->requests);
   g_array_unref (fx->responses);
+  g_array_unref (fx->dialog_calls);
   g_free (fx->listen);
 }
 
@@ -1213,20 +1256,24 @@ watcher_clear (Watcher *w)
   g_free (w->ruri);
 }
 
-/* SUBSCRIBE from the peer, answered 200 with `expires` by the "core". */
+/* SUBSCRIBE from the peer (with `headers` added), answered 200 with
+ * `expires` by the "core". */
 static void
-watcher_subscribe (Fixture *fx,
-                   Watcher *w,
-                   guint    expires)
+watcher_subscribe_with (Fixture    *fx,
+                        Watcher    *w,
+                        guint       expires,
+                        const char *headers)
 {
   g_autofree char *ruri = g_strdup_printf ("sip:alice@%s:%u", fx->host, fx->ep_port);
   g_autofree char *extra = g_strdup_printf ("Event: presence\r\nExpires: %u\r\n"
-                                            "Accept: application/pidf+xml\r\n", expires);
+                                            "Accept: application/pidf+xml\r\n%s", expires,
+                                            headers != NULL ? headers : "");
   guint n = fx->requests->len + 1;
 
   w->call_id = g_strdup_printf ("watch-%u@test", fx->branch);
-  w->from = g_strdup_printf ("<sip:bob@%s:%u>;tag=watcher%u", fx->host, fx->peer_port,
-                             fx->branch);
+  w->from = g_strdup_printf ("%s<sip:bob@%s:%u>;tag=watcher%u",
+                             fx->watcher_display != NULL ? fx->watcher_display : "",
+                             fx->host, fx->peer_port, fx->branch);
   w->cseq = 1;
   g_autofree char *to = g_strdup_printf ("<%s>", ruri);
   g_autofree char *text = peer_dialog_request (fx, "SUBSCRIBE", ruri, w->from, to, w->call_id,
@@ -1254,7 +1301,7 @@ watcher_subscribe (Fixture *fx,
   g_autofree char *our_tag = tag_of (resp_to);
   g_autofree char *contact = header_value (resp, "Contact");
 
-  g_test_message ("%s", resp);
+  message_wire (resp);
   g_assert_true (g_str_has_prefix (resp, "SIP/2.0 200 OK\r\n"));
   g_assert_nonnull (strstr (resp, expires_line));
   g_assert_cmpuint (count_headers (resp, "Expires"), ==, 1);
@@ -1263,6 +1310,14 @@ watcher_subscribe (Fixture *fx,
   g_assert_nonnull (strstr (resp, "\r\nAllow-Events: presence\r\n"));
   w->to = g_strdup (resp_to);
   w->ruri = uri_of (contact);
+}
+
+static void
+watcher_subscribe (Fixture *fx,
+                   Watcher *w,
+                   guint    expires)
+{
+  watcher_subscribe_with (fx, w, expires, NULL);
 }
 
 /* Waits for the gateway's NOTIFY in `w`, checks the dialog, answers it
@@ -1285,7 +1340,7 @@ watcher_receive_notify (Fixture    *fx,
   g_autofree char *want_from_tag = tag_of (w->to);
   g_autofree char *want_to_tag = tag_of (w->from);
 
-  g_test_message ("%s", text);
+  message_wire (text);
   /* Sent to the watcher's Contact, in its dialog (RFC 3261 §12.2.1.1). */
   g_assert_true (g_str_has_prefix (text, request_line));
   g_assert_cmpstr (call_id, ==, w->call_id);
@@ -1901,6 +1956,572 @@ test_shutdown_gives_up_on_notify (Fixture       *fx,
   shutdown_with_notify (fx, FALSE);
 }
 
+/* ------------------------------------------------------------------ */
+/* Server dialogs across a crash                                       */
+
+#define STATE_TYPE "(ayayayayaayuuayay)"
+
+/* A saved state in the format endpoint.c documents ("v1 " and the
+ * GVariant text of a STATE_TYPE tuple). */
+static GVariant *
+state_parse (const char *state)
+{
+  g_autoptr (GError) error = NULL;
+  GVariant *v;
+
+  g_assert_nonnull (state);
+  g_assert_true (g_str_has_prefix (state, "v1 "));
+  v = g_variant_parse (G_VARIANT_TYPE (STATE_TYPE), state + 3, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return v;
+}
+
+/* Field `i`: 5 is the remote CSeq, 6 the local CSeq ceiling. */
+static guint32
+state_u32 (const char *state,
+           gsize       i)
+{
+  g_autoptr (GVariant) v = state_parse (state);
+  guint32 n = 0;
+
+  g_variant_get_child (v, i, "u", &n);
+  return n;
+}
+
+/* Field `i`: 0 Call-ID, 1 local, 2 remote address, 3 remote target. */
+static char *
+state_text (const char *state,
+            gsize       i)
+{
+  g_autoptr (GVariant) v = state_parse (state);
+  char *text = NULL;
+
+  g_variant_get_child (v, i, "^ay", &text);
+  return text;
+}
+
+/* A state written by hand, one GVariant text piece per field. */
+static char *
+state_literal (const char *const pieces[9])
+{
+  return g_strdup_printf ("v1 (%s, %s, %s, %s, %s, %s, %s, %s, %s)", pieces[0], pieces[1],
+                          pieces[2], pieces[3], pieces[4], pieces[5], pieces[6], pieces[7],
+                          pieces[8]);
+}
+
+/* How often the dialog func told `id`'s state (`ended`: its end). */
+static guint
+dialog_calls_for (Fixture   *fx,
+                  StoxToken  id,
+                  gboolean   ended)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < fx->dialog_calls->len; i++)
+    {
+      DialogCall *c = &g_array_index (fx->dialog_calls, DialogCall, i);
+
+      if (c->id == id && (c->state == NULL) == ended)
+        n++;
+    }
+  return n;
+}
+
+/* The state last told for `id` (NULL when it was its end). */
+static const char *
+last_state (Fixture   *fx,
+            StoxToken  id)
+{
+  for (guint i = fx->dialog_calls->len; i > 0; i--)
+    {
+      DialogCall *c = &g_array_index (fx->dialog_calls, DialogCall, i - 1);
+
+      if (c->id == id)
+        return c->state;
+    }
+  g_assert_not_reached ();
+}
+
+/* Every `name:` header value of a message, joined with ", ". */
+static char *
+header_values (const char *text,
+               const char *name)
+{
+  g_autofree char *needle = g_strdup_printf ("\r\n%s: ", name);
+  g_autoptr (GString) all = g_string_new (NULL);
+  const char *end = strstr (text, "\r\n\r\n");
+
+  for (const char *p = strstr (text, needle); p != NULL && p < end; p = strstr (p + 1, needle))
+    {
+      const char *v = p + strlen (needle);
+
+      if (all->len > 0)
+        g_string_append (all, ", ");
+      g_string_append_len (all, v, (gssize) strcspn (v, "\r\n"));
+    }
+  return all->len > 0 ? g_string_free (g_steal_pointer (&all), FALSE) : NULL;
+}
+
+/* An in-dialog SUBSCRIBE from the watcher, CSeq one up. */
+static void
+watcher_refresh (Fixture *fx,
+                 Watcher *w,
+                 guint    expires)
+{
+  g_autofree char *extra = g_strdup_printf ("Event: presence\r\nExpires: %u\r\n", expires);
+  g_autofree char *text = peer_dialog_request (fx, "SUBSCRIBE", w->ruri, w->from, w->to,
+                                               w->call_id, ++w->cseq, extra, NULL);
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send_text (fx, text);
+}
+
+/* …which reaches the core in the dialog, and its 200 (Expires: 300) the
+ * watcher, with the gateway's tag. */
+static void
+watcher_refresh_answered (Fixture *fx,
+                          Watcher *w)
+{
+  guint n = fx->requests->len + 1;
+
+  watcher_refresh (fx, w, 600);
+  StoxSipRequest *req = wait_request (fx, n);
+  g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_SUBSCRIBE);
+  g_assert_cmpuint (req->dialog, ==, w->dialog);
+  g_assert_cmpuint (req->token, !=, w->dialog);
+  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, 300, -1);
+
+  g_autofree char *ok = wait_datagram (fx, "SIP/2.0 ");
+  g_autofree char *ok_to = header_value (ok, "To");
+  g_autofree char *ok_tag = tag_of (ok_to);
+  g_autofree char *want_tag = tag_of (w->to);
+  g_assert_true (g_str_has_prefix (ok, "SIP/2.0 200 OK\r\n"));
+  g_assert_nonnull (strstr (ok, "\r\nExpires: 300\r\n"));
+  g_assert_cmpstr (ok_tag, ==, want_tag);
+}
+
+/* …or finds none: 481 from the stack, nothing for the core. */
+static void
+watcher_refresh_refused (Fixture *fx,
+                         Watcher *w)
+{
+  guint before = fx->requests->len;
+
+  watcher_refresh (fx, w, 600);
+  g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 481 "));
+  run_for (20);
+  g_assert_cmpuint (fx->requests->len, ==, before);
+}
+
+/* When the dialog func is told what: the 2xx that creates a server
+ * dialog, a refresh that moves its target, and its end, once. */
+static void
+test_dialog_state_reports (Fixture       *fx,
+                           gconstpointer  data)
+{
+  Watcher w = { 0 }, w2 = { 0 };
+
+  stox_sip_endpoint_set_dialog_func (fx->ep, on_dialog, fx);
+
+  watcher_subscribe (fx, &w, 600);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 1);
+  const char *s1 = last_state (fx, w.dialog);
+  g_test_message ("%s", s1);
+  g_assert_nonnull (s1);
+  g_assert_null (strpbrk (s1, "\r\n"));
+  g_autofree char *call_id1 = state_text (s1, 0);
+  g_autofree char *local1 = state_text (s1, 1);
+  g_autofree char *remote1 = state_text (s1, 2);
+  g_autofree char *target1 = state_text (s1, 3);
+  g_autofree char *contact1 = g_strdup_printf ("sip:contact@%s:%u", fx->host, fx->peer_port);
+  g_assert_cmpstr (call_id1, ==, w.call_id);
+  g_assert_cmpstr (local1, ==, w.to);       /* our To as in the 2xx */
+  g_assert_cmpstr (remote1, ==, w.from);
+  g_assert_cmpstr (target1, ==, contact1);
+  g_assert_cmpuint (state_u32 (s1, 5), ==, 1);
+
+  /* A NOTIFY early in the reserved block, a refresh with the same
+   * Contact: nothing to tell. */
+  notify_in (fx, &w, 5001, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_autofree char *n1 = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  g_assert_cmpuint (cseq_of (n1), <, state_u32 (s1, 6));
+  wait_response (fx, 1);
+  watcher_refresh_answered (fx, &w);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 1);
+
+  /* A refresh from a new Contact moves the target: told again. */
+  fx->contact_user = "moved";
+  watcher_refresh_answered (fx, &w);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 2);
+  const char *s2 = last_state (fx, w.dialog);
+  g_autofree char *target2 = state_text (s2, 3);
+  g_autofree char *contact2 = g_strdup_printf ("sip:moved@%s:%u", fx->host, fx->peer_port);
+  g_assert_cmpstr (target2, ==, contact2);
+  g_assert_cmpuint (state_u32 (s2, 5), ==, w.cseq);
+  g_assert_cmpuint (state_u32 (s2, 6), ==, state_u32 (s1, 6));
+
+  /* A terminated NOTIFY: the end, told as it goes out, and only then. */
+  notify_in (fx, &w, 5002, STOX_SUBSTATE_TERMINATED, 0, "timeout", NULL, NULL);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 3);
+  g_assert_null (last_state (fx, w.dialog));
+  g_autofree char *n2 = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  wait_response (fx, 2);
+  run_for (50);
+  g_assert_cmpuint (dialog_calls_for (fx, w.dialog, TRUE), ==, 1);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 3);
+
+  /* A NOTIFY the watcher answers 481 ends the dialog: its end, once. */
+  watcher_subscribe (fx, &w2, 600);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 4);
+  notify_in (fx, &w2, 5003, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_autofree char *n3 = watcher_receive_notify (fx, &w2,
+                                                "SIP/2.0 481 Subscription Does Not Exist");
+  g_assert_cmpuint (wait_response (fx, 3)->status, ==, 481);
+  notify_in (fx, &w2, 5004, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_assert_cmpuint (wait_response (fx, 4)->status, ==, 481);
+  g_assert_cmpuint (dialog_calls_for (fx, w2.dialog, TRUE), ==, 1);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 5);
+
+  /* The gateway's own subscriptions are not kept. */
+  g_autofree char *sub = subscribe_from_gateway (fx, 9100, 300);
+  g_autofree char *ok = peer_answer_with (sub, "SIP/2.0 200 OK", "nfy9", "Expires: 300\r\n");
+  peer_reply (fx, ok);
+  g_assert_cmpuint (wait_response (fx, 5)->token, ==, 9100);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 5);
+
+  watcher_clear (&w);
+  watcher_clear (&w2);
+}
+
+/* A crash and a new process: endpoint A's dialog, restored in B on the
+ * same address from the state A told, goes on as if nothing happened. */
+static void
+test_dialog_restore (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autoptr (GError) error = NULL;
+  Watcher w = { 0 }, w2 = { 0 };
+  /* The first hop is the peer itself.  Bytes no header should need (not
+   * even UTF-8), to be kept unchanged: in the second hop's display name
+   * (which Sofia leaves out of Route), and in the watcher's From (which
+   * our NOTIFYs' To repeats). */
+  g_autofree char *record_route = g_strdup_printf (
+      "Record-Route: <sip:p1@%s:%u;lr>\r\n"
+      "Record-Route: \"Pr\xc3\xb6xy \xff\" <sip:p2.invalid;lr;x=\"a;b\">\r\n",
+      fx->host, fx->peer_port);
+  g_autofree char *route_before = NULL;
+  g_autofree char *to_before = NULL;
+  guint max_cseq = 0;
+
+  fx->contact_user = "watcher";
+  fx->watcher_display = "\"B\xc3\xb6" "b \xfe\\\"\" ";
+  stox_sip_endpoint_set_dialog_func (fx->ep, on_dialog, fx);
+  watcher_subscribe_with (fx, &w, 600, record_route);
+  for (guint i = 0; i < 3; i++)
+    {
+      notify_in (fx, &w, 5101 + i, STOX_SUBSTATE_ACTIVE, 600, NULL, "application/pidf+xml",
+                 PIDF);
+      g_autofree char *n = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+
+      max_cseq = MAX (max_cseq, cseq_of (n));
+      g_clear_pointer (&route_before, g_free);
+      g_clear_pointer (&to_before, g_free);
+      route_before = header_values (n, "Route");
+      to_before = header_value (n, "To");
+      g_assert_cmpuint (wait_response (fx, i + 1)->status, ==, 200);
+    }
+  g_test_message ("Route: %s", route_before);
+  g_autofree char *hop1 = g_strdup_printf ("<sip:p1@%s:%u;lr>, ", fx->host, fx->peer_port);
+  g_assert_cmpstr (route_before + strlen (hop1), ==, "<sip:p2.invalid;lr;x=\"a;b\">");
+  g_assert_cmpstr (to_before, ==, w.from);
+
+  /* The crash: A goes without telling anything more.  Its state is one
+   * line of ASCII, with the bytes inside. */
+  g_autofree char *state = g_strdup (last_state (fx, w.dialog));
+  guint calls = fx->dialog_calls->len;
+  g_test_message ("%s", state);
+  for (const char *p = state; *p != '\0'; p++)
+    g_assert_true (*p >= 0x20 && *p < 0x7f);
+  g_autoptr (GVariant) fields = state_parse (state);
+  g_autofree const char **routes = NULL;
+  g_variant_get_child (fields, 4, "^a&ay", &routes);
+  g_assert_cmpuint (g_strv_length ((GStrv) routes), ==, 2);
+  g_assert_cmpstr (routes[1], ==, "\"Pr\xc3\xb6xy \xff\" <sip:p2.invalid;lr;x=\"a;b\">");
+  g_clear_pointer (&fx->ep, stox_sip_endpoint_free);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, calls);
+
+  StoxSipEndpointConfig config = { .listen = fx->listen, .user_agent = USER_AGENT };
+  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
+  g_assert_no_error (error);
+  stox_sip_endpoint_set_dialog_func (fx->ep, on_dialog, fx);
+  g_assert_true (stox_sip_endpoint_restore_dialog (fx->ep, w.dialog, state, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, calls);
+
+  /* From the loop, before anything is sent: CSeqs above the old ceiling
+   * are reserved. */
+  run_for (20);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, calls + 1);
+  guint32 told = state_u32 (last_state (fx, w.dialog), 6);
+  g_assert_cmpuint (told, >, state_u32 (state, 6));
+
+  /* The watcher's refresh lands in the dialog; B's own token is new. */
+  watcher_refresh_answered (fx, &w);
+
+  /* B's NOTIFY: same dialog (checked by watcher_receive_notify), same
+   * route set, and a CSeq above all of A's. */
+  notify_in (fx, &w, 5201, STOX_SUBSTATE_ACTIVE, 300, NULL, "application/pidf+xml", PIDF);
+  g_autofree char *n = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  g_autofree char *route_after = header_values (n, "Route");
+  g_autofree char *to_after = header_value (n, "To");
+  g_assert_cmpstr (route_after, ==, route_before);
+  g_assert_cmpstr (to_after, ==, to_before);
+  g_assert_cmpuint (cseq_of (n), >, max_cseq);
+  g_assert_cmpuint (cseq_of (n), ==, state_u32 (state, 6) + 1);
+  g_assert_nonnull (strstr (n, "\r\nSubscription-State: active;expires=300\r\n"));
+  StoxSipResponse *r = wait_response (fx, 4);
+  g_assert_cmpuint (r->token, ==, 5201);
+  g_assert_cmpuint (r->status, ==, 200);
+  g_assert_cmpuint (told, >=, cseq_of (n));
+  g_assert_cmpuint (fx->dialog_calls->len, ==, calls + 1);
+
+  /* A new watcher's dialog gets an id above the restored one. */
+  watcher_subscribe (fx, &w2, 600);
+  g_assert_cmpuint (w2.dialog, >, w.dialog);
+
+  watcher_clear (&w);
+  watcher_clear (&w2);
+}
+
+/* States that cannot be read create nothing; a forgotten dialog is gone
+ * without a word. */
+static void
+test_dialog_restore_refused (Fixture       *fx,
+                             gconstpointer  data)
+{
+  Watcher w = { 0 };
+
+  stox_sip_endpoint_set_dialog_func (fx->ep, on_dialog, fx);
+  watcher_subscribe (fx, &w, 600);
+  g_autofree char *state = g_strdup (last_state (fx, w.dialog));
+
+  stox_sip_endpoint_forget_dialog (fx->ep, w.dialog);
+  stox_sip_endpoint_forget_dialog (fx->ep, w.dialog);
+  stox_sip_endpoint_forget_dialog (fx->ep, 987654);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 1);
+  watcher_refresh_refused (fx, &w);
+
+  /* Hand-written states for the same dialog, each with one fault. */
+  g_autofree char *call_id = g_strdup_printf ("b'%s'", w.call_id);
+  g_autofree char *local = g_strdup_printf ("b'%s'", w.to);
+  g_autofree char *remote = g_strdup_printf ("b'%s'", w.from);
+  g_autofree char *target = g_strdup_printf ("b'sip:contact@%s:%u'", fx->host, fx->peer_port);
+  g_autofree char *untagged = g_strdup_printf ("b'<sip:alice@%s:%u>'", fx->host, fx->ep_port);
+  g_autofree char *crlf = g_strdup_printf ("b'%s\\r\\nX-Evil: 1'", w.to);
+  const char *const good[9] = {
+    call_id, local, remote, target, "[]", "1", "101", "b'presence'", "b''",
+  };
+  const struct
+  {
+    guint       field;
+    const char *piece;
+  } faults[] = {
+    { 0, "b''" },                      /* empty Call-ID */
+    { 0, "[byte 0x61, 0x00, 0x62, 0x00]" },  /* a NUL inside */
+    { 0, "[byte 0x61, 0x62]" },        /* no NUL at the end */
+    { 1, untagged },                   /* local address without our tag */
+    { 1, "b'<<<'" },
+    { 1, crlf },                       /* a line break in a header */
+    { 2, "b'<>garbage'" },
+    { 2, "b''" },
+    { 3, "b'not a uri ::'" },
+    { 3, "b'tel:+15551234'" },
+    { 4, "[b'<<']" },
+    { 4, "[b'']" },
+    { 4, "[b'<sip:p1.example;lr>, <sip:p2.example;lr>']" },  /* two in one */
+    { 5, "4294967296" },
+    { 5, "-1" },
+    { 6, "0" },
+    { 6, "2147483648" },
+    { 7, "b''" },
+    { 7, "b'presence;id=x'" },
+    { 8, "b'x y'" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (faults); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      const char *pieces[9];
+
+      memcpy (pieces, good, sizeof pieces);
+      pieces[faults[i].field] = faults[i].piece;
+
+      g_autofree char *bad = state_literal (pieces);
+      g_test_message ("%s", bad);
+      g_assert_false (stox_sip_endpoint_restore_dialog (fx->ep, w.dialog, bad, &error));
+      g_test_message ("→ %s", error->message);
+      g_assert_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE);
+    }
+
+  /* …and broken as a whole. */
+  g_autofree char *truncated = g_strndup (state, strlen (state) / 2);
+  g_autofree char *v2 = g_strdup (state);
+  g_autofree char *trailing = g_strconcat (state, " x", NULL);
+  g_autofree char *huge = g_strnfill (300 * 1024, 'x');
+  memcpy (huge, "v1 ", 3);
+  v2[1] = '2';
+  const char *const wholes[] = {
+    NULL, "", "x", "v1", "v1 ", "v1 ()", "v1 (b'x', b'y')", truncated, v2, trailing, huge,
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (wholes); i++)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_assert_false (stox_sip_endpoint_restore_dialog (fx->ep, w.dialog, wholes[i], &error));
+      g_test_message ("%.60s → %s", wholes[i] != NULL ? wholes[i] : "(null)", error->message);
+      g_assert_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE);
+    }
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 1);
+  watcher_refresh_refused (fx, &w);
+
+  /* The same pieces without a fault make a good state (so each row
+   * failed for its fault); then the id is taken, and 0 is none. */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *fine = state_literal (good);
+  g_assert_true (stox_sip_endpoint_restore_dialog (fx->ep, w.dialog, fine, &error));
+  g_assert_no_error (error);
+
+  /* Dropped at start-up, before the loop ran: not a word, then or later. */
+  stox_sip_endpoint_forget_dialog (fx->ep, w.dialog);
+  run_for (20);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 1);
+  watcher_refresh_refused (fx, &w);
+
+  g_assert_true (stox_sip_endpoint_restore_dialog (fx->ep, w.dialog, fine, &error));
+  g_assert_no_error (error);
+  g_assert_false (stox_sip_endpoint_restore_dialog (fx->ep, w.dialog, state, &error));
+  g_assert_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE);
+  g_clear_error (&error);
+  g_assert_false (stox_sip_endpoint_restore_dialog (fx->ep, 0, state, &error));
+  g_assert_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_STATE);
+  watcher_refresh_answered (fx, &w);
+  /* The restored dialog's CSeq reservation, from the loop. */
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 2);
+  g_assert_cmpuint (state_u32 (last_state (fx, w.dialog), 6), >, 101);
+  watcher_clear (&w);
+}
+
+/* The local CSeq is reserved in blocks, each told before a NOTIFY uses
+ * it; a restored dialog continues above the last reservation. */
+static void
+test_dialog_cseq_reserved (Fixture       *fx,
+                           gconstpointer  data)
+{
+  g_autoptr (GError) error = NULL;
+  Watcher w = { 0 };
+  guint last = 0;
+
+  stox_sip_endpoint_set_dialog_func (fx->ep, on_dialog, fx);
+  watcher_subscribe (fx, &w, 600);
+  for (guint i = 0; i < 100; i++)
+    {
+      guint32 told = state_u32 (last_state (fx, w.dialog), 6);
+
+      notify_in (fx, &w, 20000 + i, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+      g_autofree char *n = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+      guint seq = cseq_of (n);
+
+      g_assert_cmpuint (seq, >, last);
+      /* Were the state told with this NOTIFY lost, the one before it
+       * still covers it. */
+      g_assert_cmpuint (told, >=, seq);
+      g_assert_cmpuint (state_u32 (last_state (fx, w.dialog), 6), >, seq);
+      g_assert_cmpuint (state_u32 (last_state (fx, w.dialog), 6), <, 1u << 31);
+      g_assert_cmpuint (wait_response (fx, i + 1)->status, ==, 200);
+      last = seq;
+    }
+  g_test_message ("100 NOTIFYs, last CSeq %u, %u states", last,
+                  dialog_calls_for (fx, w.dialog, FALSE));
+  g_assert_cmpuint (dialog_calls_for (fx, w.dialog, FALSE), >, 1);
+
+  /* As in a new process: forgotten, restored from the last state. */
+  g_autofree char *state = g_strdup (last_state (fx, w.dialog));
+  guint calls = fx->dialog_calls->len;
+  stox_sip_endpoint_forget_dialog (fx->ep, w.dialog);
+  g_assert_true (stox_sip_endpoint_restore_dialog (fx->ep, w.dialog, state, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, calls);
+  run_for (20);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, calls + 1);
+  guint32 told = state_u32 (last_state (fx, w.dialog), 6);
+
+  notify_in (fx, &w, 20100, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_autofree char *n = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  g_assert_cmpuint (cseq_of (n), >, last);
+  g_assert_cmpuint (cseq_of (n), ==, state_u32 (state, 6) + 1);
+  g_assert_cmpuint (told, >=, cseq_of (n));
+  g_assert_cmpuint (fx->dialog_calls->len, ==, calls + 1);
+  g_assert_cmpuint (wait_response (fx, 101)->status, ==, 200);
+  watcher_clear (&w);
+}
+
+/* CSeq stays below 2^31 (RFC 3261 §8.1.1.5): the last one is used, then
+ * the dialog ends; restored ids keep new tokens above them. */
+static void
+test_dialog_cseq_exhausted (Fixture       *fx,
+                            gconstpointer  data)
+{
+  g_autoptr (GError) error = NULL;
+  Watcher w = {
+    .dialog = 4242,
+    .call_id = g_strdup ("edge@test"),
+    .from = g_strdup_printf ("<sip:bob@%s:%u>;tag=edge-w", fx->host, fx->peer_port),
+    .to = g_strdup_printf ("<sip:alice@%s:%u>;tag=edge-g", fx->host, fx->ep_port),
+    .ruri = g_strdup_printf ("sip:alice@%s:%u", fx->host, fx->ep_port),
+    .cseq = 7,
+  };
+  g_autofree char *call_id = g_strdup_printf ("b'%s'", w.call_id);
+  g_autofree char *local = g_strdup_printf ("b'%s'", w.to);
+  g_autofree char *remote = g_strdup_printf ("b'%s'", w.from);
+  g_autofree char *target = g_strdup_printf ("b'sip:edge@%s:%u'", fx->host, fx->peer_port);
+  const char *const pieces[9] = {
+    call_id, local, remote, target, "[]", "7", "2147483646", "b'presence'", "b''",
+  };
+  g_autofree char *state = state_literal (pieces);
+
+  fx->contact_user = "edge";
+  stox_sip_endpoint_set_dialog_func (fx->ep, on_dialog, fx);
+  g_assert_true (stox_sip_endpoint_restore_dialog (fx->ep, w.dialog, state, &error));
+  g_assert_no_error (error);
+
+  notify_in (fx, &w, 30001, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_autofree char *n = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  g_assert_cmpuint (cseq_of (n), ==, 2147483647u);
+  g_assert_cmpuint (state_u32 (last_state (fx, w.dialog), 6), ==, 2147483647u);
+  g_assert_cmpuint (wait_response (fx, 1)->status, ==, 200);
+
+  /* Its warning is expected (g_test_expect_message() cannot see
+   * structured logs): not fatal for this call. */
+  GLogLevelFlags fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK);
+  notify_in (fx, &w, 30002, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_log_set_always_fatal (fatal);
+  StoxSipResponse *r = wait_response (fx, 2);
+  g_assert_cmpuint (r->token, ==, 30002);
+  g_assert_cmpuint (r->status, ==, 481);
+  run_for (50);
+  g_assert_cmpuint (fx->datagrams->len, ==, 0);
+  g_assert_cmpuint (dialog_calls_for (fx, w.dialog, TRUE), ==, 1);
+  g_assert_cmpuint (fx->dialog_calls->len, ==, 2);
+
+  Watcher w2 = { 0 };
+  watcher_subscribe (fx, &w2, 600);
+  g_assert_cmpuint (w2.dialog, >, 4242);
+  watcher_clear (&w);
+  watcher_clear (&w2);
+}
+
 static void
 test_listen_failures (void)
 {
@@ -1959,6 +2580,11 @@ main (int argc, char *argv[])
   ADD ("no-automatic-requests", test_no_automatic_requests, NULL);
   ADD ("shutdown-waits-for-notify", test_shutdown_waits_for_notify, NULL);
   ADD ("shutdown-gives-up-on-notify", test_shutdown_gives_up_on_notify, NULL);
+  ADD ("dialog-state-reports", test_dialog_state_reports, NULL);
+  ADD ("dialog-restore", test_dialog_restore, NULL);
+  ADD ("dialog-restore-refused", test_dialog_restore_refused, NULL);
+  ADD ("dialog-cseq-reserved", test_dialog_cseq_reserved, NULL);
+  ADD ("dialog-cseq-exhausted", test_dialog_cseq_exhausted, NULL);
   ADD ("any-transport/udp", test_options_answered_later, "any");
   ADD ("any-transport/tcp", test_body_too_large, "any");
   g_test_add_func ("/sip/endpoint/listen-failures", test_listen_failures);
@@ -1973,6 +2599,7 @@ main (int argc, char *argv[])
       ADD ("ipv6/send-message", test_send_message, "udp6");
       ADD ("ipv6/server-dialog", test_server_dialog, "udp6");
       ADD ("ipv6/client-dialog", test_client_dialog, "udp6");
+      ADD ("ipv6/dialog-restore", test_dialog_restore, "udp6");
     }
 
   return g_test_run ();
