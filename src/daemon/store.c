@@ -2,12 +2,19 @@
 /*
  * The embedded SQLite store (ARCHITECTURE.md, Persistence; issue 4 item 4).
  *
- * One file, `state-dir`/stox.db, two tables:
- *   meta(key, value)      holds schema_version = 1; a newer number is
+ * One file, `state-dir`/stox.db, three tables:
+ *   meta(key, value)      holds schema_version = 2; a newer number is
  *                         refused so that a downgrade cannot misread data;
- *   records(kind, a, b)   the core's StoxStoreRecord triples, the whole row
- *                         being the primary key (WITHOUT ROWID: the b-tree
- *                         is the index, and (kind, a, b) order comes free).
+ *                         version 1 (no dialogs) is upgraded in place;
+ *   records(kind, a, b, dialog, c, deadline)
+ *                         the core's StoxStoreRecords, keyed by (kind, a, b,
+ *                         dialog) (WITHOUT ROWID: the b-tree is the index,
+ *                         and key order comes free); `deadline` is
+ *                         wall-clock µs since the epoch, so that it means
+ *                         the same after a reboot (the core's clock is
+ *                         monotonic and starts again at boot);
+ *   sip_dialogs(id, state) the SIP front end's half of each kept watcher
+ *                         dialog, its text opaque here.
  *
  * WAL with synchronous=NORMAL: a commit costs no fsync (only checkpoints
  * do); a power cut may lose the last transactions but never corrupts the
@@ -35,11 +42,20 @@ G_DEFINE_QUARK (stox-store-error-quark, stox_store_error)
 /* Finalizes a one-off statement (those used while opening only). */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
+/* One queued write: a core record, or a SIP dialog's state. */
+typedef struct
+{
+  gboolean        is_dialog;
+  StoxStoreRecord r;        /* !is_dialog; owns a, b, c */
+  StoxToken       id;       /* is_dialog */
+  char           *state;    /* is_dialog; NULL: delete */
+} QueueItem;
+
 struct _StoxStore
 {
   char         *path;     /* state-dir/stox.db */
   sqlite3      *db;
-  GArray       *queue;    /* of StoxStoreRecord, owning a and b */
+  GArray       *queue;    /* of QueueItem */
 
   sqlite3_stmt *begin;
   sqlite3_stmt *commit;
@@ -48,21 +64,49 @@ struct _StoxStore
   sqlite3_stmt *delete;
   sqlite3_stmt *select;
   sqlite3_stmt *count;
+  sqlite3_stmt *dialog_insert;
+  sqlite3_stmt *dialog_delete;
+  sqlite3_stmt *dialog_select;
+  sqlite3_stmt *dialog_count;
 };
 
 static void
-record_clear (gpointer data)
+item_clear (gpointer data)
 {
-  StoxStoreRecord *r = data;
+  QueueItem *item = data;
 
-  g_free (r->a);
-  g_free (r->b);
+  g_free (item->r.a);
+  g_free (item->r.b);
+  g_free (item->r.c);
+  g_free (item->state);
 }
 
 static gboolean
 kind_valid (gint64 kind)
 {
-  return kind == STOX_STORE_FOLLOW || kind == STOX_STORE_APPROVAL;
+  return kind == STOX_STORE_FOLLOW || kind == STOX_STORE_APPROVAL || kind == STOX_STORE_WATCH;
+}
+
+/* Only WATCH records carry a dialog, an entity and a deadline. */
+static gboolean
+record_shape_valid (gint64 kind, gint64 dialog, const char *c)
+{
+  if (kind == STOX_STORE_WATCH)
+    return dialog > 0 && c != NULL;
+  return dialog == 0 && c == NULL;
+}
+
+/* The core's monotonic deadline ↔ wall-clock time in the file. */
+static gint64
+deadline_to_wall (gint64 deadline)
+{
+  return deadline == 0 ? 0 : g_get_real_time () + (deadline - g_get_monotonic_time ());
+}
+
+static gint64
+deadline_from_wall (gint64 wall)
+{
+  return wall == 0 ? 0 : g_get_monotonic_time () + (wall - g_get_real_time ());
 }
 
 /* SQLite's primary result code → our error code. */
@@ -161,6 +205,35 @@ rollback (StoxStore *s)
     }
 }
 
+#define RECORDS_TABLE(name)                                                       \
+  "CREATE TABLE " name " (kind INTEGER NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL,"  \
+  " dialog INTEGER NOT NULL DEFAULT 0, c TEXT, deadline INTEGER NOT NULL DEFAULT 0,"  \
+  " PRIMARY KEY (kind, a, b, dialog)) WITHOUT ROWID;"
+#define DIALOGS_TABLE                                                             \
+  "CREATE TABLE sip_dialogs (id INTEGER NOT NULL PRIMARY KEY, state TEXT NOT NULL);"
+
+/* Version 1 (stox before kept dialogs) had records(kind, a, b) with that
+ * as the key: the rows move to the new table as they are, inside the
+ * caller's transaction, so a failed upgrade leaves version 1 intact. */
+static gboolean
+upgrade_from_1 (StoxStore *s,
+                GError   **error)
+{
+  g_autofree char *sql = NULL;
+
+  sql = g_strdup_printf (RECORDS_TABLE ("records_v2")
+                         "INSERT INTO records_v2 (kind, a, b) SELECT kind, a, b FROM records;"
+                         "DROP TABLE records;"
+                         "ALTER TABLE records_v2 RENAME TO records;"
+                         DIALOGS_TABLE
+                         "UPDATE meta SET value = %d WHERE key = 'schema_version';",
+                         STOX_STORE_SCHEMA_VERSION);
+  if (!exec (s, sql, "cannot upgrade the schema from version 1", error))
+    return FALSE;
+  g_info ("%s: schema upgraded from version 1 to %d", s->path, STOX_STORE_SCHEMA_VERSION);
+  return TRUE;
+}
+
 /* Creates the schema in an empty database, or checks the version of an
  * existing one.  In one IMMEDIATE transaction so that two stoxd started on
  * the same directory cannot both create it. */
@@ -214,8 +287,7 @@ init_schema (StoxStore *s,
 
       if (!exec (s,
                  "CREATE TABLE meta (key TEXT NOT NULL PRIMARY KEY, value NOT NULL);"
-                 "CREATE TABLE records (kind INTEGER NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL,"
-                 " PRIMARY KEY (kind, a, b)) WITHOUT ROWID;",
+                 RECORDS_TABLE ("records") DIALOGS_TABLE,
                  "cannot create the schema", error))
         goto fail;
       if (!prepare (s, "INSERT INTO meta (key, value) VALUES (?1, ?2)", 0, &set, error))
@@ -266,6 +338,8 @@ init_schema (StoxStore *s,
                        s->path, (gint64) version);
           goto fail;
         }
+      if (version == 1 && !upgrade_from_1 (s, error))
+        goto fail;
     }
 
   if (!exec (s, "COMMIT", "cannot write", error))
@@ -300,8 +374,8 @@ stox_store_open (const char *state_dir,
 
   s = g_new0 (StoxStore, 1);
   s->path = g_build_filename (state_dir, STOX_STORE_FILE, NULL);
-  s->queue = g_array_new (FALSE, FALSE, sizeof (StoxStoreRecord));
-  g_array_set_clear_func (s->queue, record_clear);
+  s->queue = g_array_new (FALSE, FALSE, sizeof (QueueItem));
+  g_array_set_clear_func (s->queue, item_clear);
 
   rc = sqlite3_open_v2 (s->path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -338,13 +412,19 @@ stox_store_open (const char *state_dir,
   if (!prepare (s, "BEGIN IMMEDIATE", keep, &s->begin, error)
       || !prepare (s, "COMMIT", keep, &s->commit, error)
       || !prepare (s, "ROLLBACK", keep, &s->rollback, error)
-      || !prepare (s, "INSERT OR IGNORE INTO records (kind, a, b) VALUES (?1, ?2, ?3)", keep,
-                   &s->insert, error)
-      || !prepare (s, "DELETE FROM records WHERE kind = ?1 AND a = ?2 AND b = ?3", keep,
-                   &s->delete, error)
-      || !prepare (s, "SELECT kind, a, b FROM records ORDER BY kind, a, b", keep, &s->select,
+      || !prepare (s, "INSERT OR REPLACE INTO records (kind, a, b, dialog, c, deadline)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", keep, &s->insert, error)
+      || !prepare (s, "DELETE FROM records WHERE kind = ?1 AND a = ?2 AND b = ?3 AND dialog = ?4",
+                   keep, &s->delete, error)
+      || !prepare (s, "SELECT kind, a, b, dialog, c, deadline FROM records"
+                   " ORDER BY kind, a, b, dialog", keep, &s->select, error)
+      || !prepare (s, "SELECT count(*) FROM records", keep, &s->count, error)
+      || !prepare (s, "INSERT OR REPLACE INTO sip_dialogs (id, state) VALUES (?1, ?2)", keep,
+                   &s->dialog_insert, error)
+      || !prepare (s, "DELETE FROM sip_dialogs WHERE id = ?1", keep, &s->dialog_delete, error)
+      || !prepare (s, "SELECT id, state FROM sip_dialogs ORDER BY id", keep, &s->dialog_select,
                    error)
-      || !prepare (s, "SELECT count(*) FROM records", keep, &s->count, error))
+      || !prepare (s, "SELECT count(*) FROM sip_dialogs", keep, &s->dialog_count, error))
     return NULL;
 
   return g_steal_pointer (&s);
@@ -363,6 +443,10 @@ stox_store_free (StoxStore *s)
   sqlite3_finalize (s->delete);
   sqlite3_finalize (s->select);
   sqlite3_finalize (s->count);
+  sqlite3_finalize (s->dialog_insert);
+  sqlite3_finalize (s->dialog_delete);
+  sqlite3_finalize (s->dialog_select);
+  sqlite3_finalize (s->dialog_count);
   /* The last connection checkpoints the WAL and removes it. */
   sqlite3_close_v2 (s->db);
   g_array_unref (s->queue);
@@ -381,19 +465,44 @@ void
 stox_store_queue (StoxStore             *s,
                   const StoxStoreRecord *r)
 {
-  StoxStoreRecord copy;
+  QueueItem item = { 0 };
 
   g_return_if_fail (s != NULL);
   g_return_if_fail (r != NULL);
   g_return_if_fail (kind_valid (r->kind));
   g_return_if_fail (r->a != NULL && g_utf8_validate (r->a, -1, NULL));
   g_return_if_fail (r->b != NULL && g_utf8_validate (r->b, -1, NULL));
+  g_return_if_fail (r->dialog <= (StoxToken) G_MAXINT64);
+  /* A removal needs the key only. */
+  g_return_if_fail (r->remove
+                    || record_shape_valid (r->kind, (gint64) r->dialog, r->c));
+  g_return_if_fail (r->c == NULL || g_utf8_validate (r->c, -1, NULL));
 
-  copy.kind = r->kind;
-  copy.remove = r->remove;
-  copy.a = g_strdup (r->a);
-  copy.b = g_strdup (r->b);
-  g_array_append_val (s->queue, copy);
+  item.r.kind = r->kind;
+  item.r.remove = r->remove;
+  item.r.a = g_strdup (r->a);
+  item.r.b = g_strdup (r->b);
+  item.r.dialog = r->dialog;
+  item.r.c = r->remove ? NULL : g_strdup (r->c);
+  item.r.deadline = r->deadline;
+  g_array_append_val (s->queue, item);
+}
+
+void
+stox_store_queue_dialog (StoxStore  *s,
+                         StoxToken   id,
+                         const char *state)
+{
+  QueueItem item = { 0 };
+
+  g_return_if_fail (s != NULL);
+  g_return_if_fail (id > 0 && id <= (StoxToken) G_MAXINT64);
+  g_return_if_fail (state == NULL || g_utf8_validate (state, -1, NULL));
+
+  item.is_dialog = TRUE;
+  item.id = id;
+  item.state = g_strdup (state);
+  g_array_append_val (s->queue, item);
 }
 
 gsize
@@ -418,16 +527,36 @@ stox_store_flush (StoxStore *s,
 
   for (guint i = 0; i < s->queue->len; i++)
     {
-      const StoxStoreRecord *r = &g_array_index (s->queue, StoxStoreRecord, i);
-      sqlite3_stmt *stmt = r->remove ? s->delete : s->insert;
+      const QueueItem *item = &g_array_index (s->queue, QueueItem, i);
+      sqlite3_stmt *stmt;
       int rc;
 
       /* SQLITE_STATIC: the strings outlive the step (the queue owns them). */
-      rc = sqlite3_bind_int (stmt, 1, (int) r->kind);
-      if (rc == SQLITE_OK)
-        rc = sqlite3_bind_text (stmt, 2, r->a, -1, SQLITE_STATIC);
-      if (rc == SQLITE_OK)
-        rc = sqlite3_bind_text (stmt, 3, r->b, -1, SQLITE_STATIC);
+      if (item->is_dialog)
+        {
+          stmt = item->state == NULL ? s->dialog_delete : s->dialog_insert;
+          rc = sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) item->id);
+          if (rc == SQLITE_OK && item->state != NULL)
+            rc = sqlite3_bind_text (stmt, 2, item->state, -1, SQLITE_STATIC);
+        }
+      else
+        {
+          const StoxStoreRecord *r = &item->r;
+
+          stmt = r->remove ? s->delete : s->insert;
+          rc = sqlite3_bind_int (stmt, 1, (int) r->kind);
+          if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text (stmt, 2, r->a, -1, SQLITE_STATIC);
+          if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text (stmt, 3, r->b, -1, SQLITE_STATIC);
+          if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) r->dialog);
+          if (rc == SQLITE_OK && !r->remove)
+            rc = r->c != NULL ? sqlite3_bind_text (stmt, 5, r->c, -1, SQLITE_STATIC)
+                              : sqlite3_bind_null (stmt, 5);
+          if (rc == SQLITE_OK && !r->remove)
+            rc = sqlite3_bind_int64 (stmt, 6, deadline_to_wall (r->deadline));
+        }
       if (rc == SQLITE_OK)
         rc = sqlite3_step (stmt);
       if (rc != SQLITE_DONE)
@@ -468,23 +597,35 @@ stox_store_load (StoxStore *s,
     {
       /* Types first: sqlite3_column_text() converts the value, after
        * which sqlite3_column_type() is undefined. */
+      int c_type = sqlite3_column_type (s->select, 4);
       gboolean typed = sqlite3_column_type (s->select, 0) == SQLITE_INTEGER
                        && sqlite3_column_type (s->select, 1) == SQLITE_TEXT
-                       && sqlite3_column_type (s->select, 2) == SQLITE_TEXT;
+                       && sqlite3_column_type (s->select, 2) == SQLITE_TEXT
+                       && sqlite3_column_type (s->select, 3) == SQLITE_INTEGER
+                       && (c_type == SQLITE_TEXT || c_type == SQLITE_NULL)
+                       && sqlite3_column_type (s->select, 5) == SQLITE_INTEGER;
       sqlite3_int64 kind = sqlite3_column_int64 (s->select, 0);
       const char *a = (const char *) sqlite3_column_text (s->select, 1);
       int a_len = sqlite3_column_bytes (s->select, 1);
       const char *b = (const char *) sqlite3_column_text (s->select, 2);
       int b_len = sqlite3_column_bytes (s->select, 2);
+      sqlite3_int64 dialog = sqlite3_column_int64 (s->select, 3);
+      const char *c = (const char *) sqlite3_column_text (s->select, 4);
+      int c_len = sqlite3_column_bytes (s->select, 4);
+      sqlite3_int64 deadline = sqlite3_column_int64 (s->select, 5);
       g_autofree char *a_copy = NULL;
       g_autofree char *b_copy = NULL;
+      g_autofree char *c_copy = NULL;
       StoxStoreRecord r;
 
       /* The file is outside input like any other: only rows we could have
        * written are handed to the core. */
       if (!typed || !kind_valid (kind) || a == NULL || b == NULL
           || strlen (a) != (gsize) a_len || strlen (b) != (gsize) b_len
-          || !g_utf8_validate (a, a_len, NULL) || !g_utf8_validate (b, b_len, NULL))
+          || !g_utf8_validate (a, a_len, NULL) || !g_utf8_validate (b, b_len, NULL)
+          || !record_shape_valid (kind, dialog, c)
+          || (c != NULL && (strlen (c) != (gsize) c_len || !g_utf8_validate (c, c_len, NULL)))
+          || (kind == STOX_STORE_WATCH && deadline <= 0))
         {
           g_set_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_CORRUPT,
                        "%s: a row of the records table is not a valid record (kind %" G_GINT64_FORMAT ")",
@@ -495,10 +636,14 @@ stox_store_load (StoxStore *s,
 
       a_copy = g_strndup (a, a_len);
       b_copy = g_strndup (b, b_len);
+      c_copy = c != NULL ? g_strndup (c, c_len) : NULL;
       r.kind = (StoxStoreKind) kind;
       r.remove = FALSE;
       r.a = a_copy;
       r.b = b_copy;
+      r.dialog = (StoxToken) dialog;
+      r.c = c_copy;
+      r.deadline = deadline_from_wall (deadline);
       each (&r, user_data);
     }
   if (ok && rc != SQLITE_DONE)
@@ -520,5 +665,61 @@ stox_store_count (StoxStore *s)
   if (sqlite3_step (s->count) == SQLITE_ROW)
     n = (gsize) sqlite3_column_int64 (s->count, 0);
   sqlite3_reset (s->count);
+  return n;
+}
+
+gboolean
+stox_store_load_dialogs (StoxStore *s,
+                         void (*each) (StoxToken id, const char *state, gpointer user_data),
+                         gpointer   user_data,
+                         GError   **error)
+{
+  gboolean ok = TRUE;
+  int rc;
+
+  g_return_val_if_fail (s != NULL, FALSE);
+  g_return_val_if_fail (each != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  while ((rc = sqlite3_step (s->dialog_select)) == SQLITE_ROW)
+    {
+      gboolean typed = sqlite3_column_type (s->dialog_select, 0) == SQLITE_INTEGER
+                       && sqlite3_column_type (s->dialog_select, 1) == SQLITE_TEXT;
+      sqlite3_int64 id = sqlite3_column_int64 (s->dialog_select, 0);
+      const char *state = (const char *) sqlite3_column_text (s->dialog_select, 1);
+      int len = sqlite3_column_bytes (s->dialog_select, 1);
+      g_autofree char *copy = NULL;
+
+      if (!typed || id <= 0 || state == NULL || strlen (state) != (gsize) len
+          || !g_utf8_validate (state, len, NULL))
+        {
+          g_set_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_CORRUPT,
+                       "%s: a row of the sip_dialogs table is not a valid dialog (id %"
+                       G_GINT64_FORMAT ")", s->path, (gint64) id);
+          ok = FALSE;
+          break;
+        }
+      copy = g_strndup (state, len);
+      each ((StoxToken) id, copy, user_data);
+    }
+  if (ok && rc != SQLITE_DONE)
+    {
+      set_sqlite_error (s, error, rc, "cannot read");
+      ok = FALSE;
+    }
+  sqlite3_reset (s->dialog_select);
+  return ok;
+}
+
+gsize
+stox_store_count_dialogs (StoxStore *s)
+{
+  gsize n = 0;
+
+  g_return_val_if_fail (s != NULL, 0);
+
+  if (sqlite3_step (s->dialog_count) == SQLITE_ROW)
+    n = (gsize) sqlite3_column_int64 (s->dialog_count, 0);
+  sqlite3_reset (s->dialog_count);
   return n;
 }

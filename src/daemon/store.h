@@ -2,7 +2,8 @@
 /*
  * The gateway's persistent state (ARCHITECTURE.md, Persistence): an embedded
  * SQLite database, `[gateway] state-dir`/stox.db, holding the core's
- * StoxStoreRecord triples.  The daemon queues every STOX_ACTION_STORE it
+ * StoxStoreRecords and the SIP front end's states of the watcher dialogs
+ * kept across a crash.  The daemon queues every STOX_ACTION_STORE it
  * receives and flushes from a low-priority idle source, so a burst of events
  * costs one transaction; at start-up it loads every record back into the
  * core.  Single-threaded: one StoxStore per process, used from the main loop.
@@ -27,7 +28,7 @@ typedef enum
 } StoxStoreError;
 
 /* The schema this build reads and writes (meta.schema_version). */
-#define STOX_STORE_SCHEMA_VERSION 1
+#define STOX_STORE_SCHEMA_VERSION 2
 
 /* The file name inside the state directory. */
 #define STOX_STORE_FILE "stox.db"
@@ -50,9 +51,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxStore, stox_store_free)
 /* The full path of the database file (for log messages). */
 const char *stox_store_path (StoxStore *s);
 
-/* Queues `r` (copied): insert-or-keep, or delete when r->remove.  Nothing
- * is written until stox_store_flush().  a and b must be NUL-terminated
- * UTF-8. */
+/* Queues `r` (copied): insert-or-replace, or delete (by kind, a, b and
+ * dialog) when r->remove.  Nothing is written until stox_store_flush().
+ * a, b and c must be NUL-terminated UTF-8; only WATCH records carry a
+ * dialog (> 0), c and a deadline (see StoxStoreRecord). */
 void stox_store_queue (StoxStore             *s,
                        const StoxStoreRecord *r);
 
@@ -65,7 +67,7 @@ gsize stox_store_pending (StoxStore *s);
 gboolean stox_store_flush (StoxStore *s,
                            GError   **error);
 
-/* Calls `each` for every stored record, in (kind, a, b) order (kind by
+/* Calls `each` for every stored record, in (kind, a, b, dialog) order (kind by
  * number, a and b bytewise).  The record and its strings are valid during
  * the call only.  `each` may call stox_store_queue() but nothing else on
  * `s`.  A row that is not a valid record (unknown kind, text that is not
@@ -77,5 +79,23 @@ gboolean stox_store_load (StoxStore *s,
 
 /* Rows in the database (queued records not counted); 0 on a read error. */
 gsize stox_store_count (StoxStore *s);
+
+/* Queues the SIP front end's state of server dialog `id` (insert or
+ * replace), or its deletion when `state` is NULL; written by the next
+ * stox_store_flush(), in order with the records. */
+void stox_store_queue_dialog (StoxStore  *s,
+                              StoxToken   id,
+                              const char *state);
+
+/* Calls `each` for every stored dialog state, by id.  A row that is not
+ * (id > 0, NUL-free UTF-8 text) is STOX_STORE_ERROR_CORRUPT. */
+gboolean stox_store_load_dialogs (StoxStore *s,
+                                  void (*each) (StoxToken id, const char *state,
+                                                gpointer user_data),
+                                  gpointer   user_data,
+                                  GError   **error);
+
+/* Rows in the sip_dialogs table; 0 on a read error. */
+gsize stox_store_count_dialogs (StoxStore *s);
 
 G_END_DECLS

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The SQLite state store (issue 4 item 4): open creates the directory and
- * the file, records round-trip in (kind, a, b) order, insert is idempotent,
+ * the file, records round-trip in (kind, a, b, dialog) order, insert is
+ * idempotent, WATCH records keep their dialog, entity and deadline (as
+ * wall-clock time), SIP dialog states round-trip, a version 1 file is
+ * upgraded in place,
  * remove of a missing row is fine, data survives a reopen, and every
  * refusal (newer schema, not a database, someone else's database, an
  * unwritable place, a bad row) names the file.  100 000 records are
@@ -95,7 +98,7 @@ open_ok (const char *state_dir)
 static void
 queue (StoxStore *s, StoxStoreKind kind, gboolean remove, const char *a, const char *b)
 {
-  StoxStoreRecord r = { kind, remove, (char *) a, (char *) b };
+  StoxStoreRecord r = { .kind = kind, .remove = remove, .a = (char *) a, .b = (char *) b };
 
   stox_store_queue (s, &r);
 }
@@ -234,11 +237,11 @@ test_version_newer (Tmp *t, gconstpointer data)
   flush_ok (s);
   g_clear_pointer (&s, stox_store_free);
 
-  raw_sql (t->db, "UPDATE meta SET value = 2 WHERE key = 'schema_version'");
-  assert_open_fails (t->state, STOX_STORE_ERROR_VERSION, t->db, "schema version 2");
+  raw_sql (t->db, "UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+  assert_open_fails (t->state, STOX_STORE_ERROR_VERSION, t->db, "schema version 3");
 
   /* The refusal left the file alone. */
-  raw_sql (t->db, "UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+  raw_sql (t->db, "UPDATE meta SET value = 2 WHERE key = 'schema_version'");
   s = open_ok (t->state);
   g_assert_cmpuint (stox_store_count (s), ==, 1);
 }
@@ -548,10 +551,19 @@ test_bad_row (Tmp *t, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
   const char *bad[] = {
-    "INSERT INTO records VALUES (99, 'a', 'b')",
-    "INSERT INTO records VALUES (0, CAST(X'61FF62' AS TEXT), 'b')",
-    "INSERT INTO records VALUES (0, X'6162', 'b')",
-    "INSERT INTO records VALUES (0, 'a', CAST(X'610062' AS TEXT))",
+    "INSERT INTO records (kind, a, b) VALUES (99, 'a', 'b')",
+    "INSERT INTO records (kind, a, b) VALUES (0, CAST(X'61FF62' AS TEXT), 'b')",
+    "INSERT INTO records (kind, a, b) VALUES (0, X'6162', 'b')",
+    "INSERT INTO records (kind, a, b) VALUES (0, 'a', CAST(X'610062' AS TEXT))",
+    /* Only WATCH records carry a dialog, an entity and a deadline. */
+    "INSERT INTO records (kind, a, b, dialog) VALUES (0, 'a', 'b', 7)",
+    "INSERT INTO records (kind, a, b, c) VALUES (1, 'a', 'b', 'sip:x@y')",
+    "INSERT INTO records VALUES (2, 'a', 'b', 0, 'sip:x@y', 1700000000000000)",
+    "INSERT INTO records VALUES (2, 'a', 'b', 7, NULL, 1700000000000000)",
+    "INSERT INTO records VALUES (2, 'a', 'b', 7, 'sip:x@y', 0)",
+    "INSERT INTO records VALUES (2, 'a', 'b', 7, X'6162', 1700000000000000)",
+    "INSERT INTO records VALUES (2, 'a', 'b', 7, CAST(X'610062' AS TEXT), 1700000000000000)",
+    "INSERT INTO records VALUES (2, 'a', 'b', -7, 'sip:x@y', 1700000000000000)",
   };
 
   (void) data;
@@ -599,6 +611,258 @@ test_flush_busy (Tmp *t, gconstpointer data)
 
   flush_ok (s);
   assert_rows (s, expected);
+}
+
+/* ------------------------------------------------------------------ */
+/* Watcher dialogs (both halves)                                       */
+
+typedef struct
+{
+  StoxToken dialog;
+  char     *a, *b, *c;
+  gint64    deadline;
+} Watch;
+
+static void
+collect_watches (const StoxStoreRecord *r, gpointer user_data)
+{
+  GArray *out = user_data;
+  Watch w = { r->dialog, g_strdup (r->a), g_strdup (r->b), g_strdup (r->c), r->deadline };
+
+  if (r->kind != STOX_STORE_WATCH)
+    {
+      g_assert_cmpuint (r->dialog, ==, 0);
+      g_assert_null (r->c);
+      g_assert_cmpint (r->deadline, ==, 0);
+      g_free (w.a), g_free (w.b), g_free (w.c);
+      return;
+    }
+  g_array_append_val (out, w);
+}
+
+static void
+watch_clear (gpointer data)
+{
+  Watch *w = data;
+
+  g_free (w->a);
+  g_free (w->b);
+  g_free (w->c);
+}
+
+static GArray *
+load_watches (StoxStore *s)
+{
+  g_autoptr (GError) error = NULL;
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (Watch));
+
+  g_array_set_clear_func (out, watch_clear);
+  g_assert_true (stox_store_load (s, collect_watches, out, &error));
+  g_assert_no_error (error);
+  return out;
+}
+
+static void
+queue_watch (StoxStore *s, gboolean remove, const char *a, const char *b, StoxToken dialog,
+             const char *c, gint64 deadline)
+{
+  StoxStoreRecord r = { .kind = STOX_STORE_WATCH, .remove = remove, .a = (char *) a,
+                        .b = (char *) b, .dialog = dialog, .c = (char *) c,
+                        .deadline = deadline };
+
+  stox_store_queue (s, &r);
+}
+
+static gint64
+raw_int (const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 v;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  v = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return v;
+}
+
+/* A WATCH keeps dialog, entity and deadline; the file holds wall-clock
+ * time (so a reboot, which restarts the monotonic clock, keeps it), and the
+ * deadline read back is on the monotonic clock again. */
+static void
+test_watch_round_trip (Tmp *t, gconstpointer data)
+{
+  const gint64 in = 600 * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + in;
+  gint64 wall_expected = g_get_real_time () + in;
+
+  (void) data;
+  g_assert_cmpint (STOX_STORE_WATCH, ==, 2);
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  queue_watch (s, FALSE, "romeo@sip.example", "juliet@xmpp.example", 41,
+               "sip:juliet@xmpp.example", deadline);
+  queue (s, STOX_STORE_APPROVAL, FALSE, "romeo@sip.example", "juliet@xmpp.example");
+  flush_ok (s);
+  g_clear_pointer (&s, stox_store_free);
+
+  gint64 wall = raw_int (t->db, "SELECT deadline FROM records WHERE kind = 2");
+  g_assert_cmpint (ABS (wall - wall_expected), <, 2 * G_USEC_PER_SEC);
+
+  s = open_ok (t->state);
+  g_assert_cmpuint (stox_store_count (s), ==, 2);
+  g_autoptr (GArray) w = load_watches (s);
+  g_assert_cmpuint (w->len, ==, 1);
+  Watch *got = &g_array_index (w, Watch, 0);
+  g_assert_cmpuint (got->dialog, ==, 41);
+  g_assert_cmpstr (got->a, ==, "romeo@sip.example");
+  g_assert_cmpstr (got->b, ==, "juliet@xmpp.example");
+  g_assert_cmpstr (got->c, ==, "sip:juliet@xmpp.example");
+  g_assert_cmpint (ABS (got->deadline - deadline), <, 2 * G_USEC_PER_SEC);
+}
+
+/* A refresh replaces the row (same key, new deadline); two dialogs of the
+ * same pair are two rows, and a removal takes the one named. */
+static void
+test_watch_replace_remove (Tmp *t, gconstpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  queue_watch (s, FALSE, "r@sip", "j@x", 5, "sip:j@x", now + 60 * G_USEC_PER_SEC);
+  queue_watch (s, FALSE, "r@sip", "j@x", 6, "sip:j@x;other", now + 60 * G_USEC_PER_SEC);
+  flush_ok (s);
+  queue_watch (s, FALSE, "r@sip", "j@x", 5, "sip:j@x", now + (gint64) 3600 * G_USEC_PER_SEC);
+  flush_ok (s);
+  g_assert_cmpuint (stox_store_count (s), ==, 2);
+
+  g_autoptr (GArray) w = load_watches (s);
+  g_assert_cmpuint (w->len, ==, 2);
+  g_assert_cmpuint (g_array_index (w, Watch, 0).dialog, ==, 5);
+  g_assert_cmpint (ABS (g_array_index (w, Watch, 0).deadline - (now + (gint64) 3600 * G_USEC_PER_SEC)),
+                   <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpuint (g_array_index (w, Watch, 1).dialog, ==, 6);
+  g_assert_cmpstr (g_array_index (w, Watch, 1).c, ==, "sip:j@x;other");
+
+  /* A removal needs the key only. */
+  queue_watch (s, TRUE, "r@sip", "j@x", 5, NULL, 0);
+  flush_ok (s);
+  g_clear_pointer (&w, g_array_unref);
+  w = load_watches (s);
+  g_assert_cmpuint (w->len, ==, 1);
+  g_assert_cmpuint (g_array_index (w, Watch, 0).dialog, ==, 6);
+}
+
+static void
+collect_dialog (StoxToken id, const char *state, gpointer user_data)
+{
+  g_ptr_array_add (user_data, g_strdup_printf ("%" G_GUINT64_FORMAT "=%s", id, state));
+}
+
+static void
+assert_dialogs (StoxStore *s, const char *const *expected)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_true (stox_store_load_dialogs (s, collect_dialog, rows, &error));
+  g_assert_no_error (error);
+  g_ptr_array_add (rows, NULL);
+  g_assert_cmpstrv ((const char *const *) rows->pdata, expected);
+  g_assert_cmpuint (stox_store_count_dialogs (s), ==, g_strv_length ((char **) expected));
+}
+
+/* The SIP front end's states: insert, replace, delete, in queue order
+ * with the records, across a reopen; a bad row is refused. */
+static void
+test_dialogs (Tmp *t, gconstpointer data)
+{
+  const char *const first[] = { "3=three", "12=twelve", NULL };
+  const char *const after[] = { "12=twelve again", "40=forty", NULL };
+  const char *const none[] = { NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  assert_dialogs (s, none);
+  stox_store_queue_dialog (s, 12, "twelve");
+  stox_store_queue_dialog (s, 3, "three");
+  g_assert_cmpuint (stox_store_pending (s), ==, 2);
+  g_assert_cmpuint (stox_store_count_dialogs (s), ==, 0);
+  flush_ok (s);
+  assert_dialogs (s, first);
+
+  /* Replace, delete and re-insert in one transaction: order counts. */
+  stox_store_queue_dialog (s, 12, "twelve again");
+  stox_store_queue_dialog (s, 3, NULL);
+  stox_store_queue_dialog (s, 40, "forty");
+  stox_store_queue_dialog (s, 40, NULL);
+  stox_store_queue_dialog (s, 40, "forty");
+  stox_store_queue_dialog (s, 99, NULL);   /* missing: fine */
+  flush_ok (s);
+  g_clear_pointer (&s, stox_store_free);
+  s = open_ok (t->state);
+  assert_dialogs (s, after);
+  /* The records table is another thing. */
+  g_assert_cmpuint (stox_store_count (s), ==, 0);
+  g_clear_pointer (&s, stox_store_free);
+
+  raw_sql (t->db, "INSERT INTO sip_dialogs VALUES (0, 'zero')");
+  s = open_ok (t->state);
+  g_assert_false (stox_store_load_dialogs (s, collect_dialog, rows, &error));
+  g_assert_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, t->db));
+  g_clear_error (&error);
+  g_clear_pointer (&s, stox_store_free);
+  raw_sql (t->db, "DELETE FROM sip_dialogs WHERE id = 0;"
+                  "INSERT INTO sip_dialogs VALUES (41, X'6162')");
+  s = open_ok (t->state);
+  g_ptr_array_set_size (rows, 0);
+  g_assert_false (stox_store_load_dialogs (s, collect_dialog, rows, &error));
+  g_assert_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_CORRUPT);
+}
+
+/* A file of schema version 1 (before watcher dialogs were kept) is
+ * upgraded in place: its records stay, the new columns and table exist,
+ * and the version says 2. */
+static void
+test_upgrade_v1 (Tmp *t, gconstpointer data)
+{
+  const char *const expected[] = {
+    "0|alice@xmpp.example|bob@sip.example",
+    "1|bob@sip.example|alice@xmpp.example",
+    NULL,
+  };
+  const char *const one_dialog[] = { "7=state", NULL };
+
+  (void) data;
+  g_assert_cmpint (g_mkdir_with_parents (t->state, 0700), ==, 0);
+  raw_sql (t->db,
+           "CREATE TABLE meta (key TEXT NOT NULL PRIMARY KEY, value NOT NULL);"
+           "CREATE TABLE records (kind INTEGER NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL,"
+           " PRIMARY KEY (kind, a, b)) WITHOUT ROWID;"
+           "INSERT INTO meta VALUES ('schema_version', 1);"
+           "INSERT INTO records VALUES (1, 'bob@sip.example', 'alice@xmpp.example');"
+           "INSERT INTO records VALUES (0, 'alice@xmpp.example', 'bob@sip.example');");
+
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  assert_rows (s, expected);
+  g_assert_cmpint (raw_int (t->db, "SELECT value FROM meta WHERE key = 'schema_version'"), ==,
+                   2);
+  queue_watch (s, FALSE, "bob@sip.example", "alice@xmpp.example", 3, "sip:alice@x",
+               g_get_monotonic_time () + G_USEC_PER_SEC);
+  stox_store_queue_dialog (s, 7, "state");
+  flush_ok (s);
+  g_clear_pointer (&s, stox_store_free);
+
+  /* Opening again is not another upgrade. */
+  s = open_ok (t->state);
+  g_assert_cmpuint (stox_store_count (s), ==, 3);
+  assert_dialogs (s, one_dialog);
 }
 
 /* ------------------------------------------------------------------ */
@@ -734,6 +998,12 @@ main (int argc, char **argv)
   g_test_add ("/store/records/bad-row", Tmp, NULL, tmp_setup, test_bad_row, tmp_teardown);
   g_test_add ("/store/records/flush-busy", Tmp, NULL, tmp_setup, test_flush_busy,
               tmp_teardown);
+  g_test_add ("/store/watch/round-trip", Tmp, NULL, tmp_setup, test_watch_round_trip,
+              tmp_teardown);
+  g_test_add ("/store/watch/replace-remove", Tmp, NULL, tmp_setup, test_watch_replace_remove,
+              tmp_teardown);
+  g_test_add ("/store/dialogs", Tmp, NULL, tmp_setup, test_dialogs, tmp_teardown);
+  g_test_add ("/store/open/upgrade-v1", Tmp, NULL, tmp_setup, test_upgrade_v1, tmp_teardown);
   g_test_add ("/store/load/100000", Tmp, NULL, tmp_setup, test_bulk, tmp_teardown);
 
   return g_test_run ();
