@@ -6,6 +6,7 @@ src_stoxd_SOURCES = \
 	src/daemon/notify.h src/daemon/notify.c \
 	src/daemon/log.h src/daemon/log.c \
 	src/daemon/runner.h src/daemon/runner.c \
-	src/daemon/store.h src/daemon/store.c
+	src/daemon/store.h src/daemon/store.c \
+	src/daemon/restore.h src/daemon/restore.c
 src_stoxd_LDADD = src/libstox-sip.a src/libstox-xmpp.a $(CORE_LIBS) \
 	$(SOFIA_LIBS) $(STROPHE_LIBS) $(SSL_LIBS) $(SQLITE_LIBS) $(XML_LIBS) $(GLIB_LIBS)

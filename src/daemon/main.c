@@ -22,6 +22,7 @@
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
+#include "daemon/restore.h"
 #include "daemon/runner.h"
 
 #define EXIT_USAGE  64   /* sysexits.h EX_USAGE */
@@ -457,14 +458,6 @@ main (int argc, char **argv)
       return EXIT_CONFIG;
     }
   stox_runner_set_store (d.runner, d.store);
-  if (!stox_store_load (d.store, stox_runner_restore, d.runner, &error))
-    {
-      g_critical ("%s: [gateway] state-dir: %s", config_path, error->message);
-      daemon_clear (&d);
-      return EXIT_CONFIG;
-    }
-  g_info ("state: %" G_GSIZE_FORMAT " records restored from %s",
-          stox_store_count (d.store), stox_store_path (d.store));
 
   StoxSipEndpointConfig sip_config = {
     .listen = d.config->sip_listen,
@@ -482,6 +475,21 @@ main (int argc, char **argv)
       daemon_clear (&d);
       return 1;
     }
+
+  /* Watchers' dialogs need the SIP front end, which hears nothing before
+   * the loop runs. */
+  StoxRestoreCounts restored;
+  if (!stox_restore (d.store, d.sip, d.runner, &restored, &error))
+    {
+      g_critical ("%s: [gateway] state-dir: %s", config_path, error->message);
+      daemon_clear (&d);
+      return EXIT_CONFIG;
+    }
+  stox_sip_endpoint_set_dialog_func (d.sip, stox_runner_on_sip_dialog, d.runner);
+  stox_runner_flush (d.runner);
+  g_info ("state: %" G_GSIZE_FORMAT " records restored from %s, %" G_GSIZE_FORMAT
+          " of them SIP watchers' dialogs; %" G_GSIZE_FORMAT " dropped",
+          restored.records, stox_store_path (d.store), restored.dialogs, restored.dropped);
   g_info ("SIP listening on %s", stox_sip_endpoint_get_bound (d.sip));
 
   StoxXmppComponentConfig xmpp_config = {

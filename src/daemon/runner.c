@@ -59,6 +59,24 @@ flush_store (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+schedule_flush (StoxRunner *runner)
+{
+  if (runner->flush_id == 0)
+    runner->flush_id = g_idle_add_full (G_PRIORITY_LOW, flush_store, runner, NULL);
+}
+
+void
+stox_runner_on_sip_dialog (StoxToken id, const char *state, gpointer user_data)
+{
+  StoxRunner *runner = user_data;
+
+  if (runner->store == NULL)
+    return;
+  stox_store_queue_dialog (runner->store, id, state);
+  schedule_flush (runner);
+}
+
 void
 stox_runner_flush (StoxRunner *runner)
 {
@@ -130,8 +148,7 @@ execute_one (StoxRunner *runner, StoxAction *a, GPtrArray *more)
       if (runner->store != NULL)
         {
           stox_store_queue (runner->store, &a->u.store);
-          if (runner->flush_id == 0)
-            runner->flush_id = g_idle_add_full (G_PRIORITY_LOW, flush_store, runner, NULL);
+          schedule_flush (runner);
         }
       break;
     case STOX_ACTION_XMPP_SEND:

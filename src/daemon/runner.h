@@ -36,6 +36,9 @@ void stox_runner_set_frontends (StoxRunner        *runner,
 void stox_runner_on_sip_request  (const StoxSipRequest  *req,  gpointer user_data);
 void stox_runner_on_sip_response (const StoxSipResponse *resp, gpointer user_data);
 void stox_runner_on_stanza       (const StoxStanza      *st,   gpointer user_data);
+/* The SIP front end's half of a kept watcher dialog (StoxSipDialogFunc):
+ * into the store with the core's records. */
+void stox_runner_on_sip_dialog   (StoxToken id, const char *state, gpointer user_data);
 
 void stox_runner_on_link  (StoxRunner *runner, gboolean up, guint retry_in_s);
 void stox_runner_shutdown (StoxRunner *runner);

@@ -14,10 +14,15 @@ slixmpp clients, scripted SIP UAs (alice the publisher, carol the watcher).
   stoxd -> 200 back through Kamailio and a NOTIFY pending along its
   record-route; juliet approves -> NOTIFY active and her presence (open,
   her status as note) reach carol through Kamailio.
+  Crash: stoxd is SIGKILLed and started again on the same state-dir ->
+  carol's dialog is kept: juliet's presence arrives in it through Kamailio
+  and carol's refresh along the route set is answered 200.
 Skips when kamailio is not installed (tests/deps.txt).
 """
 
+import asyncio
 import os
+import signal
 import sys
 import time
 
@@ -155,6 +160,31 @@ async def main(t):
     t.ok(upd is not None and from_kamailio(upd) and info["shows"] == ["dnd"],
          "juliet's change (dnd, 'do not disturb') reaches carol through Kamailio",
          "%r\n%s" % (info, briefs(carol_ua.requests_since(cmark, "NOTIFY"))))
+
+    # -- crash: carol's dialog is kept (route set through Kamailio) --------
+    await asyncio.sleep(0.3)   # the store is written when the loop is idle
+    seqs = [r.cseq_num for r in carol_ua.requests_since(0, "NOTIFY") if r.get("call-id") == cid]
+    code, _ = await stoxd.stop(sig=signal.SIGKILL)
+    cmark = carol_ua.mark()
+    stoxd = st.Stoxd(t, prosody=pros, proxy_port=kam.port, sip_port=sip_port,
+                     state_dir=stoxd.state_dir, name="stoxd-2")
+    stoxd.start()
+    await stoxd.wait_ready(15)
+    kept = await carol_ua.wait_request("NOTIFY", dnd_note, timeout=8, start=cmark)
+    t.ok(code == -signal.SIGKILL and kept is not None and from_kamailio(kept) and seqs
+         and kept.cseq_num > max(seqs) and kept.tag_of("to") == n0.tag_of("to")
+         and kept.tag_of("from") == n0.tag_of("from"),
+         "SIGKILL and a new stoxd on the same state-dir -> juliet's presence reaches carol in her OLD dialog "
+         "through Kamailio (same tags, CSeq above the earlier ones)",
+         "kill %r; earlier CSeqs %r\n%s" % (code, seqs, briefs(carol_ua.requests_since(cmark, "NOTIFY"))))
+    cmark = carol_ua.mark()
+    cdlg = st.Dialog.uac(carol_ua, sub)
+    ref = await cdlg.request("SUBSCRIBE", [("Event", "presence"), ("Accept", PIDF_CT), ("Expires", "120")])
+    rn = await carol_ua.wait_request("NOTIFY", lambda r: r.get("call-id") == cid, timeout=5, start=cmark)
+    t.ok(ref.code == 200 and rn is not None and from_kamailio(rn) and st.substate(rn)[0] == "active",
+         "carol's refresh in that dialog, along Kamailio's route set -> 200 and NOTIFY active back through "
+         "Kamailio", "%s\n%s" % (brief(ref.final) if ref.final else repr(ref),
+                                 briefs(carol_ua.requests_since(cmark, "NOTIFY"))))
 
     # -- stop -------------------------------------------------------------
     code, secs = await stoxd.stop()

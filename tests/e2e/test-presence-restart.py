@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Presence across a restart of stoxd (issue 4 "State", INTERFACE.md §1
-and §6, stoxd(8) PRESENCE: the XMPP users' follows of SIP users and their
-approvals of SIP watchers survive in state-dir/stox.db; dialogs are
-re-established), end to end: one Prosody, one scripted SIP UA that is both
+and §6, stoxd(8) PRESENCE: the XMPP users' follows of SIP users, their
+approvals of SIP watchers and, across a crash, the SIP watchers' dialogs
+survive in state-dir/stox.db), end to end: one Prosody, one scripted SIP UA that is both
 stoxd's outbound proxy (alice@sip.test's presence server) and romeo's
 phone, and three stoxd processes one after the other on the same SIP port
 and the same state-dir.
@@ -17,9 +17,11 @@ and the same state-dir.
   sip:bob@xmpp.test (new Call-ID) -> NOTIFY "after" reaches bob; romeo
   SUBSCRIBEs again -> the first NOTIFY is active (the approval was kept; no
   new subscribe to juliet); juliet's next status reaches romeo.
-  SIGKILL: start again -> the follow is re-established; a refresh in
-  romeo's old dialog -> 481 (RFC 6665 §4.1.2.2: the watcher subscribes
-  anew), a new SUBSCRIBE is active at once.
+  SIGKILL: start again -> the follow is re-established; romeo's dialog is
+  KEPT: a NOTIFY with juliet's current presence arrives in it (same
+  Call-ID and tags, CSeq above every earlier one), a refresh in it gets
+  200, juliet's next status reaches it; a new SUBSCRIBE from romeo is a
+  second dialog, both get juliet's updates, and the last SIGTERM ends both.
   Finally: state-dir/stox.db exists and --check-config passes.
 """
 
@@ -245,6 +247,7 @@ async def main(t):
 
     # -- 3. crash restart ---------------------------------------------------
     await asyncio.sleep(0.3)
+    seqs = [r.cseq_num for r in ua.requests_since(0, "NOTIFY") if r.get("call-id") == rcid2]
     code, secs = await sd2.stop(sig=signal.SIGKILL)
     t.ok(code == -signal.SIGKILL, "SIGKILL stoxd (by PID)", "exit %r" % code)
     mark = ua.mark()
@@ -271,29 +274,57 @@ async def main(t):
     else:
         t.ok(False, "NOTIFY 'after crash' -> bob sees it", "no SUBSCRIBE to answer")
 
+    # romeo's dialog survived the crash: stoxd probes juliet once the
+    # component is up and NOTIFYs her presence in the OLD dialog.
+    kept = await next_notify(rcid2, mark, timeout=6,
+                             pred=lambda r: "after restart" in notes_of(r))
+    t.ok(kept is not None and rd2.matches(kept) and st.substate(kept)[0] == "active"
+         and seqs and kept.cseq_num > max(seqs),
+         "after the crash romeo's pre-crash dialog gets NOTIFY active with juliet's presence "
+         "(same Call-ID and tags, CSeq %s > %s)" % (kept.cseq_num if kept else "?", max(seqs) if seqs else "?"),
+         "%s\nall NOTIFYs since the start:\n%s" % (brief(kept), briefs(ua.requests_since(mark, "NOTIFY"))))
     mark = ua.mark()
     ref = await rd2.request("SUBSCRIBE", [("Event", "presence"), ("Accept", PIDF_CT), ("Expires", "600")])
-    await asyncio.sleep(0.3)
-    stray = [r for r in ua.requests_since(mark, "NOTIFY") if r.get("call-id") == rcid2]
-    t.ok(ref.code == 481 and not stray,
-         "a refresh SUBSCRIBE in romeo's pre-crash dialog -> 481 (the gateway lost the dialog), no NOTIFY in it",
-         "%s\nNOTIFYs in the old dialog:\n%s" % (brief(ref.final) if ref.final else repr(ref), briefs(stray)))
+    rn = await next_notify(rcid2, mark, timeout=3)
+    t.ok(ref.code == 200 and expires_of(ref.final) == 600 and rn is not None and rd2.matches(rn)
+         and st.substate(rn)[0] == "active",
+         "a refresh SUBSCRIBE in romeo's pre-crash dialog -> 200 Expires: 600 and NOTIFY active in it",
+         "%s\n%s" % (brief(ref.final) if ref.final else repr(ref), briefs(ua.requests_since(mark, "NOTIFY"))))
     mark = ua.mark()
+    jmark = juliet.mark()
     sub = await romeo_subscribe()
     rcid3 = sub.request.get("call-id")
     first = await next_notify(rcid3, mark, timeout=3)
     t.ok(sub.code == 200 and first is not None and st.substate(first)[0] == "active",
-         "romeo SUBSCRIBEs anew -> 200 and the first NOTIFY is active at once",
+         "a new SUBSCRIBE from romeo is a second dialog -> 200 and the first NOTIFY is active at once",
          "%r\n%s" % (sub, briefs(ua.requests_since(mark, "NOTIFY"))))
+    await asyncio.sleep(0.3)
+    mark = ua.mark()
+    juliet.send_raw('<presence xmlns="jabber:client"><show>dnd</show><status>after crash</status></presence>')
+    both = {}
+    for cid in (rcid2, rcid3):
+        both[cid] = await next_notify(cid, mark, pred=lambda r: "after crash" in notes_of(r))
+    t.ok(all(both.values()) and rd2.matches(both[rcid2]),
+         "juliet changes her status -> NOTIFY 'after crash' in the kept dialog and in the new one",
+         briefs(ua.requests_since(mark, "NOTIFY")))
+    t.ok(not juliet.since(jmark, "presence", lambda s: s.type == "subscribe"),
+         "juliet is not asked again (the approval and the dialog were kept)",
+         "juliet got: %r" % juliet.since(jmark, kind=None))
 
     # -- 4. state file, configuration -----------------------------------------
     t.ok(os.path.isfile(db) and os.path.getsize(db) > 0, "state-dir/stox.db exists (%d bytes)"
          % (os.path.getsize(db) if os.path.isfile(db) else -1), repr(sorted(os.listdir(sd1.state_dir))))
     rc, out = await st.run_stoxd(["-c", sd3.config, "--check-config"])
     t.eq(rc, 0, "--check-config on the configuration (same state-dir) -> exit 0", out)
+    mark = ua.mark()
     code, secs = await sd3.stop()
     t.ok(code == 0 and secs <= 5.0, "the last stoxd exits 0 on SIGTERM within 5 s (%.2fs)" % secs,
          "exit %r\n%s" % (code, sd3.log_tail(30)))
+    ends = {cid for cid in (rcid2, rcid3)
+            if any(r.get("call-id") == cid and st.substate(r)[0] == "terminated"
+                   for r in ua.requests_since(mark, "NOTIFY"))}
+    t.ok(ends == {rcid2, rcid3}, "SIGTERM ends both of romeo's dialogs (NOTIFY terminated in each)",
+         briefs(ua.requests_since(mark, "NOTIFY")))
     t.ok(not ua.errors, "no unparsable SIP from stoxd", "\n".join(ua.errors))
     t.diag("total %.1fs" % (time.monotonic() - t0))
 
