@@ -580,6 +580,31 @@ stox_store_flush (StoxStore *s,
   return TRUE;
 }
 
+/* The end of a SELECT loop: a step that stopped on an error (not on the
+ * last row, nor on a row the caller refused) is a read error. */
+static gboolean
+select_done (StoxStore *s, sqlite3_stmt *stmt, gboolean ok, int rc, GError **error)
+{
+  if (ok && rc != SQLITE_DONE)
+    {
+      set_sqlite_error (s, error, rc, "cannot read");
+      ok = FALSE;
+    }
+  sqlite3_reset (stmt);
+  return ok;
+}
+
+static gsize
+count_rows (sqlite3_stmt *stmt)
+{
+  gsize n = 0;
+
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    n = (gsize) sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return n;
+}
+
 gboolean
 stox_store_load (StoxStore *s,
                  void (*each) (const StoxStoreRecord *r, gpointer user_data),
@@ -646,26 +671,14 @@ stox_store_load (StoxStore *s,
       r.deadline = deadline_from_wall (deadline);
       each (&r, user_data);
     }
-  if (ok && rc != SQLITE_DONE)
-    {
-      set_sqlite_error (s, error, rc, "cannot read");
-      ok = FALSE;
-    }
-  sqlite3_reset (s->select);
-  return ok;
+  return select_done (s, s->select, ok, rc, error);
 }
 
 gsize
 stox_store_count (StoxStore *s)
 {
-  gsize n = 0;
-
   g_return_val_if_fail (s != NULL, 0);
-
-  if (sqlite3_step (s->count) == SQLITE_ROW)
-    n = (gsize) sqlite3_column_int64 (s->count, 0);
-  sqlite3_reset (s->count);
-  return n;
+  return count_rows (s->count);
 }
 
 gboolean
@@ -702,24 +715,12 @@ stox_store_load_dialogs (StoxStore *s,
       copy = g_strndup (state, len);
       each ((StoxToken) id, copy, user_data);
     }
-  if (ok && rc != SQLITE_DONE)
-    {
-      set_sqlite_error (s, error, rc, "cannot read");
-      ok = FALSE;
-    }
-  sqlite3_reset (s->dialog_select);
-  return ok;
+  return select_done (s, s->dialog_select, ok, rc, error);
 }
 
 gsize
 stox_store_count_dialogs (StoxStore *s)
 {
-  gsize n = 0;
-
   g_return_val_if_fail (s != NULL, 0);
-
-  if (sqlite3_step (s->dialog_count) == SQLITE_ROW)
-    n = (gsize) sqlite3_column_int64 (s->dialog_count, 0);
-  sqlite3_reset (s->dialog_count);
-  return n;
+  return count_rows (s->dialog_count);
 }
