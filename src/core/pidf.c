@@ -52,33 +52,13 @@ static const char *const show_values[] = { "away", "chat", "dnd", "xa" };
 
 /* ---- value types ------------------------------------------------------ */
 
-StoxPresenceStatus *
-stox_presence_status_new (const char *lang, const char *text)
-{
-  StoxPresenceStatus *status = g_new0 (StoxPresenceStatus, 1);
-
-  status->lang = g_strdup (lang);
-  status->text = g_strdup (text);
-  return status;
-}
-
-void
-stox_presence_status_free (StoxPresenceStatus *status)
-{
-  if (status == NULL)
-    return;
-  g_free (status->lang);
-  g_free (status->text);
-  g_free (status);
-}
-
 StoxPresenceInfo *
 stox_presence_info_new (void)
 {
   StoxPresenceInfo *info = g_new0 (StoxPresenceInfo, 1);
 
   info->statuses = g_ptr_array_new_with_free_func (
-    (GDestroyNotify) stox_presence_status_free);
+    (GDestroyNotify) stox_lang_text_free);
   return info;
 }
 
@@ -102,7 +82,7 @@ stox_presence_info_add_status (StoxPresenceInfo *info,
   g_return_if_fail (info != NULL);
   g_return_if_fail (text != NULL);
 
-  g_ptr_array_add (info->statuses, stox_presence_status_new (lang, text));
+  g_ptr_array_add (info->statuses, stox_lang_text_new (lang, text));
 }
 
 static const char *
@@ -304,7 +284,7 @@ stox_pidf_build (const char             *entity_uri,
     }
   for (guint i = 0; info->statuses != NULL && i < info->statuses->len; i++)
     {
-      const StoxPresenceStatus *status = g_ptr_array_index (info->statuses, i);
+      const StoxLangText *status = g_ptr_array_index (info->statuses, i);
 
       if (status->text == NULL || is_blank (status->text))
         continue;
@@ -619,7 +599,7 @@ note_lang (const xmlNode *node)
   return g_strdup (l);
 }
 
-/* <note> → a StoxPresenceStatus (blank notes say nothing). */
+/* <note> → a StoxLangText (blank notes say nothing). */
 static void
 add_note (GPtrArray *notes, const xmlNode *node)
 {
@@ -629,7 +609,7 @@ add_note (GPtrArray *notes, const xmlNode *node)
   if (is_blank (text))
     return;
   lang = note_lang (node);
-  g_ptr_array_add (notes, stox_presence_status_new (lang, text));
+  g_ptr_array_add (notes, stox_lang_text_new (lang, text));
 }
 
 static int
@@ -726,7 +706,7 @@ typedef struct
   gboolean   has_priority;
   int        priority;
   char      *timestamp;
-  GPtrArray *notes;        /* of StoxPresenceStatus */
+  GPtrArray *notes;        /* of StoxLangText */
   GArray    *acts;         /* of Activity */
   GPtrArray *device_ids;   /* of char * */
 } Tuple;
@@ -752,7 +732,7 @@ tuple_new (void)
   Tuple *t = g_new0 (Tuple, 1);
 
   t->basic = -1;
-  t->notes = g_ptr_array_new_with_free_func ((GDestroyNotify) stox_presence_status_free);
+  t->notes = g_ptr_array_new_with_free_func ((GDestroyNotify) stox_lang_text_free);
   t->acts = activities_new ();
   t->device_ids = g_ptr_array_new_with_free_func (g_free);
   return t;
@@ -785,8 +765,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Document, document_clear)
 static void
 document_init (Document *d)
 {
-  d->notes = g_ptr_array_new_with_free_func ((GDestroyNotify) stox_presence_status_free);
-  d->person_notes = g_ptr_array_new_with_free_func ((GDestroyNotify) stox_presence_status_free);
+  d->notes = g_ptr_array_new_with_free_func ((GDestroyNotify) stox_lang_text_free);
+  d->person_notes = g_ptr_array_new_with_free_func ((GDestroyNotify) stox_lang_text_free);
   d->person_acts = activities_new ();
   d->device_acts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_array_unref);
@@ -1015,12 +995,12 @@ add_statuses (StoxPresenceInfo *info, const GPtrArray *notes)
 {
   for (guint i = 0; i < notes->len && info->statuses->len < STATUSES_MAX; i++)
     {
-      const StoxPresenceStatus *note = g_ptr_array_index (notes, i);
+      const StoxLangText *note = g_ptr_array_index (notes, i);
       gboolean seen = FALSE;
 
       for (guint j = 0; j < info->statuses->len && !seen; j++)
         {
-          const StoxPresenceStatus *s = g_ptr_array_index (info->statuses, j);
+          const StoxLangText *s = g_ptr_array_index (info->statuses, j);
 
           seen = g_strcmp0 (s->lang, note->lang) == 0;
         }

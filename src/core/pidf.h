@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "rules.h"
+#include "types.h"
 
 G_BEGIN_DECLS
 
@@ -42,16 +43,8 @@ typedef enum
 
 #define STOX_PIDF_CONTENT_TYPE "application/pidf+xml"
 
-/* One <status/> of an XMPP presence ↔ one PIDF <note>. */
-typedef struct
-{
-  char *lang;  /* xml:lang, or NULL */
-  char *text;  /* UTF-8, never empty */
-} StoxPresenceStatus;
-
-StoxPresenceStatus *stox_presence_status_new (const char *lang, const char *text);
-void                stox_presence_status_free (StoxPresenceStatus *status);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxPresenceStatus, stox_presence_status_free)
+/* One <status/> of an XMPP presence ↔ one PIDF <note> is a StoxLangText
+ * (types.h); here its text is never empty. */
 
 /* One XMPP presence as the mapping needs it: one PIDF tuple. */
 typedef struct
@@ -61,7 +54,7 @@ typedef struct
   gboolean   available;     /* no type ↔ basic open; FALSE:
                              * type='unavailable' ↔ basic closed */
   char      *show;          /* "away", "chat", "dnd", "xa", or NULL */
-  GPtrArray *statuses;      /* of StoxPresenceStatus, never NULL; one per
+  GPtrArray *statuses;      /* of StoxLangText, never NULL; one per
                              * language */
   gboolean   has_priority;
   int        priority;      /* RFC 6121 <priority/>, -128..127 */

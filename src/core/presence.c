@@ -707,13 +707,15 @@ info_copy (const StoxPresenceInfo *info)
   c->timestamp = g_strdup (info->timestamp);
   for (guint i = 0; i < info->statuses->len; i++)
     {
-      const StoxPresenceStatus *st = info->statuses->pdata[i];
+      const StoxLangText *st = info->statuses->pdata[i];
       stox_presence_info_add_status (c, st->lang, st->text);
     }
   return c;
 }
 
-/* One PIDF tuple as a presence from user@component/tuple (Table 2). */
+/* One PIDF tuple as a presence from user@component/tuple (Table 2).
+ * `lang` is the NOTIFY's Content-Language (Table 2: → xml:lang), the
+ * language of a note without xml:lang. */
 static void
 send_info (const Follow *f, const StoxPresenceInfo *info, const char *lang, GPtrArray *actions)
 {
@@ -725,17 +727,33 @@ send_info (const Follow *f, const StoxPresenceInfo *info, const char *lang, GPtr
                                              info->available ? NULL : "unavailable");
 
   st->show = g_strdup (info->show);
+  st->lang = g_strdup (lang);
   if (info->statuses->len > 0)
     {
-      const StoxPresenceStatus *status = info->statuses->pdata[0];
+      const StoxLangText *first = info->statuses->pdata[0];
 
-      /* One <status/> per stanza is what the front end carries; the
-       * first note (document order) wins. */
-      st->status = g_strdup (status->text);
-      st->lang = g_strdup (status->lang != NULL ? status->lang : lang);
+      /* The stanza is in the first note's language, so that a client
+       * showing only the <status/> of the stanza's language (RFC 6121
+       * §5.2.3) shows the first note, as the document ordered them. */
+      if (first->lang != NULL)
+        {
+          g_free (st->lang);
+          st->lang = g_strdup (first->lang);
+        }
+      st->status = g_strdup (first->text);
     }
-  else
-    st->lang = g_strdup (lang);
+  /* Table 2: every <note xml:lang> → <status xml:lang>; RFC 6121
+   * §4.7.2.2: at most one per language, one without xml:lang being in the
+   * stanza's.  The parser kept one note per xml:lang, but a note without
+   * one takes the NOTIFY's language or the stanza's and may meet another
+   * of that language: the first wins. */
+  for (guint i = 0; i < info->statuses->len; i++)
+    {
+      const StoxLangText *status = info->statuses->pdata[i];
+      const char *slang = status->lang != NULL ? status->lang : lang;
+
+      (void) stox_stanza_add_status (st, slang != NULL ? slang : st->lang, status->text);
+    }
   stox_actions_stanza (actions, st);
 }
 
@@ -748,11 +766,15 @@ deliver_pidf (Follow *f, GPtrArray *infos, const char *lang, GPtrArray *actions)
       StoxPresenceInfo *kept = info_copy (info);
 
       send_info (f, info, lang, actions);
-      if (kept->statuses->len > 0 && lang != NULL)
+      /* A probe's answer (§7) has no NOTIFY: the kept notes carry the
+       * NOTIFY's language themselves, so that send_info() gives every
+       * language the same again. */
+      for (guint j = 0; lang != NULL && j < kept->statuses->len; j++)
         {
-          StoxPresenceStatus *first = kept->statuses->pdata[0];
-          if (first->lang == NULL)
-            first->lang = g_strdup (lang);
+          StoxLangText *status = kept->statuses->pdata[j];
+
+          if (status->lang == NULL)
+            status->lang = g_strdup (lang);
         }
       g_hash_table_replace (f->last, g_strdup (info->resource != NULL ? info->resource : ""),
                             kept);
@@ -1179,7 +1201,18 @@ info_from_stanza (const StoxStanza *st, const char *resource)
       (g_str_equal (st->show, "away") || g_str_equal (st->show, "chat") ||
        g_str_equal (st->show, "dnd") || g_str_equal (st->show, "xa")))
     info->show = g_strdup (st->show);
-  if (st->status != NULL && st->status[0] != '\0')
+  /* Table 1: every <status xml:lang> → <note xml:lang>; one without
+   * xml:lang is in the stanza's (RFC 6121 §4.7.2.2).  The front end kept
+   * one per language. */
+  for (guint i = 0; st->statuses != NULL && i < st->statuses->len; i++)
+    {
+      const StoxLangText *t = st->statuses->pdata[i];
+
+      if (t->text != NULL && t->text[0] != '\0')
+        stox_presence_info_add_status (info, t->lang != NULL ? t->lang : st->lang, t->text);
+    }
+  if ((st->statuses == NULL || st->statuses->len == 0) && st->status != NULL &&
+      st->status[0] != '\0')
     stox_presence_info_add_status (info, st->lang, st->status);
   return info;
 }

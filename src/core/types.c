@@ -37,6 +37,26 @@ stox_sip_request_free (StoxSipRequest *req)
   g_free (req);
 }
 
+StoxLangText *
+stox_lang_text_new (const char *lang, const char *text)
+{
+  StoxLangText *t = g_new0 (StoxLangText, 1);
+
+  t->lang = g_strdup (lang);
+  t->text = g_strdup (text);
+  return t;
+}
+
+void
+stox_lang_text_free (StoxLangText *text)
+{
+  if (text == NULL)
+    return;
+  g_free (text->lang);
+  g_free (text->text);
+  g_free (text);
+}
+
 StoxStanza *
 stox_stanza_new (StoxStanzaKind kind)
 {
@@ -67,8 +87,38 @@ stox_stanza_free (StoxStanza *st)
   g_free (st->iq_node);
   g_free (st->show);
   g_free (st->status);
+  g_clear_pointer (&st->statuses, g_ptr_array_unref);
   g_free (st->payload_xml);
   g_free (st);
+}
+
+gboolean
+stox_lang_equal (const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return g_ascii_strcasecmp (a, b) == 0;
+}
+
+gboolean
+stox_stanza_add_status (StoxStanza *st,
+                        const char *lang,
+                        const char *text)
+{
+  g_return_val_if_fail (st != NULL, FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  if (st->statuses == NULL)
+    st->statuses = g_ptr_array_new_with_free_func ((GDestroyNotify) stox_lang_text_free);
+  for (guint i = 0; i < st->statuses->len; i++)
+    {
+      const StoxLangText *t = st->statuses->pdata[i];
+
+      if (stox_lang_equal (t->lang != NULL ? t->lang : st->lang, lang != NULL ? lang : st->lang))
+        return FALSE;
+    }
+  g_ptr_array_add (st->statuses, stox_lang_text_new (lang, text));
+  return TRUE;
 }
 
 static void

@@ -88,6 +88,23 @@ typedef enum
   STOX_CHAT_STATE_GONE,
 } StoxChatState;
 
+/* A text in a language: one of a presence's <status/> elements, which
+ * differ by xml:lang (RFC 6121 §4.7.2.2), or one PIDF <note> (RFC 8048
+ * Tables 1 and 2 map the one to the other). */
+typedef struct
+{
+  char *lang;  /* its own xml:lang; NULL: the stanza's */
+  char *text;  /* UTF-8 text, never XML */
+} StoxLangText;
+
+StoxLangText *stox_lang_text_new (const char *lang, const char *text);
+void          stox_lang_text_free (StoxLangText *text);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxLangText, stox_lang_text_free)
+
+/* Language tags compare case-insensitively (BCP 47 §2.1.1); NULL (none
+ * said) equals only NULL. */
+gboolean      stox_lang_equal (const char *a, const char *b);
+
 /* A stanza, decoded (incoming) or to be built (outgoing).  Strings are
  * UTF-8 text, never XML: the XMPP front end escapes them.  `payload_xml` is
  * the one exception: extra child elements the core wrote itself with every
@@ -114,7 +131,14 @@ typedef struct
   char          *iq_node;         /* disco 'node' attribute */
   /* presence */
   char          *show;
+  /* The <status/> in the stanza's language (RFC 6121 §5.2.3: the one of
+   * its xml:lang or without one, else the first). */
   char          *status;
+  /* Every <status/> (RFC 6121 §4.7.2.2; RFC 8048 Tables 1 and 2 carry
+   * each language), of StoxLangText in document order, one per
+   * language; NULL or empty when there is none.  The encoder writes
+   * these when there are any, else `status` alone. */
+  GPtrArray     *statuses;
   /* outgoing only */
   char          *payload_xml;
 } StoxStanza;
@@ -122,6 +146,15 @@ typedef struct
 StoxStanza *stox_stanza_new (StoxStanzaKind kind);
 void        stox_stanza_free (StoxStanza *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxStanza, stox_stanza_free)
+
+/* Appends to st->statuses (created on first use), copying both strings,
+ * unless a status of the same language is there already (RFC 6121
+ * §4.7.2.2: at most one per language; tags compare case-insensitively, and
+ * NULL means the stanza's st->lang, so set that first): then FALSE and
+ * the first stays. */
+gboolean    stox_stanza_add_status (StoxStanza *st,
+                                    const char *lang,
+                                    const char *text);
 
 /* A SIP request the gateway sends (out of dialog, through the outbound
  * proxy when one is configured). */

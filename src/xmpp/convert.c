@@ -125,6 +125,27 @@ child_text (xmpp_stanza_t *stanza, const char *name)
   return el != NULL ? element_text (el) : NULL;
 }
 
+/* RFC 6121 §4.7.2.2: a presence may carry several <status/> differing by
+ * xml:lang, at most one per language, and one without xml:lang is in the
+ * stanza's; RFC 8048 Table 1 maps each to a PIDF <note>.  A repeated
+ * language keeps its first (a peer's fault, but the watcher must not get
+ * two notes of one language). */
+static void
+decode_statuses (xmpp_stanza_t *stanza, StoxStanza *st)
+{
+  for (xmpp_stanza_t *c = xmpp_stanza_get_children (stanza); c != NULL;
+       c = xmpp_stanza_get_next (c))
+    {
+      if (!is_tag_named (c, "status") || !in_content_ns (stanza, c))
+        continue;
+      if (st->statuses != NULL && st->statuses->len >= STOX_XMPP_STATUSES_MAX)
+        break;
+
+      g_autofree char *text = element_text (c);
+      (void) stox_stanza_add_status (st, lang_of (c), text);
+    }
+}
+
 static StoxChatState
 chat_state_from_name (const char *name)
 {
@@ -230,6 +251,7 @@ stox_xmpp_stanza_decode (xmpp_stanza_t *stanza,
     case STOX_STANZA_PRESENCE:
       st->show = child_text (stanza, "show");
       st->status = child_text (stanza, "status");
+      decode_statuses (stanza, st);
       break;
 
     case STOX_STANZA_IQ:
@@ -309,6 +331,28 @@ set_attr (xmpp_stanza_t *el,
     xmpp_stanza_set_attribute (el, key, value);
 }
 
+/* RFC 6121 §4.7.2.2: one <status/> per language; xml:lang only where it
+ * differs from the stanza's, which a status without one inherits. */
+static void
+add_statuses (xmpp_stanza_t    *parent,
+              const StoxStanza *st)
+{
+  for (guint i = 0; i < st->statuses->len; i++)
+    {
+      const StoxLangText *t = g_ptr_array_index (st->statuses, i);
+      xmpp_stanza_t *el;
+
+      if (t->text == NULL)
+        continue;
+      el = new_element (xmpp_stanza_get_context (parent), "status", NULL);
+      if (t->lang != NULL && !stox_lang_equal (t->lang, st->lang))
+        xmpp_stanza_set_attribute (el, "xml:lang", t->lang);
+      if (*t->text != '\0')
+        add_text (el, t->text);
+      add_child_take (parent, el);
+    }
+}
+
 static const char *
 chat_state_name (StoxChatState state)
 {
@@ -325,12 +369,36 @@ chat_state_name (StoxChatState state)
 }
 
 static gboolean
-check_fields (const StoxStanza *st,
-              GError          **error)
+check_text (const char *what,
+            const char *value,
+            gboolean    attr,
+            GError    **error)
 {
+  if (!stox_xmpp_text_is_valid (value))
+    {
+      g_set_error (error, STOX_XMPP_CONVERT_ERROR,
+                   STOX_XMPP_CONVERT_ERROR_INVALID_TEXT,
+                   "%s is not valid XML text (bad UTF-8 or a control character)",
+                   what);
+      return FALSE;
+    }
   /* Attribute values: a parser turns tab, CR and LF into spaces (XML 1.0
    * §3.3.3) and libstrophe cannot write them as character references, so
    * an id would come back changed.  None belongs in a JID or an id. */
+  if (attr && value != NULL && strpbrk (value, "\t\r\n") != NULL)
+    {
+      g_set_error (error, STOX_XMPP_CONVERT_ERROR,
+                   STOX_XMPP_CONVERT_ERROR_INVALID_TEXT,
+                   "%s contains a tab or a line break", what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_fields (const StoxStanza *st,
+              GError          **error)
+{
   const struct { const char *what; const char *value; gboolean attr; } texts[] = {
     { "type", st->type, TRUE }, { "id", st->id, TRUE },
     { "from", st->from, TRUE }, { "to", st->to, TRUE },
@@ -347,23 +415,15 @@ check_fields (const StoxStanza *st,
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (texts); i++)
+    if (!check_text (texts[i].what, texts[i].value, texts[i].attr, error))
+      return FALSE;
+  for (guint i = 0; st->statuses != NULL && i < st->statuses->len; i++)
     {
-      if (!stox_xmpp_text_is_valid (texts[i].value))
-        {
-          g_set_error (error, STOX_XMPP_CONVERT_ERROR,
-                       STOX_XMPP_CONVERT_ERROR_INVALID_TEXT,
-                       "%s is not valid XML text (bad UTF-8 or a control character)",
-                       texts[i].what);
-          return FALSE;
-        }
-      if (texts[i].attr && texts[i].value != NULL
-          && strpbrk (texts[i].value, "\t\r\n") != NULL)
-        {
-          g_set_error (error, STOX_XMPP_CONVERT_ERROR,
-                       STOX_XMPP_CONVERT_ERROR_INVALID_TEXT,
-                       "%s contains a tab or a line break", texts[i].what);
-          return FALSE;
-        }
+      const StoxLangText *t = g_ptr_array_index (st->statuses, i);
+
+      if (!check_text ("status xml:lang", t->lang, TRUE, error)
+          || !check_text ("status", t->text, FALSE, error))
+        return FALSE;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     if (names[i].value != NULL && !is_xml_name (names[i].value))
@@ -459,7 +519,10 @@ stox_xmpp_stanza_encode (xmpp_ctx_t       *ctx,
 
     case STOX_STANZA_PRESENCE:
       add_text_element (s, "show", NULL, st->show);
-      add_text_element (s, "status", NULL, st->status);
+      if (st->statuses != NULL && st->statuses->len > 0)
+        add_statuses (s, st);
+      else
+        add_text_element (s, "status", NULL, st->status);
       break;
 
     case STOX_STANZA_IQ:

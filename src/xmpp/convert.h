@@ -16,6 +16,12 @@ G_BEGIN_DECLS
 #define STOX_XMPP_NS_STREAMS    "urn:ietf:params:xml:ns:xmpp-streams"
 #define STOX_XMPP_NS_CHATSTATES "http://jabber.org/protocol/chatstates"
 
+/* Most <status/> elements of one presence decoded into `statuses`; the
+ * rest is ignored.  RFC 6121 §4.7.2.2 allows one per language and no
+ * client shows dozens: the bound keeps a hostile stanza from making the
+ * gateway carry thousands into every NOTIFY. */
+#define STOX_XMPP_STATUSES_MAX 16
+
 #define STOX_XMPP_CONVERT_ERROR (stox_xmpp_convert_error_quark ())
 GQuark stox_xmpp_convert_error_quark (void);
 
@@ -34,13 +40,21 @@ gboolean       stox_xmpp_text_is_valid (const char *text);
 
 /* Decodes a top-level stanza (RFC 6120 §8) received on the component
  * stream.  NULL with STOX_XMPP_CONVERT_ERROR_UNKNOWN_STANZA for other
- * top-level elements. */
+ * top-level elements.
+ * A presence gets `status` (the one in the stanza's language) and
+ * `statuses`: every <status/> of the content namespace in document
+ * order with its own xml:lang (NULL when it has none), the first of each
+ * language (one without xml:lang is in the stanza's), at most
+ * STOX_XMPP_STATUSES_MAX. */
 StoxStanza    *stox_xmpp_stanza_decode (xmpp_stanza_t *stanza,
                                         GError       **error);
 
 /* Builds the stanza to send (a new reference, release it).  NULL, with
  * nothing built, when a field is not valid XML text, a name is not a name,
  * or payload_xml is not a well-formed sequence of elements.
+ * A presence gets one <status/> per entry of `statuses`, in order, with
+ * xml:lang unless the entry's lang is NULL or the stanza's; without
+ * entries, `status` alone.
  * For an IQ without payload_xml, iq_child_name/iq_child_ns/iq_node make the
  * one child element (e.g. a XEP-0199 ping). */
 xmpp_stanza_t *stox_xmpp_stanza_encode (xmpp_ctx_t       *ctx,

@@ -10,7 +10,8 @@ juliet on slixmpp.
   type=subscribe from=romeo@sip.test/> and no probe is sent before she
   approves (Prosody would answer it "unsubscribed"); subscribed -> NOTIFY
   active, then the probe -> NOTIFY PIDF open; away + "lunch" -> PIDF with
-  the note, <show>away</show> and rpid:away; two changes while a NOTIFY is
+  the note, <show>away</show> and rpid:away; statuses in English and German
+  -> two <note xml:lang>; two changes while a NOTIFY is
   unanswered -> at most one NOTIFY in flight and the next carries the
   newest state; juliet offline -> basic closed; refresh in the dialog ->
   200 + NOTIFY with the current state; Expires: 0 -> NOTIFY
@@ -156,6 +157,21 @@ async def main(t):
     t.ok(info is not None and info["shows"] == ["away"] and "away" in info["activities"],
          "... with <show xmlns='jabber:client'>away</show> and rpid:away (RFC 8048 §6.2 note 7, rules §2.9)",
          "%r\n%s" % (info, brief(n3)))
+
+    # -- 3b. statuses in two languages -> two <note xml:lang> (RFC 8048 Table 1)
+    mark = ua.mark()
+    juliet.send_raw('<presence xmlns="jabber:client" xml:lang="en"><status>at lunch</status>'
+                    '<status xml:lang="de">beim Mittagessen</status></presence>')
+    n3b = await next_notify(cid, mark, pred=lambda r: "beim Mittagessen" in ((st.pidf_info(r.body) or {}).get("notes") or []))
+    notes = None
+    if n3b is not None:
+        body = n3b.body.decode("utf-8", "replace") if isinstance(n3b.body, bytes) else n3b.body
+        notes = [(e.get("{%s}lang" % st.NS_XML), (e.text or "").strip())
+                 for e in st.ET.fromstring(body).iter("{%s}note" % st.NS_PIDF)]
+    t.ok(notes == [("en", "at lunch"), ("de", "beim Mittagessen")],
+         "<status>at lunch</status><status xml:lang='de'>beim Mittagessen</status> in an English stanza "
+         "-> NOTIFY PIDF with <note xml:lang='en'> and <note xml:lang='de'>",
+         "%r\n%s" % (notes, briefs(ua.requests_since(mark, "NOTIFY"))))
 
     # -- 4. at most one NOTIFY in flight; the newest state goes next ------
     hold["on"] = True

@@ -8,7 +8,8 @@ SIP users' presence server (a notifier with real dialogs).
   bob subscribe -> SUBSCRIBE sip:alice@sip.test (Event: presence, Accept
   application/pidf+xml, From sip:bob@xmpp.test) -> 200 (To tag, Expires:
   120) + NOTIFY active with PIDF open "in the office" -> bob gets
-  subscribed and alice's presence with that status; a malformed PIDF ->
+  subscribed and alice's presence with that status; notes in English and
+  German -> two <status xml:lang>; a malformed PIDF ->
   400 and nothing for bob; NOTIFY closed -> unavailable; bob unsubscribe
   -> SUBSCRIBE Expires: 0 in the same dialog -> 200 -> unsubscribed; 403 to
   another subscription -> bob gets unsubscribed; 423 Min-Expires: 150 ->
@@ -133,6 +134,21 @@ async def main(t):
          "bob got: %r" % bob.since(bmark, kind=None))
     t.ok(sb is None or av is None or bob.inbox.index(sb) < bob.inbox.index(av),
          "subscribed comes before the first presence", "bob got: %r" % bob.since(bmark, kind=None))
+
+    # -- 1b. notes in two languages -> two <status xml:lang> (RFC 8048 Table 2)
+    bmark = bob.mark()
+    two = st.pidf_doc(alice, "open", "in the office", tuple_id="desk", lang="en").replace(
+        "</tuple>", '<note xml:lang="de">im B\u00fcro</note></tuple>')
+    n = await d1.notify("active;expires=115", two)
+    ml = await bob.expect(presence_from("alice", lambda s: s.type is None and len(s.children("status")) > 1),
+                          kind="presence", start=bmark)
+    # a <status/> without xml:lang is in the stanza's language (RFC 6121 §4.7.2.2)
+    langs = sorted(((c.get("{%s}lang" % st.NS_XML) or ml.lang), c.text) for c in ml.children("status")) \
+        if ml is not None else None
+    t.ok(n.code == 200 and langs == [("de", "im B\u00fcro"), ("en", "in the office")],
+         "a NOTIFY with notes in English and German -> bob's presence from alice carries both, "
+         "as <status xml:lang='en'> and <status xml:lang='de'>",
+         "%r\n%r\nbob got: %r" % (n, langs, [m.text for m in bob.since(bmark, kind=None)]))
 
     # -- 2. malformed PIDF -> 400, nothing for bob ------------------------
     bmark = bob.mark()

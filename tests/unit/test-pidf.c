@@ -68,14 +68,14 @@ status_text (const StoxPresenceInfo *info, guint i)
 {
   if (i >= info->statuses->len)
     return NULL;
-  return ((StoxPresenceStatus *) g_ptr_array_index (info->statuses, i))->text;
+  return ((StoxLangText *) g_ptr_array_index (info->statuses, i))->text;
 }
 
 static const char *
 status_lang (const StoxPresenceInfo *info, guint i)
 {
   g_assert_cmpuint (i, <, info->statuses->len);
-  return ((StoxPresenceStatus *) g_ptr_array_index (info->statuses, i))->lang;
+  return ((StoxLangText *) g_ptr_array_index (info->statuses, i))->lang;
 }
 
 /* An XPath expression over a built document, as a string. */
@@ -1836,7 +1836,7 @@ static void
 test_free_null (void)
 {
   stox_presence_info_free (NULL);
-  stox_presence_status_free (NULL);
+  stox_lang_text_free (NULL);
 }
 
 int

@@ -144,6 +144,32 @@ xmpp_presence (Fixture *f, const char *type, const char *from, const char *to,
   stox_stanza_free (st);
 }
 
+/* Checks a stanza's statuses against `want`, NULL-terminated (lang,
+ * text) pairs; a lang of "-" stands for none. */
+static void
+assert_stanza_statuses (const StoxStanza *st, const char *const *want)
+{
+  guint n = 0;
+
+  while (want[2 * n] != NULL)
+    n++;
+  if (n == 0)
+    {
+      g_assert_true (st->statuses == NULL || st->statuses->len == 0);
+      return;
+    }
+  g_assert_nonnull (st->statuses);
+  g_assert_cmpuint (st->statuses->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      const StoxLangText *t = st->statuses->pdata[i];
+
+      g_test_message ("status %u", i);
+      g_assert_cmpstr (t->lang, ==, strcmp (want[2 * i], "-") == 0 ? NULL : want[2 * i]);
+      g_assert_cmpstr (t->text, ==, want[2 * i + 1]);
+    }
+}
+
 /* A SIP watcher whose subscription is active; returns its dialog. */
 static StoxToken
 active_watcher (Fixture *f, gint64 expires)
@@ -221,6 +247,82 @@ test_s2x_presence_merged_one_in_flight (Fixture *f, gconstpointer data)
   g_autofree char *newest = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
   g_assert_nonnull (strstr (newest, "back"));
   g_assert_null (strstr (newest, "meeting"));
+}
+
+/* RFC 8048 Table 1: every <status xml:lang> → <note xml:lang>, one
+ * without xml:lang in the stanza's language (RFC 6121 §4.7.2.2). */
+static void
+test_s2x_status_languages (Fixture *f, gconstpointer data)
+{
+  static const struct
+  {
+    const char *lang;          /* the stanza's */
+    const char *status;        /* the front end's one status */
+    const char *statuses[8];   /* lang ("-": none), text, …, NULL */
+    const char *notes[8];      /* the NOTIFY's, parsed: lang, text, … */
+    const char *wire[3];       /* in the document as written */
+  } rows[] = {
+    { "en", "at lunch", { "-", "at lunch", "de", "beim Mittagessen", NULL },
+      { "en", "at lunch", "de", "beim Mittagessen", NULL },
+      { "<note xml:lang=\"en\">at lunch</note>",
+        "<note xml:lang=\"de\">beim Mittagessen</note>", NULL } },
+    /* document order kept; an empty status says nothing */
+    { "en", "away", { "fr", "absent", "-", "away", "de", "", NULL },
+      { "fr", "absent", "en", "away", NULL },
+      { "<note xml:lang=\"fr\">absent</note>", "<note xml:lang=\"en\">away</note>", NULL } },
+    /* no language anywhere: a note without xml:lang */
+    { NULL, "a", { "-", "a", "de", "b", NULL },
+      { "-", "a", "de", "b", NULL },
+      { "<note>a</note>", "<note xml:lang=\"de\">b</note>", NULL } },
+    /* a stanza built without `statuses`: its one status */
+    { "en", "only", { NULL }, { "en", "only", NULL },
+      { "<note xml:lang=\"en\">only</note>", NULL } },
+  };
+
+  active_watcher (f, 600);
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr (StoxStanza) st = stox_stanza_new (STOX_STANZA_PRESENCE);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GPtrArray) infos = NULL;
+      const StoxPresenceInfo *info;
+      gint64 now = T0 + (gint64) (i + 1) * S;
+      guint n = 0;
+
+      g_test_message ("row %zu", i);
+      st->from = g_strdup ("juliet@xmpp.test/phone");
+      st->to = g_strdup ("romeo@sip.test");
+      st->lang = g_strdup (rows[i].lang);
+      st->status = g_strdup (rows[i].status);
+      for (guint j = 0; rows[i].statuses[2 * j] != NULL; j++)
+        stox_stanza_add_status (st, strcmp (rows[i].statuses[2 * j], "-") == 0
+                                    ? NULL : rows[i].statuses[2 * j],
+                                rows[i].statuses[2 * j + 1]);
+      stox_gateway_on_stanza (f->gw, st, now, f->actions);
+
+      StoxAction *a = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+      g_autofree char *doc = body_of (a);
+      g_test_message ("%s", doc);
+      for (guint j = 0; rows[i].wire[j] != NULL; j++)
+        g_assert_nonnull (strstr (doc, rows[i].wire[j]));
+      infos = stox_pidf_parse (doc, strlen (doc), NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (infos->len, ==, 1);
+      info = infos->pdata[0];
+      while (rows[i].notes[2 * n] != NULL)
+        n++;
+      g_assert_cmpuint (info->statuses->len, ==, n);
+      for (guint j = 0; j < n; j++)
+        {
+          const StoxLangText *note = info->statuses->pdata[j];
+
+          g_assert_cmpstr (note->lang, ==, strcmp (rows[i].notes[2 * j], "-") == 0
+                                           ? NULL : rows[i].notes[2 * j]);
+          g_assert_cmpstr (note->text, ==, rows[i].notes[2 * j + 1]);
+        }
+      respond_sip (f, a->u.notify.token, 200, -1, now);
+      clear (f);
+    }
 }
 
 static void
@@ -491,6 +593,93 @@ test_x2s_subscribe_notify (Fixture *f, gconstpointer data)
   a = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
   g_assert_cmpuint (a->u.subscribe.dialog, ==, d);
   g_assert_cmpuint (a->u.subscribe.expires, >, 0);
+}
+
+#define PIDF_HEAD \
+  "<?xml version='1.0' encoding='UTF-8'?>" \
+  "<presence xmlns='urn:ietf:params:xml:ns:pidf'" \
+  " xmlns:dm='urn:ietf:params:xml:ns:pidf:data-model' entity='sip:alice@sip.test'>"
+#define PIDF_TUPLE(notes) \
+  "<tuple id='desk'><status><basic>open</basic></status>" notes "</tuple>"
+
+/* RFC 8048 Table 2: every <note xml:lang> → <status xml:lang>, at most
+ * one per language (RFC 6121 §4.7.2.2), the stanza in the first note's
+ * language; a probe's answer from the last NOTIFY (§7) says the same. */
+static void
+test_x2s_note_languages (Fixture *f, gconstpointer data)
+{
+  static const struct
+  {
+    const char *pidf;
+    const char *content_language;
+    const char *lang;          /* the stanza's */
+    const char *status;
+    const char *statuses[8];   /* lang ("-": none), text, …, NULL */
+  } rows[] = {
+    { PIDF_HEAD PIDF_TUPLE ("<note xml:lang='en'>in the office</note>"
+                            "<note xml:lang='de'>im Büro</note>") "</presence>",
+      NULL, "en", "in the office", { "en", "in the office", "de", "im Büro", NULL } },
+    /* a note without xml:lang is in the NOTIFY's language */
+    { PIDF_HEAD PIDF_TUPLE ("<note>in the office</note>"
+                            "<note xml:lang='de'>im Büro</note>") "</presence>",
+      "en", "en", "in the office", { "en", "in the office", "de", "im Büro", NULL } },
+    { PIDF_HEAD PIDF_TUPLE ("<note xml:lang='de'>im Büro</note>"
+                            "<note xml:lang='fr'>au bureau</note>") "</presence>",
+      "en", "de", "im Büro", { "de", "im Büro", "fr", "au bureau", NULL } },
+    /* …else in the stanza's, the first note's: one German status */
+    { PIDF_HEAD PIDF_TUPLE ("<note xml:lang='de'>im Büro</note><note>office</note>")
+      "</presence>",
+      NULL, "de", "im Büro", { "de", "im Büro", NULL } },
+    { PIDF_HEAD PIDF_TUPLE ("<note xml:lang='de'>im Büro</note><note>office</note>")
+      "</presence>",
+      "en", "de", "im Büro", { "de", "im Büro", "en", "office", NULL } },
+    /* tuple notes first, then the person's, then the document's */
+    { PIDF_HEAD PIDF_TUPLE ("<note xml:lang='en'>desk</note>")
+      "<dm:person id='p'><dm:note xml:lang='de'>Schreibtisch</dm:note>"
+      "<dm:note xml:lang='en'>person</dm:note></dm:person>"
+      "<note xml:lang='fr'>bureau</note><note xml:lang='en'>document</note></presence>",
+      NULL, "en", "desk", { "en", "desk", "de", "Schreibtisch", "fr", "bureau", NULL } },
+    /* no language anywhere */
+    { PIDF_HEAD PIDF_TUPLE ("<note>here</note>") "</presence>",
+      NULL, NULL, "here", { "-", "here", NULL } },
+    { PIDF_HEAD PIDF_TUPLE ("") "</presence>", "en", "en", NULL, { NULL } },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *full = g_strdup_printf ("bob%zu@xmpp.test/laptop", i);
+      g_autofree char *bare = g_strdup_printf ("bob%zu@xmpp.test", i);
+      gint64 now = T0 + (gint64) i * 10 * S;
+      StoxStanza *p;
+
+      g_test_message ("row %zu", i);
+      xmpp_presence (f, "subscribe", full, "alice@sip.test", NULL, NULL, now);
+      StoxToken d = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
+      clear (f);
+      respond_sip (f, d, 200, 600, now);
+      g_autoptr (StoxSipRequest) n = notify_new (f, d, "active", NULL, rows[i].pidf);
+      n->content_language = g_strdup (rows[i].content_language);
+      stox_gateway_on_sip (f->gw, n, now + S, f->actions);
+      g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+
+      /* the NOTIFY, then a probe answered from what it said */
+      for (int round = 0; round < 2; round++)
+        {
+          g_test_message ("%s", round == 0 ? "notify" : "probe");
+          p = find_presence (f, NULL, "alice@sip.test/desk", bare);
+          g_assert_nonnull (p);
+          /* Without a note, nothing is kept that has a language: the
+           * probe's answer has none (and no text that needs one). */
+          g_assert_cmpstr (p->lang, ==, round == 1 && rows[i].status == NULL
+                                        ? NULL : rows[i].lang);
+          g_assert_cmpstr (p->status, ==, rows[i].status);
+          assert_stanza_statuses (p, rows[i].statuses);
+          clear (f);
+          xmpp_presence (f, "probe", bare, "alice@sip.test", NULL, NULL, now + 2 * S);
+          g_assert_cmpuint (count (f, STOX_ACTION_SIP_SUBSCRIBE), ==, 0);
+        }
+      clear (f);
+    }
 }
 
 static void
@@ -1247,6 +1436,7 @@ main (int argc, char **argv)
   g_test_add ("/presence/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("s2x/pending-then-active", test_s2x_subscribe_pending_then_active);
   ADD ("s2x/merged-one-in-flight", test_s2x_presence_merged_one_in_flight);
+  ADD ("s2x/status-languages", test_s2x_status_languages);
   ADD ("s2x/unavailable-closed", test_s2x_unavailable_closed);
   ADD ("s2x/rejected", test_s2x_rejected);
   ADD ("s2x/refresh-and-expiry", test_s2x_refresh_and_expiry);
@@ -1256,6 +1446,7 @@ main (int argc, char **argv)
   ADD ("s2x/fetch", test_s2x_fetch);
   ADD ("s2x/second-watcher-authorized", test_s2x_second_watcher_already_authorized);
   ADD ("x2s/subscribe-notify-refresh", test_x2s_subscribe_notify);
+  ADD ("x2s/note-languages", test_x2s_note_languages);
   ADD ("x2s/bad-pidf-changes-nothing", test_x2s_bad_pidf_changes_nothing);
   ADD ("x2s/unsubscribe", test_x2s_unsubscribe);
   ADD ("x2s/failures", test_x2s_failures);

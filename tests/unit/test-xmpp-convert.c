@@ -282,6 +282,115 @@ test_decode_presence (void)
   g_assert_null (un->status);
 }
 
+/* Checks st->statuses against `want`, NULL-terminated (lang, text) pairs;
+ * a lang of "-" stands for none. */
+static void
+assert_statuses (const StoxStanza *st, const char *const *want)
+{
+  guint n = 0;
+
+  while (want[2 * n] != NULL)
+    n++;
+  if (n == 0)
+    {
+      g_assert_true (st->statuses == NULL || st->statuses->len == 0);
+      return;
+    }
+  g_assert_nonnull (st->statuses);
+  g_assert_cmpuint (st->statuses->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      const StoxLangText *t = g_ptr_array_index (st->statuses, i);
+      const char *lang = strcmp (want[2 * i], "-") == 0 ? NULL : want[2 * i];
+
+      g_test_message ("status %u", i);
+      g_assert_cmpstr (t->lang, ==, lang);
+      g_assert_cmpstr (t->text, ==, want[2 * i + 1]);
+    }
+}
+
+/* RFC 6121 §4.7.2.2: every <status/>, its own xml:lang kept, the first of
+ * each language (one without xml:lang is in the stanza's). */
+static void
+test_decode_presence_statuses (void)
+{
+  static const struct
+  {
+    const char *xml;
+    const char *status;        /* the one in the stanza's language */
+    const char *want[12];      /* lang ("-": none), text, …, NULL */
+  } rows[] = {
+    { "<presence xmlns='jabber:component:accept' xml:lang='en'>"
+      "<status>away</status><status xml:lang='de'>weg</status>"
+      "<status xml:lang='fr'>absent</status></presence>",
+      "away", { "-", "away", "de", "weg", "fr", "absent", NULL } },
+    /* repeated languages: the first stays; tags compare without case, and
+     * the one without xml:lang is English like the stanza */
+    { "<presence xml:lang='en'><status xml:lang='de'>weg</status>"
+      "<status>away</status><status xml:lang='DE'>fort</status>"
+      "<status xml:lang='en'>gone</status><status xml:lang='fr'>absent</status></presence>",
+      "away", { "de", "weg", "-", "away", "fr", "absent", NULL } },
+    { "<presence xml:lang='en'><status xml:lang='en'>gone</status>"
+      "<status>away</status></presence>",
+      "gone", { "en", "gone", NULL } },
+    /* no stanza language: xml:lang='en' is another language than none */
+    { "<presence><status>a</status><status xml:lang='en'>b</status>"
+      "<status>c</status></presence>",
+      "a", { "-", "a", "en", "b", NULL } },
+    /* other namespaces and nested elements are not the status */
+    { "<presence><status xmlns='urn:example:other' xml:lang='de'>no</status>"
+      "<x xmlns='urn:example:x'><status xml:lang='fr'>nested</status></x>"
+      "<status>yes</status></presence>",
+      "yes", { "-", "yes", NULL } },
+    { "<presence xmlns='jabber:component:accept'>"
+      "<status xmlns='jabber:client' xml:lang='it'>via</status></presence>",
+      "via", { "it", "via", NULL } },
+    /* an empty status is a status */
+    { "<presence><status/></presence>", "", { "-", "", NULL } },
+    { "<presence><show>away</show></presence>", NULL, { NULL } },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_test_message ("row %zu", i);
+      g_autoptr(StoxStanza) st = decode_string (rows[i].xml);
+      g_assert_cmpstr (st->status, ==, rows[i].status);
+      assert_statuses (st, rows[i].want);
+    }
+}
+
+/* A stanza with many statuses gives the first STOX_XMPP_STATUSES_MAX
+ * languages; repeats do not count. */
+static void
+test_decode_presence_statuses_bound (void)
+{
+  g_autoptr(GString) xml = g_string_new ("<presence xml:lang='en'>");
+  guint n = STOX_XMPP_STATUSES_MAX + 8;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_string_append_printf (xml, "<status xml:lang='x-%02u'>s%u</status>", i, i);
+      /* a repeat of each language, ignored without using up the bound */
+      g_string_append_printf (xml, "<status xml:lang='x-%02u'>r%u</status>", i, i);
+    }
+  g_string_append (xml, "</presence>");
+
+  g_autoptr(StoxStanza) st = decode_string (xml->str);
+  g_assert_nonnull (st->statuses);
+  g_assert_cmpuint (st->statuses->len, ==, STOX_XMPP_STATUSES_MAX);
+  for (guint i = 0; i < STOX_XMPP_STATUSES_MAX; i++)
+    {
+      const StoxLangText *t = g_ptr_array_index (st->statuses, i);
+      g_autofree char *lang = g_strdup_printf ("x-%02u", i);
+      g_autofree char *text = g_strdup_printf ("s%u", i);
+
+      g_assert_cmpstr (t->lang, ==, lang);
+      g_assert_cmpstr (t->text, ==, text);
+    }
+  /* none of the stanza's language: the first */
+  g_assert_cmpstr (st->status, ==, "s0");
+}
+
 static void
 test_decode_unknown (void)
 {
@@ -470,6 +579,101 @@ test_encode_presence (void)
   g_assert_cmpstr (out->show, ==, "away");
   g_assert_cmpstr (out->status, ==, "Out to lunch 🍔 <back soon>");
   g_assert_null (out->body);
+}
+
+/* Counts the non-overlapping occurrences of `needle`. */
+static guint
+count_of (const char *haystack, const char *needle)
+{
+  guint n = 0;
+
+  for (const char *p = strstr (haystack, needle); p != NULL;
+       p = strstr (p + strlen (needle), needle))
+    n++;
+  return n;
+}
+
+/* One <status/> per entry, xml:lang where it is not the stanza's; the
+ * decoder gives them back. */
+static void
+test_encode_presence_statuses (void)
+{
+  static const struct
+  {
+    const char *lang;          /* the stanza's */
+    const char *in[8];         /* lang ("-": none), text, …, NULL */
+    const char *elements[4];   /* exactly these <status/> on the wire */
+    const char *out[8];        /* decoded again */
+  } rows[] = {
+    { "en",
+      { "-", "away", "de", "weg", "fr", "absent & <bientôt>", NULL },
+      { "<status>away</status>", "<status xml:lang=\"de\">weg</status>",
+        "<status xml:lang=\"fr\">absent &amp; &lt;bientôt&gt;</status>", NULL },
+      { "-", "away", "de", "weg", "fr", "absent & <bientôt>", NULL } },
+    /* the stanza's own language is not repeated on the status */
+    { "en",
+      { "en", "away", "de", "weg", NULL },
+      { "<status>away</status>", "<status xml:lang=\"de\">weg</status>", NULL },
+      { "-", "away", "de", "weg", NULL } },
+    { NULL,
+      { "-", "a", "de", "", NULL },
+      { "<status>a</status>", "<status xml:lang=\"de\"/>", NULL },
+      { "-", "a", "de", "", NULL } },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_PRESENCE);
+      g_autofree char *wire = NULL;
+      guint n = 0;
+
+      g_test_message ("row %zu", i);
+      in->to = g_strdup ("bob@localhost.test");
+      in->lang = g_strdup (rows[i].lang);
+      /* statuses win over status */
+      in->status = g_strdup ("not written");
+      for (guint j = 0; rows[i].in[2 * j] != NULL; j++)
+        stox_stanza_add_status (in, strcmp (rows[i].in[2 * j], "-") == 0 ? NULL : rows[i].in[2 * j],
+                                rows[i].in[2 * j + 1]);
+      g_autoptr(StoxStanza) out = round_trip (in, &wire);
+
+      for (; rows[i].elements[n] != NULL; n++)
+        g_assert_cmpuint (count_of (wire, rows[i].elements[n]), ==, 1);
+      g_assert_cmpuint (count_of (wire, "<status"), ==, n);
+      g_assert_null (strstr (wire, "not written"));
+      g_assert_cmpstr (out->lang, ==, rows[i].lang);
+      assert_statuses (out, rows[i].out);
+    }
+
+  /* Without entries, `status` alone as before. */
+  {
+    g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_PRESENCE);
+    g_autofree char *wire = NULL;
+
+    in->lang = g_strdup ("en");
+    in->status = g_strdup ("only");
+    in->statuses = g_ptr_array_new_with_free_func ((GDestroyNotify) stox_lang_text_free);
+    g_autoptr(StoxStanza) out = round_trip (in, &wire);
+    g_assert_cmpuint (count_of (wire, "<status"), ==, 1);
+    g_assert_nonnull (strstr (wire, "<status>only</status>"));
+    g_assert_cmpstr (out->status, ==, "only");
+  }
+
+  /* Each entry is checked like every other field. */
+  static const struct { const char *lang, *text; } bad[] = {
+    { "de", "bell\x07" }, { "de", "\xff" }, { "d\ne", "ok" }, { "d\x01e", "ok" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(StoxStanza) in = stox_stanza_new (STOX_STANZA_PRESENCE);
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("bad %zu", i);
+      stox_stanza_add_status (in, NULL, "fine");
+      stox_stanza_add_status (in, bad[i].lang, bad[i].text);
+      g_assert_null (stox_xmpp_stanza_encode (ctx, in, &error));
+      g_assert_error (error, STOX_XMPP_CONVERT_ERROR, STOX_XMPP_CONVERT_ERROR_INVALID_TEXT);
+    }
 }
 
 static void
@@ -692,6 +896,9 @@ main (int argc, char **argv)
   g_test_add_func ("/xmpp/convert/decode/chat-states", test_decode_chat_states);
   g_test_add_func ("/xmpp/convert/decode/iq-child", test_decode_iq_child);
   g_test_add_func ("/xmpp/convert/decode/presence", test_decode_presence);
+  g_test_add_func ("/xmpp/convert/decode/presence-statuses", test_decode_presence_statuses);
+  g_test_add_func ("/xmpp/convert/decode/presence-statuses-bound",
+                   test_decode_presence_statuses_bound);
   g_test_add_func ("/xmpp/convert/decode/unknown", test_decode_unknown);
   g_test_add_func ("/xmpp/convert/encode/message", test_encode_message);
   g_test_add_func ("/xmpp/convert/encode/chat-states", test_encode_chat_states);
@@ -699,6 +906,7 @@ main (int argc, char **argv)
   g_test_add_func ("/xmpp/convert/encode/escaping-wire", test_encode_escaping_wire);
   g_test_add_func ("/xmpp/convert/encode/error", test_encode_error);
   g_test_add_func ("/xmpp/convert/encode/presence", test_encode_presence);
+  g_test_add_func ("/xmpp/convert/encode/presence-statuses", test_encode_presence_statuses);
   g_test_add_func ("/xmpp/convert/encode/iq-child", test_encode_iq_child);
   g_test_add_func ("/xmpp/convert/encode/payload", test_encode_payload);
   g_test_add_func ("/xmpp/convert/encode/payload-with-error", test_encode_payload_with_error);
