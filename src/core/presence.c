@@ -20,6 +20,7 @@ typedef enum
   TIMER_WATCH_EXPIRY,     /* a SIP watcher did not refresh */
   TIMER_FOLLOW_REFRESH,   /* re-SUBSCRIBE before the dialog expires */
   TIMER_FOLLOW_RETRY,     /* new dialog after a transient failure */
+  TIMER_RESYNC,           /* the next batch of restored pairs to resync */
 } TimerKind;
 
 typedef struct
@@ -120,7 +121,16 @@ struct _StoxPresence
   guint64     timer_serial;
   GHashTable *resync;           /* Pair* with restored watches, until the
                                  * link is up (stox_presence_on_link) */
+  GSequenceIter *resync_timer;  /* TIMER_RESYNC, while batches remain */
+  guint       restored_follows; /* spreads their first SUBSCRIBEs */
 };
+
+/* What a restart asks of the peers is spread out: the component's send
+ * queue is bounded (10 000 stanzas by default, then sends fail) and a SIP
+ * proxy should not meet 100 000 SUBSCRIBEs in one burst.  RESTORE_BATCH
+ * every RESTORE_TICK_US is 10 000 per second. */
+#define RESTORE_BATCH   500
+#define RESTORE_TICK_US (50 * 1000)
 
 static void
 timer_cancel (StoxPresence *p, GSequenceIter **iter)
@@ -1400,8 +1410,10 @@ stox_presence_restore (StoxPresence          *p,
             store (actions, STOX_STORE_FOLLOW, TRUE, r->a, r->b);
             return;
           }
-        /* Re-subscribe from the loop, not from start-up itself. */
-        timer_arm (p, &f->timer, TIMER_FOLLOW_RETRY, f, now);
+        /* Re-subscribe from the loop, not from start-up itself, a batch
+         * per tick. */
+        timer_arm (p, &f->timer, TIMER_FOLLOW_RETRY, f,
+                   now + (gint64) (p->restored_follows++ / RESTORE_BATCH) * RESTORE_TICK_US);
       }
       break;
     case STOX_STORE_APPROVAL:
@@ -1426,23 +1438,21 @@ stox_presence_restore (StoxPresence          *p,
     }
 }
 
-void
-stox_presence_on_link (StoxPresence          *p,
-                       const StoxPresenceEnv *env,
-                       gboolean               up,
-                       gint64                 now,
-                       GPtrArray             *actions)
+/* Up to RESTORE_BATCH restored pairs asked for their current state; the
+ * rest a tick later. */
+static void
+resync_batch (StoxPresence *p, gint64 now, GPtrArray *actions)
 {
   GHashTableIter iter;
   gpointer key;
+  guint sent = 0;
 
-  if (!up)
-    return;
   g_hash_table_iter_init (&iter, p->resync);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
+  while (sent < RESTORE_BATCH && g_hash_table_iter_next (&iter, &key, NULL))
     {
       Pair *pair = key;
 
+      g_hash_table_iter_remove (&iter);
       if (pair->watches == NULL)
         continue;
       /* Approved: a probe brings the XMPP user's current presence, which
@@ -1453,8 +1463,28 @@ stox_presence_on_link (StoxPresence          *p,
        * given while the gateway was down is not lost. */
       send_presence (actions, pair->watcher_jid, pair->target_jid,
                      pair->authorized ? "probe" : "subscribe");
+      sent++;
     }
-  g_hash_table_remove_all (p->resync);
+  if (g_hash_table_size (p->resync) > 0)
+    timer_arm (p, &p->resync_timer, TIMER_RESYNC, p, now + RESTORE_TICK_US);
+  else
+    timer_cancel (p, &p->resync_timer);
+}
+
+void
+stox_presence_on_link (StoxPresence          *p,
+                       const StoxPresenceEnv *env,
+                       gboolean               up,
+                       gint64                 now,
+                       GPtrArray             *actions)
+{
+  if (!up)
+    {
+      /* What is left waits for the next link (its stanzas would fail). */
+      timer_cancel (p, &p->resync_timer);
+      return;
+    }
+  resync_batch (p, now, actions);
 }
 
 /* ---- timers and shutdown ---------------------------------------------- */
@@ -1505,6 +1535,12 @@ stox_presence_on_timer (StoxPresence          *p,
             g_sequence_remove (head);
             follow_subscribe (p, env, f, FALSE, f->expires, actions);
           }
+          break;
+        case TIMER_RESYNC:
+          p->resync_timer = NULL;
+          g_sequence_remove (head);
+          if (env->link_up)
+            resync_batch (p, now, actions);
           break;
         case TIMER_FOLLOW_RETRY:
           {
@@ -1563,6 +1599,9 @@ stox_presence_on_shutdown (StoxPresence          *p,
           n->u.notify.retry_after = 30;
         }
     }
+
+  timer_cancel (p, &p->resync_timer);
+  g_hash_table_remove_all (p->resync);
 
   g_hash_table_iter_init (&iter, p->follows);
   while (g_hash_table_iter_next (&iter, NULL, &value))

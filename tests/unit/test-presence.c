@@ -1285,6 +1285,63 @@ test_restore_watch_active (Fixture *f, gconstpointer data)
     }
 }
 
+/* A restart's requests are spread out, RESTORE_BATCH (500) per 50 ms
+ * tick: 1200 restored watcher pairs resync in 500 + 500 + 200 stanzas, and
+ * 1200 restored follows re-SUBSCRIBE in 500 + 500 + 200; a link drop
+ * pauses the resync, which goes on at the next link up. */
+static void
+test_restore_paced (Fixture *f, gconstpointer data)
+{
+  const gint64 tick = 50 * 1000;
+  const guint n = 1200;
+  const guint want[] = { 500, 500, 200, 0 };
+
+  start_down (f);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *watcher = g_strdup_printf ("romeo%u@sip.test", i);
+      g_autofree char *xmpp = g_strdup_printf ("bob%u@xmpp.test", i);
+      StoxStoreRecord follow = { .kind = STOX_STORE_FOLLOW, .a = xmpp,
+                                 .b = (char *) "alice@sip.test" };
+
+      restore_watch (f, watcher, WATCH_DIALOG + i, T0 + 600 * S, T0);
+      stox_gateway_restore (f->gw, &follow, T0, f->actions);
+    }
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  g_assert_cmpuint (count_watchers (f), ==, n);
+
+  /* Follows: a batch per tick, from the loop. */
+  for (guint k = 0; k < G_N_ELEMENTS (want); k++)
+    {
+      stox_gateway_on_timer (f->gw, T0 + (gint64) k * tick, f->actions);
+      g_test_message ("follow tick %u: %u SUBSCRIBEs", k, count (f, STOX_ACTION_SIP_SUBSCRIBE));
+      g_assert_cmpuint (count (f, STOX_ACTION_SIP_SUBSCRIBE), ==, want[k]);
+      clear (f);
+    }
+
+  /* Watchers: the first batch at link up, then a batch per tick. */
+  gint64 up = T0 + S;
+  stox_gateway_on_link (f->gw, TRUE, 0, up, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 500);
+  g_assert_cmpstr (find (f, STOX_ACTION_XMPP_SEND, 0)->u.stanza->type, ==, "subscribe");
+  clear (f);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, up + tick);
+  /* Down before the next tick: nothing more until the link is back. */
+  stox_gateway_on_link (f->gw, FALSE, 5, up + tick / 2, f->actions);
+  stox_gateway_on_timer (f->gw, up + tick, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_on_link (f->gw, TRUE, 0, up + 2 * tick, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 500);
+  clear (f);
+  stox_gateway_on_timer (f->gw, up + 3 * tick, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 200);
+  clear (f);
+  stox_gateway_on_timer (f->gw, up + 4 * tick, f->actions);
+  stox_gateway_on_link (f->gw, FALSE, 5, up + 5 * tick, f->actions);
+  stox_gateway_on_link (f->gw, TRUE, 0, up + 6 * tick, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+}
+
 /* The expiry timer runs to the restored deadline. */
 static void
 test_restore_watch_expiry (Fixture *f, gconstpointer data)
@@ -1459,6 +1516,7 @@ main (int argc, char **argv)
   ADD ("store/watch-removes", test_store_watch_removes);
   ADD ("store/watch-shutdown", test_store_watch_shutdown);
   ADD ("store/restore-watch-active", test_restore_watch_active);
+  ADD ("store/restore-paced", test_restore_paced);
   ADD ("store/restore-watch-expiry", test_restore_watch_expiry);
   ADD ("store/restore-watch-dropped", test_restore_watch_dropped);
   ADD ("store/restore-watch-pending", test_restore_watch_pending);
