@@ -19,8 +19,11 @@
  *
  * prepare() makes the source ready at once when stanzas were queued since
  * the last run (stox_xmpp_component_send() from a SIP handler goes out in
- * the same main-loop iteration); otherwise the ready time, one second ahead
- * while a connection exists, is the only timer.  No connection, no wake-up.
+ * the same main-loop iteration); otherwise a tick one second after the
+ * last run, while a connection exists, is the only timer.  No connection,
+ * no wake-up.  The tick is handed to the poll by prepare() rather than
+ * with g_source_set_ready_time(), which writes the context's wake-up
+ * eventfd on every change: once per run, so per stanza under load.
  */
 #include "config.h"
 
@@ -44,6 +47,7 @@ typedef struct
   gboolean      kick;
   int           refused_fd;
   guint64       dispatches;
+  gint64        tick_at;     /* monotonic µs of the next timer run; -1: none */
 } StoxXmppSource;
 
 /* The sockopt callback has no user data; the component is a singleton, but
@@ -118,7 +122,7 @@ resync (StoxXmppSource *self,
       self->new_fd = -1;
       self->kick = FALSE;
       self->queue_mark = 0;
-      g_source_set_ready_time (&self->source, -1);
+      self->tick_at = -1;
       return;
     }
 
@@ -142,7 +146,7 @@ resync (StoxXmppSource *self,
       self->events = events;
     }
 
-  g_source_set_ready_time (&self->source, g_get_monotonic_time () + TICK_US);
+  self->tick_at = g_get_monotonic_time () + TICK_US;
 }
 
 static gboolean
@@ -154,8 +158,28 @@ source_prepare (GSource *source,
   *timeout = -1;
   if (self->tag == NULL)
     return FALSE;
-  return self->kick
-         || xmpp_conn_send_queue_len (self->conn) > self->queue_mark;
+  if (self->kick || xmpp_conn_send_queue_len (self->conn) > self->queue_mark)
+    return TRUE;
+  if (self->tick_at >= 0)
+    {
+      gint64 now = g_source_get_time (source);
+
+      if (self->tick_at <= now)
+        return TRUE;
+      /* Rounded up, so that the poll does not return just before it. */
+      *timeout = (gint) MIN ((self->tick_at - now + 999) / 1000, G_MAXINT);
+    }
+  return FALSE;
+}
+
+/* After the poll: the socket's events are GLib's to report; the rest is
+ * prepare()'s test again. */
+static gboolean
+source_check (GSource *source)
+{
+  gint timeout;
+
+  return source_prepare (source, &timeout);
 }
 
 static gboolean
@@ -197,7 +221,7 @@ source_finalize (GSource *source)
 
 static GSourceFuncs source_funcs = {
   .prepare = source_prepare,
-  .check = NULL,
+  .check = source_check,
   .dispatch = source_dispatch,
   .finalize = source_finalize,
 };
@@ -219,6 +243,7 @@ stox_xmpp_source_new (xmpp_ctx_t  *ctx,
   self->new_fd = -1;
   self->fd = -1;
   self->refused_fd = -1;
+  self->tick_at = -1;
   live_sources = g_slist_prepend (live_sources, self);
   xmpp_conn_set_sockopt_callback (conn, on_sockopt);
   return source;
@@ -240,7 +265,7 @@ stox_xmpp_source_drop_fd (GSource *source)
   unwatch (self);
   self->new_fd = -1;
   self->kick = FALSE;
-  g_source_set_ready_time (source, -1);
+  self->tick_at = -1;
 }
 
 void
