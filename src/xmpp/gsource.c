@@ -237,6 +237,10 @@ stox_xmpp_source_new (xmpp_ctx_t  *ctx,
 
   source = g_source_new (&source_funcs, sizeof (StoxXmppSource));
   g_source_set_static_name (source, "stox-xmpp");
+  /* Not blocked while dispatched: blocking takes the socket out of the
+   * poll set and back, two wake-up eventfd writes and an extra loop pass
+   * per dispatch.  Nothing runs a nested loop from xmpp_run_once(). */
+  g_source_set_can_recurse (source, TRUE);
   self = (StoxXmppSource *) source;
   self->ctx = ctx;
   self->conn = conn;
