@@ -42,7 +42,7 @@ G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
 /* An incoming request the core has not answered after 64×T1 (when any
  * UDP client has given up, RFC 3261 §17.1.2.2) is answered 500 here, so a
  * lost answer cannot pin the transaction, and its memory, for ever. */
-#define UNANSWERED_LIMIT_S 32
+#define UNANSWERED_LIMIT_MS 32000
 
 /* After an accepted unsubscribe (or fetch) the notifier sends a final
  * NOTIFY (RFC 6665 §4.4.1); one that never comes releases the dialog after
@@ -148,7 +148,8 @@ struct _StoxSipOp
   StoxToken        dialog;       /* dialog may be gone when it completes */
   gboolean         initial;      /* SUBSCRIBE we sent that created its dialog */
   gboolean         terminates;   /* NOTIFY terminated; SUBSCRIBE we sent with Expires: 0 */
-  guint            expiry;       /* OP_SERVER: UNANSWERED_LIMIT_S timer */
+  GList            unanswered;   /* OP_SERVER: link in ep->unanswered */
+  gint64           answer_by;    /* OP_SERVER: monotonic µs, then 500 */
 };
 
 /* A final response reported from an idle callback: failures before the
@@ -199,6 +200,14 @@ struct _StoxSipEndpoint
   gpointer            done_data;
   guint               done_idle;
   guint               shutdown_timer;
+
+  /* Incoming requests the core has not answered yet, oldest first: one
+   * limit for all, so arrival order is deadline order, and one GSource
+   * serves them (GLib visits every attached source on every loop pass:
+   * a timeout per request cost ~17 ns × requests in flight per pass). */
+  GQueue              unanswered;        /* StoxSipOp, by answer_by */
+  guint               unanswered_ms;
+  GSource            *unanswered_timer;
 
   GQueue              reports;           /* Report */
   guint               report_idle;
@@ -759,7 +768,11 @@ op_free (StoxSipOp *op)
 {
   if (op == NULL)
     return;
-  g_clear_handle_id (&op->expiry, g_source_remove);
+  if (op->unanswered.data != NULL)
+    {
+      g_queue_unlink (&op->ep->unanswered, &op->unanswered);
+      op->unanswered.data = NULL;
+    }
   /* An incoming transaction destroyed unanswered gets 500 from nta; an
    * outgoing one runs on to its end without us. */
   if (op->irq != NULL)
@@ -815,18 +828,73 @@ answer_now (StoxSipEndpoint *ep,
   return status;
 }
 
-static gboolean
-expire_server_op (gpointer user_data)
+typedef struct
 {
-  StoxSipOp *op = user_data;
+  GSource          source;
+  StoxSipEndpoint *ep;
+} UnansweredSource;
 
-  op->expiry = 0;
-  g_warning ("request %" G_GUINT64_FORMAT " not answered within %u s; answering 500",
-             op->token, UNANSWERED_LIMIT_S);
-  stox_sip_endpoint_respond (op->ep, op->token, SIP_500_INTERNAL_SERVER_ERROR,
-                             0, NULL, NULL, NULL, -1, -1);
-  return G_SOURCE_REMOVE;
+/* The oldest unanswered request's deadline, for the poll (prepare) and
+ * after it (check). */
+static gboolean
+unanswered_due (GSource *source,
+                gint    *timeout)
+{
+  StoxSipEndpoint *ep = ((UnansweredSource *) source)->ep;
+  GList *head = g_queue_peek_head_link (&ep->unanswered);
+  gint64 now;
+
+  *timeout = -1;
+  if (head == NULL)
+    return FALSE;
+  now = g_source_get_time (source);
+  if (((StoxSipOp *) head->data)->answer_by <= now)
+    return TRUE;
+  *timeout = (gint) MIN ((((StoxSipOp *) head->data)->answer_by - now + 999) / 1000, G_MAXINT);
+  return FALSE;
 }
+
+static gboolean
+unanswered_check (GSource *source)
+{
+  gint timeout;
+
+  return unanswered_due (source, &timeout);
+}
+
+/* A request the core never answered gets 500 (it must get something,
+ * RFC 3261 §8.2.6), and a warning: that is a gateway bug. */
+static gboolean
+unanswered_dispatch (GSource    *source,
+                     GSourceFunc callback,
+                     gpointer    user_data)
+{
+  StoxSipEndpoint *ep = ((UnansweredSource *) source)->ep;
+  gint64 now = g_get_monotonic_time ();
+  GList *head;
+
+  while ((head = g_queue_peek_head_link (&ep->unanswered)) != NULL &&
+         ((StoxSipOp *) head->data)->answer_by <= now)
+    {
+      StoxSipOp *op = head->data;
+
+      /* Out of the queue first: answering frees it, and must not find
+       * it here again whatever happens. */
+      g_queue_unlink (&ep->unanswered, head);
+      op->unanswered.data = NULL;
+      g_warning ("request %" G_GUINT64_FORMAT " not answered within %u ms; answering 500",
+                 op->token, ep->unanswered_ms);
+      stox_sip_endpoint_respond (ep, op->token, SIP_500_INTERNAL_SERVER_ERROR,
+                                 0, NULL, NULL, NULL, -1, -1);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs unanswered_funcs = {
+  .prepare = unanswered_due,
+  .check = unanswered_check,
+  .dispatch = unanswered_dispatch,
+};
 
 /* What the stack can answer without the core (RFC 3261 §8.2.1–§8.2.2,
  * §12.2.2, RFC 6665 §4.1.3, §4.2.1.1); 0 when the request is for the core.
@@ -982,7 +1050,9 @@ on_leg_request (StoxSipDialog  *dlg,
       op->terminates = req->method == STOX_SIP_METHOD_NOTIFY
                        && g_strcmp0 (req->substate, "terminated") == 0;
     }
-  op->expiry = g_timeout_add_seconds (UNANSWERED_LIMIT_S, expire_server_op, op);
+  op->answer_by = g_get_monotonic_time () + (gint64) ep->unanswered_ms * 1000;
+  op->unanswered.data = op;
+  g_queue_push_tail_link (&ep->unanswered, &op->unanswered);
   g_hash_table_insert (ep->server_ops, &op->token, op);
 
   req->token = op->token;
@@ -1225,6 +1295,11 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                                                         : "stox/" PACKAGE_VERSION);
   ep->bound_configured = configured_hostport (config->listen);
   ep->server_ops = op_table_new ();
+  ep->unanswered_ms = config->unanswered_ms != 0 ? config->unanswered_ms : UNANSWERED_LIMIT_MS;
+  ep->unanswered_timer = g_source_new (&unanswered_funcs, sizeof (UnansweredSource));
+  ((UnansweredSource *) ep->unanswered_timer)->ep = ep;
+  g_source_set_static_name (ep->unanswered_timer, "stox-sip unanswered requests");
+  g_source_attach (ep->unanswered_timer, NULL);
   ep->client_ops = op_table_new ();
   ep->subscribe_ops = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) op_free);
   ep->server_dialogs = dialog_table_new ();
@@ -1979,6 +2054,11 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
   g_clear_pointer (&ep->restored, g_array_unref);
   g_clear_handle_id (&ep->shutdown_timer, g_source_remove);
   g_queue_clear_full (&ep->reports, report_free);
+  if (ep->unanswered_timer != NULL)
+    {
+      g_source_destroy (ep->unanswered_timer);
+      g_clear_pointer (&ep->unanswered_timer, g_source_unref);
+    }
 
   /* Transactions and legs belong to the agent: release them first. */
   g_clear_pointer (&ep->server_ops, g_hash_table_unref);

@@ -46,6 +46,8 @@ typedef struct
   const char *outbound_proxy;  /* NULL: RFC 3263 resolution */
   const char *tls_dir;         /* directory with agent.pem (key+cert), or NULL */
   const char *user_agent;      /* Server/User-Agent value */
+  guint       unanswered_ms;   /* a request the core leaves unanswered this
+                                * long gets 500; 0: 32 s (64×T1) */
 } StoxSipEndpointConfig;
 
 /* The endpoint owns `req` only for the duration of the call. */

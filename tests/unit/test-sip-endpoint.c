@@ -662,6 +662,85 @@ test_message_answered_after_delay (Fixture       *fx,
   g_assert_cmpuint (fx->requests->len, ==, 1);
 }
 
+/* Final responses in the datagrams so far whose Call-ID is `call_id`. */
+static guint
+finals_for (Fixture *fx, const char *call_id, guint status)
+{
+  g_autofree char *status_line = g_strdup_printf ("SIP/2.0 %u ", status);
+  g_autofree char *cid = g_strdup_printf ("\r\nCall-ID: %s\r\n", call_id);
+  guint n = 0;
+
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      g_autofree char *text = datagram_text (fx->datagrams->pdata[i]);
+
+      n += g_str_has_prefix (text, status_line) && strstr (text, cid) != NULL;
+    }
+  return n;
+}
+
+/* A request the core never answers gets 500 from the front end after the
+ * limit (RFC 3261 §8.2.6: every request gets a final response), oldest
+ * first; one answered in time is not touched, and the core's answer after
+ * the 500 is ignored.  With a 400 ms limit instead of 32 s. */
+static void
+test_unanswered_500 (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autoptr (GError) error = NULL;
+  gsize len1, len2, len3;
+
+  /* The same port, a short limit. */
+  stox_sip_endpoint_free (g_steal_pointer (&fx->ep));
+  StoxSipEndpointConfig config = { .listen = fx->listen, .user_agent = USER_AGENT,
+                                   .unanswered_ms = 400 };
+  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *m1 = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n", "a", 1, &len1);
+  g_autofree char *m2 = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n", "b", 1, &len2);
+  g_autofree char *m3 = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n", "c", 1, &len3);
+  guint n1 = fx->branch - 2, n2 = fx->branch - 1, n3 = fx->branch;
+  g_autofree char *c1 = g_strdup_printf ("call-%u@test", n1);
+  g_autofree char *c2 = g_strdup_printf ("call-%u@test", n2);
+  g_autofree char *c3 = g_strdup_printf ("call-%u@test", n3);
+
+  GLogLevelFlags fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK);
+  gint64 t0 = g_get_monotonic_time ();
+  peer_send (fx, m1, len1);
+  wait_for (fx, has_request, "the first MESSAGE to reach on_request");
+  run_for (200);
+  peer_send (fx, m2, len2);
+  peer_send (fx, m3, len3);
+  run_for (100);
+  g_assert_cmpuint (fx->requests->len, ==, 3);
+  /* The third is answered in time. */
+  stox_sip_endpoint_respond (fx->ep, ((StoxSipRequest *) fx->requests->pdata[2])->token, 202,
+                             NULL, 0, NULL, ALLOW, NULL, -1, -1);
+
+  /* The first at ~400 ms, the second at ~600 ms. */
+  for (guint i = 0; i < 100 && finals_for (fx, c1, 500) == 0; i++)
+    run_for (10);
+  gint64 first = g_get_monotonic_time () - t0;
+  g_assert_cmpuint (finals_for (fx, c1, 500), ==, 1);
+  g_assert_cmpuint (finals_for (fx, c2, 500), ==, 0);
+  for (guint i = 0; i < 100 && finals_for (fx, c2, 500) == 0; i++)
+    run_for (10);
+  g_log_set_always_fatal (fatal);
+  g_test_message ("500 to the first after %.0f ms", (double) first / 1000.0);
+  g_assert_cmpint (first, >=, 380 * 1000);
+  g_assert_cmpuint (finals_for (fx, c2, 500), ==, 1);
+  g_assert_cmpuint (finals_for (fx, c3, 202), ==, 1);
+  g_assert_cmpuint (finals_for (fx, c3, 500), ==, 0);
+
+  /* The core's late answer to the first: nothing more on the wire. */
+  guint before = fx->datagrams->len;
+  stox_sip_endpoint_respond (fx->ep, ((StoxSipRequest *) fx->requests->pdata[0])->token, 202,
+                             NULL, 0, NULL, ALLOW, NULL, -1, -1);
+  run_for (100);
+  g_assert_cmpuint (fx->datagrams->len, ==, before);
+}
+
 static void
 test_respond_headers (Fixture       *fx,
                       gconstpointer  data)
@@ -2565,6 +2644,7 @@ main (int argc, char *argv[])
   ADD ("options-answered-at-once", test_options_answered_at_once, NULL);
   ADD ("message-answered-after-delay", test_message_answered_after_delay, NULL);
   ADD ("respond-headers", test_respond_headers, NULL);
+  ADD ("unanswered-500", test_unanswered_500, NULL);
   ADD ("other-methods-refused", test_other_methods_refused, NULL);
   ADD ("send-message", test_send_message, NULL);
   ADD ("send-unsupported", test_send_unsupported, NULL);
