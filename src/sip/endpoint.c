@@ -27,6 +27,7 @@
 
 #include "sip/endpoint.h"
 #include "sip/convert.h"
+#include "sip/fifo-timer.h"
 
 G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
 
@@ -114,7 +115,7 @@ struct _StoxSipDialog
   char            *target_uri;   /* client: Request-URI until the peer's Contact */
   gboolean         established;  /* client: the notifier's tag is known */
   gboolean         terminating;  /* server: a terminated NOTIFY is on its way */
-  guint            linger;       /* client: unsubscribed, awaiting the final NOTIFY */
+  StoxFifoTimerEntry linger;     /* client: unsubscribed, awaiting the final NOTIFY */
 
   /* Server: what its saved state needs beyond the leg's own getters
    * (target, remote CSeq), as the initial SUBSCRIBE and our 2xx had it. */
@@ -148,8 +149,7 @@ struct _StoxSipOp
   StoxToken        dialog;       /* dialog may be gone when it completes */
   gboolean         initial;      /* SUBSCRIBE we sent that created its dialog */
   gboolean         terminates;   /* NOTIFY terminated; SUBSCRIBE we sent with Expires: 0 */
-  GList            unanswered;   /* OP_SERVER: link in ep->unanswered */
-  gint64           answer_by;    /* OP_SERVER: monotonic µs, then 500 */
+  StoxFifoTimerEntry unanswered; /* OP_SERVER: in ep->unanswered until answered */
 };
 
 /* A final response reported from an idle callback: failures before the
@@ -201,13 +201,11 @@ struct _StoxSipEndpoint
   guint               done_idle;
   guint               shutdown_timer;
 
-  /* Incoming requests the core has not answered yet, oldest first: one
-   * limit for all, so arrival order is deadline order, and one GSource
-   * serves them (GLib visits every attached source on every loop pass:
-   * a timeout per request cost ~17 ns × requests in flight per pass). */
-  GQueue              unanswered;        /* StoxSipOp, by answer_by */
-  guint               unanswered_ms;
-  GSource            *unanswered_timer;
+  /* One delay each, so one queue each (fifo-timer.h): incoming requests
+   * the core has not answered yet, and client dialogs awaiting their final
+   * NOTIFY after an unsubscribe. */
+  StoxFifoTimer      *unanswered;        /* StoxSipOp */
+  StoxFifoTimer      *lingering;         /* StoxSipDialog */
 
   GQueue              reports;           /* Report */
   guint               report_idle;
@@ -436,7 +434,7 @@ dialog_free (StoxSipDialog *dlg)
 {
   if (dlg == NULL)
     return;
-  g_clear_handle_id (&dlg->linger, g_source_remove);
+  stox_fifo_timer_remove (dlg->ep->lingering, &dlg->linger);
   /* Transactions do not refer to their leg once created, so a dialog may
    * go while its last NOTIFY or SUBSCRIBE is still in flight. */
   if (dlg->leg != NULL)
@@ -733,16 +731,16 @@ dialog_event_matches (StoxSipDialog     *dlg,
   return g_strcmp0 (o->o_id, dlg->event_id) == 0;
 }
 
-static gboolean
-dialog_linger_expired (gpointer user_data)
+static void
+dialog_linger_expired (gpointer item,
+                       gpointer user_data)
 {
-  StoxSipDialog *dlg = user_data;
+  StoxSipDialog *dlg = item;
 
-  dlg->linger = 0;
+  (void) user_data;
   g_debug ("client dialog %" G_GUINT64_FORMAT ": no final NOTIFY within %u s",
            dlg->id, UNSUBSCRIBE_LINGER_S);
   dialog_forget (dlg);
-  return G_SOURCE_REMOVE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -768,11 +766,7 @@ op_free (StoxSipOp *op)
 {
   if (op == NULL)
     return;
-  if (op->unanswered.data != NULL)
-    {
-      g_queue_unlink (&op->ep->unanswered, &op->unanswered);
-      op->unanswered.data = NULL;
-    }
+  stox_fifo_timer_remove (op->ep->unanswered, &op->unanswered);
   /* An incoming transaction destroyed unanswered gets 500 from nta; an
    * outgoing one runs on to its end without us. */
   if (op->irq != NULL)
@@ -828,73 +822,20 @@ answer_now (StoxSipEndpoint *ep,
   return status;
 }
 
-typedef struct
-{
-  GSource          source;
-  StoxSipEndpoint *ep;
-} UnansweredSource;
-
-/* The oldest unanswered request's deadline, for the poll (prepare) and
- * after it (check). */
-static gboolean
-unanswered_due (GSource *source,
-                gint    *timeout)
-{
-  StoxSipEndpoint *ep = ((UnansweredSource *) source)->ep;
-  GList *head = g_queue_peek_head_link (&ep->unanswered);
-  gint64 now;
-
-  *timeout = -1;
-  if (head == NULL)
-    return FALSE;
-  now = g_source_get_time (source);
-  if (((StoxSipOp *) head->data)->answer_by <= now)
-    return TRUE;
-  *timeout = (gint) MIN ((((StoxSipOp *) head->data)->answer_by - now + 999) / 1000, G_MAXINT);
-  return FALSE;
-}
-
-static gboolean
-unanswered_check (GSource *source)
-{
-  gint timeout;
-
-  return unanswered_due (source, &timeout);
-}
-
 /* A request the core never answered gets 500 (it must get something,
  * RFC 3261 §8.2.6), and a warning: that is a gateway bug. */
-static gboolean
-unanswered_dispatch (GSource    *source,
-                     GSourceFunc callback,
-                     gpointer    user_data)
+static void
+expire_unanswered (gpointer item,
+                   gpointer user_data)
 {
-  StoxSipEndpoint *ep = ((UnansweredSource *) source)->ep;
-  gint64 now = g_get_monotonic_time ();
-  GList *head;
+  StoxSipOp *op = item;
+  StoxSipEndpoint *ep = user_data;
 
-  while ((head = g_queue_peek_head_link (&ep->unanswered)) != NULL &&
-         ((StoxSipOp *) head->data)->answer_by <= now)
-    {
-      StoxSipOp *op = head->data;
-
-      /* Out of the queue first: answering frees it, and must not find
-       * it here again whatever happens. */
-      g_queue_unlink (&ep->unanswered, head);
-      op->unanswered.data = NULL;
-      g_warning ("request %" G_GUINT64_FORMAT " not answered within %u ms; answering 500",
-                 op->token, ep->unanswered_ms);
-      stox_sip_endpoint_respond (ep, op->token, SIP_500_INTERNAL_SERVER_ERROR,
-                                 0, NULL, NULL, NULL, -1, -1);
-    }
-  return G_SOURCE_CONTINUE;
+  g_warning ("request %" G_GUINT64_FORMAT " not answered within %u ms; answering 500",
+             op->token, stox_fifo_timer_delay_ms (ep->unanswered));
+  stox_sip_endpoint_respond (ep, op->token, SIP_500_INTERNAL_SERVER_ERROR,
+                             0, NULL, NULL, NULL, -1, -1);
 }
-
-static GSourceFuncs unanswered_funcs = {
-  .prepare = unanswered_due,
-  .check = unanswered_check,
-  .dispatch = unanswered_dispatch,
-};
 
 /* What the stack can answer without the core (RFC 3261 §8.2.1–§8.2.2,
  * §12.2.2, RFC 6665 §4.1.3, §4.2.1.1); 0 when the request is for the core.
@@ -1050,9 +991,7 @@ on_leg_request (StoxSipDialog  *dlg,
       op->terminates = req->method == STOX_SIP_METHOD_NOTIFY
                        && g_strcmp0 (req->substate, "terminated") == 0;
     }
-  op->answer_by = g_get_monotonic_time () + (gint64) ep->unanswered_ms * 1000;
-  op->unanswered.data = op;
-  g_queue_push_tail_link (&ep->unanswered, &op->unanswered);
+  stox_fifo_timer_add (ep->unanswered, &op->unanswered, op);
   g_hash_table_insert (ep->server_ops, &op->token, op);
 
   req->token = op->token;
@@ -1167,9 +1106,9 @@ after_subscribe (StoxSipEndpoint *ep,
   else if (sip != NULL)
     nta_leg_client_reroute (dlg->leg, NULL, sip->sip_contact, 0);
 
-  g_clear_handle_id (&dlg->linger, g_source_remove);
+  stox_fifo_timer_remove (ep->lingering, &dlg->linger);
   if (op->terminates)
-    dlg->linger = g_timeout_add_seconds (UNSUBSCRIBE_LINGER_S, dialog_linger_expired, dlg);
+    stox_fifo_timer_add (ep->lingering, &dlg->linger, dlg);
 }
 
 static gboolean
@@ -1295,11 +1234,12 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                                                         : "stox/" PACKAGE_VERSION);
   ep->bound_configured = configured_hostport (config->listen);
   ep->server_ops = op_table_new ();
-  ep->unanswered_ms = config->unanswered_ms != 0 ? config->unanswered_ms : UNANSWERED_LIMIT_MS;
-  ep->unanswered_timer = g_source_new (&unanswered_funcs, sizeof (UnansweredSource));
-  ((UnansweredSource *) ep->unanswered_timer)->ep = ep;
-  g_source_set_static_name (ep->unanswered_timer, "stox-sip unanswered requests");
-  g_source_attach (ep->unanswered_timer, NULL);
+  ep->unanswered = stox_fifo_timer_new ("stox-sip unanswered requests",
+                                        config->unanswered_ms != 0 ? config->unanswered_ms
+                                                                   : UNANSWERED_LIMIT_MS,
+                                        expire_unanswered, ep);
+  ep->lingering = stox_fifo_timer_new ("stox-sip unsubscribed dialogs",
+                                       UNSUBSCRIBE_LINGER_S * 1000, dialog_linger_expired, ep);
   ep->client_ops = op_table_new ();
   ep->subscribe_ops = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) op_free);
   ep->server_dialogs = dialog_table_new ();
@@ -2054,11 +1994,6 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
   g_clear_pointer (&ep->restored, g_array_unref);
   g_clear_handle_id (&ep->shutdown_timer, g_source_remove);
   g_queue_clear_full (&ep->reports, report_free);
-  if (ep->unanswered_timer != NULL)
-    {
-      g_source_destroy (ep->unanswered_timer);
-      g_clear_pointer (&ep->unanswered_timer, g_source_unref);
-    }
 
   /* Transactions and legs belong to the agent: release them first. */
   g_clear_pointer (&ep->server_ops, g_hash_table_unref);
@@ -2068,6 +2003,9 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
   g_clear_pointer (&ep->client_dialogs, g_hash_table_unref);
   g_clear_pointer (&ep->no_dialog, dialog_free);
   g_clear_pointer (&ep->agent, nta_agent_destroy);
+  /* After the ops and dialogs, whose entries they hold. */
+  g_clear_pointer (&ep->unanswered, stox_fifo_timer_free);
+  g_clear_pointer (&ep->lingering, stox_fifo_timer_free);
 
   if (ep->source != NULL)
     g_source_destroy (ep->source);

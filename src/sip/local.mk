@@ -4,4 +4,5 @@ src_libstox_sip_a_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(SOFIA_CFLAGS) -DG_L
 src_libstox_sip_a_SOURCES = \
 	src/sip/sofia-decls.h \
 	src/sip/endpoint.h src/sip/endpoint.c \
+	src/sip/fifo-timer.h src/sip/fifo-timer.c \
 	src/sip/convert.h src/sip/convert.c

@@ -12,3 +12,10 @@ tests_unit_test_sip_endpoint_SOURCES = tests/unit/test-sip-endpoint.c src/core/t
 tests_unit_test_sip_endpoint_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
 tests_unit_test_sip_endpoint_LDADD = $(SIP_TEST_LDADD)
 TESTS += tests/unit/test-sip-convert tests/unit/test-sip-endpoint
+
+# The one-delay timer queue the endpoint runs its per-request deadlines on.
+check_PROGRAMS += tests/unit/test-fifo-timer
+tests_unit_test_fifo_timer_SOURCES = tests/unit/test-fifo-timer.c src/sip/fifo-timer.c src/sip/fifo-timer.h
+tests_unit_test_fifo_timer_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_fifo_timer_LDADD = $(GLIB_LIBS)
+TESTS += tests/unit/test-fifo-timer
