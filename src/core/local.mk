@@ -10,6 +10,7 @@ src_libstox_core_a_SOURCES = \
 	src/core/message.h src/core/message.c \
 	src/core/pidf.h src/core/pidf.c \
 	src/core/backoff.h src/core/backoff.c \
+	src/core/deadline.h \
 	src/core/netmask.h src/core/netmask.c \
 	src/core/actions.h src/core/actions.c \
 	src/core/route.h src/core/route.c \

@@ -3,6 +3,8 @@
 
 #include "runner.h"
 
+#include "core/deadline.h"
+
 struct _StoxRunner
 {
   StoxGateway       *gw;
@@ -30,23 +32,9 @@ static gboolean
 timer_due (GSource *source, gint *timeout)
 {
   TimerSource *self = (TimerSource *) source;
-  gint64 deadline = stox_gateway_next_deadline (self->runner->gw);
-  gint64 now;
 
-  if (deadline < 0)
-    {
-      *timeout = -1;
-      return FALSE;
-    }
-  now = g_source_get_time (source);
-  if (deadline <= now)
-    {
-      *timeout = 0;
-      return TRUE;
-    }
-  /* Round up: waking a millisecond early would spin until it is due. */
-  *timeout = (gint) MIN ((deadline - now + 999) / 1000, G_MAXINT);
-  return FALSE;
+  return stox_deadline_due (stox_gateway_next_deadline (self->runner->gw),
+                            g_source_get_time (source), timeout);
 }
 
 static gboolean

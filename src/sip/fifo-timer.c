@@ -3,6 +3,8 @@
 
 #include "fifo-timer.h"
 
+#include "core/deadline.h"
+
 struct _StoxFifoTimer
 {
   GSource           source;
@@ -25,17 +27,9 @@ fifo_prepare (GSource *source,
 {
   StoxFifoTimer *t = (StoxFifoTimer *) source;
   GList *head = g_queue_peek_head_link (&t->queue);
-  gint64 now;
 
-  *timeout = -1;
-  if (head == NULL)
-    return FALSE;
-  now = g_source_get_time (source);
-  if (entry_of (head)->due <= now)
-    return TRUE;
-  /* Rounded up: a poll that returns just before the deadline would spin. */
-  *timeout = (gint) MIN ((entry_of (head)->due - now + 999) / 1000, G_MAXINT);
-  return FALSE;
+  return stox_deadline_due (head != NULL ? entry_of (head)->due : -1,
+                            g_source_get_time (source), timeout);
 }
 
 static gboolean

@@ -29,6 +29,8 @@
 
 #include "gsource.h"
 
+#include "core/deadline.h"
+
 #include <poll.h>
 #include <sys/select.h>
 
@@ -160,16 +162,7 @@ source_prepare (GSource *source,
     return FALSE;
   if (self->kick || xmpp_conn_send_queue_len (self->conn) > self->queue_mark)
     return TRUE;
-  if (self->tick_at >= 0)
-    {
-      gint64 now = g_source_get_time (source);
-
-      if (self->tick_at <= now)
-        return TRUE;
-      /* Rounded up, so that the poll does not return just before it. */
-      *timeout = (gint) MIN ((self->tick_at - now + 999) / 1000, G_MAXINT);
-    }
-  return FALSE;
+  return stox_deadline_due (self->tick_at, g_source_get_time (source), timeout);
 }
 
 /* After the poll: the socket's events are GLib's to report; the rest is

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "core/backoff.h"
+#include "core/deadline.h"
 
 static void
 test_backoff_table (void)
@@ -49,11 +50,46 @@ test_backoff_monotone_until_cap (void)
   g_assert_cmpuint (prev, ==, 30000);
 }
 
+/* stox_deadline_due(): due or not, and the poll timeout rounded up (a
+ * poll that woke a fraction of a millisecond early would spin). */
+static void
+test_deadline_due (void)
+{
+  static const struct
+  {
+    gint64   deadline, now;
+    gboolean due;
+    gint     timeout;
+  } rows[] = {
+    { -1, 0, FALSE, -1 },                        /* none */
+    { -5, 1000, FALSE, -1 },
+    { 1000, 1000, TRUE, 0 },                     /* exactly now */
+    { 1000, 5000, TRUE, 0 },                     /* past */
+    { 1001, 1000, FALSE, 1 },                    /* 1 µs ahead: 1 ms, not 0 */
+    { 2000, 1000, FALSE, 1 },                    /* 1 ms */
+    { 2001, 1000, FALSE, 2 },
+    { 0, 10, TRUE, 0 },                          /* 0 is a time, not "none" */
+    { G_MAXINT64, 0, FALSE, G_MAXINT },          /* capped */
+    { (gint64) 3600 * G_USEC_PER_SEC, 0, FALSE, 3600 * 1000 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      gint timeout = 12345;
+
+      g_test_message ("row %zu", i);
+      g_assert_cmpint (stox_deadline_due (rows[i].deadline, rows[i].now, &timeout), ==,
+                       rows[i].due);
+      g_assert_cmpint (timeout, ==, rows[i].timeout);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/backoff/table", test_backoff_table);
   g_test_add_func ("/backoff/monotone-until-cap", test_backoff_monotone_until_cap);
+  g_test_add_func ("/deadline/due", test_deadline_due);
   return g_test_run ();
 }
