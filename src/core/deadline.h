@@ -31,7 +31,10 @@ stox_deadline_due (gint64 deadline,
       *timeout = 0;
       return TRUE;
     }
-  *timeout = (gint) MIN ((deadline - now + 999) / 1000, (gint64) G_MAXINT);
+  gint64 left = deadline - now;   /* > 0; both are monotonic times, ≥ 0 */
+  gint64 ms = left / 1000 + (left % 1000 != 0);
+
+  *timeout = (gint) MIN (ms, (gint64) G_MAXINT);
   return FALSE;
 }
 
