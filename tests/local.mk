@@ -23,6 +23,7 @@ include tests/unit/gateway.mk
 include tests/unit/presence.mk
 include tests/unit/config.mk
 include tests/unit/store.mk
+include tests/unit/runner.mk
 include tests/unit/sip.mk
 include tests/unit/xmpp.mk
 include tests/e2e/local.mk

@@ -85,7 +85,16 @@ flush_store (gpointer user_data)
 
   runner->flush_id = 0;
   if (!stox_store_flush (runner->store, &error))
-    g_warning ("state not saved, will retry: %s", error->message);
+    {
+      /* The queue is kept (disk full, a lock held elsewhere): try again
+       * on a timer, not only when the next event stores something, since
+       * a quiet gateway may have nothing more to store for hours (and a
+       * watcher dialog's reserved CSeq block must land). */
+      g_warning ("state not saved, retrying in %u s: %s", STOX_RUNNER_FLUSH_RETRY_S,
+                 error->message);
+      runner->flush_id = g_timeout_add_seconds_full (G_PRIORITY_LOW, STOX_RUNNER_FLUSH_RETRY_S,
+                                                     flush_store, runner, NULL);
+    }
   return G_SOURCE_REMOVE;
 }
 

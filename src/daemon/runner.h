@@ -20,6 +20,9 @@ StoxRunner *stox_runner_new (StoxGateway *gw);
 void        stox_runner_free (StoxRunner *runner);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxRunner, stox_runner_free)
 
+/* A failed write of the store is retried this often until it lands. */
+#define STOX_RUNNER_FLUSH_RETRY_S 2
+
 /* STORE actions go there, flushed in one transaction per idle moment. */
 void stox_runner_set_store (StoxRunner *runner, StoxStore *store);
 /* Writes what is queued now (before exit). */
