@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "core/gateway.h"
+#include "daemon/config.h"
 
 #define S  (G_USEC_PER_SEC)
 #define T0 (G_GINT64_CONSTANT (1000000000000))
@@ -192,33 +193,14 @@ run_timers (Bench *b, GPtrArray *actions)
 
 /* ---- the gateway --------------------------------------------------------- */
 
+/* The daemon's own loader: the rules stoxd runs with. */
 static StoxRules *
 load_rules (const char *dir)
 {
-  g_autoptr (GDir) d = NULL;
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
-  StoxRules *rules = stox_rules_new ();
-  const char *name;
+  StoxRules *rules = stox_config_load_rules (dir, &error);
 
-  d = g_dir_open (dir, 0, &error);
-  if (d == NULL)
-    g_error ("%s", error->message);
-  while ((name = g_dir_read_name (d)) != NULL)
-    if (g_str_has_suffix (name, ".rules") && name[0] != '.')
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *path = g_build_filename (dir, (const char *) names->pdata[i], NULL);
-      g_autofree char *text = NULL;
-      gsize len = 0;
-
-      if (!g_file_get_contents (path, &text, &len, &error) ||
-          !stox_rules_parse (rules, path, text, len, &error))
-        g_error ("%s", error->message);
-    }
-  if (!stox_rules_validate (rules, &error))
+  if (rules == NULL)
     g_error ("%s", error->message);
   return rules;
 }

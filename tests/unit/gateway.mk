@@ -1,6 +1,6 @@
 check_PROGRAMS += tests/unit/test-gateway tests/unit/test-netmask
 tests_unit_test_gateway_CPPFLAGS = $(UNIT_CPPFLAGS)
-tests_unit_test_gateway_SOURCES = tests/unit/test-gateway.c tests/unit/shipped-rules.c tests/unit/shipped-rules.h
+tests_unit_test_gateway_SOURCES = tests/unit/test-gateway.c tests/unit/shipped-rules.c tests/unit/shipped-rules.h src/daemon/config.c
 tests_unit_test_gateway_LDADD = $(CORE_LIBS)
 tests_unit_test_netmask_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_netmask_LDADD = $(CORE_LIBS)
