@@ -1060,20 +1060,6 @@ stox_presence_on_sip (StoxPresence          *p,
     sip_subscribe_new (p, env, req, now, actions);
 }
 
-/* RFC 6665 §4.1.2.2 / §4.2.2: these answers end a subscription. */
-static gboolean
-status_ends_subscription (guint status)
-{
-  switch (status)
-    {
-    case 404: case 405: case 408: case 410: case 416: case 480: case 481: case 482:
-    case 483: case 484: case 485: case 489: case 501: case 604:
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
 static gboolean
 notify_response (StoxPresence          *p,
                  const StoxPresenceEnv *env,
@@ -1089,7 +1075,7 @@ notify_response (StoxPresence          *p,
     return TRUE;
   g_hash_table_remove (p->watch_by_notify, &w->notify_inflight);
   w->notify_inflight = 0;
-  if (w->ending || status_ends_subscription (resp->status))
+  if (w->ending || stox_sip_status_ends_subscription (resp->status, TRUE))
     {
       watch_remove (p, w, actions);
       return TRUE;
@@ -1174,7 +1160,9 @@ subscribe_response (StoxPresence          *p,
       follow_remove (p, f);
       return TRUE;
     }
-  if (status_ends_subscription (resp->status) && resp->status != 408 && resp->status != 480)
+  /* 480 Temporarily Unavailable ends this dialog, yet the user may come
+   * back: it is retried like the transient failures below. */
+  if (stox_sip_status_ends_subscription (resp->status, FALSE) && resp->status != 480)
     {
       follow_end (p, f, TRUE, actions);
       return TRUE;

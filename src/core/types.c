@@ -174,6 +174,20 @@ stox_action_free (StoxAction *action)
   g_free (action);
 }
 
+gboolean
+stox_sip_status_ends_subscription (guint status, gboolean timeout_ends)
+{
+  switch (status)
+    {
+    case 404: case 405: case 410: case 416: case 489: case 501: case 604:
+      return TRUE;
+    case 408:
+      return timeout_ends;
+    default:
+      return status >= 480 && status <= 485;
+    }
+}
+
 GPtrArray *
 stox_actions_new (void)
 {

@@ -289,4 +289,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxAction, stox_action_free)
 /* A list of StoxAction, owning them. */
 GPtrArray *stox_actions_new (void);
 
+/* RFC 6665 §4.1.2.2 (subscriber) and §4.2.2 (notifier): whether this final
+ * answer to a SUBSCRIBE or NOTIFY ends the subscription.  A timeout (408)
+ * ends it only where `timeout_ends` (a NOTIFY, §4.2.2); a SUBSCRIBE that
+ * timed out may be retried.  One list for the core and the SIP front end,
+ * which forgets its dialog on the same answers. */
+gboolean stox_sip_status_ends_subscription (guint status, gboolean timeout_ends);
+
 G_END_DECLS

@@ -311,24 +311,6 @@ sofia_logs_restore (StoxSipEndpoint *ep)
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
-/* RFC 6665 §4.1.2.2 (subscriber) and §4.2.2 (notifier): these answers to
- * a SUBSCRIBE or NOTIFY end the subscription; so does a NOTIFY timing out
- * (`timeout_ends`, §4.2.2). */
-static gboolean
-ends_subscription (guint    status,
-                   gboolean timeout_ends)
-{
-  switch (status)
-    {
-    case 404: case 405: case 410: case 416: case 489: case 501: case 604:
-      return TRUE;
-    case 408:
-      return timeout_ends;
-    default:
-      return status >= 480 && status <= 485;
-    }
-}
-
 /* "host:port" of a URL, with the scheme's default port (RFC 3261 §19.1.2). */
 static char *
 url_hostport (url_t const *url)
@@ -1072,7 +1054,7 @@ after_notify (StoxSipEndpoint *ep,
 {
   StoxSipDialog *dlg = dialog_lookup (ep, DIALOG_SERVER, op->dialog);
 
-  if (dlg != NULL && (op->terminates || ends_subscription (status, TRUE)))
+  if (dlg != NULL && (op->terminates || stox_sip_status_ends_subscription (status, TRUE)))
     dialog_forget (dlg);
 }
 
@@ -1092,7 +1074,7 @@ after_subscribe (StoxSipEndpoint *ep,
       /* A failed initial SUBSCRIBE or unsubscribe leaves nothing to keep;
        * a failed refresh keeps the subscription unless the answer ends it
        * (RFC 6665 §4.1.2.2). */
-      if (op->initial || op->terminates || ends_subscription (status, FALSE))
+      if (op->initial || op->terminates || stox_sip_status_ends_subscription (status, FALSE))
         dialog_forget (dlg);
       return;
     }
@@ -1433,7 +1415,7 @@ stox_sip_endpoint_respond (StoxSipEndpoint *ep,
    * subscription, ends the dialog; an unsubscribe answered 2xx does not:
    * the core's terminated NOTIFY follows. */
   StoxSipDialog *dlg = dialog_lookup (ep, op->dialog_kind, op->dialog);
-  if (dlg != NULL && (op->terminates || ends_subscription (status, FALSE)))
+  if (dlg != NULL && (op->terminates || stox_sip_status_ends_subscription (status, FALSE)))
     dialog_forget (dlg);
 
   g_hash_table_remove (ep->server_ops, &token);

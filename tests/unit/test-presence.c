@@ -1484,6 +1484,31 @@ test_many_watchers (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 200);   /* i % 100 == 0 */
 }
 
+/* RFC 6665 §4.1.2.2 / §4.2.2, one list for the core and the SIP front
+ * end: which final answers end a subscription. */
+static void
+test_status_ends_subscription (void)
+{
+  static const struct { guint status; gboolean ends, ends_without_timeout; } rows[] = {
+    { 200, FALSE, FALSE }, { 202, FALSE, FALSE }, { 400, FALSE, FALSE },
+    { 403, FALSE, FALSE }, { 404, TRUE, TRUE },   { 405, TRUE, TRUE },
+    { 408, TRUE, FALSE },  { 410, TRUE, TRUE },   { 416, TRUE, TRUE },
+    { 423, FALSE, FALSE }, { 479, FALSE, FALSE }, { 480, TRUE, TRUE },
+    { 481, TRUE, TRUE },   { 485, TRUE, TRUE },   { 486, FALSE, FALSE },
+    { 489, TRUE, TRUE },   { 500, FALSE, FALSE }, { 501, TRUE, TRUE },
+    { 503, FALSE, FALSE }, { 603, FALSE, FALSE }, { 604, TRUE, TRUE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_test_message ("%u", rows[i].status);
+      g_assert_cmpint (stox_sip_status_ends_subscription (rows[i].status, TRUE), ==,
+                       rows[i].ends);
+      g_assert_cmpint (stox_sip_status_ends_subscription (rows[i].status, FALSE), ==,
+                       rows[i].ends_without_timeout);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1517,6 +1542,7 @@ main (int argc, char **argv)
   ADD ("store/watch-shutdown", test_store_watch_shutdown);
   ADD ("store/restore-watch-active", test_restore_watch_active);
   ADD ("store/restore-paced", test_restore_paced);
+  g_test_add_func ("/presence/rfc6665/ends-subscription", test_status_ends_subscription);
   ADD ("store/restore-watch-expiry", test_restore_watch_expiry);
   ADD ("store/restore-watch-dropped", test_restore_watch_dropped);
   ADD ("store/restore-watch-pending", test_restore_watch_pending);
