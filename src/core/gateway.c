@@ -68,7 +68,6 @@ typedef struct
 {
   char    *key;
   gboolean active_sent;   /* the last isComposing sent was `active` */
-  gboolean idle_sent;     /* the last isComposing sent was `idle` */
   gint64   last_sent;
   gint64   last_used;
   GList    link;          /* in gw->conversations, by last use */
@@ -532,16 +531,29 @@ xmpp_bounce (StoxGateway      *gw,
   pending_in_remove (gw, p);
 }
 
-static Conversation *
-conversation_get (StoxGateway *gw, const char *from_bare, const char *target, gint64 now)
+static void
+conversation_remove (StoxGateway *gw, Conversation *c)
 {
-  g_autofree char *key = g_strdup_printf ("%s\n%s", from_bare, target);
+  g_queue_unlink (&gw->conversations, &c->link);
+  g_hash_table_remove (gw->conv_by_key, c->key);
+}
+
+/* The memory of what was last sent in a conversation, or NULL; `create`
+ * makes it (bounded like every table: the least recently used one goes
+ * when it is full).  Touching it moves it to the tail. */
+static Conversation *
+conversation_get (StoxGateway *gw, const char *key, gboolean create, gint64 now)
+{
   Conversation *c = g_hash_table_lookup (gw->conv_by_key, key);
 
+  if (c == NULL && !create)
+    return NULL;
   if (c == NULL)
     {
+      if (g_hash_table_size (gw->conv_by_key) >= gw->max_pending)
+        conversation_remove (gw, g_queue_peek_head (&gw->conversations));
       c = g_new0 (Conversation, 1);
-      c->key = g_steal_pointer (&key);
+      c->key = g_strdup (key);
       c->link.data = c;
       c->last_sent = G_MININT64 / 2;
       g_hash_table_insert (gw->conv_by_key, c->key, c);
@@ -554,26 +566,17 @@ conversation_get (StoxGateway *gw, const char *from_bare, const char *target, gi
 }
 
 /* XEP-0085 → RFC 3994 as INTERFACE.md §5 fixes it: composing → active;
- * anything else → idle only after an active; no repeat within the refresh.
- * Returns the document to send, or NULL. */
-static char *
-chat_state_to_iscomposing (Conversation *c, StoxChatState state, gint64 now)
+ * anything else → idle only after an active; no repeat within the
+ * refresh.  Decides only (`c` NULL: nothing sent yet); the memory changes
+ * once the MESSAGE is actually sent. */
+static gboolean
+chat_state_due (const Conversation *c, gboolean active, gint64 now)
 {
-  gboolean active = state == STOX_CHAT_STATE_COMPOSING;
-  gboolean fresh = now - c->last_sent < STOX_GATEWAY_ISCOMPOSING_REFRESH_S * G_USEC_PER_SEC;
+  gboolean active_sent = c != NULL && c->active_sent;
+  gboolean fresh = c != NULL &&
+                   now - c->last_sent < STOX_GATEWAY_ISCOMPOSING_REFRESH_S * G_USEC_PER_SEC;
 
-  if (active)
-    {
-      if (c->active_sent && fresh)
-        return NULL;
-    }
-  else if (!c->active_sent)
-    return NULL;
-
-  c->active_sent = active;
-  c->idle_sent = !active;
-  c->last_sent = now;
-  return stox_message_build_iscomposing (active, active ? STOX_GATEWAY_ISCOMPOSING_REFRESH_S : 0);
+  return active ? !(active_sent && fresh) : active_sent;
 }
 
 static void
@@ -602,7 +605,8 @@ xmpp_message (StoxGateway      *gw,
       return;
     }
 
-  Conversation *conv = conversation_get (gw, route.from_bare, route.request_uri, now);
+  g_autofree char *conv_key = g_strdup_printf ("%s\n%s", route.from_bare, route.request_uri);
+  gboolean active = st->chat_state == STOX_CHAT_STATE_COMPOSING;
 
   if (st->body != NULL)
     {
@@ -613,14 +617,13 @@ xmpp_message (StoxGateway      *gw,
         }
       content_type = "text/plain;charset=UTF-8";
       payload = st->body;
-      /* RFC 3994 §3.3: a content message resets the receiver to idle. */
-      conv->active_sent = FALSE;
     }
   else if (st->chat_state != STOX_CHAT_STATE_NONE)
     {
-      document = chat_state_to_iscomposing (conv, st->chat_state, now);
-      if (document == NULL)
+      if (!chat_state_due (conversation_get (gw, conv_key, FALSE, now), active, now))
         return;
+      document = stox_message_build_iscomposing (active,
+                                                 active ? STOX_GATEWAY_ISCOMPOSING_REFRESH_S : 0);
       content_type = STOX_MESSAGE_ISCOMPOSING_TYPE;
       payload = document;
     }
@@ -643,6 +646,23 @@ xmpp_message (StoxGateway      *gw,
     {
       stanza_error_reply (gw, st, "resource-constraint", "gateway overloaded", actions);
       return;
+    }
+
+  /* Sent: only now does the conversation's memory change.  RFC 3994
+   * §3.3: a content message resets the receiver to idle. */
+  if (st->body != NULL)
+    {
+      Conversation *conv = conversation_get (gw, conv_key, FALSE, now);
+
+      if (conv != NULL)
+        conv->active_sent = FALSE;
+    }
+  else
+    {
+      Conversation *conv = conversation_get (gw, conv_key, TRUE, now);
+
+      conv->active_sent = active;
+      conv->last_sent = now;
     }
 
   StoxToken token = track_outgoing (gw, OUT_MESSAGE, st->from, st->to, st->id);
@@ -842,12 +862,7 @@ stox_gateway_on_timer (StoxGateway *gw, gint64 now, GPtrArray *actions)
 
   while ((l = g_queue_peek_head_link (&gw->conversations)) != NULL &&
          ((Conversation *) l->data)->last_used + CONVERSATION_IDLE_US <= now)
-    {
-      Conversation *c = l->data;
-
-      g_queue_unlink (&gw->conversations, &c->link);
-      g_hash_table_remove (gw->conv_by_key, c->key);
-    }
+    conversation_remove (gw, l->data);
 
   stox_presence_on_timer (gw->presence, presence_env (gw), now, actions);
 }

@@ -715,6 +715,78 @@ test_xmpp_chat_states (Fixture *f, gconstpointer data)
     }
 }
 
+static guint
+count_kind (Fixture *f, StoxActionKind kind)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->actions->len; i++)
+    n += ((StoxAction *) f->actions->pdata[i])->kind == kind;
+  return n;
+}
+
+/* A chat state the gateway refuses (overloaded: resource-constraint) was
+ * not sent, so the memory must not say it was: once there is room, the
+ * same composing goes out.  And the memory is bounded like every table:
+ * with room for 2 conversations, a third drops the least recently used
+ * one, whose next paused then has no active to follow (nothing sent). */
+static void
+test_xmpp_chat_state_memory (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GString) body = g_string_new (NULL);
+  const char *const targets[] = { "a@sip.test", "b@sip.test", "c@sip.test" };
+
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 250, 2, NULL);
+
+  /* Two MESSAGEs waiting for their answers fill the table of 2. */
+  for (int i = 0; i < 2; i++)
+    {
+      g_autoptr (StoxStanza) st = chat_new (NULL, STOX_CHAT_STATE_COMPOSING);
+
+      g_free (st->to);
+      st->to = g_strdup (targets[i]);
+      stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+    }
+  g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_REQUEST), ==, 2);
+  StoxToken first = ((StoxAction *) f->actions->pdata[0])->u.request.token;
+  StoxToken second = ((StoxAction *) f->actions->pdata[1])->u.request.token;
+  clear (f);
+
+  g_autoptr (StoxStanza) c = chat_new (NULL, STOX_CHAT_STATE_COMPOSING);
+  g_free (c->to);
+  c->to = g_strdup (targets[2]);
+  stox_gateway_on_stanza (f->gw, c, T0 + MS, f->actions);
+  g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_REQUEST), ==, 0);
+  g_assert_cmpuint (count_kind (f, STOX_ACTION_XMPP_SEND), ==, 1);   /* the error */
+  clear (f);
+
+  /* Room again: the refused composing was not remembered as sent. */
+  StoxSipResponse ok = { .token = first, .status = 200, .phrase = (char *) "OK",
+                         .expires = -1, .min_expires = -1 };
+  stox_gateway_on_sip_response (f->gw, &ok, T0 + 2 * MS, f->actions);
+  ok.token = second;
+  stox_gateway_on_sip_response (f->gw, &ok, T0 + 2 * MS, f->actions);
+  clear (f);
+  stox_gateway_on_stanza (f->gw, c, T0 + 3 * MS, f->actions);
+  g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_REQUEST), ==, 1);
+  g_assert_nonnull (strstr (request_body (f, 0, body), "<state>active</state>"));
+  clear (f);
+
+  /* c's conversation pushed out the least recently used one, a's: a's
+   * paused finds no active sent, b's still does. */
+  for (int i = 0; i < 2; i++)
+    {
+      g_autoptr (StoxStanza) p = chat_new (NULL, STOX_CHAT_STATE_PAUSED);
+
+      g_free (p->to);
+      p->to = g_strdup (targets[i]);
+      stox_gateway_on_stanza (f->gw, p, T0 + 4 * MS, f->actions);
+      g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_REQUEST), ==, i == 0 ? 0 : 1);
+      clear (f);
+    }
+}
+
 static void
 test_xmpp_body_resets_composing (Fixture *f, gconstpointer data)
 {
@@ -856,6 +928,7 @@ main (int argc, char **argv)
   ADD ("xmpp/message/bodyless", test_xmpp_bodyless_not_forwarded);
   ADD ("xmpp/chat-states", test_xmpp_chat_states);
   ADD ("xmpp/chat-states/body-resets", test_xmpp_body_resets_composing);
+  ADD ("xmpp/chat-states/memory", test_xmpp_chat_state_memory);
   ADD ("xmpp/iq/readiness", test_iq_readiness);
   ADD ("shutdown/answers-held", test_shutdown_answers_held);
   ADD ("load/10000-deadlines", test_many_messages_bounded_deadlines);
