@@ -1002,7 +1002,7 @@ add_statuses (StoxPresenceInfo *info, const GPtrArray *notes)
         {
           const StoxLangText *s = g_ptr_array_index (info->statuses, j);
 
-          seen = g_strcmp0 (s->lang, note->lang) == 0;
+          seen = stox_lang_equal (s->lang, note->lang);   /* BCP 47: any case */
         }
       if (!seen)
         stox_presence_info_add_status (info, note->lang, note->text);

@@ -979,6 +979,8 @@ test_lang (void)
     "<tuple id='t'><status><basic>open</basic></status>"
     "<note>Inherited</note><note xml:lang='fr-CA'>Parti</note>"
     "<note xml:lang='en'>Second English</note><note xml:lang='de'>Weg</note>"
+    /* BCP 47 §2.1.1: DE is de, already taken */
+    "<note xml:lang='DE'>WEG</note>"
     "<note xml:lang=''>No language</note><note xml:lang='x y'>Bad tag</note>"
     "</tuple>"
     "<dm:person id='p'><dm:note xml:lang='it'>Via</dm:note>"
