@@ -355,7 +355,6 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   GLogLevelFlags log_level = G_LOG_LEVEL_INFO;
   Daemon d = { 0 };
-  int status = 0;
   const GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       "Configuration file (default " SYSCONFDIR "/stox/stox.conf)", "FILE" },
@@ -515,5 +514,5 @@ main (int argc, char **argv)
 
   g_info ("stopped");
   daemon_clear (&d);
-  return status;
+  return 0;
 }

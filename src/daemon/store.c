@@ -408,6 +408,10 @@ stox_store_open (const char *state_dir,
 
   if (!init_schema (s, error))
     return NULL;
+  /* From here on writes happen on the main loop: a lock held elsewhere
+   * must fail the flush at once (the runner retries it on a timer), not
+   * stall SIP and XMPP for the second the schema check above may wait. */
+  sqlite3_busy_timeout (s->db, 0);
 
   if (!prepare (s, "BEGIN IMMEDIATE", keep, &s->begin, error)
       || !prepare (s, "COMMIT", keep, &s->commit, error)

@@ -127,12 +127,6 @@ struct _StoxSipDialog
   gboolean         end_told;     /* its end was reported, or must not be */
 };
 
-typedef enum
-{
-  OP_SERVER,    /* an incoming request waiting for the core's answer */
-  OP_CLIENT,    /* a request we sent, waiting for its final response */
-} OpKind;
-
 /* One transaction the core knows by token.  Also the magic of client
  * transactions, so their responses find it. */
 typedef struct _StoxSipOp StoxSipOp;
@@ -140,16 +134,15 @@ typedef struct _StoxSipOp StoxSipOp;
 struct _StoxSipOp
 {
   StoxSipEndpoint *ep;
-  OpKind           kind;
   StoxToken        token;        /* SUBSCRIBE we sent: its dialog */
   StoxSipMethod    method;
-  nta_incoming_t  *irq;          /* OP_SERVER */
-  nta_outgoing_t  *orq;          /* OP_CLIENT */
+  nta_incoming_t  *irq;          /* an incoming request */
+  nta_outgoing_t  *orq;          /* a request we sent */
   DialogKind       dialog_kind;  /* the dialog it belongs to, by id: the */
   StoxToken        dialog;       /* dialog may be gone when it completes */
   gboolean         initial;      /* SUBSCRIBE we sent that created its dialog */
   gboolean         terminates;   /* NOTIFY terminated; SUBSCRIBE we sent with Expires: 0 */
-  StoxFifoTimerEntry unanswered; /* OP_SERVER: in ep->unanswered until answered */
+  StoxFifoTimerEntry unanswered; /* incoming: in ep->unanswered until answered */
 };
 
 /* A final response reported from an idle callback: failures before the
@@ -730,14 +723,12 @@ dialog_linger_expired (gpointer item,
 
 static StoxSipOp *
 op_new (StoxSipEndpoint *ep,
-        OpKind           kind,
         StoxToken        token,
         StoxSipMethod    method)
 {
   StoxSipOp *op = g_new0 (StoxSipOp, 1);
 
   op->ep = ep;
-  op->kind = kind;
   op->token = token;
   op->method = method;
   return op;
@@ -963,7 +954,7 @@ on_leg_request (StoxSipDialog  *dlg,
     }
 
   g_autoptr (StoxSipRequest) req = stox_sip_convert_request (sip);
-  StoxSipOp *op = op_new (ep, OP_SERVER, ++ep->last_token, req->method);
+  StoxSipOp *op = op_new (ep, ++ep->last_token, req->method);
 
   op->irq = irq;
   if (in != NULL)
@@ -1501,7 +1492,7 @@ stox_sip_endpoint_send (StoxSipEndpoint         *ep,
    * instead of making them header parameters (RFC 3261 §20.10). */
   g_autofree char *from = g_strdup_printf ("<%s>", req->from_uri);
   g_autofree char *to = g_strdup_printf ("<%s>", req->to_uri);
-  StoxSipOp *op = op_new (ep, OP_CLIENT, req->token, req->method);
+  StoxSipOp *op = op_new (ep, req->token, req->method);
   sip_payload_t pl[1];
 
   /* Out of dialog: the default leg, a fresh From tag and Call-ID. */
@@ -1592,7 +1583,7 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
 
   g_autofree char *expires = g_strdup_printf ("%u", s->expires);
   g_autofree char *event = dialog_event (dlg);
-  StoxSipOp *op = op_new (ep, OP_CLIENT, s->dialog, STOX_SIP_METHOD_SUBSCRIBE);
+  StoxSipOp *op = op_new (ep, s->dialog, STOX_SIP_METHOD_SUBSCRIBE);
 
   op->dialog_kind = DIALOG_CLIENT;
   op->dialog = s->dialog;
@@ -1686,7 +1677,7 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
 
   g_autofree char *state = substate_text (n);
   g_autofree char *event = dialog_event (dlg);
-  StoxSipOp *op = op_new (ep, OP_CLIENT, n->token, STOX_SIP_METHOD_NOTIFY);
+  StoxSipOp *op = op_new (ep, n->token, STOX_SIP_METHOD_NOTIFY);
   sip_payload_t pl[1];
 
   op->dialog_kind = DIALOG_SERVER;
