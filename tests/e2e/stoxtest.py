@@ -1451,6 +1451,38 @@ NS_RPID = "urn:ietf:params:xml:ns:pidf:rpid"
 PIDF_CT = "application/pidf+xml"
 
 
+def stored_watch_dialogs(state_dir):
+    """(WATCH records, SIP dialog states) stoxd has committed to
+    state-dir/stox.db; read-only, which WAL lets in beside the writer.
+    (0, 0) while the file or its tables are not there yet."""
+    import sqlite3
+    path = os.path.join(state_dir, "stox.db")
+    if not os.path.exists(path):
+        return (0, 0)
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=1.0)
+        try:
+            watches = db.execute("SELECT count(*) FROM records WHERE kind = 2").fetchone()[0]
+            dialogs = db.execute("SELECT count(*) FROM sip_dialogs").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return (0, 0)
+    return (watches, dialogs)
+
+
+async def wait_watch_stored(state_dir, n, timeout=5.0):
+    """Until both halves of `n` watcher dialogs are on disk (what a crash
+    leaves); False after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        w, d = stored_watch_dialogs(state_dir)
+        if w >= n and d >= n:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 def pidf_doc(entity, basic="open", note=None, tuple_id=None, show=None, activity=None, lang=None):
     """A PIDF document (optionally with <show xmlns='jabber:client'> in the
     status and an RPID activity on a dm:person)."""

@@ -20,7 +20,6 @@ slixmpp clients, scripted SIP UAs (alice the publisher, carol the watcher).
 Skips when kamailio is not installed (tests/deps.txt).
 """
 
-import asyncio
 import os
 import signal
 import sys
@@ -162,7 +161,9 @@ async def main(t):
          "%r\n%s" % (info, briefs(carol_ua.requests_since(cmark, "NOTIFY"))))
 
     # -- crash: carol's dialog is kept (route set through Kamailio) --------
-    await asyncio.sleep(0.3)   # the store is written when the loop is idle
+    t.ok(await st.wait_watch_stored(stoxd.state_dir, 1),
+         "carol's dialog is in stox.db, both halves, before the crash",
+         "(records, sip_dialogs) = %r" % (st.stored_watch_dialogs(stoxd.state_dir),))
     seqs = [r.cseq_num for r in carol_ua.requests_since(0, "NOTIFY") if r.get("call-id") == cid]
     code, _ = await stoxd.stop(sig=signal.SIGKILL)
     cmark = carol_ua.mark()

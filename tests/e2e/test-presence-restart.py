@@ -246,7 +246,9 @@ async def main(t):
          briefs(ua.requests_since(mark, "NOTIFY")))
 
     # -- 3. crash restart ---------------------------------------------------
-    await asyncio.sleep(0.3)
+    t.ok(await st.wait_watch_stored(sd2.state_dir, 1),
+         "romeo's dialog is in stox.db, both halves (WATCH record and SIP state), before the crash",
+         "(records, sip_dialogs) = %r" % (st.stored_watch_dialogs(sd2.state_dir),))
     seqs = [r.cseq_num for r in ua.requests_since(0, "NOTIFY") if r.get("call-id") == rcid2]
     code, secs = await sd2.stop(sig=signal.SIGKILL)
     t.ok(code == -signal.SIGKILL, "SIGKILL stoxd (by PID)", "exit %r" % code)
