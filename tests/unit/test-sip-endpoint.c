@@ -942,6 +942,63 @@ test_send_unreachable (Fixture       *fx,
 
 /* Garbage from the core (it validates addresses, but still) ends in a
  * response, never in silence or a crash. */
+/* Requests the stack fails at once: a datagram too large for UDP with no
+ * TCP to fall back on (the send fails inside nta_outgoing_tcreate(); nta
+ * delivers its 503 through the loop, since the transaction is not in its
+ * table yet), and a transport the endpoint lacks (TCP on a UDP-only
+ * listener).  Either way the core hears one final response, never from
+ * inside the send call, and the endpoint keeps working. */
+static void
+test_send_fails_at_once (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autofree char *big = g_strnfill (70000, 'x');
+  StoxSipOutRequest out = {
+    .token = 78,
+    .method = STOX_SIP_METHOD_MESSAGE,
+    .request_uri = g_strdup_printf ("sip:bob@%s:%u;transport=tcp", fx->host, fx->peer_port),
+    .from_uri = (char *) "sip:alice@gw.example",
+    .to_uri = (char *) "sip:bob@sip.example",
+    .content_type = (char *) "text/plain",
+    .body = g_bytes_new_static ("x", 1),
+  };
+  StoxSipOutRequest huge = out;
+
+  huge.token = 79;
+  huge.request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port);
+  huge.body = g_bytes_new_static (big, 70000);
+  stox_sip_endpoint_send (fx->ep, &huge);
+  g_assert_cmpuint (fx->responses->len, ==, 0);
+  wait_for (fx, has_response, "the oversized MESSAGE's failure reported");
+  g_test_message ("%u %s", g_array_index (fx->responses, StoxSipResponse, 0).status,
+                  g_array_index (fx->responses, StoxSipResponse, 0).phrase);
+  g_assert_cmpuint (g_array_index (fx->responses, StoxSipResponse, 0).token, ==, 79);
+  g_assert_cmpuint (g_array_index (fx->responses, StoxSipResponse, 0).status, >=, 400);
+  g_array_set_size (fx->responses, 0);
+  g_free (huge.request_uri);
+  g_bytes_unref (huge.body);
+
+  stox_sip_endpoint_send (fx->ep, &out);
+  /* Not from inside the call. */
+  g_assert_cmpuint (fx->responses->len, ==, 0);
+  wait_for (fx, has_response, "failure reported");
+  run_for (100);
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+  StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
+  g_test_message ("%u %s", r->status, r->phrase);
+  g_assert_cmpuint (r->token, ==, 78);
+  g_assert_cmpuint (r->status, >=, 400);
+  g_assert_cmpuint (r->status, <=, 599);
+
+  /* The same token again, over UDP this time: reaches the peer. */
+  g_free (out.request_uri);
+  out.request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port);
+  stox_sip_endpoint_send (fx->ep, &out);
+  wait_for (fx, has_datagram, "the MESSAGE over UDP");
+  g_free (out.request_uri);
+  g_bytes_unref (out.body);
+}
+
 static void
 test_send_bad_uris (Fixture       *fx,
                     gconstpointer  data)
@@ -2647,6 +2704,7 @@ main (int argc, char *argv[])
   ADD ("unanswered-500", test_unanswered_500, NULL);
   ADD ("other-methods-refused", test_other_methods_refused, NULL);
   ADD ("send-message", test_send_message, NULL);
+  ADD ("send-fails-at-once", test_send_fails_at_once, "udp");
   ADD ("send-unsupported", test_send_unsupported, NULL);
   ADD ("send-unreachable", test_send_unreachable, NULL);
   ADD ("send-bad-uris", test_send_bad_uris, NULL);
