@@ -21,10 +21,13 @@ struct _StoxNetmaskList
   GArray *prefixes;    /* of Prefix */
 };
 
-/* inet_pton is a pure text conversion; it touches no socket. */
+/* inet_pton is a pure text conversion; it touches no socket.  An
+ * IPv4-mapped IPv6 address (::ffff:a.b.c.d) comes back as IPv4 with
+ * *ret_mapped set: its prefix was written in IPv6 bits. */
 static gboolean
-parse_address (const char *text, int *ret_family, guint8 ret_addr[16])
+parse_address (const char *text, int *ret_family, guint8 ret_addr[16], gboolean *ret_mapped)
 {
+  *ret_mapped = FALSE;
   memset (ret_addr, 0, 16);
   if (inet_pton (AF_INET, text, ret_addr) == 1)
     {
@@ -40,6 +43,7 @@ parse_address (const char *text, int *ret_family, guint8 ret_addr[16])
           memmove (ret_addr, ret_addr + 12, 4);
           memset (ret_addr + 4, 0, 12);
           *ret_family = AF_INET;
+          *ret_mapped = TRUE;
           return TRUE;
         }
       *ret_family = AF_INET6;
@@ -59,17 +63,18 @@ stox_netmask_list_new (const char *const *entries, GError **error)
       g_autofree char *text = g_strstrip (g_strdup (entries[i]));
       char *slash = strchr (text, '/');
       Prefix p = { 0 };
+      gboolean mapped;
       guint max;
 
       if (slash != NULL)
         *slash = '\0';
-      if (!parse_address (text, &p.family, p.addr))
+      if (!parse_address (text, &p.family, p.addr, &mapped))
         {
           g_set_error (error, STOX_NETMASK_ERROR, 0,
                        "'%s' is not an IPv4 or IPv6 address", entries[i]);
           return NULL;
         }
-      max = p.family == AF_INET ? 32 : 128;
+      max = p.family == AF_INET && !mapped ? 32 : 128;
       p.prefix = max;
       if (slash != NULL)
         {
@@ -85,6 +90,18 @@ stox_netmask_list_new (const char *const *entries, GError **error)
               return NULL;
             }
           p.prefix = (guint) n;
+        }
+      if (mapped)
+        {
+          /* ::ffff:a.b.c.d/P is a.b.c.d/(P − 96); shorter prefixes reach
+           * beyond the mapped range, which no IPv4 source is in. */
+          if (p.prefix < 96)
+            {
+              g_set_error (error, STOX_NETMASK_ERROR, 0,
+                           "'%s': an IPv4-mapped prefix needs a length of 96–128", entries[i]);
+              return NULL;
+            }
+          p.prefix -= 96;
         }
       g_array_append_val (list->prefixes, p);
     }
@@ -120,8 +137,9 @@ stox_netmask_list_contains (const StoxNetmaskList *list, const char *address)
 {
   guint8 addr[16];
   int family;
+  gboolean mapped;
 
-  if (list == NULL || address == NULL || !parse_address (address, &family, addr))
+  if (list == NULL || address == NULL || !parse_address (address, &family, addr, &mapped))
     return FALSE;
   for (guint i = 0; i < list->prefixes->len; i++)
     if (prefix_matches (&g_array_index (list->prefixes, Prefix, i), family, addr))

@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "core/rules.h"
+#include "core/netmask.h"
 #include "daemon/config.h"
 
 /* ------------------------------------------------------------------ */
@@ -300,6 +301,17 @@ test_good (Tmp *t, gconstpointer data)
 
   problems = stox_config_check (conf);
   g_assert_cmpuint (problems->len, ==, 0);
+
+  /* The gateway reads trusted-peers with the core's parser: whatever the
+   * configuration accepts, a start must accept too. */
+  if (cfg->sip_trusted_peers != NULL)
+    {
+      g_autoptr (StoxNetmaskList) peers =
+        stox_netmask_list_new ((const char *const *) cfg->sip_trusted_peers, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (peers);
+    }
 }
 
 /* ------------------------------------------------------------------ */
