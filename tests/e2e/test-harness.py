@@ -21,7 +21,10 @@ async def main(t):
     await pros.register_async("bob", "pw")
     await pros.register_async("carol", "pw")
     bob = await st.XmppClient(t, pros, "bob", "pw").connect()
-    t.ok(True, "bob logs in (PLAIN, no TLS) and sees his presence echoed")
+    echo = await bob.expect(lambda s: (s.frm or "").split("/")[0] == "bob@xmpp.test", kind="presence",
+                            remove=False)
+    t.ok(echo is not None, "bob logs in (PLAIN, no TLS) and sees his presence echoed",
+         "bob got: %r" % bob.since(0, kind=None))
     carol = await st.XmppClient(t, pros, "carol", "pw").connect()
 
     m = bob.mark()
@@ -79,7 +82,11 @@ async def main(t):
     t.ok(not pros.running and not await st.port_accepts(pros.c2s_port), "prosody stops by PID")
     await pros.start()
     bob2 = await st.XmppClient(t, pros, "bob", "pw", resource="again").connect()
-    t.ok(bob2 is not None, "prosody restarts on the same ports, accounts kept")
+    m = bob2.mark()
+    bob2.send_message("bob@xmpp.test/again", body="after the restart")
+    r = await bob2.expect(lambda s: s.body == "after the restart", start=m)
+    t.ok(r is not None, "prosody restarts on the same ports, accounts kept: bob logs in and gets "
+         "a message", "bob2 got: %r" % bob2.since(m, kind=None))
     rc = await pros.stop()
     t.ok(rc == 0, "prosody exits 0 on SIGTERM", "rc=%r" % rc)
 

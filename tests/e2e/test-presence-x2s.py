@@ -209,7 +209,7 @@ async def main(t):
          "%s\nbob got: %r" % (brief(sc), bob.since(bmark, kind=None)))
     await asyncio.sleep(0.3)
     again = [r for r in ua.requests_since(mark, "SUBSCRIBE") if (r.ruri or "").startswith("sip:carol@")]
-    t.eq(len(again), 1, "... and stoxd does not SUBSCRIBE again after the 403", briefs(again))
+    t.eq(len(again), 1, "... and stoxd does not SUBSCRIBE again at once after the 403 (no later retry either: test-presence, x2s/failures)", briefs(again))
 
     # -- 6. 423 Min-Expires: 150 -> Expires: 150; short grant refreshed ----
     ps.plan["dave"] = [(423, [("Min-Expires", "150")])]

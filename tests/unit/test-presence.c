@@ -771,7 +771,16 @@ test_x2s_failures (Fixture *f, gconstpointer data)
                                .expires = -1, .min_expires = rows[i].min_expires };
       stox_gateway_on_sip_response (f->gw, &resp, now, f->actions);
       if (g_str_equal (rows[i].expect, "unsubscribed"))
-        g_assert_nonnull (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+        {
+          g_assert_nonnull (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+          /* For good: no retry, not after the 60 s a transient one waits. */
+          clear (f);
+          stox_gateway_on_timer (f->gw, now + 61 * S, f->actions);
+          g_assert_cmpuint (count (f, STOX_ACTION_SIP_SUBSCRIBE), ==, 0);
+          StoxGatewayStats stats;
+          stox_gateway_get_stats (f->gw, &stats);
+          g_assert_cmpuint (stats.subscriptions, ==, 0);
+        }
       else if (g_str_equal (rows[i].expect, "retry"))
         {
           g_assert_cmpuint (f->actions->len, ==, 0);
