@@ -97,7 +97,7 @@ find_text_child (xmpp_stanza_t *stanza, const char *name)
       if (!is_tag_named (c, name) || !in_content_ns (stanza, c))
         continue;
       const char *clang = lang_of (c);
-      if (clang == NULL || g_strcmp0 (clang, lang) == 0)
+      if (clang == NULL || stox_lang_equal (clang, lang))   /* BCP 47: any case */
         return c;
       if (first == NULL)
         first = c;

@@ -132,6 +132,9 @@ test_decode_body_lang (void)
       "<body>hallo</body></message>", "hallo" },
     { "<message xml:lang='de'><body xml:lang='en'>hello</body>"
       "<body xml:lang='de'>hallo</body></message>", "hallo" },
+    /* tags compare in any case (BCP 47 §2.1.1) */
+    { "<message xml:lang='de'><body xml:lang='en'>hello</body>"
+      "<body xml:lang='DE'>hallo</body></message>", "hallo" },
     /* none matches: the first */
     { "<message xml:lang='fr'><body xml:lang='en'>hello</body>"
       "<body xml:lang='de'>hallo</body></message>", "hello" },
