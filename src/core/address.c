@@ -382,11 +382,9 @@ is_unmappable (gunichar c)
     }
 }
 
-/* A resourcepart per PRECIS OpaqueString (RFC 8265 §4.2, rfc-mappings.md
- * §1.6): non-ASCII spaces to U+0020, NFC, no controls, 1–1023 octets. */
-static char *
-resource_prepare (const char  *res,
-                  GError     **error)
+char *
+stox_resource_prepare (const char  *res,
+                       GError     **error)
 {
   g_autoptr (GString) mapped = NULL;
   g_autofree char *nfc = NULL;
@@ -942,7 +940,7 @@ stox_address_sip_to_jid (const StoxSipUri  *uri,
   /* §6.4 step 8 (rfc-mappings.md §1.5): ;gr= becomes the resource. */
   if (uri->gr != NULL)
     {
-      resource = resource_prepare (uri->gr, error);
+      resource = stox_resource_prepare (uri->gr, error);
       if (resource == NULL)
         return NULL;
     }

@@ -87,6 +87,12 @@ char *stox_address_jid_to_sip (const StoxJid *jid,
                                const char    *sip_domain,
                                GError       **error);
 
+/* A resourcepart per PRECIS OpaqueString (RFC 8265 §4.2, rfc-mappings.md
+ * §1.6): non-ASCII spaces to U+0020, NFC, no controls, 1–1023 octets.
+ * Every resource the gateway puts in a JID goes through it (a ;gr=
+ * parameter, a PIDF tuple id); NULL with STOX_ADDRESS_ERROR otherwise. */
+char *stox_resource_prepare (const char *res, GError **error);
+
 /* The XEP-0106 transforms alone (exposed for tests and disco).  Both
  * return NULL for NULL or non-UTF-8 input; escape also for a leading or
  * trailing space, which has no escaped form (\20 may not be first or

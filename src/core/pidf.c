@@ -15,6 +15,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "address.h"
 #include "xml.h"
 
 G_DEFINE_QUARK (stox-pidf-error-quark, stox_pidf_error)
@@ -31,7 +32,6 @@ G_DEFINE_QUARK (stox-pidf-error-quark, stox_pidf_error)
 #define NS_JABBER "jabber:client"
 
 /* RFC 7622 §3.4: a resourcepart is at most 1023 bytes. */
-#define RESOURCE_MAX 1023
 
 /* Longer than any RFC 3339 date-time with nanoseconds. */
 #define TIMESTAMP_MAX 64
@@ -701,6 +701,7 @@ parse_qvalue (const char *s, int *ret_priority)
 typedef struct
 {
   char      *id;
+  char      *resource;     /* the id as a resource; NULL: the bare JID */
   int        basic;        /* -1 none, 0 closed, 1 open */
   const char *show;        /* static, or NULL */
   gboolean   has_priority;
@@ -717,6 +718,7 @@ tuple_free (Tuple *t)
   if (t == NULL)
     return;
   g_free (t->id);
+  g_free (t->resource);
   g_free (t->timestamp);
   g_ptr_array_unref (t->notes);
   g_array_unref (t->acts);
@@ -831,13 +833,16 @@ parse_tuple (Parse *ps, const xmlNode *node, Document *d)
   t->id = node_prop (node, "id");
   if (t->id == NULL || *t->id == '\0')
     return parse_fail (ps, STOX_PIDF_ERROR_MALFORMED, "a <tuple> without id");
-  if (strlen (t->id) > RESOURCE_MAX
-                         + (g_str_has_prefix (t->id, ID_PREFIX) ? strlen (ID_PREFIX) : 0))
-    return parse_fail (ps, STOX_PIDF_ERROR_MALFORMED, "tuple id of %" G_GSIZE_FORMAT
-                       " bytes is too long for a resource", strlen (t->id));
-  if (has_control_chars (t->id))
-    return parse_fail (ps, STOX_PIDF_ERROR_MALFORMED,
-                       "tuple id with a control character");
+  {
+    /* Table 2: the id becomes the resource of user@component/<id>, so it
+     * must be one, prepared as every resource the gateway writes. */
+    g_autofree char *raw = tuple_resource (t->id);
+    g_autoptr (GError) why = NULL;
+
+    if (raw != NULL && (t->resource = stox_resource_prepare (raw, &why)) == NULL)
+      return parse_fail (ps, STOX_PIDF_ERROR_MALFORMED, "tuple id is not a resource: %s",
+                         why->message);
+  }
   if (g_hash_table_contains (d->tuple_ids, t->id))
     return parse_fail (ps, STOX_PIDF_ERROR_MALFORMED,
                        "two tuples with id \"%s\" (xs:ID is unique)", t->id);
@@ -1023,7 +1028,7 @@ make_info (const Tuple *t, const Document *d)
   activities_append (acts, d->person_acts);
   if (t != NULL)
     {
-      info->resource = tuple_resource (t->id);
+      info->resource = g_strdup (t->resource);
       info->available = t->basic == 1;
       info->has_priority = t->has_priority;
       info->priority = t->priority;

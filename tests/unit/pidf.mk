@@ -4,6 +4,6 @@
 # does not depend on the rest of the core.
 check_PROGRAMS += tests/unit/test-pidf
 tests_unit_test_pidf_CPPFLAGS = $(UNIT_CPPFLAGS)
-tests_unit_test_pidf_SOURCES = tests/unit/test-pidf.c tests/unit/shipped-rules.c tests/unit/shipped-rules.h src/daemon/config.c src/core/pidf.c src/core/pidf.h src/core/xml.c src/core/xml.h src/core/rules.c src/core/types.c
+tests_unit_test_pidf_SOURCES = tests/unit/test-pidf.c tests/unit/shipped-rules.c tests/unit/shipped-rules.h src/daemon/config.c src/core/pidf.c src/core/pidf.h src/core/xml.c src/core/xml.h src/core/rules.c src/core/types.c src/core/address.c src/core/address.h
 tests_unit_test_pidf_LDADD = $(XML_LIBS) $(GLIB_LIBS)
 TESTS += tests/unit/test-pidf

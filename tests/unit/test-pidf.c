@@ -349,6 +349,9 @@ static const Table2Row table2[] = {
   { "id/escape-to-control", DOC (TUPLE ("ID-x_0A", "open", "")), "x_0A" },
   { "id/escape-to-bad-utf8", DOC (TUPLE ("ID-x_FF", "open", "")), "x_FF" },
   { "id/lowercase-prefix", DOC (TUPLE ("id-x", "open", "")), "id-x" },
+  /* prepared as every resource (PRECIS OpaqueString): NFC, spaces mapped */
+  { "id/nfc", DOC (TUPLE ("ID-caf_65_CC_81", "open", "")), "caf\xc3\xa9" },
+  { "id/nbsp-to-space", DOC (TUPLE ("ID-a_C2_A0b", "open", "")), "a b" },
   /* note → status, keeping xml:lang */
   { "note/text", DOC (OPEN_TUPLE ("<note>Sleeping</note>")), "t1", .status = "Sleeping" },
   { "note/lang", DOC (OPEN_TUPLE ("<note xml:lang='fr'>Dort</note>")), "t1",
@@ -1422,6 +1425,8 @@ static const BadDoc bad_docs[] = {
   { "tuple-without-id", DOC ("<tuple><status><basic>open</basic></status></tuple>"), 0, "id" },
   { "tuple-empty-id", DOC (TUPLE ("", "open", "")), 0, "id" },
   { "tuple-id-control", DOC (TUPLE ("a&#10;b", "open", "")), 0, "control" },
+  /* C1 controls too: the id is prepared as every resource (PRECIS) */
+  { "tuple-id-c1-control", DOC (TUPLE ("a\xc2\x85" "b", "open", "")), 0, "U+0085" },
   { "tuple-without-status", DOC ("<tuple id='t1'><note>x</note></tuple>"), 0, "no <status>" },
   { "status-foreign-namespace", DOC ("<tuple id='t1'><x:status xmlns:x='urn:x'>"
                                      "<basic>open</basic></x:status></tuple>"), 0, "no <status>" },
@@ -1524,7 +1529,7 @@ test_bad_long_id (void)
   g_string_append_c (id, 'r');
   bad = g_strdup_printf (HEAD "<tuple id='%s'><status><basic>open</basic></status></tuple>" TAIL,
                          id->str);
-  assert_malformed (bad, strlen (bad), "too long");
+  assert_malformed (bad, strlen (bad), "longer than 1023 octets");
 }
 
 /* Deeper than libxml2's limit (256 without XML_PARSE_HUGE). */
