@@ -48,7 +48,6 @@ G_DEFINE_QUARK (stox-pidf-error-quark, stox_pidf_error)
 #define ID_PREFIX "ID-"
 #define PERSON_ID_PREFIX "PID-"
 
-static const char *const show_values[] = { "away", "chat", "dnd", "xa" };
 
 /* ---- value types ------------------------------------------------------ */
 
@@ -85,16 +84,6 @@ stox_presence_info_add_status (StoxPresenceInfo *info,
   g_ptr_array_add (info->statuses, stox_lang_text_new (lang, text));
 }
 
-static const char *
-known_show (const char *show)
-{
-  if (show == NULL)
-    return NULL;
-  for (gsize i = 0; i < G_N_ELEMENTS (show_values); i++)
-    if (strcmp (show, show_values[i]) == 0)
-      return show_values[i];
-  return NULL;
-}
 
 /* ---- tuple id ↔ resource (RFC 8048 §6.2 note 2) ----------------------- */
 
@@ -249,7 +238,7 @@ stox_pidf_build (const char             *entity_uri,
 
   /* RFC 8048 §6.2 notes 4, 5: unavailable is basic closed, and nothing of
    * a show is said for it. */
-  show = info->available ? known_show (info->show) : NULL;
+  show = info->available ? stox_show_known (info->show) : NULL;
   if (show != NULL && rules != NULL)
     activity = stox_rules_show_to_rpid (rules, show);
 
@@ -808,7 +797,7 @@ parse_status (Parse *ps, const xmlNode *node, Tuple *t)
           g_autofree char *value = node_text_stripped (c);
 
           if (t->show == NULL)
-            t->show = known_show (value);
+            t->show = stox_show_known (value);
         }
       else if (parse_rpid_child (ps, c, t->acts, &ok))
         {

@@ -159,10 +159,12 @@ timer_arm (StoxPresence   *p,
   *iter = g_sequence_insert_sorted (p->timers, t, timer_compare, NULL);
 }
 
+/* The key of an ordered pair of bare JIDs (a watch's watcher and target,
+ * a follow's XMPP user and SIP contact); '\n' is in no JID. */
 static char *
-pair_key (const char *watcher_jid, const char *target_jid)
+pair_key (const char *a, const char *b)
 {
-  return g_strdup_printf ("%s\n%s", watcher_jid, target_jid);
+  return g_strdup_printf ("%s\n%s", a, b);
 }
 
 static void
@@ -657,12 +659,6 @@ sip_subscribe_in_dialog (StoxPresence          *p,
 
 /* ---- X2S: XMPP users following SIP users (§5.2, Table 2) --------------- */
 
-static char *
-follow_key (const char *xmpp_jid, const char *contact_jid)
-{
-  return g_strdup_printf ("%s\n%s", xmpp_jid, contact_jid);
-}
-
 static void
 follow_subscribe (StoxPresence *p, const StoxPresenceEnv *env, Follow *f, gboolean new_dialog,
                   guint expires, GPtrArray *actions)
@@ -831,7 +827,7 @@ follow_create (StoxPresence          *p,
     return NULL;
 
   f = g_new0 (Follow, 1);
-  f->key = follow_key (xmpp_jid, contact_jid);
+  f->key = pair_key (xmpp_jid, contact_jid);
   f->xmpp_jid = g_strdup (xmpp_jid);
   f->contact_jid = g_strdup (contact_jid);
   f->request_uri = g_steal_pointer (&request_uri);
@@ -852,7 +848,7 @@ xmpp_subscribe (StoxPresence          *p,
                 gboolean               fetch_only,
                 GPtrArray             *actions)
 {
-  g_autofree char *key = follow_key (route->from_bare, route->to_bare);
+  g_autofree char *key = pair_key (route->from_bare, route->to_bare);
   Follow *f = g_hash_table_lookup (p->follows, key);
 
   if (f != NULL)
@@ -889,7 +885,7 @@ xmpp_unsubscribe (StoxPresence          *p,
                   const StoxStanzaRoute *route,
                   GPtrArray             *actions)
 {
-  g_autofree char *key = follow_key (route->from_bare, route->to_bare);
+  g_autofree char *key = pair_key (route->from_bare, route->to_bare);
   Follow *f = g_hash_table_lookup (p->follows, key);
 
   if (f == NULL)
@@ -919,7 +915,7 @@ xmpp_probe (StoxPresence          *p,
             const StoxStanzaRoute *route,
             GPtrArray             *actions)
 {
-  g_autofree char *key = follow_key (route->from_bare, route->to_bare);
+  g_autofree char *key = pair_key (route->from_bare, route->to_bare);
   Follow *f = g_hash_table_lookup (p->follows, key);
 
   if (f == NULL)
@@ -1195,10 +1191,8 @@ info_from_stanza (const StoxStanza *st, const char *resource)
 
   info->resource = resource != NULL && resource[0] != '\0' ? g_strdup (resource) : NULL;
   info->available = st->type == NULL;
-  if (info->available && st->show != NULL &&
-      (g_str_equal (st->show, "away") || g_str_equal (st->show, "chat") ||
-       g_str_equal (st->show, "dnd") || g_str_equal (st->show, "xa")))
-    info->show = g_strdup (st->show);
+  if (info->available)
+    info->show = g_strdup (stox_show_known (st->show));
   /* Table 1: every <status xml:lang> → <note xml:lang>; one without
    * xml:lang is in the stanza's (RFC 6121 §4.7.2.2).  The front end kept
    * one per language. */
@@ -1386,7 +1380,7 @@ stox_presence_restore (StoxPresence          *p,
     {
     case STOX_STORE_FOLLOW:
       {
-        g_autofree char *key = follow_key (r->a, r->b);
+        g_autofree char *key = pair_key (r->a, r->b);
         Follow *f;
 
         if (g_hash_table_contains (p->follows, key))

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "types.h"
 
 G_DEFINE_QUARK (stox-rules-error-quark, stox_rules_error)
 
@@ -93,8 +94,7 @@ static const char *const activities[] = {
 G_STATIC_ASSERT (G_N_ELEMENTS (activities) == 29);
 
 /* RFC 6121 §4.7.2.1 <show/> values: the keys of show-to-rpid. */
-static const char *const shows[] = { "away", "chat", "dnd", "xa" };
-#define N_SHOWS ((int) G_N_ELEMENTS (shows))
+#define N_SHOWS STOX_SHOW_N
 
 /* Values of rpid-to-show: the shows, then these two. */
 static const char *const rpid_results[] = {
@@ -116,7 +116,7 @@ typedef struct
   gint8  cond_to_type[G_N_ELEMENTS (conditions)]; /* type index, UNSET */
   gint8  message_type;                            /* index, UNSET */
   gint8  rpid_to_show[G_N_ELEMENTS (activities)]; /* rpid_results index, UNSET */
-  gint8  show_to_rpid[G_N_ELEMENTS (shows)];      /* activity index,
+  gint8  show_to_rpid[STOX_SHOW_N];      /* activity index,
                                                    * ACTIVITY_NONE, UNSET */
 } RuleTable;
 
@@ -447,7 +447,7 @@ parse_row (ParseState      *ps,
 
       if (!check_fields (ps, directive, n_args, 2, "<show> <activity|none>"))
         return;
-      show = word_index (shows, N_SHOWS, fields[1]);
+      show = word_index (stox_show_values, N_SHOWS, fields[1]);
       if (show == UNSET)
         parse_fail (ps, "unknown show '%s' (RFC 6121 section 4.7.2.1: away, "
                     "chat, dnd or xa)", fields[1]);
@@ -755,7 +755,7 @@ stox_rules_show_to_rpid (const StoxRules *rules, const char *show)
 
   if (show == NULL)
     return NULL;
-  s = word_index (shows, N_SHOWS, show);
+  s = word_index (stox_show_values, N_SHOWS, show);
   if (s == UNSET)
     return NULL;
   a = rules->t.show_to_rpid[s];

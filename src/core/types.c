@@ -3,6 +3,8 @@
 
 #include "types.h"
 
+#include <string.h>
+
 StoxSipRequest *
 stox_sip_request_new (void)
 {
@@ -90,6 +92,19 @@ stox_stanza_free (StoxStanza *st)
   g_clear_pointer (&st->statuses, g_ptr_array_unref);
   g_free (st->payload_xml);
   g_free (st);
+}
+
+const char *const stox_show_values[STOX_SHOW_N] = { "away", "chat", "dnd", "xa" };
+
+const char *
+stox_show_known (const char *show)
+{
+  if (show == NULL)
+    return NULL;
+  for (gsize i = 0; i < STOX_SHOW_N; i++)
+    if (strcmp (show, stox_show_values[i]) == 0)
+      return stox_show_values[i];
+  return NULL;
 }
 
 gboolean

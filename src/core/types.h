@@ -101,6 +101,15 @@ StoxLangText *stox_lang_text_new (const char *lang, const char *text);
 void          stox_lang_text_free (StoxLangText *text);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxLangText, stox_lang_text_free)
 
+/* RFC 6121 §4.7.2.1: the four <show/> values, in this order (rule tables
+ * are indexed by it). */
+#define STOX_SHOW_N 4
+extern const char *const stox_show_values[STOX_SHOW_N];
+
+/* `show` as the static string of stox_show_values when it is one of them
+ * (exactly, the values are case-sensitive), else NULL. */
+const char *stox_show_known (const char *show);
+
 /* Language tags compare case-insensitively (BCP 47 §2.1.1); NULL (none
  * said) equals only NULL. */
 gboolean      stox_lang_equal (const char *a, const char *b);
