@@ -151,7 +151,7 @@ stox_runner_set_frontends (StoxRunner        *runner,
 }
 
 static void
-execute_one (StoxRunner *runner, StoxAction *a, GPtrArray *more)
+execute_one (StoxRunner *runner, StoxAction *a, GPtrArray **more)
 {
   switch (a->kind)
     {
@@ -196,8 +196,10 @@ execute_one (StoxRunner *runner, StoxAction *a, GPtrArray *more)
         {
           g_info ("stanza %s to %s not sent: XMPP link down or congested",
                   a->u.stanza->id, a->u.stanza->to);
+          if (*more == NULL)
+            *more = stox_actions_new ();
           stox_gateway_on_xmpp_send_failed (runner->gw, a->u.stanza,
-                                            g_get_monotonic_time (), more);
+                                            g_get_monotonic_time (), *more);
         }
       break;
     }
@@ -206,12 +208,13 @@ execute_one (StoxRunner *runner, StoxAction *a, GPtrArray *more)
 static void
 execute (StoxRunner *runner, GPtrArray *actions)
 {
-  g_autoptr (GPtrArray) more = stox_actions_new ();
+  /* Only a failed send adds actions: no array per event otherwise. */
+  g_autoptr (GPtrArray) more = NULL;
 
   for (guint i = 0; i < actions->len; i++)
-    execute_one (runner, actions->pdata[i], more);
+    execute_one (runner, actions->pdata[i], &more);
   /* A failed send yields SIP actions only, so this recursion ends. */
-  if (more->len > 0)
+  if (more != NULL && more->len > 0)
     execute (runner, more);
 }
 
