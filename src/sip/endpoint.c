@@ -145,17 +145,6 @@ struct _StoxSipOp
   StoxFifoTimerEntry unanswered; /* incoming: in ep->unanswered until answered */
 };
 
-/* A final response reported from an idle callback: failures before the
- * stack, and anything that would otherwise reach the core re-entrantly. */
-typedef struct
-{
-  StoxToken token;
-  guint     status;
-  char     *phrase;
-  gint64    expires;
-  gint64    min_expires;
-} Report;
-
 struct _StoxSipEndpoint
 {
   su_root_t          *root;
@@ -200,7 +189,9 @@ struct _StoxSipEndpoint
   StoxFifoTimer      *unanswered;        /* StoxSipOp */
   StoxFifoTimer      *lingering;         /* StoxSipDialog */
 
-  GQueue              reports;           /* Report */
+  /* Final responses reported from an idle callback: failures before the
+   * stack, and anything that would otherwise reach the core re-entrantly. */
+  GQueue              reports;           /* StoxSipResponse, owning phrase */
   guint               report_idle;
 
   /* While the stack starts: the last nta/tport line, which says why a
@@ -331,7 +322,7 @@ our_contact (StoxSipEndpoint *ep)
 static void
 report_free (gpointer data)
 {
-  Report *r = data;
+  StoxSipResponse *r = data;
 
   g_free (r->phrase);
   g_free (r);
@@ -341,17 +332,12 @@ static gboolean
 run_reports (gpointer user_data)
 {
   StoxSipEndpoint *ep = user_data;
-  Report *r;
+  StoxSipResponse *r;
 
   ep->report_idle = 0;
   while ((r = g_queue_pop_head (&ep->reports)) != NULL)
     {
-      StoxSipResponse resp = {
-        .token = r->token, .status = r->status, .phrase = r->phrase,
-        .expires = r->expires, .min_expires = r->min_expires,
-      };
-
-      ep->on_response (&resp, ep->user_data);
+      ep->on_response (r, ep->user_data);
       report_free (r);
     }
   return G_SOURCE_REMOVE;
@@ -361,13 +347,9 @@ static void
 report_later (StoxSipEndpoint       *ep,
               const StoxSipResponse *resp)
 {
-  Report *r = g_new0 (Report, 1);
+  StoxSipResponse *r = g_memdup2 (resp, sizeof *resp);
 
-  r->token = resp->token;
-  r->status = resp->status;
   r->phrase = g_strdup (PHRASE (resp->phrase));
-  r->expires = resp->expires;
-  r->min_expires = resp->min_expires;
   g_queue_push_tail (&ep->reports, r);
   if (ep->report_idle == 0)
     ep->report_idle = g_idle_add (run_reports, ep);
