@@ -664,14 +664,21 @@ dialog_set_event (StoxSipDialog     *dlg,
   dlg->event_id = g_strdup (o != NULL ? o->o_id : NULL);
 }
 
-/* The Event header of our requests in the dialog: the subscription's
- * package and id (RFC 6665 §8.2.1). */
+/* An Event header value: package and id (RFC 6665 §8.2.1). */
+static char *
+event_text (const char *type,
+            const char *id)
+{
+  if (id != NULL)
+    return g_strdup_printf ("%s;id=%s", type, id);
+  return g_strdup (type);
+}
+
+/* The Event header of our requests in the dialog: the subscription's. */
 static char *
 dialog_event (StoxSipDialog *dlg)
 {
-  if (dlg->event_id != NULL)
-    return g_strdup_printf ("%s;id=%s", dlg->event_type, dlg->event_id);
-  return g_strdup (dlg->event_type);
+  return event_text (dlg->event_type, dlg->event_id);
 }
 
 /* Whether an in-dialog request is about this dialog's subscription: event
@@ -1787,9 +1794,7 @@ stox_sip_endpoint_restore_dialog (StoxSipEndpoint *ep,
   url_t *target = st.target != NULL ? url_make (home, st.target) : NULL;
   sip_contact_t *contact = NULL;
   sip_record_route_t *routes = NULL;
-  g_autofree char *event = st.event_id != NULL
-                           ? g_strdup_printf ("%s;id=%s", st.event_type, st.event_id)
-                           : g_strdup (st.event_type);
+  g_autofree char *event = event_text (st.event_type, st.event_id);
   sip_event_t *o = sip_event_make (home, event);
   char *local_tag = NULL;
 
