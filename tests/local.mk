@@ -11,21 +11,12 @@ AM_TESTS_ENVIRONMENT = \
 	G_DEBUG=fatal-warnings,fatal-criticals \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ASAN_OPTIONS=detect_leaks=1
-UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS)
+UNIT_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(GLIB_CFLAGS) $(XML_CFLAGS)
 
-# One fragment per area so that each can grow on its own.
-include tests/unit/backoff.mk
-include tests/unit/address.mk
-include tests/unit/rules.mk
-include tests/unit/message.mk
-include tests/unit/pidf.mk
-include tests/unit/gateway.mk
-include tests/unit/presence.mk
-include tests/unit/config.mk
-include tests/unit/store.mk
-include tests/unit/runner.mk
-include tests/unit/sip.mk
-include tests/unit/xmpp.mk
+# One fragment per tier (tests/README).
+include tests/unit/local.mk
+include tests/frontend/local.mk
+include tests/integration/local.mk
 include tests/e2e/local.mk
 
 # TLS listener and key/certificate checks (needs the openssl command).
@@ -35,3 +26,4 @@ dist_check_SCRIPTS += tests/e2e/test-tls.py
 # A watcher's dialog ended by stoxd's own expiry timer (waits ~60 s).
 TESTS += tests/e2e/test-presence-expiry.py
 dist_check_SCRIPTS += tests/e2e/test-presence-expiry.py
+EXTRA_DIST += tests/README

@@ -10,7 +10,7 @@
 
 #include "core/gateway.h"
 #include "core/message.h"
-#include "shipped-rules.h"
+#include "support/shipped-rules.h"
 
 #define MS (G_GINT64_CONSTANT (1000))
 #define T0 (G_GINT64_CONSTANT (1000000000))

@@ -16,7 +16,7 @@
 
 #include "core/pidf.h"
 #include "core/rules.h"
-#include "shipped-rules.h"
+#include "support/shipped-rules.h"
 
 #define NS_PIDF "urn:ietf:params:xml:ns:pidf"
 #define NS_DM   "urn:ietf:params:xml:ns:pidf:data-model"

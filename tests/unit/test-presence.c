@@ -10,7 +10,7 @@
 
 #include "core/gateway.h"
 #include "core/pidf.h"
-#include "shipped-rules.h"
+#include "support/shipped-rules.h"
 
 #define S  (G_USEC_PER_SEC)
 #define T0 (G_GINT64_CONSTANT (1000000000000))

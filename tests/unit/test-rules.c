@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/rules.h"
-#include "shipped-rules.h"
+#include "support/shipped-rules.h"
 
 /* ---- the reference, from rfc-mappings.md ------------------------------ */
 

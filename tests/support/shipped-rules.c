@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include "shipped-rules.h"
+#include "support/shipped-rules.h"
 
 #include "daemon/config.h"
 

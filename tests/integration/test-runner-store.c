@@ -15,7 +15,7 @@
 
 #include "daemon/runner.h"
 #include "daemon/store.h"
-#include "shipped-rules.h"
+#include "support/shipped-rules.h"
 
 static void
 run_until (gboolean (*cond) (StoxStore *s), StoxStore *s, guint ms)

@@ -1,0 +1,26 @@
+# Tier 2, front end: each front end's translation against its library's own
+# parser (Sofia's sip_t, libstrophe's stanza API), the endpoint's one-delay
+# timer queue, and the daemon's config checker on files in a temporary
+# directory.  No socket, no peer.
+SIP_TEST_CPPFLAGS = $(UNIT_CPPFLAGS) $(SOFIA_CFLAGS) -DG_LOG_DOMAIN=\"stox-sip-test\"
+SIP_TEST_LDADD = src/libstox-sip.a $(CORE_LIBS) $(SOFIA_LIBS) $(GLIB_LIBS)
+XMPP_TEST_CPPFLAGS = $(UNIT_CPPFLAGS) $(STROPHE_CFLAGS) -DG_LOG_DOMAIN=\"stox-xmpp-test\"
+XMPP_TEST_LDADD = src/libstox-xmpp.a $(CORE_LIBS) $(STROPHE_LIBS) $(GLIB_LIBS)
+
+FRONTEND_TESTS = \
+	tests/frontend/test-sip-convert \
+	tests/frontend/test-xmpp-convert \
+	tests/frontend/test-fifo-timer \
+	tests/frontend/test-config
+check_PROGRAMS += $(FRONTEND_TESTS)
+TESTS += $(FRONTEND_TESTS)
+
+tests_frontend_test_sip_convert_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
+tests_frontend_test_sip_convert_LDADD = $(SIP_TEST_LDADD)
+tests_frontend_test_xmpp_convert_CPPFLAGS = $(XMPP_TEST_CPPFLAGS)
+tests_frontend_test_xmpp_convert_LDADD = $(XMPP_TEST_LDADD)
+tests_frontend_test_fifo_timer_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_frontend_test_fifo_timer_LDADD = src/libstox-sip.a $(CORE_LIBS) $(GLIB_LIBS)
+tests_frontend_test_config_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_frontend_test_config_SOURCES = tests/frontend/test-config.c src/daemon/config.c src/daemon/config.h
+tests_frontend_test_config_LDADD = $(CORE_LIBS)

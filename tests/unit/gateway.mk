@@ -1,9 +1,0 @@
-check_PROGRAMS += tests/unit/test-gateway tests/unit/test-netmask
-tests_unit_test_gateway_CPPFLAGS = $(UNIT_CPPFLAGS)
-tests_unit_test_gateway_SOURCES = tests/unit/test-gateway.c tests/unit/shipped-rules.c tests/unit/shipped-rules.h src/daemon/config.c
-tests_unit_test_gateway_LDADD = $(CORE_LIBS)
-tests_unit_test_netmask_CPPFLAGS = $(UNIT_CPPFLAGS)
-tests_unit_test_netmask_LDADD = $(CORE_LIBS)
-TESTS += tests/unit/test-gateway tests/unit/test-netmask
-TESTS += tests/check-core-purity.sh
-dist_check_SCRIPTS += tests/check-core-purity.sh

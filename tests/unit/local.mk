@@ -1,0 +1,42 @@
+# Tier 1, unit: the pure core, table-driven, fake clock.  These programs link
+# the core library and tests/support only: no front end, no daemon, no socket.
+UNIT_LDADD = $(CORE_LIBS)
+TEST_SUPPORT = tests/support/shipped-rules.c tests/support/shipped-rules.h src/daemon/config.c
+
+UNIT_TESTS = \
+	tests/unit/test-address \
+	tests/unit/test-backoff \
+	tests/unit/test-netmask \
+	tests/unit/test-rules \
+	tests/unit/test-message \
+	tests/unit/test-pidf \
+	tests/unit/test-gateway \
+	tests/unit/test-presence
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+tests_unit_test_address_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_address_LDADD = $(UNIT_LDADD)
+tests_unit_test_backoff_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_backoff_LDADD = $(UNIT_LDADD)
+tests_unit_test_netmask_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_netmask_LDADD = $(UNIT_LDADD)
+tests_unit_test_message_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_message_LDADD = $(UNIT_LDADD)
+# These read the shipped gateway-rules/ through G_TEST_SRCDIR.
+tests_unit_test_rules_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_rules_SOURCES = tests/unit/test-rules.c $(TEST_SUPPORT)
+tests_unit_test_rules_LDADD = $(UNIT_LDADD)
+tests_unit_test_pidf_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_pidf_SOURCES = tests/unit/test-pidf.c $(TEST_SUPPORT)
+tests_unit_test_pidf_LDADD = $(UNIT_LDADD)
+tests_unit_test_gateway_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_gateway_SOURCES = tests/unit/test-gateway.c $(TEST_SUPPORT)
+tests_unit_test_gateway_LDADD = $(UNIT_LDADD)
+tests_unit_test_presence_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_presence_SOURCES = tests/unit/test-presence.c $(TEST_SUPPORT)
+tests_unit_test_presence_LDADD = $(UNIT_LDADD)
+
+# The core library references no I/O, clock, randomness or protocol library.
+TESTS += tests/check-core-purity.sh
+dist_check_SCRIPTS += tests/check-core-purity.sh
