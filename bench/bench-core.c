@@ -37,7 +37,7 @@
 #include <string.h>
 
 #include "core/gateway.h"
-#include "daemon/config.h"
+#include "daemon/rules-dir.h"
 
 #define S  (G_USEC_PER_SEC)
 #define T0 (G_GINT64_CONSTANT (1000000000000))

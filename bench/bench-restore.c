@@ -50,7 +50,7 @@
 #include <glib/gstdio.h>
 
 #include "core/gateway.h"
-#include "daemon/config.h"
+#include "daemon/rules-dir.h"
 #include "daemon/restore.h"
 #include "daemon/runner.h"
 #include "daemon/store.h"

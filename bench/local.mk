@@ -3,7 +3,8 @@
 noinst_PROGRAMS += bench/bench-core
 bench_bench_core_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) \
 	-DBENCH_RULES_DIR=\"$(abs_top_srcdir)/gateway-rules\"
-bench_bench_core_SOURCES = bench/bench-core.c src/daemon/config.h src/daemon/config.c
+bench_bench_core_SOURCES = bench/bench-core.c src/daemon/config.h src/daemon/config.c \
+	src/daemon/rules-dir.h src/daemon/rules-dir.c src/daemon/textfile.h src/daemon/textfile.c
 bench_bench_core_LDADD = $(CORE_LIBS)
 # Start-up with kept watcher dialogs: the daemon's store, restore and runner
 # with the real SIP front end and core.
@@ -12,6 +13,7 @@ bench_bench_restore_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) $(SQL
 	-DG_LOG_DOMAIN=\"stox\" -DBENCH_RULES_DIR=\"$(abs_top_srcdir)/gateway-rules\"
 bench_bench_restore_SOURCES = bench/bench-restore.c \
 	src/daemon/config.h src/daemon/config.c \
+	src/daemon/rules-dir.h src/daemon/rules-dir.c src/daemon/textfile.h src/daemon/textfile.c \
 	src/daemon/runner.h src/daemon/runner.c \
 	src/daemon/store.h src/daemon/store.c \
 	src/daemon/restore.h src/daemon/restore.c

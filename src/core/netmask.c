@@ -4,7 +4,6 @@
 #include "netmask.h"
 
 #include <arpa/inet.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct
@@ -52,6 +51,112 @@ parse_address (const char *text, int *ret_family, guint8 ret_addr[16], gboolean 
   return FALSE;
 }
 
+/* One entry, "ADDR" or "ADDR/LEN": the one parser of a trusted-peers
+ * entry, for stox.conf's checker and the gateway alike.  `ret_text`, when
+ * asked for, is the canonical form ADDR/LEN with the host bits cleared,
+ * written in the family the entry was written in (an IPv4-mapped entry
+ * stays IPv6 with its IPv6 length).  NULL `why` on success. */
+static gboolean
+parse_entry (const char *entry, Prefix *ret_prefix, char **ret_text, const char **ret_why)
+{
+  g_autofree char *text = g_strstrip (g_strdup (entry));
+  char *slash = strchr (text, '/');
+  Prefix p = { 0 };
+  gboolean mapped;
+  guint max, len;
+
+  if (slash != NULL)
+    *slash = '\0';
+  if (!parse_address (text, &p.family, p.addr, &mapped))
+    {
+      *ret_why = "not an IPv4 or IPv6 address";
+      return FALSE;
+    }
+  max = p.family == AF_INET && !mapped ? 32 : 128;
+  len = max;
+  if (slash != NULL)
+    {
+      guint64 n = 0;
+
+      if (slash[1] == '\0')
+        {
+          *ret_why = "prefix length is not a number";
+          return FALSE;
+        }
+      for (const char *d = slash + 1; *d != '\0'; d++)
+        {
+          if (!g_ascii_isdigit (*d))
+            {
+              *ret_why = "prefix length is not a number";
+              return FALSE;
+            }
+          if (n <= G_MAXUINT)
+            n = n * 10 + (guint64) (*d - '0');
+        }
+      if (n > max)
+        {
+          *ret_why = max == 32 ? "prefix length out of range 0..32"
+                               : "prefix length out of range 0..128";
+          return FALSE;
+        }
+      len = (guint) n;
+    }
+  /* ::ffff:a.b.c.d/P is a.b.c.d/(P - 96); shorter prefixes reach beyond
+   * the mapped range, which no IPv4 source is in. */
+  if (mapped && len < 96)
+    {
+      *ret_why = "an IPv4-mapped prefix needs a length of 96..128";
+      return FALSE;
+    }
+  p.prefix = mapped ? len - 96 : len;
+
+  /* Clear the host bits, so that "10.1.2.3/8" is 10.0.0.0/8. */
+  for (guint i = 0; i < 16; i++)
+    {
+      guint keep = p.prefix > i * 8 ? MIN (p.prefix - i * 8, 8u) : 0;
+      p.addr[i] &= (guint8) (0xff00u >> keep);
+    }
+
+  if (ret_text != NULL)
+    {
+      char out[INET6_ADDRSTRLEN];
+      guint8 wire[16] = { 0 };
+      int family = p.family;
+
+      if (mapped)
+        {
+          static const guint8 v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+          memcpy (wire, v4mapped, 12);
+          memcpy (wire + 12, p.addr, 4);
+          family = AF_INET6;
+        }
+      else
+        memcpy (wire, p.addr, 16);
+      /* Cannot fail: the buffer fits either family. */
+      inet_ntop (family, wire, out, sizeof out);
+      *ret_text = g_strdup_printf ("%s/%u", out, len);
+    }
+  if (ret_prefix != NULL)
+    *ret_prefix = p;
+  return TRUE;
+}
+
+char *
+stox_netmask_normalize (const char *entry, GError **error)
+{
+  const char *why = NULL;
+  char *text = NULL;
+
+  g_return_val_if_fail (entry != NULL, NULL);
+  if (!parse_entry (entry, NULL, &text, &why))
+    {
+      g_set_error_literal (error, STOX_NETMASK_ERROR, 0, why);
+      return NULL;
+    }
+  return text;
+}
+
 StoxNetmaskList *
 stox_netmask_list_new (const char *const *entries, GError **error)
 {
@@ -60,48 +165,13 @@ stox_netmask_list_new (const char *const *entries, GError **error)
   list->prefixes = g_array_new (FALSE, TRUE, sizeof (Prefix));
   for (gsize i = 0; entries != NULL && entries[i] != NULL; i++)
     {
-      g_autofree char *text = g_strstrip (g_strdup (entries[i]));
-      char *slash = strchr (text, '/');
-      Prefix p = { 0 };
-      gboolean mapped;
-      guint max;
+      const char *why = NULL;
+      Prefix p;
 
-      if (slash != NULL)
-        *slash = '\0';
-      if (!parse_address (text, &p.family, p.addr, &mapped))
+      if (!parse_entry (entries[i], &p, NULL, &why))
         {
-          g_set_error (error, STOX_NETMASK_ERROR, 0,
-                       "'%s' is not an IPv4 or IPv6 address", entries[i]);
+          g_set_error (error, STOX_NETMASK_ERROR, 0, "'%s': %s", entries[i], why);
           return NULL;
-        }
-      max = p.family == AF_INET && !mapped ? 32 : 128;
-      p.prefix = max;
-      if (slash != NULL)
-        {
-          char *end = NULL;
-          guint64 n;
-
-          if (!g_ascii_isdigit (slash[1]) ||
-              (n = g_ascii_strtoull (slash + 1, &end, 10), *end != '\0') ||
-              n > max)
-            {
-              g_set_error (error, STOX_NETMASK_ERROR, 0,
-                           "'%s' has a bad prefix length (0–%u)", entries[i], max);
-              return NULL;
-            }
-          p.prefix = (guint) n;
-        }
-      if (mapped)
-        {
-          /* ::ffff:a.b.c.d/P is a.b.c.d/(P − 96); shorter prefixes reach
-           * beyond the mapped range, which no IPv4 source is in. */
-          if (p.prefix < 96)
-            {
-              g_set_error (error, STOX_NETMASK_ERROR, 0,
-                           "'%s': an IPv4-mapped prefix needs a length of 96–128", entries[i]);
-              return NULL;
-            }
-          p.prefix -= 96;
         }
       g_array_append_val (list->prefixes, p);
     }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * stox.conf (INTERFACE.md §2) and the rule directory.
+ * stox.conf (INTERFACE.md §2): the schema and the key file's checks.
  *
  * GKeyFile gives no line numbers and quietly keeps the last of two equal
  * keys, so the text is first scanned line by line here: every line must be
@@ -18,7 +18,8 @@
 
 #include "daemon/config.h"
 
-#include "core/rules.h"
+#include "core/netmask.h"
+#include "daemon/textfile.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -251,60 +252,6 @@ check_sip_uri (const char *value, gboolean *ret_tls, const char **ret_why)
   return TRUE;
 }
 
-/* "ADDR" or "ADDR/PREFIX", IPv4 or IPv6 → "ADDR/PREFIX" with the host bits
- * cleared, so "10.1.2.3/8" is stored as "10.0.0.0/8" and "::1" as "::1/128". */
-static char *
-parse_peer (const char *item, const char **ret_why)
-{
-  g_autofree char *addr = NULL;
-  const char *slash = strchr (item, '/');
-  guchar bytes[16];
-  char text[INET6_ADDRSTRLEN];
-  int family;
-  guint bits, prefix;
-
-  addr = slash ? g_strndup (item, (gsize) (slash - item)) : g_strdup (item);
-  if (inet_pton (AF_INET, addr, bytes) == 1)
-    family = AF_INET, bits = 32;
-  else if (inet_pton (AF_INET6, addr, bytes) == 1)
-    family = AF_INET6, bits = 128;
-  else
-    {
-      *ret_why = "not an IPv4 or IPv6 address";
-      return NULL;
-    }
-
-  prefix = bits;
-  if (slash)
-    {
-      UintResult r = parse_uint (slash + 1, 0, bits, &prefix);
-
-      if (r == UINT_NOT_A_NUMBER)
-        {
-          *ret_why = "prefix length is not a number";
-          return NULL;
-        }
-      if (r == UINT_OUT_OF_RANGE)
-        {
-          *ret_why = family == AF_INET ? "prefix length out of range 0..32"
-                                       : "prefix length out of range 0..128";
-          return NULL;
-        }
-    }
-
-  for (guint i = 0; i < bits / 8; i++)
-    {
-      guint keep = prefix > i * 8 ? MIN (prefix - i * 8, 8u) : 0;
-      bytes[i] &= (guchar) (0xff00u >> keep);
-    }
-  if (!inet_ntop (family, bytes, text, sizeof text))
-    {
-      *ret_why = "not an IPv4 or IPv6 address";
-      return NULL;
-    }
-  return g_strdup_printf ("%s/%u", text, prefix);
-}
-
 /* The XMPP server: an IP address (brackets around IPv6 allowed) or a
  * host name. */
 static char *
@@ -334,91 +281,6 @@ parse_host (const char *value, const char **ret_why)
         return NULL;
       }
   return g_ascii_strdown (bare, -1);
-}
-
-/* Opens a regular file for reading, or -1 with a strerror()-style reason.
- * O_NONBLOCK so that a FIFO cannot hang the check. */
-static int
-open_regular (const char *path, struct stat *ret_st, char **ret_why)
-{
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
-
-  if (fd < 0)
-    {
-      *ret_why = g_strdup (g_strerror (errno));
-      return -1;
-    }
-  if (fstat (fd, ret_st) < 0)
-    {
-      *ret_why = g_strdup (g_strerror (errno));
-      close (fd);
-      return -1;
-    }
-  if (S_ISDIR (ret_st->st_mode))
-    {
-      *ret_why = g_strdup ("is a directory");
-      close (fd);
-      return -1;
-    }
-  if (!S_ISREG (ret_st->st_mode))
-    {
-      *ret_why = g_strdup ("not a regular file");
-      close (fd);
-      return -1;
-    }
-  return fd;
-}
-
-/* Reads at most `cap` bytes of a regular file, NUL-terminated. */
-static gboolean
-read_capped (const char *path, gsize cap, char **ret_text, gsize *ret_len, char **ret_why)
-{
-  struct stat st;
-  GByteArray *buf;
-  int fd;
-
-  fd = open_regular (path, &st, ret_why);
-  if (fd < 0)
-    return FALSE;
-  if ((guint64) st.st_size > cap)
-    {
-      *ret_why = g_strdup_printf ("larger than %" G_GSIZE_FORMAT " bytes", cap);
-      close (fd);
-      return FALSE;
-    }
-
-  buf = g_byte_array_sized_new ((guint) st.st_size + 1);
-  for (;;)
-    {
-      guchar chunk[4096];
-      ssize_t n = read (fd, chunk, sizeof chunk);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          *ret_why = g_strdup (g_strerror (errno));
-          g_byte_array_free (buf, TRUE);
-          close (fd);
-          return FALSE;
-        }
-      if (n == 0)
-        break;
-      if (buf->len + (gsize) n > cap)
-        {
-          *ret_why = g_strdup_printf ("larger than %" G_GSIZE_FORMAT " bytes", cap);
-          g_byte_array_free (buf, TRUE);
-          close (fd);
-          return FALSE;
-        }
-      g_byte_array_append (buf, chunk, (guint) n);
-    }
-  close (fd);
-
-  *ret_len = buf->len;
-  g_byte_array_append (buf, (const guchar *) "", 1);
-  *ret_text = (char *) g_byte_array_free (buf, FALSE);
-  return TRUE;
 }
 
 /* A path value: relative paths are taken relative to the config file's
@@ -609,7 +471,7 @@ check_readable (Checker *c, const char *group, const char *key, const char *path
 {
   g_autofree char *why = NULL;
   struct stat st;
-  int fd = open_regular (path, &st, &why);
+  int fd = stox_textfile_open (path, &st, &why);
 
   if (fd < 0)
     key_problem (c, group, key, "cannot read '%s': %s", path, why);
@@ -666,6 +528,7 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
     {
       g_auto (GStrv) items = g_strsplit (v, ",", -1);
       g_autoptr (GPtrArray) peers = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr (GError) error = NULL;
       gboolean ok = TRUE;
 
       for (guint i = 0; items[i]; i++)
@@ -679,10 +542,14 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
               ok = FALSE;
               continue;
             }
-          peer = parse_peer (item, &why);
+          /* The core's netmask parser decides what an entry means, so that
+           * what --check-config accepts is what the gateway matches. */
+          peer = stox_netmask_normalize (item, &error);
           if (!peer)
             {
-              key_problem (c, g, "trusted-peers", "'%s': %s%s", item, why, comment_hint (item));
+              key_problem (c, g, "trusted-peers", "'%s': %s%s", item, error->message,
+                           comment_hint (item));
+              g_clear_error (&error);
               ok = FALSE;
               continue;
             }
@@ -731,7 +598,7 @@ read_secret_file (Checker *c, const char *path)
   g_autofree char *why = NULL;
   gsize len;
 
-  if (!read_capped (path, STOX_CONFIG_SECRET_FILE_MAX, &text, &len, &why))
+  if (!stox_textfile_read (path, STOX_CONFIG_SECRET_FILE_MAX, &text, &len, &why))
     {
       key_problem (c, "xmpp", "secret-file", "cannot read '%s': %s", path, why);
       return NULL;
@@ -910,7 +777,7 @@ config_read (Checker *c)
   dir = g_path_get_dirname (c->path);
   c->dir = g_canonicalize_filename (dir, NULL);
 
-  if (!read_capped (c->path, STOX_CONFIG_FILE_MAX, &text, &len, &why))
+  if (!stox_textfile_read (c->path, STOX_CONFIG_FILE_MAX, &text, &len, &why))
     {
       add_problem (c, STOX_CONFIG_ERROR_IO, "%s: cannot read: %s", c->path, why);
       return g_steal_pointer (&cfg);
@@ -1019,128 +886,4 @@ stox_config_check (const char *path)
   cfg = config_read (&c);
   g_free (c.dir);
   return c.problems;
-}
-
-/* ------------------------------------------------------------------ */
-/* Rule directory                                                      */
-
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* The rule files of `dir` in name order, or NULL with an IO error. */
-static GPtrArray *
-list_rule_files (const char *dir, GError **error)
-{
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-  DIR *d = opendir (dir);
-  struct dirent *de;
-
-  if (!d)
-    {
-      int saved = errno;
-      g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_IO,
-                   "%s: cannot read rule directory: %s", dir, g_strerror (saved));
-      return NULL;
-    }
-  errno = 0;
-  while ((de = readdir (d)) != NULL)
-    {
-      g_autofree char *file = NULL;
-      struct stat st;
-
-      if (de->d_name[0] == '.')
-        continue;
-      file = g_build_filename (dir, de->d_name, NULL);
-      /* stat, not lstat: a symlink to a regular file counts. */
-      if (stat (file, &st) == 0 && S_ISREG (st.st_mode))
-        g_ptr_array_add (files, g_steal_pointer (&file));
-      errno = 0;
-    }
-  if (errno != 0)
-    {
-      int saved = errno;
-      closedir (d);
-      g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_IO,
-                   "%s: cannot read rule directory: %s", dir, g_strerror (saved));
-      return NULL;
-    }
-  closedir (d);
-  g_ptr_array_sort (files, compare_names);
-  return g_steal_pointer (&files);
-}
-
-static gboolean
-parse_rule_file (StoxRules *rules, const char *file, GError **error)
-{
-  g_autofree char *text = NULL;
-  g_autofree char *why = NULL;
-  gsize len;
-
-  if (!read_capped (file, STOX_CONFIG_FILE_MAX, &text, &len, &why))
-    {
-      g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_IO, "%s: cannot read: %s",
-                   file, why);
-      return FALSE;
-    }
-  return stox_rules_parse (rules, file, text, len, error);
-}
-
-StoxRules *
-stox_config_load_rules (const char *dir, GError **error)
-{
-  g_autoptr (GPtrArray) files = NULL;
-  g_autoptr (StoxRules) rules = NULL;
-
-  g_return_val_if_fail (dir != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  files = list_rule_files (dir, error);
-  if (!files)
-    return NULL;
-  rules = stox_rules_new ();
-  for (guint i = 0; i < files->len; i++)
-    if (!parse_rule_file (rules, g_ptr_array_index (files, i), error))
-      return NULL;
-  if (!stox_rules_validate (rules, error))
-    {
-      g_prefix_error (error, "%s: ", dir);
-      return NULL;
-    }
-  return g_steal_pointer (&rules);
-}
-
-GPtrArray *
-stox_config_check_rules (const char *dir)
-{
-  GPtrArray *problems = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) files = NULL;
-  g_autoptr (StoxRules) rules = NULL;
-  g_autoptr (GError) error = NULL;
-
-  g_return_val_if_fail (dir != NULL, problems);
-
-  files = list_rule_files (dir, &error);
-  if (!files)
-    {
-      g_ptr_array_add (problems, g_strdup (error->message));
-      return problems;
-    }
-  rules = stox_rules_new ();
-  for (guint i = 0; i < files->len; i++)
-    if (!parse_rule_file (rules, g_ptr_array_index (files, i), &error))
-      {
-        /* One "FILE:LINE: why" line per fault (rules.h). */
-        g_auto (GStrv) lines = g_strsplit (error->message, "\n", -1);
-
-        for (guint l = 0; lines[l]; l++)
-          if (*lines[l])
-            g_ptr_array_add (problems, g_strdup (lines[l]));
-        g_clear_error (&error);
-      }
-  if (!stox_rules_validate (rules, &error))
-    g_ptr_array_add (problems, g_strdup_printf ("%s: %s", dir, error->message));
-  return problems;
 }

@@ -68,19 +68,7 @@ StoxConfig *stox_config_load (const char *path, GError **error);
 /* Every problem in the file, not just the first: one "FILE: [group] key:
  * why" / "FILE:LINE: why" per element (char *, freed with the array).
  * Empty array when all is well.  The rule directory is not read here: see
- * stox_config_check_rules(). */
+ * rules-dir.h. */
 GPtrArray  *stox_config_check (const char *path);
-
-/* Reads the rule directory: every regular file not starting with '.',
- * in name order (strcmp), each at most STOX_CONFIG_FILE_MAX bytes, then
- * stox_rules_validate().  Errors name FILE:LINE (STOX_RULES_ERROR), or the
- * directory or file that cannot be read (STOX_CONFIG_ERROR_IO). */
-struct _StoxRules;
-struct _StoxRules *stox_config_load_rules (const char *dir, GError **error);
-
-/* Like stox_config_load_rules() but for --check-config: one message per
- * broken file (a broken file is skipped, the others are still read), plus
- * the stox_rules_validate() verdict on the rest.  Empty when all is well. */
-GPtrArray  *stox_config_check_rules (const char *dir);
 
 G_END_DECLS

@@ -3,6 +3,9 @@ src_stoxd_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) $(SSL_CFLAGS) $
 src_stoxd_SOURCES = \
 	src/daemon/main.c \
 	src/daemon/config.h src/daemon/config.c \
+	src/daemon/textfile.h src/daemon/textfile.c \
+	src/daemon/rules-dir.h src/daemon/rules-dir.c \
+	src/daemon/tls.h src/daemon/tls.c \
 	src/daemon/notify.h src/daemon/notify.c \
 	src/daemon/log.h src/daemon/log.c \
 	src/daemon/runner.h src/daemon/runner.c \

@@ -11,9 +11,6 @@
 #include <glib/gstdio.h>
 #include <libxml/xmlversion.h>
 #include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +20,9 @@
 #include "daemon/log.h"
 #include "daemon/notify.h"
 #include "daemon/restore.h"
+#include "daemon/rules-dir.h"
 #include "daemon/runner.h"
+#include "daemon/tls.h"
 
 #define EXIT_USAGE  64   /* sysexits.h EX_USAGE */
 #define EXIT_CONFIG 78   /* sysexits.h EX_CONFIG */
@@ -199,87 +198,6 @@ on_reload_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Sofia wants one PEM file with key and certificate (agent.pem) in a
- * directory (model-codebases.md §1.7); assemble it privately. */
-static char *
-make_tls_dir (const StoxConfig *config, GError **error)
-{
-  g_autofree char *key = NULL;
-  g_autofree char *cert = NULL;
-  g_autofree char *pem = NULL;
-  g_autofree char *dir = NULL;
-  const char *runtime = g_getenv ("RUNTIME_DIRECTORY");
-
-  if (config->sip_tls_certificate == NULL || config->sip_tls_key == NULL)
-    return NULL;
-  if (!g_file_get_contents (config->sip_tls_key, &key, NULL, error) ||
-      !g_file_get_contents (config->sip_tls_certificate, &cert, NULL, error))
-    return NULL;
-  if (runtime != NULL)
-    {
-      dir = g_build_filename (runtime, "tls", NULL);
-      if (g_mkdir_with_parents (dir, 0700) != 0)
-        {
-          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                       "%s: %s", dir, g_strerror (errno));
-          return NULL;
-        }
-    }
-  else if ((dir = g_dir_make_tmp ("stox-tls-XXXXXX", error)) == NULL)
-    return NULL;
-  pem = g_build_filename (dir, "agent.pem", NULL);
-  g_autofree char *both = g_strconcat (key, "\n", cert, NULL);
-  if (!g_file_set_contents_full (pem, both, -1, G_FILE_SET_CONTENTS_CONSISTENT,
-                                 0600, error))
-    return NULL;
-  return g_steal_pointer (&dir);
-}
-
-/* The key must belong to the certificate, or every TLS handshake fails
- * long after start-up; OpenSSL says so now. */
-static gboolean
-check_tls_pair (const StoxConfig *config, GString *problems)
-{
-  SSL_CTX *ctx;
-  gboolean ok;
-
-  if (config->sip_tls_certificate == NULL || config->sip_tls_key == NULL)
-    return TRUE;
-  ctx = SSL_CTX_new (TLS_method ());
-  ok = ctx != NULL &&
-       SSL_CTX_use_certificate_chain_file (ctx, config->sip_tls_certificate) == 1;
-  if (!ok)
-    g_string_append_printf (problems, "%s: [sip] tls-certificate: %s is not a PEM certificate\n",
-                            config->path, config->sip_tls_certificate);
-  else
-    {
-      /* Parse the key alone first: OpenSSL's use_PrivateKey already fails
-       * on a mismatch, and the operator needs to know which it is. */
-      BIO *bio = BIO_new_file (config->sip_tls_key, "r");
-      EVP_PKEY *pkey = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
-
-      if (pkey == NULL)
-        {
-          ok = FALSE;
-          g_string_append_printf (problems, "%s: [sip] tls-key: %s is not a PEM private key\n",
-                                  config->path, config->sip_tls_key);
-        }
-      else if (SSL_CTX_use_PrivateKey (ctx, pkey) != 1 || SSL_CTX_check_private_key (ctx) != 1)
-        {
-          ok = FALSE;
-          g_string_append_printf (problems,
-                                  "%s: [sip] tls-key: %s does not match the certificate %s\n",
-                                  config->path, config->sip_tls_key,
-                                  config->sip_tls_certificate);
-        }
-      EVP_PKEY_free (pkey);
-      BIO_free (bio);
-    }
-  SSL_CTX_free (ctx);
-  ERR_clear_error ();
-  return ok;
-}
-
 /* --check-config: every problem, not just the first (INTERFACE.md §1). */
 static int
 check_config (const char *path)
@@ -299,10 +217,9 @@ check_config (const char *path)
       fprintf (stderr, "%s\n", error->message);
       return EXIT_CONFIG;
     }
-  g_autoptr (GString) tls_problems = g_string_new (NULL);
-  if (!check_tls_pair (config, tls_problems))
+  if (!stox_tls_check_pair (config, &error))
     {
-      fputs (tls_problems->str, stderr);
+      fprintf (stderr, "%s\n", error->message);
       return EXIT_CONFIG;
     }
   g_autoptr (GPtrArray) rule_problems = stox_config_check_rules (config->rules_dir);
@@ -335,13 +252,7 @@ daemon_clear (Daemon *d)
   g_clear_pointer (&d->rules, stox_rules_free);
   g_clear_pointer (&d->config, stox_config_free);
   g_clear_pointer (&d->loop, g_main_loop_unref);
-  if (d->tls_dir != NULL && g_getenv ("RUNTIME_DIRECTORY") == NULL)
-    {
-      g_autofree char *pem = g_build_filename (d->tls_dir, "agent.pem", NULL);
-      (void) g_unlink (pem);
-      (void) g_rmdir (d->tls_dir);
-    }
-  g_clear_pointer (&d->tls_dir, g_free);
+  g_clear_pointer (&d->tls_dir, stox_tls_dir_free);
   g_clear_pointer (&d->link_text, g_free);
 }
 
@@ -429,14 +340,13 @@ main (int argc, char **argv)
       return EXIT_CONFIG;
     }
 
-  g_autoptr (GString) tls_problems = g_string_new (NULL);
-  if (!check_tls_pair (d.config, tls_problems))
+  if (!stox_tls_check_pair (d.config, &error))
     {
-      g_critical ("%s", g_strchomp (tls_problems->str));
+      g_critical ("%s", error->message);
       daemon_clear (&d);
       return EXIT_CONFIG;
     }
-  d.tls_dir = make_tls_dir (d.config, &error);
+  d.tls_dir = stox_tls_dir_new (d.config, &error);
   if (d.tls_dir == NULL && error != NULL)
     {
       g_critical ("%s: [sip] tls-certificate/tls-key: %s", config_path, error->message);

@@ -18,6 +18,7 @@
 #include "core/rules.h"
 #include "core/netmask.h"
 #include "daemon/config.h"
+#include "daemon/rules-dir.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture helpers                                                     */
@@ -222,6 +223,8 @@ static const GoodRow good_rows[] = {
   { "peers-v6-128", SIP "trusted-peers = ::1/128\n" XMPP, "sip_trusted_peers", "::1/128" },
   { "peers-mapped", SIP "trusted-peers = ::ffff:192.0.2.1\n" XMPP, "sip_trusted_peers",
     "::ffff:192.0.2.1/128" },
+  { "peers-mapped-cidr", SIP "trusted-peers = ::ffff:10.1.2.3/120\n" XMPP, "sip_trusted_peers",
+    "::ffff:10.1.2.0/120" },
   { "peers-list", SIP "trusted-peers =10.0.0.0/8,\t192.168.0.0/16 ,fe80::/10\n" XMPP,
     "sip_trusted_peers", "10.0.0.0/8,192.168.0.0/16,fe80::/10" },
 
@@ -429,6 +432,15 @@ static const BadRow bad_rows[] = {
   { "peers-semicolon", SIP "trusted-peers = 10.0.0.1; 10.0.0.2\n" XMPP, INVALID,
     "@F: [sip] trusted-peers: '10.0.0.1; 10.0.0.2': not an IPv4 or IPv6 address" },
 
+  /* An IPv4-mapped prefix shorter than 96 bits reaches outside the mapped
+   * range: the gateway's matcher refuses it, so the checker must too. */
+  { "peers-mapped-short", SIP "trusted-peers = ::ffff:10.1.2.3/64\n" XMPP, INVALID,
+    "@F: [sip] trusted-peers: '::ffff:10.1.2.3/64': an IPv4-mapped prefix needs a length of "
+    "96..128" },
+  { "peers-mapped-95", SIP "trusted-peers = ::ffff:10.0.0.1/95\n" XMPP, INVALID,
+    "@F: [sip] trusted-peers: '::ffff:10.0.0.1/95': an IPv4-mapped prefix needs a length of "
+    "96..128" },
+
   /* [sip] max-message-size */
   { "size-199", SIP "max-message-size = 199\n" XMPP, INVALID,
     "@F: [sip] max-message-size: out of range 200..65535: '199'" },
@@ -517,6 +529,60 @@ test_bad (Tmp *t, gconstpointer data)
   problems = stox_config_check (conf);
   g_assert_cmpuint (problems->len, >=, 1);
   g_assert_cmpstr (g_ptr_array_index (problems, 0), ==, expect);
+}
+
+/* CIDR parsing has one owner, the core's netmask.c: for every entry the
+ * checker stores exactly what stox_netmask_normalize() makes of it, or
+ * refuses it with exactly the core's reason, and what it stores the
+ * gateway's matcher (stox_netmask_list_new) takes back unchanged. */
+static void
+test_peers_netmask_owns_cidr (Tmp *t, gconstpointer data)
+{
+  static const char *const entries[] = {
+    "127.0.0.1", "127.0.0.1/32", "10.1.2.3/8", "0.0.0.0/0", "192.0.2.255/25", "::1",
+    "::1/128", "2001:DB8::1/33", "::", "::/0", "::ffff:192.0.2.1", "::ffff:192.0.2.1/128",
+    "::ffff:10.1.2.3/96", "::ffff:10.1.2.3/120", "::ffff:10.1.2.3/95", "::ffff:10.1.2.3/64",
+    "::ffff:10.1.2.3/129", "10.0.0.0/33", "::1/129", "10.0.0.0/", "10.0.0.0/x", "10.0.0.0/+8",
+    "10.0.0.0/08", "10.0.0.0/99999999999999999999", "10.1.2", "localhost", "fe80::1%eth0",
+    "1.2.3.4/8/8", "[::1]",
+  };
+
+  (void) data;
+  for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
+    {
+      g_autofree char *text = g_strdup_printf (SIP "trusted-peers = %s\n" XMPP, entries[i]);
+      g_autofree char *conf = write_config (t->dir, text);
+      g_autoptr (GError) core_error = NULL;
+      g_autofree char *core = stox_netmask_normalize (entries[i], &core_error);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (StoxConfig) cfg = stox_config_load (conf, &error);
+
+      g_test_message ("%s -> %s", entries[i], core ? core : core_error->message);
+      if (core != NULL)
+        {
+          const char *const stored[] = { core, NULL };
+          g_autoptr (StoxNetmaskList) list = NULL;
+
+          g_assert_no_error (error);
+          g_assert_cmpstr (cfg->sip_trusted_peers[0], ==, core);
+          g_assert_null (cfg->sip_trusted_peers[1]);
+          list = stox_netmask_list_new (stored, &core_error);
+          g_assert_no_error (core_error);
+          /* Normalising is idempotent: the stored text means itself. */
+          g_clear_pointer (&core, g_free);
+          core = stox_netmask_normalize (cfg->sip_trusted_peers[0], &core_error);
+          g_assert_no_error (core_error);
+          g_assert_cmpstr (core, ==, cfg->sip_trusted_peers[0]);
+        }
+      else
+        {
+          g_autofree char *expect = g_strdup_printf ("%s: [sip] trusted-peers: '%s': %s", conf,
+                                                     entries[i], core_error->message);
+
+          g_assert_null (cfg);
+          g_assert_cmpstr (error->message, ==, expect);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -947,6 +1013,8 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/config/bad/%s", bad_rows[i].name);
       g_test_add (path, Tmp, &bad_rows[i], tmp_setup, test_bad, tmp_teardown);
     }
+  g_test_add ("/config/trusted-peers/netmask-owns-cidr", Tmp, NULL, tmp_setup,
+              test_peers_netmask_owns_cidr, tmp_teardown);
   g_test_add_func ("/config/defaults", test_defaults);
   g_test_add ("/config/check-collects-all", Tmp, NULL, tmp_setup, test_check_collects_all,
               tmp_teardown);

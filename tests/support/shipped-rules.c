@@ -3,7 +3,7 @@
 
 #include "support/shipped-rules.h"
 
-#include "daemon/config.h"
+#include "daemon/rules-dir.h"
 
 char *
 stox_test_read_shipped (const char *name, gsize *ret_length)

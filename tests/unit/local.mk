@@ -1,7 +1,8 @@
 # Tier 1, unit: the pure core, table-driven, fake clock.  These programs link
 # the core library and tests/support only: no front end, no daemon, no socket.
 UNIT_LDADD = $(CORE_LIBS)
-TEST_SUPPORT = tests/support/shipped-rules.c tests/support/shipped-rules.h src/daemon/config.c
+TEST_SUPPORT = tests/support/shipped-rules.c tests/support/shipped-rules.h \
+	src/daemon/rules-dir.c src/daemon/textfile.c src/daemon/config.c
 
 UNIT_TESTS = \
 	tests/unit/test-address \

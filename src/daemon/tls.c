@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>  /* autoconf; "config.h" here would be daemon/config.h */
+
+#include "daemon/tls.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include <glib/gstdio.h>
+
+/* The key must belong to the certificate, or every TLS handshake fails
+ * long after start-up; OpenSSL says so now. */
+gboolean
+stox_tls_check_pair (const StoxConfig *config, GError **error)
+{
+  SSL_CTX *ctx;
+  gboolean ok;
+
+  if (config->sip_tls_certificate == NULL || config->sip_tls_key == NULL)
+    return TRUE;
+  ctx = SSL_CTX_new (TLS_method ());
+  ok = ctx != NULL &&
+       SSL_CTX_use_certificate_chain_file (ctx, config->sip_tls_certificate) == 1;
+  if (!ok)
+    g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_INVALID,
+                 "%s: [sip] tls-certificate: %s is not a PEM certificate",
+                 config->path, config->sip_tls_certificate);
+  else
+    {
+      /* Parse the key alone first: OpenSSL's use_PrivateKey already fails
+       * on a mismatch, and the operator needs to know which it is. */
+      BIO *bio = BIO_new_file (config->sip_tls_key, "r");
+      EVP_PKEY *pkey = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+
+      if (pkey == NULL)
+        {
+          ok = FALSE;
+          g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_INVALID,
+                       "%s: [sip] tls-key: %s is not a PEM private key",
+                       config->path, config->sip_tls_key);
+        }
+      else if (SSL_CTX_use_PrivateKey (ctx, pkey) != 1 || SSL_CTX_check_private_key (ctx) != 1)
+        {
+          ok = FALSE;
+          g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_INVALID,
+                       "%s: [sip] tls-key: %s does not match the certificate %s",
+                       config->path, config->sip_tls_key, config->sip_tls_certificate);
+        }
+      EVP_PKEY_free (pkey);
+      BIO_free (bio);
+    }
+  SSL_CTX_free (ctx);
+  ERR_clear_error ();
+  return ok;
+}
+
+/* Sofia wants one PEM file with key and certificate (agent.pem) in a
+ * directory (model-codebases.md §1.7); assemble it privately. */
+char *
+stox_tls_dir_new (const StoxConfig *config, GError **error)
+{
+  g_autofree char *key = NULL;
+  g_autofree char *cert = NULL;
+  g_autofree char *pem = NULL;
+  g_autofree char *dir = NULL;
+  const char *runtime = g_getenv ("RUNTIME_DIRECTORY");
+
+  if (config->sip_tls_certificate == NULL || config->sip_tls_key == NULL)
+    return NULL;
+  if (!g_file_get_contents (config->sip_tls_key, &key, NULL, error) ||
+      !g_file_get_contents (config->sip_tls_certificate, &cert, NULL, error))
+    return NULL;
+  if (runtime != NULL)
+    {
+      dir = g_build_filename (runtime, "tls", NULL);
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                       "%s: %s", dir, g_strerror (errno));
+          return NULL;
+        }
+    }
+  else if ((dir = g_dir_make_tmp ("stox-tls-XXXXXX", error)) == NULL)
+    return NULL;
+  pem = g_build_filename (dir, "agent.pem", NULL);
+  g_autofree char *both = g_strconcat (key, "\n", cert, NULL);
+  if (!g_file_set_contents_full (pem, both, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0600, error))
+    return NULL;
+  return g_steal_pointer (&dir);
+}
+
+void
+stox_tls_dir_free (char *dir)
+{
+  if (dir == NULL)
+    return;
+  if (g_getenv ("RUNTIME_DIRECTORY") == NULL)
+    {
+      g_autofree char *pem = g_build_filename (dir, "agent.pem", NULL);
+      (void) g_unlink (pem);
+      (void) g_rmdir (dir);
+    }
+  g_free (dir);
+}
