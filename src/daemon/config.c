@@ -33,7 +33,7 @@
 
 G_DEFINE_QUARK (stox-config-error-quark, stox_config_error)
 
-#define DEFAULT_LISTEN     "sip:*:5060"
+#define DEFAULT_LISTEN     "sip:127.0.0.1:5060"
 #define DEFAULT_SERVER     "127.0.0.1"
 #define DEFAULT_PORT       5347
 #define DEFAULT_MSG_SIZE   1300
@@ -41,6 +41,9 @@ G_DEFINE_QUARK (stox-config-error-quark, stox_config_error)
 #define DEFAULT_RULES_DIR  SYSCONFDIR "/stox/rules.d"
 #define DEFAULT_STATE_DIR  LOCALSTATEDIR "/lib/stox"
 #define DOMAIN_MAX         1023 /* RFC 7622 §3.2: domainpart octets */
+
+/* A SIP proxy on the same host, as stox_netmask_normalize() writes it. */
+static const char *const default_trusted_peers[] = { "127.0.0.1/32", "::1/128", NULL };
 
 /* The whole schema: anything else is an error (INTERFACE.md §2). */
 static const struct
@@ -529,7 +532,7 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
       g_auto (GStrv) items = g_strsplit (v, ",", -1);
       g_autoptr (GPtrArray) peers = g_ptr_array_new_with_free_func (g_free);
       g_autoptr (GError) error = NULL;
-      gboolean ok = TRUE;
+      gboolean ok = TRUE, any = FALSE;
 
       for (guint i = 0; items[i]; i++)
         {
@@ -540,6 +543,12 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
             {
               key_problem (c, g, "trusted-peers", "empty entry in '%s'", v);
               ok = FALSE;
+              continue;
+            }
+          /* Any source: only when written (stox.conf(5) SECURITY). */
+          if (g_str_equal (item, "*"))
+            {
+              any = TRUE;
               continue;
             }
           /* The core's netmask parser decides what an entry means, so that
@@ -555,10 +564,21 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
             }
           g_ptr_array_add (peers, peer);
         }
+      if (any && peers->len > 0)
+        {
+          key_problem (c, g, "trusted-peers", "'*' (any source) must stand alone: '%s'", v);
+          ok = FALSE;
+        }
       if (ok)
         {
-          g_ptr_array_add (peers, NULL);
-          cfg->sip_trusted_peers = (char **) g_ptr_array_free (g_steal_pointer (&peers), FALSE);
+          g_strfreev (cfg->sip_trusted_peers);
+          cfg->sip_trusted_peers = NULL;
+          if (!any)
+            {
+              g_ptr_array_add (peers, NULL);
+              cfg->sip_trusted_peers = (char **) g_ptr_array_free (g_steal_pointer (&peers),
+                                                                   FALSE);
+            }
         }
     }
   g_clear_pointer (&v, g_free);
@@ -690,7 +710,8 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
 {
   const char *g = "gateway";
   g_autofree char *v = NULL;
-  const char *why;
+  const char *why, *own;
+  gboolean present;
 
   v = get_value (c, kf, g, "rules", NULL);
   if (v)
@@ -705,7 +726,10 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
     check_uint (c, g, "bounce-wait", v, 0, STOX_CONFIG_BOUNCE_WAIT_MAX, &cfg->bounce_wait_ms);
   g_clear_pointer (&v, g_free);
 
-  v = get_value (c, kf, g, "xmpp-domains", NULL);
+  v = get_value (c, kf, g, "xmpp-domains", &present);
+  if (!present)
+    key_problem (c, g, "xmpp-domains",
+                 "missing: name the XMPP domains to forward to ('*' for any)");
   if (v)
     {
       g_auto (GStrv) items = g_strsplit (v, ",", -1);
@@ -733,6 +757,20 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
             {
               key_problem (c, g, "xmpp-domains", "not a domain (%s): '%s'%s", why, item,
                            comment_hint (item));
+              ok = FALSE;
+              continue;
+            }
+          /* A request routed into the gateway's own domains would come back
+           * to it, SIP -> XMPP -> SIP, with Max-Forwards starting again at
+           * the XMPP hop. */
+          own = g_strcmp0 (domain, cfg->sip_domain) == 0 ? "the SIP domain ([sip] domain)"
+                : g_strcmp0 (domain, cfg->xmpp_component) == 0
+                ? "the component's domain ([xmpp] component)" : NULL;
+          if (own != NULL)
+            {
+              key_problem (c, g, "xmpp-domains", "'%s' is %s: the gateway never forwards into "
+                           "its own domains", domain, own);
+              g_free (domain);
               ok = FALSE;
               continue;
             }
@@ -819,6 +857,7 @@ stox_config_new_defaults (void)
   StoxConfig *cfg = g_new0 (StoxConfig, 1);
 
   cfg->sip_listen = g_strdup (DEFAULT_LISTEN);
+  cfg->sip_trusted_peers = g_strdupv ((char **) default_trusted_peers);
   cfg->sip_max_message_size = DEFAULT_MSG_SIZE;
   cfg->xmpp_server = g_strdup (DEFAULT_SERVER);
   cfg->xmpp_port = DEFAULT_PORT;

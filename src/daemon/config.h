@@ -37,9 +37,10 @@ typedef struct
 
   /* [sip] */
   char  *sip_domain;           /* required */
-  char  *sip_listen;           /* default "sip:*:5060" */
+  char  *sip_listen;           /* default "sip:127.0.0.1:5060" */
   char  *sip_outbound_proxy;   /* NULL when unset */
-  char **sip_trusted_peers;    /* NULL = any; else CIDR strings */
+  char **sip_trusted_peers;    /* CIDR strings, default 127.0.0.1/32, ::1/128;
+                                * NULL = any source ('*' written) */
   char  *sip_tls_certificate;
   char  *sip_tls_key;
   guint  sip_max_message_size; /* default 1300 */
@@ -53,7 +54,7 @@ typedef struct
   /* [gateway] */
   char  *rules_dir;            /* default SYSCONFDIR "/stox/rules.d" */
   guint  bounce_wait_ms;       /* 0–400, default 250 */
-  char **xmpp_domains;         /* NULL or {"*"} = any */
+  char **xmpp_domains;         /* required; NULL = any ('*' written) */
   char  *state_dir;            /* default LOCALSTATEDIR "/lib/stox" */
 } StoxConfig;
 

@@ -17,6 +17,7 @@
 
 #include "core/rules.h"
 #include "daemon/config.h"
+#include "daemon/exposure.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
 #include "daemon/restore.h"
@@ -227,6 +228,10 @@ check_config (const char *path)
     fprintf (stderr, "%s\n", (const char *) rule_problems->pdata[i]);
   if (rule_problems->len > 0)
     return EXIT_CONFIG;
+  /* Allowed, but said plainly: the start-up log says the same. */
+  g_autoptr (GPtrArray) exposed = stox_exposure_list (config);
+  for (guint i = 0; i < exposed->len; i++)
+    fprintf (stderr, "warning: %s\n", (const char *) exposed->pdata[i]);
   printf ("%s: OK (rules from %s)\n", path, config->rules_dir);
   return 0;
 }
@@ -314,6 +319,10 @@ main (int argc, char **argv)
       g_critical ("%s", error->message);
       return EXIT_CONFIG;
     }
+  g_autoptr (GPtrArray) exposed = stox_exposure_list (d.config);
+  for (guint i = 0; i < exposed->len; i++)
+    g_warning ("%s", (const char *) exposed->pdata[i]);
+
   d.rules = stox_config_load_rules (d.config->rules_dir, &error);
   if (d.rules == NULL)
     {

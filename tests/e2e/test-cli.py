@@ -74,6 +74,27 @@ async def main(t):
     t.ok(rc == st.EX_CONFIG and "[gateway] bounce-wait" in out,
          'bounce-wait = 401 (range 0–400) → exit 78 with "[gateway] bounce-wait"', "rc=%r out=%r" % (rc, out))
 
+    # --- safe defaults (stox.conf(5) SECURITY) ----------------------------
+    p = conf(d, name="no-xmpp-domains", overrides={("gateway", "xmpp-domains"): None})
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+    t.ok(rc == st.EX_CONFIG and "[gateway] xmpp-domains: missing" in out,
+         "xmpp-domains left out → exit 78 (required; no 'any' default)", "rc=%r out=%r" % (rc, out))
+    for own, what in ((st.SIP_DOMAIN, "the SIP domain"), ("gw.test", "the component's domain")):
+        p = conf(d, name="own-domain", overrides={("xmpp", "component"): "gw.test",
+                                                  ("gateway", "xmpp-domains"): st.XMPP_DOMAIN + ", " + own})
+        rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+        t.ok(rc == st.EX_CONFIG and ("[gateway] xmpp-domains: '%s' is %s" % (own, what)) in out,
+             "xmpp-domains naming %s (%s) → exit 78" % (what, own), "rc=%r out=%r" % (rc, out))
+    rc, out = await st.run_stoxd(["-c", good, "--check-config"])
+    t.ok(rc == 0 and "warning" not in out.lower(),
+         "loopback listener, default trusted-peers, named xmpp-domains → no warning", out)
+    open_cfg = {("sip", "trusted-peers"): "*", ("gateway", "xmpp-domains"): "*"}
+    p = conf(d, name="open", overrides=open_cfg)
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+    t.ok(rc == 0 and "warning: %s: [sip] trusted-peers: '*'" % p in out and "open relay" in out
+         and "warning: %s: [gateway] xmpp-domains: '*'" % p in out,
+         "trusted-peers = * and xmpp-domains = * → exit 0 with a warning naming each", out)
+
     missing = os.path.join(d.dir, "no-such-rules.d")
     p = conf(d, name="norules", overrides={("gateway", "rules"): missing})
     rc, out = await st.run_stoxd(["-c", p, "--check-config"])
@@ -87,6 +108,20 @@ async def main(t):
     rc, out = await st.run_stoxd(["-c", p, "--check-config"])
     t.ok(rc == st.EX_CONFIG and "50-broken.rules:3" in out, "broken rule file → exit 78 with FILE:LINE "
          "(50-broken.rules:3)", "rc=%r out=%r" % (rc, out))
+
+    # --- the start-up log says what is exposed, at warning level --------
+    # (no XMPP server on its component port: the warnings come before.)
+    exposed = st.Stoxd(t, proxy_port=ua.port, overrides=open_cfg, name="stoxd-open",
+                       log_level="warning")
+    exposed.start()
+    seen = await st.wait_until(lambda: "xmpp-domains: '*'" in exposed.log_text(), 10)
+    lines = [line for line in exposed.log_text().splitlines() if "trusted-peers: '*'" in line
+             or "xmpp-domains: '*'" in line]
+    t.ok(seen and len(lines) == 2 and all("WARNING" in line for line in lines),
+         "start-up log warns (WARNING) about trusted-peers = * and xmpp-domains = *",
+         exposed.log_tail(10))
+    rc, _ = await exposed.stop()
+    t.eq(rc, 0, "the exposed instance stops cleanly")
 
     # --- running: the secret, SIGHUP, SIGINT -----------------------------
     await pros.start()

@@ -23,7 +23,8 @@ def write_conf(path, rules, listen, cert, key):
     with open(path, "w") as f:
         f.write("[sip]\ndomain = sip.test\nlisten = %s\ntls-certificate = %s\ntls-key = %s\n"
                 "[xmpp]\nsecret = x\nport = %d\n[gateway]\nrules = %s\nbounce-wait = 0\n"
-                % (listen, cert, key, st.free_port(udp=False), rules))
+                "xmpp-domains = %s\n"
+                % (listen, cert, key, st.free_port(udp=False), rules, st.XMPP_DOMAIN))
 
 
 async def main(t):

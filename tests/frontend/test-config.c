@@ -18,6 +18,7 @@
 #include "core/rules.h"
 #include "core/netmask.h"
 #include "daemon/config.h"
+#include "daemon/exposure.h"
 #include "daemon/rules-dir.h"
 
 /* ------------------------------------------------------------------ */
@@ -102,12 +103,18 @@ write_file (const char *dir, const char *name, const char *text, gssize len)
   return path;
 }
 
-/* Writes stox.conf (after expansion) plus the side files most cases use. */
+/* Writes stox.conf (after expansion) plus the side files most cases use.
+ * [gateway] xmpp-domains is required: a text that does not mention it at
+ * all (not even in a comment) gets "xmpp-domains = example.org" at its end,
+ * so that each case is about its own key. */
 static char *
 write_config (const char *dir, const char *text)
 {
   g_autofree char *conf = g_build_filename (dir, "stox.conf", NULL);
-  g_autofree char *body = expand (text, dir, conf);
+  g_autofree char *full = strstr (text, "xmpp-domains") != NULL
+                          ? g_strdup (text)
+                          : g_strconcat (text, "\n[gateway]\nxmpp-domains = example.org\n", NULL);
+  g_autofree char *body = expand (full, dir, conf);
   g_autofree char *cert = write_file (dir, "cert.pem", "-----BEGIN CERTIFICATE-----\n", -1);
   g_autofree char *key = write_file (dir, "key.pem", "-----BEGIN PRIVATE KEY-----\n", -1);
   g_autofree char *s1 = write_file (dir, "secret-nl", "from-file\n", -1);
@@ -167,9 +174,9 @@ typedef struct
 
 static const GoodRow good_rows[] = {
   /* defaults */
-  { "default-listen", BASE, "sip_listen", "sip:*:5060" },
+  { "default-listen", BASE, "sip_listen", "sip:127.0.0.1:5060" },
   { "default-proxy", BASE, "sip_outbound_proxy", "(null)" },
-  { "default-peers", BASE, "sip_trusted_peers", "(null)" },
+  { "default-peers", BASE, "sip_trusted_peers", "127.0.0.1/32,::1/128" },
   { "default-cert", BASE, "sip_tls_certificate", "(null)" },
   { "default-size", BASE, "sip_max_message_size", "1300" },
   { "default-component", BASE, "xmpp_component", "sip.example.com" },
@@ -177,7 +184,6 @@ static const GoodRow good_rows[] = {
   { "default-port", BASE, "xmpp_port", "5347" },
   { "default-rules", BASE, "rules_dir", SYSCONFDIR "/stox/rules.d" },
   { "default-bounce", BASE, "bounce_wait_ms", "250" },
-  { "default-domains", BASE, "xmpp_domains", "(null)" },
   { "default-state", BASE, "state_dir", LOCALSTATEDIR "/lib/stox" },
   { "path", BASE, "path", "@F" },
 
@@ -225,6 +231,8 @@ static const GoodRow good_rows[] = {
     "::ffff:192.0.2.1/128" },
   { "peers-mapped-cidr", SIP "trusted-peers = ::ffff:10.1.2.3/120\n" XMPP, "sip_trusted_peers",
     "::ffff:10.1.2.0/120" },
+  { "peers-any", SIP "trusted-peers = *\n" XMPP, "sip_trusted_peers", "(null)" },
+  { "peers-any-blanks", SIP "trusted-peers =  * \n" XMPP, "sip_trusted_peers", "(null)" },
   { "peers-list", SIP "trusted-peers =10.0.0.0/8,\t192.168.0.0/16 ,fe80::/10\n" XMPP,
     "sip_trusted_peers", "10.0.0.0/8,192.168.0.0/16,fe80::/10" },
 
@@ -268,6 +276,8 @@ static const GoodRow good_rows[] = {
   { "domains-any", BASE "[gateway]\nxmpp-domains = *\n", "xmpp_domains", "(null)" },
   { "domains-one", BASE "[gateway]\nxmpp-domains = example.org\n", "xmpp_domains",
     "example.org" },
+  { "domains-component-elsewhere", SIP "[xmpp]\ncomponent = gw.example.com\nsecret = x\n"
+    "[gateway]\nxmpp-domains = example.org\n", "xmpp_domains", "example.org" },
   { "domains-list", BASE "[gateway]\nxmpp-domains = Example.ORG, b.example ,c.example\n",
     "xmpp_domains", "example.org,b.example,c.example" },
   { "state-dir", BASE "[gateway]\nstate-dir = /var/lib/stox-2\n", "state_dir",
@@ -282,7 +292,8 @@ static const GoodRow good_rows[] = {
     "sip.example.com" },
   { "group-repeated", SIP XMPP "[sip]\nlisten = sip:*:5080\n", "sip_listen", "sip:*:5080" },
   { "byte-order-mark", "\xef\xbb\xbf" BASE, "sip_domain", "sip.example.com" },
-  { "no-final-newline", SIP "[xmpp]\nsecret = end", "xmpp_secret", "end" },
+  { "no-final-newline", SIP "[gateway]\nxmpp-domains = example.org\n[xmpp]\nsecret = end",
+    "xmpp_secret", "end" },
 };
 
 static void
@@ -427,6 +438,8 @@ static const BadRow bad_rows[] = {
     "@F: [sip] trusted-peers: 'localhost': not an IPv4 or IPv6 address" },
   { "peers-zone", SIP "trusted-peers = fe80::1%eth0\n" XMPP, INVALID,
     "@F: [sip] trusted-peers: 'fe80::1%eth0': not an IPv4 or IPv6 address" },
+  { "peers-star-mixed", SIP "trusted-peers = 127.0.0.1, *\n" XMPP, INVALID,
+    "@F: [sip] trusted-peers: '*' (any source) must stand alone: '127.0.0.1, *'" },
   { "peers-empty-entry", SIP "trusted-peers = 10.0.0.1,,10.0.0.2\n" XMPP, INVALID,
     "@F: [sip] trusted-peers: empty entry in '10.0.0.1,,10.0.0.2'" },
   { "peers-semicolon", SIP "trusted-peers = 10.0.0.1; 10.0.0.2\n" XMPP, INVALID,
@@ -504,6 +517,19 @@ static const BadRow bad_rows[] = {
     "@F: [gateway] xmpp-domains: '*' (any domain) must stand alone: '*, example.org'" },
   { "domains-at", BASE "[gateway]\nxmpp-domains = example.org, u@b.example\n", INVALID,
     "@F: [gateway] xmpp-domains: not a domain (contains '@'): 'u@b.example'" },
+  { "domains-missing", BASE "[gateway]\n# no xmpp-domains here\n", INVALID,
+    "@F: [gateway] xmpp-domains: missing: name the XMPP domains to forward to ('*' for any)" },
+  { "domains-missing-no-group", BASE "# no xmpp-domains\n", INVALID,
+    "@F: [gateway] xmpp-domains: missing: name the XMPP domains to forward to ('*' for any)" },
+  { "domains-empty", BASE "[gateway]\nxmpp-domains =\n", INVALID,
+    "@F: [gateway] xmpp-domains: empty value" },
+  { "domains-sip-domain", BASE "[gateway]\nxmpp-domains = example.org, SIP.example.com\n",
+    INVALID, "@F: [gateway] xmpp-domains: 'sip.example.com' is the SIP domain ([sip] domain): "
+    "the gateway never forwards into its own domains" },
+  { "domains-component", SIP "[xmpp]\ncomponent = gw.example.com\nsecret = x\n"
+    "[gateway]\nxmpp-domains = gw.example.com\n", INVALID,
+    "@F: [gateway] xmpp-domains: 'gw.example.com' is the component's domain ([xmpp] "
+    "component): the gateway never forwards into its own domains" },
   { "domains-trailing-comma", BASE "[gateway]\nxmpp-domains = example.org,\n", INVALID,
     "@F: [gateway] xmpp-domains: empty entry in 'example.org,'" },
   { "rules-empty", BASE "[gateway]\nrules =\n", INVALID, "@F: [gateway] rules: empty value" },
@@ -583,6 +609,73 @@ test_peers_netmask_owns_cidr (Tmp *t, gconstpointer data)
           g_assert_cmpstr (error->message, ==, expect);
         }
     }
+}
+
+/* What a valid file exposes, each as the warning the start-up log and
+ * --check-config print ("@F: [group] key: ..."), "|"-separated, in order. */
+typedef struct
+{
+  const char *name;
+  const char *text;
+  const char *expect; /* "" when nothing is exposed */
+} ExposureRow;
+
+#define EXPOSED_EVERY(url) \
+  "@F: [sip] listen: '" url "' listens on every address of this host: other hosts can reach " \
+  "the SIP port"
+#define EXPOSED_ELSEWHERE(url) \
+  "@F: [sip] listen: '" url "' listens on an address that is not loopback: other hosts can " \
+  "reach the SIP port"
+#define EXPOSED_RELAY(entry, family) \
+  "@F: [sip] trusted-peers: '" entry "': requests from every " family " source are " \
+  "accepted: whoever reaches the SIP port can send as any SIP user (open relay)"
+#define EXPOSED_ANY_PEER \
+  "@F: [sip] trusted-peers: '*': requests from any source are accepted: whoever reaches " \
+  "the SIP port can send as any SIP user (open relay)"
+#define EXPOSED_ANY_DOMAIN \
+  "@F: [gateway] xmpp-domains: '*': SIP requests are forwarded to any XMPP domain"
+
+static const ExposureRow exposure_rows[] = {
+  { "defaults", BASE, "" },
+  { "listen-star", SIP "listen = sip:*:5070\n" XMPP, EXPOSED_EVERY ("sip:*:5070") },
+  { "listen-v6-any", SIP "listen = sip:[::]:5070\n" XMPP, EXPOSED_EVERY ("sip:[::]:5070") },
+  { "listen-v4-any", SIP "listen = sip:0.0.0.0\n" XMPP, EXPOSED_EVERY ("sip:0.0.0.0") },
+  { "listen-public", SIP "listen = sip:192.0.2.1:5060\n" XMPP,
+    EXPOSED_ELSEWHERE ("sip:192.0.2.1:5060") },
+  { "listen-name", SIP "listen = sip:gw.example.com;transport=tcp\n" XMPP,
+    EXPOSED_ELSEWHERE ("sip:gw.example.com;transport=tcp") },
+  { "listen-loopback-net", SIP "listen = sip:127.0.0.2:5060;transport=tcp\n" XMPP, "" },
+  { "listen-v6-loopback", SIP "listen = sip:[::1]:5060\n" XMPP, "" },
+  { "listen-localhost", SIP "listen = sip:LOCALHOST:5060\n" XMPP, "" },
+  { "listen-user-part", SIP "listen = sip:stox@127.0.0.1:5060\n" XMPP, "" },
+  { "peers-any", SIP "trusted-peers = *\n" XMPP, EXPOSED_ANY_PEER },
+  { "peers-network", SIP "trusted-peers = 10.0.0.0/8, 2001:db8::/32\n" XMPP, "" },
+  { "peers-v4-all", SIP "trusted-peers = ::1, 0.0.0.0/0\n" XMPP,
+    EXPOSED_RELAY ("0.0.0.0/0", "IPv4") },
+  { "peers-v6-all", SIP "trusted-peers = ::/0\n" XMPP, EXPOSED_RELAY ("::/0", "IPv6") },
+  { "peers-mapped-all", SIP "trusted-peers = ::ffff:10.0.0.0/96\n" XMPP,
+    EXPOSED_RELAY ("::ffff:0.0.0.0/96", "IPv4") },
+  { "domains-any", BASE "[gateway]\nxmpp-domains = *\n", EXPOSED_ANY_DOMAIN },
+  { "all-three", SIP "listen = sip:*\ntrusted-peers = *\n" XMPP "[gateway]\nxmpp-domains = *\n",
+    EXPOSED_EVERY ("sip:*") "|" EXPOSED_ANY_PEER "|" EXPOSED_ANY_DOMAIN },
+};
+
+static void
+test_exposure (Tmp *t, gconstpointer data)
+{
+  const ExposureRow *row = data;
+  g_autofree char *conf = write_config (t->dir, row->text);
+  g_autofree char *expect = expand (row->expect, t->dir, conf);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxConfig) cfg = stox_config_load (conf, &error);
+  g_autoptr (GPtrArray) found = NULL;
+  g_autofree char *got = NULL;
+
+  g_assert_no_error (error);
+  found = stox_exposure_list (cfg);
+  g_ptr_array_add (found, NULL);
+  got = g_strjoinv ("|", (char **) found->pdata);
+  g_assert_cmpstr (got, ==, expect);
 }
 
 /* ------------------------------------------------------------------ */
@@ -678,9 +771,11 @@ test_defaults (void)
   g_autoptr (StoxConfig) cfg = stox_config_new_defaults ();
 
   g_assert_null (cfg->sip_domain);
-  g_assert_cmpstr (cfg->sip_listen, ==, "sip:*:5060");
+  g_assert_cmpstr (cfg->sip_listen, ==, "sip:127.0.0.1:5060");
   g_assert_null (cfg->sip_outbound_proxy);
-  g_assert_null (cfg->sip_trusted_peers);
+  g_assert_cmpstr (cfg->sip_trusted_peers[0], ==, "127.0.0.1/32");
+  g_assert_cmpstr (cfg->sip_trusted_peers[1], ==, "::1/128");
+  g_assert_null (cfg->sip_trusted_peers[2]);
   g_assert_cmpuint (cfg->sip_max_message_size, ==, 1300);
   g_assert_null (cfg->xmpp_component);
   g_assert_cmpstr (cfg->xmpp_server, ==, "127.0.0.1");
@@ -745,6 +840,7 @@ test_shipped_example (Tmp *t, gconstpointer data)
   g_autofree char *conf = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (StoxConfig) cfg = NULL;
+  g_autoptr (GPtrArray) exposed = NULL;
 
   (void) data;
   if (!g_file_get_contents (src, &text, NULL, NULL))
@@ -757,6 +853,10 @@ test_shipped_example (Tmp *t, gconstpointer data)
   cfg = stox_config_load (conf, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (cfg->sip_domain, ==, "sip.example.com");
+  /* Safe as shipped: loopback listener, a local proxy as the only trusted
+   * peer, named XMPP domains. */
+  exposed = stox_exposure_list (cfg);
+  g_assert_cmpuint (exposed->len, ==, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1015,6 +1115,11 @@ main (int argc, char **argv)
     }
   g_test_add ("/config/trusted-peers/netmask-owns-cidr", Tmp, NULL, tmp_setup,
               test_peers_netmask_owns_cidr, tmp_teardown);
+  for (gsize i = 0; i < G_N_ELEMENTS (exposure_rows); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/config/exposure/%s", exposure_rows[i].name);
+      g_test_add (path, Tmp, &exposure_rows[i], tmp_setup, test_exposure, tmp_teardown);
+    }
   g_test_add_func ("/config/defaults", test_defaults);
   g_test_add ("/config/check-collects-all", Tmp, NULL, tmp_setup, test_check_collects_all,
               tmp_teardown);

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>  /* autoconf; "config.h" here would be daemon/config.h */
+
+#include "daemon/exposure.h"
+
+#include <string.h>
+
+#include "core/netmask.h"
+
+/* The host of a sip:/sips: listen URL (RFC 3261 §19.1.1), brackets
+ * removed: "*" for Sofia's "every address". */
+static char *
+listen_host (const char *listen)
+{
+  const char *p = strchr (listen, ':');
+  const char *at, *end;
+
+  p = p != NULL ? p + 1 : listen;
+  end = p + strcspn (p, ";?");
+  at = memchr (p, '@', (gsize) (end - p));
+  if (at != NULL)
+    p = at + 1;
+  if (*p == '[')
+    {
+      const char *close = memchr (p, ']', (gsize) (end - p));
+      if (close != NULL)
+        return g_strndup (p + 1, (gsize) (close - p - 1));
+    }
+  return g_strndup (p, strcspn (p, ":;?"));
+}
+
+static void
+check_listen (const StoxConfig *config, GPtrArray *out)
+{
+  static const char *const loopback[] = { "127.0.0.0/8", "::1/128", NULL };
+  static const char *const unspecified[] = { "0.0.0.0/32", "::/128", NULL };
+  g_autoptr (StoxNetmaskList) lo = stox_netmask_list_new (loopback, NULL);
+  g_autoptr (StoxNetmaskList) any = stox_netmask_list_new (unspecified, NULL);
+  g_autofree char *host = listen_host (config->sip_listen);
+  const char *what;
+
+  if (g_str_equal (host, "*") || stox_netmask_list_contains (any, host))
+    what = "listens on every address of this host";
+  else if (stox_netmask_list_contains (lo, host) || g_ascii_strcasecmp (host, "localhost") == 0)
+    return;
+  else
+    what = "listens on an address that is not loopback";
+  g_ptr_array_add (out, g_strdup_printf ("%s: [sip] listen: '%s' %s: other hosts can reach "
+                                         "the SIP port", config->path, config->sip_listen,
+                                         what));
+}
+
+static void
+check_trusted_peers (const StoxConfig *config, GPtrArray *out)
+{
+  /* Prefixes that hold every address of a family, as stox.conf stores
+   * them (stox_netmask_normalize). */
+  static const char *const everyone[] = { "0.0.0.0/0", "::/0", "::ffff:0.0.0.0/96", NULL };
+
+  if (config->sip_trusted_peers == NULL)
+    {
+      g_ptr_array_add (out, g_strdup_printf ("%s: [sip] trusted-peers: '*': requests from any "
+                                             "source are accepted: whoever reaches the SIP "
+                                             "port can send as any SIP user (open relay)",
+                                             config->path));
+      return;
+    }
+  for (guint i = 0; config->sip_trusted_peers[i] != NULL; i++)
+    if (g_strv_contains (everyone, config->sip_trusted_peers[i]))
+      g_ptr_array_add (out, g_strdup_printf ("%s: [sip] trusted-peers: '%s': requests from "
+                                             "every %s source are accepted: whoever reaches "
+                                             "the SIP port can send as any SIP user (open "
+                                             "relay)", config->path,
+                                             config->sip_trusted_peers[i],
+                                             strchr (config->sip_trusted_peers[i], '.') != NULL
+                                             ? "IPv4" : "IPv6"));
+}
+
+GPtrArray *
+stox_exposure_list (const StoxConfig *config)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_val_if_fail (config != NULL, out);
+
+  check_listen (config, out);
+  check_trusted_peers (config, out);
+  if (config->xmpp_domains == NULL)
+    g_ptr_array_add (out, g_strdup_printf ("%s: [gateway] xmpp-domains: '*': SIP requests are "
+                                           "forwarded to any XMPP domain", config->path));
+  return out;
+}
