@@ -39,7 +39,7 @@ G_DEFINE_QUARK (stox-config-error-quark, stox_config_error)
 #define DEFAULT_MSG_SIZE   1300
 #define DEFAULT_BOUNCE     250
 #define DEFAULT_RULES_DIR  SYSCONFDIR "/stox/rules.d"
-#define DEFAULT_STATE_DIR  LOCALSTATEDIR "/lib/stox"
+#define DEFAULT_STATE_DIR  "/var/lib/stox"
 #define DOMAIN_MAX         1023 /* RFC 7622 §3.2: domainpart octets */
 
 /* A SIP proxy on the same host, as stox_netmask_normalize() writes it. */
@@ -851,6 +851,20 @@ checker_init (Checker *c, const char *path)
 /* ------------------------------------------------------------------ */
 /* Public API                                                          */
 
+/* $STATE_DIRECTORY when systemd sets it (StateDirectory=; the first of a
+ * colon-separated list), else /var/lib/stox whatever the install prefix:
+ * state belongs in /var/lib (FHS 3.0 §5.8), and a prefix such as /usr
+ * would put it on a read-only file system. */
+static char *
+default_state_dir (void)
+{
+  const char *env = g_getenv ("STATE_DIRECTORY");
+
+  if (env != NULL && env[0] == '/')
+    return g_strndup (env, strcspn (env, ":"));
+  return g_strdup (DEFAULT_STATE_DIR);
+}
+
 StoxConfig *
 stox_config_new_defaults (void)
 {
@@ -863,7 +877,7 @@ stox_config_new_defaults (void)
   cfg->xmpp_port = DEFAULT_PORT;
   cfg->rules_dir = g_strdup (DEFAULT_RULES_DIR);
   cfg->bounce_wait_ms = DEFAULT_BOUNCE;
-  cfg->state_dir = g_strdup (DEFAULT_STATE_DIR);
+  cfg->state_dir = default_state_dir ();
   return cfg;
 }
 

@@ -55,7 +55,7 @@ typedef struct
   char  *rules_dir;            /* default SYSCONFDIR "/stox/rules.d" */
   guint  bounce_wait_ms;       /* 0–400, default 250 */
   char **xmpp_domains;         /* required; NULL = any ('*' written) */
-  char  *state_dir;            /* default LOCALSTATEDIR "/lib/stox" */
+  char  *state_dir;            /* default $STATE_DIRECTORY, else /var/lib/stox */
 } StoxConfig;
 
 StoxConfig *stox_config_new_defaults (void);

@@ -6,28 +6,7 @@
 #include <string.h>
 
 #include "core/netmask.h"
-
-/* The host of a sip:/sips: listen URL (RFC 3261 §19.1.1), brackets
- * removed: "*" for Sofia's "every address". */
-static char *
-listen_host (const char *listen)
-{
-  const char *p = strchr (listen, ':');
-  const char *at, *end;
-
-  p = p != NULL ? p + 1 : listen;
-  end = p + strcspn (p, ";?");
-  at = memchr (p, '@', (gsize) (end - p));
-  if (at != NULL)
-    p = at + 1;
-  if (*p == '[')
-    {
-      const char *close = memchr (p, ']', (gsize) (end - p));
-      if (close != NULL)
-        return g_strndup (p + 1, (gsize) (close - p - 1));
-    }
-  return g_strndup (p, strcspn (p, ":;?"));
-}
+#include "daemon/listen-url.h"
 
 static void
 check_listen (const StoxConfig *config, GPtrArray *out)
@@ -36,9 +15,12 @@ check_listen (const StoxConfig *config, GPtrArray *out)
   static const char *const unspecified[] = { "0.0.0.0/32", "::/128", NULL };
   g_autoptr (StoxNetmaskList) lo = stox_netmask_list_new (loopback, NULL);
   g_autoptr (StoxNetmaskList) any = stox_netmask_list_new (unspecified, NULL);
-  g_autofree char *host = listen_host (config->sip_listen);
-  const char *what;
+  g_auto (StoxListenUrl) url = { 0 };
+  const char *host, *what;
 
+  if (!stox_listen_url_parse (config->sip_listen, &url))
+    return;
+  host = url.host;
   if (g_str_equal (host, "*") || stox_netmask_list_contains (any, host))
     what = "listens on every address of this host";
   else if (stox_netmask_list_contains (lo, host) || g_ascii_strcasecmp (host, "localhost") == 0)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/rules.h"
+#include "daemon/check.h"
 #include "daemon/config.h"
 #include "daemon/exposure.h"
 #include "daemon/log.h"
@@ -46,6 +47,7 @@ typedef struct
   StoxStore         *store;
   GMainLoop         *loop;
   char              *tls_dir;
+  char              *rules_origin;  /* "FILE: [gateway] rules", for errors */
 
   gboolean           ready_sent;
   guint              ready_timeout_id;
@@ -183,7 +185,7 @@ on_reload_signal (gpointer user_data)
   StoxRules *rules;
 
   stox_notify ("RELOADING=1");
-  rules = stox_config_load_rules (d->config->rules_dir, &error);
+  rules = stox_rules_dir_load (d->config->rules_dir, d->rules_origin, &error);
   if (rules == NULL)
     g_warning ("reload failed, the previous rules stay in force: %s", error->message);
   else
@@ -197,43 +199,6 @@ on_reload_signal (gpointer user_data)
   stox_notify ("READY=1");
   update_status (d);
   return G_SOURCE_CONTINUE;
-}
-
-/* --check-config: every problem, not just the first (INTERFACE.md §1). */
-static int
-check_config (const char *path)
-{
-  g_autoptr (GPtrArray) problems = stox_config_check (path);
-  g_autoptr (StoxConfig) config = NULL;
-  g_autoptr (GError) error = NULL;
-
-  for (guint i = 0; i < problems->len; i++)
-    fprintf (stderr, "%s\n", (const char *) problems->pdata[i]);
-  if (problems->len > 0)
-    return EXIT_CONFIG;
-
-  config = stox_config_load (path, &error);
-  if (config == NULL)
-    {
-      fprintf (stderr, "%s\n", error->message);
-      return EXIT_CONFIG;
-    }
-  if (!stox_tls_check_pair (config, &error))
-    {
-      fprintf (stderr, "%s\n", error->message);
-      return EXIT_CONFIG;
-    }
-  g_autoptr (GPtrArray) rule_problems = stox_config_check_rules (config->rules_dir);
-  for (guint i = 0; i < rule_problems->len; i++)
-    fprintf (stderr, "%s\n", (const char *) rule_problems->pdata[i]);
-  if (rule_problems->len > 0)
-    return EXIT_CONFIG;
-  /* Allowed, but said plainly: the start-up log says the same. */
-  g_autoptr (GPtrArray) exposed = stox_exposure_list (config);
-  for (guint i = 0; i < exposed->len; i++)
-    fprintf (stderr, "warning: %s\n", (const char *) exposed->pdata[i]);
-  printf ("%s: OK (rules from %s)\n", path, config->rules_dir);
-  return 0;
 }
 
 static void
@@ -258,6 +223,7 @@ daemon_clear (Daemon *d)
   g_clear_pointer (&d->config, stox_config_free);
   g_clear_pointer (&d->loop, g_main_loop_unref);
   g_clear_pointer (&d->tls_dir, stox_tls_dir_free);
+  g_clear_pointer (&d->rules_origin, g_free);
   g_clear_pointer (&d->link_text, g_free);
 }
 
@@ -309,7 +275,7 @@ main (int argc, char **argv)
   if (config_path == NULL)
     config_path = g_strdup (STOX_CONFIG_DEFAULT_PATH);
   if (opt_check)
-    return check_config (config_path);
+    return stox_check_config (config_path) ? 0 : EXIT_CONFIG;
 
   stox_log_init (log_level);
 
@@ -323,7 +289,8 @@ main (int argc, char **argv)
   for (guint i = 0; i < exposed->len; i++)
     g_warning ("%s", (const char *) exposed->pdata[i]);
 
-  d.rules = stox_config_load_rules (d.config->rules_dir, &error);
+  d.rules_origin = g_strdup_printf ("%s: [gateway] rules", config_path);
+  d.rules = stox_rules_dir_load (d.config->rules_dir, d.rules_origin, &error);
   if (d.rules == NULL)
     {
       g_critical ("%s", error->message);
@@ -389,7 +356,8 @@ main (int argc, char **argv)
     {
       /* Not a configuration error as such: the port may be busy for a
        * moment, so let systemd restart us (exit 1, not 78). */
-      g_critical ("cannot listen on %s: %s", d.config->sip_listen, error->message);
+      g_critical ("%s: [sip] listen: cannot listen on %s: %s", config_path,
+                  d.config->sip_listen, error->message);
       daemon_clear (&d);
       return 1;
     }

@@ -104,8 +104,19 @@ stox_config_load_rules (const char *dir, GError **error)
   return g_steal_pointer (&rules);
 }
 
+StoxRules *
+stox_rules_dir_load (const char *dir, const char *origin, GError **error)
+{
+  StoxRules *rules = stox_config_load_rules (dir, error);
+
+  if (rules == NULL && error != NULL && *error != NULL &&
+      !g_error_matches (*error, STOX_RULES_ERROR, STOX_RULES_ERROR_SYNTAX))
+    g_prefix_error (error, "%s: ", origin);
+  return rules;
+}
+
 GPtrArray *
-stox_config_check_rules (const char *dir)
+stox_config_check_rules (const char *dir, const char *origin)
 {
   GPtrArray *problems = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) files = NULL;
@@ -117,22 +128,25 @@ stox_config_check_rules (const char *dir)
   files = list_rule_files (dir, &error);
   if (!files)
     {
-      g_ptr_array_add (problems, g_strdup (error->message));
+      g_ptr_array_add (problems, g_strdup_printf ("%s: %s", origin, error->message));
       return problems;
     }
   rules = stox_rules_new ();
   for (guint i = 0; i < files->len; i++)
     if (!parse_rule_file (rules, g_ptr_array_index (files, i), &error))
       {
-        /* One "FILE:LINE: why" line per fault (rules.h). */
+        /* One "FILE:LINE: why" line per fault (rules.h); a file that
+         * cannot be read is named after the key. */
         g_auto (GStrv) lines = g_strsplit (error->message, "\n", -1);
+        gboolean syntax = g_error_matches (error, STOX_RULES_ERROR, STOX_RULES_ERROR_SYNTAX);
 
         for (guint l = 0; lines[l]; l++)
           if (*lines[l])
-            g_ptr_array_add (problems, g_strdup (lines[l]));
+            g_ptr_array_add (problems, syntax ? g_strdup (lines[l])
+                                              : g_strdup_printf ("%s: %s", origin, lines[l]));
         g_clear_error (&error);
       }
   if (!stox_rules_validate (rules, &error))
-    g_ptr_array_add (problems, g_strdup_printf ("%s: %s", dir, error->message));
+    g_ptr_array_add (problems, g_strdup_printf ("%s: %s: %s", origin, dir, error->message));
   return problems;
 }

@@ -16,9 +16,16 @@ G_BEGIN_DECLS
 struct _StoxRules;
 struct _StoxRules *stox_config_load_rules (const char *dir, GError **error);
 
-/* Like stox_config_load_rules() but for --check-config: one message per
+/* stox_config_load_rules() for stoxd's start and SIGHUP: an error that is
+ * not a rule file's "FILE:LINE: why" (the directory cannot be read, a
+ * rule file cannot be read, a table is incomplete) is prefixed with
+ * `origin` (e.g. "/etc/stox/stox.conf: [gateway] rules"), so that every
+ * configuration error names the config file and the key. */
+struct _StoxRules *stox_rules_dir_load (const char *dir, const char *origin, GError **error);
+
+/* Like stox_rules_dir_load() but for --check-config: one message per
  * broken file (a broken file is skipped, the others are still read), plus
  * the stox_rules_validate() verdict on the rest.  Empty when all is well. */
-GPtrArray  *stox_config_check_rules (const char *dir);
+GPtrArray  *stox_config_check_rules (const char *dir, const char *origin);
 
 G_END_DECLS

@@ -30,7 +30,9 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -352,6 +354,76 @@ fail:
   return FALSE;
 }
 
+/* The state directory, created private (0700) when it is missing. */
+static gboolean
+make_state_dir (const char *state_dir, GError **error)
+{
+  if (g_mkdir_with_parents (state_dir, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_IO,
+                   "%s: cannot create the state directory: %s", state_dir, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+stox_store_check_dir (const char *state_dir,
+                      GError    **error)
+{
+  static const char header[16] = "SQLite format 3";  /* with its NUL */
+  g_autofree char *probe = NULL;
+  g_autofree char *db = NULL;
+  char head[sizeof header];
+  ssize_t n;
+  int fd;
+
+  g_return_val_if_fail (state_dir != NULL, FALSE);
+
+  if (!make_state_dir (state_dir, error))
+    return FALSE;
+  /* A write test, not access(2): it also catches a read-only file system
+   * and holds for root. */
+  probe = g_build_filename (state_dir, ".stox-check-XXXXXX", NULL);
+  fd = g_mkstemp_full (probe, O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_IO,
+                   "%s: cannot write in the state directory: %s", state_dir,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  (void) g_unlink (probe);
+
+  db = g_build_filename (state_dir, STOX_STORE_FILE, NULL);
+  fd = g_open (db, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+  if (fd < 0 && errno == ENOENT)
+    return TRUE;  /* the first start creates it */
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_IO, "%s: cannot open: %s", db,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  n = read (fd, head, sizeof head);
+  close (fd);
+  /* An empty file is what SQLite makes of a new database too. */
+  if (n != 0 && (n != (ssize_t) sizeof head || memcmp (head, header, sizeof header) != 0))
+    {
+      g_set_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_CORRUPT,
+                   "%s: not an SQLite database", db);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 StoxStore *
 stox_store_open (const char *state_dir,
                  GError    **error)
@@ -363,14 +435,8 @@ stox_store_open (const char *state_dir,
   g_return_val_if_fail (state_dir != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (g_mkdir_with_parents (state_dir, 0700) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, STOX_STORE_ERROR, STOX_STORE_ERROR_IO,
-                   "%s: cannot create the state directory: %s", state_dir, g_strerror (saved));
-      return NULL;
-    }
+  if (!make_state_dir (state_dir, error))
+    return NULL;
 
   s = g_new0 (StoxStore, 1);
   s->path = g_build_filename (state_dir, STOX_STORE_FILE, NULL);

@@ -42,6 +42,13 @@ typedef struct _StoxStore StoxStore;
 StoxStore *stox_store_open (const char *state_dir,
                             GError    **error);
 
+/* For --check-config, without opening the database: creates `state_dir`
+ * as stox_store_open() would if it is missing, proves that a file can be
+ * created in it, and that stox.db, when present, can be read and written
+ * and starts like an SQLite database.  Errors as stox_store_open()'s. */
+gboolean stox_store_check_dir (const char *state_dir,
+                               GError    **error);
+
 /* Frees the store: finalizes its statements and closes the database.
  * Records still queued are dropped — call stox_store_flush() first.
  * NULL-safe. */

@@ -7,6 +7,7 @@ SIGHUP with a broken and then a valid rule file, SIGINT."""
 import asyncio
 import os
 import signal
+import socket
 import time
 
 import sys
@@ -98,7 +99,68 @@ async def main(t):
     missing = os.path.join(d.dir, "no-such-rules.d")
     p = conf(d, name="norules", overrides={("gateway", "rules"): missing})
     rc, out = await st.run_stoxd(["-c", p, "--check-config"])
-    t.ok(rc == st.EX_CONFIG and "no-such-rules.d" in out, "missing rules directory → exit 78 naming it",
+    named = "%s: [gateway] rules: %s: cannot read rule directory" % (p, missing)
+    t.ok(rc == st.EX_CONFIG and named in out,
+         "missing rules directory → exit 78 naming the config file, [gateway] rules and the directory",
+         "rc=%r out=%r" % (rc, out))
+    rc, out = await st.run_stoxd(["-c", p, "--log-level=error"])
+    t.ok(rc == st.EX_CONFIG and named in out,
+         "… and a start fails the same way (78, naming the file and the key)", "rc=%r out=%r" % (rc, out))
+
+    # --- the state directory: created, written, its database readable ---
+    fresh = os.path.join(d.dir, "fresh", "state")
+    p = conf(d, name="fresh-state", overrides={("gateway", "state-dir"): fresh})
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+    mode = os.stat(fresh).st_mode & 0o777 if os.path.isdir(fresh) else None
+    t.ok(rc == 0 and mode is not None and mode & 0o077 == 0,
+         "missing state-dir → --check-config creates it as a start would (private) and says OK",
+         "rc=%r mode=%r out=%r" % (rc, mode, out))
+    blocker = os.path.join(d.dir, "a-file")
+    with open(blocker, "w") as f:
+        f.write("not a directory\n")
+    p = conf(d, name="bad-state", overrides={("gateway", "state-dir"): os.path.join(blocker, "state")})
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+    t.ok(rc == st.EX_CONFIG and "%s: [gateway] state-dir: " % p in out and "Not a directory" in out,
+         "state-dir that cannot be created → exit 78 naming [gateway] state-dir (a start would fail)",
+         "rc=%r out=%r" % (rc, out))
+    junk = os.path.join(d.dir, "junk-state")
+    os.makedirs(junk)
+    with open(os.path.join(junk, "stox.db"), "w") as f:
+        f.write("this is not SQLite, but long enough to hold a header\n")
+    p = conf(d, name="junk-state", overrides={("gateway", "state-dir"): junk})
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+    t.ok(rc == st.EX_CONFIG and "[gateway] state-dir: " in out and "not an SQLite database" in out,
+         "state-dir holding a stox.db that is not SQLite → exit 78", "rc=%r out=%r" % (rc, out))
+    envdir = os.path.join(d.dir, "from-systemd")
+    p = conf(d, name="env-state", overrides={("gateway", "state-dir"): None})
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"], env={"STATE_DIRECTORY": envdir})
+    t.ok(rc == 0 and os.path.isdir(envdir) and ("state in %s" % envdir) in out,
+         "no state-dir: $STATE_DIRECTORY (systemd's StateDirectory=) is used", "rc=%r out=%r" % (rc, out))
+
+    # --- the SIP port, when --check-config can tell ------------------------
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        name = "UDP" if kind == socket.SOCK_DGRAM else "TCP"
+        holder = socket.socket(socket.AF_INET, kind)
+        holder.bind((st.LOOPBACK, 0))
+        if kind == socket.SOCK_STREAM:
+            holder.listen(1)
+        port = holder.getsockname()[1]
+        p = conf(d, name="busy", overrides={("sip", "listen"): "sip:%s:%d" % (st.LOOPBACK, port)})
+        rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+        t.ok(rc == 0 and ("warning: %s: [sip] listen: %s port %d on %s is in use" % (p, name, port, st.LOOPBACK))
+             in out, "%s port held by another socket → a warning naming [sip] listen" % name,
+             "rc=%r out=%r" % (rc, out))
+        rc, out = await st.run_stoxd(["-c", p, "--check-config"], env={"MAINPID": "1"})
+        t.ok(rc == 0 and "in use" not in out,
+             "under systemctl reload (MAINPID set) the running daemon's port is not tested (%s)" % name, out)
+        holder.close()
+    rc, out = await st.run_stoxd(["-c", good, "--check-config"])
+    t.ok(rc == 0 and "in use" not in out, "a free port → no warning", out)
+    # 192.0.2.1 (TEST-NET-1) is on no host: the bind fails, nothing is sent.
+    p = conf(d, name="foreign", overrides={("sip", "listen"): "sip:192.0.2.1:%d" % d.sip_port})
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+    t.ok(rc == st.EX_CONFIG and "%s: [sip] listen: 192.0.2.1 is not an address of this host" % p in out,
+         "listen on an address this host does not have → exit 78 naming [sip] listen",
          "rc=%r out=%r" % (rc, out))
 
     broken = st.copy_rules(os.path.join(d.dir, "broken-rules.d"))

@@ -23,8 +23,9 @@ def write_conf(path, rules, listen, cert, key):
     with open(path, "w") as f:
         f.write("[sip]\ndomain = sip.test\nlisten = %s\ntls-certificate = %s\ntls-key = %s\n"
                 "[xmpp]\nsecret = x\nport = %d\n[gateway]\nrules = %s\nbounce-wait = 0\n"
-                "xmpp-domains = %s\n"
-                % (listen, cert, key, st.free_port(udp=False), rules, st.XMPP_DOMAIN))
+                "xmpp-domains = %s\nstate-dir = %s\n"
+                % (listen, cert, key, st.free_port(udp=False), rules, st.XMPP_DOMAIN,
+                   os.path.join(os.path.dirname(path), "state")))
 
 
 async def main(t):

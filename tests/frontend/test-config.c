@@ -184,7 +184,7 @@ static const GoodRow good_rows[] = {
   { "default-port", BASE, "xmpp_port", "5347" },
   { "default-rules", BASE, "rules_dir", SYSCONFDIR "/stox/rules.d" },
   { "default-bounce", BASE, "bounce_wait_ms", "250" },
-  { "default-state", BASE, "state_dir", LOCALSTATEDIR "/lib/stox" },
+  { "default-state", BASE, "state_dir", "/var/lib/stox" },
   { "path", BASE, "path", "@F" },
 
   /* [sip] domain */
@@ -784,10 +784,43 @@ test_defaults (void)
   g_assert_cmpstr (cfg->rules_dir, ==, SYSCONFDIR "/stox/rules.d");
   g_assert_cmpuint (cfg->bounce_wait_ms, ==, 250);
   g_assert_null (cfg->xmpp_domains);
-  g_assert_cmpstr (cfg->state_dir, ==, LOCALSTATEDIR "/lib/stox");
+  g_assert_cmpstr (cfg->state_dir, ==, "/var/lib/stox");
   g_assert_cmpstr (STOX_CONFIG_DEFAULT_PATH, ==, SYSCONFDIR "/stox/stox.conf");
 
   stox_config_free (NULL);
+}
+
+/* The state directory's default: systemd's StateDirectory= when set (the
+ * first of a list), else /var/lib/stox whatever the install prefix. */
+static void
+test_state_dir_default (Tmp *t, gconstpointer data)
+{
+  g_autofree char *conf = write_config (t->dir, BASE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxConfig) cfg = NULL;
+
+  (void) data;
+  g_setenv ("STATE_DIRECTORY", "/var/lib/stox-unit", TRUE);
+  cfg = stox_config_load (conf, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cfg->state_dir, ==, "/var/lib/stox-unit");
+  g_clear_pointer (&cfg, stox_config_free);
+
+  g_setenv ("STATE_DIRECTORY", "/var/lib/a:/var/lib/b", TRUE);
+  cfg = stox_config_load (conf, &error);
+  g_assert_cmpstr (cfg->state_dir, ==, "/var/lib/a");
+  g_clear_pointer (&cfg, stox_config_free);
+
+  /* The key wins over the environment. */
+  g_clear_pointer (&conf, g_free);
+  conf = write_config (t->dir, BASE "[gateway]\nstate-dir = /srv/stox\n");
+  cfg = stox_config_load (conf, &error);
+  g_assert_cmpstr (cfg->state_dir, ==, "/srv/stox");
+  g_clear_pointer (&cfg, stox_config_free);
+
+  g_unsetenv ("STATE_DIRECTORY");
+  cfg = stox_config_new_defaults ();
+  g_assert_cmpstr (cfg->state_dir, ==, "/var/lib/stox");
 }
 
 /* The full INTERFACE.md §2 example (with its secret) loads as written. */
@@ -862,6 +895,9 @@ test_shipped_example (Tmp *t, gconstpointer data)
 /* ------------------------------------------------------------------ */
 /* Rule directory                                                      */
 
+/* What stoxd names as the source of a rule-directory error. */
+#define ORIGIN "/etc/stox/stox.conf: [gateway] rules"
+
 /* Every table rules.h says the gateway needs: all 22 conditions in both
  * directions plus an error-type, and the four class rows. */
 static const char *const all_conditions[] = {
@@ -918,7 +954,7 @@ test_rules_good (Tmp *t, gconstpointer data)
   g_assert_cmpuint (stox_rules_condition_to_sip (rules, "item-not-found"), ==, 400);
   g_assert_cmpuint (stox_rules_count (rules), >, 0);
 
-  problems = stox_config_check_rules (t->dir);
+  problems = stox_config_check_rules (t->dir, ORIGIN);
   g_assert_cmpuint (problems->len, ==, 0);
 }
 
@@ -957,7 +993,7 @@ test_rules_check_all (Tmp *t, gconstpointer data)
   g_autoptr (GPtrArray) problems = NULL;
 
   (void) data;
-  problems = stox_config_check_rules (t->dir);
+  problems = stox_config_check_rules (t->dir, ORIGIN);
   for (guint i = 0; i < problems->len; i++)
     g_test_message ("problem %u: %s", i, (char *) g_ptr_array_index (problems, i));
   /* Every fault of both broken files, one per element; the good file
@@ -973,6 +1009,7 @@ test_rules_incomplete (Tmp *t, gconstpointer data)
 {
   g_autofree char *f1 = write_file (t->dir, "10-only.rules", "message-type normal\n", -1);
   g_autofree char *prefix = g_strdup_printf ("%s: ", t->dir);
+  g_autofree char *origin_prefix = g_strdup_printf (ORIGIN ": %s: ", t->dir);
   g_autoptr (GError) error = NULL;
   g_autoptr (StoxRules) rules = NULL;
   g_autoptr (GPtrArray) problems = NULL;
@@ -983,9 +1020,16 @@ test_rules_incomplete (Tmp *t, gconstpointer data)
   g_assert_error (error, STOX_RULES_ERROR, STOX_RULES_ERROR_INCOMPLETE);
   g_assert_true (g_str_has_prefix (error->message, prefix));
 
-  problems = stox_config_check_rules (t->dir);
+  /* The directory is reported against the key that names it. */
+  g_clear_error (&error);
+  rules = stox_rules_dir_load (t->dir, ORIGIN, &error);
+  g_assert_null (rules);
+  g_assert_error (error, STOX_RULES_ERROR, STOX_RULES_ERROR_INCOMPLETE);
+  g_assert_true (g_str_has_prefix (error->message, origin_prefix));
+
+  problems = stox_config_check_rules (t->dir, ORIGIN);
   g_assert_cmpuint (problems->len, ==, 1);
-  g_assert_true (g_str_has_prefix (g_ptr_array_index (problems, 0), prefix));
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (problems, 0), origin_prefix));
 }
 
 static void
@@ -1006,6 +1050,7 @@ test_rules_missing_dir (Tmp *t, gconstpointer data)
   g_autofree char *dir = g_build_filename (t->dir, "rules.d", NULL);
   g_autofree char *expect =
     g_strdup_printf ("%s: cannot read rule directory: No such file or directory", dir);
+  g_autofree char *named = g_strdup_printf (ORIGIN ": %s", expect);
   g_autoptr (GError) error = NULL;
   g_autoptr (StoxRules) rules = NULL;
   g_autoptr (GPtrArray) problems = NULL;
@@ -1016,9 +1061,15 @@ test_rules_missing_dir (Tmp *t, gconstpointer data)
   g_assert_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_IO);
   g_assert_cmpstr (error->message, ==, expect);
 
-  problems = stox_config_check_rules (dir);
+  /* stoxd names the config file and the key before the directory. */
+  g_clear_error (&error);
+  rules = stox_rules_dir_load (dir, ORIGIN, &error);
+  g_assert_null (rules);
+  g_assert_cmpstr (error->message, ==, named);
+
+  problems = stox_config_check_rules (dir, ORIGIN);
   g_assert_cmpuint (problems->len, ==, 1);
-  g_assert_cmpstr (g_ptr_array_index (problems, 0), ==, expect);
+  g_assert_cmpstr (g_ptr_array_index (problems, 0), ==, named);
 }
 
 static void
@@ -1043,14 +1094,43 @@ test_rules_too_large (Tmp *t, gconstpointer data)
   g_autofree char *big = g_strnfill (STOX_CONFIG_FILE_MAX + 1, '#');
   g_autofree char *file = write_file (t->dir, "10-big.rules", big, -1);
   g_autofree char *expect = g_strdup_printf ("%s: cannot read: larger than 1048576 bytes", file);
+  g_autofree char *named = g_strdup_printf (ORIGIN ": %s", expect);
   g_autoptr (GError) error = NULL;
   g_autoptr (StoxRules) rules = NULL;
+  g_autoptr (GPtrArray) problems = NULL;
 
   (void) data;
   rules = stox_config_load_rules (t->dir, &error);
   g_assert_null (rules);
   g_assert_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_IO);
   g_assert_cmpstr (error->message, ==, expect);
+
+  g_clear_error (&error);
+  rules = stox_rules_dir_load (t->dir, ORIGIN, &error);
+  g_assert_null (rules);
+  g_assert_cmpstr (error->message, ==, named);
+  problems = stox_config_check_rules (t->dir, ORIGIN);
+  g_assert_cmpuint (problems->len, >=, 1);
+  g_assert_cmpstr (g_ptr_array_index (problems, 0), ==, named);
+}
+
+/* A rule file's own fault is its FILE:LINE, with no prefix: the line is
+ * what the operator has to find. */
+static void
+test_rules_line_unprefixed (Tmp *t, gconstpointer data)
+{
+  g_autofree char *text = complete_rules ();
+  g_autofree char *f1 = write_file (t->dir, "10-base.rules", text, -1);
+  g_autofree char *f2 = write_file (t->dir, "20-bad.rules", "bogus\n", -1);
+  g_autofree char *prefix = g_strdup_printf ("%s:1: ", f2);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxRules) rules = NULL;
+
+  (void) data;
+  rules = stox_rules_dir_load (t->dir, ORIGIN, &error);
+  g_assert_null (rules);
+  g_assert_error (error, STOX_RULES_ERROR, STOX_RULES_ERROR_SYNTAX);
+  g_assert_true (g_str_has_prefix (error->message, prefix));
 }
 
 /* The rule files shipped in gateway-rules/ load and validate, laid out as
@@ -1102,6 +1182,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* The defaults under test are those of a start outside systemd. */
+  g_unsetenv ("STATE_DIRECTORY");
 
   for (gsize i = 0; i < G_N_ELEMENTS (good_rows); i++)
     {
@@ -1121,6 +1203,8 @@ main (int argc, char **argv)
       g_test_add (path, Tmp, &exposure_rows[i], tmp_setup, test_exposure, tmp_teardown);
     }
   g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add ("/config/state-dir-default", Tmp, NULL, tmp_setup, test_state_dir_default,
+              tmp_teardown);
   g_test_add ("/config/check-collects-all", Tmp, NULL, tmp_setup, test_check_collects_all,
               tmp_teardown);
   g_test_add ("/config/missing-file", Tmp, NULL, tmp_setup, test_missing_file, tmp_teardown);
@@ -1144,6 +1228,8 @@ main (int argc, char **argv)
   g_test_add ("/config/rules/not-a-dir", Tmp, NULL, tmp_setup, test_rules_not_a_dir,
               tmp_teardown);
   g_test_add ("/config/rules/too-large", Tmp, NULL, tmp_setup, test_rules_too_large,
+              tmp_teardown);
+  g_test_add ("/config/rules/line-unprefixed", Tmp, NULL, tmp_setup, test_rules_line_unprefixed,
               tmp_teardown);
   g_test_add ("/config/rules/shipped", Tmp, NULL, tmp_setup, test_rules_shipped, tmp_teardown);
 
