@@ -617,13 +617,19 @@ read_secret_file (Checker *c, const char *path)
   g_autofree char *text = NULL;
   g_autofree char *why = NULL;
   gsize len;
+  guint mode;
 
-  if (!stox_textfile_read (path, STOX_CONFIG_SECRET_FILE_MAX, &text, &len, &why))
+  if (!stox_textfile_read_mode (path, STOX_CONFIG_SECRET_FILE_MAX, &text, &len, &mode, &why))
     {
       key_problem (c, "xmpp", "secret-file", "cannot read '%s': %s", path, why);
       return NULL;
     }
-  if (strlen (text) != len)
+  /* The file exists to keep the secret private (stox.conf(5) SECURITY):
+   * one that every user may read or write is refused, not used. */
+  if (mode & (S_IROTH | S_IWOTH))
+    why = g_strdup_printf ("can be %s by every user (mode %04o): chmod o-rw it",
+                           (mode & S_IROTH) ? "read" : "written", mode);
+  else if (strlen (text) != len)
     why = g_strdup ("contains a NUL byte");
   else
     {
@@ -695,7 +701,10 @@ read_xmpp (Checker *c, GKeyFile *kf, StoxConfig *cfg)
   else if (!has_secret && !has_file)
     key_problem (c, g, "secret", "missing: set secret-file (or secret)");
   else if (v)
-    cfg->xmpp_secret = g_steal_pointer (&v);
+    {
+      cfg->xmpp_secret = g_steal_pointer (&v);
+      cfg->xmpp_secret_inline = TRUE;
+    }
   else if (file)
     {
       g_autofree char *path = resolve_path (c, file);
@@ -815,7 +824,8 @@ config_read (Checker *c)
   dir = g_path_get_dirname (c->path);
   c->dir = g_canonicalize_filename (dir, NULL);
 
-  if (!stox_textfile_read (c->path, STOX_CONFIG_FILE_MAX, &text, &len, &why))
+  if (!stox_textfile_read_mode (c->path, STOX_CONFIG_FILE_MAX, &text, &len, &cfg->file_mode,
+                                &why))
     {
       add_problem (c, STOX_CONFIG_ERROR_IO, "%s: cannot read: %s", c->path, why);
       return g_steal_pointer (&cfg);

@@ -34,6 +34,7 @@ typedef enum
 typedef struct
 {
   char  *path;                 /* the file read */
+  guint  file_mode;            /* its permission bits, as read */
 
   /* [sip] */
   char  *sip_domain;           /* required */
@@ -50,6 +51,7 @@ typedef struct
   char  *xmpp_server;          /* default "127.0.0.1" */
   guint16 xmpp_port;           /* default 5347 */
   char  *xmpp_secret;          /* from secret or secret-file; required */
+  gboolean xmpp_secret_inline; /* from secret = (in this file) */
 
   /* [gateway] */
   char  *rules_dir;            /* default SYSCONFDIR "/stox/rules.d" */

@@ -4,6 +4,7 @@
 #include "daemon/exposure.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/netmask.h"
 #include "daemon/listen-url.h"
@@ -65,6 +66,14 @@ stox_exposure_list (const StoxConfig *config)
 
   g_return_val_if_fail (config != NULL, out);
 
+  /* A secret-file that others may read is refused (config.c); the file
+   * itself is often world-readable by packaging, so an inline secret is
+   * only warned about. */
+  if (config->xmpp_secret_inline && (config->file_mode & S_IROTH))
+    g_ptr_array_add (out, g_strdup_printf ("%s: [xmpp] secret: every user can read this file "
+                                           "(mode %04o), and with it the component secret: "
+                                           "move the secret to secret-file, or chmod o-r %s",
+                                           config->path, config->file_mode, config->path));
   check_listen (config, out);
   check_trusted_peers (config, out);
   if (config->xmpp_domains == NULL)

@@ -443,6 +443,16 @@ stox_store_open (const char *state_dir,
   s->queue = g_array_new (FALSE, FALSE, sizeof (QueueItem));
   g_array_set_clear_func (s->queue, item_clear);
 
+  /* SQLite would create the file 0644 less the umask, and its -wal and
+   * -shm files with the same mode as the database: create it 0600 first.
+   * An existing file keeps its mode; any failure here is SQLite's to
+   * report. */
+  {
+    int fd = g_open (s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd >= 0)
+      close (fd);
+  }
   rc = sqlite3_open_v2 (s->path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)

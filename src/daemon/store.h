@@ -36,7 +36,8 @@ typedef enum
 typedef struct _StoxStore StoxStore;
 
 /* Creates `state_dir` (mode 0700, with parents) if it is missing and opens
- * or creates `state_dir`/stox.db (WAL journal, synchronous=NORMAL).  Every
+ * or creates `state_dir`/stox.db (mode 0600, as are its -wal and -shm
+ * files; WAL journal, synchronous=NORMAL).  Every
  * error message starts with the path concerned and carries SQLite's own
  * text; the daemon reports it against `[gateway] state-dir` and exits 78. */
 StoxStore *stox_store_open (const char *state_dir,

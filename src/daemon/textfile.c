@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -43,13 +44,23 @@ stox_textfile_open (const char *path, struct stat *ret_st, char **ret_why)
 gboolean
 stox_textfile_read (const char *path, gsize cap, char **ret_text, gsize *ret_len, char **ret_why)
 {
+  return stox_textfile_read_mode (path, cap, ret_text, ret_len, NULL, ret_why);
+}
+
+gboolean
+stox_textfile_read_mode (const char *path, gsize cap, char **ret_text, gsize *ret_len,
+                         guint *ret_mode, char **ret_why)
+{
   struct stat st;
+  guchar chunk[4096];
   GByteArray *buf;
   int fd;
 
   fd = stox_textfile_open (path, &st, ret_why);
   if (fd < 0)
     return FALSE;
+  if (ret_mode != NULL)
+    *ret_mode = st.st_mode & 07777;
   if ((guint64) st.st_size > cap)
     {
       *ret_why = g_strdup_printf ("larger than %" G_GSIZE_FORMAT " bytes", cap);
@@ -60,7 +71,6 @@ stox_textfile_read (const char *path, gsize cap, char **ret_text, gsize *ret_len
   buf = g_byte_array_sized_new ((guint) st.st_size + 1);
   for (;;)
     {
-      guchar chunk[4096];
       ssize_t n = read (fd, chunk, sizeof chunk);
 
       if (n < 0 && errno == EINTR)
@@ -68,6 +78,7 @@ stox_textfile_read (const char *path, gsize cap, char **ret_text, gsize *ret_len
       if (n < 0)
         {
           *ret_why = g_strdup (g_strerror (errno));
+          explicit_bzero (buf->data, buf->len);
           g_byte_array_free (buf, TRUE);
           close (fd);
           return FALSE;
@@ -84,6 +95,8 @@ stox_textfile_read (const char *path, gsize cap, char **ret_text, gsize *ret_len
       g_byte_array_append (buf, chunk, (guint) n);
     }
   close (fd);
+  /* It may have held a secret. */
+  explicit_bzero (chunk, sizeof chunk);
 
   *ret_len = buf->len;
   g_byte_array_append (buf, (const guchar *) "", 1);

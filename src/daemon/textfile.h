@@ -22,4 +22,9 @@ int      stox_textfile_open (const char *path, struct stat *ret_st, char **ret_w
 gboolean stox_textfile_read (const char *path, gsize cap, char **ret_text, gsize *ret_len,
                              char **ret_why);
 
+/* The same, with the file's permission bits (st_mode & 07777) as it was
+ * opened: for files that hold a secret. */
+gboolean stox_textfile_read_mode (const char *path, gsize cap, char **ret_text, gsize *ret_len,
+                                  guint *ret_mode, char **ret_why);
+
 G_END_DECLS

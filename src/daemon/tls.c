@@ -4,11 +4,26 @@
 #include "daemon/tls.h"
 
 #include <errno.h>
+#include <string.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <glib/gstdio.h>
+
+/* OpenSSL's pem_password_cb.  Without one, OpenSSL asks for the passphrase
+ * of an encrypted key on the terminal, which a daemon has not got (and
+ * --check-config must not hang on): say no, and remember that one was
+ * asked for. */
+static int
+refuse_passphrase (char *buf, int size, int rwflag, void *user_data)
+{
+  gboolean *asked = user_data;
+
+  (void) buf, (void) size, (void) rwflag;
+  *asked = TRUE;
+  return -1;
+}
 
 /* The key must belong to the certificate, or every TLS handshake fails
  * long after start-up; OpenSSL says so now. */
@@ -16,11 +31,16 @@ gboolean
 stox_tls_check_pair (const StoxConfig *config, GError **error)
 {
   SSL_CTX *ctx;
-  gboolean ok;
+  gboolean ok, asked = FALSE;
 
   if (config->sip_tls_certificate == NULL || config->sip_tls_key == NULL)
     return TRUE;
   ctx = SSL_CTX_new (TLS_method ());
+  if (ctx != NULL)
+    {
+      SSL_CTX_set_default_passwd_cb (ctx, refuse_passphrase);
+      SSL_CTX_set_default_passwd_cb_userdata (ctx, &asked);
+    }
   ok = ctx != NULL &&
        SSL_CTX_use_certificate_chain_file (ctx, config->sip_tls_certificate) == 1;
   if (!ok)
@@ -32,9 +52,20 @@ stox_tls_check_pair (const StoxConfig *config, GError **error)
       /* Parse the key alone first: OpenSSL's use_PrivateKey already fails
        * on a mismatch, and the operator needs to know which it is. */
       BIO *bio = BIO_new_file (config->sip_tls_key, "r");
-      EVP_PKEY *pkey = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+      EVP_PKEY *pkey = bio != NULL
+                       ? PEM_read_bio_PrivateKey (bio, NULL, refuse_passphrase, &asked)
+                       : NULL;
 
-      if (pkey == NULL)
+      if (pkey == NULL && asked)
+        {
+          ok = FALSE;
+          g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_INVALID,
+                       "%s: [sip] tls-key: %s is encrypted, and stoxd cannot ask for its "
+                       "passphrase: store it decrypted, readable by stoxd's user only "
+                       "(openssl pkey -in KEY -out NEW-KEY)",
+                       config->path, config->sip_tls_key);
+        }
+      else if (pkey == NULL)
         {
           ok = FALSE;
           g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_INVALID,
@@ -86,8 +117,13 @@ stox_tls_dir_new (const StoxConfig *config, GError **error)
     return NULL;
   pem = g_build_filename (dir, "agent.pem", NULL);
   g_autofree char *both = g_strconcat (key, "\n", cert, NULL);
-  if (!g_file_set_contents_full (pem, both, -1, G_FILE_SET_CONTENTS_CONSISTENT,
-                                 0600, error))
+  gboolean written = g_file_set_contents_full (pem, both, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+                                               0600, error);
+
+  /* No copy of the private key left in freed memory. */
+  explicit_bzero (key, strlen (key));
+  explicit_bzero (both, strlen (both));
+  if (!written)
     return NULL;
   return g_steal_pointer (&dir);
 }

@@ -90,6 +90,27 @@ static void attempt_connect (StoxXmppComponent *c);
 
 /* ---- logging ----------------------------------------------------------- */
 
+/* libstrophe logs what it queues and sends, the XEP-0114 §3 handshake
+ * included: SHA-1 (stream id + secret) is enough to guess a weak secret
+ * offline.  The hash becomes "[redacted]"; NULL when `msg` holds none. */
+static char *
+redact_handshake (const char *msg)
+{
+  const char *open = strstr (msg, "<handshake");
+  const char *start, *end;
+
+  if (open == NULL)
+    return NULL;
+  start = strchr (open, '>');
+  if (start == NULL || start[-1] == '/')
+    return NULL;  /* cut short, or the server's empty <handshake/> */
+  start++;
+  end = strstr (start, "</handshake>");
+  if (end == start)
+    return NULL;
+  return g_strdup_printf ("%.*s[redacted]%s", (int) (start - msg), msg, end != NULL ? end : "");
+}
+
 /* libstrophe's debug lines carry whole stanzas, so they stay at debug.  Its
  * warnings and errors are about the peer or the link, which we report
  * ourselves once; they go out as messages, not as GLib warnings. */
@@ -123,9 +144,10 @@ on_strophe_log (void             *userdata,
     }
   if (glevel == G_LOG_LEVEL_DEBUG && g_log_writer_default_would_drop (glevel, G_LOG_DOMAIN))
     return;
+  g_autofree char *redacted = redact_handshake (msg);
   g_log_structured (G_LOG_DOMAIN, glevel,
                     "STROPHE_AREA", area,
-                    "MESSAGE", "libstrophe %s: %s", area, msg);
+                    "MESSAGE", "libstrophe %s: %s", area, redacted != NULL ? redacted : msg);
 }
 
 /* ---- link state -------------------------------------------------------- */

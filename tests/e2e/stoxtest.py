@@ -628,6 +628,9 @@ class Stoxd:
         text += self.extra
         with open(path or self.config, "w") as f:
             f.write(text)
+        # It holds the component secret: private, as stox.conf(5) asks
+        # (stoxd warns about a world-readable one).
+        os.chmod(path or self.config, 0o600)
         return path or self.config
 
     def sip_uri(self, user=None, domain=LOOPBACK):

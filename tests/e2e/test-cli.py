@@ -6,6 +6,7 @@ SIGHUP with a broken and then a valid rule file, SIGINT."""
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import time
@@ -89,6 +90,25 @@ async def main(t):
     rc, out = await st.run_stoxd(["-c", good, "--check-config"])
     t.ok(rc == 0 and "warning" not in out.lower(),
          "loopback listener, default trusted-peers, named xmpp-domains → no warning", out)
+    # The secret's files: a world-readable config holding it is warned
+    # about, a world-readable secret-file refused (stox.conf(5) SECURITY).
+    p = conf(d, name="readable")
+    os.chmod(p, 0o644)
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+    t.ok(rc == 0 and "warning: %s: [xmpp] secret: every user can read this file (mode 0644)" % p in out,
+         "secret = … in a world-readable config → a warning naming [xmpp] secret", out)
+    secret_file = os.path.join(d.dir, "secret")
+    with open(secret_file, "w") as f:
+        f.write(secret + "\n")
+    os.chmod(secret_file, 0o644)
+    p = conf(d, name="secret-file", overrides={("xmpp", "secret"): None, ("xmpp", "secret-file"): secret_file})
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+    t.ok(rc == st.EX_CONFIG and "[xmpp] secret-file: '%s' can be read by every user" % secret_file in out,
+         "a world-readable secret-file → exit 78 naming [xmpp] secret-file", "rc=%r out=%r" % (rc, out))
+    os.chmod(secret_file, 0o640)
+    rc, out = await st.run_stoxd(["-c", p, "--check-config"])
+    t.ok(rc == 0 and "warning" not in out, "the same secret-file at 0640 → OK, no warning", out)
+
     open_cfg = {("sip", "trusted-peers"): "*", ("gateway", "xmpp-domains"): "*"}
     p = conf(d, name="open", overrides=open_cfg)
     rc, out = await st.run_stoxd(["-c", p, "--check-config"])
@@ -176,14 +196,16 @@ async def main(t):
     exposed = st.Stoxd(t, proxy_port=ua.port, overrides=open_cfg, name="stoxd-open",
                        log_level="warning")
     exposed.start()
+    await exposed.wait_ready(15)   # SIGTERM is handled from here on
     seen = await st.wait_until(lambda: "xmpp-domains: '*'" in exposed.log_text(), 10)
     lines = [line for line in exposed.log_text().splitlines() if "trusted-peers: '*'" in line
              or "xmpp-domains: '*'" in line]
     t.ok(seen and len(lines) == 2 and all("WARNING" in line for line in lines),
          "start-up log warns (WARNING) about trusted-peers = * and xmpp-domains = *",
          exposed.log_tail(10))
-    rc, _ = await exposed.stop()
-    t.eq(rc, 0, "the exposed instance stops cleanly")
+    rc, elapsed = await exposed.stop()
+    t.eq(rc, 0, "the exposed instance stops cleanly",
+         "after %.2f s\n%s" % (elapsed, exposed.log_tail(15)))
 
     # --- running: the secret, SIGHUP, SIGINT -----------------------------
     await pros.start()
@@ -195,6 +217,13 @@ async def main(t):
     bob = await st.XmppClient(t, pros, "bob", "pw").connect()
     up = await st.wait_component(bob, timeout=12)
     t.ok(up, "stoxd completes the component handshake with secret 'abc ; x' (value runs to end of line)")
+    # XEP-0114 §3: the handshake is SHA-1(stream id + secret), hex; in a log
+    # it allows an offline guess of a weak secret.
+    shown = [line for line in d.log_text().splitlines() if "<handshake" in line and "/>" not in line]
+    leaked = [line for line in shown if re.search(r"<handshake[^>]*>\s*[0-9a-fA-F]{40}", line)]
+    t.ok(shown and not leaked and all("[redacted]" in line for line in shown),
+         "the debug log shows the component handshake with its hash redacted",
+         "\n".join(shown[:4]) or "no <handshake> line at debug level")
 
     rules = st.Rules(d.rules)
     want, where = rules.xmpp_to_sip("service-unavailable", 403)

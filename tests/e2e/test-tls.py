@@ -6,8 +6,12 @@ sips: listener answers OPTIONS over a real TLS connection."""
 
 import asyncio
 import os
+import pty
+import select
+import signal
 import ssl
 import subprocess
+import time
 
 import sys
 sys.dont_write_bytecode = True
@@ -26,6 +30,41 @@ def write_conf(path, rules, listen, cert, key):
                 "xmpp-domains = %s\nstate-dir = %s\n"
                 % (listen, cert, key, st.free_port(udp=False), rules, st.XMPP_DOMAIN,
                    os.path.join(os.path.dirname(path), "state")))
+    os.chmod(path, 0o600)  # it holds the secret
+
+
+def run_on_pty(argv, timeout):
+    """Runs argv with a pseudo-terminal as its controlling terminal and
+    stdio: (exit code or None when it had to be killed, output, seconds)."""
+    t0 = time.monotonic()
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(127)
+    out = b""
+    killed = False
+    while True:
+        left = timeout - (time.monotonic() - t0)
+        if left <= 0:
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+            break
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 4096)
+        except OSError:   # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        out += data
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    code = None if killed else os.waitstatus_to_exitcode(status)
+    return code, out.decode("utf-8", "replace"), time.monotonic() - t0
 
 
 async def main(t):
@@ -54,6 +93,22 @@ async def main(t):
     write_conf(bad, rules, "sips:127.0.0.1:%d" % port, junk, key)
     code, out = st.run_stoxd_sync(["-c", bad, "--check-config"])
     t.ok(code == 78 and "[sip] tls-certificate" in out, "a file that is no certificate → 78 naming it", out)
+
+    # An encrypted key: refused as a configuration error at once, never a
+    # passphrase prompt on the terminal (run on a pty, where OpenSSL's own
+    # prompt would wait for an answer).
+    enc, enc_cert = os.path.join(d, "enc-key.pem"), os.path.join(d, "enc-cert.pem")
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-aes-256-cbc",
+            "-pass", "pass:not-told", "-out", enc)
+    openssl("req", "-x509", "-key", enc, "-passin", "pass:not-told", "-days", "2", "-subj", "/CN=sip.test",
+            "-out", enc_cert)
+    write_conf(bad, rules, "sips:127.0.0.1:%d" % port, enc_cert, enc)
+    for args, what in ((["--check-config"], "--check-config"), ([], "a start")):
+        code, out, elapsed = run_on_pty([st.STOXD, "-c", bad] + args, 10)
+        t.ok(code == 78 and "[sip] tls-key" in out and "encrypted" in out
+             and "pass phrase" not in out.lower(),
+             "encrypted tls-key: %s exits 78 naming [sip] tls-key, no passphrase prompt" % what,
+             "exit %r after %.1f s: %r" % (code, elapsed, out))
 
     # The daemon itself refuses the mismatch at start-up, before listening.
     code, out = st.run_stoxd_sync(["-c", bad])

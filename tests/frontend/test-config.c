@@ -123,8 +123,18 @@ write_config (const char *dir, const char *text)
   g_autofree char *s4 = write_file (dir, "secret-two", "one\ntwo\n", -1);
   g_autofree char *s5 = write_file (dir, "secret-empty", "\n", -1);
   g_autofree char *s6 = write_file (dir, "secret-nul", "a\0b", 3);
+  g_autofree char *s7 = write_file (dir, "secret-public", "everyone sees me\n", -1);
+  g_autofree char *s8 = write_file (dir, "secret-world-writable", "anyone changes me\n", -1);
+  char *path = write_file (dir, "stox.conf", body, -1);
+  const char *private[] = { s1, s2, s3, s4, s5, s6, path };
 
-  return write_file (dir, "stox.conf", body, -1);
+  /* Files that hold a secret are private, as stox.conf(5) asks; the
+   * two that are not are cases of their own. */
+  for (gsize i = 0; i < G_N_ELEMENTS (private); i++)
+    g_assert_cmpint (g_chmod (private[i], 0600), ==, 0);
+  g_assert_cmpint (g_chmod (s7, 0644), ==, 0);
+  g_assert_cmpint (g_chmod (s8, 0622), ==, 0);
+  return path;
 }
 
 /* A StoxConfig field, as text, for table comparisons. */
@@ -505,6 +515,12 @@ static const BadRow bad_rows[] = {
     "@F: [xmpp] secret-file: '@D/secret-empty' is empty" },
   { "secret-file-nul", SIP "[xmpp]\nsecret-file = @D/secret-nul\n", INVALID,
     "@F: [xmpp] secret-file: '@D/secret-nul' contains a NUL byte" },
+  { "secret-file-world-readable", SIP "[xmpp]\nsecret-file = @D/secret-public\n", INVALID,
+    "@F: [xmpp] secret-file: '@D/secret-public' can be read by every user (mode 0644): "
+    "chmod o-rw it" },
+  { "secret-file-world-writable", SIP "[xmpp]\nsecret-file = @D/secret-world-writable\n",
+    INVALID, "@F: [xmpp] secret-file: '@D/secret-world-writable' can be written by every user "
+    "(mode 0622): chmod o-rw it" },
 
   /* [gateway] */
   { "bounce-401", BASE "[gateway]\nbounce-wait = 401\n", INVALID,
@@ -618,6 +634,7 @@ typedef struct
   const char *name;
   const char *text;
   const char *expect; /* "" when nothing is exposed */
+  guint       mode;   /* of stox.conf; 0: 0600 */
 } ExposureRow;
 
 #define EXPOSED_EVERY(url) \
@@ -656,6 +673,11 @@ static const ExposureRow exposure_rows[] = {
   { "peers-mapped-all", SIP "trusted-peers = ::ffff:10.0.0.0/96\n" XMPP,
     EXPOSED_RELAY ("::ffff:0.0.0.0/96", "IPv4") },
   { "domains-any", BASE "[gateway]\nxmpp-domains = *\n", EXPOSED_ANY_DOMAIN },
+  { "secret-inline-world-readable", BASE,
+    "@F: [xmpp] secret: every user can read this file (mode 0644), and with it the component "
+    "secret: move the secret to secret-file, or chmod o-r @F", 0644 },
+  { "secret-inline-group-readable", BASE, "", 0640 },
+  { "secret-file-world-readable-config", SIP "[xmpp]\nsecret-file = @D/secret-nl\n", "", 0644 },
   { "all-three", SIP "listen = sip:*\ntrusted-peers = *\n" XMPP "[gateway]\nxmpp-domains = *\n",
     EXPOSED_EVERY ("sip:*") "|" EXPOSED_ANY_PEER "|" EXPOSED_ANY_DOMAIN },
 };
@@ -671,6 +693,12 @@ test_exposure (Tmp *t, gconstpointer data)
   g_autoptr (GPtrArray) found = NULL;
   g_autofree char *got = NULL;
 
+  if (row->mode != 0)
+    {
+      g_assert_cmpint (g_chmod (conf, (int) row->mode), ==, 0);
+      g_clear_pointer (&cfg, stox_config_free);
+      cfg = stox_config_load (conf, &error);
+    }
   g_assert_no_error (error);
   found = stox_exposure_list (cfg);
   g_ptr_array_add (found, NULL);
@@ -883,6 +911,7 @@ test_shipped_example (Tmp *t, gconstpointer data)
     }
   with_secret = g_strconcat (text, "\n[xmpp]\nsecret = s3cret\n", NULL);
   conf = write_file (t->dir, "example.conf", with_secret, -1);
+  g_assert_cmpint (g_chmod (conf, 0600), ==, 0);  /* it now holds a secret */
   cfg = stox_config_load (conf, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (cfg->sip_domain, ==, "sip.example.com");

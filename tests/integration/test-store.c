@@ -180,27 +180,44 @@ test_open_creates (Tmp *t, gconstpointer data)
 {
   g_autofree char *deep = g_build_filename (t->state, "x", "y", NULL);
   g_autofree char *deep_db = g_build_filename (deep, "stox.db", NULL);
+  g_autofree char *wal = g_strconcat (deep_db, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (deep_db, "-shm", NULL);
   struct stat st;
+  mode_t saved_umask;
 
   (void) data;
   g_assert_false (g_file_test (t->state, G_FILE_TEST_EXISTS));
 
+  /* The usual umask of a shell, not systemd's 0077: the store itself
+   * keeps the subscriptions private. */
+  saved_umask = umask (022);
   g_autoptr (StoxStore) s = open_ok (deep);
   g_assert_cmpstr (stox_store_path (s), ==, deep_db);
+  g_assert_cmpint (g_stat (t->state, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
   g_assert_cmpint (g_stat (deep, &st), ==, 0);
   g_assert_true (S_ISDIR (st.st_mode));
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
   g_assert_cmpint (g_stat (deep_db, &st), ==, 0);
   g_assert_true (S_ISREG (st.st_mode));
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_cmpuint (stox_store_count (s), ==, 0);
   g_assert_cmpuint (stox_store_pending (s), ==, 0);
   /* Nothing queued: a flush is a no-op. */
   flush_ok (s);
+  /* A write makes the journal files: as private as the database. */
+  queue (s, STOX_STORE_FOLLOW, FALSE, "alice@xmpp.example", "bob@sip.example");
+  flush_ok (s);
+  g_assert_cmpint (g_stat (wal, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (g_stat (shm, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  umask (saved_umask);
 
   /* An existing directory is used as it is. */
   g_clear_pointer (&s, stox_store_free);
   s = open_ok (deep);
-  g_assert_cmpuint (stox_store_count (s), ==, 0);
+  g_assert_cmpuint (stox_store_count (s), ==, 1);
 }
 
 /* schema_version and the WAL journal as the brief fixes them. */
