@@ -9,6 +9,7 @@ src_stoxd_SOURCES = \
 	src/daemon/exposure.h src/daemon/exposure.c \
 	src/daemon/listen-url.h src/daemon/listen-url.c \
 	src/daemon/check.h src/daemon/check.c \
+	src/daemon/version.h src/daemon/version.c \
 	src/daemon/notify.h src/daemon/notify.c \
 	src/daemon/log.h src/daemon/log.c \
 	src/daemon/runner.h src/daemon/runner.c \

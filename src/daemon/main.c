@@ -9,8 +9,6 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
-#include <libxml/xmlversion.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +23,7 @@
 #include "daemon/rules-dir.h"
 #include "daemon/runner.h"
 #include "daemon/tls.h"
+#include "daemon/version.h"
 
 #define EXIT_USAGE  64   /* sysexits.h EX_USAGE */
 #define EXIT_CONFIG 78   /* sysexits.h EX_CONFIG */
@@ -56,6 +55,7 @@ typedef struct
 
   gboolean           stopping;
   guint              stops_pending;
+  GLogLevelFlags     start_level;   /* --log-level, for SIGUSR2 */
 } Daemon;
 
 static void
@@ -109,6 +109,19 @@ on_link (StoxXmppLinkState state, guint retry_in_s, const char *reason, gpointer
 {
   Daemon *d = user_data;
   gboolean up = state == STOX_XMPP_LINK_UP;
+
+  if (!up && reason != NULL && g_str_has_prefix (reason, "stream error not-authorized"))
+    /* XEP-0114 §3: the server refused the handshake: the secret (or the
+     * component's name) does not match; retrying will not help until the
+     * operator acts. */
+    g_critical ("%s: [xmpp] secret: the XMPP server refused the component handshake for %s "
+                "(%s); retry in %u s", d->config->path, d->config->xmpp_component, reason,
+                retry_in_s);
+  else if (!up)
+    g_warning ("XMPP link to %s:%u down: %s; retry in %u s", d->config->xmpp_server,
+               d->config->xmpp_port, reason != NULL ? reason : "no reason given", retry_in_s);
+  else if (d->link_text != NULL && !d->link_up)
+    g_message ("XMPP link to %s:%u up again", d->config->xmpp_server, d->config->xmpp_port);
 
   d->link_up = up;
   g_free (d->link_text);
@@ -177,6 +190,30 @@ on_stop_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* SIGUSR1: debug from now on; SIGUSR2: back to the level stoxd started
+ * with (stoxd(8) SIGNALS).  Said at notice level, so that the change is
+ * in the journal whatever the level. */
+static gboolean
+on_debug_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  stox_log_set_level (G_LOG_LEVEL_DEBUG);
+  g_message ("log level now debug (SIGUSR1; SIGUSR2 goes back to %s)",
+             stox_log_level_name (d->start_level));
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_undebug_signal (gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  g_message ("log level back to %s (SIGUSR2)", stox_log_level_name (d->start_level));
+  stox_log_set_level (d->start_level);
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_reload_signal (gpointer user_data)
 {
@@ -199,14 +236,6 @@ on_reload_signal (gpointer user_data)
   stox_notify ("READY=1");
   update_status (d);
   return G_SOURCE_CONTINUE;
-}
-
-static void
-print_version (void)
-{
-  printf ("stoxd %s\n", PACKAGE_VERSION);
-  printf ("  GLib %u.%u.%u, libxml2 %s, %s\n", glib_major_version, glib_minor_version,
-          glib_micro_version, LIBXML_DOTTED_VERSION, OpenSSL_version (OPENSSL_VERSION));
 }
 
 static void
@@ -269,7 +298,7 @@ main (int argc, char **argv)
     }
   if (opt_version)
     {
-      print_version ();
+      stox_version_print (stdout);
       return 0;
     }
   if (config_path == NULL)
@@ -278,6 +307,7 @@ main (int argc, char **argv)
     return stox_check_config (config_path) ? 0 : EXIT_CONFIG;
 
   stox_log_init (log_level);
+  d.start_level = log_level;
 
   d.config = stox_config_load (config_path, &error);
   if (d.config == NULL)
@@ -390,6 +420,8 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_stop_signal, &d);
   g_unix_signal_add (SIGINT, on_stop_signal, &d);
   g_unix_signal_add (SIGHUP, on_reload_signal, &d);
+  g_unix_signal_add (SIGUSR1, on_debug_signal, &d);
+  g_unix_signal_add (SIGUSR2, on_undebug_signal, &d);
   signal (SIGPIPE, SIG_IGN);
 
   d.ready_timeout_id = g_timeout_add_seconds (READY_TIMEOUT_S, ready_timeout, &d);

@@ -186,7 +186,8 @@ link_down (StoxXmppComponent *c,
   g_clear_handle_id (&c->retry_id, g_source_remove);
   c->retry_id = g_timeout_add (delay_ms, on_retry, c);
 
-  g_info ("XMPP component %s: link down (%s); retry in %u s", c->jid, reason, retry_s);
+  /* The daemon says it to the operator, at the priority it deserves. */
+  g_debug ("XMPP component %s: link down (%s); retry in %u s", c->jid, reason, retry_s);
   if (c->on_link != NULL)
     c->on_link (STOX_XMPP_LINK_DOWN, retry_s, reason, c->user_data);
 }

@@ -5,6 +5,7 @@
 E2E_TESTS = \
 	tests/e2e/test-harness.py \
 	tests/e2e/test-cli.py \
+	tests/e2e/test-journal.py \
 	tests/e2e/test-readiness.py \
 	tests/e2e/test-sip-to-xmpp.py \
 	tests/e2e/test-bounce-late.py \

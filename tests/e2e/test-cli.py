@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 
 import sys
@@ -41,6 +42,14 @@ async def main(t):
     # --- command line ----------------------------------------------------
     rc, out = await st.run_stoxd(["--version"])
     t.ok(rc == 0 and out.strip() != "", "--version → exit 0 and prints a version", "rc=%r out=%r" % (rc, out))
+    # Every library with the version this host runs (pkg-config knows the
+    # installed ones; Sofia-SIP's .pc names the same release).
+    installed = {"GLib": "glib-2.0", "Sofia-SIP": "sofia-sip-ua", "libstrophe": "libstrophe",
+                 "libxml2": "libxml-2.0", "OpenSSL": "openssl", "SQLite": "sqlite3"}
+    for name, pc in installed.items():
+        want = subprocess.run(["pkg-config", "--modversion", pc], capture_output=True, text=True).stdout.strip()
+        m = re.search(r"^\s+%s (\S+)" % re.escape(name), out, re.M)
+        t.ok(want and m and m.group(1) == want, "--version lists %s %s" % (name, want), out)
     rc, out = await st.run_stoxd(["--no-such-option", "-c", good])
     t.eq(rc, st.EX_USAGE, "unknown option → exit 64", out)
     rc, out = await st.run_stoxd(["-c", good, "--check-config", "--log-level=bogus"])
