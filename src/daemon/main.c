@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -276,6 +277,14 @@ main (int argc, char **argv)
     { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version", NULL },
     { NULL }
   };
+
+  /* GLib writes log lines to stderr in the locale's character set: in the
+   * "C" locale every non-ASCII character would come out as '?', even with
+   * LANG=C.UTF-8.  Numbers stay in the "C" form: stoxd writes and parses
+   * protocol text, and strtod() or printf("%f") must not meet a decimal
+   * comma. */
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
 
   /* The command line is checked before anything else (INTERFACE.md §1). */
   context = g_option_context_new ("- SIMPLE/XMPP interworking gateway");

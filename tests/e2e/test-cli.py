@@ -85,6 +85,13 @@ async def main(t):
     t.ok(rc == st.EX_CONFIG and "[gateway] bounce-wait" in out,
          'bounce-wait = 401 (range 0–400) → exit 78 with "[gateway] bounce-wait"', "rc=%r out=%r" % (rc, out))
 
+    # --- non-ASCII in the log (GLib converts to the locale's charset) ------
+    p = conf(d, name="utf8", overrides={("xmpp", "port"): "é"})
+    utf8 = {"LANG": "C.UTF-8", "LC_ALL": "", "LC_CTYPE": "", "LC_MESSAGES": ""}
+    rc, out = await st.run_stoxd(["-c", p, "--log-level=error"], env=utf8)
+    t.ok(rc == st.EX_CONFIG and "[xmpp] port: not a number: 'é'" in out,
+         "LANG=C.UTF-8: a logged 'é' reaches stderr as 'é', not '?'", "rc=%r out=%r" % (rc, out))
+
     # --- safe defaults (stox.conf(5) SECURITY) ----------------------------
     p = conf(d, name="no-xmpp-domains", overrides={("gateway", "xmpp-domains"): None})
     rc, out = await st.run_stoxd(["-c", p, "--check-config"])
