@@ -4,7 +4,9 @@ noinst_PROGRAMS += bench/bench-core
 bench_bench_core_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) \
 	-DBENCH_RULES_DIR=\"$(abs_top_srcdir)/gateway-rules\"
 bench_bench_core_SOURCES = bench/bench-core.c src/daemon/config.h src/daemon/config.c \
-	src/daemon/rules-dir.h src/daemon/rules-dir.c src/daemon/textfile.h src/daemon/textfile.c
+	src/daemon/rules-dir.h src/daemon/rules-dir.c src/daemon/textfile.h src/daemon/textfile.c \
+	src/daemon/config-value.h src/daemon/config-value.c \
+	src/daemon/listen-url.h src/daemon/listen-url.c
 bench_bench_core_LDADD = $(CORE_LIBS)
 # Start-up with kept watcher dialogs: the daemon's store, restore and runner
 # with the real SIP front end and core.
@@ -14,6 +16,8 @@ bench_bench_restore_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) $(SQL
 bench_bench_restore_SOURCES = bench/bench-restore.c \
 	src/daemon/config.h src/daemon/config.c \
 	src/daemon/rules-dir.h src/daemon/rules-dir.c src/daemon/textfile.h src/daemon/textfile.c \
+	src/daemon/config-value.h src/daemon/config-value.c \
+	src/daemon/listen-url.h src/daemon/listen-url.c \
 	src/daemon/runner.h src/daemon/runner.c \
 	src/daemon/store.h src/daemon/store.c \
 	src/daemon/restore.h src/daemon/restore.c

@@ -19,9 +19,10 @@
 #include "daemon/config.h"
 
 #include "core/netmask.h"
+#include "daemon/config-value.h"
+#include "daemon/listen-url.h"
 #include "daemon/textfile.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,9 @@ G_DEFINE_QUARK (stox-config-error-quark, stox_config_error)
 #define DEFAULT_BOUNCE     250
 #define DEFAULT_RULES_DIR  SYSCONFDIR "/stox/rules.d"
 #define DEFAULT_STATE_DIR  "/var/lib/stox"
-#define DOMAIN_MAX         1023 /* RFC 7622 §3.2: domainpart octets */
+
+/* After a value that fails a check: a trailing comment is the usual cause. */
+#define hint(value) stox_config_value_comment_hint (value)
 
 /* A SIP proxy on the same host, as stox_netmask_normalize() writes it. */
 static const char *const default_trusted_peers[] = { "127.0.0.1/32", "::1/128", NULL };
@@ -106,184 +109,26 @@ line_problem (Checker *c, guint line, const char *format, ...)
   add_problem (c, STOX_CONFIG_ERROR_PARSE, "%s:%u: %s", c->path, line, why);
 }
 
-/* A value that fails a check and looks like it carries a trailing comment
- * gets a hint: GKeyFile has no trailing comments (model-codebases §5.1). */
-static const char *
-comment_hint (const char *value)
-{
-  for (const char *p = value; *p; p++)
-    if ((*p == ' ' || *p == '\t') && (p[1] == ';' || p[1] == '#'))
-      return " (a value runs to the end of its line; put comments on a line of their own)";
-  return "";
-}
-
 /* ------------------------------------------------------------------ */
-/* Small parsers                                                       */
-
-static gboolean
-is_blank (char ch)
-{
-  return ch == ' ' || ch == '\t';
-}
-
-static char *
-strip_blanks (const char *start, gsize len)
-{
-  while (len > 0 && is_blank (*start))
-    start++, len--;
-  while (len > 0 && is_blank (start[len - 1]))
-    len--;
-  return g_strndup (start, len);
-}
-
-typedef enum
-{
-  UINT_OK,
-  UINT_NOT_A_NUMBER,
-  UINT_OUT_OF_RANGE,
-} UintResult;
-
-/* Decimal digits only (no sign, no blanks, no trailing junk), min..max. */
-static UintResult
-parse_uint (const char *text, guint min, guint max, guint *ret_value)
-{
-  guint64 value = 0;
-
-  if (*text == '\0')
-    return UINT_NOT_A_NUMBER;
-  for (const char *p = text; *p; p++)
-    {
-      if (!g_ascii_isdigit (*p))
-        return UINT_NOT_A_NUMBER;
-      if (value <= G_MAXUINT)
-        value = value * 10 + (guint64) (*p - '0');
-    }
-  if (value < min || value > max)
-    return UINT_OUT_OF_RANGE;
-  *ret_value = (guint) value;
-  return UINT_OK;
-}
+/* Checks                                                              */
 
 /* An integer key: "not a number" / "out of range".  FALSE when unusable. */
 static gboolean
 check_uint (Checker *c, const char *group, const char *key, const char *value,
             guint min, guint max, guint *ret_value)
 {
-  switch (parse_uint (value, min, max, ret_value))
+  switch (stox_config_value_uint (value, min, max, ret_value))
     {
-    case UINT_OK:
+    case STOX_CONFIG_UINT_OK:
       return TRUE;
-    case UINT_NOT_A_NUMBER:
-      key_problem (c, group, key, "not a number: '%s'%s", value, comment_hint (value));
+    case STOX_CONFIG_UINT_NOT_A_NUMBER:
+      key_problem (c, group, key, "not a number: '%s'%s", value, hint (value));
       return FALSE;
-    case UINT_OUT_OF_RANGE:
+    case STOX_CONFIG_UINT_OUT_OF_RANGE:
       key_problem (c, group, key, "out of range %u..%u: '%s'", min, max, value);
       return FALSE;
     }
   g_assert_not_reached ();
-}
-
-/* A domain as both sides write it: lower-cased (ASCII only: IDNs are
- * expected in their A-label form), no user part, no path, no port, no
- * blanks.  NULL with `ret_why` set when it is not one. */
-static char *
-parse_domain (const char *value, const char **ret_why)
-{
-  gsize len = strlen (value);
-
-  *ret_why = NULL;
-  if (len == 0)
-    *ret_why = "empty";
-  else if (len > DOMAIN_MAX)
-    *ret_why = "longer than 1023 bytes";
-  else if (strchr (value, '@'))
-    *ret_why = "contains '@'";
-  else if (strchr (value, '/'))
-    *ret_why = "contains '/'";
-  else if (strchr (value, ':'))
-    *ret_why = "contains ':' (no scheme or port here)";
-  else if (strpbrk (value, " \t"))
-    *ret_why = "contains blanks";
-  else if (strpbrk (value, ",;*[]\\\"'<>"))
-    *ret_why = "contains a character a domain cannot hold";
-  else if (value[0] == '.' || strstr (value, ".."))
-    *ret_why = "has an empty label";
-  if (*ret_why)
-    return NULL;
-  return g_ascii_strdown (value, -1);
-}
-
-/* sip: or sips: followed by something without blanks; `ret_tls` when the
- * scheme is sips: or a ;transport=tls parameter is present. */
-static gboolean
-check_sip_uri (const char *value, gboolean *ret_tls, const char **ret_why)
-{
-  const char *rest;
-  gboolean tls = FALSE;
-
-  if (g_ascii_strncasecmp (value, "sips:", 5) == 0)
-    rest = value + 5, tls = TRUE;
-  else if (g_ascii_strncasecmp (value, "sip:", 4) == 0)
-    rest = value + 4;
-  else
-    {
-      *ret_why = "not a sip: or sips: URI";
-      return FALSE;
-    }
-  if (*rest == '\0' || *rest == ';')
-    {
-      *ret_why = "no host after the scheme";
-      return FALSE;
-    }
-  if (strpbrk (rest, " \t"))
-    {
-      *ret_why = "contains blanks";
-      return FALSE;
-    }
-  for (const char *p = strchr (rest, ';'); p; p = strchr (p + 1, ';'))
-    {
-      if (g_ascii_strncasecmp (p + 1, "transport=", 10) == 0)
-        {
-          const char *t = p + 11;
-          gsize tlen = strcspn (t, ";?");
-          if (tlen == 3 && g_ascii_strncasecmp (t, "tls", 3) == 0)
-            tls = TRUE;
-        }
-    }
-  if (ret_tls)
-    *ret_tls = tls;
-  return TRUE;
-}
-
-/* The XMPP server: an IP address (brackets around IPv6 allowed) or a
- * host name. */
-static char *
-parse_host (const char *value, const char **ret_why)
-{
-  g_autofree char *bare = NULL;
-  guchar bytes[16];
-  gsize len = strlen (value);
-
-  if (len >= 2 && value[0] == '[' && value[len - 1] == ']')
-    bare = g_strndup (value + 1, len - 2);
-  else
-    bare = g_strdup (value);
-
-  if (inet_pton (AF_INET, bare, bytes) == 1 || inet_pton (AF_INET6, bare, bytes) == 1)
-    return g_steal_pointer (&bare);
-
-  if (len > 253 || bare[0] == '.' || bare[0] == '-' || strstr (bare, ".."))
-    {
-      *ret_why = "not a host name or IP address";
-      return NULL;
-    }
-  for (const char *p = bare; *p; p++)
-    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-' && *p != '_')
-      {
-        *ret_why = "not a host name or IP address";
-        return NULL;
-      }
-  return g_ascii_strdown (bare, -1);
 }
 
 /* A path value: relative paths are taken relative to the config file's
@@ -349,7 +194,7 @@ scan_lines (Checker *c, const char *text, gsize length)
           goto bad;
         }
 
-      for (s = line; is_blank (*s); s++)
+      for (s = line; stox_config_value_is_blank (*s); s++)
         ;
       if (*s == '\0' || *s == '#')
         ok = TRUE;
@@ -359,7 +204,7 @@ scan_lines (Checker *c, const char *text, gsize length)
           const char *t;
 
           if (close)
-            for (t = close + 1; is_blank (*t); t++)
+            for (t = close + 1; stox_config_value_is_blank (*t); t++)
               ;
           if (!close || *t != '\0' || close == s + 1 || strchr (s + 1, '[') ||
               strchr (close + 1, ']'))
@@ -383,7 +228,7 @@ scan_lines (Checker *c, const char *text, gsize length)
               line_problem (c, lineno, "line is not 'key = value'");
               goto bad;
             }
-          key = strip_blanks (s, (gsize) (eq - s));
+          key = stox_config_value_strip (s, (gsize) (eq - s));
           for (const char *k = key; *k; k++)
             if (!g_ascii_isalnum (*k) && *k != '-' && *k != '_' && *k != '.')
               {
@@ -431,7 +276,7 @@ get_value (Checker *c, GKeyFile *kf, const char *group, const char *key,
     *ret_present = raw != NULL;
   if (!raw)
     return NULL;
-  value = strip_blanks (raw, strlen (raw));
+  value = stox_config_value_strip (raw, strlen (raw));
   explicit_bzero (raw, strlen (raw)); /* it may be the secret */
   g_free (raw);
   if (*value == '\0')
@@ -487,15 +332,16 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
 {
   const char *g = "sip";
   g_autofree char *v = NULL;
-  gboolean present, tls = FALSE;
+  g_auto (StoxListenUrl) url = { 0 };
+  gboolean present, tls;
   const char *why;
 
   v = get_value (c, kf, g, "domain", &present);
   if (v)
     {
-      cfg->sip_domain = parse_domain (v, &why);
+      cfg->sip_domain = stox_config_value_domain (v, &why);
       if (!cfg->sip_domain)
-        key_problem (c, g, "domain", "not a domain (%s): '%s'%s", why, v, comment_hint (v));
+        key_problem (c, g, "domain", "not a domain (%s): '%s'%s", why, v, hint (v));
     }
   else if (!present)
     key_problem (c, g, "domain", "missing: set the SIP domain this gateway serves");
@@ -504,25 +350,24 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
   v = get_value (c, kf, g, "listen", NULL);
   if (v)
     {
-      if (check_sip_uri (v, &tls, &why))
+      if (stox_config_value_sip_uri (v, &why))
         {
           g_free (cfg->sip_listen);
           cfg->sip_listen = g_steal_pointer (&v);
         }
       else
-        key_problem (c, g, "listen", "%s: '%s'%s", why, v, comment_hint (v));
+        key_problem (c, g, "listen", "%s: '%s'%s", why, v, hint (v));
     }
-  else
-    check_sip_uri (cfg->sip_listen, &tls, &why);
   g_clear_pointer (&v, g_free);
+  tls = stox_listen_url_parse (cfg->sip_listen, &url) && url.tls;
 
   v = get_value (c, kf, g, "outbound-proxy", NULL);
   if (v)
     {
-      if (check_sip_uri (v, NULL, &why))
+      if (stox_config_value_sip_uri (v, &why))
         cfg->sip_outbound_proxy = g_steal_pointer (&v);
       else
-        key_problem (c, g, "outbound-proxy", "%s: '%s'%s", why, v, comment_hint (v));
+        key_problem (c, g, "outbound-proxy", "%s: '%s'%s", why, v, hint (v));
     }
   g_clear_pointer (&v, g_free);
 
@@ -536,7 +381,7 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
 
       for (guint i = 0; items[i]; i++)
         {
-          g_autofree char *item = strip_blanks (items[i], strlen (items[i]));
+          g_autofree char *item = stox_config_value_strip (items[i], strlen (items[i]));
           char *peer;
 
           if (*item == '\0')
@@ -557,7 +402,7 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
           if (!peer)
             {
               key_problem (c, g, "trusted-peers", "'%s': %s%s", item, error->message,
-                           comment_hint (item));
+                           hint (item));
               g_clear_error (&error);
               ok = FALSE;
               continue;
@@ -666,9 +511,9 @@ read_xmpp (Checker *c, GKeyFile *kf, StoxConfig *cfg)
   v = get_value (c, kf, g, "component", NULL);
   if (v)
     {
-      cfg->xmpp_component = parse_domain (v, &why);
+      cfg->xmpp_component = stox_config_value_domain (v, &why);
       if (!cfg->xmpp_component)
-        key_problem (c, g, "component", "not a domain (%s): '%s'%s", why, v, comment_hint (v));
+        key_problem (c, g, "component", "not a domain (%s): '%s'%s", why, v, hint (v));
     }
   else if (cfg->sip_domain)
     cfg->xmpp_component = g_strdup (cfg->sip_domain);
@@ -677,14 +522,14 @@ read_xmpp (Checker *c, GKeyFile *kf, StoxConfig *cfg)
   v = get_value (c, kf, g, "server", NULL);
   if (v)
     {
-      char *host = parse_host (v, &why);
+      char *host = stox_config_value_host (v, &why);
       if (host)
         {
           g_free (cfg->xmpp_server);
           cfg->xmpp_server = host;
         }
       else
-        key_problem (c, g, "server", "%s: '%s'%s", why, v, comment_hint (v));
+        key_problem (c, g, "server", "%s: '%s'%s", why, v, hint (v));
     }
   g_clear_pointer (&v, g_free);
 
@@ -747,7 +592,7 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
 
       for (guint i = 0; items[i]; i++)
         {
-          g_autofree char *item = strip_blanks (items[i], strlen (items[i]));
+          g_autofree char *item = stox_config_value_strip (items[i], strlen (items[i]));
           char *domain;
 
           if (*item == '\0')
@@ -761,11 +606,11 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
               any = TRUE;
               continue;
             }
-          domain = parse_domain (item, &why);
+          domain = stox_config_value_domain (item, &why);
           if (!domain)
             {
               key_problem (c, g, "xmpp-domains", "not a domain (%s): '%s'%s", why, item,
-                           comment_hint (item));
+                           hint (item));
               ok = FALSE;
               continue;
             }

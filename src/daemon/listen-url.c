@@ -62,6 +62,7 @@ stox_listen_url_parse (const char *listen, StoxListenUrl *ret_url)
         sips = TRUE;
     }
 
+  ret_url->tls = sips;
   ret_url->port = sips ? 5061 : 5060;
   if (*host_end == ':')
     {

@@ -17,6 +17,7 @@ typedef struct
   guint16  port;    /* 5060, 5061 for TLS when not written; 0 for "*" or 0 */
   gboolean udp;     /* no ;transport= (UDP and TCP) or transport=udp */
   gboolean tcp;     /* no ;transport=, transport=tcp or tls, or sips: */
+  gboolean tls;     /* sips: or transport=tls: needs tls-certificate/-key */
 } StoxListenUrl;
 
 /* FALSE when `listen` is not a sip:/sips: URL with a host (the config

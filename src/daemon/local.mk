@@ -3,6 +3,7 @@ src_stoxd_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) $(SSL_CFLAGS) $
 src_stoxd_SOURCES = \
 	src/daemon/main.c \
 	src/daemon/config.h src/daemon/config.c \
+	src/daemon/config-value.h src/daemon/config-value.c \
 	src/daemon/textfile.h src/daemon/textfile.c \
 	src/daemon/rules-dir.h src/daemon/rules-dir.c \
 	src/daemon/tls.h src/daemon/tls.c \

@@ -2,7 +2,8 @@
 # the core library and tests/support only: no front end, no daemon, no socket.
 UNIT_LDADD = $(CORE_LIBS)
 TEST_SUPPORT = tests/support/shipped-rules.c tests/support/shipped-rules.h \
-	src/daemon/rules-dir.c src/daemon/textfile.c src/daemon/config.c
+	src/daemon/rules-dir.c src/daemon/textfile.c src/daemon/config.c \
+	src/daemon/config-value.c src/daemon/listen-url.c
 
 UNIT_TESTS = \
 	tests/unit/test-address \
