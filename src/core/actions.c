@@ -111,3 +111,30 @@ stox_presence_stanza_new (const char *from, const char *to, const char *type)
   st->type = g_strdup (type);
   return st;
 }
+
+void
+stox_actions_presence (GPtrArray  *actions,
+                       const char *from,
+                       const char *to,
+                       const char *type)
+{
+  stox_actions_stanza (actions, stox_presence_stanza_new (from, to, type));
+}
+
+StoxStoreRecord *
+stox_actions_store (GPtrArray    *actions,
+                    StoxStoreKind kind,
+                    gboolean      remove,
+                    const char   *a,
+                    const char   *b)
+{
+  StoxAction *act = g_new0 (StoxAction, 1);
+
+  act->kind = STOX_ACTION_STORE;
+  act->u.store.kind = kind;
+  act->u.store.remove = remove;
+  act->u.store.a = g_strdup (a);
+  act->u.store.b = g_strdup (b);
+  g_ptr_array_add (actions, act);
+  return &act->u.store;
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Builders for the actions every flow of the engine emits, so that each
- * flow module (gateway.c for messages and readiness, presence.c) states
+ * flow module (messages, readiness, both directions of presence) states
  * only its decisions.
  */
 #pragma once
@@ -39,5 +39,19 @@ gboolean stox_actions_stanza_error (GPtrArray        *actions,
 
 /* A presence stanza from `from` to `to` of `type` (NULL: available). */
 StoxStanza *stox_presence_stanza_new (const char *from, const char *to, const char *type);
+
+/* Queues that presence stanza for sending. */
+void stox_actions_presence (GPtrArray  *actions,
+                            const char *from,
+                            const char *to,
+                            const char *type);
+
+/* A record to keep (`remove` FALSE) or delete for the next start-up.
+ * Returns it so the caller can fill the WATCH fields. */
+StoxStoreRecord *stox_actions_store (GPtrArray    *actions,
+                                     StoxStoreKind kind,
+                                     gboolean      remove,
+                                     const char   *a,
+                                     const char   *b);
 
 G_END_DECLS

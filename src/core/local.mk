@@ -14,6 +14,10 @@ src_libstox_core_a_SOURCES = \
 	src/core/netmask.h src/core/netmask.c \
 	src/core/actions.h src/core/actions.c \
 	src/core/route.h src/core/route.c \
+	src/core/timers.h src/core/timers.c \
+	src/core/presence-env.h \
+	src/core/watch.h src/core/watch.c \
+	src/core/follow.h src/core/follow.c \
 	src/core/presence.h src/core/presence.c \
 	src/core/gateway.h src/core/gateway.c
 CORE_LIBS = src/libstox-core.a $(XML_LIBS) $(GLIB_LIBS)

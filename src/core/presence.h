@@ -5,42 +5,22 @@
  *
  *  - A SIP watcher's dialog on an XMPP user ("watch", S2X, RFC 8048 §5.3):
  *    keyed by the dialog (its first SUBSCRIBE's token), indexed by
- *    (watcher JID, XMPP user) for the presence stanzas that feed it.
+ *    (watcher JID, XMPP user) for the presence stanzas that feed it
+ *    (watch.h).
  *  - An XMPP user's subscription to a SIP user ("follow", X2S, §5.2):
- *    keyed by (XMPP user, SIP user), indexed by its current dialog token.
+ *    keyed by (XMPP user, SIP user), indexed by its current dialog token
+ *    (follow.h).
  *
  * Every deadline (dialog expiry, refresh, retry) sits in one ordered
- * sequence, so a timer event touches only what is due.
+ * sequence (timers.h), so a timer event touches only what is due.
  */
 #pragma once
 
-#include "route.h"
-#include "rules.h"
-#include "types.h"
+#include "presence-env.h"
 
 G_BEGIN_DECLS
 
 typedef struct _StoxPresence StoxPresence;
-
-/* What the engine lends presence for one event. */
-typedef struct
-{
-  const StoxRouteConfig *route;
-  const StoxRules       *rules;
-  gboolean               link_up;
-  guint                  retry_in_s;
-  StoxToken             *next_token;   /* shared token counter */
-  guint                  max_subscriptions;
-} StoxPresenceEnv;
-
-/* RFC 3856 §6.4 default; also the gateway's own request. */
-#define STOX_PRESENCE_DEFAULT_EXPIRES 3600
-/* Shorter SUBSCRIBEs get 423 (RFC 6665 §4.2.1.1). */
-#define STOX_PRESENCE_MIN_EXPIRES 60
-/* Longer ones are shortened to this. */
-#define STOX_PRESENCE_MAX_EXPIRES 3600
-/* After a transient failure the gateway's own subscription is retried. */
-#define STOX_PRESENCE_RETRY_S 60
 
 StoxPresence *stox_presence_new (void);
 void          stox_presence_free (StoxPresence *p);

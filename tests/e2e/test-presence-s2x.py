@@ -21,7 +21,7 @@ juliet on slixmpp.
   terminated before stoxd exits 0 within 5 s.
 
 Not here: a dialog that simply expires.  The shortest Expires stoxd
-accepts is 60 s (423 below that, STOX_PRESENCE_MIN_EXPIRES), which does not
+accepts is 60 s (423 below that, STOX_WATCH_MIN_EXPIRES), which does not
 fit this script's 60 s budget: test-presence-expiry.py waits it out, and
 tests/unit/test-presence.c covers expiry
 with a fake clock.

@@ -1,0 +1,729 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * SIP watchers of XMPP users; see watch.h.  Section numbers are RFC 8048's
+ * unless another RFC is named; rfc-mappings.md §2 has the tables.
+ */
+#include "config.h"
+
+#include "watch.h"
+
+#include <string.h>
+
+#include "actions.h"
+#include "address.h"
+#include "pidf.h"
+
+/* (watcher JID, XMPP user): what the XMPP user told that watcher. */
+typedef struct
+{
+  char       *key;
+  char       *watcher_jid;   /* romeo@sip.example (bare) */
+  char       *target_jid;    /* juliet@example.org (bare) */
+  gboolean    authorized;    /* <presence type=subscribed/> seen */
+  GHashTable *resources;     /* resource ("" = bare) → StoxPresenceInfo */
+  GList      *watches;       /* Watch*, the dialogs fed by this pair */
+} Pair;
+
+/* A SIP watcher's dialog (S2X). */
+typedef struct
+{
+  StoxToken     dialog;
+  Pair         *pair;
+  char         *entity;      /* the Request-URI: the PIDF entity */
+  StoxSubstate  state;
+  gint64        expires_at;
+  StoxTimer    *timer;
+  StoxToken     notify_inflight;
+  gboolean      dirty;       /* an update waits for the in-flight NOTIFY */
+  gboolean      ending;      /* its terminated NOTIFY is out */
+  gboolean      stored;      /* a WATCH record is kept: one remove owed */
+} Watch;
+
+struct _StoxWatches
+{
+  StoxTimers *timers;           /* presence's, borrowed */
+  GHashTable *pairs;            /* key → Pair */
+  GHashTable *watch_by_dialog;  /* &dialog → Watch */
+  GHashTable *watch_by_notify;  /* &notify token → Watch */
+  GHashTable *resync;           /* Pair* with restored watches, until the
+                                 * link is up (stox_presence_on_link) */
+};
+
+static void
+pair_free (Pair *pair)
+{
+  g_free (pair->key);
+  g_free (pair->watcher_jid);
+  g_free (pair->target_jid);
+  g_hash_table_unref (pair->resources);
+  g_list_free (pair->watches);
+  g_free (pair);
+}
+
+static Pair *
+pair_get (StoxWatches *ws, const char *watcher_jid, const char *target_jid, gboolean create)
+{
+  g_autofree char *key = stox_presence_pair_key (watcher_jid, target_jid);
+  Pair *pair = g_hash_table_lookup (ws->pairs, key);
+
+  if (pair == NULL && create)
+    {
+      pair = g_new0 (Pair, 1);
+      pair->key = g_steal_pointer (&key);
+      pair->watcher_jid = g_strdup (watcher_jid);
+      pair->target_jid = g_strdup (target_jid);
+      pair->resources = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify) stox_presence_info_free);
+      g_hash_table_insert (ws->pairs, pair->key, pair);
+    }
+  return pair;
+}
+
+/* Frees a pair; the only way pairs go, so the resync set never holds a
+ * freed one. */
+static void
+pair_drop (StoxWatches *ws, Pair *pair)
+{
+  g_hash_table_remove (ws->resync, pair);
+  g_hash_table_remove (ws->pairs, pair->key);
+}
+
+static void
+watch_free (Watch *w)
+{
+  g_free (w->entity);
+  g_free (w);
+}
+
+/* A watch's WATCH record: written with the current deadline while the
+ * dialog lives (again on each refresh: same key, replaced), and removed
+ * exactly once when it ends, so a restart brings back only dialogs the
+ * watcher still holds.  A remove for a watch never stored (a fetch) is
+ * not emitted. */
+static void
+store_watch (GPtrArray *actions, Watch *w, gboolean remove)
+{
+  StoxStoreRecord *r;
+
+  if (remove && !w->stored)
+    return;
+  r = stox_actions_store (actions, STOX_STORE_WATCH, remove, w->pair->watcher_jid,
+                          w->pair->target_jid);
+  r->dialog = w->dialog;
+  if (!remove)
+    {
+      r->c = g_strdup (w->entity);
+      r->deadline = w->expires_at;
+    }
+  w->stored = !remove;
+}
+
+/* Forgets a watch; its Pair goes with its last watch unless it still
+ * carries an authorization worth remembering for the next SUBSCRIBE. */
+static void
+watch_remove (StoxWatches *ws, Watch *w, GPtrArray *actions)
+{
+  Pair *pair = w->pair;
+
+  /* Ended without a terminated NOTIFY (e.g. the watcher answered one
+   * with 481): the record goes now. */
+  store_watch (actions, w, TRUE);
+  stox_timers_cancel (&w->timer);
+  if (w->notify_inflight != 0)
+    g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
+  pair->watches = g_list_remove (pair->watches, w);
+  g_hash_table_remove (ws->watch_by_dialog, &w->dialog);
+  if (pair->watches == NULL && !pair->authorized)
+    pair_drop (ws, pair);
+}
+
+StoxWatches *
+stox_watches_new (StoxTimers *timers)
+{
+  StoxWatches *ws = g_new0 (StoxWatches, 1);
+
+  ws->timers = timers;
+  ws->pairs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) pair_free);
+  ws->watch_by_dialog = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                               (GDestroyNotify) watch_free);
+  ws->watch_by_notify = g_hash_table_new (g_int64_hash, g_int64_equal);
+  ws->resync = g_hash_table_new (NULL, NULL);
+  return ws;
+}
+
+void
+stox_watches_free (StoxWatches *ws)
+{
+  if (ws == NULL)
+    return;
+  g_hash_table_unref (ws->resync);
+  g_hash_table_unref (ws->watch_by_notify);
+  g_hash_table_unref (ws->watch_by_dialog);
+  g_hash_table_unref (ws->pairs);
+  g_free (ws);
+}
+
+guint
+stox_watches_count (StoxWatches *ws)
+{
+  return g_hash_table_size (ws->watch_by_dialog);
+}
+
+/* ---- NOTIFY: what a watcher is told (§5.3, Table 1) -------------------- */
+
+/* The resource to show one SIP watcher: the available one of highest
+ * priority (ties: the one that spoke last is not tracked, so the
+ * smallest name, for determinism), else any unavailable one.  RFC 8048
+ * §6.2 allows one NOTIFY per resource; one document per dialog keeps
+ * "at most one NOTIFY in flight" exact, and SIP UAs show the most
+ * available resource anyway (§2.8).  Documented in stox.conf(5). */
+static const StoxPresenceInfo *
+pair_best (Pair *pair)
+{
+  const StoxPresenceInfo *best = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, pair->resources);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const StoxPresenceInfo *info = value;
+
+      if (best == NULL ||
+          (info->available && !best->available) ||
+          (info->available == best->available &&
+           (info->priority > best->priority ||
+            (info->priority == best->priority &&
+             g_strcmp0 (info->resource, best->resource) < 0))))
+        best = info;
+    }
+  return best;
+}
+
+/* Returns the NOTIFY action (the STORE remove of a terminated one may
+ * follow it in `actions`). */
+static StoxAction *
+send_notify (StoxWatches           *ws,
+             const StoxPresenceEnv *env,
+             Watch                 *w,
+             StoxSubstate           substate,
+             const char            *reason,
+             gboolean               with_body,
+             gboolean               force_closed,
+             gint64                 now,
+             GPtrArray             *actions)
+{
+  StoxAction *a = g_new0 (StoxAction, 1);
+  const StoxPresenceInfo *best = with_body ? pair_best (w->pair) : NULL;
+
+  a->kind = STOX_ACTION_SIP_NOTIFY;
+  a->u.notify.token = stox_presence_env_token (env);
+  a->u.notify.dialog = w->dialog;
+  a->u.notify.substate = substate;
+  a->u.notify.reason = g_strdup (reason);
+  if (substate != STOX_SUBSTATE_TERMINATED && w->expires_at > now)
+    a->u.notify.expires = (guint) ((w->expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+  if (force_closed || best != NULL)
+    {
+      g_autoptr (StoxPresenceInfo) closed = NULL;
+      g_autofree char *doc = NULL;
+
+      if (force_closed || best == NULL)
+        {
+          /* §5.3.3: the watcher learns the presentity is gone. */
+          closed = stox_presence_info_new ();
+          closed->available = FALSE;
+          best = closed;
+        }
+      doc = stox_pidf_build (w->entity, best, env->rules);
+      a->u.notify.content_type = g_strdup (STOX_PIDF_CONTENT_TYPE);
+      a->u.notify.body = g_bytes_new_take (doc, strlen (doc));
+      doc = NULL;
+    }
+  g_ptr_array_add (actions, a);
+
+  if (w->notify_inflight != 0)
+    g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
+  w->notify_inflight = a->u.notify.token;
+  w->dirty = FALSE;
+  g_hash_table_insert (ws->watch_by_notify, &w->notify_inflight, w);
+  if (substate == STOX_SUBSTATE_TERMINATED)
+    {
+      w->ending = TRUE;
+      /* The watcher was told the dialog is over (RFC 6665 §4.4.1): a
+       * crash from here on must not bring it back. */
+      store_watch (actions, w, TRUE);
+    }
+  return a;
+}
+
+/* The watcher's current state: pending without a body; active with the
+ * PIDF when the XMPP user's presence is known, else without a body
+ * (RFC 8048 §5.3: unknown). */
+static void
+notify_state (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
+              GPtrArray *actions)
+{
+  if (w->ending)
+    return;
+  if (w->notify_inflight != 0)
+    {
+      /* At most one NOTIFY in flight; the newest state goes next. */
+      w->dirty = TRUE;
+      return;
+    }
+  send_notify (ws, env, w, w->state, NULL, w->state == STOX_SUBSTATE_ACTIVE, FALSE, now,
+               actions);
+}
+
+static void
+terminate_watch (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, const char *reason,
+                 gboolean closed, gint64 now, GPtrArray *actions)
+{
+  if (w->ending)
+    return;
+  stox_timers_cancel (&w->timer);
+  /* A terminated NOTIFY supersedes whatever was waiting. */
+  send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, reason, closed, closed, now, actions);
+}
+
+/* ---- SUBSCRIBE from a SIP watcher (§5.3) ------------------------------- */
+
+static gboolean
+accept_allows_pidf (const char *accept)
+{
+  g_auto (GStrv) types = NULL;
+
+  if (accept == NULL || accept[0] == '\0')
+    return TRUE;   /* RFC 3856 §6.7: absent means application/pidf+xml */
+  types = g_strsplit (accept, ",", -1);
+  for (char **t = types; *t != NULL; t++)
+    {
+      g_autofree char *type = g_ascii_strdown (g_strstrip (*t), -1);
+      char *semi = strchr (type, ';');
+
+      if (semi != NULL)
+        *semi = '\0';
+      g_strstrip (type);
+      if (g_str_equal (type, STOX_PIDF_CONTENT_TYPE) || g_str_equal (type, "*/*") ||
+          g_str_equal (type, "application/*"))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The interval a watcher's SUBSCRIBE gets (RFC 6665 §4.2.1.1): the
+ * default when it names none, at most STOX_WATCH_MAX_EXPIRES; FALSE, with
+ * 423 and Min-Expires sent, when it is too brief. */
+static gboolean
+grant_expires (const StoxSipRequest *req, gint64 *ret_expires, GPtrArray *actions)
+{
+  gint64 expires = req->expires < 0 ? STOX_PRESENCE_DEFAULT_EXPIRES : req->expires;
+
+  if (expires > 0 && expires < STOX_WATCH_MIN_EXPIRES)
+    {
+      StoxAction *a = stox_actions_respond (actions, req->token, 423, 0, NULL, NULL, NULL);
+      a->u.respond.min_expires = STOX_WATCH_MIN_EXPIRES;
+      return FALSE;
+    }
+  *ret_expires = MIN (expires, STOX_WATCH_MAX_EXPIRES);
+  return TRUE;
+}
+
+void
+stox_watch_on_subscribe (StoxWatches           *ws,
+                         const StoxPresenceEnv *env,
+                         const StoxSipRequest  *req,
+                         gboolean               full,
+                         gint64                 now,
+                         GPtrArray             *actions)
+{
+  g_auto (StoxSipRoute) route = { 0 };
+  g_autofree char *why = NULL;
+  guint status;
+  gint64 expires;
+
+  if (g_strcmp0 (req->event, "presence") != 0)
+    {
+      stox_actions_respond (actions, req->token, 489, 0, NULL, NULL,
+                            "only the presence event package is supported");
+      return;
+    }
+  if (!stox_route_sip (env->route, req, &route, &status, &why))
+    {
+      stox_actions_respond (actions, req->token, status, 0, NULL, NULL, why);
+      return;
+    }
+  if (!accept_allows_pidf (req->accept))
+    {
+      stox_actions_respond (actions, req->token, 406, 0, STOX_PIDF_CONTENT_TYPE, NULL,
+                            "presence is sent as application/pidf+xml");
+      return;
+    }
+  if (!grant_expires (req, &expires, actions))
+    return;
+  if (!env->link_up)
+    {
+      stox_actions_respond (actions, req->token, 503, MAX (env->retry_in_s, 1), NULL, NULL,
+                            "the XMPP server is not reachable");
+      return;
+    }
+  if (full)
+    {
+      stox_actions_respond (actions, req->token, 503, 5, NULL, NULL, "subscription table full");
+      return;
+    }
+  if (g_hash_table_contains (ws->watch_by_dialog, &req->token))
+    {
+      /* The front end keeps new tokens above restored dialogs; should it
+       * ever not, refuse rather than overwrite a live dialog. */
+      stox_actions_respond (actions, req->token, 500, 0, NULL, NULL, "dialog id in use");
+      return;
+    }
+
+  g_autofree char *watcher_jid = stox_bare_jid (route.jid_from);
+  Pair *pair = pair_get (ws, watcher_jid, route.jid_to_bare, TRUE);
+  Watch *w = g_new0 (Watch, 1);
+
+  w->dialog = req->token;
+  w->pair = pair;
+  w->entity = g_strdup (req->request_uri);
+  w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
+  w->expires_at = now + expires * G_USEC_PER_SEC;
+  pair->watches = g_list_prepend (pair->watches, w);
+  g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
+
+  StoxAction *ok = stox_actions_respond (actions, req->token, 200, 0, NULL, NULL, NULL);
+  ok->u.respond.expires = expires;
+
+  if (expires == 0)
+    {
+      /* A fetch (RFC 6665 §4.4.3): one NOTIFY with what is known. */
+      send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout",
+                   pair->authorized, FALSE, now, actions);
+      if (!pair->authorized || g_hash_table_size (pair->resources) == 0)
+        stox_actions_presence (actions, pair->watcher_jid, pair->target_jid,
+                               pair->authorized ? "probe" : "subscribe");
+      return;
+    }
+
+  /* RFC 6665 §4.2.1.2: the first NOTIFY right after the 2xx. */
+  notify_state (ws, env, w, now, actions);
+  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
+  store_watch (actions, w, FALSE);
+  if (!pair->authorized)
+    stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
+  else if (g_hash_table_size (pair->resources) == 0)
+    /* Approved before: a probe brings the current presence (INTERFACE §6:
+     * probes only once approved). */
+    stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
+}
+
+void
+stox_watch_on_refresh (StoxWatches           *ws,
+                       const StoxPresenceEnv *env,
+                       const StoxSipRequest  *req,
+                       gint64                 now,
+                       GPtrArray             *actions)
+{
+  Watch *w = g_hash_table_lookup (ws->watch_by_dialog, &req->dialog);
+  gint64 expires;
+
+  if (w == NULL || w->ending)
+    {
+      stox_actions_respond (actions, req->token, 481, 0, NULL, NULL, NULL);
+      return;
+    }
+  if (!grant_expires (req, &expires, actions))
+    return;
+  StoxAction *ok = stox_actions_respond (actions, req->token, 200, 0, NULL, NULL, NULL);
+  ok->u.respond.expires = expires;
+
+  if (expires == 0)
+    {
+      /* §5.3.3: closed PIDF, terminated;reason=timeout, and the XMPP
+       * contact hears the watcher has gone. */
+      stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid, "unavailable");
+      terminate_watch (ws, env, w, "timeout", TRUE, now, actions);
+      return;
+    }
+  w->expires_at = now + expires * G_USEC_PER_SEC;
+  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
+  /* RFC 6665 §4.2.1.2: a refresh is answered with the current state. */
+  notify_state (ws, env, w, now, actions);
+  /* RFC 6665 §4.2.1.4: the refresh moved the deadline; a restart must
+   * keep the dialog until then. */
+  store_watch (actions, w, FALSE);
+}
+
+gboolean
+stox_watch_on_notify_response (StoxWatches           *ws,
+                               const StoxPresenceEnv *env,
+                               const StoxSipResponse *resp,
+                               gint64                 now,
+                               GPtrArray             *actions)
+{
+  Watch *w = g_hash_table_lookup (ws->watch_by_notify, &resp->token);
+
+  if (w == NULL)
+    return FALSE;
+  if (resp->status < 200)
+    return TRUE;
+  g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
+  w->notify_inflight = 0;
+  if (w->ending || stox_sip_status_ends_subscription (resp->status, TRUE))
+    {
+      watch_remove (ws, w, actions);
+      return TRUE;
+    }
+  if (w->dirty)
+    notify_state (ws, env, w, now, actions);
+  return TRUE;
+}
+
+/* ---- the XMPP user's presence stanzas to a watcher --------------------- */
+
+static StoxPresenceInfo *
+info_from_stanza (const StoxStanza *st, const char *resource)
+{
+  StoxPresenceInfo *info = stox_presence_info_new ();
+
+  info->resource = resource != NULL && resource[0] != '\0' ? g_strdup (resource) : NULL;
+  info->available = st->type == NULL;
+  if (info->available)
+    info->show = g_strdup (stox_show_known (st->show));
+  /* Table 1: every <status xml:lang> → <note xml:lang>; one without
+   * xml:lang is in the stanza's (RFC 6121 §4.7.2.2).  The front end kept
+   * one per language. */
+  for (guint i = 0; st->statuses != NULL && i < st->statuses->len; i++)
+    {
+      const StoxLangText *t = st->statuses->pdata[i];
+
+      if (t->text != NULL && t->text[0] != '\0')
+        stox_presence_info_add_status (info, t->lang != NULL ? t->lang : st->lang, t->text);
+    }
+  if ((st->statuses == NULL || st->statuses->len == 0) && st->status != NULL &&
+      st->status[0] != '\0')
+    stox_presence_info_add_status (info, st->lang, st->status);
+  return info;
+}
+
+/* Presence from an XMPP user to a SIP watcher (S2X). */
+void
+stox_watch_on_presence (StoxWatches           *ws,
+                        const StoxPresenceEnv *env,
+                        const StoxStanza      *st,
+                        const char            *from_bare,
+                        const char            *from_resource,
+                        const char            *to_bare,
+                        gint64                 now,
+                        GPtrArray             *actions)
+{
+  Pair *pair = pair_get (ws, to_bare, from_bare, FALSE);
+  const char *type = st->type;
+
+  if (pair == NULL)
+    return;
+
+  if (g_strcmp0 (type, "subscribed") == 0)
+    {
+      if (!pair->authorized)
+        stox_actions_store (actions, STOX_STORE_APPROVAL, FALSE, pair->watcher_jid,
+                            pair->target_jid);
+      pair->authorized = TRUE;
+      for (GList *l = pair->watches; l != NULL; l = l->next)
+        {
+          Watch *w = l->data;
+
+          if (w->state == STOX_SUBSTATE_PENDING)
+            {
+              w->state = STOX_SUBSTATE_ACTIVE;
+              notify_state (ws, env, w, now, actions);
+            }
+        }
+      /* Approved: now a probe fetches the current presence (INTERFACE §6). */
+      stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
+      return;
+    }
+  if (g_strcmp0 (type, "unsubscribed") == 0 || g_strcmp0 (type, "error") == 0)
+    {
+      /* INTERFACE.md §6: rejected (a probe is only sent once approved,
+       * so this is never a probe's answer). */
+      if (pair->authorized)
+        stox_actions_store (actions, STOX_STORE_APPROVAL, TRUE, pair->watcher_jid,
+                            pair->target_jid);
+      pair->authorized = FALSE;
+      g_hash_table_remove_all (pair->resources);
+      for (GList *l = pair->watches, *next; l != NULL; l = next)
+        {
+          next = l->next;
+          terminate_watch (ws, env, l->data, "rejected", FALSE, now, actions);
+        }
+      if (pair->watches == NULL)
+        pair_drop (ws, pair);
+      return;
+    }
+  if (type != NULL && g_strcmp0 (type, "unavailable") != 0)
+    return;   /* subscribe/unsubscribe/probe toward SIP users go elsewhere */
+
+  g_hash_table_replace (pair->resources, g_strdup (from_resource != NULL ? from_resource : ""),
+                        info_from_stanza (st, from_resource));
+  for (GList *l = pair->watches; l != NULL; l = l->next)
+    {
+      Watch *w = l->data;
+
+      if (w->state == STOX_SUBSTATE_ACTIVE)
+        notify_state (ws, env, w, now, actions);
+    }
+}
+
+/* ---- restart ----------------------------------------------------------- */
+
+/* TRUE when a WATCH record still fits the configuration: the watcher is
+ * user@component and the XMPP user has a localpart, as
+ * stox_route_sip() made them. */
+static gboolean
+watch_record_valid (const StoxPresenceEnv *env, const StoxStoreRecord *r)
+{
+  g_autoptr (StoxJid) watcher = stox_jid_parse (r->a, NULL);
+  g_autoptr (StoxJid) target = stox_jid_parse (r->b, NULL);
+
+  return r->dialog != 0 && r->c != NULL && watcher != NULL && target != NULL &&
+         watcher->local != NULL && watcher->resource == NULL &&
+         g_ascii_strcasecmp (watcher->domain, env->route->component) == 0 &&
+         target->local != NULL && target->resource == NULL;
+}
+
+/* A SIP watcher's dialog after a crash.  The SIP front end restores the
+ * dialog's wire state beside it, so the watcher's next refresh lands here
+ * again.  Nothing is sent now (the XMPP link is not up yet):
+ * stox_presence_on_link() asks the XMPP side for the current state, and
+ * the existing paths NOTIFY it. */
+void
+stox_watch_restore (StoxWatches           *ws,
+                    const StoxPresenceEnv *env,
+                    const StoxStoreRecord *r,
+                    gint64                 now,
+                    GPtrArray             *actions)
+{
+  Pair *pair;
+  Watch *w;
+
+  if (r->dialog != 0 && g_hash_table_contains (ws->watch_by_dialog, &r->dialog))
+    return;
+  if (r->deadline <= now || !watch_record_valid (env, r))
+    {
+      /* RFC 6665 §4.2.1.4: unrefreshed past its expiry the subscription
+       * is over (the watcher knows it too); or the configuration changed
+       * under the record.  Drop it, and say so. */
+      stox_actions_store (actions, STOX_STORE_WATCH, TRUE, r->a, r->b)->dialog = r->dialog;
+      return;
+    }
+
+  pair = pair_get (ws, r->a, r->b, TRUE);
+  w = g_new0 (Watch, 1);
+  w->dialog = r->dialog;
+  w->pair = pair;
+  w->entity = g_strdup (r->c);
+  /* An APPROVAL record read later promotes it (records come in any
+   * order). */
+  w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
+  w->expires_at = r->deadline;
+  w->stored = TRUE;
+  pair->watches = g_list_prepend (pair->watches, w);
+  g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
+  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
+  g_hash_table_add (ws->resync, pair);
+}
+
+void
+stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r)
+{
+  Pair *pair = pair_get (ws, r->a, r->b, TRUE);
+
+  pair->authorized = TRUE;
+  /* Its WATCH records may have come first.  Silent: the watcher hears
+   * the state once the link is up (stox_presence_on_link). */
+  for (GList *l = pair->watches; l != NULL; l = l->next)
+    {
+      Watch *w = l->data;
+
+      if (w->state == STOX_SUBSTATE_PENDING)
+        w->state = STOX_SUBSTATE_ACTIVE;
+    }
+}
+
+guint
+stox_watch_resync (StoxWatches *ws, guint max, GPtrArray *actions)
+{
+  GHashTableIter iter;
+  gpointer key;
+  guint sent = 0;
+
+  g_hash_table_iter_init (&iter, ws->resync);
+  while (sent < max && g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      Pair *pair = key;
+
+      g_hash_table_iter_remove (&iter);
+      if (pair->watches == NULL)
+        continue;
+      /* Approved: a probe brings the XMPP user's current presence, which
+       * then NOTIFYs the restored dialogs (INTERFACE §6: probes only once
+       * approved).  Not (known to be) approved: a repeated subscribe — a
+       * server answers it with subscribed on the user's behalf when the
+       * contact is already approved (RFC 6121 §3.1.3), so an approval
+       * given while the gateway was down is not lost. */
+      stox_actions_presence (actions, pair->watcher_jid, pair->target_jid,
+                             pair->authorized ? "probe" : "subscribe");
+      sent++;
+    }
+  return g_hash_table_size (ws->resync);
+}
+
+/* ---- expiry and shutdown ----------------------------------------------- */
+
+void
+stox_watch_expire (StoxWatches           *ws,
+                   const StoxPresenceEnv *env,
+                   gpointer               owner,
+                   gint64                 now,
+                   GPtrArray             *actions)
+{
+  Watch *w = owner;
+
+  /* RFC 8048 §5.3.3 treatment for an expired dialog: closed,
+   * terminated;reason=timeout, unavailable to the contact. */
+  stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid, "unavailable");
+  terminate_watch (ws, env, w, "timeout", TRUE, now, actions);
+}
+
+void
+stox_watch_shutdown (StoxWatches           *ws,
+                     const StoxPresenceEnv *env,
+                     gint64                 now,
+                     GPtrArray             *actions)
+{
+  GHashTableIter iter;
+  gpointer value;
+  g_autoptr (GPtrArray) watches = g_ptr_array_new ();
+
+  g_hash_table_iter_init (&iter, ws->watch_by_dialog);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (watches, value);
+  for (guint i = 0; i < watches->len; i++)
+    {
+      Watch *w = watches->pdata[i];
+
+      /* RFC 6665 §4.1.3 probation: come back later, the gateway restarts. */
+      if (!w->ending)
+        {
+          stox_timers_cancel (&w->timer);
+          StoxAction *n = send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "probation",
+                                       FALSE, FALSE, now, actions);
+          n->u.notify.retry_after = 30;
+        }
+    }
+  /* Nothing is left to resync: the restored dialogs have ended. */
+  g_hash_table_remove_all (ws->resync);
+}

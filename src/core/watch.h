@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * SIP watchers of XMPP users ("watch", S2X, RFC 8048 §5.3): a SIP
+ * watcher's dialog, keyed by the dialog (its first SUBSCRIBE's token) and
+ * indexed by (watcher JID, XMPP user) for the presence stanzas that feed
+ * it.  presence.c routes the events here and runs the timers.
+ */
+#pragma once
+
+#include "presence-env.h"
+#include "timers.h"
+
+G_BEGIN_DECLS
+
+/* Shorter SUBSCRIBEs get 423 (RFC 6665 §4.2.1.1). */
+#define STOX_WATCH_MIN_EXPIRES 60
+/* Longer ones are shortened to this. */
+#define STOX_WATCH_MAX_EXPIRES 3600
+
+typedef struct _StoxWatches StoxWatches;
+
+/* `timers` is borrowed: presence's one sequence. */
+StoxWatches *stox_watches_new (StoxTimers *timers);
+void         stox_watches_free (StoxWatches *ws);
+guint        stox_watches_count (StoxWatches *ws);
+
+/* A SUBSCRIBE outside a dialog: a new watcher's dialog (RFC 6665
+ * §4.2.1), or a fetch.  `full`: the subscription tables are at their
+ * bound (503). */
+void stox_watch_on_subscribe (StoxWatches           *ws,
+                              const StoxPresenceEnv *env,
+                              const StoxSipRequest  *req,
+                              gboolean               full,
+                              gint64                 now,
+                              GPtrArray             *actions);
+
+/* A SUBSCRIBE inside a watcher's dialog: a refresh, or Expires: 0. */
+void stox_watch_on_refresh (StoxWatches           *ws,
+                            const StoxPresenceEnv *env,
+                            const StoxSipRequest  *req,
+                            gint64                 now,
+                            GPtrArray             *actions);
+
+/* TRUE when `resp` answered one of the watchers' NOTIFYs. */
+gboolean stox_watch_on_notify_response (StoxWatches           *ws,
+                                        const StoxPresenceEnv *env,
+                                        const StoxSipResponse *resp,
+                                        gint64                 now,
+                                        GPtrArray             *actions);
+
+/* A presence stanza (available, unavailable, subscribed, unsubscribed,
+ * error) from XMPP user `from_bare` to SIP watcher `to_bare`. */
+void stox_watch_on_presence (StoxWatches           *ws,
+                             const StoxPresenceEnv *env,
+                             const StoxStanza      *st,
+                             const char            *from_bare,
+                             const char            *from_resource,
+                             const char            *to_bare,
+                             gint64                 now,
+                             GPtrArray             *actions);
+
+/* STOX_PRESENCE_TIMER_WATCH_EXPIRY fired for `owner`: the watcher did
+ * not refresh. */
+void stox_watch_expire (StoxWatches           *ws,
+                        const StoxPresenceEnv *env,
+                        gpointer               owner,
+                        gint64                 now,
+                        GPtrArray             *actions);
+
+/* Start-up: a WATCH record comes back as the dialog it was, silently, or
+ * is dropped with a remove record (see stox_presence_restore()). */
+void stox_watch_restore (StoxWatches           *ws,
+                         const StoxPresenceEnv *env,
+                         const StoxStoreRecord *r,
+                         gint64                 now,
+                         GPtrArray             *actions);
+
+/* Start-up: an APPROVAL record; the pair's restored dialogs turn active. */
+void stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r);
+
+/* Up to `max` restored (watcher, XMPP user) pairs ask the XMPP side for
+ * the current state.  Returns how many pairs still wait. */
+guint stox_watch_resync (StoxWatches *ws, guint max, GPtrArray *actions);
+
+/* Graceful stop: every dialog ends with terminated;reason=probation. */
+void stox_watch_shutdown (StoxWatches           *ws,
+                          const StoxPresenceEnv *env,
+                          gint64                 now,
+                          GPtrArray             *actions);
+
+G_END_DECLS
