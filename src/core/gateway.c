@@ -12,6 +12,7 @@
 
 #include "actions.h"
 #include "address.h"
+#include "iscomposing.h"
 #include "message.h"
 #include "netmask.h"
 #include "presence.h"
@@ -622,9 +623,9 @@ xmpp_message (StoxGateway      *gw,
     {
       if (!chat_state_due (conversation_get (gw, conv_key, FALSE, now), active, now))
         return;
-      document = stox_message_build_iscomposing (active,
-                                                 active ? STOX_GATEWAY_ISCOMPOSING_REFRESH_S : 0);
-      content_type = STOX_MESSAGE_ISCOMPOSING_TYPE;
+      document = stox_iscomposing_build (active,
+                                         active ? STOX_GATEWAY_ISCOMPOSING_REFRESH_S : 0);
+      content_type = STOX_ISCOMPOSING_CONTENT_TYPE;
       payload = document;
     }
   else

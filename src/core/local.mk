@@ -7,6 +7,11 @@ src_libstox_core_a_SOURCES = \
 	src/core/address.h src/core/address.c \
 	src/core/rules.h src/core/rules.c \
 	src/core/xml.h src/core/xml.c \
+	src/core/message-content.h src/core/message-content.c \
+	src/core/text.h src/core/text.c \
+	src/core/html.h src/core/html.c \
+	src/core/iscomposing.h src/core/iscomposing.c \
+	src/core/cpim.h src/core/cpim.c \
 	src/core/message.h src/core/message.c \
 	src/core/pidf.h src/core/pidf.c \
 	src/core/backoff.h src/core/backoff.c \

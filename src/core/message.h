@@ -1,24 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Message content mapping, RFC 3428 ↔ RFC 7572 (rfc-mappings.md §3, §4):
- * what a MESSAGE body means as XMPP content and back.  Pure: no I/O.
+ * what a MESSAGE body means as XMPP content.  Pure: no I/O.  The decoders
+ * it dispatches to are text.h, html.h, cpim.h and iscomposing.h.
  */
 #pragma once
 
-#include "types.h"
+#include "message-content.h"
 
 G_BEGIN_DECLS
-
-#define STOX_MESSAGE_ERROR (stox_message_error_quark ())
-GQuark stox_message_error_quark (void);
-
-typedef enum
-{
-  STOX_MESSAGE_ERROR_UNSUPPORTED_TYPE, /* 415 with Accept */
-  STOX_MESSAGE_ERROR_BAD_ENCODING,     /* 400: invalid UTF-8 / unknown charset */
-  STOX_MESSAGE_ERROR_MALFORMED,        /* 400: broken CPIM / isComposing / HTML */
-  STOX_MESSAGE_ERROR_TOO_LARGE,        /* 413: body over STOX_MESSAGE_BODY_MAX */
-} StoxMessageError;
 
 /* The Accept value for a 415 (RFC 3261 §21.4.13). */
 #define STOX_MESSAGE_ACCEPT \
@@ -26,18 +16,6 @@ typedef enum
 
 /* Largest body accepted from SIP before any mapping (bytes). */
 #define STOX_MESSAGE_BODY_MAX (1024 * 1024)
-
-/* What a SIP MESSAGE body carries, as XMPP content. */
-typedef struct
-{
-  char         *body;        /* UTF-8 text, NULL for a bare chat state */
-  StoxChatState chat_state;  /* from isComposing (RFC 3994 → XEP-0085) */
-  char         *subject;     /* from a CPIM Subject header, or NULL */
-  char         *lang;        /* from an inner Content-Language, or NULL */
-} StoxMessageContent;
-
-void stox_message_content_free (StoxMessageContent *content);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxMessageContent, stox_message_content_free)
 
 /* Decodes a MESSAGE body.  `content_type` is "type/subtype" in lower case;
  * `charset` is its charset parameter (NULL = UTF-8).  text/plain: the text,
@@ -66,12 +44,6 @@ StoxMessageContent *stox_message_decode_sip (const char *content_type,
                                              const char *charset,
                                              GBytes     *body,
                                              GError    **error);
-
-/* RFC 3994 isComposing document for `active` (TRUE) or `idle` (FALSE),
- * with a <refresh> of `refresh_s` seconds when non-zero. */
-char *stox_message_build_iscomposing (gboolean active, guint refresh_s);
-
-#define STOX_MESSAGE_ISCOMPOSING_TYPE "application/im-iscomposing+xml"
 
 /* Upper bound, in bytes, of the MESSAGE request (start line, headers, blank
  * line and body) that the SIP front end writes for these fields, to hold

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/gateway.h"
+#include "core/iscomposing.h"
 #include "core/message.h"
 #include "support/shipped-rules.h"
 
@@ -492,9 +493,9 @@ test_sip_escaped_user (Fixture *f, gconstpointer data)
 static void
 test_sip_iscomposing (Fixture *f, gconstpointer data)
 {
-  g_autofree char *doc = stox_message_build_iscomposing (TRUE, 60);
+  g_autofree char *doc = stox_iscomposing_build (TRUE, 60);
   g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
-                                                STOX_MESSAGE_ISCOMPOSING_TYPE, doc);
+                                                STOX_ISCOMPOSING_CONTENT_TYPE, doc);
 
   stox_gateway_on_sip (f->gw, req, T0, f->actions);
   StoxStanza *st = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
@@ -666,7 +667,7 @@ static const char *
 request_body (Fixture *f, guint index, GString *into)
 {
   StoxAction *a = take (f, index, STOX_ACTION_SIP_REQUEST);
-  g_assert_cmpstr (a->u.request.content_type, ==, STOX_MESSAGE_ISCOMPOSING_TYPE);
+  g_assert_cmpstr (a->u.request.content_type, ==, STOX_ISCOMPOSING_CONTENT_TYPE);
   g_string_truncate (into, 0);
   g_string_append_len (into, g_bytes_get_data (a->u.request.body, NULL),
                        g_bytes_get_size (a->u.request.body));

@@ -8,6 +8,7 @@
 
 #include <libxml/parser.h>
 
+#include "core/iscomposing.h"
 #include "core/message.h"
 
 /* Expected error, shifted so that 0 means success. */
@@ -862,7 +863,7 @@ test_decode_iscomposing_billion_laughs_fast (void)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(StoxMessageContent) content =
-        stox_message_decode_sip (STOX_MESSAGE_ISCOMPOSING_TYPE, NULL, body,
+        stox_message_decode_sip (STOX_ISCOMPOSING_CONTENT_TYPE, NULL, body,
                                  &error);
 
       g_assert_null (content);
@@ -883,7 +884,7 @@ test_decode_iscomposing_deep_nesting (void)
   for (int i = 0; i < 5000; i++)
     g_string_append (xml, "<x>");
   body = g_bytes_new (xml->str, xml->len);
-  content = stox_message_decode_sip (STOX_MESSAGE_ISCOMPOSING_TYPE, NULL,
+  content = stox_message_decode_sip (STOX_ISCOMPOSING_CONTENT_TYPE, NULL,
                                      body, &error);
   g_assert_null (content);
   g_assert_error (error, STOX_MESSAGE_ERROR, STOX_MESSAGE_ERROR_MALFORMED);
@@ -912,7 +913,7 @@ test_decode_iscomposing_size_cap (void)
       if (extra)
         g_string_append_c (xml, '\n');
       body = g_bytes_new (xml->str, xml->len);
-      content = stox_message_decode_sip (STOX_MESSAGE_ISCOMPOSING_TYPE, NULL,
+      content = stox_message_decode_sip (STOX_ISCOMPOSING_CONTENT_TYPE, NULL,
                                          body, &error);
       if (!extra)
         {
@@ -985,7 +986,7 @@ test_decode_pathological (void)
   };
   static const char *const types[] = {
     "text/plain", "text/html", "message/cpim",
-    STOX_MESSAGE_ISCOMPOSING_TYPE, NULL
+    STOX_ISCOMPOSING_CONTENT_TYPE, NULL
   };
   static const char *const prefixes[] = {
     "", "Subject: ", "From: x\r\n\r\nContent-Type: text/plain;",
@@ -1036,7 +1037,7 @@ test_content_free_null (void)
                    "stox-message-error-quark");
 }
 
-/* ---- stox_message_build_iscomposing ---- */
+/* ---- stox_iscomposing_build ---- */
 
 static void
 assert_iscomposing_doc (const char *doc,
@@ -1109,7 +1110,7 @@ test_build_iscomposing (void)
   for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
     {
       g_autofree char *doc =
-        stox_message_build_iscomposing (rows[i].active, rows[i].refresh);
+        stox_iscomposing_build (rows[i].active, rows[i].refresh);
       g_autoptr(GBytes) body = g_bytes_new (doc, strlen (doc));
       g_autoptr(GError) error = NULL;
       g_autoptr(StoxMessageContent) content = NULL;
@@ -1118,7 +1119,7 @@ test_build_iscomposing (void)
       assert_iscomposing_doc (doc, rows[i].state, rows[i].refresh_text);
 
       /* Round trip through our own decoder. */
-      content = stox_message_decode_sip (STOX_MESSAGE_ISCOMPOSING_TYPE, NULL,
+      content = stox_message_decode_sip (STOX_ISCOMPOSING_CONTENT_TYPE, NULL,
                                          body, &error);
       g_assert_no_error (error);
       g_assert_null (content->body);
@@ -1129,7 +1130,7 @@ test_build_iscomposing (void)
 static void
 test_build_iscomposing_exact (void)
 {
-  g_autofree char *doc = stox_message_build_iscomposing (TRUE, 60);
+  g_autofree char *doc = stox_iscomposing_build (TRUE, 60);
 
   g_assert_cmpstr (doc, ==,
                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -1188,7 +1189,7 @@ test_sip_size_hand_written (void)
     },
     {
       "sip:x@y", "sip:a@b", "sip:x@y", NULL,
-      STOX_MESSAGE_ISCOMPOSING_TYPE, NULL, NULL,
+      STOX_ISCOMPOSING_CONTENT_TYPE, NULL, NULL,
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<isComposing/>\n",
       "MESSAGE sip:x@y SIP/2.0\r\n"
       "Via: SIP/2.0/SCTP [2001:db8::1]:5060;rport;branch=z9hG4bK123456789\r\n"
