@@ -16,6 +16,7 @@
 #include <libxml/tree.h>
 
 #include "address.h"
+#include "text.h"
 #include "xml.h"
 
 G_DEFINE_QUARK (stox-pidf-error-quark, stox_pidf_error)
@@ -158,9 +159,9 @@ tuple_resource (const char *id)
 /* ---- XML output ------------------------------------------------------- */
 
 /* Escapes `text` for element content or a double-quoted attribute.
- * Bytes that are not UTF-8 and characters XML 1.0 cannot carry (C0
- * controls but tab, LF, CR; U+FFFE, U+FFFF) become U+FFFD: the document
- * must stay well-formed whatever the caller hands over.  CR, and in
+ * Bytes that are not UTF-8 and characters XML 1.0 cannot carry
+ * (stox_text_is_xml_char()) become U+FFFD: the document must stay
+ * well-formed whatever the caller hands over.  CR, and in
  * attributes tab and LF, are written as references so that a parser's
  * normalisation gives them back.  Not g_markup_escape_text(): it writes
  * C0 controls as "&#x1;", which XML 1.0 forbids. */
@@ -185,7 +186,7 @@ append_escaped (GString *out, const char *text, gboolean attribute)
         g_string_append_printf (out, "&#%u;", c);
       else if (c == '\t' || c == '\n')
         g_string_append_c (out, (char) c);
-      else if (c < 0x20 || c == 0xFFFE || c == 0xFFFF)
+      else if (!stox_text_is_xml_char (c))
         g_string_append_unichar (out, 0xFFFD);
       else
         g_string_append_len (out, p, g_utf8_next_char (p) - p);

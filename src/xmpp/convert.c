@@ -17,6 +17,8 @@
 
 #include <string.h>
 
+#include "core/text.h"
+
 G_DEFINE_QUARK (stox-xmpp-convert-error-quark, stox_xmpp_convert_error)
 
 #define NS_CLIENT    "jabber:client"
@@ -25,20 +27,8 @@ G_DEFINE_QUARK (stox-xmpp-convert-error-quark, stox_xmpp_convert_error)
 gboolean
 stox_xmpp_text_is_valid (const char *text)
 {
-  if (text == NULL)
-    return TRUE;
-  if (!g_utf8_validate (text, -1, NULL))
-    return FALSE;
-
-  /* Valid UTF-8 from here on, so 0xEF is always a lead byte. */
-  for (const guchar *p = (const guchar *) text; *p != '\0'; p++)
-    {
-      if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-        return FALSE;
-      if (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))
-        return FALSE;                 /* U+FFFE, U+FFFF */
-    }
-  return TRUE;
+  /* The core owns the rule: the same check the message decoders make. */
+  return stox_text_is_xml (text);
 }
 
 /* An unprefixed XML name in ASCII, which is all we ever write as one. */

@@ -34,8 +34,8 @@ typedef enum
 } StoxXmppConvertError;
 
 /* TRUE when `text` is UTF-8 made only of XML 1.0 characters (RFC 6120
- * §11.1): no C0 control but tab, LF and CR, no U+FFFE or U+FFFF.  NULL is
- * valid (absent). */
+ * §11.1), as the core decides it (stox_text_is_xml()).  NULL is valid
+ * (absent). */
 gboolean       stox_xmpp_text_is_valid (const char *text);
 
 /* Decodes a top-level stanza (RFC 6120 §8) received on the component

@@ -10,6 +10,7 @@ UNIT_TESTS = \
 	tests/unit/test-backoff \
 	tests/unit/test-netmask \
 	tests/unit/test-rules \
+	tests/unit/test-text \
 	tests/unit/test-message \
 	tests/unit/test-pidf \
 	tests/unit/test-gateway \
@@ -23,6 +24,8 @@ tests_unit_test_backoff_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_backoff_LDADD = $(UNIT_LDADD)
 tests_unit_test_netmask_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_netmask_LDADD = $(UNIT_LDADD)
+tests_unit_test_text_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_text_LDADD = $(UNIT_LDADD)
 tests_unit_test_message_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_message_LDADD = $(UNIT_LDADD)
 # These read the shipped gateway-rules/ through G_TEST_SRCDIR.
