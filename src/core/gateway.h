@@ -16,6 +16,7 @@
 #pragma once
 
 #include "rules.h"
+#include "stats.h"
 #include "types.h"
 
 G_BEGIN_DECLS
@@ -92,30 +93,9 @@ void stox_gateway_restore (StoxGateway           *gw,
 /* Graceful stop: answers every held transaction and emits the goodbyes. */
 void stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions);
 
-typedef struct
-{
-  guint64 sip_to_xmpp;          /* MESSAGEs forwarded as stanzas */
-  guint64 xmpp_to_sip;          /* stanzas forwarded as MESSAGEs */
-  guint64 bounces_in_window;    /* XMPP errors turned into SIP responses */
-  guint64 bounces_late;         /* XMPP errors turned into MESSAGEs back */
-  guint64 bounces_unmatched;    /* XMPP errors for nothing we remember */
-  guint64 forgotten;            /* answered MESSAGEs dropped from the late-
-                                 * bounce memory to keep it bounded */
-  guint64 sip_errors;           /* SIP error responses turned into stanzas */
-  guint64 refused;              /* requests/stanzas answered with an error */
-  guint   pending;              /* transactions inside the bounce window */
-  guint   remembered;           /* answered, still matched for late bounces */
-  guint   outgoing;             /* MESSAGEs waiting for their response */
-  guint   watchers;             /* SIP watchers' dialogs on XMPP users */
-  guint   subscriptions;        /* the gateway's own SIP subscriptions */
-} StoxGatewayStats;
-
+/* The counters (stats.h) and the tables' sizes now. */
 void stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats);
 
-/* How long an answered MESSAGE is remembered for a late bounce. */
-#define STOX_GATEWAY_LATE_BOUNCE_US (60 * G_USEC_PER_SEC)
-/* RFC 3994 refresh: the same isComposing state is not repeated sooner. */
-#define STOX_GATEWAY_ISCOMPOSING_REFRESH_S 60
 /* The Allow header of every answer that carries one (INTERFACE.md §4). */
 #define STOX_GATEWAY_ALLOW "MESSAGE, SUBSCRIBE, NOTIFY, OPTIONS"
 

@@ -24,5 +24,8 @@ src_libstox_core_a_SOURCES = \
 	src/core/watch.h src/core/watch.c \
 	src/core/follow.h src/core/follow.c \
 	src/core/presence.h src/core/presence.c \
+	src/core/stats.h \
+	src/core/im.h src/core/im.c \
+	src/core/iq.h src/core/iq.c \
 	src/core/gateway.h src/core/gateway.c
 CORE_LIBS = src/libstox-core.a $(XML_LIBS) $(GLIB_LIBS)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/gateway.h"
+#include "core/im.h"
 #include "core/iscomposing.h"
 #include "core/message.h"
 #include "support/shipped-rules.h"
@@ -279,7 +280,7 @@ test_late_bounce_forgotten (Fixture *f, gconstpointer data)
   StoxToken token;
   g_autofree char *id = forward_one (f, T0, &token);
   g_autoptr (StoxStanza) bounce = bounce_new (id, "bob@xmpp.test", "recipient-unavailable");
-  gint64 forget = T0 + 250 * MS + STOX_GATEWAY_LATE_BOUNCE_US;
+  gint64 forget = T0 + 250 * MS + STOX_IM_LATE_BOUNCE_US;
 
   stox_gateway_on_timer (f->gw, T0 + 250 * MS, f->actions);
   clear (f);

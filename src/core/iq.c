@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The gateway's answers to IQs; see iq.h. */
+#include "config.h"
+
+#include "iq.h"
+
+#include "actions.h"
+#include "address.h"
+#include "route.h"
+
+#define NS_DISCO_INFO  "http://jabber.org/protocol/disco#info"
+#define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
+#define NS_PING        "urn:xmpp:ping"
+#define NS_CHATSTATES  "http://jabber.org/protocol/chatstates"
+
+static void
+iq_result (const StoxStanza *st, const char *payload, GPtrArray *actions)
+{
+  StoxStanza *r = stox_stanza_new (STOX_STANZA_IQ);
+
+  r->type = g_strdup ("result");
+  r->id = g_strdup (st->id);
+  r->from = g_strdup (st->to);
+  r->to = g_strdup (st->from);
+  r->payload_xml = g_strdup (payload);
+  stox_actions_stanza (actions, r);
+}
+
+gboolean
+stox_iq_on_stanza (const char       *component,
+                   const StoxRules  *rules,
+                   const StoxStanza *st,
+                   GPtrArray        *actions)
+{
+  g_autoptr (StoxJid) to = NULL;
+  gboolean to_component;
+
+  if (g_strcmp0 (st->type, "get") != 0 && g_strcmp0 (st->type, "set") != 0)
+    return FALSE;   /* results and errors answer nothing we asked */
+  if (st->from == NULL || st->to == NULL)
+    return FALSE;
+
+  to = stox_jid_parse (st->to, NULL);
+  if (to == NULL || !stox_domain_equal (to->domain, component))
+    return stox_actions_stanza_error (actions, rules, st, component, "item-not-found", NULL);
+  to_component = to->local == NULL;
+
+  if (g_strcmp0 (st->type, "get") == 0 && st->iq_node == NULL &&
+      g_strcmp0 (st->iq_child_name, "query") == 0 &&
+      g_strcmp0 (st->iq_child_ns, NS_DISCO_INFO) == 0)
+    {
+      /* rfc-mappings.md §9: gateway/simple is the registered SIP type;
+       * a SIP user looks like a phone client. */
+      iq_result (st, to_component
+                 ? "<query xmlns='" NS_DISCO_INFO "'>"
+                   "<identity category='gateway' type='simple' name='stox SIP gateway'/>"
+                   "<feature var='" NS_DISCO_INFO "'/>"
+                   "<feature var='" NS_DISCO_ITEMS "'/>"
+                   "<feature var='jid\\20escaping'/>"
+                   "<feature var='" NS_PING "'/>"
+                   "</query>"
+                 : "<query xmlns='" NS_DISCO_INFO "'>"
+                   "<identity category='client' type='phone'/>"
+                   "<feature var='" NS_DISCO_INFO "'/>"
+                   "<feature var='" NS_CHATSTATES "'/>"
+                   "</query>",
+                 actions);
+      return FALSE;
+    }
+  if (g_strcmp0 (st->type, "get") == 0 && st->iq_node == NULL &&
+      g_strcmp0 (st->iq_child_name, "query") == 0 &&
+      g_strcmp0 (st->iq_child_ns, NS_DISCO_ITEMS) == 0)
+    {
+      iq_result (st, "<query xmlns='" NS_DISCO_ITEMS "'/>", actions);
+      return FALSE;
+    }
+  if (g_strcmp0 (st->type, "get") == 0 &&
+      g_strcmp0 (st->iq_child_name, "ping") == 0 &&
+      g_strcmp0 (st->iq_child_ns, NS_PING) == 0)
+    {
+      iq_result (st, NULL, actions);
+      return FALSE;
+    }
+  /* RFC 6120 §8.2.3: every get/set gets an answer. */
+  return stox_actions_stanza_error (actions, rules, st, component, "service-unavailable", NULL);
+}
