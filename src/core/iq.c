@@ -11,7 +11,6 @@
 #define NS_DISCO_INFO  "http://jabber.org/protocol/disco#info"
 #define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
 #define NS_PING        "urn:xmpp:ping"
-#define NS_CHATSTATES  "http://jabber.org/protocol/chatstates"
 
 static void
 iq_result (const StoxStanza *st, const char *payload, GPtrArray *actions)
@@ -62,7 +61,7 @@ stox_iq_on_stanza (const char       *component,
                  : "<query xmlns='" NS_DISCO_INFO "'>"
                    "<identity category='client' type='phone'/>"
                    "<feature var='" NS_DISCO_INFO "'/>"
-                   "<feature var='" NS_CHATSTATES "'/>"
+                   "<feature var='" STOX_NS_CHATSTATES "'/>"
                    "</query>",
                  actions);
       return FALSE;

@@ -77,7 +77,11 @@ typedef enum
   STOX_STANZA_IQ,
 } StoxStanzaKind;
 
-/* XEP-0085 chat states. */
+/* XEP-0085 chat states, in their namespace (XEP-0085 §5): the one
+ * definition, for the XMPP front end that reads and writes them and for
+ * the disco#info answer that advertises them (XEP-0085 §11). */
+#define STOX_NS_CHATSTATES "http://jabber.org/protocol/chatstates"
+
 typedef enum
 {
   STOX_CHAT_STATE_NONE = 0,

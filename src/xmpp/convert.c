@@ -231,7 +231,7 @@ stox_xmpp_stanza_decode (xmpp_stanza_t *stanza,
       for (xmpp_stanza_t *c = xmpp_stanza_get_children (stanza); c != NULL;
            c = xmpp_stanza_get_next (c))
         if (xmpp_stanza_is_tag (c)
-            && g_strcmp0 (xmpp_stanza_get_ns (c), STOX_XMPP_NS_CHATSTATES) == 0)
+            && g_strcmp0 (xmpp_stanza_get_ns (c), STOX_NS_CHATSTATES) == 0)
           {
             st->chat_state = chat_state_from_name (xmpp_stanza_get_name (c));
             break;
@@ -504,7 +504,7 @@ stox_xmpp_stanza_encode (xmpp_ctx_t       *ctx,
       add_text_element (s, "thread", NULL, st->thread);
       if (st->chat_state != STOX_CHAT_STATE_NONE)
         add_child_take (s, new_element (ctx, chat_state_name (st->chat_state),
-                                        STOX_XMPP_NS_CHATSTATES));
+                                        STOX_NS_CHATSTATES));
       break;
 
     case STOX_STANZA_PRESENCE:

@@ -14,7 +14,6 @@ G_BEGIN_DECLS
 
 #define STOX_XMPP_NS_STANZAS    "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define STOX_XMPP_NS_STREAMS    "urn:ietf:params:xml:ns:xmpp-streams"
-#define STOX_XMPP_NS_CHATSTATES "http://jabber.org/protocol/chatstates"
 
 /* Most <status/> elements of one presence decoded into `statuses`; the
  * rest is ignored.  RFC 6121 §4.7.2.2 allows one per language and no

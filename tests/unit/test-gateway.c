@@ -866,6 +866,26 @@ test_iq_readiness (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->actions->len, ==, 0);
 }
 
+/* XEP-0085 §11: a SIP user's disco#info advertises chat states, in the
+ * one namespace the core defines (STOX_NS_CHATSTATES), which the XMPP
+ * front end also reads and writes; the component itself does not chat. */
+static void
+test_iq_disco_chat_states (Fixture *f, gconstpointer data)
+{
+  g_autofree char *feature = g_strdup_printf ("<feature var='%s'/>", STOX_NS_CHATSTATES);
+  g_autoptr (StoxStanza) user = iq_new ("get", "alice@sip.test", "query",
+                                        "http://jabber.org/protocol/disco#info");
+  g_autoptr (StoxStanza) component = iq_new ("get", "sip.test", "query",
+                                             "http://jabber.org/protocol/disco#info");
+
+  g_assert_cmpstr (STOX_NS_CHATSTATES, ==, "http://jabber.org/protocol/chatstates");
+  stox_gateway_on_stanza (f->gw, user, T0, f->actions);
+  g_assert_nonnull (strstr (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->payload_xml, feature));
+  clear (f);
+  stox_gateway_on_stanza (f->gw, component, T0, f->actions);
+  g_assert_null (strstr (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->payload_xml, feature));
+}
+
 static void
 test_shutdown_answers_held (Fixture *f, gconstpointer data)
 {
@@ -932,6 +952,7 @@ main (int argc, char **argv)
   ADD ("xmpp/chat-states/body-resets", test_xmpp_body_resets_composing);
   ADD ("xmpp/chat-states/memory", test_xmpp_chat_state_memory);
   ADD ("xmpp/iq/readiness", test_iq_readiness);
+  ADD ("xmpp/iq/disco-chat-states", test_iq_disco_chat_states);
   ADD ("shutdown/answers-held", test_shutdown_answers_held);
   ADD ("load/10000-deadlines", test_many_messages_bounded_deadlines);
 #undef ADD
