@@ -18,8 +18,6 @@
 #include "presence.h"
 #include "route.h"
 
-#define DEFAULT_MAX_PENDING 200000
-
 struct _StoxGateway
 {
   char            *sip_domain;
@@ -90,7 +88,8 @@ stox_gateway_new (const StoxGatewayConfig *config,
       if (gw->trusted == NULL)
         return NULL;
     }
-  gw->max_pending = config->max_pending != 0 ? config->max_pending : DEFAULT_MAX_PENDING;
+  gw->max_pending = config->max_pending != 0 ? config->max_pending
+                                            : STOX_GATEWAY_MAX_PENDING_DEFAULT;
   gw->rules = rules;
   gw->retry_in_s = 1;
   gw->route.sip_domain = gw->sip_domain;

@@ -32,8 +32,14 @@ typedef struct
   guint              bounce_wait_ms;      /* 0–400 */
   guint              max_message_size;    /* bytes, RFC 3428 §8 */
   const char        *instance;            /* unique per process: stanza ids */
-  guint              max_pending;         /* 0: default */
+  guint              max_pending;         /* 0: STOX_GATEWAY_MAX_PENDING_DEFAULT */
 } StoxGatewayConfig;
+
+/* The bound of every table of the engine when the configuration names
+ * none: MESSAGEs inside the bounce window, answered ones remembered for a
+ * late bounce, chat-state memory, outgoing MESSAGEs, and the SIP watchers'
+ * dialogs and the gateway's own subscriptions together. */
+#define STOX_GATEWAY_MAX_PENDING_DEFAULT 200000
 
 /* Takes a reference to nothing: `rules` is borrowed and must outlive the
  * gateway or be replaced with stox_gateway_set_rules(). */

@@ -22,7 +22,9 @@ typedef struct
   gboolean               link_up;
   guint                  retry_in_s;
   StoxToken             *next_token;   /* shared token counter */
-  guint                  max_subscriptions;
+  guint                  max_subscriptions;  /* the bound on watches and
+                                              * follows together: the
+                                              * gateway's max_pending */
 } StoxPresenceEnv;
 
 /* RFC 3856 §6.4 default; also the gateway's own request. */

@@ -65,13 +65,12 @@ stox_presence_count_follows (StoxPresence *p)
 }
 
 /* One bound for the watchers' dialogs and the gateway's own
- * subscriptions together. */
+ * subscriptions together, the gateway's (StoxGatewayConfig.max_pending). */
 static gboolean
 at_capacity (StoxPresence *p, const StoxPresenceEnv *env)
 {
-  guint max = env->max_subscriptions != 0 ? env->max_subscriptions : 200000;
-
-  return stox_watches_count (p->watches) + stox_follows_count (p->follows) >= max;
+  return stox_watches_count (p->watches) + stox_follows_count (p->follows) >=
+         env->max_subscriptions;
 }
 
 /* ---- events ------------------------------------------------------------ */

@@ -365,6 +365,37 @@ test_overload_503 (Fixture *f, gconstpointer data)
   g_assert_cmpuint (a->u.respond.retry_after, >=, 1);
 }
 
+/* With no max_pending configured every table has the one default bound,
+ * STOX_GATEWAY_MAX_PENDING_DEFAULT: here the MESSAGEs held open in the
+ * bounce window, the table a burst fills first. */
+static void
+test_max_pending_default (Fixture *f, gconstpointer data)
+{
+  StoxGatewayStats stats;
+
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 250, 0, NULL);
+
+  for (guint i = 0; i < STOX_GATEWAY_MAX_PENDING_DEFAULT; i++)
+    {
+      g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test",
+                                                    "sip:bob@xmpp.test", "text/plain", "x");
+      stox_gateway_on_sip (f->gw, req, T0, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      take (f, 0, STOX_ACTION_XMPP_SEND);
+      clear (f);
+    }
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.pending, ==, STOX_GATEWAY_MAX_PENDING_DEFAULT);
+
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test",
+                                                "sip:bob@xmpp.test", "text/plain", "x");
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
+  g_assert_cmpuint (a->u.respond.status, ==, 503);
+  g_assert_cmpstr (a->u.respond.warning, ==, "gateway overloaded");
+}
+
 /* Sustained delivery must not hit the limit: the late-bounce memory of
  * answered MESSAGEs evicts its oldest entry instead (bench/README.md). */
 static void
@@ -936,6 +967,7 @@ main (int argc, char **argv)
   ADD ("sip/message/link-down-503", test_link_down_503);
   ADD ("sip/message/send-failed-503", test_send_failed_503);
   ADD ("sip/message/overload-503", test_overload_503);
+  ADD ("limits/max-pending-default", test_max_pending_default);
   ADD ("sip/message/answered-memory-bounded", test_answered_memory_bounded);
   ADD ("sip/message/untrusted-source", test_untrusted_source);
   ADD ("sip/message/refusals", test_sip_refusals);

@@ -24,7 +24,7 @@ typedef struct
 } Fixture;
 
 static void
-fixture_setup (Fixture *f, gconstpointer data)
+fixture_setup_with (Fixture *f, guint max_pending)
 {
   static const char *const xmpp_domains[] = { "xmpp.test", NULL };
   StoxGatewayConfig config = {
@@ -34,6 +34,7 @@ fixture_setup (Fixture *f, gconstpointer data)
     .bounce_wait_ms = 250,
     .max_message_size = 1300,
     .instance = "t",
+    .max_pending = max_pending,
   };
 
   f->rules = stox_test_load_shipped_rules ();
@@ -41,6 +42,12 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->actions = stox_actions_new ();
   f->next_token = 1000000;
   stox_gateway_on_link (f->gw, TRUE, 0, T0, f->actions);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  fixture_setup_with (f, 0);
 }
 
 static void
@@ -1493,6 +1500,47 @@ test_many_watchers (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 200);   /* i % 100 == 0 */
 }
 
+/* The watchers' dialogs and the gateway's own subscriptions share one
+ * bound, the gateway's max_pending (STOX_GATEWAY_MAX_PENDING_DEFAULT when
+ * none is configured): at it, a new SUBSCRIBE gets 503 and a new
+ * <presence type='subscribe'/> <resource-constraint/>. */
+static void
+test_limits_one_bound (Fixture *f, gconstpointer data)
+{
+  StoxGatewayStats stats;
+
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 2);
+
+  g_autoptr (StoxSipRequest) first = subscribe_new (f, 0, 600);
+  stox_gateway_on_sip (f->gw, first, T0, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+  clear (f);
+  xmpp_presence (f, "subscribe", "bob@xmpp.test/laptop", "alice@sip.test", NULL, NULL, T0);
+  find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  clear (f);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.watchers + stats.subscriptions, ==, 2);
+
+  g_autoptr (StoxSipRequest) second = subscribe_new (f, 0, 600);
+  g_free (second->from_uri);
+  second->from_uri = g_strdup ("sip:mercutio@sip.test");
+  stox_gateway_on_sip (f->gw, second, T0, f->actions);
+  StoxAction *refused = find (f, STOX_ACTION_SIP_RESPOND, 0);
+  g_assert_cmpuint (refused->u.respond.status, ==, 503);
+  g_assert_cmpstr (refused->u.respond.warning, ==, "subscription table full");
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+
+  xmpp_presence (f, "subscribe", "bob@xmpp.test/laptop", "carol@sip.test", NULL, NULL, T0);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_SUBSCRIBE), ==, 0);
+  StoxStanza *err = find (f, STOX_ACTION_XMPP_SEND, 0)->u.stanza;
+  g_assert_cmpstr (err->type, ==, "error");
+  g_assert_cmpstr (err->error_condition, ==, "resource-constraint");
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.watchers + stats.subscriptions, ==, 2);
+}
+
 /* RFC 6665 §4.1.2.2 / §4.2.2, one list for the core and the SIP front
  * end: which final answers end a subscription. */
 static void
@@ -1557,6 +1605,7 @@ main (int argc, char **argv)
   ADD ("store/restore-watch-pending", test_restore_watch_pending);
   ADD ("store/restore-watch-gone-before-link", test_restore_watch_gone_before_link);
   ADD ("load/20000-watchers", test_many_watchers);
+  ADD ("limits/one-bound", test_limits_one_bound);
 #undef ADD
 
   return g_test_run ();
