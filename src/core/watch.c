@@ -594,6 +594,12 @@ watch_record_valid (const StoxPresenceEnv *env, const StoxStoreRecord *r)
          target->local != NULL && target->resource == NULL;
 }
 
+gboolean
+stox_watch_record_expired (const StoxStoreRecord *r, gint64 now)
+{
+  return r->kind == STOX_STORE_WATCH && r->deadline <= now;
+}
+
 /* A SIP watcher's dialog after a crash.  The SIP front end restores the
  * dialog's wire state beside it, so the watcher's next refresh lands here
  * again.  Nothing is sent now (the XMPP link is not up yet):
@@ -611,7 +617,7 @@ stox_watch_restore (StoxWatches           *ws,
 
   if (r->dialog != 0 && g_hash_table_contains (ws->watch_by_dialog, &r->dialog))
     return;
-  if (r->deadline <= now || !watch_record_valid (env, r))
+  if (stox_watch_record_expired (r, now) || !watch_record_valid (env, r))
     {
       /* RFC 6665 §4.2.1.4: unrefreshed past its expiry the subscription
        * is over (the watcher knows it too); or the configuration changed

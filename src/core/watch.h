@@ -67,6 +67,13 @@ void stox_watch_expire (StoxWatches           *ws,
                         gint64                 now,
                         GPtrArray             *actions);
 
+/* RFC 6665 §4.2.1.4: a watcher's dialog not refreshed by its deadline is
+ * over, and the watcher knows it too.  TRUE when `r` is a WATCH record
+ * whose deadline is at or before `now` (the core's clock); other records
+ * do not expire.  The one rule for the core's restore and the daemon's,
+ * which drops the SIP half of such a dialog with it. */
+gboolean stox_watch_record_expired (const StoxStoreRecord *r, gint64 now);
+
 /* Start-up: a WATCH record comes back as the dialog it was, silently, or
  * is dropped with a remove record (see stox_presence_restore()). */
 void stox_watch_restore (StoxWatches           *ws,

@@ -3,6 +3,8 @@
 
 #include "daemon/restore.h"
 
+#include "core/watch.h"
+
 typedef struct
 {
   StoxStore         *store;
@@ -40,7 +42,7 @@ restore_record (const StoxStoreRecord *record, gpointer user_data)
 
       /* Expired while the gateway was down: the watcher has given up on
        * it; its SIP half stays unclaimed and goes too. */
-      if (record->deadline <= g_get_monotonic_time ())
+      if (stox_watch_record_expired (record, g_get_monotonic_time ()))
         why = "expired while stoxd was down";
       else if (!g_hash_table_remove (r->unclaimed, &record->dialog))
         why = "has no SIP half";

@@ -10,6 +10,7 @@
 
 #include "core/gateway.h"
 #include "core/pidf.h"
+#include "core/watch.h"
 #include "support/shipped-rules.h"
 
 #define S  (G_USEC_PER_SEC)
@@ -1541,6 +1542,43 @@ test_limits_one_bound (Fixture *f, gconstpointer data)
   g_assert_cmpuint (stats.watchers + stats.subscriptions, ==, 2);
 }
 
+/* RFC 6665 §4.2.1.4, the one watch-expiry rule (stox_watch_record_expired)
+ * that the daemon's restore also asks: a WATCH record at or past its
+ * deadline is over, and the core's restore drops exactly those. */
+static void
+test_restore_watch_expiry_rule (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    StoxStoreKind kind;
+    gint64        deadline;
+    gboolean      expired;
+  } rows[] = {
+    { STOX_STORE_WATCH, T0 + 1, FALSE },
+    { STOX_STORE_WATCH, T0 + (gint64) 3600 * S, FALSE },
+    { STOX_STORE_WATCH, T0, TRUE },
+    { STOX_STORE_WATCH, T0 - 1, TRUE },
+    { STOX_STORE_WATCH, 0, TRUE },
+    { STOX_STORE_FOLLOW, 0, FALSE },
+    { STOX_STORE_APPROVAL, T0 - 1, FALSE },
+  };
+
+  start_down (f);
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      StoxStoreRecord r = { .kind = rows[i].kind, .deadline = rows[i].deadline };
+
+      g_test_message ("row %" G_GSIZE_FORMAT, i);
+      g_assert_cmpint (stox_watch_record_expired (&r, T0), ==, rows[i].expired);
+      if (rows[i].kind != STOX_STORE_WATCH)
+        continue;
+      restore_watch (f, "romeo@sip.test", WATCH_DIALOG + i, rows[i].deadline, T0);
+      g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, rows[i].expired);
+      clear (f);
+    }
+  g_assert_cmpuint (count_watchers (f), ==, 2);
+}
+
 /* RFC 6665 §4.1.2.2 / §4.2.2, one list for the core and the SIP front
  * end: which final answers end a subscription. */
 static void
@@ -1602,6 +1640,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/rfc6665/ends-subscription", test_status_ends_subscription);
   ADD ("store/restore-watch-expiry", test_restore_watch_expiry);
   ADD ("store/restore-watch-dropped", test_restore_watch_dropped);
+  ADD ("store/restore-watch-expiry-rule", test_restore_watch_expiry_rule);
   ADD ("store/restore-watch-pending", test_restore_watch_pending);
   ADD ("store/restore-watch-gone-before-link", test_restore_watch_gone_before_link);
   ADD ("load/20000-watchers", test_many_watchers);
