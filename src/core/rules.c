@@ -622,6 +622,43 @@ out:
   return TRUE;
 }
 
+static gint
+compare_file_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp ((*(const StoxRulesFile *const *) a)->name,
+                 (*(const StoxRulesFile *const *) b)->name);
+}
+
+StoxRules *
+stox_rules_build (const char          *origin,
+                  const StoxRulesFile *files,
+                  gsize                n_files,
+                  GError             **error)
+{
+  g_autoptr (GPtrArray) order = g_ptr_array_sized_new ((guint) n_files);
+  g_autoptr (StoxRules) rules = stox_rules_new ();
+
+  g_return_val_if_fail (files != NULL || n_files == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  for (gsize i = 0; i < n_files; i++)
+    g_ptr_array_add (order, (gpointer) &files[i]);
+  g_ptr_array_sort (order, compare_file_names);
+  for (guint i = 0; i < order->len; i++)
+    {
+      const StoxRulesFile *f = order->pdata[i];
+
+      if (!stox_rules_parse (rules, f->name, f->text, f->length, error))
+        return NULL;
+    }
+  if (!stox_rules_validate (rules, error))
+    {
+      g_prefix_error (error, "%s: ", origin);
+      return NULL;
+    }
+  return g_steal_pointer (&rules);
+}
+
 /* ---- validation and lookups ------------------------------------------- */
 
 gboolean

@@ -81,6 +81,29 @@ gboolean stox_rules_parse (StoxRules  *rules,
  * without them PIDF maps by RFC 8048 Tables 1 and 2 alone. */
 gboolean stox_rules_validate (const StoxRules *rules, GError **error);
 
+/* One rule file as it was read: its name (for the order and the
+ * diagnostics) and `length` bytes of `text`, which need not be
+ * NUL-terminated. */
+typedef struct
+{
+  const char *name;
+  const char *text;
+  gsize       length;
+} StoxRulesFile;
+
+/* The rule set of a rules directory, from its files as the caller read
+ * them: each parsed with stox_rules_parse() in name order (strcmp, whatever
+ * order `files` has), so that a later file overrides single rows, then
+ * checked with stox_rules_validate().  NULL on the first file that does not
+ * parse (STOX_RULES_ERROR_SYNTAX, "NAME:LINE: why" lines), or when the set
+ * is incomplete (STOX_RULES_ERROR_INCOMPLETE, prefixed with "`origin`: ",
+ * the directory).  Reading the directory is the caller's: the core does no
+ * I/O. */
+StoxRules *stox_rules_build (const char          *origin,
+                             const StoxRulesFile *files,
+                             gsize                n_files,
+                             GError             **error);
+
 /* Lookups, RFC 7247 §7 (rfc-mappings.md §1.8–1.10). */
 
 /* SIP status → stanza error condition: the exact row, else the class row

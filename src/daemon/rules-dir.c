@@ -65,26 +65,38 @@ list_rule_files (const char *dir, GError **error)
 }
 
 static gboolean
-parse_rule_file (StoxRules *rules, const char *file, GError **error)
+read_rule_file (const char *file, char **ret_text, gsize *ret_len, GError **error)
 {
-  g_autofree char *text = NULL;
   g_autofree char *why = NULL;
-  gsize len;
 
-  if (!stox_textfile_read (file, STOX_CONFIG_FILE_MAX, &text, &len, &why))
+  if (!stox_textfile_read (file, STOX_CONFIG_FILE_MAX, ret_text, ret_len, &why))
     {
       g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_IO, "%s: cannot read: %s",
                    file, why);
       return FALSE;
     }
+  return TRUE;
+}
+
+static gboolean
+parse_rule_file (StoxRules *rules, const char *file, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+
+  if (!read_rule_file (file, &text, &len, error))
+    return FALSE;
   return stox_rules_parse (rules, file, text, len, error);
 }
 
+/* Every file is read first; the core builds and validates the set from
+ * them (stox_rules_build()). */
 StoxRules *
 stox_config_load_rules (const char *dir, GError **error)
 {
   g_autoptr (GPtrArray) files = NULL;
-  g_autoptr (StoxRules) rules = NULL;
+  g_autoptr (GPtrArray) texts = NULL;
+  g_autoptr (GArray) pairs = NULL;
 
   g_return_val_if_fail (dir != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -92,16 +104,21 @@ stox_config_load_rules (const char *dir, GError **error)
   files = list_rule_files (dir, error);
   if (!files)
     return NULL;
-  rules = stox_rules_new ();
+  texts = g_ptr_array_new_with_free_func (g_free);
+  pairs = g_array_sized_new (FALSE, TRUE, sizeof (StoxRulesFile), files->len);
   for (guint i = 0; i < files->len; i++)
-    if (!parse_rule_file (rules, g_ptr_array_index (files, i), error))
-      return NULL;
-  if (!stox_rules_validate (rules, error))
     {
-      g_prefix_error (error, "%s: ", dir);
-      return NULL;
+      StoxRulesFile f = { .name = g_ptr_array_index (files, i) };
+      char *text = NULL;
+
+      if (!read_rule_file (f.name, &text, &f.length, error))
+        return NULL;
+      g_ptr_array_add (texts, text);
+      f.text = text;
+      g_array_append_val (pairs, f);
     }
-  return g_steal_pointer (&rules);
+  return stox_rules_build (dir, (const StoxRulesFile *) (gpointer) pairs->data, pairs->len,
+                           error);
 }
 
 StoxRules *

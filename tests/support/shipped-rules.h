@@ -9,8 +9,9 @@ G_BEGIN_DECLS
 /* One shipped file's text; fails the test when it cannot be read. */
 char *stox_test_read_shipped (const char *name, gsize *ret_length);
 
-/* Every shipped file, in name order, validated: what stoxd loads from
- * its rules directory (INTERFACE.md §2). */
+/* Every shipped file, read here and built in name order and validated by
+ * the core's stox_rules_build(), as stoxd's loader builds them: what stoxd
+ * loads from its rules directory (INTERFACE.md §2). */
 StoxRules *stox_test_load_shipped_rules (void);
 
 G_END_DECLS

@@ -1,9 +1,7 @@
 # Tier 1, unit: the pure core, table-driven, fake clock.  These programs link
 # the core library and tests/support only: no front end, no daemon, no socket.
 UNIT_LDADD = $(CORE_LIBS)
-TEST_SUPPORT = tests/support/shipped-rules.c tests/support/shipped-rules.h \
-	src/daemon/rules-dir.c src/daemon/textfile.c src/daemon/config.c \
-	src/daemon/config-value.c src/daemon/listen-url.c
+TEST_SUPPORT = tests/support/shipped-rules.c tests/support/shipped-rules.h
 
 UNIT_TESTS = \
 	tests/unit/test-address \

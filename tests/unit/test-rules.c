@@ -686,6 +686,98 @@ test_failed_file_keeps_earlier (void)
   g_assert_no_error (error);
 }
 
+/* ---- a rules directory: stox_rules_build() ---------------------------- */
+
+/* The shipped files as (name, text) pairs after `more` (may be NULL), in
+ * the order given; the texts are kept in `keep`. */
+static GArray *
+shipped_pairs (GPtrArray *keep, const StoxRulesFile *more, gsize n_more)
+{
+  GArray *files = g_array_new (FALSE, TRUE, sizeof (StoxRulesFile));
+
+  for (gsize i = 0; i < n_more; i++)
+    g_array_append_val (files, more[i]);
+  for (gsize i = 0; i < G_N_ELEMENTS (shipped_files); i++)
+    {
+      StoxRulesFile f = { .name = shipped_files[i] };
+      char *text = stox_test_read_shipped (shipped_files[i], &f.length);
+
+      g_ptr_array_add (keep, text);
+      f.text = text;
+      g_array_append_val (files, f);
+    }
+  return files;
+}
+
+static StoxRules *
+build (GArray *files, GError **error)
+{
+  return stox_rules_build ("rules.d", (const StoxRulesFile *) (gpointer) files->data,
+                           files->len, error);
+}
+
+/* Files are read in name order whatever the order given: an operator's
+ * 90-local.rules overrides single rows of the shipped ones. */
+static void
+test_build_name_order (void)
+{
+  static const char local[] = "sip-to-xmpp 486 not-acceptable\nmessage-type chat\n";
+  const StoxRulesFile more[] = { { "90-local.rules", local, sizeof local - 1 } };
+  g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) files = shipped_pairs (keep, more, G_N_ELEMENTS (more));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxRules) rules = build (files, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (rules);
+  g_assert_cmpstr (stox_rules_sip_to_condition (rules, 486), ==, "not-acceptable");
+  g_assert_cmpstr (stox_rules_message_type (rules), ==, "chat");
+  g_assert_cmpuint (stox_rules_count (rules), ==, SHIPPED_ROWS);
+}
+
+/* A syntax error names FILE:LINE of the first broken file in name order,
+ * and no rule set comes back. */
+static void
+test_build_syntax_error (void)
+{
+  static const char bad[] = "# comment\nsip-to-xmpp 486 forbidden\nno-such-directive here\n";
+  static const char worse[] = "bogus\n";
+  const StoxRulesFile more[] = {
+    { "60-worse.rules", worse, sizeof worse - 1 },
+    { "50-broken.rules", bad, sizeof bad - 1 },
+  };
+  g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) files = shipped_pairs (keep, more, G_N_ELEMENTS (more));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxRules) rules = build (files, &error);
+
+  g_assert_null (rules);
+  g_assert_error (error, STOX_RULES_ERROR, STOX_RULES_ERROR_SYNTAX);
+  g_assert_true (g_str_has_prefix (error->message, "50-broken.rules:3: "));
+  g_assert_null (strstr (error->message, "60-worse.rules"));
+}
+
+/* An incomplete set names the directory it came from; so does an empty
+ * one. */
+static void
+test_build_incomplete (void)
+{
+  static const char only[] = "message-type normal\n";
+  const StoxRulesFile files[] = { { "10-only.rules", only, sizeof only - 1 } };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxRules) rules = stox_rules_build ("rules.d", files, G_N_ELEMENTS (files),
+                                                  &error);
+
+  g_assert_null (rules);
+  g_assert_error (error, STOX_RULES_ERROR, STOX_RULES_ERROR_INCOMPLETE);
+  g_assert_true (g_str_has_prefix (error->message, "rules.d: incomplete rules: "));
+  g_clear_error (&error);
+
+  g_assert_null (stox_rules_build ("empty.d", NULL, 0, &error));
+  g_assert_error (error, STOX_RULES_ERROR, STOX_RULES_ERROR_INCOMPLETE);
+  g_assert_true (g_str_has_prefix (error->message, "empty.d: "));
+}
+
 /* ---- validate --------------------------------------------------------- */
 
 static void
@@ -833,6 +925,10 @@ main (int argc, char **argv)
   g_test_add_func ("/rules/override/class", test_override_class);
   g_test_add_func ("/rules/override/within-file", test_override_within_file);
   g_test_add_func ("/rules/override/failed-file-keeps-earlier", test_failed_file_keeps_earlier);
+
+  g_test_add_func ("/rules/build/name-order", test_build_name_order);
+  g_test_add_func ("/rules/build/syntax-error", test_build_syntax_error);
+  g_test_add_func ("/rules/build/incomplete", test_build_incomplete);
 
   g_test_add_func ("/rules/validate/empty", test_validate_empty);
   for (gsize i = 0; i < G_N_ELEMENTS (drop_cases); i++)
