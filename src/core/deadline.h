@@ -38,4 +38,15 @@ stox_deadline_due (gint64 deadline,
   return FALSE;
 }
 
+/* The earlier of two deadlines (negative: none), or -1 when neither is
+ * set: how a state machine's next deadline combines its tables'. */
+static inline gint64
+stox_deadline_earliest (gint64 a,
+                        gint64 b)
+{
+  if (a < 0)
+    return b < 0 ? -1 : b;
+  return b < 0 ? a : MIN (a, b);
+}
+
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include "gateway.h"
 
 #include "actions.h"
+#include "deadline.h"
 #include "im.h"
 #include "iq.h"
 #include "message.h"
@@ -237,12 +238,8 @@ stox_gateway_on_timer (StoxGateway *gw, gint64 now, GPtrArray *actions)
 gint64
 stox_gateway_next_deadline (StoxGateway *gw)
 {
-  gint64 next = stox_im_next_deadline (gw->im);
-  gint64 d = stox_presence_next_deadline (gw->presence);
-
-  if (d >= 0)
-    next = next < 0 ? d : MIN (next, d);
-  return next;
+  return stox_deadline_earliest (stox_im_next_deadline (gw->im),
+                                 stox_presence_next_deadline (gw->presence));
 }
 
 void

@@ -11,6 +11,7 @@
 
 #include "actions.h"
 #include "address.h"
+#include "deadline.h"
 #include "iscomposing.h"
 #include "message.h"
 
@@ -663,15 +664,10 @@ stox_im_next_deadline (StoxIm *im)
   if ((l = g_queue_peek_head_link (&im->waiting)) != NULL)
     next = ((PendingIn *) l->data)->deadline;
   if ((l = g_queue_peek_head_link (&im->answered)) != NULL)
-    {
-      gint64 d = ((PendingIn *) l->data)->deadline;
-      next = next < 0 ? d : MIN (next, d);
-    }
+    next = stox_deadline_earliest (next, ((PendingIn *) l->data)->deadline);
   if ((l = g_queue_peek_head_link (&im->conversations)) != NULL)
-    {
-      gint64 d = ((Conversation *) l->data)->last_used + CONVERSATION_IDLE_US;
-      next = next < 0 ? d : MIN (next, d);
-    }
+    next = stox_deadline_earliest (next, ((Conversation *) l->data)->last_used +
+                                         CONVERSATION_IDLE_US);
   return next;
 }
 

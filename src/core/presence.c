@@ -10,6 +10,7 @@
 #include "presence.h"
 
 #include "actions.h"
+#include "deadline.h"
 #include "follow.h"
 #include "timers.h"
 #include "watch.h"
@@ -227,12 +228,8 @@ stox_presence_on_timer (StoxPresence          *p,
 gint64
 stox_presence_next_deadline (StoxPresence *p)
 {
-  gint64 next = stox_timers_next (p->timers);
-  gint64 d = stox_follow_next_ended (p->follows);
-
-  if (d >= 0)
-    next = next < 0 ? d : MIN (next, d);
-  return next;
+  return stox_deadline_earliest (stox_timers_next (p->timers),
+                                 stox_follow_next_ended (p->follows));
 }
 
 void

@@ -84,6 +84,23 @@ test_deadline_due (void)
     }
 }
 
+/* stox_deadline_earliest(): a negative deadline is none. */
+static void
+test_deadline_earliest (void)
+{
+  static const struct { gint64 a, b, earliest; } rows[] = {
+    { -1, -1, -1 }, { -5, -1, -1 }, { -1, 0, 0 }, { 0, -1, 0 }, { 7, -1, 7 },
+    { -1, 7, 7 }, { 3, 7, 3 }, { 7, 3, 3 }, { 4, 4, 4 },
+    { G_MAXINT64, 1, 1 }, { G_MAXINT64, -1, G_MAXINT64 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_test_message ("row %" G_GSIZE_FORMAT, i);
+      g_assert_cmpint (stox_deadline_earliest (rows[i].a, rows[i].b), ==, rows[i].earliest);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -91,5 +108,6 @@ main (int argc, char **argv)
   g_test_add_func ("/backoff/table", test_backoff_table);
   g_test_add_func ("/backoff/monotone-until-cap", test_backoff_monotone_until_cap);
   g_test_add_func ("/deadline/due", test_deadline_due);
+  g_test_add_func ("/deadline/earliest", test_deadline_earliest);
   return g_test_run ();
 }
