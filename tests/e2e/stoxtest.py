@@ -601,6 +601,10 @@ class Stoxd:
         for k, v in (overrides or {}).items():
             self.values[k] = v
         self.extra = extra
+        # a command stoxd runs under (e.g. setpriv to another user, as a
+        # systemd unit would) and extra environment, for the package tier
+        self.prefix = []
+        self.env = {}
         self.write_config()
         _add_cleanup(self._cleanup)
         self.expect_exit = False
@@ -662,7 +666,8 @@ class Stoxd:
         logf = open(self.log, "ab")
         logf.write(("=== %s start %s\n" % (self.name, time.strftime("%H:%M:%S"))).encode())
         logf.flush()
-        argv = [STOXD, "-c", self.config, "--log-level=" + self.log_level] + list(args or [])
+        env.update(self.env)
+        argv = list(self.prefix) + [STOXD, "-c", self.config, "--log-level=" + self.log_level] + list(args or [])
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                                      env=env, cwd=self.dir)
