@@ -36,3 +36,9 @@ dist_check_SCRIPTS += $(PRESENCE_E2E_TESTS)
 # SIGKILL, the same state-dir and SIP port; follows and approvals come back.
 TESTS += tests/e2e/test-presence-restart.py
 dist_check_SCRIPTS += tests/e2e/test-presence-restart.py
+
+# ejabberd as the XMPP server (tests/e2e/ejabberd.py, a private node that
+# loads docs/examples/ejabberd-stox.yml): messages and presence both ways.
+TESTS += tests/e2e/test-ejabberd.py
+dist_check_SCRIPTS += tests/e2e/test-ejabberd.py
+EXTRA_DIST += tests/e2e/ejabberd.py
