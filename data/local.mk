@@ -16,4 +16,4 @@ noinst_DATA = data/stoxd.service
 CLEANFILES += data/stoxd.service
 EXTRA_DIST += data/stoxd.service.in
 # $(docdir)/stox.conf.example (Debian moves it to examples/).
-dist_doc_DATA = data/stox.conf.example
+dist_doc_DATA += data/stox.conf.example

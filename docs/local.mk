@@ -20,3 +20,15 @@ docs/%.5: docs/%.5.in Makefile
 # Lint the generated pages (groff -ww); see the script.
 TESTS += tests/check-man.sh
 dist_check_SCRIPTS += tests/check-man.sh
+
+# The deployment guide and the design notes the code comments cite, beside
+# the README in $(docdir).  docs/examples/ holds each snippet of the guide,
+# and the tests load those very files.
+dist_doc_DATA += docs/deployment.md docs/architecture.md docs/mappings.md
+examplesdir = $(docdir)/examples
+dist_examples_DATA = docs/examples/prosody-stox.cfg.lua docs/examples/ejabberd-stox.yml
+
+# The guide against the sources: every warning-and-above log message is
+# explained, every example named and shown as it is (see the script).
+TESTS += tests/check-guide.py
+dist_check_SCRIPTS += tests/check-guide.py
