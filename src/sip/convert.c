@@ -272,3 +272,33 @@ stox_sip_convert_warning (const char *agent,
   g_string_append_c (out, '"');
   return g_string_free (out, FALSE);
 }
+
+char *
+stox_sip_convert_event (const char *type,
+                        const char *id)
+{
+  if (id != NULL)
+    return g_strdup_printf ("%s;id=%s", type, id);
+  return g_strdup (type);
+}
+
+char *
+stox_sip_convert_substate (const StoxSipNotify *n)
+{
+  switch (n->substate)
+    {
+    case STOX_SUBSTATE_PENDING:
+      return g_strdup_printf ("pending;expires=%u", n->expires);
+    case STOX_SUBSTATE_ACTIVE:
+      return g_strdup_printf ("active;expires=%u", n->expires);
+    case STOX_SUBSTATE_TERMINATED:
+      break;
+    }
+
+  GString *text = g_string_new ("terminated");
+  if (n->reason != NULL)
+    g_string_append_printf (text, ";reason=%s", n->reason);
+  if (n->retry_after > 0)
+    g_string_append_printf (text, ";retry-after=%u", n->retry_after);
+  return g_string_free (text, FALSE);
+}

@@ -48,4 +48,14 @@ char           *stox_sip_convert_address (const struct sockaddr *sa,
 char           *stox_sip_convert_warning (const char *agent,
                                           const char *text);
 
+/* Event header value (RFC 6665 §8.2.1): the package, and ";id=" its id
+ * when `id` is not NULL. */
+char           *stox_sip_convert_event (const char *type,
+                                        const char *id);
+
+/* Subscription-State header value (RFC 6665 §8.2.3, §4.1.3) exactly as
+ * the core asked: "active;expires=N", "pending;expires=N", or
+ * "terminated" with its reason= and retry-after= when set. */
+char           *stox_sip_convert_substate (const StoxSipNotify *n);
+
 G_END_DECLS

@@ -3,6 +3,10 @@ noinst_LIBRARIES += src/libstox-sip.a
 src_libstox_sip_a_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(SOFIA_CFLAGS) -DG_LOG_DOMAIN=\"stox-sip\"
 src_libstox_sip_a_SOURCES = \
 	src/sip/sofia-decls.h \
-	src/sip/endpoint.h src/sip/endpoint.c \
+	src/sip/endpoint.h src/sip/endpoint-private.h src/sip/endpoint.c \
+	src/sip/incoming.c \
+	src/sip/dialog.h src/sip/dialog.c \
+	src/sip/dialog-state.h src/sip/dialog-state.c \
+	src/sip/sofia-log.h src/sip/sofia-log.c \
 	src/sip/fifo-timer.h src/sip/fifo-timer.c \
 	src/sip/convert.h src/sip/convert.c

@@ -1,7 +1,7 @@
 # Tier 2, front end: each front end's translation against its library's own
-# parser (Sofia's sip_t, libstrophe's stanza API), the endpoint's one-delay
-# timer queue, and the daemon's config checker on files in a temporary
-# directory.  No socket, no peer.
+# parser (Sofia's sip_t, libstrophe's stanza API), the SIP dialogs' saved
+# state, the endpoint's one-delay timer queue, and the daemon's config
+# checker on files in a temporary directory.  No socket, no peer.
 SIP_TEST_CPPFLAGS = $(UNIT_CPPFLAGS) $(SOFIA_CFLAGS) -DG_LOG_DOMAIN=\"stox-sip-test\"
 SIP_TEST_LDADD = src/libstox-sip.a $(CORE_LIBS) $(SOFIA_LIBS) $(GLIB_LIBS)
 XMPP_TEST_CPPFLAGS = $(UNIT_CPPFLAGS) $(STROPHE_CFLAGS) -DG_LOG_DOMAIN=\"stox-xmpp-test\"
@@ -11,6 +11,7 @@ FRONTEND_TESTS = \
 	tests/frontend/test-sip-convert \
 	tests/frontend/test-xmpp-convert \
 	tests/frontend/test-fifo-timer \
+	tests/frontend/test-dialog-state \
 	tests/frontend/test-config
 check_PROGRAMS += $(FRONTEND_TESTS)
 TESTS += $(FRONTEND_TESTS)
@@ -19,6 +20,8 @@ tests_frontend_test_sip_convert_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
 tests_frontend_test_sip_convert_LDADD = $(SIP_TEST_LDADD)
 tests_frontend_test_xmpp_convert_CPPFLAGS = $(XMPP_TEST_CPPFLAGS)
 tests_frontend_test_xmpp_convert_LDADD = $(XMPP_TEST_LDADD)
+tests_frontend_test_dialog_state_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
+tests_frontend_test_dialog_state_LDADD = $(SIP_TEST_LDADD)
 tests_frontend_test_fifo_timer_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_frontend_test_fifo_timer_LDADD = src/libstox-sip.a $(CORE_LIBS) $(GLIB_LIBS)
 tests_frontend_test_config_CPPFLAGS = $(UNIT_CPPFLAGS)
