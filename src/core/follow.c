@@ -9,6 +9,7 @@
 
 #include "actions.h"
 #include "address.h"
+#include "methods.h"
 #include "pidf.h"
 
 typedef enum
@@ -468,7 +469,7 @@ stox_follow_on_notify (StoxFollows           *fs,
       stox_actions_respond (actions, req->token, ended ? 200 : 481, 0, NULL, NULL, NULL);
       return;
     }
-  if (g_strcmp0 (req->event, "presence") != 0)
+  if (!stox_sip_event_allowed (req->event))
     {
       stox_actions_respond (actions, req->token, 489, 0, NULL, NULL, NULL);
       return;

@@ -15,6 +15,7 @@
  */
 #pragma once
 
+#include "methods.h"
 #include "rules.h"
 #include "stats.h"
 #include "types.h"
@@ -103,6 +104,6 @@ void stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions);
 void stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats);
 
 /* The Allow header of every answer that carries one (INTERFACE.md §4). */
-#define STOX_GATEWAY_ALLOW "MESSAGE, SUBSCRIBE, NOTIFY, OPTIONS"
+#define STOX_GATEWAY_ALLOW (stox_sip_allowed_methods ())
 
 G_END_DECLS

@@ -18,6 +18,7 @@ src_libstox_core_a_SOURCES = \
 	src/core/deadline.h \
 	src/core/netmask.h src/core/netmask.c \
 	src/core/actions.h src/core/actions.c \
+	src/core/methods.h src/core/methods.c \
 	src/core/route.h src/core/route.c \
 	src/core/timers.h src/core/timers.c \
 	src/core/presence-env.h \

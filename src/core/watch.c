@@ -11,6 +11,7 @@
 
 #include "actions.h"
 #include "address.h"
+#include "methods.h"
 #include "pidf.h"
 
 /* (watcher JID, XMPP user): what the XMPP user told that watcher. */
@@ -343,7 +344,7 @@ stox_watch_on_subscribe (StoxWatches           *ws,
   guint status;
   gint64 expires;
 
-  if (g_strcmp0 (req->event, "presence") != 0)
+  if (!stox_sip_event_allowed (req->event))
     {
       stox_actions_respond (actions, req->token, 489, 0, NULL, NULL,
                             "only the presence event package is supported");

@@ -11,9 +11,7 @@
 #include "sip/dialog.h"
 #include "sip/dialog-state.h"
 #include "sip/convert.h"
-
-/* The event packages the gateway serves (RFC 6665 §8.2.2). */
-#define ALLOWED_EVENTS "presence"
+#include "core/methods.h"
 
 /* The local CSeq of a server dialog (RFC 3261 §8.1.1.5, §12.2.1.1): the
  * value before our first NOTIFY (nta numbers from the one after; 0 would
@@ -302,7 +300,7 @@ stox_sip_dialog_server_new (StoxSipDialogs *dialogs,
       return NULL;
     }
   nta_leg_server_route (dlg->leg, sip->sip_record_route, sip->sip_contact);
-  dialog_set_event (dlg, sip->sip_event, ALLOWED_EVENTS);
+  dialog_set_event (dlg, sip->sip_event, stox_sip_allowed_events ());
 
   /* What its saved state needs later, when this request is gone. */
   GPtrArray *routes = g_ptr_array_new ();
@@ -342,7 +340,7 @@ stox_sip_dialog_client_new (StoxSipDialogs         *dialogs,
       dialog_free (dlg);
       return NULL;
     }
-  dlg->event_type = g_strdup (s->event != NULL ? s->event : ALLOWED_EVENTS);
+  dlg->event_type = g_strdup (s->event != NULL ? s->event : stox_sip_allowed_events ());
   dlg->target_uri = g_strdup (s->request_uri);
   g_hash_table_insert (dialogs->client, &dlg->id, dlg);
   g_debug ("client dialog %" G_GUINT64_FORMAT " starts", dlg->id);

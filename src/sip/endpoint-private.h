@@ -8,21 +8,13 @@
 #pragma once
 
 #include "sip/sofia-decls.h"
+#include "core/methods.h"
 #include "sip/endpoint.h"
 #include "sip/dialog.h"
 #include "sip/fifo-timer.h"
 #include "sip/sofia-log.h"
 
 G_BEGIN_DECLS
-
-/* Methods the gateway implements; every response carries this as Allow,
- * and other methods are answered by the stack: 405 for the ones SIP
- * defines (INVITE, REGISTER, …), 501 for unknown ones (RFC 3261 §8.2.1). */
-#define STOX_SIP_ALLOWED_METHODS "MESSAGE, SUBSCRIBE, NOTIFY, OPTIONS"
-
-/* The event packages the gateway serves (RFC 6665 §8.2.2); an initial
- * SUBSCRIBE for another gets 489 from the stack. */
-#define STOX_SIP_ALLOWED_EVENTS "presence"
 
 /* One transaction the core knows by token.  Also the magic of client
  * transactions, so their responses find it. */

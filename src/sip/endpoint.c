@@ -342,7 +342,9 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   ep->logs = stox_sofia_logs_redirect ();
 
   ep->home = su_home_new (sizeof (su_home_t));
-  ep->allow = ep->home != NULL ? sip_allow_make (ep->home, STOX_SIP_ALLOWED_METHODS) : NULL;
+  /* The core's list (core/methods.h): the stack refuses other methods
+   * with 405 or 501 (RFC 3261 §8.2.1) and every answer carries it. */
+  ep->allow = ep->home != NULL ? sip_allow_make (ep->home, stox_sip_allowed_methods ()) : NULL;
   if (ep->allow == NULL)
     {
       g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_INIT,
@@ -485,7 +487,7 @@ stox_sip_endpoint_respond (StoxSipEndpoint *ep,
                        /* Allow in every response (RFC 3261 §20.5 SHOULD). */
                        TAG_IF (allow != NULL, SIPTAG_ALLOW_STR (allow)),
                        TAG_IF (allow == NULL, SIPTAG_ALLOW (ep->allow)),
-                       TAG_IF (events, SIPTAG_ALLOW_EVENTS_STR (STOX_SIP_ALLOWED_EVENTS)),
+                       TAG_IF (events, SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ())),
                        TAG_IF (warn != NULL, SIPTAG_WARNING_STR (warn)),
                        TAG_END ());
   g_debug ("request %" G_GUINT64_FORMAT ": answered %u", token, status);
@@ -659,7 +661,7 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
                      TAG_IF (s->accept != NULL, SIPTAG_ACCEPT_STR (s->accept)),
                      SIPTAG_EXPIRES_STR (expires),
                      SIPTAG_CONTACT (our_contact (ep)),
-                     SIPTAG_ALLOW_EVENTS_STR (STOX_SIP_ALLOWED_EVENTS),
+                     SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
                      TAG_END ()))
     {
       g_debug ("subscription %" G_GUINT64_FORMAT ": cannot build the SUBSCRIBE", s->dialog);
@@ -722,7 +724,7 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
                      SIPTAG_EVENT_STR (event),
                      SIPTAG_SUBSCRIPTION_STATE_STR (state),
                      SIPTAG_CONTACT (our_contact (ep)),
-                     SIPTAG_ALLOW_EVENTS_STR (STOX_SIP_ALLOWED_EVENTS),
+                     SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
                      TAG_IF (n->content_type != NULL, SIPTAG_CONTENT_TYPE_STR (n->content_type)),
                      TAG_IF (n->content_type != NULL && n->body != NULL,
                              SIPTAG_PAYLOAD (payload_init (pl, n->body))),

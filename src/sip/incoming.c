@@ -36,7 +36,7 @@ answer_now (StoxSipEndpoint *ep,
   nta_incoming_treply (irq, status, phrase,
                        SIPTAG_SERVER_STR (ep->user_agent),
                        SIPTAG_ALLOW (ep->allow),
-                       TAG_IF (status == 489, SIPTAG_ALLOW_EVENTS_STR (STOX_SIP_ALLOWED_EVENTS)),
+                       TAG_IF (status == 489, SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ())),
                        TAG_END ());
   return status;
 }
@@ -105,9 +105,10 @@ check_request (StoxSipEndpoint *ep,
       /* A request for a dialog we do not have (any more). */
       if (sip->sip_to->a_tag != NULL)
         return answer_now (ep, irq, SIP_481_NO_TRANSACTION);
+      /* The core's event packages (core/methods.h), asked here so that a
+       * SUBSCRIBE for another never costs it a transaction. */
       if (method == sip_method_subscribe
-          && (sip->sip_event == NULL
-              || g_strcmp0 (sip->sip_event->o_type, STOX_SIP_ALLOWED_EVENTS) != 0))
+          && !stox_sip_event_allowed (sip->sip_event != NULL ? sip->sip_event->o_type : NULL))
         return answer_now (ep, irq, SIP_489_BAD_EVENT);
       return 0;
 

@@ -12,6 +12,7 @@ UNIT_TESTS = \
 	tests/unit/test-message \
 	tests/unit/test-pidf \
 	tests/unit/test-gateway \
+	tests/unit/test-methods \
 	tests/unit/test-presence
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -36,6 +37,9 @@ tests_unit_test_pidf_LDADD = $(UNIT_LDADD)
 tests_unit_test_gateway_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_gateway_SOURCES = tests/unit/test-gateway.c $(TEST_SUPPORT)
 tests_unit_test_gateway_LDADD = $(UNIT_LDADD)
+tests_unit_test_methods_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_methods_SOURCES = tests/unit/test-methods.c $(TEST_SUPPORT)
+tests_unit_test_methods_LDADD = $(UNIT_LDADD)
 tests_unit_test_presence_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_presence_SOURCES = tests/unit/test-presence.c $(TEST_SUPPORT)
 tests_unit_test_presence_LDADD = $(UNIT_LDADD)
