@@ -152,10 +152,23 @@ probe_on_request (const StoxSipRequest *req, gpointer user_data)
   Probe *p = user_data;
 
   if (req->method == STOX_SIP_METHOD_SUBSCRIBE && req->dialog == 0)
-    stox_sip_endpoint_respond (p->ep, req->token, 200, "OK", 0, NULL, NULL, NULL, EXPIRES_S, -1);
+    stox_sip_endpoint_respond (p->ep,
+                               &(StoxSipAnswer) {
+                                 .token = req->token,
+                                 .status = 200,
+                                 .phrase = (char *) "OK",
+                                 .expires = EXPIRES_S,
+                                 .min_expires = -1,
+                               });
   else
-    stox_sip_endpoint_respond (p->ep, req->token, 481, "No Such Subscription", 0, NULL, NULL,
-                               NULL, -1, -1);
+    stox_sip_endpoint_respond (p->ep,
+                               &(StoxSipAnswer) {
+                                 .token = req->token,
+                                 .status = 481,
+                                 .phrase = (char *) "No Such Subscription",
+                                 .expires = -1,
+                                 .min_expires = -1,
+                               });
 }
 
 static void

@@ -261,6 +261,25 @@ typedef struct
                            * time and converts both ways.  0 otherwise. */
 } StoxStoreRecord;
 
+/* The final answer to an incoming request: the core's SIP_RESPOND, and
+ * what stox_sip_endpoint_respond() sends. */
+typedef struct
+{
+  StoxToken token;
+  guint     status;
+  char     *phrase;           /* NULL: the status's usual phrase */
+  guint     retry_after;      /* seconds; 0 = no Retry-After header */
+  char     *accept;           /* Accept header value, or NULL */
+  char     *allow;            /* Allow header value, or NULL */
+  char     *warning;          /* explanatory text (Warning 399), or NULL */
+  gint64    expires;          /* Expires header (SUBSCRIBE 2xx); -1 none */
+  gint64    min_expires;      /* Min-Expires header (423); -1 none */
+} StoxSipAnswer;
+
+/* An answer with none of the optional headers (0 would be "Expires: 0"). */
+#define STOX_SIP_ANSWER_INIT(answer_token, answer_status) \
+  { .token = (answer_token), .status = (answer_status), .expires = -1, .min_expires = -1 }
+
 typedef enum
 {
   STOX_ACTION_SIP_RESPOND,
@@ -276,18 +295,7 @@ typedef struct
   StoxActionKind kind;
   union
   {
-    struct
-    {
-      StoxToken token;
-      guint     status;
-      char     *phrase;
-      guint     retry_after;      /* seconds; 0 = no Retry-After header */
-      char     *accept;           /* Accept header value, or NULL */
-      char     *allow;            /* Allow header value, or NULL */
-      char     *warning;          /* explanatory text (Warning 399), or NULL */
-      gint64    expires;          /* Expires header (SUBSCRIBE 2xx); -1 none */
-      gint64    min_expires;      /* Min-Expires header (423); -1 none */
-    } respond;
+    StoxSipAnswer     respond;
     StoxSipOutRequest request;
     StoxStanza       *stanza;
     StoxSipSubscribe  subscribe;

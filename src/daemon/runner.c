@@ -159,11 +159,7 @@ execute_one (StoxRunner *runner, StoxAction *a, GPtrArray **more)
       g_debug ("SIP %" G_GUINT64_FORMAT " ← %u %s", a->u.respond.token,
                a->u.respond.status, a->u.respond.phrase);
       if (runner->sip != NULL)
-        stox_sip_endpoint_respond (runner->sip, a->u.respond.token, a->u.respond.status,
-                                   a->u.respond.phrase, a->u.respond.retry_after,
-                                   a->u.respond.accept, a->u.respond.allow,
-                                   a->u.respond.warning, a->u.respond.expires,
-                                   a->u.respond.min_expires);
+        stox_sip_endpoint_respond (runner->sip, &a->u.respond);
       break;
     case STOX_ACTION_SIP_REQUEST:
       g_debug ("SIP %" G_GUINT64_FORMAT " → MESSAGE %s", a->u.request.token,

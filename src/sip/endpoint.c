@@ -425,20 +425,15 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
 }
 
 void
-stox_sip_endpoint_respond (StoxSipEndpoint *ep,
-                           StoxToken        token,
-                           guint            status,
-                           const char      *phrase,
-                           guint            retry_after,
-                           const char      *accept,
-                           const char      *allow,
-                           const char      *warning,
-                           gint64           expires,
-                           gint64           min_expires)
+stox_sip_endpoint_respond (StoxSipEndpoint     *ep,
+                           const StoxSipAnswer *answer)
 {
-  g_return_if_fail (ep != NULL);
-  g_return_if_fail (status >= 200 && status <= 699);
+  g_return_if_fail (ep != NULL && answer != NULL);
+  g_return_if_fail (answer->status >= 200 && answer->status <= 699);
 
+  StoxToken token = answer->token;
+  guint status = answer->status;
+  const char *phrase = answer->phrase;
   StoxSipOp *op = g_hash_table_lookup (ep->server_ops, &token);
   if (op == NULL)
     {
@@ -446,14 +441,17 @@ stox_sip_endpoint_respond (StoxSipEndpoint *ep,
       return;
     }
 
-  g_autofree char *retry = retry_after > 0 ? g_strdup_printf ("%u", retry_after) : NULL;
-  g_autofree char *expires_text = expires >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, expires)
-                                               : NULL;
-  g_autofree char *min_text = min_expires >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, min_expires)
-                                               : NULL;
+  g_autofree char *retry = answer->retry_after > 0 ? g_strdup_printf ("%u", answer->retry_after)
+                                                   : NULL;
+  g_autofree char *expires_text = answer->expires >= 0
+                                  ? g_strdup_printf ("%" G_GINT64_FORMAT, answer->expires)
+                                  : NULL;
+  g_autofree char *min_text = answer->min_expires >= 0
+                              ? g_strdup_printf ("%" G_GINT64_FORMAT, answer->min_expires)
+                              : NULL;
   g_autofree char *warn = NULL;
-  if (warning != NULL)
-    warn = stox_sip_convert_warning (stox_sip_endpoint_get_bound (ep), warning);
+  if (answer->warning != NULL)
+    warn = stox_sip_convert_warning (stox_sip_endpoint_get_bound (ep), answer->warning);
 
   gboolean ok = status < 300;
   gboolean events = op->method == STOX_SIP_METHOD_SUBSCRIBE
@@ -483,10 +481,10 @@ stox_sip_endpoint_respond (StoxSipEndpoint *ep,
                        TAG_IF (expires_text != NULL, SIPTAG_EXPIRES_STR (expires_text)),
                        TAG_IF (min_text != NULL, SIPTAG_MIN_EXPIRES_STR (min_text)),
                        TAG_IF (retry != NULL, SIPTAG_RETRY_AFTER_STR (retry)),
-                       TAG_IF (accept != NULL, SIPTAG_ACCEPT_STR (accept)),
+                       TAG_IF (answer->accept != NULL, SIPTAG_ACCEPT_STR (answer->accept)),
                        /* Allow in every response (RFC 3261 §20.5 SHOULD). */
-                       TAG_IF (allow != NULL, SIPTAG_ALLOW_STR (allow)),
-                       TAG_IF (allow == NULL, SIPTAG_ALLOW (ep->allow)),
+                       TAG_IF (answer->allow != NULL, SIPTAG_ALLOW_STR (answer->allow)),
+                       TAG_IF (answer->allow == NULL, SIPTAG_ALLOW (ep->allow)),
                        TAG_IF (events, SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ())),
                        TAG_IF (warn != NULL, SIPTAG_WARNING_STR (warn)),
                        TAG_END ());

@@ -49,11 +49,11 @@ stox_sip_incoming_expired (gpointer item,
 {
   StoxSipOp *op = item;
   StoxSipEndpoint *ep = user_data;
+  StoxSipAnswer answer = STOX_SIP_ANSWER_INIT (op->token, 500);
 
   g_warning ("request %" G_GUINT64_FORMAT " not answered within %u ms; answering 500",
              op->token, stox_fifo_timer_delay_ms (ep->unanswered));
-  stox_sip_endpoint_respond (ep, op->token, SIP_500_INTERNAL_SERVER_ERROR,
-                             0, NULL, NULL, NULL, -1, -1);
+  stox_sip_endpoint_respond (ep, &answer);
 }
 
 /* What the stack can answer without the core (RFC 3261 §8.2.1–§8.2.2,

@@ -105,8 +105,14 @@ on_request (const StoxSipRequest *req,
 
   g_ptr_array_add (fx->requests, request_copy (req));
   if (fx->answer_in_callback != 0)
-    stox_sip_endpoint_respond (fx->ep, req->token, fx->answer_in_callback, NULL,
-                               0, NULL, ALLOW, NULL, -1, -1);
+    stox_sip_endpoint_respond (fx->ep,
+                               &(StoxSipAnswer) {
+                                 .token = req->token,
+                                 .status = fx->answer_in_callback,
+                                 .allow = (char *) ALLOW,
+                                 .expires = -1,
+                                 .min_expires = -1,
+                               });
 }
 
 static void
@@ -551,7 +557,14 @@ test_options_answered_later (Fixture       *fx,
   run_for (100);
   g_assert_false (has_final_response (fx));
 
-  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, ALLOW, NULL, -1, -1);
+  stox_sip_endpoint_respond (fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = req->token,
+                               .status = 200,
+                               .allow = (char *) ALLOW,
+                               .expires = -1,
+                               .min_expires = -1,
+                             });
   wait_for (fx, has_final_response, "200 to OPTIONS");
 
   g_autofree char *resp = final_response_text (fx);
@@ -564,7 +577,7 @@ test_options_answered_later (Fixture       *fx,
   g_assert_nonnull (strstr (resp, call_id));
 
   /* A second answer to the same token is ignored. */
-  stox_sip_endpoint_respond (fx->ep, req->token, 500, NULL, 0, NULL, NULL, NULL, -1, -1);
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 500));
   run_for (100);
   g_assert_cmpint (final_response_index (fx), ==, (int) fx->datagrams->len - 1);
 }
@@ -601,7 +614,14 @@ answer_delayed (gpointer user_data)
 
   /* Up to now the transaction must have stayed open. */
   g_assert_false (has_final_response (d->fx));
-  stox_sip_endpoint_respond (d->fx->ep, d->token, 202, "Accepted", 0, NULL, NULL, NULL, -1, -1);
+  stox_sip_endpoint_respond (d->fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = d->token,
+                               .status = 202,
+                               .phrase = (char *) "Accepted",
+                               .expires = -1,
+                               .min_expires = -1,
+                             });
   d->answered = TRUE;
   return G_SOURCE_REMOVE;
 }
@@ -716,8 +736,14 @@ test_unanswered_500 (Fixture       *fx,
   run_for (100);
   g_assert_cmpuint (fx->requests->len, ==, 3);
   /* The third is answered in time. */
-  stox_sip_endpoint_respond (fx->ep, ((StoxSipRequest *) fx->requests->pdata[2])->token, 202,
-                             NULL, 0, NULL, ALLOW, NULL, -1, -1);
+  stox_sip_endpoint_respond (fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = ((StoxSipRequest *) fx->requests->pdata[2])->token,
+                               .status = 202,
+                               .allow = (char *) ALLOW,
+                               .expires = -1,
+                               .min_expires = -1,
+                             });
 
   /* The first at ~400 ms, the second at ~600 ms. */
   for (guint i = 0; i < 100 && finals_for (fx, c1, 500) == 0; i++)
@@ -736,8 +762,14 @@ test_unanswered_500 (Fixture       *fx,
 
   /* The core's late answer to the first: nothing more on the wire. */
   guint before = fx->datagrams->len;
-  stox_sip_endpoint_respond (fx->ep, ((StoxSipRequest *) fx->requests->pdata[0])->token, 202,
-                             NULL, 0, NULL, ALLOW, NULL, -1, -1);
+  stox_sip_endpoint_respond (fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = ((StoxSipRequest *) fx->requests->pdata[0])->token,
+                               .status = 202,
+                               .allow = (char *) ALLOW,
+                               .expires = -1,
+                               .min_expires = -1,
+                             });
   run_for (100);
   g_assert_cmpuint (fx->datagrams->len, ==, before);
 }
@@ -754,9 +786,17 @@ test_respond_headers (Fixture       *fx,
   wait_for (fx, has_request, "MESSAGE to reach on_request");
 
   StoxSipRequest *req = fx->requests->pdata[0];
-  stox_sip_endpoint_respond (fx->ep, req->token, 503, "Service Unavailable", 30,
-                             "text/plain, message/cpim", NULL,
-                             "XMPP link \"down\"\r\nX-Evil: 1", -1, -1);
+  stox_sip_endpoint_respond (fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = req->token,
+                               .status = 503,
+                               .phrase = (char *) "Service Unavailable",
+                               .accept = (char *) "text/plain, message/cpim",
+                               .warning = (char *) "XMPP link \"down\"\r\nX-Evil: 1",
+                               .retry_after = 30,
+                               .expires = -1,
+                               .min_expires = -1,
+                             });
   wait_for (fx, has_final_response, "503 to MESSAGE");
 
   g_autofree char *resp = final_response_text (fx);
@@ -1435,7 +1475,13 @@ watcher_subscribe_with (Fixture    *fx,
   run_for (50);
   g_assert_false (has_final_response (fx));
 
-  stox_sip_endpoint_respond (fx->ep, w->dialog, 200, NULL, 0, NULL, NULL, NULL, expires, -1);
+  stox_sip_endpoint_respond (fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = w->dialog,
+                               .status = 200,
+                               .expires = expires,
+                               .min_expires = -1,
+                             });
   g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
   g_autofree char *expires_line = g_strdup_printf ("\r\nExpires: %u\r\n", expires);
   g_autofree char *resp_to = header_value (resp, "To");
@@ -1558,7 +1604,13 @@ test_server_dialog (Fixture       *fx,
   g_assert_cmpint (req->expires, ==, 600);
   run_for (100);
   g_assert_cmpuint (fx->datagrams->len, ==, 0);
-  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, 300, -1);
+  stox_sip_endpoint_respond (fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = req->token,
+                               .status = 200,
+                               .expires = 300,
+                               .min_expires = -1,
+                             });
   g_autofree char *refreshed = wait_datagram (fx, "SIP/2.0 ");
   g_autofree char *refreshed_to = header_value (refreshed, "To");
   g_assert_true (g_str_has_prefix (refreshed, "SIP/2.0 200 OK\r\n"));
@@ -1642,7 +1694,7 @@ test_server_dialog_ends (Fixture       *fx,
   peer_send_text (fx, refresh);
   StoxSipRequest *req = wait_request (fx, n_req);
   g_assert_cmpuint (req->dialog, ==, w2.dialog);
-  stox_sip_endpoint_respond (fx->ep, req->token, 481, NULL, 0, NULL, NULL, NULL, -1, -1);
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 481));
   notify_in (fx, &w2, 6003, STOX_SUBSTATE_ACTIVE, 60, NULL, NULL, NULL);
   r = wait_response (fx, 3);
   g_assert_cmpuint (r->token, ==, 6003);
@@ -1834,7 +1886,7 @@ test_client_dialog (Fixture       *fx,
   /* The stack leaves the NOTIFY to the core. */
   run_for (100);
   g_assert_false (has_final_response (fx));
-  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, -1, -1);
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 200));
   g_autofree char *notify_ok = wait_datagram (fx, "SIP/2.0 ");
   g_assert_true (g_str_has_prefix (notify_ok, "SIP/2.0 200 OK\r\n"));
   g_assert_nonnull (strstr (notify_ok, " NOTIFY\r\n"));
@@ -1842,7 +1894,14 @@ test_client_dialog (Fixture       *fx,
   /* A NOTIFY with a bad body: the core's 400 goes out as such. */
   notifier_send_notify (fx, &nf, "active;expires=100", "<not-pidf");
   req = wait_request (fx, 2);
-  stox_sip_endpoint_respond (fx->ep, req->token, 400, "Bad PIDF", 0, NULL, NULL, NULL, -1, -1);
+  stox_sip_endpoint_respond (fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = req->token,
+                               .status = 400,
+                               .phrase = (char *) "Bad PIDF",
+                               .expires = -1,
+                               .min_expires = -1,
+                             });
   g_autofree char *bad = wait_datagram (fx, "SIP/2.0 ");
   g_assert_true (g_str_has_prefix (bad, "SIP/2.0 400 Bad PIDF\r\n"));
 
@@ -1895,7 +1954,7 @@ test_client_dialog (Fixture       *fx,
   g_assert_cmpstr (req->substate, ==, "terminated");
   g_assert_cmpstr (req->substate_reason, ==, "timeout");
   g_assert_null (req->body);
-  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, -1, -1);
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 200));
   g_autofree char *final_ok = wait_datagram (fx, "SIP/2.0 ");
   g_assert_true (g_str_has_prefix (final_ok, "SIP/2.0 200 OK\r\n"));
 
@@ -1937,7 +1996,7 @@ test_client_dialog_notify_first (Fixture       *fx,
   g_assert_cmpuint (req->dialog, ==, 42);
   g_assert_cmpstr (req->substate, ==, "pending");
   g_assert_cmpint (req->substate_expires, ==, 300);
-  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, -1, -1);
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 200));
   g_autofree char *ok = wait_datagram (fx, "SIP/2.0 ");
   g_assert_true (g_str_has_prefix (ok, "SIP/2.0 200 OK\r\n"));
 
@@ -2232,7 +2291,13 @@ watcher_refresh_answered (Fixture *fx,
   g_assert_cmpint (req->method, ==, STOX_SIP_METHOD_SUBSCRIBE);
   g_assert_cmpuint (req->dialog, ==, w->dialog);
   g_assert_cmpuint (req->token, !=, w->dialog);
-  stox_sip_endpoint_respond (fx->ep, req->token, 200, NULL, 0, NULL, NULL, NULL, 300, -1);
+  stox_sip_endpoint_respond (fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = req->token,
+                               .status = 200,
+                               .expires = 300,
+                               .min_expires = -1,
+                             });
 
   g_autofree char *ok = wait_datagram (fx, "SIP/2.0 ");
   g_autofree char *ok_to = header_value (ok, "To");
