@@ -144,31 +144,47 @@ typedef struct
 {
   StoxSipEndpoint *ep;
   char            *state;
+  GPtrArray       *requests;   /* StoxSipRequest, answered after the dispatch */
 } Probe;
 
+/* The endpoint's callbacks only queue (endpoint.h), as stoxd's runner. */
 static void
-probe_on_request (const StoxSipRequest *req, gpointer user_data)
+probe_on_request (StoxSipRequest *req, gpointer user_data)
 {
   Probe *p = user_data;
 
-  if (req->method == STOX_SIP_METHOD_SUBSCRIBE && req->dialog == 0)
-    stox_sip_endpoint_respond (p->ep,
-                               &(StoxSipAnswer) {
-                                 .token = req->token,
-                                 .status = 200,
-                                 .phrase = (char *) "OK",
-                                 .expires = EXPIRES_S,
-                                 .min_expires = -1,
-                               });
-  else
-    stox_sip_endpoint_respond (p->ep,
-                               &(StoxSipAnswer) {
-                                 .token = req->token,
-                                 .status = 481,
-                                 .phrase = (char *) "No Such Subscription",
-                                 .expires = -1,
-                                 .min_expires = -1,
-                               });
+  g_ptr_array_add (p->requests, req);
+}
+
+static void
+probe_dispatched (gpointer user_data)
+{
+  Probe *p = user_data;
+
+  for (guint i = 0; i < p->requests->len; i++)
+    {
+      const StoxSipRequest *req = p->requests->pdata[i];
+
+      if (req->method == STOX_SIP_METHOD_SUBSCRIBE && req->dialog == 0)
+        stox_sip_endpoint_respond (p->ep,
+                                   &(StoxSipAnswer) {
+                                     .token = req->token,
+                                     .status = 200,
+                                     .phrase = (char *) "OK",
+                                     .expires = EXPIRES_S,
+                                     .min_expires = -1,
+                                   });
+      else
+        stox_sip_endpoint_respond (p->ep,
+                                   &(StoxSipAnswer) {
+                                     .token = req->token,
+                                     .status = 481,
+                                     .phrase = (char *) "No Such Subscription",
+                                     .expires = -1,
+                                     .min_expires = -1,
+                                   });
+    }
+  g_ptr_array_set_size (p->requests, 0);
 }
 
 static void
@@ -197,7 +213,7 @@ static char *
 check_real_dialog (void)
 {
   StoxSipEndpointConfig config = { .listen = "sip:127.0.0.1:0", .user_agent = "bench-restore" };
-  Probe p = { NULL, NULL };
+  Probe p = { NULL, NULL, g_ptr_array_new_with_free_func ((GDestroyNotify) stox_sip_request_free) };
   g_autoptr (GError) error = NULL;
   struct sockaddr_in addr = { .sin_family = AF_INET };
   socklen_t addr_len = sizeof addr;
@@ -209,6 +225,7 @@ check_real_dialog (void)
   if (p.ep == NULL)
     g_error ("SIP endpoint: %s", error->message);
   stox_sip_endpoint_set_dialog_func (p.ep, probe_on_dialog, &p);
+  stox_sip_endpoint_set_dispatch_func (p.ep, probe_dispatched, &p);
   bound = stox_sip_endpoint_get_bound (p.ep);
   colon = strrchr (bound, ':');
   g_assert (colon != NULL);
@@ -255,6 +272,7 @@ check_real_dialog (void)
     g_error ("check: the SUBSCRIBE was not answered 200");
   close (fd);
   stox_sip_endpoint_free (p.ep);
+  g_ptr_array_unref (p.requests);
 
   /* Our tag, as the front end wrote it in the local address. */
   const char *tag = strstr (p.state, ";tag=");

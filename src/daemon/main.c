@@ -140,7 +140,7 @@ on_link (StoxXmppLinkState state, guint retry_in_s, const char *reason, gpointer
 
 /* The component takes one user_data for both callbacks: the Daemon. */
 static void
-on_stanza (const StoxStanza *st, gpointer user_data)
+on_stanza (StoxStanza *st, gpointer user_data)
 {
   Daemon *d = user_data;
 

@@ -1,9 +1,60 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Control crosses the house once per event: a front end's callback only
+ * queues the event here, and the queue is drained from the loop, where
+ * each event goes down into the core and its actions come back up through
+ * execute() into the front ends.  Nothing runs the core inside Sofia's or
+ * libstrophe's callbacks, nothing calls the core while its actions run (a
+ * stanza that cannot be sent is an event of its own, next in line), and no
+ * front-end call is made from inside a front end.
+ *
+ * When: at the end of each dispatch of a front end's GSource (after the
+ * stack has returned; the same loop iteration that read the input), at
+ * most STOX_RUNNER_EVENTS_PER_PASS events each time so that input keeps
+ * flowing; what is left makes the runner's own GSource ready at once,
+ * which also runs the core's deadlines.  Readiness is read in prepare(),
+ * never signalled: queuing an event writes no wake-up eventfd.
+ */
 #include <config.h>  /* autoconf; "config.h" here would be daemon/config.h */
 
 #include "runner.h"
 
 #include "core/deadline.h"
+
+typedef enum
+{
+  EVENT_SIP_REQUEST,
+  EVENT_SIP_RESPONSE,
+  EVENT_STANZA,
+  EVENT_LINK,
+  EVENT_SEND_FAILED,   /* a stanza the core asked for could not be sent */
+} EventKind;
+
+typedef struct
+{
+  EventKind kind;
+  union
+  {
+    StoxSipRequest  *request;
+    StoxSipResponse  response;   /* phrase owned */
+    StoxStanza      *stanza;     /* STANZA, SEND_FAILED */
+    struct
+    {
+      gboolean up;
+      guint    retry_in_s;
+    } link;
+  } u;
+} Event;
+
+/* A FIFO of events in one array used as a ring, grown by doubling: no
+ * allocation per event. */
+typedef struct
+{
+  Event *items;
+  guint  size;   /* 0 or a power of two */
+  guint  head;
+  guint  len;
+} EventRing;
 
 struct _StoxRunner
 {
@@ -11,69 +62,106 @@ struct _StoxRunner
   StoxSipEndpoint   *sip;
   StoxXmppComponent *xmpp;
   StoxStore         *store;
-  GSource           *timer;
+  GSource           *source;    /* queued events and the core's deadlines */
   guint              flush_id;
+
+  EventRing          events;
+  GPtrArray         *actions;   /* the core's actions for the event at hand */
+  GPtrArray         *failed;    /* StoxStanza: sends that failed among them */
+  gboolean           draining;
 };
 
-static void execute (StoxRunner *runner, GPtrArray *actions);
+/* ------------------------------------------------------------------ */
+/* The queue                                                           */
 
-/* The core's next deadline is read when the loop prepares its poll, not
- * pushed with g_source_set_ready_time(): that call writes the context's
- * wake-up eventfd whenever the time changes, and the deadline changes
- * with nearly every message (three syscalls and one extra loop pass per
- * message under load, bench/README.md). */
-typedef struct
+static void
+event_clear (Event *ev)
 {
-  GSource     source;
-  StoxRunner *runner;
-} TimerSource;
+  switch (ev->kind)
+    {
+    case EVENT_SIP_REQUEST:
+      stox_sip_request_free (ev->u.request);
+      break;
+    case EVENT_SIP_RESPONSE:
+      g_free (ev->u.response.phrase);
+      break;
+    case EVENT_STANZA:
+    case EVENT_SEND_FAILED:
+      stox_stanza_free (ev->u.stanza);
+      break;
+    case EVENT_LINK:
+      break;
+    }
+}
 
-static gboolean
-timer_due (GSource *source, gint *timeout)
+static void
+ring_grow (EventRing *ring)
 {
-  TimerSource *self = (TimerSource *) source;
+  guint size = ring->size != 0 ? ring->size * 2 : 64;
+  Event *items = g_new (Event, size);
 
-  return stox_deadline_due (stox_gateway_next_deadline (self->runner->gw),
-                            g_source_get_time (source), timeout);
+  /* Unrolled into the new array from its head. */
+  for (guint i = 0; i < ring->len; i++)
+    items[i] = ring->items[(ring->head + i) & (ring->size - 1)];
+  g_free (ring->items);
+  ring->items = items;
+  ring->size = size;
+  ring->head = 0;
+}
+
+static void
+ring_push_tail (EventRing   *ring,
+                const Event *ev)
+{
+  if (ring->len == ring->size)
+    ring_grow (ring);
+  ring->items[(ring->head + ring->len) & (ring->size - 1)] = *ev;
+  ring->len++;
+}
+
+static void
+ring_push_head (EventRing   *ring,
+                const Event *ev)
+{
+  if (ring->len == ring->size)
+    ring_grow (ring);
+  ring->head = (ring->head + ring->size - 1) & (ring->size - 1);
+  ring->items[ring->head] = *ev;
+  ring->len++;
 }
 
 static gboolean
-timer_check (GSource *source)
+ring_pop_head (EventRing *ring,
+               Event     *ret_ev)
 {
-  gint timeout;
-
-  return timer_due (source, &timeout);
+  if (ring->len == 0)
+    return FALSE;
+  *ret_ev = ring->items[ring->head];
+  ring->head = (ring->head + 1) & (ring->size - 1);
+  ring->len--;
+  return TRUE;
 }
 
 static gboolean
-timer_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+ring_head_is (EventRing *ring,
+              EventKind  kind)
 {
-  StoxRunner *runner = ((TimerSource *) source)->runner;
-  g_autoptr (GPtrArray) actions = stox_actions_new ();
-
-  stox_gateway_on_timer (runner->gw, g_get_monotonic_time (), actions);
-  execute (runner, actions);
-  return G_SOURCE_CONTINUE;
+  return ring->len > 0 && ring->items[ring->head].kind == kind;
 }
 
-static GSourceFuncs timer_funcs = {
-  .prepare = timer_due,
-  .check = timer_check,
-  .dispatch = timer_dispatch,
-};
-
-StoxRunner *
-stox_runner_new (StoxGateway *gw)
+static void
+ring_clear (EventRing *ring)
 {
-  StoxRunner *runner = g_new0 (StoxRunner, 1);
+  Event ev;
 
-  runner->gw = gw;
-  runner->timer = g_source_new (&timer_funcs, sizeof (TimerSource));
-  ((TimerSource *) runner->timer)->runner = runner;
-  g_source_set_name (runner->timer, "stox core deadlines");
-  g_source_attach (runner->timer, NULL);
-  return runner;
+  while (ring_pop_head (ring, &ev))
+    event_clear (&ev);
+  g_clear_pointer (&ring->items, g_free);
+  ring->size = 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* The store                                                           */
 
 /* One transaction for everything a burst of events stored: the flush
  * runs when the loop has nothing more urgent to do. */
@@ -124,34 +212,11 @@ stox_runner_flush (StoxRunner *runner)
     flush_store (runner);
 }
 
-void
-stox_runner_free (StoxRunner *runner)
-{
-  if (runner == NULL)
-    return;
-  g_clear_handle_id (&runner->flush_id, g_source_remove);
-  g_source_destroy (runner->timer);
-  g_source_unref (runner->timer);
-  g_free (runner);
-}
-
-void
-stox_runner_set_store (StoxRunner *runner, StoxStore *store)
-{
-  runner->store = store;
-}
-
-void
-stox_runner_set_frontends (StoxRunner        *runner,
-                           StoxSipEndpoint   *sip,
-                           StoxXmppComponent *xmpp)
-{
-  runner->sip = sip;
-  runner->xmpp = xmpp;
-}
+/* ------------------------------------------------------------------ */
+/* The core's actions                                                  */
 
 static void
-execute_one (StoxRunner *runner, StoxAction *a, GPtrArray **more)
+execute_one (StoxRunner *runner, StoxAction *a)
 {
   switch (a->kind)
     {
@@ -192,86 +257,279 @@ execute_one (StoxRunner *runner, StoxAction *a, GPtrArray **more)
         {
           g_info ("stanza %s to %s not sent: XMPP link down or congested",
                   a->u.stanza->id, a->u.stanza->to);
-          if (*more == NULL)
-            *more = stox_actions_new ();
-          stox_gateway_on_xmpp_send_failed (runner->gw, a->u.stanza,
-                                            g_get_monotonic_time (), *more);
+          g_ptr_array_add (runner->failed, g_steal_pointer (&a->u.stanza));
         }
       break;
     }
 }
 
+/* Carries out runner->actions and empties it.  The failed sends among
+ * them go to the head of the queue, in their order, so they are the next
+ * events: each its own trip into the core (the answer it owes its SIP
+ * transaction), as if the component had reported it. */
 static void
-execute (StoxRunner *runner, GPtrArray *actions)
+execute (StoxRunner *runner)
 {
-  /* Only a failed send adds actions: no array per event otherwise. */
-  g_autoptr (GPtrArray) more = NULL;
+  GPtrArray *actions = runner->actions;
 
   for (guint i = 0; i < actions->len; i++)
-    execute_one (runner, actions->pdata[i], &more);
-  /* A failed send yields SIP actions only, so this recursion ends. */
-  if (more != NULL && more->len > 0)
-    execute (runner, more);
+    execute_one (runner, actions->pdata[i]);
+  g_ptr_array_set_size (actions, 0);
+
+  for (guint i = runner->failed->len; i > 0; i--)
+    {
+      Event ev = { .kind = EVENT_SEND_FAILED, .u.stanza = runner->failed->pdata[i - 1] };
+
+      ring_push_head (&runner->events, &ev);
+    }
+  g_ptr_array_set_size (runner->failed, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events into the core                                                */
+
+/* One event: down into the core, its actions back up. */
+static void
+handle (StoxRunner *runner,
+        Event      *ev)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  switch (ev->kind)
+    {
+    case EVENT_SIP_REQUEST:
+      {
+        const StoxSipRequest *req = ev->u.request;
+
+        g_debug ("SIP %" G_GUINT64_FORMAT " → %s %s from %s (%s)", req->token,
+                 req->method_name != NULL ? req->method_name : "request",
+                 req->request_uri, req->from_uri, req->source);
+        stox_gateway_on_sip (runner->gw, req, now, runner->actions);
+      }
+      break;
+    case EVENT_SIP_RESPONSE:
+      g_debug ("SIP %" G_GUINT64_FORMAT " ← %u %s", ev->u.response.token,
+               ev->u.response.status, ev->u.response.phrase);
+      stox_gateway_on_sip_response (runner->gw, &ev->u.response, now, runner->actions);
+      break;
+    case EVENT_STANZA:
+      stox_gateway_on_stanza (runner->gw, ev->u.stanza, now, runner->actions);
+      break;
+    case EVENT_LINK:
+      stox_gateway_on_link (runner->gw, ev->u.link.up, ev->u.link.retry_in_s, now,
+                            runner->actions);
+      break;
+    case EVENT_SEND_FAILED:
+      stox_gateway_on_xmpp_send_failed (runner->gw, ev->u.stanza, now, runner->actions);
+      break;
+    }
+  execute (runner);
+}
+
+/* Up to `limit` events, plus the failed sends their actions left at the
+ * head: those belong to the event that caused them. */
+static void
+drain (StoxRunner *runner,
+       guint       limit)
+{
+  Event ev;
+  guint n = 0;
+
+  /* Every caller runs from the loop, outside the core and the runner:
+   * if this ever recursed, an event would overtake the one in hand. */
+  g_return_if_fail (!runner->draining);
+  runner->draining = TRUE;
+  while ((n < limit || ring_head_is (&runner->events, EVENT_SEND_FAILED))
+         && ring_pop_head (&runner->events, &ev))
+    {
+      if (ev.kind != EVENT_SEND_FAILED)
+        n++;
+      handle (runner, &ev);
+      event_clear (&ev);
+    }
+  runner->draining = FALSE;
+}
+
+/* The front ends' GSources call this at the end of each dispatch. */
+static void
+frontend_dispatched (gpointer user_data)
+{
+  drain (user_data, STOX_RUNNER_EVENTS_PER_PASS);
 }
 
 void
-stox_runner_on_sip_request (const StoxSipRequest *req, gpointer user_data)
+stox_runner_on_sip_request (StoxSipRequest *req, gpointer user_data)
 {
   StoxRunner *runner = user_data;
-  g_autoptr (GPtrArray) actions = stox_actions_new ();
+  Event ev = { .kind = EVENT_SIP_REQUEST, .u.request = req };
 
-  g_debug ("SIP %" G_GUINT64_FORMAT " → %s %s from %s (%s)", req->token,
-           req->method_name != NULL ? req->method_name : "request",
-           req->request_uri, req->from_uri, req->source);
-  stox_gateway_on_sip (runner->gw, req, g_get_monotonic_time (), actions);
-  execute (runner, actions);
+  ring_push_tail (&runner->events, &ev);
 }
 
 void
 stox_runner_on_sip_response (const StoxSipResponse *resp, gpointer user_data)
 {
   StoxRunner *runner = user_data;
-  g_autoptr (GPtrArray) actions = stox_actions_new ();
+  Event ev = { .kind = EVENT_SIP_RESPONSE, .u.response = *resp };
 
-  g_debug ("SIP %" G_GUINT64_FORMAT " ← %u %s", resp->token, resp->status, resp->phrase);
-  stox_gateway_on_sip_response (runner->gw, resp, g_get_monotonic_time (), actions);
-  execute (runner, actions);
+  ev.u.response.phrase = g_strdup (resp->phrase);
+  ring_push_tail (&runner->events, &ev);
 }
 
 void
-stox_runner_on_stanza (const StoxStanza *st, gpointer user_data)
+stox_runner_on_stanza (StoxStanza *st, gpointer user_data)
 {
   StoxRunner *runner = user_data;
-  g_autoptr (GPtrArray) actions = stox_actions_new ();
+  Event ev = { .kind = EVENT_STANZA, .u.stanza = st };
 
-  stox_gateway_on_stanza (runner->gw, st, g_get_monotonic_time (), actions);
-  execute (runner, actions);
+  ring_push_tail (&runner->events, &ev);
 }
 
 void
 stox_runner_on_link (StoxRunner *runner, gboolean up, guint retry_in_s)
 {
-  g_autoptr (GPtrArray) actions = stox_actions_new ();
+  Event ev = { .kind = EVENT_LINK, .u.link = { up, retry_in_s } };
 
-  stox_gateway_on_link (runner->gw, up, retry_in_s, g_get_monotonic_time (), actions);
-  execute (runner, actions);
+  ring_push_tail (&runner->events, &ev);
+}
+
+guint
+stox_runner_queued (StoxRunner *runner)
+{
+  return runner->events.len;
+}
+
+/* ------------------------------------------------------------------ */
+/* The runner's GSource                                                */
+
+/* Ready when events wait or a core deadline is due.  The deadline is read
+ * when the loop prepares its poll, not pushed with
+ * g_source_set_ready_time(): that call writes the context's wake-up
+ * eventfd whenever the time changes, and the deadline changes with nearly
+ * every message (three syscalls and one extra loop pass per message under
+ * load, bench/README.md). */
+typedef struct
+{
+  GSource     source;
+  StoxRunner *runner;
+} RunnerSource;
+
+static gboolean
+source_prepare (GSource *source, gint *timeout)
+{
+  StoxRunner *runner = ((RunnerSource *) source)->runner;
+
+  if (runner->events.len > 0)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  return stox_deadline_due (stox_gateway_next_deadline (runner->gw),
+                            g_source_get_time (source), timeout);
+}
+
+static gboolean
+source_check (GSource *source)
+{
+  gint timeout;
+
+  return source_prepare (source, &timeout);
+}
+
+static gboolean
+source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  StoxRunner *runner = ((RunnerSource *) source)->runner;
+  gint64 deadline;
+
+  drain (runner, STOX_RUNNER_EVENTS_PER_PASS);
+
+  deadline = stox_gateway_next_deadline (runner->gw);
+  if (deadline >= 0 && deadline <= g_get_monotonic_time ())
+    {
+      stox_gateway_on_timer (runner->gw, g_get_monotonic_time (), runner->actions);
+      execute (runner);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs source_funcs = {
+  .prepare = source_prepare,
+  .check = source_check,
+  .dispatch = source_dispatch,
+};
+
+/* ------------------------------------------------------------------ */
+/* Life                                                                */
+
+StoxRunner *
+stox_runner_new (StoxGateway *gw)
+{
+  StoxRunner *runner = g_new0 (StoxRunner, 1);
+
+  runner->gw = gw;
+  runner->actions = stox_actions_new ();
+  runner->failed = g_ptr_array_new ();
+  runner->source = g_source_new (&source_funcs, sizeof (RunnerSource));
+  ((RunnerSource *) runner->source)->runner = runner;
+  g_source_set_name (runner->source, "stox core events and deadlines");
+  g_source_attach (runner->source, NULL);
+  return runner;
+}
+
+void
+stox_runner_free (StoxRunner *runner)
+{
+  if (runner == NULL)
+    return;
+  stox_runner_set_frontends (runner, NULL, NULL);
+  g_clear_handle_id (&runner->flush_id, g_source_remove);
+  g_source_destroy (runner->source);
+  g_source_unref (runner->source);
+  ring_clear (&runner->events);
+  g_ptr_array_unref (runner->actions);
+  g_ptr_array_unref (runner->failed);
+  g_free (runner);
+}
+
+void
+stox_runner_set_store (StoxRunner *runner, StoxStore *store)
+{
+  runner->store = store;
+}
+
+void
+stox_runner_set_frontends (StoxRunner        *runner,
+                           StoxSipEndpoint   *sip,
+                           StoxXmppComponent *xmpp)
+{
+  if (runner->sip != NULL)
+    stox_sip_endpoint_set_dispatch_func (runner->sip, NULL, NULL);
+  if (runner->xmpp != NULL)
+    stox_xmpp_component_set_dispatch_func (runner->xmpp, NULL, NULL);
+  runner->sip = sip;
+  runner->xmpp = xmpp;
+  if (sip != NULL)
+    stox_sip_endpoint_set_dispatch_func (sip, frontend_dispatched, runner);
+  if (xmpp != NULL)
+    stox_xmpp_component_set_dispatch_func (xmpp, frontend_dispatched, runner);
 }
 
 void
 stox_runner_restore (const StoxStoreRecord *record, gpointer user_data)
 {
   StoxRunner *runner = user_data;
-  g_autoptr (GPtrArray) actions = stox_actions_new ();
 
-  stox_gateway_restore (runner->gw, record, g_get_monotonic_time (), actions);
-  execute (runner, actions);
+  stox_gateway_restore (runner->gw, record, g_get_monotonic_time (), runner->actions);
+  execute (runner);
 }
 
 void
 stox_runner_shutdown (StoxRunner *runner)
 {
-  g_autoptr (GPtrArray) actions = stox_actions_new ();
-
-  stox_gateway_on_shutdown (runner->gw, g_get_monotonic_time (), actions);
-  execute (runner, actions);
+  /* What came before the stop is handled before it, as it arrived. */
+  drain (runner, G_MAXUINT);
+  stox_gateway_on_shutdown (runner->gw, g_get_monotonic_time (), runner->actions);
+  execute (runner);
+  drain (runner, G_MAXUINT);
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Carries out the core's actions: SIP answers and requests through the SIP
- * front end, stanzas through the XMPP front end, and the core's deadlines
- * through ONE GSource whose ready time follows stox_gateway_next_deadline()
- * (no per-message timers).  Front-end events enter the core here.
+ * Carries the front ends' events into the core and the core's actions out:
+ * SIP answers and requests through the SIP front end, stanzas through the
+ * XMPP front end, state through the store, and the core's deadlines
+ * through ONE GSource (no per-message timers).  Events are queued by the
+ * front ends' callbacks and handled from the loop, one trip into the core
+ * each (runner.c says when).
  */
 #pragma once
 
@@ -31,19 +33,32 @@ void stox_runner_flush (StoxRunner *runner);
  * stox_store_load's callback). */
 void stox_runner_restore (const StoxStoreRecord *record, gpointer user_data);
 
+/* Where actions go; the runner also drains its queue at the end of each
+ * of their GSources' dispatches.  Free the runner before them. */
 void stox_runner_set_frontends (StoxRunner        *runner,
                                 StoxSipEndpoint   *sip,
                                 StoxXmppComponent *xmpp);
 
-/* Signatures match the front ends' callback types; user_data = runner. */
-void stox_runner_on_sip_request  (const StoxSipRequest  *req,  gpointer user_data);
+/* At most this many events go into the core per drain, so that a burst
+ * of stanzas in one read does not hold up the SIP socket (the rest waits
+ * for the next loop pass, which it does not block). */
+#define STOX_RUNNER_EVENTS_PER_PASS 64
+
+/* The front ends' events, queued (signatures match their callback types;
+ * user_data = runner).  The request and the stanza are taken. */
+void stox_runner_on_sip_request  (StoxSipRequest        *req,  gpointer user_data);
 void stox_runner_on_sip_response (const StoxSipResponse *resp, gpointer user_data);
-void stox_runner_on_stanza       (const StoxStanza      *st,   gpointer user_data);
+void stox_runner_on_stanza       (StoxStanza            *st,   gpointer user_data);
 /* The SIP front end's half of a kept watcher dialog (StoxSipDialogFunc):
  * into the store with the core's records. */
 void stox_runner_on_sip_dialog   (StoxToken id, const char *state, gpointer user_data);
 
 void stox_runner_on_link  (StoxRunner *runner, gboolean up, guint retry_in_s);
+
+/* Events queued and not yet handled. */
+guint stox_runner_queued (StoxRunner *runner);
+
+/* Handles what is queued, then the core's goodbyes (graceful stop). */
 void stox_runner_shutdown (StoxRunner *runner);
 
 G_END_DECLS

@@ -48,6 +48,8 @@ struct _StoxSipEndpoint
   StoxSipRequestFunc  on_request;
   StoxSipResponseFunc on_response;
   gpointer            user_data;
+  StoxSipDispatchFunc dispatch_func;     /* after each dispatch of `source` */
+  gpointer            dispatch_data;
 
   char               *user_agent;
   char               *bound_configured;  /* host:port from the listen URL */
@@ -57,7 +59,6 @@ struct _StoxSipEndpoint
   GHashTable         *client_ops;        /* &op->token → StoxSipOp, MESSAGE/NOTIFY */
   GHashTable         *subscribe_ops;     /* StoxSipOp set: SUBSCRIBEs we sent */
   StoxToken           last_token;
-  gboolean            sending;           /* inside nta_outgoing_tcreate() */
 
   gboolean            shutting_down;
   gboolean            shutdown_final;    /* `done` is due */
@@ -68,11 +69,6 @@ struct _StoxSipEndpoint
 
   /* Incoming requests the core has not answered yet (fifo-timer.h). */
   StoxFifoTimer      *unanswered;        /* StoxSipOp */
-
-  /* Final responses reported from an idle callback: failures before the
-   * stack, and anything that would otherwise reach the core re-entrantly. */
-  GQueue              reports;           /* StoxSipResponse, owning phrase */
-  guint               report_idle;
 
   StoxSofiaLogs      *logs;
 };

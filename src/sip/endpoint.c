@@ -81,43 +81,7 @@ our_contact (StoxSipEndpoint *ep)
 }
 
 /* ------------------------------------------------------------------ */
-/* Reports from the loop                                               */
-
-static void
-report_free (gpointer data)
-{
-  StoxSipResponse *r = data;
-
-  g_free (r->phrase);
-  g_free (r);
-}
-
-static gboolean
-run_reports (gpointer user_data)
-{
-  StoxSipEndpoint *ep = user_data;
-  StoxSipResponse *r;
-
-  ep->report_idle = 0;
-  while ((r = g_queue_pop_head (&ep->reports)) != NULL)
-    {
-      ep->on_response (r, ep->user_data);
-      report_free (r);
-    }
-  return G_SOURCE_REMOVE;
-}
-
-static void
-report_later (StoxSipEndpoint       *ep,
-              const StoxSipResponse *resp)
-{
-  StoxSipResponse *r = g_memdup2 (resp, sizeof *resp);
-
-  r->phrase = g_strdup (PHRASE (resp->phrase));
-  g_queue_push_tail (&ep->reports, r);
-  if (ep->report_idle == 0)
-    ep->report_idle = g_idle_add (run_reports, ep);
-}
+/* Failures before the wire                                            */
 
 /* A request that failed before (or instead of) reaching the wire. */
 static void
@@ -131,7 +95,7 @@ fail_locally (StoxSipEndpoint *ep,
     .expires = -1, .min_expires = -1,
   };
 
-  report_later (ep, &resp);
+  ep->on_response (&resp, ep->user_data);
 }
 
 /* ------------------------------------------------------------------ */
@@ -258,10 +222,7 @@ on_response (StoxSipOp      *op,
     stox_sip_dialog_after_subscribe (ep->dialogs, op->dialog, op->initial, op->terminates,
                                      resp.status, sip);
 
-  if (ep->sending)
-    report_later (ep, &resp);
-  else
-    ep->on_response (&resp, ep->user_data);
+  ep->on_response (&resp, ep->user_data);
   stox_sip_op_free (op);
   g_free (resp.phrase);
 
@@ -283,6 +244,18 @@ configured_hostport (const char *listen)
 
   su_home_deinit (home);
   return text != NULL ? text : g_strdup (listen);
+}
+
+/* The stack is done with this dispatch: the daemon's turn. */
+static gboolean
+after_dispatch (gpointer user_data)
+{
+  StoxSipEndpoint *ep = user_data;
+
+  if (ep->dispatch_func != NULL)
+    ep->dispatch_func (ep->dispatch_data);
+  /* Sofia's dispatch returns this: the su_root source stays. */
+  return G_SOURCE_CONTINUE;
 }
 
 StoxSipEndpoint *
@@ -311,7 +284,6 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                                         stox_sip_incoming_expired, ep);
   ep->client_ops = op_table_new ();
   ep->subscribe_ops = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) stox_sip_op_free);
-  g_queue_init (&ep->reports);
 
   /* Sofia reads the key and certificate from agent.pem (or tls.pem) in
    * this directory; without them it still listens, and every handshake
@@ -378,6 +350,9 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
    * load.  Nothing here runs a nested loop, so allowing recursion only
    * skips that. */
   g_source_set_can_recurse (ep->source, TRUE);
+  /* su_source_dispatch() calls a GSource callback last, after every wait
+   * and timer handler has returned. */
+  g_source_set_callback (ep->source, after_dispatch, ep, NULL);
   g_source_attach (ep->source, NULL);
 
   stox_sofia_logs_keep_error (ep->logs, TRUE);
@@ -516,14 +491,12 @@ send_request (StoxSipEndpoint *ep,
   ta_list ta;
 
   ta_start (ta, tag, value);
-  ep->sending = TRUE;
   op->orq = nta_outgoing_tcreate (leg, on_response, op, (url_string_t const *) route,
                                   method, method_name,
                                   request_uri != NULL ? URL_STRING_MAKE (request_uri) : NULL,
                                   SIPTAG_USER_AGENT_STR (ep->user_agent),
                                   SIPTAG_ALLOW (ep->allow),
                                   ta_tags (ta));
-  ep->sending = FALSE;
   (void) ta_end (ta);
   return op->orq != NULL;
 }
@@ -778,6 +751,17 @@ stox_sip_endpoint_forget_dialog (StoxSipEndpoint *ep,
   stox_sip_dialog_drop (ep->dialogs, id);
 }
 
+void
+stox_sip_endpoint_set_dispatch_func (StoxSipEndpoint    *ep,
+                                     StoxSipDispatchFunc func,
+                                     gpointer            user_data)
+{
+  g_return_if_fail (ep != NULL);
+
+  ep->dispatch_func = func;
+  ep->dispatch_data = user_data;
+}
+
 const char *
 stox_sip_endpoint_get_bound (StoxSipEndpoint *ep)
 {
@@ -842,9 +826,7 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
     return;
 
   g_clear_handle_id (&ep->done_idle, g_source_remove);
-  g_clear_handle_id (&ep->report_idle, g_source_remove);
   g_clear_handle_id (&ep->shutdown_timer, g_source_remove);
-  g_queue_clear_full (&ep->reports, report_free);
 
   /* Transactions and legs belong to the agent: release them first. */
   g_clear_pointer (&ep->server_ops, g_hash_table_unref);

@@ -198,7 +198,6 @@ stox_sip_incoming_request (StoxSipDialog  *dlg,
   g_debug ("request %" G_GUINT64_FORMAT ": %s %s from %s (dialog %" G_GUINT64_FORMAT ")",
            req->token, req->method_name, req->request_uri,
            req->source != NULL ? req->source : "?", req->dialog);
-  /* May answer, and forget `dlg`, from inside: touch nothing after. */
-  ep->on_request (req, ep->user_data);
+  ep->on_request (g_steal_pointer (&req), ep->user_data);
   return 0;
 }

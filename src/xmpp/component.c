@@ -55,6 +55,8 @@ struct _StoxXmppComponent
   StoxXmppStanzaFunc on_stanza;
   StoxXmppLinkFunc   on_link;
   gpointer           user_data;
+  StoxXmppDispatchFunc dispatch_func;   /* after each dispatch of `source` */
+  gpointer           dispatch_data;
 
   xmpp_log_t         log;
   xmpp_ctx_t        *ctx;
@@ -378,7 +380,7 @@ on_strophe_stanza (xmpp_conn_t   *conn,
       return 1;
     }
   if (c->on_stanza != NULL)
-    c->on_stanza (st, c->user_data);
+    c->on_stanza (g_steal_pointer (&st), c->user_data);
   return 1;   /* keep the handler */
 }
 
@@ -478,6 +480,28 @@ library_unref (void)
     xmpp_shutdown ();
 }
 
+/* libstrophe is done with this dispatch: the daemon's turn. */
+static gboolean
+after_dispatch (gpointer user_data)
+{
+  StoxXmppComponent *c = user_data;
+
+  if (c->dispatch_func != NULL && !c->freeing)
+    c->dispatch_func (c->dispatch_data);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+stox_xmpp_component_set_dispatch_func (StoxXmppComponent   *c,
+                                       StoxXmppDispatchFunc func,
+                                       gpointer             user_data)
+{
+  g_return_if_fail (c != NULL);
+
+  c->dispatch_func = func;
+  c->dispatch_data = user_data;
+}
+
 StoxXmppComponent *
 stox_xmpp_component_new (const StoxXmppComponentConfig *config,
                          StoxXmppStanzaFunc             on_stanza,
@@ -517,6 +541,7 @@ stox_xmpp_component_new (const StoxXmppComponentConfig *config,
   xmpp_handler_add (c->conn, on_strophe_stanza, NULL, NULL, NULL, c);
 
   c->source = stox_xmpp_source_new (c->ctx, c->conn);
+  g_source_set_callback (c->source, after_dispatch, c, NULL);
   g_source_attach (c->source, NULL);
   return c;
 }

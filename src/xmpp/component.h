@@ -27,11 +27,12 @@ typedef enum
   STOX_XMPP_LINK_UP,          /* handshake done */
 } StoxXmppLinkState;
 
-/* `st` is owned by the component for the duration of the call.  Both
- * callbacks run from the component's GSource, inside libstrophe: they may
- * call _send, _stop, _is_up, _queue_len, but never _free.  No callback
- * runs after _stop. */
-typedef void (*StoxXmppStanzaFunc) (const StoxStanza *st, gpointer user_data);
+/* The events.  Both callbacks run from inside libstrophe's handlers (or a
+ * timer of the component's): queue the event and act on it from the
+ * dispatch func below (the daemon's runner does); they may call _is_up
+ * and _queue_len, never _free.  `st` is the callee's.  No callback runs
+ * after _stop. */
+typedef void (*StoxXmppStanzaFunc) (StoxStanza *st, gpointer user_data);
 /* `retry_in_s`: seconds until the next attempt when DOWN; `reason`: text */
 typedef void (*StoxXmppLinkFunc)   (StoxXmppLinkState state,
                                     guint             retry_in_s,
@@ -42,6 +43,16 @@ StoxXmppComponent *stox_xmpp_component_new (const StoxXmppComponentConfig *confi
                                             StoxXmppStanzaFunc             on_stanza,
                                             StoxXmppLinkFunc               on_link,
                                             gpointer                       user_data);
+
+/* `func` runs at the end of every dispatch of the component's GSource,
+ * once libstrophe has returned: the place to act on the events the
+ * callbacks queued, in the same loop iteration.  It may call _send and
+ * _stop (not _free).  NULL: none. */
+typedef void (*StoxXmppDispatchFunc) (gpointer user_data);
+
+void stox_xmpp_component_set_dispatch_func (StoxXmppComponent   *c,
+                                            StoxXmppDispatchFunc func,
+                                            gpointer             user_data);
 
 /* First connection attempt; later ones are scheduled by the component. */
 void     stox_xmpp_component_start (StoxXmppComponent *c);

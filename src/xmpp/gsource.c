@@ -184,9 +184,6 @@ source_dispatch (GSource    *source,
   GIOCondition revents = self->tag != NULL
                          ? g_source_query_unix_fd (source, self->tag) : 0;
 
-  (void) callback;
-  (void) user_data;
-
   gboolean was_connecting = xmpp_conn_is_connecting (self->conn);
   gboolean wrote = self->kick || (revents & G_IO_OUT) != 0
                    || xmpp_conn_send_queue_len (self->conn) > 0;
@@ -203,6 +200,10 @@ source_dispatch (GSource    *source,
       || (was_connecting && xmpp_conn_is_connected (self->conn)))
     self->kick = TRUE;
   resync (self, wrote);
+  /* The owner's callback last, outside libstrophe (what it sends makes
+   * prepare() ready again); its return value is not ours to obey. */
+  if (callback != NULL)
+    callback (user_data);
   return G_SOURCE_CONTINUE;
 }
 

@@ -18,7 +18,9 @@
 
 G_BEGIN_DECLS
 
-/* Takes over `conn`'s sockopt callback.  Attach the result yourself. */
+/* Takes over `conn`'s sockopt callback.  Attach the result yourself.  A
+ * callback set with g_source_set_callback() runs at the end of every
+ * dispatch, after xmpp_run_once() has returned. */
 GSource *stox_xmpp_source_new (xmpp_ctx_t  *ctx,
                                xmpp_conn_t *conn);
 

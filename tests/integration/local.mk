@@ -6,7 +6,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-sip-endpoint \
 	tests/integration/test-xmpp-link \
 	tests/integration/test-store \
-	tests/integration/test-runner-store
+	tests/integration/test-runner-store \
+	tests/integration/test-runner-events
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 
@@ -24,3 +25,8 @@ tests_integration_test_runner_store_SOURCES = tests/integration/test-runner-stor
 	src/daemon/store.h src/daemon/store.c
 tests_integration_test_runner_store_LDADD = src/libstox-sip.a src/libstox-xmpp.a $(CORE_LIBS) \
 	$(SOFIA_LIBS) $(STROPHE_LIBS) $(SSL_LIBS) $(SQLITE_LIBS)
+tests_integration_test_runner_events_CPPFLAGS = $(UNIT_CPPFLAGS) $(SQLITE_CFLAGS) -DG_LOG_DOMAIN=\"stox\"
+tests_integration_test_runner_events_SOURCES = tests/integration/test-runner-events.c \
+	$(TEST_SUPPORT) src/daemon/runner.h src/daemon/runner.c \
+	src/daemon/store.h src/daemon/store.c
+tests_integration_test_runner_events_LDADD = $(tests_integration_test_runner_store_LDADD)

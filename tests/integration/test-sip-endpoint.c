@@ -40,8 +40,10 @@ typedef struct
   GPtrArray       *requests;      /* StoxSipRequest copies */
   GArray          *responses;     /* StoxSipResponse, phrase owned */
 
-  /* When non-zero, on_request answers at once, from inside the callback. */
-  guint            answer_in_callback;
+  /* When non-zero, the requests are answered this from the endpoint's
+   * dispatch func, as the daemon's runner does. */
+  guint            answer_after_dispatch;
+  guint            answered_after_dispatch;
 
   gboolean         done;
   guint            branch;
@@ -68,51 +70,35 @@ typedef struct
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
 
-static StoxSipRequest *
-request_copy (const StoxSipRequest *r)
-{
-  StoxSipRequest *c = stox_sip_request_new ();
-
-  c->token = r->token;
-  c->method = r->method;
-  c->method_name = g_strdup (r->method_name);
-  c->request_uri = g_strdup (r->request_uri);
-  c->from_uri = g_strdup (r->from_uri);
-  c->to_uri = g_strdup (r->to_uri);
-  c->call_id = g_strdup (r->call_id);
-  c->content_type = g_strdup (r->content_type);
-  c->charset = g_strdup (r->charset);
-  c->content_language = g_strdup (r->content_language);
-  c->subject = g_strdup (r->subject);
-  c->body = r->body != NULL ? g_bytes_ref (r->body) : NULL;
-  c->source = g_strdup (r->source);
-  c->expires = r->expires;
-  c->event = g_strdup (r->event);
-  c->accept = g_strdup (r->accept);
-  c->dialog = r->dialog;
-  c->substate = g_strdup (r->substate);
-  c->substate_reason = g_strdup (r->substate_reason);
-  c->substate_expires = r->substate_expires;
-  c->substate_retry_after = r->substate_retry_after;
-  return c;
-}
-
+/* Takes `req`, as the endpoint hands it over. */
 static void
-on_request (const StoxSipRequest *req,
-            gpointer              user_data)
+on_request (StoxSipRequest *req,
+            gpointer        user_data)
 {
   Fixture *fx = user_data;
 
-  g_ptr_array_add (fx->requests, request_copy (req));
-  if (fx->answer_in_callback != 0)
-    stox_sip_endpoint_respond (fx->ep,
-                               &(StoxSipAnswer) {
-                                 .token = req->token,
-                                 .status = fx->answer_in_callback,
-                                 .allow = (char *) ALLOW,
-                                 .expires = -1,
-                                 .min_expires = -1,
-                               });
+  g_ptr_array_add (fx->requests, req);
+}
+
+/* After the stack has returned: answers what on_request queued. */
+static void
+answer_queued (gpointer user_data)
+{
+  Fixture *fx = user_data;
+
+  for (; fx->answered_after_dispatch < fx->requests->len; fx->answered_after_dispatch++)
+    {
+      StoxSipRequest *req = fx->requests->pdata[fx->answered_after_dispatch];
+
+      stox_sip_endpoint_respond (fx->ep,
+                                 &(StoxSipAnswer) {
+                                   .token = req->token,
+                                   .status = fx->answer_after_dispatch,
+                                   .allow = (char *) ALLOW,
+                                   .expires = -1,
+                                   .min_expires = -1,
+                                 });
+    }
 }
 
 static void
@@ -582,7 +568,8 @@ test_options_answered_later (Fixture       *fx,
   g_assert_cmpint (final_response_index (fx), ==, (int) fx->datagrams->len - 1);
 }
 
-/* The core answers from inside the request callback. */
+/* The core answers in the loop iteration that read the request: the
+ * callback queues it, the dispatch func answers once the stack returned. */
 static void
 test_options_answered_at_once (Fixture       *fx,
                                gconstpointer  data)
@@ -590,8 +577,12 @@ test_options_answered_at_once (Fixture       *fx,
   gsize len;
   g_autofree char *text = peer_request (fx, "OPTIONS", NULL, NULL, 0, &len);
 
-  fx->answer_in_callback = 200;
+  fx->answer_after_dispatch = 200;
+  stox_sip_endpoint_set_dispatch_func (fx->ep, answer_queued, fx);
   peer_send (fx, text, len);
+  wait_for (fx, has_request, "OPTIONS to reach on_request");
+  /* Answered before the loop ran again. */
+  g_assert_cmpuint (fx->answered_after_dispatch, ==, 1);
   wait_for (fx, has_final_response, "200 to OPTIONS");
 
   g_autofree char *resp = final_response_text (fx);
@@ -1076,8 +1067,9 @@ test_send_bad_uris (Fixture       *fx,
     }
 }
 
-/* What the stack cannot send is reported through on_response too, but
- * never from inside _send(). */
+/* What the endpoint cannot send is reported through on_response too, at
+ * once and once (the daemon queues it; the core is never run inside
+ * _send()). */
 static void
 test_send_unsupported (Fixture       *fx,
                        gconstpointer  data)
@@ -1091,8 +1083,9 @@ test_send_unsupported (Fixture       *fx,
   };
 
   stox_sip_endpoint_send (fx->ep, &out);
-  g_assert_cmpuint (fx->responses->len, ==, 0);
-  wait_for (fx, has_response, "local 501");
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+  run_for (50);
+  g_assert_cmpuint (fx->responses->len, ==, 1);
 
   StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
   g_assert_cmpuint (r->token, ==, 9);
@@ -1642,9 +1635,9 @@ test_server_dialog (Fixture       *fx,
   g_assert_cmpuint (r->token, ==, 5003);
   g_assert_cmpuint (r->status, ==, 200);
 
-  /* A further NOTIFY: 481, from the loop, nothing on the wire. */
+  /* A further NOTIFY: 481 at once, nothing on the wire. */
   notify_in (fx, &w, 5004, STOX_SUBSTATE_ACTIVE, 300, NULL, NULL, NULL);
-  g_assert_cmpuint (fx->responses->len, ==, 3);
+  g_assert_cmpuint (fx->responses->len, ==, 4);
   r = wait_response (fx, 4);
   g_assert_cmpuint (r->token, ==, 5004);
   g_assert_cmpuint (r->status, ==, 481);
@@ -1691,10 +1684,13 @@ test_server_dialog_ends (Fixture       *fx,
                                                   w2.call_id, ++w2.cseq,
                                                   "Event: presence\r\nExpires: 60\r\n", NULL);
   guint n_req = fx->requests->len + 1;
+  g_ptr_array_set_size (fx->datagrams, 0);
   peer_send_text (fx, refresh);
   StoxSipRequest *req = wait_request (fx, n_req);
   g_assert_cmpuint (req->dialog, ==, w2.dialog);
   stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 481));
+  g_autofree char *refused_refresh = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (refused_refresh, "SIP/2.0 481 "));
   notify_in (fx, &w2, 6003, STOX_SUBSTATE_ACTIVE, 60, NULL, NULL, NULL);
   r = wait_response (fx, 3);
   g_assert_cmpuint (r->token, ==, 6003);
@@ -2032,7 +2028,7 @@ test_client_dialog_notify_first (Fixture       *fx,
 }
 
 /* Requests for dialogs nobody has: the stack's 481, the core never sees
- * them; a NOTIFY to an unknown dialog fails from the loop. */
+ * them; a NOTIFY to an unknown dialog fails at once, once. */
 static void
 test_unknown_dialogs (Fixture       *fx,
                       gconstpointer  data)
@@ -2068,11 +2064,11 @@ test_unknown_dialogs (Fixture       *fx,
   g_assert_nonnull (strstr (bad_event, "\r\nAllow-Events: presence\r\n"));
   g_assert_cmpuint (fx->requests->len, ==, 0);
 
-  /* notify() and subscribe() never call back from inside. */
+  /* notify() and subscribe() report what cannot be sent at once, once. */
   StoxSipNotify n = { .token = 77, .dialog = 12345, .substate = STOX_SUBSTATE_ACTIVE };
   stox_sip_endpoint_notify (fx->ep, &n);
-  g_assert_cmpuint (fx->responses->len, ==, 0);
-  StoxSipResponse *r = wait_response (fx, 1);
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+  StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
   g_assert_cmpuint (r->token, ==, 77);
   g_assert_cmpuint (r->status, ==, 481);
 
@@ -2080,10 +2076,12 @@ test_unknown_dialogs (Fixture       *fx,
                          .from_uri = (char *) "<>garbage", .to_uri = (char *) "sip:b@x",
                          .event = (char *) "presence", .expires = 60 };
   stox_sip_endpoint_subscribe (fx->ep, &s);
-  g_assert_cmpuint (fx->responses->len, ==, 1);
-  r = wait_response (fx, 2);
+  g_assert_cmpuint (fx->responses->len, ==, 2);
+  r = &g_array_index (fx->responses, StoxSipResponse, 1);
   g_assert_cmpuint (r->token, ==, 78);
   g_assert_cmpuint (r->status, ==, 500);
+  run_for (50);
+  g_assert_cmpuint (fx->responses->len, ==, 2);
 }
 
 /* Shutdown lets the core's terminated NOTIFY out and waits for its answer

@@ -292,9 +292,11 @@ on_link2 (StoxXmppLinkState state, guint retry_in_s, const char *reason, gpointe
   record_link (f->links2, "comp2", state, retry_in_s, reason);
 }
 
+/* Takes `st`, as the component hands it over. */
 static void
-on_stanza (const StoxStanza *st, gpointer data)
+on_stanza (StoxStanza *stanza, gpointer data)
 {
+  g_autoptr (StoxStanza) st = stanza;
   Fixture *f = data;
   Seen *s = g_new0 (Seen, 1);
 
