@@ -302,3 +302,41 @@ stox_sip_convert_substate (const StoxSipNotify *n)
     g_string_append_printf (text, ";retry-after=%u", n->retry_after);
   return g_string_free (text, FALSE);
 }
+
+char *
+stox_sip_convert_url_hostport (const url_t *url)
+{
+  const char *port = url->url_port;
+
+  if (url->url_host == NULL)
+    return NULL;
+  if (port == NULL || port[0] == '\0')
+    port = url->url_type == url_sips ? "5061" : "5060";
+  return g_strdup_printf ("%s:%s", url->url_host, port);
+}
+
+char *
+stox_sip_convert_hostport (const char *url_text)
+{
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  url_t *url = url_make (home, url_text);
+  char *text = url != NULL ? stox_sip_convert_url_hostport (url) : NULL;
+
+  su_home_deinit (home);
+  return text != NULL ? text : g_strdup (url_text);
+}
+
+sip_payload_t *
+stox_sip_convert_payload (sip_payload_t *pl,
+                          GBytes        *body)
+{
+  gsize len = 0;
+
+  sip_payload_init (pl);
+  if (body != NULL)
+    {
+      pl->pl_data = (char *) g_bytes_get_data (body, &len);
+      pl->pl_len = len;
+    }
+  return pl;
+}

@@ -48,6 +48,21 @@ char           *stox_sip_convert_address (const struct sockaddr *sa,
 char           *stox_sip_convert_warning (const char *agent,
                                           const char *text);
 
+/* "host:port" of a URL, with the scheme's default port (RFC 3261
+ * §19.1.2); NULL when it has no host. */
+char           *stox_sip_convert_url_hostport (const url_t *url);
+
+/* The same for a URL in text (the listen URL); the text itself when it
+ * does not parse. */
+char           *stox_sip_convert_hostport (const char *url_text);
+
+/* `pl` initialised to carry `body` (NULL: none), for SIPTAG_PAYLOAD(): a
+ * payload header rather than SIPTAG_PAYLOAD_STR, since bodies may hold
+ * NULs.  The tags are copied into the message, so a stack `pl` and a
+ * borrowed body are enough.  Returns `pl`. */
+sip_payload_t  *stox_sip_convert_payload (sip_payload_t *pl,
+                                          GBytes        *body);
+
 /* Event header value (RFC 6665 §8.2.1): the package, and ";id=" its id
  * when `id` is not NULL. */
 char           *stox_sip_convert_event (const char *type,

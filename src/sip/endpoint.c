@@ -59,19 +59,6 @@ G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
-/* "host:port" of a URL, with the scheme's default port (RFC 3261 §19.1.2). */
-static char *
-url_hostport (url_t const *url)
-{
-  const char *port = url->url_port;
-
-  if (url->url_host == NULL)
-    return NULL;
-  if (port == NULL || port[0] == '\0')
-    port = url->url_type == url_sips ? "5061" : "5060";
-  return g_strdup_printf ("%s:%s", url->url_host, port);
-}
-
 /* Our Contact (RFC 3261 §8.1.1.8, §12.1.1): dialog-creating requests and
  * their 2xx, target refreshes, OPTIONS 2xx. */
 static sip_contact_t const *
@@ -234,18 +221,6 @@ on_response (StoxSipOp      *op,
 /* ------------------------------------------------------------------ */
 /* API                                                                 */
 
-/* "host:port" of the listen URL, until the stack tells the real one. */
-static char *
-configured_hostport (const char *listen)
-{
-  su_home_t home[1] = { SU_HOME_INIT (home) };
-  url_t *url = url_make (home, listen);
-  char *text = url != NULL ? url_hostport (url) : NULL;
-
-  su_home_deinit (home);
-  return text != NULL ? text : g_strdup (listen);
-}
-
 /* The stack is done with this dispatch: the daemon's turn. */
 static gboolean
 after_dispatch (gpointer user_data)
@@ -276,7 +251,7 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   ep->user_data = user_data;
   ep->user_agent = g_strdup (config->user_agent != NULL ? config->user_agent
                                                         : "stox/" PACKAGE_VERSION);
-  ep->bound_configured = configured_hostport (config->listen);
+  ep->bound_configured = stox_sip_convert_hostport (config->listen);
   ep->server_ops = op_table_new ();
   ep->unanswered = stox_fifo_timer_new ("stox-sip unanswered requests",
                                         config->unanswered_ms != 0 ? config->unanswered_ms
@@ -394,7 +369,7 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   /* The bound address (port 0, "*") is known to the stack only. */
   sip_contact_t const *m = our_contact (ep);
   if (m != NULL)
-    ep->bound_actual = url_hostport (m->m_url);
+    ep->bound_actual = stox_sip_convert_url_hostport (m->m_url);
 
   return g_steal_pointer (&ep);
 }
@@ -501,23 +476,6 @@ send_request (StoxSipEndpoint *ep,
   return op->orq != NULL;
 }
 
-/* A payload header rather than SIPTAG_PAYLOAD_STR: bodies may hold NULs.
- * The tags are copied into the message, so a stack copy is enough. */
-static sip_payload_t *
-payload_init (sip_payload_t *pl,
-              GBytes        *body)
-{
-  gsize len = 0;
-
-  sip_payload_init (pl);
-  if (body != NULL)
-    {
-      pl->pl_data = (char *) g_bytes_get_data (body, &len);
-      pl->pl_len = len;
-    }
-  return pl;
-}
-
 void
 stox_sip_endpoint_send (StoxSipEndpoint         *ep,
                         const StoxSipOutRequest *req)
@@ -562,7 +520,7 @@ stox_sip_endpoint_send (StoxSipEndpoint         *ep,
                      SIPTAG_TO_STR (to),
                      TAG_IF (req->body != NULL && req->content_type != NULL,
                              SIPTAG_CONTENT_TYPE_STR (req->content_type)),
-                     TAG_IF (req->body != NULL, SIPTAG_PAYLOAD (payload_init (pl, req->body))),
+                     TAG_IF (req->body != NULL, SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, req->body))),
                      TAG_IF (req->call_id != NULL, SIPTAG_CALL_ID_STR (req->call_id)),
                      TAG_IF (req->subject != NULL, SIPTAG_SUBJECT_STR (req->subject)),
                      TAG_IF (req->content_language != NULL,
@@ -698,7 +656,7 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
                      SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
                      TAG_IF (n->content_type != NULL, SIPTAG_CONTENT_TYPE_STR (n->content_type)),
                      TAG_IF (n->content_type != NULL && n->body != NULL,
-                             SIPTAG_PAYLOAD (payload_init (pl, n->body))),
+                             SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
                      TAG_END ()))
     {
       g_warning ("NOTIFY %" G_GUINT64_FORMAT ": cannot build it (Subscription-State: %s)",

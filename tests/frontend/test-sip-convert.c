@@ -546,6 +546,42 @@ test_convert_warning (void)
     }
 }
 
+/* host:port for logs and STATUS: the scheme's default port when none is
+ * written (RFC 3261 §19.1.2). */
+static void
+test_convert_hostport (void)
+{
+  static const char *const rows[][2] = {
+    { "sip:127.0.0.1:5070", "127.0.0.1:5070" },
+    { "sip:127.0.0.1", "127.0.0.1:5060" },
+    { "sips:gw.example", "gw.example:5061" },
+    { "sip:[::1]:0;transport=tcp", "[::1]:0" },
+    { "sip:*:5060", "*:5060" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *text = stox_sip_convert_hostport (rows[i][0]);
+
+      g_assert_cmpstr (text, ==, rows[i][1]);
+    }
+}
+
+/* A body with NULs goes whole into the payload header; none leaves it
+ * empty. */
+static void
+test_convert_payload (void)
+{
+  static const char body[] = "a\0b";
+  g_autoptr (GBytes) bytes = g_bytes_new_static (body, sizeof body - 1);
+  sip_payload_t pl[1];
+
+  g_assert_true (stox_sip_convert_payload (pl, bytes) == pl);
+  g_assert_cmpmem (pl->pl_data, pl->pl_len, body, sizeof body - 1);
+  stox_sip_convert_payload (pl, NULL);
+  g_assert_cmpuint (pl->pl_len, ==, 0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -564,6 +600,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/sip/convert/not-a-request", test_convert_not_a_request);
   g_test_add_func ("/sip/convert/address", test_convert_address);
   g_test_add_func ("/sip/convert/warning", test_convert_warning);
+  g_test_add_func ("/sip/convert/hostport", test_convert_hostport);
+  g_test_add_func ("/sip/convert/payload", test_convert_payload);
 
   return g_test_run ();
 }
