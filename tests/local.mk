@@ -12,6 +12,8 @@ AM_TESTS_ENVIRONMENT = \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ASAN_OPTIONS=detect_leaks=1
 UNIT_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests $(GLIB_CFLAGS) $(XML_CFLAGS)
+# The loop for a while, loopback sockets and ports, temporary directories.
+TEST_UTIL = tests/support/testutil.c tests/support/testutil.h
 
 # One fragment per tier (tests/README).
 include tests/unit/local.mk

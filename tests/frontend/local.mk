@@ -23,6 +23,7 @@ tests_frontend_test_xmpp_convert_LDADD = $(XMPP_TEST_LDADD)
 tests_frontend_test_dialog_state_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
 tests_frontend_test_dialog_state_LDADD = $(SIP_TEST_LDADD)
 tests_frontend_test_fifo_timer_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_frontend_test_fifo_timer_SOURCES = tests/frontend/test-fifo-timer.c $(TEST_UTIL)
 tests_frontend_test_fifo_timer_LDADD = src/libstox-sip.a $(CORE_LIBS) $(GLIB_LIBS)
 tests_frontend_test_config_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_frontend_test_config_SOURCES = tests/frontend/test-config.c \

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "sip/fifo-timer.h"
+#include "support/testutil.h"
 
 #define DELAY_MS 60
 
@@ -57,35 +58,6 @@ add (Fixture *fx, Item *it)
   stox_fifo_timer_add (fx->t, &it->entry, it);
 }
 
-static gboolean
-bound_reached (gpointer user_data)
-{
-  (void) user_data;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the loop for `ms`, counting its passes. */
-static guint
-run_for (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + (gint64) ms * 1000;
-  guint passes = 0;
-
-  while (g_get_monotonic_time () < until && passes < 100000)
-    {
-      /* A blocking pass never sleeps past `until`. */
-      GSource *bound = g_timeout_source_new ((guint) MAX ((until - g_get_monotonic_time ()) / 1000, 1));
-
-      g_source_set_callback (bound, bound_reached, NULL, NULL);
-      g_source_attach (bound, NULL);
-      g_main_context_iteration (NULL, TRUE);
-      g_source_destroy (bound);
-      g_source_unref (bound);
-      passes++;
-    }
-  return passes;
-}
-
 static void
 setup (Fixture *fx, gconstpointer data)
 {
@@ -127,10 +99,10 @@ test_order (Fixture *fx, gconstpointer data)
   for (guint i = 0; i < 3; i++)
     {
       add (fx, &fx->items[i]);
-      run_for (10);
+      stox_test_run_for (10);
     }
   g_assert_cmpuint (stox_fifo_timer_length (fx->t), ==, 3);
-  run_for (DELAY_MS + 60);
+  stox_test_run_for (DELAY_MS + 60);
   assert_order (fx, want, 3);
   g_assert_cmpuint (stox_fifo_timer_length (fx->t), ==, 0);
   for (guint i = 0; i < 3; i++)
@@ -158,10 +130,10 @@ test_remove_readd (Fixture *fx, gconstpointer data)
   stox_fifo_timer_remove (fx->t, &fx->items[3].entry);
   stox_fifo_timer_remove (NULL, &fx->items[3].entry);
   g_assert_false (stox_fifo_timer_is_queued (&fx->items[1].entry));
-  run_for (20);
+  stox_test_run_for (20);
   add (fx, &fx->items[0]);              /* re-added: behind item 2 */
   g_assert_cmpuint (stox_fifo_timer_length (fx->t), ==, 2);
-  run_for (DELAY_MS + 60);
+  stox_test_run_for (DELAY_MS + 60);
   assert_order (fx, want, 2);
   g_assert_cmpint (fx->items[0].expired - fx->items[0].added, >=, DELAY_MS * 1000);
   g_assert_cmpint (fx->items[1].expired, ==, 0);
@@ -183,13 +155,13 @@ test_callback_changes (Fixture *fx, gconstpointer data)
   add (fx, &fx->items[2]);
   /* Until item 0 has expired. */
   for (guint i = 0; i < 100 && fx->order->len == 0; i++)
-    run_for (5);
+    stox_test_run_for (5);
   /* Item 2 was due in the same pass; the one added from the callback
    * was not. */
   g_assert_cmpuint (g_array_index (fx->order, guint, 0), ==, want_first[0]);
   g_assert_true (stox_fifo_timer_is_queued (&fx->extra->entry));
   g_assert_cmpint (fx->extra->expired, ==, 0);
-  run_for (DELAY_MS + 60);
+  stox_test_run_for (DELAY_MS + 60);
   assert_order (fx, want, 3);
   g_assert_cmpint (fx->extra->expired - fx->extra->added, >=, DELAY_MS * 1000);
   g_assert_cmpint (fx->items[1].expired, ==, 0);
@@ -207,24 +179,24 @@ test_free_queued (Fixture *fx, gconstpointer data)
   fx->t = stox_fifo_timer_new ("test", DELAY_MS, on_expire, fx);
   g_assert_false (stox_fifo_timer_is_queued (&fx->items[0].entry));
   g_assert_false (stox_fifo_timer_is_queued (&fx->items[1].entry));
-  run_for (DELAY_MS + 40);
+  stox_test_run_for (DELAY_MS + 40);
   g_assert_cmpuint (fx->order->len, ==, 0);
 }
 
 /* Waiting for the head does not spin: a handful of loop passes over
  * 2 × the delay, and none at all while nothing is queued (the poll
- * blocks until the bounding timeout of run_for()). */
+ * blocks until the bounding timeout of stox_test_run_for()). */
 static void
 test_no_spin (Fixture *fx, gconstpointer data)
 {
   guint passes;
 
   (void) data;
-  passes = run_for (DELAY_MS);
+  passes = stox_test_run_for (DELAY_MS);
   g_test_message ("empty: %u passes in %u ms", passes, DELAY_MS);
   g_assert_cmpuint (passes, <=, 3);
   add (fx, &fx->items[0]);
-  passes = run_for (2 * DELAY_MS);
+  passes = stox_test_run_for (2 * DELAY_MS);
   g_test_message ("one item: %u passes in %u ms", passes, 2 * DELAY_MS);
   g_assert_cmpuint (fx->order->len, ==, 1);
   g_assert_cmpuint (passes, <=, 6);

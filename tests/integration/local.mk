@@ -12,8 +12,10 @@ check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 
 tests_integration_test_sip_endpoint_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
+tests_integration_test_sip_endpoint_SOURCES = tests/integration/test-sip-endpoint.c $(TEST_UTIL)
 tests_integration_test_sip_endpoint_LDADD = $(SIP_TEST_LDADD)
 tests_integration_test_xmpp_link_CPPFLAGS = $(XMPP_TEST_CPPFLAGS) -DPROSODY_BIN=\"$(PROSODY)\"
+tests_integration_test_xmpp_link_SOURCES = tests/integration/test-xmpp-link.c $(TEST_UTIL)
 tests_integration_test_xmpp_link_LDADD = $(XMPP_TEST_LDADD)
 tests_integration_test_store_CPPFLAGS = $(UNIT_CPPFLAGS) $(SQLITE_CFLAGS)
 tests_integration_test_store_SOURCES = tests/integration/test-store.c src/daemon/store.c src/daemon/store.h

@@ -17,6 +17,7 @@
 
 #include "core/methods.h"
 #include "sip/endpoint.h"
+#include "support/testutil.h"
 
 #define WAIT_LIMIT_US (5 * G_USEC_PER_SEC)
 #define USER_AGENT    "stox-test/1"
@@ -140,88 +141,15 @@ dialog_call_clear (gpointer data)
   g_free (c->state);
 }
 
-static guint16
-bound_port (int fd)
-{
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &ss, &len), ==, 0);
-  if (ss.ss_family == AF_INET6)
-    return ntohs (((struct sockaddr_in6 *) &ss)->sin6_port);
-  return ntohs (((struct sockaddr_in *) &ss)->sin_port);
-}
-
-/* The loopback address and `port`, in `ss`; returns its length. */
-static socklen_t
-loopback (gboolean                 v6,
-          guint16                  port,
-          struct sockaddr_storage *ss)
-{
-  memset (ss, 0, sizeof *ss);
-  if (v6)
-    {
-      struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
-
-      sin6->sin6_family = AF_INET6;
-      sin6->sin6_port = htons (port);
-      sin6->sin6_addr = in6addr_loopback;
-      return sizeof *sin6;
-    }
-
-  struct sockaddr_in *sin = (struct sockaddr_in *) ss;
-  sin->sin_family = AF_INET;
-  sin->sin_port = htons (port);
-  sin->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  return sizeof *sin;
-}
-
-/* A socket bound on loopback, or -1 when that family is unavailable. */
-static int
-try_socket_on_loopback (gboolean v6,
-                        int      type,
-                        guint16  port)
-{
-  struct sockaddr_storage ss;
-  socklen_t len = loopback (v6, port, &ss);
-  int fd = socket (v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0);
-
-  if (fd >= 0 && bind (fd, (struct sockaddr *) &ss, len) != 0)
-    {
-      close (fd);
-      fd = -1;
-    }
-  return fd;
-}
-
 static int
 socket_on_loopback (gboolean v6,
                     int      type,
                     guint16  port)
 {
-  int fd = try_socket_on_loopback (v6, type, port);
+  int fd = stox_test_loopback_socket (v6, type, port);
 
   g_assert_cmpint (fd, >=, 0);
   return fd;
-}
-
-/* A port nobody uses right now (both UDP and TCP are asked). */
-static guint16
-free_port (gboolean v6)
-{
-  for (;;)
-    {
-      int udp = socket_on_loopback (v6, SOCK_DGRAM, 0);
-      guint16 port = bound_port (udp);
-      int tcp = try_socket_on_loopback (v6, SOCK_STREAM, port);
-
-      close (udp);
-      if (tcp >= 0)
-        {
-          close (tcp);
-          return port;
-        }
-    }
 }
 
 static gboolean
@@ -266,25 +194,13 @@ wait_for (Fixture    *fx,
   g_source_remove (ticker);
 }
 
-/* Runs the loop for `ms` milliseconds whatever happens. */
-static void
-run_for (guint ms)
-{
-  gint64 until = g_get_monotonic_time () + (gint64) ms * 1000;
-  guint ticker = g_timeout_add (10, tick, NULL);
-
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (ticker);
-}
-
 static void
 peer_send (Fixture    *fx,
            const char *text,
            gsize       len)
 {
   struct sockaddr_storage to;
-  socklen_t to_len = loopback (fx->v6, fx->ep_port, &to);
+  socklen_t to_len = stox_test_loopback (fx->v6, fx->ep_port, &to);
 
   g_assert_cmpint (sendto (fx->peer_fd, text, len, 0, (struct sockaddr *) &to, to_len),
                    ==, (ssize_t) len);
@@ -427,13 +343,13 @@ fixture_set_up (Fixture       *fx,
   g_array_set_clear_func (fx->responses, response_clear);
 
   fx->peer_fd = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
-  fx->peer_port = bound_port (fx->peer_fd);
+  fx->peer_port = stox_test_bound_port (fx->peer_fd);
   fx->peer_watch = g_unix_fd_add (fx->peer_fd, G_IO_IN, on_peer_readable, fx);
 
   fx->dialog_calls = g_array_new (FALSE, TRUE, sizeof (DialogCall));
   g_array_set_clear_func (fx->dialog_calls, dialog_call_clear);
 
-  fx->ep_port = free_port (fx->v6);
+  fx->ep_port = stox_test_free_port (fx->v6);
   /* "any": no transport parameter, so Sofia listens on UDP and TCP. */
   if (g_str_equal (transport, "any"))
     fx->listen = g_strdup_printf ("sip:%s:%u", fx->host, fx->ep_port);
@@ -485,7 +401,7 @@ test_bound (Fixture       *fx,
 
   g_assert_cmpstr (stox_sip_endpoint_get_bound (fx->ep), ==, expect);
   /* The value is the stack's (its Contact), and stays so. */
-  run_for (50);
+  stox_test_run_for (50);
   g_assert_cmpstr (stox_sip_endpoint_get_bound (fx->ep), ==, expect);
 }
 
@@ -499,7 +415,7 @@ test_bound_port_zero (void)
 
   fx.ep = stox_sip_endpoint_new (&config, on_request, on_response, &fx, &error);
   g_assert_no_error (error);
-  run_for (50);
+  stox_test_run_for (50);
 
   const char *bound = stox_sip_endpoint_get_bound (fx.ep);
   g_test_message ("bound: %s", bound);
@@ -540,7 +456,7 @@ test_options_answered_later (Fixture       *fx,
   g_assert_null (req->body);
 
   /* The stack must leave OPTIONS to us: nothing final on the wire yet. */
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_false (has_final_response (fx));
 
   stox_sip_endpoint_respond (fx->ep,
@@ -564,7 +480,7 @@ test_options_answered_later (Fixture       *fx,
 
   /* A second answer to the same token is ignored. */
   stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 500));
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_cmpint (final_response_index (fx), ==, (int) fx->datagrams->len - 1);
 }
 
@@ -651,9 +567,9 @@ test_message_answered_after_delay (Fixture       *fx,
 
   /* Retransmissions at 100 and 200 ms (T1 is 500 ms; a peer may be
    * faster, and the stack must absorb them either way). */
-  run_for (100);
+  stox_test_run_for (100);
   peer_send (fx, text, len);
-  run_for (100);
+  stox_test_run_for (100);
   peer_send (fx, text, len);
 
   wait_for (fx, has_final_response, "202 to MESSAGE");
@@ -667,7 +583,7 @@ test_message_answered_after_delay (Fixture       *fx,
    * core still saw a single request. */
   guint before = fx->datagrams->len;
   peer_send (fx, text, len);
-  run_for (200);
+  stox_test_run_for (200);
   g_assert_cmpuint (fx->datagrams->len, ==, before + 1);
   g_autofree char *again = datagram_text (fx->datagrams->pdata[before]);
   g_assert_true (g_str_has_prefix (again, "SIP/2.0 202 Accepted\r\n"));
@@ -721,10 +637,10 @@ test_unanswered_500 (Fixture       *fx,
   gint64 t0 = g_get_monotonic_time ();
   peer_send (fx, m1, len1);
   wait_for (fx, has_request, "the first MESSAGE to reach on_request");
-  run_for (200);
+  stox_test_run_for (200);
   peer_send (fx, m2, len2);
   peer_send (fx, m3, len3);
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_cmpuint (fx->requests->len, ==, 3);
   /* The third is answered in time. */
   stox_sip_endpoint_respond (fx->ep,
@@ -738,12 +654,12 @@ test_unanswered_500 (Fixture       *fx,
 
   /* The first at ~400 ms, the second at ~600 ms. */
   for (guint i = 0; i < 100 && finals_for (fx, c1, 500) == 0; i++)
-    run_for (10);
+    stox_test_run_for (10);
   gint64 first = g_get_monotonic_time () - t0;
   g_assert_cmpuint (finals_for (fx, c1, 500), ==, 1);
   g_assert_cmpuint (finals_for (fx, c2, 500), ==, 0);
   for (guint i = 0; i < 100 && finals_for (fx, c2, 500) == 0; i++)
-    run_for (10);
+    stox_test_run_for (10);
   g_log_set_always_fatal (fatal);
   g_test_message ("500 to the first after %.0f ms", (double) first / 1000.0);
   g_assert_cmpint (first, >=, 380 * 1000);
@@ -761,7 +677,7 @@ test_unanswered_500 (Fixture       *fx,
                                .expires = -1,
                                .min_expires = -1,
                              });
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_cmpuint (fx->datagrams->len, ==, before);
 }
 
@@ -919,7 +835,7 @@ test_send_message (Fixture       *fx,
   g_autofree char *trying = peer_answer (text, "SIP/2.0 100 Trying");
   g_autofree char *busy = peer_answer (text, "SIP/2.0 486 Busy Here");
   peer_reply (fx, trying);
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_cmpuint (fx->responses->len, ==, 0);
   peer_reply (fx, busy);
   wait_for (fx, has_response, "486 reported");
@@ -931,7 +847,7 @@ test_send_message (Fixture       *fx,
 
   /* A retransmitted final answer is absorbed. */
   peer_reply (fx, busy);
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_cmpuint (fx->responses->len, ==, 1);
 
   g_free (out.request_uri);
@@ -951,7 +867,7 @@ test_send_unreachable (Fixture       *fx,
                        gconstpointer  data)
 {
   int gone = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
-  guint16 port = bound_port (gone);
+  guint16 port = stox_test_bound_port (gone);
   close (gone);
 
   StoxSipOutRequest out = {
@@ -1018,7 +934,7 @@ test_send_fails_at_once (Fixture       *fx,
   /* Not from inside the call. */
   g_assert_cmpuint (fx->responses->len, ==, 0);
   wait_for (fx, has_response, "failure reported");
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_cmpuint (fx->responses->len, ==, 1);
   StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
   g_test_message ("%u %s", r->status, r->phrase);
@@ -1084,7 +1000,7 @@ test_send_unsupported (Fixture       *fx,
 
   stox_sip_endpoint_send (fx->ep, &out);
   g_assert_cmpuint (fx->responses->len, ==, 1);
-  run_for (50);
+  stox_test_run_for (50);
   g_assert_cmpuint (fx->responses->len, ==, 1);
 
   StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
@@ -1465,7 +1381,7 @@ watcher_subscribe_with (Fixture    *fx,
   w->dialog = req->token;
 
   /* Nothing final before the core answers. */
-  run_for (50);
+  stox_test_run_for (50);
   g_assert_false (has_final_response (fx));
 
   stox_sip_endpoint_respond (fx->ep,
@@ -1595,7 +1511,7 @@ test_server_dialog (Fixture       *fx,
   g_assert_cmpuint (req->dialog, ==, w.dialog);
   g_assert_cmpuint (req->token, !=, w.dialog);
   g_assert_cmpint (req->expires, ==, 600);
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_cmpuint (fx->datagrams->len, ==, 0);
   stox_sip_endpoint_respond (fx->ep,
                              &(StoxSipAnswer) {
@@ -1610,7 +1526,7 @@ test_server_dialog (Fixture       *fx,
   g_assert_nonnull (strstr (refreshed, "\r\nExpires: 300\r\n"));
   g_assert_cmpstr (refreshed_to, ==, w.to);
   /* …and no NOTIFY of the stack's own after the refresh. */
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_cmpuint (fx->datagrams->len, ==, 1);
 
   /* active with PIDF: body and Content-Type exactly; to the watcher's
@@ -1651,7 +1567,7 @@ test_server_dialog (Fixture       *fx,
   peer_send_text (fx, late);
   g_autofree char *gone = wait_datagram (fx, "SIP/2.0 ");
   g_assert_true (g_str_has_prefix (gone, "SIP/2.0 481 "));
-  run_for (50);
+  stox_test_run_for (50);
   g_assert_cmpuint (fx->requests->len, ==, 2);
   g_assert_cmpuint (fx->datagrams->len, ==, 1);
   watcher_clear (&w);
@@ -1755,7 +1671,7 @@ test_no_automatic_requests (Fixture       *fx,
   g_assert_cmpint (r->expires, ==, 1);
 
   g_ptr_array_set_size (fx->datagrams, 0);
-  run_for (2500);
+  stox_test_run_for (2500);
   for (guint i = 0; i < fx->datagrams->len; i++)
     {
       g_autofree char *text = datagram_text (fx->datagrams->pdata[i]);
@@ -1880,7 +1796,7 @@ test_client_dialog (Fixture       *fx,
   g_assert_cmpmem (g_bytes_get_data (req->body, NULL), g_bytes_get_size (req->body),
                    PIDF, strlen (PIDF));
   /* The stack leaves the NOTIFY to the core. */
-  run_for (100);
+  stox_test_run_for (100);
   g_assert_false (has_final_response (fx));
   stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 200));
   g_autofree char *notify_ok = wait_datagram (fx, "SIP/2.0 ");
@@ -1958,7 +1874,7 @@ test_client_dialog (Fixture       *fx,
   notifier_send_notify (fx, &nf, "active;expires=60", NULL);
   g_autofree char *gone = wait_datagram (fx, "SIP/2.0 ");
   g_assert_true (g_str_has_prefix (gone, "SIP/2.0 481 "));
-  run_for (50);
+  stox_test_run_for (50);
   g_assert_cmpuint (fx->requests->len, ==, 3);
 
   /* The same id again is a new dialog: a new Call-ID, no To-tag. */
@@ -2080,7 +1996,7 @@ test_unknown_dialogs (Fixture       *fx,
   r = &g_array_index (fx->responses, StoxSipResponse, 1);
   g_assert_cmpuint (r->token, ==, 78);
   g_assert_cmpuint (r->status, ==, 500);
-  run_for (50);
+  stox_test_run_for (50);
   g_assert_cmpuint (fx->responses->len, ==, 2);
 }
 
@@ -2098,7 +2014,7 @@ shutdown_with_notify (Fixture  *fx,
 
   g_autofree char *n = wait_datagram (fx, "NOTIFY ");
   g_assert_nonnull (strstr (n, "\r\nSubscription-State: terminated;reason=noresource\r\n"));
-  run_for (200);
+  stox_test_run_for (200);
   g_assert_false (fx->done);
 
   /* After shutdown started, nothing new goes out. */
@@ -2316,7 +2232,7 @@ watcher_refresh_refused (Fixture *fx,
   watcher_refresh (fx, w, 600);
   g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
   g_assert_true (g_str_has_prefix (resp, "SIP/2.0 481 "));
-  run_for (20);
+  stox_test_run_for (20);
   g_assert_cmpuint (fx->requests->len, ==, before);
 }
 
@@ -2373,7 +2289,7 @@ test_dialog_state_reports (Fixture       *fx,
   g_assert_null (last_state (fx, w.dialog));
   g_autofree char *n2 = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
   wait_response (fx, 2);
-  run_for (50);
+  stox_test_run_for (50);
   g_assert_cmpuint (dialog_calls_for (fx, w.dialog, TRUE), ==, 1);
   g_assert_cmpuint (fx->dialog_calls->len, ==, 3);
 
@@ -2467,7 +2383,7 @@ test_dialog_restore (Fixture       *fx,
 
   /* From the loop, before anything is sent: CSeqs above the old ceiling
    * are reserved. */
-  run_for (20);
+  stox_test_run_for (20);
   g_assert_cmpuint (fx->dialog_calls->len, ==, calls + 1);
   guint32 told = state_u32 (last_state (fx, w.dialog), 6);
   g_assert_cmpuint (told, >, state_u32 (state, 6));
@@ -2601,7 +2517,7 @@ test_dialog_restore_refused (Fixture       *fx,
 
   /* Dropped at start-up, before the loop ran: not a word, then or later. */
   stox_sip_endpoint_forget_dialog (fx->ep, w.dialog);
-  run_for (20);
+  stox_test_run_for (20);
   g_assert_cmpuint (fx->dialog_calls->len, ==, 1);
   watcher_refresh_refused (fx, &w);
 
@@ -2659,7 +2575,7 @@ test_dialog_cseq_reserved (Fixture       *fx,
   g_assert_true (stox_sip_endpoint_restore_dialog (fx->ep, w.dialog, state, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (fx->dialog_calls->len, ==, calls);
-  run_for (20);
+  stox_test_run_for (20);
   g_assert_cmpuint (fx->dialog_calls->len, ==, calls + 1);
   guint32 told = state_u32 (last_state (fx, w.dialog), 6);
 
@@ -2716,7 +2632,7 @@ test_dialog_cseq_exhausted (Fixture       *fx,
   StoxSipResponse *r = wait_response (fx, 2);
   g_assert_cmpuint (r->token, ==, 30002);
   g_assert_cmpuint (r->status, ==, 481);
-  run_for (50);
+  stox_test_run_for (50);
   g_assert_cmpuint (fx->datagrams->len, ==, 0);
   g_assert_cmpuint (dialog_calls_for (fx, w.dialog, TRUE), ==, 1);
   g_assert_cmpuint (fx->dialog_calls->len, ==, 2);
@@ -2732,7 +2648,7 @@ static void
 test_listen_failures (void)
 {
   int busy = socket_on_loopback (FALSE, SOCK_DGRAM, 0);
-  g_autofree char *in_use = g_strdup_printf ("sip:127.0.0.1:%u;transport=udp", bound_port (busy));
+  g_autofree char *in_use = g_strdup_printf ("sip:127.0.0.1:%u;transport=udp", stox_test_bound_port (busy));
   const char *const bad[] = { in_use, "sip:[::1", "mailto:x@y" };
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -2798,7 +2714,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/sip/endpoint/listen-failures", test_listen_failures);
   g_test_add_func ("/sip/endpoint/bound-port-zero", test_bound_port_zero);
 
-  int probe = try_socket_on_loopback (TRUE, SOCK_DGRAM, 0);
+  int probe = stox_test_loopback_socket (TRUE, SOCK_DGRAM, 0);
   if (probe >= 0)
     {
       close (probe);

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/testutil.h"
 #include "xmpp/component.h"
 
 #ifndef PROSODY_BIN
@@ -95,23 +96,6 @@ seen_free (gpointer p)
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static guint16
-free_port (void)
-{
-  struct sockaddr_in sa = { .sin_family = AF_INET };
-  socklen_t len = sizeof sa;
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-  guint16 port;
-
-  g_assert_cmpint (fd, >=, 0);
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sa, &len), ==, 0);
-  port = ntohs (sa.sin_port);
-  close (fd);
-  return port;
-}
-
 static gboolean
 port_accepts (guint16 port)
 {
@@ -123,28 +107,6 @@ port_accepts (guint16 port)
   ok = connect (fd, (struct sockaddr *) &sa, sizeof sa) == 0;
   close (fd);
   return ok;
-}
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          if (g_file_test (child, G_FILE_TEST_IS_DIR)
-              && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-      g_dir_close (dir);
-    }
-  g_rmdir (path);
 }
 
 static gboolean
@@ -171,20 +133,6 @@ wait_for (Fixture      *f,
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (tick);
   return ok;
-}
-
-static gboolean
-never (Fixture *f, gconstpointer data)
-{
-  (void) f;
-  (void) data;
-  return FALSE;
-}
-
-static void
-run_for (Fixture *f, guint ms)
-{
-  wait_for (f, never, NULL, ms);
 }
 
 static guint
@@ -470,9 +418,9 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   f->config = g_build_filename (f->dir, "prosody.cfg.lua", NULL);
   f->log = g_build_filename (f->dir, "prosody.log", NULL);
-  f->c2s_port = free_port ();
+  f->c2s_port = stox_test_free_port (FALSE);
   do
-    f->comp_port = free_port ();
+    f->comp_port = stox_test_free_port (FALSE);
   while (f->comp_port == f->c2s_port);
 }
 
@@ -497,7 +445,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
       if (g_file_get_contents (f->log, &text, NULL, NULL))
         g_test_message ("prosody log:\n%s", text);
     }
-  remove_tree (f->dir);
+  stox_test_rm_rf (f->dir);
   g_free (f->dir);
   g_free (f->config);
   g_free (f->log);
@@ -625,10 +573,10 @@ test_link_lifecycle (Fixture *f, gconstpointer data)
   ping_server (f, "ping-2");
 
   /* Idle: about one wake-up a second (libstrophe's timers), no more. */
-  run_for (f, 200);
+  stox_test_run_for (200);
   guint64 before = stox_xmpp_component_get_wakeups (f->comp);
   gint64 t0 = g_get_monotonic_time ();
-  run_for (f, 3000);
+  stox_test_run_for (3000);
   guint64 wakeups = stox_xmpp_component_get_wakeups (f->comp) - before;
   double secs = (g_get_monotonic_time () - t0) / 1e6;
   g_test_message ("idle: %" G_GUINT64_FORMAT " wake-ups in %.2f s (%.2f/s)",
@@ -743,7 +691,7 @@ test_link_connect_timeout (Fixture *f, gconstpointer data)
       f->fillers[i] = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
       connect (f->fillers[i], (struct sockaddr *) &sa, sizeof sa);
     }
-  run_for (f, 300);
+  stox_test_run_for (300);
 
   f->comp = new_component (f, SECRET, f->comp_port, on_link);
   t0 = g_get_monotonic_time ();
@@ -801,7 +749,7 @@ test_link_stop (Fixture *f, gconstpointer data)
 
   /* no reconnect, no callback after stop */
   events = f->links->len;
-  run_for (f, 1500);
+  stox_test_run_for (1500);
   g_assert_cmpuint (f->links->len, ==, events);
   g_assert_false (stox_xmpp_component_is_up (f->comp));
 
@@ -820,7 +768,7 @@ test_link_stop_while_down (Fixture *f, gconstpointer data)
   g_assert_true (wait_for (f, has_downs, GUINT_TO_POINTER (1), 2000));
   stox_xmpp_component_stop (f->comp, on_done, f);
   g_assert_true (wait_for (f, is_done, NULL, 1000));
-  run_for (f, 1500);                         /* the retry was cancelled */
+  stox_test_run_for (1500);                         /* the retry was cancelled */
   g_assert_cmpuint (count_links (f->links, STOX_XMPP_LINK_DOWN), ==, 1);
 }
 
