@@ -112,12 +112,12 @@ target_jid (guint i)
   return g_strdup_printf ("juliet%u@xmpp.test", i % USERS);
 }
 
-/* The front end's saved state of dialog i (endpoint.c, "Saved states of
- * server dialogs"): "v1 " and the GVariant text of (Call-ID, our To with
- * our tag, the watcher's From with its tag, its Contact URI, no route
- * set, remote CSeq 1, the first CSeq block reserved, Event presence, no
- * id).  Built the way state_format() builds it; check_real_dialog()
- * compares one with the real thing. */
+/* The front end's saved state of dialog i (src/sip/dialog-state.c): "v1 "
+ * and the GVariant text of (Call-ID, our To with our tag, the watcher's
+ * From with its tag, its Contact URI, no route set, remote CSeq 1, the
+ * first CSeq block reserved, Event presence, no id).  Built the way
+ * stox_sip_dialog_state_format() builds it; check_real_dialog() compares
+ * one with the real thing. */
 static char *
 state_text (guint i, const char *local_tag)
 {

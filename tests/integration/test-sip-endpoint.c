@@ -2077,7 +2077,7 @@ test_shutdown_gives_up_on_notify (Fixture       *fx,
 
 #define STATE_TYPE "(ayayayayaayuuayay)"
 
-/* A saved state in the format endpoint.c documents ("v1 " and the
+/* A saved state in the format dialog-state.c documents ("v1 " and the
  * GVariant text of a STATE_TYPE tuple). */
 static GVariant *
 state_parse (const char *state)
