@@ -23,6 +23,12 @@ bench_bench_restore_SOURCES = bench/bench-restore.c \
 	src/daemon/restore.h src/daemon/restore.c
 bench_bench_restore_LDADD = src/libstox-sip.a src/libstox-xmpp.a $(CORE_LIBS) \
 	$(SOFIA_LIBS) $(STROPHE_LIBS) $(SSL_LIBS) $(SQLITE_LIBS) $(XML_LIBS) $(GLIB_LIBS)
+# The load table (bench-load.sh): the XMPP server's side of the component
+# connection, so that the XMPP server is not what is measured.
+noinst_PROGRAMS += bench/xmpp-peer
+bench_xmpp_peer_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(SSL_CFLAGS)
+bench_xmpp_peer_SOURCES = bench/xmpp-peer.c
+bench_xmpp_peer_LDADD = $(SSL_LIBS) $(GLIB_LIBS)
 dist_noinst_SCRIPTS += bench/run bench/bench-wire.sh
 dist_noinst_DATA += bench/message.xml bench/sink.xml
 EXTRA_DIST += bench/README.md
