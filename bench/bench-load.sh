@@ -45,7 +45,9 @@
 # (stoxd's default when unset), KAMAILIO_CHILDREN (2), KAMAILIO_OPTS ("-x fm
 # -X fm": Kamailio's debug allocator, the Debian default, spends ~45 % of
 # its time in qm_malloc under this load), SIPP_TRACE (sipp UASes write
-# -trace_msg), WORKDIR (bench/_build/load).  STOXD and XMPP_PEER name the
+# -trace_msg), PERF (perf record -g on stoxd during the sustained row, into
+# WORKDIR/perf-sustain-stox.data; PERF_FREQ, 199 Hz), WORKDIR
+# (bench/_build/load).  STOXD and XMPP_PEER name the
 # binaries (bench/run builds them).
 #
 # Every process is started here as a child and stopped by its PID; every
@@ -486,8 +488,9 @@ row_burst () {
   echo "bench-load: burst: $BURST_N MESSAGEs, window $WINDOW" >&2
   for t in $TARGETS; do
     start_target "$t" burst
-    local m0 m1 c0 c1 d=$W/burst-$t
+    local m0 m1 c0 c1 p0=0 p1=0 d=$W/burst-$t
     m0=$(mem_kib); c0=$(cpu_ticks_tree "$CPU_PID")
+    [ "$t" != stox ] || p0=$(cpu_ticks_tree "$PEER_PID")
     run_uac "$d/uac" "$DST" "$BURST_N" 1000000 "$WINDOW" $((BURST_N / 1000 + DRAIN))
     m1=$(mem_kib); c1=$(cpu_ticks_tree "$CPU_PID")
     V[burst.$t.rate]=$(rate_of "$OK" "$UAC_T0" "$UAC_T1")
@@ -496,6 +499,9 @@ row_burst () {
     V[burst.$t.mem0]=$m0 V[burst.$t.mem1]=$m1
     V[burst.$t.us_per_msg]=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="$OK" 'BEGIN { if (n) printf "%.1f", c * 1e6 / hz / n; else print "-" }')
     if [ "$t" = stox ]; then
+      p1=$(cpu_ticks_tree "$PEER_PID")
+      # what the stand-in XMPP server cost (it is not what is measured)
+      V[burst.$t.peer_us_per_msg]=$(awk -v c=$((p1 - p0)) -v hz="$HZ" -v n="$OK" 'BEGIN { if (n) printf "%.1f", c * 1e6 / hz / n; else print "-" }')
       V[burst.$t.delivered]=$(peer_get msg)
       V[burst.$t.dups]=$(( $(peer_get msg) - OK > 0 ? $(peer_get msg) - OK : 0 ))
     else
@@ -503,8 +509,9 @@ row_burst () {
       V[burst.$t.delivered]=$(uas_calls "$SINK_DIR")
       V[burst.$t.dups]=$(uas_dups "$SINK_DIR")
     fi
-    printf 'bench-load:   %-8s %6s/s  ok %s  503 %s  failed %s  retrans %s  delivered %s  mem %s -> %s KiB  box %s%%\n' \
-      "$t" "${V[burst.$t.rate]}" "$OK" "$R503" "${V[burst.$t.failed]}" "$RETRANS" "${V[burst.$t.delivered]}" "$m0" "$m1" "$BOX" >&2
+    printf 'bench-load:   %-8s %6s/s  ok %s  503 %s  failed %s  retrans %s  delivered %s  mem %s -> %s KiB  cpu %s us/msg%s  box %s%%\n' \
+      "$t" "${V[burst.$t.rate]}" "$OK" "$R503" "${V[burst.$t.failed]}" "$RETRANS" "${V[burst.$t.delivered]}" "$m0" "$m1" \
+      "${V[burst.$t.us_per_msg]}" "${V[burst.$t.peer_us_per_msg]:+ (xmpp-peer ${V[burst.$t.peer_us_per_msg]})}" "$BOX" >&2
     PENDING+=("burst $t $UAC_T1 $MEM_PID $MEM_KIND ${STACK[*]}")
   done
 }
@@ -540,7 +547,20 @@ row_sustain () {
     spid=$!
     PIDS+=("$spid")
     c0=$(cpu_ticks_tree "$CPU_PID")
+    local ppid=
+    if [ -n "${BENCH_PERF:-}" ] && [ "$t" = stox ]; then
+      # the profile of stoxd under this row (bench/README.md, "Profile")
+      perf record -q -g --call-graph dwarf,16384 -F "${BENCH_PERF_FREQ:-199}" -p "$STOXD_PID" \
+        -o "$W/perf-sustain-stox.data" >"$W/perf-sustain-stox.log" 2>&1 &
+      ppid=$!
+      PIDS+=("$ppid")
+    fi
     run_uac "$d/uac" "$DST" $((RATE * SUSTAIN_S)) "$RATE" $((RATE * 40)) $((SUSTAIN_S + DRAIN))
+    if [ -n "$ppid" ]; then
+      kill -INT "$ppid" 2>/dev/null
+      wait "$ppid" 2>/dev/null
+      forget_pid "$ppid"
+    fi
     c1=$(cpu_ticks_tree "$CPU_PID")
     lo=$(awk -v t="$UAC_T0" 'BEGIN { printf "%.3f", t / 1e9 + 1 }')
     hi=$(awk -v t="$UAC_T0" -v s="$SUSTAIN_S" 'BEGIN { printf "%.3f", t / 1e9 + s - 1 }')
