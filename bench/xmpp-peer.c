@@ -262,10 +262,15 @@ attr (const char *s, const char *te, const char *name, char *buf, gsize size)
       v = c + nl + 2;
       if (*v != '\'' && *v != '"')
         continue;
+      gsize n;
+
       q = memchr (v + 1, *v, (gsize) (te - v - 1));
-      if (!q)
+      if (!q || size == 0)
         return FALSE;
-      g_strlcpy (buf, v + 1, MIN (size, (gsize) (q - v)));
+      /* not g_strlcpy(): the input is not NUL-terminated */
+      n = MIN (size - 1, (gsize) (q - v - 1));
+      memcpy (buf, v + 1, n);
+      buf[n] = 0;
       return TRUE;
     }
   if (size)
