@@ -112,13 +112,16 @@ PIDS=()
 stop_pid () {   # PID [grace seconds]
   local pid=$1 grace=${2:-5} i
   [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+  # (sipp 3.6 may abort on a double free while it exits with many calls
+  # open; its statistics are written by then.  The braces keep bash's
+  # job report out of the output.)
+  kill -TERM "$pid" 2>/dev/null || { { wait "$pid"; } 2>/dev/null; return 0; }
   for ((i = 0; i < grace * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kill -0 "$pid" 2>/dev/null || { { wait "$pid"; } 2>/dev/null; return 0; }
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
+  { wait "$pid"; } 2>/dev/null
   return 0
 }
 forget_pid () {   # PID: stopped elsewhere
@@ -796,6 +799,7 @@ for row in $ROWS; do
       ;;
     sustain)
       line "S2X sustained $RATE/s ${SUSTAIN_S}s, 2xx/s" "$(v sustain.stox.rate)" "$(v sustain.sipp.rate)" "$(v sustain.kamailio.rate)"
+      line "  sent/s (the sender's own rate)" "$(v sustain.stox.sent_rate)" "$(v sustain.sipp.sent_rate)" "$(v sustain.kamailio.sent_rate)"
       line "  failed / retransmissions / 503" \
         "$(v sustain.stox.failed)/$(v sustain.stox.retrans)/$(v sustain.stox.r503)" \
         "$(v sustain.sipp.failed)/$(v sustain.sipp.retrans)/$(v sustain.sipp.r503)" \
