@@ -686,7 +686,7 @@ row_subs () {
     mkdir -p "$d/watch"
     t0=$(now_ns)
     (cd "$d/watch" && exec sipp "127.0.0.1:$DST" -sf "$HERE/load-watch.xml" -p "$port" \
-       -m "$SUBS_N" -r "$SUB_RATE" -l $((SUBS_N + 10)) -trace_logs "${SIPP_COMMON[@]}") \
+       -m "$SUBS_N" -r "$SUB_RATE" -l $((SUBS_N + 10)) -trace_logs ${BENCH_SIPP_TRACE:+-trace_msg} "${SIPP_COMMON[@]}") \
       >/dev/null 2>"$d/watch/sipp.err" &
     wpid=$!
     PIDS+=("$wpid")
