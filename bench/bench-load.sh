@@ -45,7 +45,9 @@
 # (stoxd's default when unset), KAMAILIO_CHILDREN (2), KAMAILIO_OPTS ("-x fm
 # -X fm": Kamailio's debug allocator, the Debian default, spends ~45 % of
 # its time in qm_malloc under this load), SIPP_TRACE (sipp UASes write
-# -trace_msg), PERF (perf record -g on stoxd during the sustained row, into
+# -trace_msg), MALLOC_PROBE (1 without --quick: once stoxd's memory after
+# Timer J is read, gdb reads glibc's mallinfo2() and calls malloc_trim(0)),
+# PERF (perf record -g on stoxd during the sustained row, into
 # WORKDIR/perf-sustain-stox.data; PERF_FREQ, 199 Hz), WORKDIR
 # (bench/_build/load).  STOXD and XMPP_PEER name the
 # binaries (bench/run builds them).
@@ -82,6 +84,7 @@ X2S_N=${BENCH_X2S_N:-$d_x2s}
 SUBS_N=${BENCH_SUBS_N:-$d_subs}
 SUB_RATE=${BENCH_SUB_RATE:-10000}
 DRAIN=${BENCH_DRAIN_S:-$d_drain}
+MALLOC_PROBE=${BENCH_MALLOC_PROBE:-$((1 - QUICK))}
 JWAIT=${BENCH_TIMER_J_WAIT:-35}
 RSS_CAP_MIB=${BENCH_RSS_CAP_MIB:-8192}
 ROWS=${BENCH_ROWS:-"burst sustain latency x2s subs"}
@@ -460,6 +463,23 @@ rate_of () { awk -v n="$1" -v t0="$2" -v t1="$3" 'BEGIN { if (t1 > t0) printf "%
 
 declare -A V   # V[row.target.key]
 
+# malloc_probe PID: what glibc's heap holds (mallinfo2 through gdb: in use,
+# free, free chunks), then the RSS after malloc_trim(0).  Sets MP (a
+# "key=value ..." line), empty without gdb.  Run only once the figure is
+# read: the trim changes the process.
+malloc_probe () {
+  local out
+  MP=
+  [ "$MALLOC_PROBE" = 1 ] && command -v gdb >/dev/null || return 0
+  out=$(timeout 60 gdb -p "$1" -batch -ex 'p mallinfo2()' -ex 'p (int) malloc_trim(0)' 2>/dev/null |
+    awk '/^\$1 = / { gsub(/[{},]/, ""); for (i = 1; i <= NF; i++) { split($i, kv, " "); }
+           for (i = 3; i <= NF; i += 3) v[$i] = $(i + 2); print v["arena"], v["uordblks"], v["fordblks"], v["ordblks"] + v["smblks"] }')
+  [ -n "$out" ] || return 0
+  local arena used free chunks
+  read -r arena used free chunks <<<"$out"
+  MP="heap=$((arena / 1024)) in_use=$((used / 1024)) free=$((free / 1024)) free_chunks=$chunks rss_after_trim=$(rss_kib "$1")"
+}
+
 # Rows whose memory is read TIMER_J_WAIT s after their load keep their
 # processes meanwhile: "row target t1 mem-pid mem-kind pid..." per target.
 PENDING=()
@@ -475,6 +495,11 @@ measure_pending () {
     [ "$left" -le 0 ] || sleep "$(awk -v m="$left" 'BEGIN { printf "%.3f", m / 1000 }')"
     V[$row.$t.mem2]=$(mem_kib)
     alive "$MEM_PID" || V[$row.$t.mem2]=died
+    if [ "$t" = stox ] && alive "$MEM_PID"; then
+      malloc_probe "$MEM_PID"
+      V[$row.$t.malloc]=$MP
+      [ -z "$MP" ] || echo "bench-load:   $row stox after ${JWAIT} s: RSS ${V[$row.$t.mem2]} KiB; glibc (KiB): $MP" >&2
+    fi
     if [ "$row" = subs ]; then
       V[subs.$t.per_sub]=$(awk -v a="${V[subs.$t.mem0]}" -v b="${V[subs.$t.mem2]}" -v n="${V[subs.$t.active]}" \
         'BEGIN { if (n > 0 && b ~ /^[0-9]+$/) printf "%.0f", (b - a) * 1024 / n; else print "-" }')
@@ -796,6 +821,7 @@ for row in $ROWS; do
         "$(mibs "$(v burst.kamailio.mem0)" "$(v burst.kamailio.mem1)" "$(v burst.kamailio.mem2)")" \
         "$(v burst.stox.mem2)" "$(v burst.sipp.mem2)" "$(v burst.kamailio.mem2)"
       line "  CPU us per MESSAGE (target only)" "$(v burst.stox.us_per_msg)" "$(v burst.sipp.us_per_msg)" "$(v burst.kamailio.us_per_msg)"
+      [ -z "${V[burst.stox.malloc]:-}" ] || echo "  stoxd's glibc heap +${JWAIT}s (KiB): ${V[burst.stox.malloc]}"
       ;;
     sustain)
       line "S2X sustained $RATE/s ${SUSTAIN_S}s, 2xx/s" "$(v sustain.stox.rate)" "$(v sustain.sipp.rate)" "$(v sustain.kamailio.rate)"
@@ -831,6 +857,7 @@ for row in $ROWS; do
       line "held subs $SUBS_N: set-up/s" "$(v subs.stox.rate)" "$(v subs.sipp.rate)" "$(v subs.kamailio.rate)"
       line "  active" "$(v subs.stox.active)" "$(v subs.sipp.active)" "$(v subs.kamailio.active)"
       line "  bytes per held sub, +${JWAIT}s" "$(v subs.stox.per_sub)" "$(v subs.sipp.per_sub)" "$(v subs.kamailio.per_sub)"
+      [ -z "${V[subs.stox.malloc]:-}" ] || echo "  stoxd's glibc heap +${JWAIT}s (KiB): ${V[subs.stox.malloc]}"
       ;;
   esac
 done
