@@ -334,6 +334,7 @@ xmpp-domains = xmpp.test
 state-dir = $d/state
 EOF
   [ -z "$BOUNCE_WAIT" ] || sed -i "s/^\[gateway\]$/[gateway]\nbounce-wait = $BOUNCE_WAIT/" "$d/stox.conf"
+  chmod 600 "$d/stox.conf"   # it holds the component secret
   (cd "$d" && exec env -u NOTIFY_SOCKET "$STOXD" -c "$d/stox.conf" --log-level=warning) \
     >"$d/stoxd.log" 2>&1 &
   STOXD_PID=$!
