@@ -47,8 +47,8 @@
 # its time in qm_malloc under this load), SIPP_TRACE (sipp UASes write
 # -trace_msg), MALLOC_PROBE (1 without --quick: once stoxd's memory after
 # Timer J is read, gdb reads glibc's mallinfo2() and calls malloc_trim(0)),
-# PERF (perf record -g on stoxd during the sustained row, into
-# WORKDIR/perf-sustain-stox.data; PERF_FREQ, 199 Hz), WORKDIR
+# PERF (perf record -g on stoxd during the sustained, x2s and subs rows,
+# into WORKDIR/perf-<row>-stox.data; PERF_FREQ, 199 Hz), WORKDIR
 # (bench/_build/load).  STOXD and XMPP_PEER name the
 # binaries (bench/run builds them).
 #
@@ -545,6 +545,24 @@ row_burst () {
   done
 }
 
+# perf_start ROW: with BENCH_PERF, perf record -g of stoxd (STOXD_PID) into
+# WORKDIR/perf-ROW-stox.data until perf_stop (bench/README.md, "Profile")
+PERF_PID=
+perf_start () {
+  [ -n "${BENCH_PERF:-}" ] || return 0
+  perf record -q -g --call-graph dwarf,16384 -F "${BENCH_PERF_FREQ:-199}" -p "$STOXD_PID" \
+    -o "$W/perf-$1-stox.data" >"$W/perf-$1-stox.log" 2>&1 &
+  PERF_PID=$!
+  PIDS+=("$PERF_PID")
+}
+perf_stop () {
+  [ -n "$PERF_PID" ] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null
+  wait "$PERF_PID" 2>/dev/null
+  forget_pid "$PERF_PID"
+  PERF_PID=
+}
+
 # sample_mem OUT PID KIND CAP_KIB: one line "seconds KiB" a second; kills
 # PID (SIGKILL) above CAP_KIB (0: never) and writes OUT.capped
 sample_mem () {
@@ -576,20 +594,9 @@ row_sustain () {
     spid=$!
     PIDS+=("$spid")
     c0=$(cpu_ticks_tree "$CPU_PID")
-    local ppid=
-    if [ -n "${BENCH_PERF:-}" ] && [ "$t" = stox ]; then
-      # the profile of stoxd under this row (bench/README.md, "Profile")
-      perf record -q -g --call-graph dwarf,16384 -F "${BENCH_PERF_FREQ:-199}" -p "$STOXD_PID" \
-        -o "$W/perf-sustain-stox.data" >"$W/perf-sustain-stox.log" 2>&1 &
-      ppid=$!
-      PIDS+=("$ppid")
-    fi
+    [ "$t" != stox ] || perf_start sustain
     run_uac "$d/uac" "$DST" $((RATE * SUSTAIN_S)) "$RATE" $((RATE * 40)) $((SUSTAIN_S + DRAIN))
-    if [ -n "$ppid" ]; then
-      kill -INT "$ppid" 2>/dev/null
-      wait "$ppid" 2>/dev/null
-      forget_pid "$ppid"
-    fi
+    perf_stop
     c1=$(cpu_ticks_tree "$CPU_PID")
     lo=$(awk -v t="$UAC_T0" 'BEGIN { printf "%.3f", t / 1e9 + 1 }')
     hi=$(awk -v t="$UAC_T0" -v s="$SUSTAIN_S" 'BEGIN { printf "%.3f", t / 1e9 + s - 1 }')
@@ -665,6 +672,7 @@ row_x2s () {
   start_target stox x2s load-uas-log.xml
   local d=$W/x2s-stox log= n=0 last=-1 still=0 i t0 t1 stats m0 c0 c1
   m0=$(mem_kib); c0=$(cpu_ticks_tree "$CPU_PID")
+  perf_start x2s
   peer "send $X2S_N 0 1000" >/dev/null
   for ((i = 0; i < 3000; i++)); do   # at most 300 s; gives up after DRAIN s without progress
     sleep 0.1
@@ -680,6 +688,7 @@ row_x2s () {
     fi
     alive "$STOXD_PID" || break
   done
+  perf_stop
   c1=$(cpu_ticks_tree "$CPU_PID")
   stats=$(peer stats)
   t0=$(peer_get send_t0_ns "$stats")
@@ -710,6 +719,7 @@ row_subs () {
     local d=$W/subs-$t log= n=0 last=-1 still=0 i t0 t1 m0 wpid
     m0=$(mem_kib)
     mkdir -p "$d/watch"
+    [ "$t" != stox ] || perf_start subs
     t0=$(now_ns)
     (cd "$d/watch" && exec sipp "127.0.0.1:$DST" -sf "$HERE/load-watch.xml" -p "$port" \
        -m "$SUBS_N" -r "$SUB_RATE" -l $((SUBS_N + 10)) -trace_logs ${BENCH_SIPP_TRACE:+-trace_msg} "${SIPP_COMMON[@]}") \
@@ -730,6 +740,7 @@ row_subs () {
       fi
       alive "$wpid" || break
     done
+    perf_stop
     t1=$(awk '$1 == "A" { e = $4 } END { split(e, a, "."); printf "%d%06d000", a[1], a[2] }' "$log" 2>/dev/null)
     [ "$n" -gt 0 ] || t1=$(now_ns)
     V[subs.$t.active]=$n
@@ -839,6 +850,14 @@ for row in $ROWS; do
         "$(v sustain.stox.peak)" "$(v sustain.sipp.peak)" "$(v sustain.kamailio.peak)"
       line "  CPU % of one core (target only)" "$(v sustain.stox.cpu_pct)" "$(v sustain.sipp.cpu_pct)" "$(v sustain.kamailio.cpu_pct)"
       [ -z "${V[sustain.stox.capped]:-}" ] || echo "  stoxd: ${V[sustain.stox.capped]} (BENCH_RSS_CAP_MIB=$RSS_CAP_MIB)"
+      over=
+      for t in $TARGETS; do
+        awk -v f="${V[sustain.$t.failed]:-0}" -v n="$((RATE * SUSTAIN_S))" -v s="${V[sustain.$t.sent_rate]:-0}" \
+          -v a="${V[sustain.$t.rate]:-0}" -v r="$RATE" \
+          'BEGIN { exit !(f > 0.01 * n || s < 0.95 * r || a < 0.95 * r) }' && over="$over $t"
+      done
+      [ -z "$over" ] || echo "  overloaded at $RATE/s (2xx/s or the sender below 95 % of the rate, or over 1 % never answered):$over"
+      case " $over " in *" sipp "*) echo "  (sipp -> sipp too: this machine could not carry the rate at all in this run)";; esac
       ;;
     latency)
       line "latency at $(v latency.rate)/s, ms p50/p99/max" "$(lat3 stox)" "$(lat3 sipp)" "$(lat3 kamailio)" \
