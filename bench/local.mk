@@ -29,7 +29,7 @@ noinst_PROGRAMS += bench/xmpp-peer
 bench_xmpp_peer_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(SSL_CFLAGS)
 bench_xmpp_peer_SOURCES = bench/xmpp-peer.c
 bench_xmpp_peer_LDADD = $(SSL_LIBS) $(GLIB_LIBS)
-dist_noinst_SCRIPTS += bench/run bench/bench-wire.sh bench/bench-load.sh
+dist_noinst_SCRIPTS += bench/run bench/bench-wire.sh bench/bench-load.sh bench/perf-summary.py
 dist_noinst_DATA += bench/message.xml bench/sink.xml \
 	bench/load-uac.xml bench/load-uas.xml bench/load-uas-log.xml \
 	bench/load-watch.xml bench/load-notifier.xml
