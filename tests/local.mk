@@ -20,6 +20,15 @@ include tests/unit/local.mk
 include tests/frontend/local.mk
 include tests/integration/local.mk
 include tests/e2e/local.mk
+# Fuzz targets: replayed on their corpus in every build; libFuzzer binaries
+# and `make fuzz` only with --enable-fuzzing.
+include tests/fuzz/replay.mk
+if ENABLE_FUZZING
+include tests/fuzz/local.mk
+else
+fuzz:
+	@echo "make fuzz: configure with --enable-fuzzing CC=clang" >&2; exit 1
+endif
 
 # TLS listener and key/certificate checks (needs the openssl command).
 TESTS += tests/e2e/test-tls.py
