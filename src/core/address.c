@@ -360,9 +360,10 @@ username_case_map (const char *s)
 /* Characters no escaping can carry into a localpart (PRECIS
  * IdentifierClass, RFC 8264 §4.2, and Nodeprep alike): controls, format
  * characters (bidi overrides, zero-width space and joiners — the contextual
- * exceptions for joiners are not worth their risk here), private use, line
- * and paragraph separators, and every space but U+0020, which XEP-0106
- * escapes as \20. */
+ * exceptions for joiners are not worth their risk here), private use,
+ * unassigned code points and noncharacters (RFC 8264 §9.6, §9.9; U+FFFE
+ * and U+FFFF are not even XML characters), line and paragraph separators,
+ * and every space but U+0020, which XEP-0106 escapes as \20. */
 static gboolean
 is_unmappable (gunichar c)
 {
@@ -372,6 +373,7 @@ is_unmappable (gunichar c)
     case G_UNICODE_FORMAT:
     case G_UNICODE_PRIVATE_USE:
     case G_UNICODE_SURROGATE:
+    case G_UNICODE_UNASSIGNED:
     case G_UNICODE_LINE_SEPARATOR:
     case G_UNICODE_PARAGRAPH_SEPARATOR:
       return TRUE;
@@ -408,6 +410,15 @@ stox_resource_prepare (const char  *res,
       if (g_unichar_iscntrl (c))
         {
           set_malformed (error, "resource holds control character U+%04X",
+                         c);
+          return NULL;
+        }
+      /* RFC 8264 §9.6, §9.9: OpaqueString disallows noncharacters and
+       * unassigned code points (General_Category Cn holds both); U+FFFE
+       * and U+FFFF could not even be written in a stanza. */
+      if (g_unichar_type (c) == G_UNICODE_UNASSIGNED)
+        {
+          set_malformed (error, "resource holds unassigned code point U+%04X",
                          c);
           return NULL;
         }

@@ -140,6 +140,14 @@ id_unescape (const char *s)
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+static gboolean
+resource_ok (const char *text)
+{
+  g_autofree char *prepared = stox_resource_prepare (text, NULL);
+
+  return prepared != NULL;
+}
+
 /* Tuple id → resource: NULL for "ID-" alone. */
 static char *
 tuple_resource (const char *id)
@@ -153,6 +161,11 @@ tuple_resource (const char *id)
   if (*rest == '\0')
     return NULL;
   decoded = id_unescape (rest);
+  /* Text no resource can hold (RFC 8264 §9.6, §9.9: a noncharacter such
+   * as U+FFFE, an unassigned code point) keeps its escaped form, as a
+   * control character does in id_unescape(). */
+  if (decoded != NULL && !resource_ok (decoded))
+    g_clear_pointer (&decoded, g_free);
   return decoded != NULL ? decoded : g_strdup (rest);
 }
 
