@@ -20,6 +20,7 @@ include tests/unit/local.mk
 include tests/frontend/local.mk
 include tests/integration/local.mk
 include tests/e2e/local.mk
+include tests/faults/local.mk
 # Fuzz targets: replayed on their corpus in every build; libFuzzer binaries
 # and `make fuzz` only with --enable-fuzzing.
 include tests/fuzz/replay.mk
