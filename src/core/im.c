@@ -14,6 +14,17 @@
 #include "deadline.h"
 #include "iscomposing.h"
 #include "message.h"
+#include "text.h"
+
+/* SIP header text is the peer's, and Sofia lets control characters
+ * through: a copy only when XML can carry it (RFC 6120 §11.1), else NULL,
+ * so that optional metadata (thread, subject, language, an error's text)
+ * never makes a stanza the XMPP front end cannot build. */
+static char *
+xml_text_or_null (const char *text)
+{
+  return text != NULL && stox_text_is_xml (text) ? g_strdup (text) : NULL;
+}
 
 /* A conversation's chat-state memory outlives the RFC 3994 refresh so that
  * "idle only after active" still holds for a slow typist. */
@@ -298,10 +309,10 @@ stox_im_on_sip_message (StoxIm               *im,
   st->id = new_stanza_id (im);
   st->from = g_strdup (route.jid_from);
   st->to = g_strdup (route.jid_to);
-  st->lang = g_strdup (content->lang != NULL ? content->lang : req->content_language);
+  st->lang = xml_text_or_null (content->lang != NULL ? content->lang : req->content_language);
   st->body = g_strdup (content->body);
-  st->subject = g_strdup (content->subject != NULL ? content->subject : req->subject);
-  st->thread = g_strdup (req->call_id);
+  st->subject = xml_text_or_null (content->subject != NULL ? content->subject : req->subject);
+  st->thread = xml_text_or_null (req->call_id);
   st->chat_state = content->chat_state;
 
   PendingIn *p = g_new0 (PendingIn, 1);
@@ -600,7 +611,8 @@ stox_im_on_sip_response (StoxIm                *im,
       err->error_condition = g_strdup (condition);
       err->error_type = g_strdup (stox_rules_error_type (env->rules, condition));
       err->error_text = g_strdup_printf ("SIP %u %s", resp->status,
-                                         resp->phrase != NULL ? resp->phrase : "");
+                                         resp->phrase != NULL && stox_text_is_xml (resp->phrase)
+                                         ? resp->phrase : "");
       stox_actions_stanza (actions, err);
       env->stats->sip_errors++;
     }
