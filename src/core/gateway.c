@@ -65,6 +65,33 @@ presence_env (StoxGateway *gw)
   return &gw->presence_env;
 }
 
+/* ---- error counters ---------------------------------------------------- */
+
+static void
+count_sip_error (guint64 *counts, guint status)
+{
+  if (status >= STOX_STATS_SIP_CODE_MIN && status <= STOX_STATS_SIP_CODE_MAX)
+    counts[status - STOX_STATS_SIP_CODE_MIN]++;
+}
+
+/* Every error this event made the engine emit, by SIP code or stanza
+ * condition: counted at the one way out (`actions` from `from` on, the
+ * ones this event added) rather than at each of the flows' many decision
+ * sites, so that none can be missed and the counts are what went out. */
+static void
+count_errors_sent (StoxGateway *gw, const GPtrArray *actions, guint from)
+{
+  for (guint i = from; i < actions->len; i++)
+    {
+      const StoxAction *a = actions->pdata[i];
+
+      if (a->kind == STOX_ACTION_SIP_RESPOND)
+        count_sip_error (gw->stats.sip_errors_sent, a->u.respond.status);
+      else if (a->kind == STOX_ACTION_XMPP_SEND && g_strcmp0 (a->u.stanza->type, "error") == 0)
+        gw->stats.xmpp_errors_sent[stox_xmpp_condition_index (a->u.stanza->error_condition)]++;
+    }
+}
+
 /* ---- construction ------------------------------------------------------ */
 
 StoxGateway *
@@ -131,6 +158,7 @@ stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats)
 {
   stox_im_get_stats (gw->im, &gw->stats);
   gw->stats.watchers = stox_presence_count_watches (gw->presence);
+  gw->stats.watchers_pending = stox_presence_count_watches_pending (gw->presence);
   gw->stats.subscriptions = stox_presence_count_follows (gw->presence);
   *ret_stats = gw->stats;
 }
@@ -143,11 +171,16 @@ stox_gateway_on_sip (StoxGateway          *gw,
                      gint64                now,
                      GPtrArray            *actions)
 {
+  guint from = actions->len;
+
   if (gw->trusted != NULL && !stox_netmask_list_contains (gw->trusted, req->source))
     {
       stox_actions_respond (actions, req->token, 403, 0, NULL, NULL,
                             "source is not a trusted peer");
       gw->stats.refused++;
+      if (req->method == STOX_SIP_METHOD_MESSAGE)
+        gw->stats.sip_refused++;
+      count_errors_sent (gw, actions, from);
       return;
     }
 
@@ -170,6 +203,7 @@ stox_gateway_on_sip (StoxGateway          *gw,
       gw->stats.refused++;
       break;
     }
+  count_errors_sent (gw, actions, from);
 }
 
 void
@@ -178,9 +212,12 @@ stox_gateway_on_sip_response (StoxGateway           *gw,
                               gint64                 now,
                               GPtrArray             *actions)
 {
-  if (stox_presence_on_sip_response (gw->presence, presence_env (gw), resp, now, actions))
-    return;
-  stox_im_on_sip_response (gw->im, im_env (gw), resp, actions);
+  guint from = actions->len;
+
+  count_sip_error (gw->stats.sip_errors_received, resp->status);
+  if (!stox_presence_on_sip_response (gw->presence, presence_env (gw), resp, now, actions))
+    stox_im_on_sip_response (gw->im, im_env (gw), resp, actions);
+  count_errors_sent (gw, actions, from);
 }
 
 void
@@ -189,6 +226,10 @@ stox_gateway_on_stanza (StoxGateway      *gw,
                         gint64            now,
                         GPtrArray        *actions)
 {
+  guint from = actions->len;
+
+  if (g_strcmp0 (st->type, "error") == 0)
+    gw->stats.xmpp_errors_received[stox_xmpp_condition_index (st->error_condition)]++;
   switch (st->kind)
     {
     case STOX_STANZA_MESSAGE:
@@ -202,6 +243,7 @@ stox_gateway_on_stanza (StoxGateway      *gw,
       stox_presence_on_stanza (gw->presence, presence_env (gw), st, now, actions);
       break;
     }
+  count_errors_sent (gw, actions, from);
 }
 
 /* ---- link, timers, shutdown -------------------------------------------- */
@@ -213,10 +255,13 @@ stox_gateway_on_link (StoxGateway *gw,
                       gint64       now,
                       GPtrArray   *actions)
 {
+  guint from = actions->len;
+
   gw->link_up = up;
   gw->retry_in_s = MAX (retry_in_s, 1);
   /* After the state above, so presence sees the new one. */
   stox_presence_on_link (gw->presence, presence_env (gw), up, now, actions);
+  count_errors_sent (gw, actions, from);
 }
 
 void
@@ -225,14 +270,20 @@ stox_gateway_on_xmpp_send_failed (StoxGateway      *gw,
                                   gint64            now,
                                   GPtrArray        *actions)
 {
+  guint from = actions->len;
+
   stox_im_on_send_failed (gw->im, im_env (gw), st, actions);
+  count_errors_sent (gw, actions, from);
 }
 
 void
 stox_gateway_on_timer (StoxGateway *gw, gint64 now, GPtrArray *actions)
 {
+  guint from = actions->len;
+
   stox_im_on_timer (gw->im, im_env (gw), now, actions);
   stox_presence_on_timer (gw->presence, presence_env (gw), now, actions);
+  count_errors_sent (gw, actions, from);
 }
 
 gint64
@@ -248,12 +299,18 @@ stox_gateway_restore (StoxGateway           *gw,
                       gint64                 now,
                       GPtrArray             *actions)
 {
+  guint from = actions->len;
+
   stox_presence_restore (gw->presence, presence_env (gw), record, now, actions);
+  count_errors_sent (gw, actions, from);
 }
 
 void
 stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions)
 {
+  guint from = actions->len;
+
   stox_im_on_shutdown (gw->im, im_env (gw), now, actions);
   stox_presence_on_shutdown (gw->presence, presence_env (gw), now, actions);
+  count_errors_sent (gw, actions, from);
 }

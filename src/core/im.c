@@ -144,7 +144,10 @@ stanza_error_reply (const StoxImEnv  *env,
 {
   if (stox_actions_stanza_error (actions, env->rules, st, env->route->component, condition,
                                  text))
-    env->stats->refused++;
+    {
+      env->stats->refused++;
+      env->stats->xmpp_refused++;
+    }
 }
 
 static void
@@ -156,6 +159,7 @@ refuse_sip (const StoxImEnv *env,
 {
   stox_actions_respond (actions, token, status, 0, NULL, NULL, why);
   env->stats->refused++;
+  env->stats->sip_refused++;
 }
 
 /* ---- construction ------------------------------------------------------ */
@@ -221,6 +225,7 @@ pending_in_accept (StoxIm *im, const StoxImEnv *env, PendingIn *p, gint64 now,
                    GPtrArray *actions)
 {
   stox_actions_respond (actions, p->token, 202, 0, NULL, NULL, NULL);
+  env->stats->sip_accepted++;
   if (p->state == IN_WAITING)
     g_queue_unlink (&im->waiting, &p->link);
   /* Bounded memory: when full, the oldest answered MESSAGE is forgotten
@@ -269,6 +274,7 @@ stox_im_on_sip_message (StoxIm               *im,
           stox_actions_respond (actions, req->token, 415, 0, STOX_MESSAGE_ACCEPT, NULL,
                                 error->message);
           env->stats->refused++;
+          env->stats->sip_refused++;
         }
       else if (g_error_matches (error, STOX_MESSAGE_ERROR, STOX_MESSAGE_ERROR_TOO_LARGE))
         refuse_sip (env, actions, req->token, 413, error->message);
@@ -293,6 +299,7 @@ stox_im_on_sip_message (StoxIm               *im,
       stox_actions_respond (actions, req->token, 503, MAX (env->retry_in_s, 1), NULL, NULL,
                             "the XMPP server is not reachable");
       env->stats->refused++;
+      env->stats->sip_refused++;
       return;
     }
   /* Only the open transactions are a load limit; the memory of answered
@@ -301,6 +308,7 @@ stox_im_on_sip_message (StoxIm               *im,
     {
       stox_actions_respond (actions, req->token, 503, 1, NULL, NULL, "gateway overloaded");
       env->stats->refused++;
+      env->stats->sip_refused++;
       return;
     }
 
@@ -598,6 +606,9 @@ stox_im_on_sip_response (StoxIm                *im,
   if (p == NULL || resp->status < 200)
     return;
 
+  if (resp->status < 300 && p->kind == OUT_MESSAGE)
+    env->stats->xmpp_delivered++;
+
   if (resp->status >= 300 && p->kind == OUT_MESSAGE)
     {
       /* RFC 7247 §7.2 Table 3, from the rule file. */
@@ -640,6 +651,7 @@ stox_im_on_send_failed (StoxIm           *im,
       stox_actions_respond (actions, p->token, 503, MAX (env->retry_in_s, 1), NULL, NULL,
                             "the XMPP server is not reachable");
       env->stats->refused++;
+      env->stats->sip_failed++;
     }
   else
     late_notice (im, env, p, "remote-server-timeout", "the XMPP server is not reachable",

@@ -60,6 +60,12 @@ stox_presence_count_watches (StoxPresence *p)
 }
 
 guint
+stox_presence_count_watches_pending (StoxPresence *p)
+{
+  return stox_watches_count_pending (p->watches);
+}
+
+guint
 stox_presence_count_follows (StoxPresence *p)
 {
   return stox_follows_count (p->follows);

@@ -86,6 +86,7 @@ void stox_presence_on_link (StoxPresence          *p,
                             GPtrArray             *actions);
 
 guint stox_presence_count_watches (StoxPresence *p);
+guint stox_presence_count_watches_pending (StoxPresence *p);
 guint stox_presence_count_follows (StoxPresence *p);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "stats.h"
 #include "types.h"
 
 G_DEFINE_QUARK (stox-rules-error-quark, stox_rules_error)
@@ -60,6 +61,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (conditions) == 22);
 /* Index of "undefined-condition": what an unmapped status becomes and what
  * an unknown condition maps like (rules.h). */
 #define COND_UNDEFINED 20
+G_STATIC_ASSERT (G_N_ELEMENTS (conditions) == STOX_STATS_XMPP_CONDITIONS);
 
 /* RFC 6120 §8.3.2 error types. */
 static const char *const error_types[] = {
@@ -749,6 +751,22 @@ stox_rules_error_type (const StoxRules *rules, const char *condition)
   if (c != UNSET)
     type = rules->t.cond_to_type[c];
   return error_types[type != UNSET ? type : TYPE_CANCEL];
+}
+
+const char *
+stox_xmpp_condition_name (guint index)
+{
+  return index < G_N_ELEMENTS (conditions) ? conditions[index] : NULL;
+}
+
+guint
+stox_xmpp_condition_index (const char *condition)
+{
+  /* 22 names: a scan is as quick as a hash here, and needs no table. */
+  for (guint i = 0; condition != NULL && i < G_N_ELEMENTS (conditions); i++)
+    if (strcmp (conditions[i], condition) == 0)
+      return i;
+  return COND_UNDEFINED;
 }
 
 const char *

@@ -119,6 +119,14 @@ guint stox_rules_condition_to_sip (const StoxRules *rules, const char *condition
  * for an unknown one. */
 const char *stox_rules_error_type (const StoxRules *rules, const char *condition);
 
+/* The defined conditions of RFC 6120 §8.3.3 by position, in its order
+ * (STOX_STATS_XMPP_CONDITIONS of them, stats.h): the name at `index`
+ * (static; NULL past the end), and the position of `condition` — that of
+ * "undefined-condition" for NULL or a name that is not one of them, as an
+ * unknown condition maps like it. */
+const char *stox_xmpp_condition_name (guint index);
+guint       stox_xmpp_condition_index (const char *condition);
+
 /* "normal" (default, RFC 7572 §5) or "chat" when a rule opts in. */
 const char *stox_rules_message_type (const StoxRules *rules);
 

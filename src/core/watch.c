@@ -48,6 +48,8 @@ struct _StoxWatches
   GHashTable *watch_by_notify;  /* &notify token → Watch */
   GHashTable *resync;           /* Pair* with restored watches, until the
                                  * link is up (stox_presence_on_link) */
+  guint       pending;          /* watches in state pending: counted where
+                                 * one is added, approved or removed */
 };
 
 static void
@@ -133,6 +135,9 @@ watch_remove (StoxWatches *ws, Watch *w, GPtrArray *actions)
   if (w->notify_inflight != 0)
     g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
   pair->watches = g_list_remove (pair->watches, w);
+  if (w->state == STOX_SUBSTATE_PENDING)
+    ws->pending--;
+  /* Frees w. */
   g_hash_table_remove (ws->watch_by_dialog, &w->dialog);
   if (pair->watches == NULL && !pair->authorized)
     pair_drop (ws, pair);
@@ -168,6 +173,12 @@ guint
 stox_watches_count (StoxWatches *ws)
 {
   return g_hash_table_size (ws->watch_by_dialog);
+}
+
+guint
+stox_watches_count_pending (StoxWatches *ws)
+{
+  return ws->pending;
 }
 
 /* ---- NOTIFY: what a watcher is told (§5.3, Table 1) -------------------- */
@@ -393,6 +404,8 @@ stox_watch_on_subscribe (StoxWatches           *ws,
   w->expires_at = now + expires * G_USEC_PER_SEC;
   pair->watches = g_list_prepend (pair->watches, w);
   g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
+  if (w->state == STOX_SUBSTATE_PENDING)
+    ws->pending++;
 
   StoxAction *ok = stox_actions_respond (actions, req->token, 200, 0, NULL, NULL, NULL);
   ok->u.respond.expires = expires;
@@ -539,6 +552,7 @@ stox_watch_on_presence (StoxWatches           *ws,
           if (w->state == STOX_SUBSTATE_PENDING)
             {
               w->state = STOX_SUBSTATE_ACTIVE;
+              ws->pending--;
               notify_state (ws, env, w, now, actions);
             }
         }
@@ -639,6 +653,8 @@ stox_watch_restore (StoxWatches           *ws,
   w->stored = TRUE;
   pair->watches = g_list_prepend (pair->watches, w);
   g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
+  if (w->state == STOX_SUBSTATE_PENDING)
+    ws->pending++;
   stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
   g_hash_table_add (ws->resync, pair);
 }
@@ -656,7 +672,10 @@ stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r)
       Watch *w = l->data;
 
       if (w->state == STOX_SUBSTATE_PENDING)
-        w->state = STOX_SUBSTATE_ACTIVE;
+        {
+          w->state = STOX_SUBSTATE_ACTIVE;
+          ws->pending--;
+        }
     }
 }
 

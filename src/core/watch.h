@@ -23,6 +23,8 @@ typedef struct _StoxWatches StoxWatches;
 StoxWatches *stox_watches_new (StoxTimers *timers);
 void         stox_watches_free (StoxWatches *ws);
 guint        stox_watches_count (StoxWatches *ws);
+/* Those of them in state pending: waiting for the XMPP user's approval. */
+guint        stox_watches_count_pending (StoxWatches *ws);
 
 /* A SUBSCRIBE outside a dialog: a new watcher's dialog (RFC 6665
  * §4.2.1), or a fetch.  `full`: the subscription tables are at their

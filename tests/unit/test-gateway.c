@@ -949,6 +949,236 @@ test_many_messages_bounded_deadlines (Fixture *f, gconstpointer data)
   g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 250 * MS + 5000);
 }
 
+/* ---- counters ---------------------------------------------------------- */
+
+static void
+assert_stats (const StoxGatewayStats *got, const StoxGatewayStats *want)
+{
+#define FIELD(name) g_assert_cmpuint (got->name, ==, want->name)
+  FIELD (sip_to_xmpp);
+  FIELD (xmpp_to_sip);
+  FIELD (bounces_in_window);
+  FIELD (bounces_late);
+  FIELD (bounces_unmatched);
+  FIELD (forgotten);
+  FIELD (sip_errors);
+  FIELD (refused);
+  FIELD (pending);
+  FIELD (remembered);
+  FIELD (outgoing);
+  FIELD (watchers);
+  FIELD (subscriptions);
+  FIELD (sip_accepted);
+  FIELD (sip_refused);
+  FIELD (sip_failed);
+  FIELD (xmpp_delivered);
+  FIELD (xmpp_refused);
+  FIELD (watchers_pending);
+#undef FIELD
+  for (guint i = 0; i < STOX_STATS_SIP_CODES; i++)
+    {
+      if (got->sip_errors_sent[i] != want->sip_errors_sent[i] ||
+          got->sip_errors_received[i] != want->sip_errors_received[i])
+        g_test_message ("SIP %u", i + STOX_STATS_SIP_CODE_MIN);
+      g_assert_cmpuint (got->sip_errors_sent[i], ==, want->sip_errors_sent[i]);
+      g_assert_cmpuint (got->sip_errors_received[i], ==, want->sip_errors_received[i]);
+    }
+  for (guint i = 0; i < STOX_STATS_XMPP_CONDITIONS; i++)
+    {
+      if (got->xmpp_errors_sent[i] != want->xmpp_errors_sent[i] ||
+          got->xmpp_errors_received[i] != want->xmpp_errors_received[i])
+        g_test_message ("<%s/>", stox_xmpp_condition_name (i));
+      g_assert_cmpuint (got->xmpp_errors_sent[i], ==, want->xmpp_errors_sent[i]);
+      g_assert_cmpuint (got->xmpp_errors_received[i], ==, want->xmpp_errors_received[i]);
+    }
+}
+
+#define SIP_CODE(code) ((code) - STOX_STATS_SIP_CODE_MIN)
+#define CONDITION(name) (stox_xmpp_condition_index (name))
+
+/* Every counter moves by exactly what the events did, and only then: each
+ * step changes `want` by its effect and compares everything. */
+static void
+test_stats_every_counter (Fixture *f, gconstpointer data)
+{
+  StoxGatewayStats want = { 0 }, got;
+  StoxToken token;
+
+  /* Forwarded, 202 when the window closes. */
+  g_autofree char *a = forward_one (f, T0, &token);
+  stox_gateway_on_timer (f->gw, T0 + 250 * MS, f->actions);
+  clear (f);
+  want.sip_to_xmpp = want.sip_accepted = 1;
+  want.remembered = 1;
+  stox_gateway_get_stats (f->gw, &got);
+  assert_stats (&got, &want);
+
+  /* Forwarded, bounced inside the window: the mapped 403. */
+  g_autofree char *b = forward_one (f, T0 + 300 * MS, &token);
+  g_autoptr (StoxStanza) bounce = bounce_new (b, "bob@xmpp.test", "service-unavailable");
+  stox_gateway_on_stanza (f->gw, bounce, T0 + 310 * MS, f->actions);
+  g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 403);
+  clear (f);
+  want.sip_to_xmpp++;
+  want.bounces_in_window++;
+  want.sip_errors_sent[SIP_CODE (403)]++;
+  want.xmpp_errors_received[CONDITION ("service-unavailable")]++;
+  stox_gateway_get_stats (f->gw, &got);
+  assert_stats (&got, &want);
+
+  /* Refused: From outside the SIP domain (403), Request-URI domain not
+   * served (404); not forwarded. */
+  g_autoptr (StoxSipRequest) foreign = message_new (f, "sip:alice@elsewhere.test",
+                                                    "sip:bob@xmpp.test", "text/plain", "x");
+  g_autoptr (StoxSipRequest) nowhere = message_new (f, "sip:alice@sip.test",
+                                                    "sip:bob@other.test", "text/plain", "x");
+  stox_gateway_on_sip (f->gw, foreign, T0 + 400 * MS, f->actions);
+  stox_gateway_on_sip (f->gw, nowhere, T0 + 400 * MS, f->actions);
+  g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 403);
+  g_assert_cmpuint (take (f, 1, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 404);
+  clear (f);
+  want.sip_refused += 2;
+  want.refused += 2;
+  want.sip_errors_sent[SIP_CODE (403)]++;
+  want.sip_errors_sent[SIP_CODE (404)]++;
+  stox_gateway_get_stats (f->gw, &got);
+  assert_stats (&got, &want);
+
+  /* Forwarded, but the stanza could not be sent: 503. */
+  g_autoptr (StoxSipRequest) lost = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                 "text/plain", "x");
+  stox_gateway_on_sip (f->gw, lost, T0 + 500 * MS, f->actions);
+  g_autoptr (GPtrArray) failed = stox_actions_new ();
+  stox_gateway_on_xmpp_send_failed (f->gw, take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza,
+                                    T0 + 500 * MS, failed);
+  g_assert_cmpuint (((StoxAction *) failed->pdata[0])->u.respond.status, ==, 503);
+  clear (f);
+  want.sip_to_xmpp++;
+  want.sip_failed++;
+  want.refused++;
+  want.sip_errors_sent[SIP_CODE (503)]++;
+  stox_gateway_get_stats (f->gw, &got);
+  assert_stats (&got, &want);
+
+  /* XMPP -> SIP: one delivered (200), one answered 486, one refused. */
+  g_autoptr (StoxStanza) ok = chat_new ("one", STOX_CHAT_STATE_NONE);
+  g_autoptr (StoxStanza) busy = chat_new ("two", STOX_CHAT_STATE_NONE);
+  g_autoptr (StoxStanza) bare = chat_new ("three", STOX_CHAT_STATE_NONE);
+  g_free (bare->to);
+  bare->to = g_strdup ("sip.test");
+  stox_gateway_on_stanza (f->gw, ok, T0 + 600 * MS, f->actions);
+  stox_gateway_on_stanza (f->gw, busy, T0 + 600 * MS, f->actions);
+  StoxSipResponse r200 = { .token = take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.token,
+                           .status = 200, .phrase = (char *) "OK" };
+  StoxSipResponse r486 = { .token = take (f, 1, STOX_ACTION_SIP_REQUEST)->u.request.token,
+                           .status = 486, .phrase = (char *) "Busy Here" };
+  clear (f);
+  want.xmpp_to_sip = 2;
+  want.outgoing = 2;
+  stox_gateway_get_stats (f->gw, &got);
+  assert_stats (&got, &want);
+  stox_gateway_on_sip_response (f->gw, &r200, T0 + 700 * MS, f->actions);
+  stox_gateway_on_sip_response (f->gw, &r486, T0 + 700 * MS, f->actions);
+  stox_gateway_on_stanza (f->gw, bare, T0 + 700 * MS, f->actions);
+  g_assert_cmpstr (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->error_condition, ==,
+                   "recipient-unavailable");
+  g_assert_cmpstr (take (f, 1, STOX_ACTION_XMPP_SEND)->u.stanza->error_condition, ==,
+                   "jid-malformed");
+  clear (f);
+  want.outgoing = 0;
+  want.xmpp_delivered++;
+  want.sip_errors++;
+  want.sip_errors_received[SIP_CODE (486)]++;
+  want.xmpp_errors_sent[CONDITION ("recipient-unavailable")]++;
+  want.xmpp_refused++;
+  want.refused++;
+  want.xmpp_errors_sent[CONDITION ("jid-malformed")]++;
+  stox_gateway_get_stats (f->gw, &got);
+  assert_stats (&got, &want);
+
+  /* Late bounce for the first MESSAGE; an unmatched one with an unknown
+   * condition, one without a condition: both counted as
+   * undefined-condition, the label set stays the 22 of RFC 6120. */
+  g_autoptr (StoxStanza) late = bounce_new (a, "bob@xmpp.test", "recipient-unavailable");
+  g_autoptr (StoxStanza) odd = bounce_new ("no-such-id", "bob@xmpp.test", "x-made-up");
+  g_autoptr (StoxStanza) none = bounce_new ("no-such-id", "bob@xmpp.test", NULL);
+  stox_gateway_on_stanza (f->gw, late, T0 + 800 * MS, f->actions);
+  StoxSipResponse notice = { .token = take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.token,
+                             .status = 200, .phrase = (char *) "OK" };
+  stox_gateway_on_stanza (f->gw, odd, T0 + 800 * MS, f->actions);
+  stox_gateway_on_stanza (f->gw, none, T0 + 800 * MS, f->actions);
+  clear (f);
+  want.remembered = 0;
+  want.outgoing = 1;     /* the notice, until its answer */
+  want.bounces_late++;
+  want.bounces_unmatched += 2;
+  want.xmpp_errors_received[CONDITION ("recipient-unavailable")]++;
+  want.xmpp_errors_received[CONDITION ("undefined-condition")] += 2;
+  stox_gateway_get_stats (f->gw, &got);
+  assert_stats (&got, &want);
+
+  /* The notice's 200 is no message's outcome.  SIP statuses count from
+   * 300 to 699: 180 and 200 are not errors, 699 is the last, and a stray
+   * answer (no token of ours) is still an error the gateway heard. */
+  stox_gateway_on_sip_response (f->gw, &notice, T0 + 900 * MS, f->actions);
+  for (guint status = 180; status <= 699; status += 519)
+    {
+      StoxSipResponse stray = { .token = 424242, .status = status, .phrase = (char *) "x" };
+
+      stox_gateway_on_sip_response (f->gw, &stray, T0 + 900 * MS, f->actions);
+    }
+  StoxSipResponse last = { .token = 424242, .status = 200, .phrase = (char *) "x" };
+  stox_gateway_on_sip_response (f->gw, &last, T0 + 900 * MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  want.outgoing = 0;
+  want.sip_errors_received[SIP_CODE (699)]++;
+  stox_gateway_get_stats (f->gw, &got);
+  assert_stats (&got, &want);
+}
+
+/* A MESSAGE from an untrusted source is a refused message too. */
+static void
+test_stats_untrusted_refused (Fixture *f, gconstpointer data)
+{
+  static const char *const trusted[] = { "127.0.0.0/8", NULL };
+  StoxGatewayStats stats;
+
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 250, 0, trusted);
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                "text/plain", "x");
+  g_free (req->source);
+  req->source = g_strdup ("192.0.2.1");
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  req->method = STOX_SIP_METHOD_OPTIONS;
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.refused, ==, 2);
+  g_assert_cmpuint (stats.sip_refused, ==, 1);
+  g_assert_cmpuint (stats.sip_errors_sent[SIP_CODE (403)], ==, 2);
+}
+
+/* The condition labels: RFC 6120 §8.3.3's 22, both ways. */
+static void
+test_stats_condition_names (void)
+{
+  for (guint i = 0; i < STOX_STATS_XMPP_CONDITIONS; i++)
+    {
+      const char *name = stox_xmpp_condition_name (i);
+
+      g_assert_nonnull (name);
+      g_assert_cmpuint (stox_xmpp_condition_index (name), ==, i);
+    }
+  g_assert_null (stox_xmpp_condition_name (STOX_STATS_XMPP_CONDITIONS));
+  g_assert_cmpstr (stox_xmpp_condition_name (0), ==, "bad-request");
+  g_assert_cmpstr (stox_xmpp_condition_name (STOX_STATS_XMPP_CONDITIONS - 1), ==,
+                   "unexpected-request");
+  g_assert_cmpstr (stox_xmpp_condition_name (stox_xmpp_condition_index ("Bad-Request")), ==,
+                   "undefined-condition");
+  g_assert_cmpstr (stox_xmpp_condition_name (stox_xmpp_condition_index (NULL)), ==,
+                   "undefined-condition");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -987,6 +1217,9 @@ main (int argc, char **argv)
   ADD ("xmpp/iq/disco-chat-states", test_iq_disco_chat_states);
   ADD ("shutdown/answers-held", test_shutdown_answers_held);
   ADD ("load/10000-deadlines", test_many_messages_bounded_deadlines);
+  ADD ("stats/every-counter", test_stats_every_counter);
+  ADD ("stats/untrusted-refused", test_stats_untrusted_refused);
+  g_test_add_func ("/gateway/stats/condition-names", test_stats_condition_names);
 #undef ADD
 
   return g_test_run ();

@@ -1604,6 +1604,74 @@ test_status_ends_subscription (void)
     }
 }
 
+static guint
+count_pending (Fixture *f)
+{
+  StoxGatewayStats stats;
+
+  stox_gateway_get_stats (f->gw, &stats);
+  return stats.watchers_pending;
+}
+
+/* The watchers waiting for approval: counted as they come, are approved
+ * (live and restored) and go (rejected, unsubscribed). */
+static void
+test_watchers_pending_count (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) romeo = subscribe_new (f, 0, 600);
+  g_autoptr (StoxSipRequest) tybalt = subscribe_new (f, 0, 600);
+
+  g_free (tybalt->from_uri);
+  tybalt->from_uri = g_strdup ("sip:tybalt@sip.test");
+  g_assert_cmpuint (count_pending (f), ==, 0);
+  stox_gateway_on_sip (f->gw, romeo, T0, f->actions);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
+  clear (f);
+  stox_gateway_on_sip (f->gw, tybalt, T0, f->actions);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
+  clear (f);
+  g_assert_cmpuint (count_pending (f), ==, 2);
+  g_assert_cmpuint (count_watchers (f), ==, 2);
+
+  /* Approved: active, no longer pending; approved again: no change. */
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
+  clear (f);
+  g_assert_cmpuint (count_pending (f), ==, 1);
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  clear (f);
+  g_assert_cmpuint (count_pending (f), ==, 1);
+
+  /* Rejected: pending until its terminated NOTIFY is answered, then gone. */
+  xmpp_presence (f, "unsubscribed", "juliet@xmpp.test", "tybalt@sip.test", NULL, NULL, T0 + S);
+  StoxToken t = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
+  clear (f);
+  respond_sip (f, t, 200, -1, T0 + S);
+  clear (f);
+  g_assert_cmpuint (count_pending (f), ==, 0);
+  g_assert_cmpuint (count_watchers (f), ==, 1);
+
+  /* The active one unsubscribing leaves the count alone. */
+  g_autoptr (StoxSipRequest) bye = subscribe_new (f, romeo->token, 0);
+  stox_gateway_on_sip (f->gw, bye, T0 + 2 * S, f->actions);
+  t = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
+  clear (f);
+  respond_sip (f, t, 200, -1, T0 + 2 * S);
+  g_assert_cmpuint (count_watchers (f), ==, 0);
+  g_assert_cmpuint (count_pending (f), ==, 0);
+
+  /* Restored: pending until its approval record is read. */
+  fixture_teardown (f, NULL);
+  fixture_setup (f, NULL);
+  clear (f);
+  start_down (f);
+  restore_watch (f, "romeo@sip.test", WATCH_DIALOG, T0 + 600 * S, T0);
+  g_assert_cmpuint (count_pending (f), ==, 1);
+  restore_approval (f, T0);
+  g_assert_cmpuint (count_pending (f), ==, 0);
+  g_assert_cmpuint (count_watchers (f), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1645,6 +1713,7 @@ main (int argc, char **argv)
   ADD ("store/restore-watch-gone-before-link", test_restore_watch_gone_before_link);
   ADD ("load/20000-watchers", test_many_watchers);
   ADD ("limits/one-bound", test_limits_one_bound);
+  ADD ("stats/watchers-pending", test_watchers_pending_count);
 #undef ADD
 
   return g_test_run ();
