@@ -19,6 +19,7 @@ bench_bench_restore_SOURCES = bench/bench-restore.c \
 	src/daemon/config-value.h src/daemon/config-value.c \
 	src/daemon/listen-url.h src/daemon/listen-url.c \
 	src/daemon/runner.h src/daemon/runner.c \
+	src/daemon/histogram.h src/daemon/histogram.c \
 	src/daemon/store.h src/daemon/store.c \
 	src/daemon/restore.h src/daemon/restore.c
 bench_bench_restore_LDADD = src/libstox-sip.a src/libstox-xmpp.a $(CORE_LIBS) \

@@ -126,6 +126,40 @@ check_sip_port (const StoxConfig *config, GPtrArray *problems, GPtrArray *warnin
     freeaddrinfo (addrs);
 }
 
+/* The metrics port likewise ([metrics] listen is always a numeric
+ * address, config-value.h). */
+static void
+check_metrics_port (const StoxConfig *config, GPtrArray *problems, GPtrArray *warnings)
+{
+  struct sockaddr_in sin = { .sin_family = AF_INET };
+  struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+  const char *address = config->metrics_address;
+  int err;
+
+  if (address == NULL || g_getenv ("MAINPID") != NULL)
+    return;
+  if (inet_pton (AF_INET, address, &sin.sin_addr) == 1)
+    {
+      sin.sin_port = htons (config->metrics_port);
+      err = probe_bind ((const struct sockaddr *) &sin, sizeof sin, SOCK_STREAM);
+    }
+  else if (inet_pton (AF_INET6, address, &sin6.sin6_addr) == 1)
+    {
+      sin6.sin6_port = htons (config->metrics_port);
+      err = probe_bind ((const struct sockaddr *) &sin6, sizeof sin6, SOCK_STREAM);
+    }
+  else
+    return;
+  if (err == EADDRINUSE)
+    g_ptr_array_add (warnings, g_strdup_printf ("%s: [metrics] listen: TCP port %u on %s is in "
+                                                "use: stoxd cannot start while another process "
+                                                "holds it", config->path, config->metrics_port,
+                                                address));
+  else if (err == EADDRNOTAVAIL)
+    g_ptr_array_add (problems, g_strdup_printf ("%s: [metrics] listen: %s is not an address of "
+                                                "this host", config->path, address));
+}
+
 static void
 print_all (const GPtrArray *lines, const char *prefix)
 {
@@ -168,6 +202,7 @@ stox_check_config (const char *path)
       g_clear_error (&error);
     }
   check_sip_port (config, problems, warnings);
+  check_metrics_port (config, problems, warnings);
   /* Allowed, but said plainly: the start-up log says the same. */
   g_ptr_array_extend_and_steal (warnings, stox_exposure_list (config));
 

@@ -83,6 +83,55 @@ stox_config_value_domain (const char *value, const char **ret_why)
   return g_ascii_strdown (value, -1);
 }
 
+char *
+stox_config_value_address_port (const char *value, guint16 *ret_port, const char **ret_why)
+{
+  const char *colon = strrchr (value, ':');
+  g_autofree char *host = NULL;
+  guchar bytes[16];
+  guint port;
+
+  if (colon == NULL || colon == value || strchr (value, '/') != NULL)
+    {
+      /* No scheme, no path: the metrics are at /metrics. */
+      *ret_why = "not ADDRESS:PORT";
+      return NULL;
+    }
+  if (stox_config_value_uint (colon + 1, 1, 65535, &port) != STOX_CONFIG_UINT_OK)
+    {
+      *ret_why = "the port is not a number from 1 to 65535";
+      return NULL;
+    }
+  host = g_strndup (value, (gsize) (colon - value));
+  if (host[0] == '[' && host[strlen (host) - 1] == ']')
+    {
+      g_autofree char *bare = g_strndup (host + 1, strlen (host) - 2);
+
+      if (inet_pton (AF_INET6, bare, bytes) != 1)
+        {
+          *ret_why = "not an IPv6 address between the brackets";
+          return NULL;
+        }
+      g_free (host);
+      host = g_steal_pointer (&bare);
+    }
+  else if (g_ascii_strcasecmp (host, "localhost") == 0)
+    {
+      g_free (host);
+      host = g_strdup ("127.0.0.1");
+    }
+  else if (inet_pton (AF_INET, host, bytes) != 1)
+    {
+      *ret_why = strchr (host, ':') != NULL
+                 ? "an IPv6 address goes in brackets: [ADDRESS]:PORT"
+                 : "not an IP address (a host name could resolve to any address: write "
+                   "127.0.0.1 or [::1] for this host only)";
+      return NULL;
+    }
+  *ret_port = (guint16) port;
+  return g_steal_pointer (&host);
+}
+
 gboolean
 stox_config_value_sip_uri (const char *value, const char **ret_why)
 {

@@ -37,6 +37,13 @@ char    *stox_config_value_domain (const char *value, const char **ret_why);
  * brackets and lower-cased; NULL with `ret_why`. */
 char    *stox_config_value_host (const char *value, const char **ret_why);
 
+/* ADDRESS:PORT with a numeric address — IPv4, or IPv6 in brackets — or
+ * localhost (taken as 127.0.0.1), and a port 1–65535.  A host name is
+ * refused: what it resolves to could be any address.  The address comes
+ * back without brackets; NULL with `ret_why`. */
+char    *stox_config_value_address_port (const char *value, guint16 *ret_port,
+                                         const char **ret_why);
+
 /* sip: or sips: with a host and no blanks; FALSE with `ret_why`. */
 gboolean stox_config_value_sip_uri (const char *value, const char **ret_why);
 

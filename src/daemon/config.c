@@ -58,6 +58,7 @@ static const struct
              "tls-certificate", "tls-key", "max-message-size", NULL } },
   { "xmpp", { "component", "server", "port", "secret", "secret-file", NULL } },
   { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir", NULL } },
+  { "metrics", { "listen", NULL } },
 };
 
 /* ------------------------------------------------------------------ */
@@ -651,6 +652,23 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
     }
 }
 
+/* Off unless written; any numeric address may be written (exposure.c
+ * warns about one that is not loopback), never a host name. */
+static void
+read_metrics (Checker *c, GKeyFile *kf, StoxConfig *cfg)
+{
+  g_autofree char *v = get_value (c, kf, "metrics", "listen", NULL);
+  const char *why;
+
+  if (v == NULL)
+    return;
+  cfg->metrics_address = stox_config_value_address_port (v, &cfg->metrics_port, &why);
+  if (cfg->metrics_address == NULL)
+    key_problem (c, "metrics", "listen", "%s: '%s'%s", why, v, hint (v));
+  else
+    cfg->metrics_listen = g_steal_pointer (&v);
+}
+
 /* Reads `path` and records every problem in `c`; the returned config is
  * complete only when there were none. */
 static StoxConfig *
@@ -691,6 +709,7 @@ config_read (Checker *c)
   read_sip (c, kf, cfg);
   read_xmpp (c, kf, cfg);
   read_gateway (c, kf, cfg);
+  read_metrics (c, kf, cfg);
   return g_steal_pointer (&cfg);
 }
 
@@ -756,6 +775,8 @@ stox_config_free (StoxConfig *config)
   g_free (config->rules_dir);
   g_strfreev (config->xmpp_domains);
   g_free (config->state_dir);
+  g_free (config->metrics_listen);
+  g_free (config->metrics_address);
   g_free (config);
 }
 

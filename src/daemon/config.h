@@ -58,6 +58,11 @@ typedef struct
   guint  bounce_wait_ms;       /* 0–400, default 250 */
   char **xmpp_domains;         /* required; NULL = any ('*' written) */
   char  *state_dir;            /* default $STATE_DIRECTORY, else /var/lib/stox */
+
+  /* [metrics] */
+  char  *metrics_listen;       /* as written; NULL: no listener (default) */
+  char  *metrics_address;      /* numeric, without brackets */
+  guint16 metrics_port;
 } StoxConfig;
 
 StoxConfig *stox_config_new_defaults (void);

@@ -9,28 +9,54 @@
 #include "core/netmask.h"
 #include "daemon/listen-url.h"
 
-static void
-check_listen (const StoxConfig *config, GPtrArray *out)
+/* What a listener on `host` exposes: NULL for loopback only, else the
+ * words for the warning.  The core's netmask matcher decides, so an
+ * IPv4-mapped loopback address counts as loopback too. */
+static const char *
+listener_exposure (const char *host)
 {
   static const char *const loopback[] = { "127.0.0.0/8", "::1/128", NULL };
   static const char *const unspecified[] = { "0.0.0.0/32", "::/128", NULL };
   g_autoptr (StoxNetmaskList) lo = stox_netmask_list_new (loopback, NULL);
   g_autoptr (StoxNetmaskList) any = stox_netmask_list_new (unspecified, NULL);
+
+  if (g_str_equal (host, "*") || stox_netmask_list_contains (any, host))
+    return "listens on every address of this host";
+  if (stox_netmask_list_contains (lo, host) || g_ascii_strcasecmp (host, "localhost") == 0)
+    return NULL;
+  return "listens on an address that is not loopback";
+}
+
+static void
+check_listen (const StoxConfig *config, GPtrArray *out)
+{
   g_auto (StoxListenUrl) url = { 0 };
-  const char *host, *what;
+  const char *what;
 
   if (!stox_listen_url_parse (config->sip_listen, &url))
     return;
-  host = url.host;
-  if (g_str_equal (host, "*") || stox_netmask_list_contains (any, host))
-    what = "listens on every address of this host";
-  else if (stox_netmask_list_contains (lo, host) || g_ascii_strcasecmp (host, "localhost") == 0)
+  what = listener_exposure (url.host);
+  if (what == NULL)
     return;
-  else
-    what = "listens on an address that is not loopback";
   g_ptr_array_add (out, g_strdup_printf ("%s: [sip] listen: '%s' %s: other hosts can reach "
                                          "the SIP port", config->path, config->sip_listen,
                                          what));
+}
+
+/* The metrics have no authentication: anyone who reaches the port reads
+ * the traffic volumes and error counts. */
+static void
+check_metrics (const StoxConfig *config, GPtrArray *out)
+{
+  const char *what = config->metrics_address != NULL
+                     ? listener_exposure (config->metrics_address) : NULL;
+
+  if (what == NULL)
+    return;
+  g_ptr_array_add (out, g_strdup_printf ("%s: [metrics] listen: '%s' %s: other hosts can read "
+                                         "the gateway's metrics, which have no "
+                                         "authentication", config->path,
+                                         config->metrics_listen, what));
 }
 
 static void
@@ -76,6 +102,7 @@ stox_exposure_list (const StoxConfig *config)
                                            config->path, config->file_mode, config->path));
   check_listen (config, out);
   check_trusted_peers (config, out);
+  check_metrics (config, out);
   if (config->xmpp_domains == NULL)
     g_ptr_array_add (out, g_strdup_printf ("%s: [gateway] xmpp-domains: '*': SIP requests are "
                                            "forwarded to any XMPP domain", config->path));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What a valid configuration opens, said plainly: a SIP listener on a
- * non-loopback address, trusted-peers that let any source in,
- * xmpp-domains '*', the component secret in a file every user can read.
+ * What a valid configuration opens, said plainly: a SIP listener or the
+ * metrics listener on a non-loopback address, trusted-peers that let any
+ * source in, xmpp-domains '*', the component secret in a file every user
+ * can read.
  * Such settings are allowed (stox.conf(5)); the start-up log and
  * --check-config warn about each.
  */

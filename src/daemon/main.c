@@ -19,6 +19,8 @@
 #include "daemon/config.h"
 #include "daemon/exposure.h"
 #include "daemon/log.h"
+#include "daemon/metrics-http.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/restore.h"
 #include "daemon/rules-dir.h"
@@ -45,6 +47,7 @@ typedef struct
   StoxSipEndpoint   *sip;
   StoxXmppComponent *xmpp;
   StoxStore         *store;
+  StoxMetricsServer *metrics;
   GMainLoop         *loop;
   char              *tls_dir;
   char              *rules_origin;  /* "FILE: [gateway] rules", for errors */
@@ -53,6 +56,9 @@ typedef struct
   guint              ready_timeout_id;
   gboolean           link_up;
   char              *link_text;
+  gboolean           link_was_up;   /* up at least once */
+  guint64            link_reconnects;
+  guint64            link_failures;
 
   gboolean           stopping;
   guint              stops_pending;
@@ -124,6 +130,11 @@ on_link (StoxXmppLinkState state, guint retry_in_s, const char *reason, gpointer
   else if (d->link_text != NULL && !d->link_up)
     g_message ("XMPP link to %s:%u up again", d->config->xmpp_server, d->config->xmpp_port);
 
+  if (up && d->link_was_up)
+    d->link_reconnects++;
+  else if (!up)
+    d->link_failures++;
+  d->link_was_up |= up;
   d->link_up = up;
   g_free (d->link_text);
   if (up)
@@ -136,6 +147,26 @@ on_link (StoxXmppLinkState state, guint retry_in_s, const char *reason, gpointer
   /* The first attempt has completed, whichever way (INTERFACE.md §1). */
   send_ready (d);
   update_status (d);
+}
+
+/* One scrape of [metrics] listen: every counter as it is now. */
+static char *
+render_metrics (gpointer user_data)
+{
+  Daemon *d = user_data;
+  StoxMetricsSnapshot s = { .version = PACKAGE_VERSION };
+
+  stox_gateway_get_stats (d->gw, &s.gateway);
+  s.runner = *stox_runner_get_stats (d->runner);
+  s.events_queued = stox_runner_queued (d->runner);
+  s.link_up = stox_xmpp_component_is_up (d->xmpp);
+  s.link_reconnects = d->link_reconnects;
+  s.link_failures = d->link_failures;
+  s.xmpp_send_queue = stox_xmpp_component_queue_len (d->xmpp);
+  stox_sip_endpoint_count_transactions (d->sip, &s.sip_server_transactions,
+                                        &s.sip_client_transactions);
+  s.store_backlog = stox_store_pending (d->store);
+  return stox_metrics_render (&s);
 }
 
 /* The component takes one user_data for both callbacks: the Daemon. */
@@ -242,6 +273,8 @@ on_reload_signal (gpointer user_data)
 static void
 daemon_clear (Daemon *d)
 {
+  /* First: a scrape reads everything below. */
+  g_clear_pointer (&d->metrics, stox_metrics_server_free);
   if (d->runner != NULL)
     stox_runner_flush (d->runner);
   g_clear_pointer (&d->runner, stox_runner_free);
@@ -425,6 +458,21 @@ main (int argc, char **argv)
   };
   d.xmpp = stox_xmpp_component_new (&xmpp_config, on_stanza, on_link, &d);
   stox_runner_set_frontends (d.runner, d.sip, d.xmpp);
+
+  if (d.config->metrics_address != NULL)
+    {
+      d.metrics = stox_metrics_server_new (d.config->metrics_address, d.config->metrics_port,
+                                           render_metrics, &d, &error);
+      if (d.metrics == NULL)
+        {
+          /* As for [sip] listen: the port may be busy for a moment. */
+          g_critical ("%s: [metrics] listen: cannot listen on %s: %s", config_path,
+                      d.config->metrics_listen, error->message);
+          daemon_clear (&d);
+          return 1;
+        }
+      g_info ("metrics on %s", stox_metrics_server_get_url (d.metrics));
+    }
 
   g_unix_signal_add (SIGTERM, on_stop_signal, &d);
   g_unix_signal_add (SIGINT, on_stop_signal, &d);

@@ -33,6 +33,7 @@ typedef enum
 typedef struct
 {
   EventKind kind;
+  gint64    arrived;   /* monotonic µs when the front end reported it */
   union
   {
     StoxSipRequest  *request;
@@ -69,6 +70,8 @@ struct _StoxRunner
   GPtrArray         *actions;   /* the core's actions for the event at hand */
   GPtrArray         *failed;    /* StoxStanza: sends that failed among them */
   gboolean           draining;
+
+  StoxRunnerStats    stats;
 };
 
 /* ------------------------------------------------------------------ */
@@ -178,6 +181,7 @@ flush_store (gpointer user_data)
        * on a timer, not only when the next event stores something, since
        * a quiet gateway may have nothing more to store for hours (and a
        * watcher dialog's reserved CSeq block must land). */
+      runner->stats.store_flush_failures++;
       g_warning ("state not saved, retrying in %u s: %s", STOX_RUNNER_FLUSH_RETRY_S,
                  error->message);
       runner->flush_id = g_timeout_add_seconds_full (G_PRIORITY_LOW, STOX_RUNNER_FLUSH_RETRY_S,
@@ -288,7 +292,18 @@ execute (StoxRunner *runner)
 /* ------------------------------------------------------------------ */
 /* Events into the core                                                */
 
-/* One event: down into the core, its actions back up. */
+/* The latency each front-end event is measured under (stats.latency);
+ * the failed sends are the runner's own. */
+static const int latency_kind[] = {
+  [EVENT_SIP_REQUEST] = STOX_RUNNER_EVENT_SIP_REQUEST,
+  [EVENT_SIP_RESPONSE] = STOX_RUNNER_EVENT_SIP_RESPONSE,
+  [EVENT_STANZA] = STOX_RUNNER_EVENT_STANZA,
+  [EVENT_LINK] = STOX_RUNNER_EVENT_LINK,
+  [EVENT_SEND_FAILED] = -1,
+};
+
+/* One event: down into the core, its actions back up; then the time from
+ * its arrival to here (queueing, the core, carrying the actions out). */
 static void
 handle (StoxRunner *runner,
         Event      *ev)
@@ -324,6 +339,9 @@ handle (StoxRunner *runner,
       break;
     }
   execute (runner);
+  if (latency_kind[ev->kind] >= 0)
+    stox_histogram_observe (&runner->stats.latency[latency_kind[ev->kind]],
+                            g_get_monotonic_time () - ev->arrived);
 }
 
 /* Up to `limit` events, plus the failed sends their actions left at the
@@ -361,7 +379,7 @@ void
 stox_runner_on_sip_request (StoxSipRequest *req, gpointer user_data)
 {
   StoxRunner *runner = user_data;
-  Event ev = { .kind = EVENT_SIP_REQUEST, .u.request = req };
+  Event ev = { .kind = EVENT_SIP_REQUEST, .arrived = g_get_monotonic_time (), .u.request = req };
 
   ring_push_tail (&runner->events, &ev);
 }
@@ -370,7 +388,8 @@ void
 stox_runner_on_sip_response (const StoxSipResponse *resp, gpointer user_data)
 {
   StoxRunner *runner = user_data;
-  Event ev = { .kind = EVENT_SIP_RESPONSE, .u.response = *resp };
+  Event ev = { .kind = EVENT_SIP_RESPONSE, .arrived = g_get_monotonic_time (),
+               .u.response = *resp };
 
   ev.u.response.phrase = g_strdup (resp->phrase);
   ring_push_tail (&runner->events, &ev);
@@ -380,7 +399,7 @@ void
 stox_runner_on_stanza (StoxStanza *st, gpointer user_data)
 {
   StoxRunner *runner = user_data;
-  Event ev = { .kind = EVENT_STANZA, .u.stanza = st };
+  Event ev = { .kind = EVENT_STANZA, .arrived = g_get_monotonic_time (), .u.stanza = st };
 
   ring_push_tail (&runner->events, &ev);
 }
@@ -388,7 +407,8 @@ stox_runner_on_stanza (StoxStanza *st, gpointer user_data)
 void
 stox_runner_on_link (StoxRunner *runner, gboolean up, guint retry_in_s)
 {
-  Event ev = { .kind = EVENT_LINK, .u.link = { up, retry_in_s } };
+  Event ev = { .kind = EVENT_LINK, .arrived = g_get_monotonic_time (),
+               .u.link = { up, retry_in_s } };
 
   ring_push_tail (&runner->events, &ev);
 }
@@ -397,6 +417,12 @@ guint
 stox_runner_queued (StoxRunner *runner)
 {
   return runner->events.len;
+}
+
+const StoxRunnerStats *
+stox_runner_get_stats (StoxRunner *runner)
+{
+  return &runner->stats;
 }
 
 /* ------------------------------------------------------------------ */

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "core/gateway.h"
+#include "daemon/histogram.h"
 #include "daemon/store.h"
 #include "sip/endpoint.h"
 #include "xmpp/component.h"
@@ -57,6 +58,27 @@ void stox_runner_on_link  (StoxRunner *runner, gboolean up, guint retry_in_s);
 
 /* Events queued and not yet handled. */
 guint stox_runner_queued (StoxRunner *runner);
+
+/* The front ends' kinds of event, as the latency is measured per kind. */
+typedef enum
+{
+  STOX_RUNNER_EVENT_SIP_REQUEST,
+  STOX_RUNNER_EVENT_SIP_RESPONSE,
+  STOX_RUNNER_EVENT_STANZA,
+  STOX_RUNNER_EVENT_LINK,
+  STOX_RUNNER_EVENT_KINDS
+} StoxRunnerEventKind;
+
+/* What the runner counts; only ever grows. */
+typedef struct
+{
+  /* From a front end's report of an event to the core's actions for it
+   * having been carried out, per kind; the count is the events handled. */
+  StoxHistogram latency[STOX_RUNNER_EVENT_KINDS];
+  guint64       store_flush_failures;   /* writes of the store that failed */
+} StoxRunnerStats;
+
+const StoxRunnerStats *stox_runner_get_stats (StoxRunner *runner);
 
 /* Handles what is queued, then the core's goodbyes (graceful stop). */
 void stox_runner_shutdown (StoxRunner *runner);

@@ -4,6 +4,7 @@
 #include "daemon/version.h"
 
 #include <glib.h>
+#include <libsoup/soup.h>
 #include <libxml/parser.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
@@ -60,4 +61,6 @@ stox_version_print (FILE *out)
   fprintf (out, "  libxml2 %d.%d.%d\n", xml / 10000, xml / 100 % 100, xml % 100);
   fprintf (out, "  OpenSSL %s\n", OpenSSL_version (OPENSSL_VERSION_STRING));
   fprintf (out, "  SQLite %s\n", sqlite3_libversion ());
+  fprintf (out, "  libsoup %u.%u.%u\n", soup_get_major_version (), soup_get_minor_version (),
+           soup_get_micro_version ());
 }

@@ -720,6 +720,15 @@ stox_sip_endpoint_set_dispatch_func (StoxSipEndpoint    *ep,
   ep->dispatch_data = user_data;
 }
 
+void
+stox_sip_endpoint_count_transactions (StoxSipEndpoint *ep,
+                                      guint           *ret_server,
+                                      guint           *ret_client)
+{
+  *ret_server = g_hash_table_size (ep->server_ops);
+  *ret_client = dialog_ops_in_flight (ep);
+}
+
 const char *
 stox_sip_endpoint_get_bound (StoxSipEndpoint *ep)
 {

@@ -148,6 +148,13 @@ void stox_sip_endpoint_set_dispatch_func (StoxSipEndpoint    *ep,
  * and STATUS). */
 const char *stox_sip_endpoint_get_bound (StoxSipEndpoint *ep);
 
+/* Transactions in flight (for the metrics): incoming requests not yet
+ * answered, and requests sent (MESSAGE, SUBSCRIBE, NOTIFY) still waiting
+ * for their final response. */
+void stox_sip_endpoint_count_transactions (StoxSipEndpoint *ep,
+                                           guint           *ret_server,
+                                           guint           *ret_client);
+
 /* Answers 503 to what the core left unanswered, abandons outgoing MESSAGEs
  * and refuses new requests (503); `done` runs (from
  * the loop) once the NOTIFYs and SUBSCRIBEs already sent (the core's

@@ -45,7 +45,8 @@ async def main(t):
     # Every library with the version this host runs (pkg-config knows the
     # installed ones; Sofia-SIP's .pc names the same release).
     installed = {"GLib": "glib-2.0", "Sofia-SIP": "sofia-sip-ua", "libstrophe": "libstrophe",
-                 "libxml2": "libxml-2.0", "OpenSSL": "openssl", "SQLite": "sqlite3"}
+                 "libxml2": "libxml-2.0", "OpenSSL": "openssl", "SQLite": "sqlite3",
+                 "libsoup": "libsoup-3.0"}
     for name, pc in installed.items():
         want = subprocess.run(["pkg-config", "--modversion", pc], capture_output=True, text=True).stdout.strip()
         m = re.search(r"^\s+%s (\S+)" % re.escape(name), out, re.M)

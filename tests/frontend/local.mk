@@ -12,7 +12,8 @@ FRONTEND_TESTS = \
 	tests/frontend/test-xmpp-convert \
 	tests/frontend/test-fifo-timer \
 	tests/frontend/test-dialog-state \
-	tests/frontend/test-config
+	tests/frontend/test-config \
+	tests/frontend/test-metrics
 check_PROGRAMS += $(FRONTEND_TESTS)
 TESTS += $(FRONTEND_TESTS)
 
@@ -32,3 +33,9 @@ tests_frontend_test_config_SOURCES = tests/frontend/test-config.c \
 	src/daemon/rules-dir.c src/daemon/rules-dir.h src/daemon/exposure.c src/daemon/exposure.h \
 	src/daemon/listen-url.c src/daemon/listen-url.h
 tests_frontend_test_config_LDADD = $(CORE_LIBS)
+# The metrics text for known counters, against the exact exposition.
+tests_frontend_test_metrics_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_frontend_test_metrics_SOURCES = tests/frontend/test-metrics.c \
+	src/daemon/metrics.c src/daemon/metrics.h src/daemon/histogram.c src/daemon/histogram.h
+tests_frontend_test_metrics_LDADD = $(CORE_LIBS)
+EXTRA_DIST += tests/frontend/metrics.expected

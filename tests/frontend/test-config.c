@@ -160,6 +160,9 @@ field (const StoxConfig *c, const char *name)
   NUM (bounce_wait_ms);
   STRV (xmpp_domains);
   STR (state_dir);
+  STR (metrics_listen);
+  STR (metrics_address);
+  NUM (metrics_port);
 #undef STR
 #undef NUM
 #undef STRV
@@ -195,6 +198,19 @@ static const GoodRow good_rows[] = {
   { "default-rules", BASE, "rules_dir", SYSCONFDIR "/stox/rules.d" },
   { "default-bounce", BASE, "bounce_wait_ms", "250" },
   { "default-state", BASE, "state_dir", "/var/lib/stox" },
+  { "default-metrics", BASE, "metrics_listen", "(null)" },   /* off */
+  { "default-metrics-address", BASE, "metrics_address", "(null)" },
+
+  /* [metrics] listen */
+  { "metrics-v4", BASE "[metrics]\nlisten = 127.0.0.1:9464\n", "metrics_address", "127.0.0.1" },
+  { "metrics-port", BASE "[metrics]\nlisten = 127.0.0.1:9464\n", "metrics_port", "9464" },
+  { "metrics-as-written", BASE "[metrics]\nlisten = localhost:9464\n", "metrics_listen",
+    "localhost:9464" },
+  { "metrics-localhost", BASE "[metrics]\nlisten = LocalHost:9464\n", "metrics_address",
+    "127.0.0.1" },
+  { "metrics-v6", BASE "[metrics]\nlisten = [::1]:65535\n", "metrics_address", "::1" },
+  { "metrics-v6-port", BASE "[metrics]\nlisten = [::1]:65535\n", "metrics_port", "65535" },
+  { "metrics-any", BASE "[metrics]\nlisten = 0.0.0.0:9464\n", "metrics_address", "0.0.0.0" },
   { "path", BASE, "path", "@F" },
 
   /* [sip] domain */
@@ -549,6 +565,28 @@ static const BadRow bad_rows[] = {
   { "domains-trailing-comma", BASE "[gateway]\nxmpp-domains = example.org,\n", INVALID,
     "@F: [gateway] xmpp-domains: empty entry in 'example.org,'" },
   { "rules-empty", BASE "[gateway]\nrules =\n", INVALID, "@F: [gateway] rules: empty value" },
+
+  /* [metrics] listen: a numeric address (or localhost) and a port */
+#define METRICS_BAD(name, value, why) \
+  { "metrics-" name, BASE "[metrics]\nlisten = " value "\n", INVALID, \
+    "@F: [metrics] listen: " why ": '" value "'" }
+  METRICS_BAD ("no-port", "127.0.0.1", "not ADDRESS:PORT"),
+  METRICS_BAD ("port-only", ":9464", "not ADDRESS:PORT"),
+  METRICS_BAD ("port-zero", "127.0.0.1:0", "the port is not a number from 1 to 65535"),
+  METRICS_BAD ("port-big", "127.0.0.1:65536", "the port is not a number from 1 to 65535"),
+  METRICS_BAD ("port-empty", "127.0.0.1:", "the port is not a number from 1 to 65535"),
+  METRICS_BAD ("host-name", "metrics.example.com:9464",
+               "not an IP address (a host name could resolve to any address: write "
+               "127.0.0.1 or [::1] for this host only)"),
+  METRICS_BAD ("star", "*:9464", "not an IP address (a host name could resolve to any "
+               "address: write 127.0.0.1 or [::1] for this host only)"),
+  METRICS_BAD ("v6-bare", "::1:9464", "an IPv6 address goes in brackets: [ADDRESS]:PORT"),
+  METRICS_BAD ("v6-bad", "[::g]:9464", "not an IPv6 address between the brackets"),
+  METRICS_BAD ("url", "http://127.0.0.1:9464/metrics", "not ADDRESS:PORT"),
+#undef METRICS_BAD
+  { "metrics-empty", BASE "[metrics]\nlisten =\n", INVALID, "@F: [metrics] listen: empty value" },
+  { "metrics-unknown-key", BASE "[metrics]\npath = /metrics\n", INVALID,
+    "@F: [metrics] path: unknown key" },
 };
 
 static void
@@ -649,6 +687,9 @@ typedef struct
 #define EXPOSED_ANY_PEER \
   "@F: [sip] trusted-peers: '*': requests from any source are accepted: whoever reaches " \
   "the SIP port can send as any SIP user (open relay)"
+#define EXPOSED_METRICS(value, what) \
+  "@F: [metrics] listen: '" value "' " what ": other hosts can read the gateway's metrics, " \
+  "which have no authentication"
 #define EXPOSED_ANY_DOMAIN \
   "@F: [gateway] xmpp-domains: '*': SIP requests are forwarded to any XMPP domain"
 
@@ -678,6 +719,20 @@ static const ExposureRow exposure_rows[] = {
     "secret: move the secret to secret-file, or chmod o-r @F", 0644 },
   { "secret-inline-group-readable", BASE, "", 0640 },
   { "secret-file-world-readable-config", SIP "[xmpp]\nsecret-file = @D/secret-nl\n", "", 0644 },
+  { "metrics-loopback", BASE "[metrics]\nlisten = 127.0.0.1:9464\n", "" },
+  { "metrics-loopback-net", BASE "[metrics]\nlisten = 127.1.2.3:9464\n", "" },
+  { "metrics-v6-loopback", BASE "[metrics]\nlisten = [::1]:9464\n", "" },
+  { "metrics-localhost", BASE "[metrics]\nlisten = localhost:9464\n", "" },
+  { "metrics-v4-any", BASE "[metrics]\nlisten = 0.0.0.0:9464\n",
+    EXPOSED_METRICS ("0.0.0.0:9464", "listens on every address of this host") },
+  { "metrics-v6-any", BASE "[metrics]\nlisten = [::]:9464\n",
+    EXPOSED_METRICS ("[::]:9464", "listens on every address of this host") },
+  { "metrics-public", BASE "[metrics]\nlisten = 192.0.2.7:9464\n",
+    EXPOSED_METRICS ("192.0.2.7:9464", "listens on an address that is not loopback") },
+  { "metrics-v4-mapped-loopback", BASE "[metrics]\nlisten = [::ffff:127.0.0.1]:9464\n", "" },
+  { "metrics-and-sip", SIP "listen = sip:*\n" XMPP "[metrics]\nlisten = [2001:db8::1]:9464\n",
+    EXPOSED_EVERY ("sip:*") "|" EXPOSED_METRICS ("[2001:db8::1]:9464", "listens on an address "
+                                                  "that is not loopback") },
   { "all-three", SIP "listen = sip:*\ntrusted-peers = *\n" XMPP "[gateway]\nxmpp-domains = *\n",
     EXPOSED_EVERY ("sip:*") "|" EXPOSED_ANY_PEER "|" EXPOSED_ANY_DOMAIN },
 };

@@ -24,11 +24,13 @@ tests_integration_test_store_LDADD = $(CORE_LIBS) $(SQLITE_LIBS)
 tests_integration_test_runner_store_CPPFLAGS = $(UNIT_CPPFLAGS) $(SQLITE_CFLAGS) -DG_LOG_DOMAIN=\"stox\"
 tests_integration_test_runner_store_SOURCES = tests/integration/test-runner-store.c \
 	$(TEST_SUPPORT) src/daemon/runner.h src/daemon/runner.c \
+	src/daemon/histogram.h src/daemon/histogram.c \
 	src/daemon/store.h src/daemon/store.c
 tests_integration_test_runner_store_LDADD = src/libstox-sip.a src/libstox-xmpp.a $(CORE_LIBS) \
 	$(SOFIA_LIBS) $(STROPHE_LIBS) $(SSL_LIBS) $(SQLITE_LIBS)
 tests_integration_test_runner_events_CPPFLAGS = $(UNIT_CPPFLAGS) $(SQLITE_CFLAGS) -DG_LOG_DOMAIN=\"stox\"
 tests_integration_test_runner_events_SOURCES = tests/integration/test-runner-events.c \
 	$(TEST_SUPPORT) src/daemon/runner.h src/daemon/runner.c \
+	src/daemon/histogram.h src/daemon/histogram.c \
 	src/daemon/store.h src/daemon/store.c
 tests_integration_test_runner_events_LDADD = $(tests_integration_test_runner_store_LDADD)
