@@ -42,3 +42,8 @@ dist_check_SCRIPTS += tests/e2e/test-presence-restart.py
 TESTS += tests/e2e/test-ejabberd.py
 dist_check_SCRIPTS += tests/e2e/test-ejabberd.py
 EXTRA_DIST += tests/e2e/ejabberd.py
+
+# [metrics] listen: known traffic, /metrics scraped before and after, every
+# counter moved by exactly what was sent; off by default; warnings.
+TESTS += tests/e2e/test-metrics.py
+dist_check_SCRIPTS += tests/e2e/test-metrics.py
