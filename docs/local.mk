@@ -24,7 +24,8 @@ dist_check_SCRIPTS += tests/check-man.sh
 # The deployment guide and the design notes the code comments cite, beside
 # the README in $(docdir).  docs/examples/ holds each snippet of the guide,
 # and the tests load those very files.
-dist_doc_DATA += docs/deployment.md docs/architecture.md docs/mappings.md
+dist_doc_DATA += docs/deployment.md docs/architecture.md docs/mappings.md \
+	docs/grafana-stox.json
 examplesdir = $(docdir)/examples
 dist_examples_DATA = docs/examples/prosody-stox.cfg.lua docs/examples/ejabberd-stox.yml
 

@@ -14,11 +14,14 @@ latency histogram's count by the number of events of its kind.
 
 Also: the HTTP side (200 text/plain version=0.0.4, HEAD, 404, 405 with
 Allow), counters unchanged by SIGHUP, a clean stop with a scrape
-connection open, nothing listening when [metrics] is not configured, and
---check-config warning about a listener that is not loopback."""
+connection open, nothing listening when [metrics] is not configured,
+--check-config warning about a listener that is not loopback, and the
+Grafana dashboard (docs/grafana-stox.json) asking only for metrics that
+exist."""
 
 import asyncio
 import http.client
+import json
 import os
 import re
 import signal
@@ -276,6 +279,17 @@ async def main(t):
                and reloaded.get(k) != quiet_before[k]]
     t.ok(len(d.notified("READY=1")) > n_ready and not changed,
          "SIGHUP reloads the rules and leaves every counter as it was", "changed: %r" % changed)
+
+    # docs/grafana-stox.json: valid JSON, and every metric its queries use
+    # is one stoxd serves
+    with open(os.path.join(st.SRCDIR, "docs", "grafana-stox.json"), encoding="utf-8") as f:
+        dashboard = json.load(f)
+    exprs = [tg["expr"] for p in dashboard.get("panels", []) for tg in p.get("targets", [])]
+    used = {name for e in exprs for name in re.findall(r"\bstox_[a-z_]+", e)}
+    served = {k[0] for k in reloaded}
+    t.ok(len(exprs) >= 8 and used and used <= served,
+         "the Grafana dashboard's %d queries use only metrics stoxd serves (%d of them)" % (len(exprs), len(used)),
+         "unknown: %r" % sorted(used - served))
 
     sample = await asyncio.to_thread(fetch, mport)
     t.diag("--- /metrics after the traffic (non-zero samples) ---")
