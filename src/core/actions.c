@@ -3,6 +3,67 @@
 
 #include "actions.h"
 
+#include <string.h>
+
+GPtrArray *
+stox_actions_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) stox_action_free);
+}
+
+static void
+out_request_clear (StoxSipOutRequest *r)
+{
+  g_free (r->request_uri);
+  g_free (r->from_uri);
+  g_free (r->to_uri);
+  g_free (r->call_id);
+  g_free (r->content_type);
+  g_free (r->content_language);
+  g_free (r->subject);
+  g_clear_pointer (&r->body, g_bytes_unref);
+}
+
+void
+stox_action_free (StoxAction *action)
+{
+  if (action == NULL)
+    return;
+  switch (action->kind)
+    {
+    case STOX_ACTION_SIP_RESPOND:
+      g_free (action->u.respond.phrase);
+      g_free (action->u.respond.accept);
+      g_free (action->u.respond.allow);
+      g_free (action->u.respond.warning);
+      break;
+    case STOX_ACTION_SIP_REQUEST:
+      out_request_clear (&action->u.request);
+      break;
+    case STOX_ACTION_XMPP_SEND:
+      stox_stanza_free (action->u.stanza);
+      break;
+    case STOX_ACTION_SIP_SUBSCRIBE:
+      g_free (action->u.subscribe.request_uri);
+      g_free (action->u.subscribe.from_uri);
+      g_free (action->u.subscribe.to_uri);
+      g_free (action->u.subscribe.event);
+      g_free (action->u.subscribe.accept);
+      break;
+    case STOX_ACTION_STORE:
+      g_free (action->u.store.a);
+      g_free (action->u.store.b);
+      g_free (action->u.store.c);
+      break;
+    case STOX_ACTION_SIP_NOTIFY:
+      g_free (action->u.notify.reason);
+      g_free (action->u.notify.content_type);
+      g_clear_pointer (&action->u.notify.body, g_bytes_unref);
+      break;
+    }
+  g_free (action);
+}
+
 const char *
 stox_sip_phrase (guint status)
 {
@@ -42,7 +103,18 @@ stox_sip_phrase (guint status)
     }
 }
 
-StoxAction *
+static StoxAction *
+action_add (GPtrArray     *actions,
+            StoxActionKind kind)
+{
+  StoxAction *a = g_new0 (StoxAction, 1);
+
+  a->kind = kind;
+  g_ptr_array_add (actions, a);
+  return a;
+}
+
+StoxSipAnswer *
 stox_actions_respond (GPtrArray  *actions,
                       StoxToken   token,
                       guint       status,
@@ -51,9 +123,8 @@ stox_actions_respond (GPtrArray  *actions,
                       const char *allow,
                       const char *warning)
 {
-  StoxAction *a = g_new0 (StoxAction, 1);
+  StoxAction *a = action_add (actions, STOX_ACTION_SIP_RESPOND);
 
-  a->kind = STOX_ACTION_SIP_RESPOND;
   a->u.respond.token = token;
   a->u.respond.status = status;
   a->u.respond.phrase = g_strdup (stox_sip_phrase (status));
@@ -63,18 +134,80 @@ stox_actions_respond (GPtrArray  *actions,
   a->u.respond.warning = g_strdup (warning);
   a->u.respond.expires = -1;
   a->u.respond.min_expires = -1;
-  g_ptr_array_add (actions, a);
-  return a;
+  return &a->u.respond;
+}
+
+StoxSipOutRequest *
+stox_actions_message (GPtrArray  *actions,
+                      StoxToken   token,
+                      const char *request_uri,
+                      const char *from_uri,
+                      const char *content_type,
+                      const char *body)
+{
+  StoxAction *a = action_add (actions, STOX_ACTION_SIP_REQUEST);
+
+  a->u.request.token = token;
+  a->u.request.method = STOX_SIP_METHOD_MESSAGE;
+  a->u.request.request_uri = g_strdup (request_uri);
+  a->u.request.from_uri = g_strdup (from_uri);
+  a->u.request.to_uri = g_strdup (request_uri);
+  a->u.request.content_type = g_strdup (content_type);
+  a->u.request.body = g_bytes_new (body, strlen (body));
+  return &a->u.request;
+}
+
+void
+stox_actions_subscribe (GPtrArray  *actions,
+                        StoxToken   dialog,
+                        const char *request_uri,
+                        const char *from_uri,
+                        const char *event,
+                        const char *accept,
+                        guint       expires)
+{
+  StoxAction *a = action_add (actions, STOX_ACTION_SIP_SUBSCRIBE);
+
+  a->u.subscribe.dialog = dialog;
+  a->u.subscribe.request_uri = g_strdup (request_uri);
+  a->u.subscribe.from_uri = g_strdup (from_uri);
+  a->u.subscribe.to_uri = g_strdup (request_uri);
+  a->u.subscribe.event = g_strdup (event);
+  a->u.subscribe.accept = g_strdup (accept);
+  a->u.subscribe.expires = expires;
+}
+
+StoxSipNotify *
+stox_actions_notify (GPtrArray   *actions,
+                     StoxToken    token,
+                     StoxToken    dialog,
+                     StoxSubstate substate,
+                     const char  *reason,
+                     guint        expires,
+                     const char  *content_type,
+                     char        *body)
+{
+  StoxAction *a = action_add (actions, STOX_ACTION_SIP_NOTIFY);
+
+  a->u.notify.token = token;
+  a->u.notify.dialog = dialog;
+  a->u.notify.substate = substate;
+  a->u.notify.reason = g_strdup (reason);
+  a->u.notify.expires = expires;
+  if (body != NULL)
+    {
+      a->u.notify.content_type = g_strdup (content_type);
+      a->u.notify.body = g_bytes_new_take (body, strlen (body));
+    }
+  return &a->u.notify;
 }
 
 void
 stox_actions_stanza (GPtrArray *actions, StoxStanza *st)
 {
-  StoxAction *a = g_new0 (StoxAction, 1);
+  StoxAction *a = action_add (actions, STOX_ACTION_XMPP_SEND);
 
-  a->kind = STOX_ACTION_XMPP_SEND;
   a->u.stanza = st;
-  g_ptr_array_add (actions, a);
 }
 
 gboolean
@@ -128,13 +261,11 @@ stox_actions_store (GPtrArray    *actions,
                     const char   *a,
                     const char   *b)
 {
-  StoxAction *act = g_new0 (StoxAction, 1);
+  StoxAction *act = action_add (actions, STOX_ACTION_STORE);
 
-  act->kind = STOX_ACTION_STORE;
   act->u.store.kind = kind;
   act->u.store.remove = remove;
   act->u.store.a = g_strdup (a);
   act->u.store.b = g_strdup (b);
-  g_ptr_array_add (actions, act);
   return &act->u.store;
 }

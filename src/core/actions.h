@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Builders for the actions every flow of the engine emits, so that each
- * flow module (messages, readiness, both directions of presence) states
- * only its decisions.
+ * The core's actions: one builder per kind, so that each flow module
+ * (messages, readiness, both directions of presence) states only its
+ * decisions, and the one free function.  Every builder appends the new
+ * action to `actions` and copies the strings it is given.
  */
 #pragma once
 
@@ -11,20 +12,58 @@
 
 G_BEGIN_DECLS
 
+/* A list of StoxAction, owning them. */
+GPtrArray *stox_actions_new (void);
+
+void stox_action_free (StoxAction *action);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxAction, stox_action_free)
+
 /* RFC 3261 §21 reason phrase for a status the gateway emits. */
 const char *stox_sip_phrase (guint status);
 
-/* A final answer to incoming request `token`.  Returns the action so the
- * caller can add Expires / Min-Expires. */
-StoxAction *stox_actions_respond (GPtrArray  *actions,
-                                  StoxToken   token,
-                                  guint       status,
-                                  guint       retry_after,
-                                  const char *accept,
-                                  const char *allow,
-                                  const char *warning);
+/* SIP_RESPOND: a final answer to incoming request `token`.  Returns the
+ * answer so the caller can add Expires / Min-Expires. */
+StoxSipAnswer *stox_actions_respond (GPtrArray  *actions,
+                                     StoxToken   token,
+                                     guint       status,
+                                     guint       retry_after,
+                                     const char *accept,
+                                     const char *allow,
+                                     const char *warning);
 
-/* Queues `st` (taken) for sending. */
+/* SIP_REQUEST: a MESSAGE out of dialog (RFC 3428 §4) to `request_uri`,
+ * which is also its To, with `body` (UTF-8 text, copied) as `content_type`.
+ * Returns it so the caller can add Call-ID, Subject, Content-Language. */
+StoxSipOutRequest *stox_actions_message (GPtrArray  *actions,
+                                         StoxToken   token,
+                                         const char *request_uri,
+                                         const char *from_uri,
+                                         const char *content_type,
+                                         const char *body);
+
+/* SIP_SUBSCRIBE in client dialog `dialog` (RFC 6665 §4.1.2) to
+ * `request_uri`, which is also its To. */
+void stox_actions_subscribe (GPtrArray  *actions,
+                             StoxToken   dialog,
+                             const char *request_uri,
+                             const char *from_uri,
+                             const char *event,
+                             const char *accept,
+                             guint       expires);
+
+/* SIP_NOTIFY `token` in server dialog `dialog` (RFC 6665 §4.2.2);
+ * `body` (taken, NULL: none) is a document of `content_type`.  Returns
+ * it so the caller can add Retry-After to a terminated one. */
+StoxSipNotify *stox_actions_notify (GPtrArray   *actions,
+                                    StoxToken    token,
+                                    StoxToken    dialog,
+                                    StoxSubstate substate,
+                                    const char  *reason,
+                                    guint        expires,
+                                    const char  *content_type,
+                                    char        *body);
+
+/* XMPP_SEND: queues `st` (taken) for sending. */
 void stox_actions_stanza (GPtrArray *actions, StoxStanza *st);
 
 /* An error reply to `st` (RFC 6120 §8.3): addresses swapped, same id, the
@@ -46,7 +85,7 @@ void stox_actions_presence (GPtrArray  *actions,
                             const char *to,
                             const char *type);
 
-/* A record to keep (`remove` FALSE) or delete for the next start-up.
+/* STORE: a record to keep (`remove` FALSE) or delete for the next start-up.
  * Returns it so the caller can fill the WATCH fields. */
 StoxStoreRecord *stox_actions_store (GPtrArray    *actions,
                                      StoxStoreKind kind,

@@ -151,19 +151,10 @@ static void
 follow_subscribe (StoxFollows *fs, const StoxPresenceEnv *env, Follow *f, gboolean new_dialog,
                   guint expires, GPtrArray *actions)
 {
-  StoxAction *a = g_new0 (StoxAction, 1);
-
   if (new_dialog || f->dialog == 0)
     follow_set_dialog (fs, f, stox_presence_env_token (env));
-  a->kind = STOX_ACTION_SIP_SUBSCRIBE;
-  a->u.subscribe.dialog = f->dialog;
-  a->u.subscribe.request_uri = g_strdup (f->request_uri);
-  a->u.subscribe.from_uri = g_strdup (f->from_uri);
-  a->u.subscribe.to_uri = g_strdup (f->request_uri);
-  a->u.subscribe.event = g_strdup ("presence");
-  a->u.subscribe.accept = g_strdup (STOX_PIDF_CONTENT_TYPE);
-  a->u.subscribe.expires = expires;
-  g_ptr_array_add (actions, a);
+  stox_actions_subscribe (actions, f->dialog, f->request_uri, f->from_uri, "presence",
+                          STOX_PIDF_CONTENT_TYPE, expires);
 }
 
 /* What the XMPP user saw online goes offline (shutdown, end of the

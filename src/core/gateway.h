@@ -15,6 +15,7 @@
  */
 #pragma once
 
+#include "actions.h"
 #include "methods.h"
 #include "rules.h"
 #include "stats.h"

@@ -120,15 +120,6 @@ conversation_free (Conversation *c)
   g_free (c);
 }
 
-static StoxAction *
-action_new (StoxActionKind kind)
-{
-  StoxAction *a = g_new0 (StoxAction, 1);
-
-  a->kind = kind;
-  return a;
-}
-
 static char *
 new_stanza_id (StoxIm *im)
 {
@@ -366,25 +357,6 @@ track_outgoing (StoxIm          *im,
   return p->token;
 }
 
-static StoxAction *
-message_request_new (StoxToken   token,
-                     const char *request_uri,
-                     const char *from_uri,
-                     const char *content_type,
-                     const char *body)
-{
-  StoxAction *a = action_new (STOX_ACTION_SIP_REQUEST);
-
-  a->u.request.token = token;
-  a->u.request.method = STOX_SIP_METHOD_MESSAGE;
-  a->u.request.request_uri = g_strdup (request_uri);
-  a->u.request.from_uri = g_strdup (from_uri);
-  a->u.request.to_uri = g_strdup (request_uri);
-  a->u.request.content_type = g_strdup (content_type);
-  a->u.request.body = g_bytes_new (body, strlen (body));
-  return a;
-}
-
 /* The late-bounce notice (INTERFACE.md §5): a MESSAGE back to the SIP
  * sender from the address it wrote to, saying why. */
 static void
@@ -402,8 +374,8 @@ late_notice (StoxIm           *im,
                           p->jid_to, condition,
                           text != NULL ? " — " : "", text != NULL ? text : "");
   token = track_outgoing (im, env, OUT_NOTICE, NULL, NULL, NULL);
-  g_ptr_array_add (actions, message_request_new (token, p->sip_from, p->sip_target,
-                                                 "text/plain;charset=UTF-8", body));
+  stox_actions_message (actions, token, p->sip_from, p->sip_target, "text/plain;charset=UTF-8",
+                        body);
 }
 
 /* An XMPP error in answer to a stanza the gateway forwarded. */
@@ -586,12 +558,11 @@ stox_im_on_message (StoxIm           *im,
     }
 
   StoxToken token = track_outgoing (im, env, OUT_MESSAGE, st->from, st->to, st->id);
-  StoxAction *a = message_request_new (token, route.request_uri, route.from_uri,
-                                       content_type, payload);
-  a->u.request.call_id = g_strdup (st->thread);
-  a->u.request.subject = g_strdup (st->subject);
-  a->u.request.content_language = g_strdup (st->lang);
-  g_ptr_array_add (actions, a);
+  StoxSipOutRequest *m = stox_actions_message (actions, token, route.request_uri,
+                                               route.from_uri, content_type, payload);
+  m->call_id = g_strdup (st->thread);
+  m->subject = g_strdup (st->subject);
+  m->content_language = g_strdup (st->lang);
   env->stats->xmpp_to_sip++;
 }
 

@@ -136,59 +136,6 @@ stox_stanza_add_status (StoxStanza *st,
   return TRUE;
 }
 
-static void
-out_request_clear (StoxSipOutRequest *r)
-{
-  g_free (r->request_uri);
-  g_free (r->from_uri);
-  g_free (r->to_uri);
-  g_free (r->call_id);
-  g_free (r->content_type);
-  g_free (r->content_language);
-  g_free (r->subject);
-  g_clear_pointer (&r->body, g_bytes_unref);
-}
-
-void
-stox_action_free (StoxAction *action)
-{
-  if (action == NULL)
-    return;
-  switch (action->kind)
-    {
-    case STOX_ACTION_SIP_RESPOND:
-      g_free (action->u.respond.phrase);
-      g_free (action->u.respond.accept);
-      g_free (action->u.respond.allow);
-      g_free (action->u.respond.warning);
-      break;
-    case STOX_ACTION_SIP_REQUEST:
-      out_request_clear (&action->u.request);
-      break;
-    case STOX_ACTION_XMPP_SEND:
-      stox_stanza_free (action->u.stanza);
-      break;
-    case STOX_ACTION_SIP_SUBSCRIBE:
-      g_free (action->u.subscribe.request_uri);
-      g_free (action->u.subscribe.from_uri);
-      g_free (action->u.subscribe.to_uri);
-      g_free (action->u.subscribe.event);
-      g_free (action->u.subscribe.accept);
-      break;
-    case STOX_ACTION_STORE:
-      g_free (action->u.store.a);
-      g_free (action->u.store.b);
-      g_free (action->u.store.c);
-      break;
-    case STOX_ACTION_SIP_NOTIFY:
-      g_free (action->u.notify.reason);
-      g_free (action->u.notify.content_type);
-      g_clear_pointer (&action->u.notify.body, g_bytes_unref);
-      break;
-    }
-  g_free (action);
-}
-
 gboolean
 stox_sip_status_ends_subscription (guint status, gboolean timeout_ends)
 {
@@ -201,10 +148,4 @@ stox_sip_status_ends_subscription (guint status, gboolean timeout_ends)
     default:
       return status >= 480 && status <= 485;
     }
-}
-
-GPtrArray *
-stox_actions_new (void)
-{
-  return g_ptr_array_new_with_free_func ((GDestroyNotify) stox_action_free);
 }

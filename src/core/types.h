@@ -290,6 +290,8 @@ typedef enum
   STOX_ACTION_STORE,
 } StoxActionKind;
 
+/* One action of the core.  Built by the builders of actions.h, which also
+ * frees it (stox_action_free()); nothing else fills one in. */
 typedef struct
 {
   StoxActionKind kind;
@@ -303,12 +305,6 @@ typedef struct
     StoxStoreRecord   store;
   } u;
 } StoxAction;
-
-void stox_action_free (StoxAction *action);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxAction, stox_action_free)
-
-/* A list of StoxAction, owning them. */
-GPtrArray *stox_actions_new (void);
 
 /* RFC 6665 §4.1.2.2 (subscriber) and §4.2.2 (notifier): whether this final
  * answer to a SUBSCRIBE or NOTIFY ends the subscription.  A timeout (408)

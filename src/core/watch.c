@@ -212,9 +212,9 @@ pair_best (Pair *pair)
   return best;
 }
 
-/* Returns the NOTIFY action (the STORE remove of a terminated one may
- * follow it in `actions`). */
-static StoxAction *
+/* Returns the NOTIFY (the STORE remove of a terminated one may follow it
+ * in `actions`). */
+static StoxSipNotify *
 send_notify (StoxWatches           *ws,
              const StoxPresenceEnv *env,
              Watch                 *w,
@@ -225,20 +225,17 @@ send_notify (StoxWatches           *ws,
              gint64                 now,
              GPtrArray             *actions)
 {
-  StoxAction *a = g_new0 (StoxAction, 1);
   const StoxPresenceInfo *best = with_body ? pair_best (w->pair) : NULL;
+  StoxToken token = stox_presence_env_token (env);
+  g_autofree char *doc = NULL;
+  guint expires = 0;
+  StoxSipNotify *n;
 
-  a->kind = STOX_ACTION_SIP_NOTIFY;
-  a->u.notify.token = stox_presence_env_token (env);
-  a->u.notify.dialog = w->dialog;
-  a->u.notify.substate = substate;
-  a->u.notify.reason = g_strdup (reason);
   if (substate != STOX_SUBSTATE_TERMINATED && w->expires_at > now)
-    a->u.notify.expires = (guint) ((w->expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+    expires = (guint) ((w->expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
   if (force_closed || best != NULL)
     {
       g_autoptr (StoxPresenceInfo) closed = NULL;
-      g_autofree char *doc = NULL;
 
       if (force_closed || best == NULL)
         {
@@ -248,15 +245,13 @@ send_notify (StoxWatches           *ws,
           best = closed;
         }
       doc = stox_pidf_build (w->entity, best, env->rules);
-      a->u.notify.content_type = g_strdup (STOX_PIDF_CONTENT_TYPE);
-      a->u.notify.body = g_bytes_new_take (doc, strlen (doc));
-      doc = NULL;
     }
-  g_ptr_array_add (actions, a);
+  n = stox_actions_notify (actions, token, w->dialog, substate, reason, expires,
+                           STOX_PIDF_CONTENT_TYPE, g_steal_pointer (&doc));
 
   if (w->notify_inflight != 0)
     g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
-  w->notify_inflight = a->u.notify.token;
+  w->notify_inflight = n->token;
   w->dirty = FALSE;
   g_hash_table_insert (ws->watch_by_notify, &w->notify_inflight, w);
   if (substate == STOX_SUBSTATE_TERMINATED)
@@ -266,7 +261,7 @@ send_notify (StoxWatches           *ws,
        * crash from here on must not bring it back. */
       store_watch (actions, w, TRUE);
     }
-  return a;
+  return n;
 }
 
 /* The watcher's current state: pending without a body; active with the
@@ -334,8 +329,8 @@ grant_expires (const StoxSipRequest *req, gint64 *ret_expires, GPtrArray *action
 
   if (expires > 0 && expires < STOX_WATCH_MIN_EXPIRES)
     {
-      StoxAction *a = stox_actions_respond (actions, req->token, 423, 0, NULL, NULL, NULL);
-      a->u.respond.min_expires = STOX_WATCH_MIN_EXPIRES;
+      StoxSipAnswer *a = stox_actions_respond (actions, req->token, 423, 0, NULL, NULL, NULL);
+      a->min_expires = STOX_WATCH_MIN_EXPIRES;
       return FALSE;
     }
   *ret_expires = MIN (expires, STOX_WATCH_MAX_EXPIRES);
@@ -407,8 +402,8 @@ stox_watch_on_subscribe (StoxWatches           *ws,
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending++;
 
-  StoxAction *ok = stox_actions_respond (actions, req->token, 200, 0, NULL, NULL, NULL);
-  ok->u.respond.expires = expires;
+  StoxSipAnswer *ok = stox_actions_respond (actions, req->token, 200, 0, NULL, NULL, NULL);
+  ok->expires = expires;
 
   if (expires == 0)
     {
@@ -450,8 +445,8 @@ stox_watch_on_refresh (StoxWatches           *ws,
     }
   if (!grant_expires (req, &expires, actions))
     return;
-  StoxAction *ok = stox_actions_respond (actions, req->token, 200, 0, NULL, NULL, NULL);
-  ok->u.respond.expires = expires;
+  StoxSipAnswer *ok = stox_actions_respond (actions, req->token, 200, 0, NULL, NULL, NULL);
+  ok->expires = expires;
 
   if (expires == 0)
     {
@@ -745,9 +740,9 @@ stox_watch_shutdown (StoxWatches           *ws,
       if (!w->ending)
         {
           stox_timers_cancel (&w->timer);
-          StoxAction *n = send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "probation",
-                                       FALSE, FALSE, now, actions);
-          n->u.notify.retry_after = 30;
+          StoxSipNotify *n = send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "probation",
+                                          FALSE, FALSE, now, actions);
+          n->retry_after = 30;
         }
     }
   /* Nothing is left to resync: the restored dialogs have ended. */

@@ -4,6 +4,7 @@ UNIT_LDADD = $(CORE_LIBS)
 TEST_SUPPORT = tests/support/shipped-rules.c tests/support/shipped-rules.h
 
 UNIT_TESTS = \
+	tests/unit/test-actions \
 	tests/unit/test-address \
 	tests/unit/test-backoff \
 	tests/unit/test-netmask \
@@ -17,6 +18,8 @@ UNIT_TESTS = \
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
+tests_unit_test_actions_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_actions_LDADD = $(UNIT_LDADD)
 tests_unit_test_address_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_address_LDADD = $(UNIT_LDADD)
 tests_unit_test_backoff_CPPFLAGS = $(UNIT_CPPFLAGS)
@@ -47,3 +50,6 @@ tests_unit_test_presence_LDADD = $(UNIT_LDADD)
 # The core library references no I/O, clock, randomness or protocol library.
 TESTS += tests/check-core-purity.sh
 dist_check_SCRIPTS += tests/check-core-purity.sh
+# Only core/actions.c fills in an action.
+TESTS += tests/check-action-builders.sh
+dist_check_SCRIPTS += tests/check-action-builders.sh
