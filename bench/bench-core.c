@@ -138,9 +138,9 @@ settle (Bench *b, GPtrArray *actions)
                   b->last_stanza_id = g_strdup (a->u.stanza->id);
                 }
               break;
-            case STOX_ACTION_SIP_REQUEST:
+            case STOX_ACTION_SIP_MESSAGE:
               b->requests++;
-              resp.token = a->u.request.token;
+              resp.token = a->u.message.token;
               stox_gateway_on_sip_response (b->gw, &resp, b->now, todo);
               b->events++;
               break;

@@ -12,7 +12,7 @@ stox_actions_new (void)
 }
 
 static void
-out_request_clear (StoxSipOutRequest *r)
+out_message_clear (StoxSipOutMessage *r)
 {
   g_free (r->request_uri);
   g_free (r->from_uri);
@@ -37,8 +37,8 @@ stox_action_free (StoxAction *action)
       g_free (action->u.respond.allow);
       g_free (action->u.respond.warning);
       break;
-    case STOX_ACTION_SIP_REQUEST:
-      out_request_clear (&action->u.request);
+    case STOX_ACTION_SIP_MESSAGE:
+      out_message_clear (&action->u.message);
       break;
     case STOX_ACTION_XMPP_SEND:
       stox_stanza_free (action->u.stanza);
@@ -137,7 +137,7 @@ stox_actions_respond (GPtrArray  *actions,
   return &a->u.respond;
 }
 
-StoxSipOutRequest *
+StoxSipOutMessage *
 stox_actions_message (GPtrArray  *actions,
                       StoxToken   token,
                       const char *request_uri,
@@ -145,16 +145,15 @@ stox_actions_message (GPtrArray  *actions,
                       const char *content_type,
                       const char *body)
 {
-  StoxAction *a = action_add (actions, STOX_ACTION_SIP_REQUEST);
+  StoxAction *a = action_add (actions, STOX_ACTION_SIP_MESSAGE);
 
-  a->u.request.token = token;
-  a->u.request.method = STOX_SIP_METHOD_MESSAGE;
-  a->u.request.request_uri = g_strdup (request_uri);
-  a->u.request.from_uri = g_strdup (from_uri);
-  a->u.request.to_uri = g_strdup (request_uri);
-  a->u.request.content_type = g_strdup (content_type);
-  a->u.request.body = g_bytes_new (body, strlen (body));
-  return &a->u.request;
+  a->u.message.token = token;
+  a->u.message.request_uri = g_strdup (request_uri);
+  a->u.message.from_uri = g_strdup (from_uri);
+  a->u.message.to_uri = g_strdup (request_uri);
+  a->u.message.content_type = g_strdup (content_type);
+  a->u.message.body = g_bytes_new (body, strlen (body));
+  return &a->u.message;
 }
 
 void

@@ -31,10 +31,10 @@ StoxSipAnswer *stox_actions_respond (GPtrArray  *actions,
                                      const char *allow,
                                      const char *warning);
 
-/* SIP_REQUEST: a MESSAGE out of dialog (RFC 3428 §4) to `request_uri`,
+/* SIP_MESSAGE: a MESSAGE out of dialog (RFC 3428 §4) to `request_uri`,
  * which is also its To, with `body` (UTF-8 text, copied) as `content_type`.
  * Returns it so the caller can add Call-ID, Subject, Content-Language. */
-StoxSipOutRequest *stox_actions_message (GPtrArray  *actions,
+StoxSipOutMessage *stox_actions_message (GPtrArray  *actions,
                                          StoxToken   token,
                                          const char *request_uri,
                                          const char *from_uri,

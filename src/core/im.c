@@ -558,7 +558,7 @@ stox_im_on_message (StoxIm           *im,
     }
 
   StoxToken token = track_outgoing (im, env, OUT_MESSAGE, st->from, st->to, st->id);
-  StoxSipOutRequest *m = stox_actions_message (actions, token, route.request_uri,
+  StoxSipOutMessage *m = stox_actions_message (actions, token, route.request_uri,
                                                route.from_uri, content_type, payload);
   m->call_id = g_strdup (st->thread);
   m->subject = g_strdup (st->subject);

@@ -169,12 +169,11 @@ gboolean    stox_stanza_add_status (StoxStanza *st,
                                     const char *lang,
                                     const char *text);
 
-/* A SIP request the gateway sends (out of dialog, through the outbound
- * proxy when one is configured). */
+/* A MESSAGE the gateway sends (RFC 3428; out of dialog, through the
+ * outbound proxy when one is configured). */
 typedef struct
 {
   StoxToken     token;
-  StoxSipMethod method;
   char         *request_uri;
   char         *from_uri;
   char         *to_uri;
@@ -183,7 +182,7 @@ typedef struct
   char         *content_language;
   char         *subject;
   GBytes       *body;
-} StoxSipOutRequest;
+} StoxSipOutMessage;
 
 /* A SUBSCRIBE the gateway sends (RFC 3856/6665).  A token the SIP front
  * end has not seen starts a new dialog with that token as its id; a known
@@ -283,7 +282,7 @@ typedef struct
 typedef enum
 {
   STOX_ACTION_SIP_RESPOND,
-  STOX_ACTION_SIP_REQUEST,
+  STOX_ACTION_SIP_MESSAGE,     /* MESSAGE, the only request out of dialog */
   STOX_ACTION_XMPP_SEND,
   STOX_ACTION_SIP_SUBSCRIBE,
   STOX_ACTION_SIP_NOTIFY,
@@ -298,7 +297,7 @@ typedef struct
   union
   {
     StoxSipAnswer     respond;
-    StoxSipOutRequest request;
+    StoxSipOutMessage message;
     StoxStanza       *stanza;
     StoxSipSubscribe  subscribe;
     StoxSipNotify     notify;

@@ -230,11 +230,11 @@ execute_one (StoxRunner *runner, StoxAction *a)
       if (runner->sip != NULL)
         stox_sip_endpoint_respond (runner->sip, &a->u.respond);
       break;
-    case STOX_ACTION_SIP_REQUEST:
-      g_debug ("SIP %" G_GUINT64_FORMAT " → MESSAGE %s", a->u.request.token,
-               a->u.request.request_uri);
+    case STOX_ACTION_SIP_MESSAGE:
+      g_debug ("SIP %" G_GUINT64_FORMAT " → MESSAGE %s", a->u.message.token,
+               a->u.message.request_uri);
       if (runner->sip != NULL)
-        stox_sip_endpoint_send (runner->sip, &a->u.request);
+        stox_sip_endpoint_send_message (runner->sip, &a->u.message);
       break;
     case STOX_ACTION_SIP_SUBSCRIBE:
       g_debug ("SIP %" G_GUINT64_FORMAT " → SUBSCRIBE %s (Expires %u)", a->u.subscribe.dialog,

@@ -477,8 +477,8 @@ send_request (StoxSipEndpoint *ep,
 }
 
 void
-stox_sip_endpoint_send (StoxSipEndpoint         *ep,
-                        const StoxSipOutRequest *req)
+stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
+                                const StoxSipOutMessage *req)
 {
   g_return_if_fail (ep != NULL && req != NULL);
 
@@ -499,18 +499,11 @@ stox_sip_endpoint_send (StoxSipEndpoint         *ep,
       fail_locally (ep, req->token, SIP_500_INTERNAL_SERVER_ERROR);
       return;
     }
-  /* SUBSCRIBE and NOTIFY have their own calls. */
-  if (req->method != STOX_SIP_METHOD_MESSAGE)
-    {
-      fail_locally (ep, req->token, SIP_501_NOT_IMPLEMENTED);
-      return;
-    }
-
   /* Angle brackets keep URI parameters (";transport=…") in the URI
    * instead of making them header parameters (RFC 3261 §20.10). */
   g_autofree char *from = g_strdup_printf ("<%s>", req->from_uri);
   g_autofree char *to = g_strdup_printf ("<%s>", req->to_uri);
-  StoxSipOp *op = stox_sip_op_new (ep, req->token, req->method);
+  StoxSipOp *op = stox_sip_op_new (ep, req->token, STOX_SIP_METHOD_MESSAGE);
   sip_payload_t pl[1];
 
   /* Out of dialog: the default leg, a fresh From tag and Call-ID. */

@@ -228,9 +228,9 @@ trace_action (const StoxAction *a)
                   a->u.respond.warning != NULL ? ": " : "",
                   a->u.respond.warning != NULL ? a->u.respond.warning : "");
       break;
-    case STOX_ACTION_SIP_REQUEST:
-      g_printerr ("  -> SIP MESSAGE %" G_GUINT64_FORMAT " %s from %s (%s)\n", a->u.request.token,
-                  a->u.request.request_uri, a->u.request.from_uri, a->u.request.content_type);
+    case STOX_ACTION_SIP_MESSAGE:
+      g_printerr ("  -> SIP MESSAGE %" G_GUINT64_FORMAT " %s from %s (%s)\n", a->u.message.token,
+                  a->u.message.request_uri, a->u.message.from_uri, a->u.message.content_type);
       break;
     case STOX_ACTION_SIP_SUBSCRIBE:
       g_printerr ("  -> SIP SUBSCRIBE %" G_GUINT64_FORMAT " %s from %s, Expires %u\n",
@@ -272,15 +272,15 @@ execute (Driver *d, GPtrArray *actions)
         case STOX_ACTION_SIP_RESPOND:
           on_respond (d, a);
           break;
-        case STOX_ACTION_SIP_REQUEST:
-          check_header_value ("a Request-URI", a->u.request.request_uri);
-          check_header_value ("a From", a->u.request.from_uri);
-          check_header_value ("a To", a->u.request.to_uri);
-          check_header_value ("a Call-ID", a->u.request.call_id);
-          check_header_value ("a Content-Type", a->u.request.content_type);
-          check_header_value ("a Content-Language", a->u.request.content_language);
-          check_header_value ("a Subject", a->u.request.subject);
-          add_outgoing (d, a->u.request.token, OUT_REQUEST);
+        case STOX_ACTION_SIP_MESSAGE:
+          check_header_value ("a Request-URI", a->u.message.request_uri);
+          check_header_value ("a From", a->u.message.from_uri);
+          check_header_value ("a To", a->u.message.to_uri);
+          check_header_value ("a Call-ID", a->u.message.call_id);
+          check_header_value ("a Content-Type", a->u.message.content_type);
+          check_header_value ("a Content-Language", a->u.message.content_language);
+          check_header_value ("a Subject", a->u.message.subject);
+          add_outgoing (d, a->u.message.token, OUT_REQUEST);
           break;
         case STOX_ACTION_SIP_SUBSCRIBE:
           check_header_value ("a SUBSCRIBE Request-URI", a->u.subscribe.request_uri);

@@ -794,9 +794,8 @@ test_send_message (Fixture       *fx,
                    gconstpointer  data)
 {
   static const char body[] = "hi \0 there \xe2\x82\xac";
-  StoxSipOutRequest out = {
+  StoxSipOutMessage out = {
     .token = 4711,
-    .method = STOX_SIP_METHOD_MESSAGE,
     .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port),
     .from_uri = g_strdup ("sip:alice@gw.example"),
     .to_uri = g_strdup ("sip:bob@sip.example;user=phone"),
@@ -807,7 +806,7 @@ test_send_message (Fixture       *fx,
     .body = g_bytes_new_static (body, sizeof body - 1),
   };
 
-  stox_sip_endpoint_send (fx->ep, &out);
+  stox_sip_endpoint_send_message (fx->ep, &out);
   wait_for (fx, has_datagram, "MESSAGE at the peer");
 
   GBytes *b = fx->datagrams->pdata[0];
@@ -870,9 +869,8 @@ test_send_unreachable (Fixture       *fx,
   guint16 port = stox_test_bound_port (gone);
   close (gone);
 
-  StoxSipOutRequest out = {
+  StoxSipOutMessage out = {
     .token = 77,
-    .method = STOX_SIP_METHOD_MESSAGE,
     .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, port),
     .from_uri = (char *) "sip:alice@gw.example",
     .to_uri = (char *) "sip:bob@sip.example",
@@ -880,7 +878,7 @@ test_send_unreachable (Fixture       *fx,
     .body = g_bytes_new_static ("x", 1),
   };
 
-  stox_sip_endpoint_send (fx->ep, &out);
+  stox_sip_endpoint_send_message (fx->ep, &out);
   wait_for (fx, has_response, "failure reported");
 
   StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
@@ -905,21 +903,20 @@ test_send_fails_at_once (Fixture       *fx,
                          gconstpointer  data)
 {
   g_autofree char *big = g_strnfill (70000, 'x');
-  StoxSipOutRequest out = {
+  StoxSipOutMessage out = {
     .token = 78,
-    .method = STOX_SIP_METHOD_MESSAGE,
     .request_uri = g_strdup_printf ("sip:bob@%s:%u;transport=tcp", fx->host, fx->peer_port),
     .from_uri = (char *) "sip:alice@gw.example",
     .to_uri = (char *) "sip:bob@sip.example",
     .content_type = (char *) "text/plain",
     .body = g_bytes_new_static ("x", 1),
   };
-  StoxSipOutRequest huge = out;
+  StoxSipOutMessage huge = out;
 
   huge.token = 79;
   huge.request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port);
   huge.body = g_bytes_new_static (big, 70000);
-  stox_sip_endpoint_send (fx->ep, &huge);
+  stox_sip_endpoint_send_message (fx->ep, &huge);
   g_assert_cmpuint (fx->responses->len, ==, 0);
   wait_for (fx, has_response, "the oversized MESSAGE's failure reported");
   g_test_message ("%u %s", g_array_index (fx->responses, StoxSipResponse, 0).status,
@@ -930,7 +927,7 @@ test_send_fails_at_once (Fixture       *fx,
   g_free (huge.request_uri);
   g_bytes_unref (huge.body);
 
-  stox_sip_endpoint_send (fx->ep, &out);
+  stox_sip_endpoint_send_message (fx->ep, &out);
   /* Not from inside the call. */
   g_assert_cmpuint (fx->responses->len, ==, 0);
   wait_for (fx, has_response, "failure reported");
@@ -945,7 +942,7 @@ test_send_fails_at_once (Fixture       *fx,
   /* The same token again, over UDP this time: reaches the peer. */
   g_free (out.request_uri);
   out.request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port);
-  stox_sip_endpoint_send (fx->ep, &out);
+  stox_sip_endpoint_send_message (fx->ep, &out);
   wait_for (fx, has_datagram, "the MESSAGE over UDP");
   g_free (out.request_uri);
   g_bytes_unref (out.body);
@@ -963,16 +960,15 @@ test_send_bad_uris (Fixture       *fx,
 
   for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
     {
-      StoxSipOutRequest out = {
+      StoxSipOutMessage out = {
         .token = 100 + i,
-        .method = STOX_SIP_METHOD_MESSAGE,
         .request_uri = (char *) rows[i][0],
         .from_uri = (char *) rows[i][1],
         .to_uri = (char *) rows[i][2],
       };
 
       g_array_set_size (fx->responses, 0);
-      stox_sip_endpoint_send (fx->ep, &out);
+      stox_sip_endpoint_send_message (fx->ep, &out);
       wait_for (fx, has_response, "failure reported");
 
       StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
@@ -981,32 +977,6 @@ test_send_bad_uris (Fixture       *fx,
       g_assert_cmpuint (r->status, >=, 400);
       g_assert_cmpuint (r->status, <=, 699);
     }
-}
-
-/* What the endpoint cannot send is reported through on_response too, at
- * once and once (the daemon queues it; the core is never run inside
- * _send()). */
-static void
-test_send_unsupported (Fixture       *fx,
-                       gconstpointer  data)
-{
-  StoxSipOutRequest out = {
-    .token = 9,
-    .method = STOX_SIP_METHOD_PUBLISH,
-    .request_uri = (char *) "sip:bob@127.0.0.1",
-    .from_uri = (char *) "sip:alice@gw.example",
-    .to_uri = (char *) "sip:bob@127.0.0.1",
-  };
-
-  stox_sip_endpoint_send (fx->ep, &out);
-  g_assert_cmpuint (fx->responses->len, ==, 1);
-  stox_test_run_for (50);
-  g_assert_cmpuint (fx->responses->len, ==, 1);
-
-  StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
-  g_assert_cmpuint (r->token, ==, 9);
-  g_assert_cmpuint (r->status, ==, 501);
-  g_assert_cmpuint (fx->datagrams->len, ==, 0);
 }
 
 /* Shutdown answers what the core left open. */
@@ -1029,14 +999,13 @@ test_shutdown_answers_pending (Fixture       *fx,
   g_assert_true (g_str_has_prefix (resp, "SIP/2.0 503 "));
 
   /* After shutdown, a request is refused without touching the wire. */
-  StoxSipOutRequest out = {
+  StoxSipOutMessage out = {
     .token = 1,
-    .method = STOX_SIP_METHOD_MESSAGE,
     .request_uri = (char *) "sip:bob@127.0.0.1",
     .from_uri = (char *) "sip:alice@gw.example",
     .to_uri = (char *) "sip:bob@127.0.0.1",
   };
-  stox_sip_endpoint_send (fx->ep, &out);
+  stox_sip_endpoint_send_message (fx->ep, &out);
   wait_for (fx, has_response, "local 503");
   g_assert_cmpuint (g_array_index (fx->responses, StoxSipResponse, 0).status, ==, 503);
 
@@ -2691,7 +2660,6 @@ main (int argc, char *argv[])
   ADD ("other-methods-refused", test_other_methods_refused, NULL);
   ADD ("send-message", test_send_message, NULL);
   ADD ("send-fails-at-once", test_send_fails_at_once, "udp");
-  ADD ("send-unsupported", test_send_unsupported, NULL);
   ADD ("send-unreachable", test_send_unreachable, NULL);
   ADD ("send-bad-uris", test_send_bad_uris, NULL);
   ADD ("shutdown-answers-pending", test_shutdown_answers_pending, NULL);

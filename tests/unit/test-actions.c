@@ -46,12 +46,12 @@ static void
 test_message (void)
 {
   g_autoptr (GPtrArray) actions = stox_actions_new ();
-  StoxSipOutRequest *m = stox_actions_message (actions, 9, "sip:b@x", "sip:a@y",
+  StoxSipOutMessage *m = stox_actions_message (actions, 9, "sip:b@x", "sip:a@y",
                                                "text/plain;charset=UTF-8", "héllo");
   gsize len;
   const char *body;
 
-  g_assert_true (m == &only (actions, STOX_ACTION_SIP_REQUEST)->u.request);
+  g_assert_true (m == &only (actions, STOX_ACTION_SIP_MESSAGE)->u.message);
   g_assert_cmpuint (m->token, ==, 9);
   g_assert_cmpstr (m->request_uri, ==, "sip:b@x");
   g_assert_cmpstr (m->to_uri, ==, "sip:b@x");   /* RFC 3261 §8.1.1.2, out of dialog */

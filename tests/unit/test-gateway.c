@@ -256,16 +256,15 @@ test_late_bounce_message_back (Fixture *f, gconstpointer data)
   clear (f);
 
   stox_gateway_on_stanza (f->gw, bounce, T0 + 5000 * MS, f->actions);
-  StoxAction *a = take (f, 0, STOX_ACTION_SIP_REQUEST);
-  g_assert_cmpint (a->u.request.method, ==, STOX_SIP_METHOD_MESSAGE);
-  g_assert_cmpstr (a->u.request.request_uri, ==, "sip:alice@sip.test");
-  g_assert_cmpstr (a->u.request.from_uri, ==, "sip:bob@xmpp.test");
-  g_assert_cmpstr (a->u.request.content_type, ==, "text/plain;charset=UTF-8");
-  g_autofree char *body = g_strndup (g_bytes_get_data (a->u.request.body, NULL),
-                                     g_bytes_get_size (a->u.request.body));
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_MESSAGE);
+  g_assert_cmpstr (a->u.message.request_uri, ==, "sip:alice@sip.test");
+  g_assert_cmpstr (a->u.message.from_uri, ==, "sip:bob@xmpp.test");
+  g_assert_cmpstr (a->u.message.content_type, ==, "text/plain;charset=UTF-8");
+  g_autofree char *body = g_strndup (g_bytes_get_data (a->u.message.body, NULL),
+                                     g_bytes_get_size (a->u.message.body));
   g_assert_nonnull (strstr (body, "not delivered"));
   g_assert_nonnull (strstr (body, "recipient-unavailable"));
-  StoxToken notice = a->u.request.token;
+  StoxToken notice = a->u.message.token;
   clear (f);
 
   /* The notice's own response creates no stanza. */
@@ -586,17 +585,17 @@ test_xmpp_message_to_sip (Fixture *f, gconstpointer data)
 
   stox_gateway_on_stanza (f->gw, st, T0, f->actions);
   g_assert_cmpuint (f->actions->len, ==, 1);
-  StoxAction *a = take (f, 0, STOX_ACTION_SIP_REQUEST);
-  g_assert_cmpstr (a->u.request.request_uri, ==, "sip:alice@sip.test");
-  g_assert_cmpstr (a->u.request.from_uri, ==, "sip:bob@xmpp.test;gr=laptop");
-  g_assert_cmpstr (a->u.request.content_type, ==, "text/plain;charset=UTF-8");
-  g_assert_cmpstr (a->u.request.subject, ==, "Topic");
-  g_assert_cmpstr (a->u.request.content_language, ==, "en");
-  g_assert_cmpstr (a->u.request.call_id, ==, "thread-7");   /* Table 1 */
-  g_assert_cmpmem (g_bytes_get_data (a->u.request.body, NULL),
-                   g_bytes_get_size (a->u.request.body),
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_MESSAGE);
+  g_assert_cmpstr (a->u.message.request_uri, ==, "sip:alice@sip.test");
+  g_assert_cmpstr (a->u.message.from_uri, ==, "sip:bob@xmpp.test;gr=laptop");
+  g_assert_cmpstr (a->u.message.content_type, ==, "text/plain;charset=UTF-8");
+  g_assert_cmpstr (a->u.message.subject, ==, "Topic");
+  g_assert_cmpstr (a->u.message.content_language, ==, "en");
+  g_assert_cmpstr (a->u.message.call_id, ==, "thread-7");   /* Table 1 */
+  g_assert_cmpmem (g_bytes_get_data (a->u.message.body, NULL),
+                   g_bytes_get_size (a->u.message.body),
                    "5 < 6 & \"ok\" 👋", strlen ("5 < 6 & \"ok\" 👋"));
-  StoxToken token = a->u.request.token;
+  StoxToken token = a->u.message.token;
   clear (f);
 
   /* SIP error → <message type=error> with the Table 3 condition. */
@@ -623,7 +622,7 @@ test_xmpp_success_is_silent (Fixture *f, gconstpointer data)
   StoxGatewayStats stats;
 
   stox_gateway_on_stanza (f->gw, st, T0, f->actions);
-  StoxSipResponse resp = { .token = take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.token,
+  StoxSipResponse resp = { .token = take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.token,
                            .status = 200, .phrase = (char *) "OK" };
   clear (f);
   stox_gateway_on_sip_response (f->gw, &resp, T0, f->actions);
@@ -640,7 +639,7 @@ test_xmpp_escaped_target (Fixture *f, gconstpointer data)
   st->to = g_strdup ("o\\27malley@sip.test");
 
   stox_gateway_on_stanza (f->gw, st, T0, f->actions);
-  g_assert_cmpstr (take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.request_uri, ==,
+  g_assert_cmpstr (take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.request_uri, ==,
                    "sip:o'malley@sip.test");
 }
 
@@ -698,11 +697,11 @@ test_xmpp_bodyless_not_forwarded (Fixture *f, gconstpointer data)
 static const char *
 request_body (Fixture *f, guint index, GString *into)
 {
-  StoxAction *a = take (f, index, STOX_ACTION_SIP_REQUEST);
-  g_assert_cmpstr (a->u.request.content_type, ==, STOX_ISCOMPOSING_CONTENT_TYPE);
+  StoxAction *a = take (f, index, STOX_ACTION_SIP_MESSAGE);
+  g_assert_cmpstr (a->u.message.content_type, ==, STOX_ISCOMPOSING_CONTENT_TYPE);
   g_string_truncate (into, 0);
-  g_string_append_len (into, g_bytes_get_data (a->u.request.body, NULL),
-                       g_bytes_get_size (a->u.request.body));
+  g_string_append_len (into, g_bytes_get_data (a->u.message.body, NULL),
+                       g_bytes_get_size (a->u.message.body));
   return into->str;
 }
 
@@ -781,16 +780,16 @@ test_xmpp_chat_state_memory (Fixture *f, gconstpointer data)
       st->to = g_strdup (targets[i]);
       stox_gateway_on_stanza (f->gw, st, T0, f->actions);
     }
-  g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_REQUEST), ==, 2);
-  StoxToken first = ((StoxAction *) f->actions->pdata[0])->u.request.token;
-  StoxToken second = ((StoxAction *) f->actions->pdata[1])->u.request.token;
+  g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_MESSAGE), ==, 2);
+  StoxToken first = ((StoxAction *) f->actions->pdata[0])->u.message.token;
+  StoxToken second = ((StoxAction *) f->actions->pdata[1])->u.message.token;
   clear (f);
 
   g_autoptr (StoxStanza) c = chat_new (NULL, STOX_CHAT_STATE_COMPOSING);
   g_free (c->to);
   c->to = g_strdup (targets[2]);
   stox_gateway_on_stanza (f->gw, c, T0 + MS, f->actions);
-  g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_REQUEST), ==, 0);
+  g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_MESSAGE), ==, 0);
   g_assert_cmpuint (count_kind (f, STOX_ACTION_XMPP_SEND), ==, 1);   /* the error */
   clear (f);
 
@@ -802,7 +801,7 @@ test_xmpp_chat_state_memory (Fixture *f, gconstpointer data)
   stox_gateway_on_sip_response (f->gw, &ok, T0 + 2 * MS, f->actions);
   clear (f);
   stox_gateway_on_stanza (f->gw, c, T0 + 3 * MS, f->actions);
-  g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_REQUEST), ==, 1);
+  g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_MESSAGE), ==, 1);
   g_assert_nonnull (strstr (request_body (f, 0, body), "<state>active</state>"));
   clear (f);
 
@@ -815,7 +814,7 @@ test_xmpp_chat_state_memory (Fixture *f, gconstpointer data)
       g_free (p->to);
       p->to = g_strdup (targets[i]);
       stox_gateway_on_stanza (f->gw, p, T0 + 4 * MS, f->actions);
-      g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_REQUEST), ==, i == 0 ? 0 : 1);
+      g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_MESSAGE), ==, i == 0 ? 0 : 1);
       clear (f);
     }
 }
@@ -1068,9 +1067,9 @@ test_stats_every_counter (Fixture *f, gconstpointer data)
   bare->to = g_strdup ("sip.test");
   stox_gateway_on_stanza (f->gw, ok, T0 + 600 * MS, f->actions);
   stox_gateway_on_stanza (f->gw, busy, T0 + 600 * MS, f->actions);
-  StoxSipResponse r200 = { .token = take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.token,
+  StoxSipResponse r200 = { .token = take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.token,
                            .status = 200, .phrase = (char *) "OK" };
-  StoxSipResponse r486 = { .token = take (f, 1, STOX_ACTION_SIP_REQUEST)->u.request.token,
+  StoxSipResponse r486 = { .token = take (f, 1, STOX_ACTION_SIP_MESSAGE)->u.message.token,
                            .status = 486, .phrase = (char *) "Busy Here" };
   clear (f);
   want.xmpp_to_sip = 2;
@@ -1103,7 +1102,7 @@ test_stats_every_counter (Fixture *f, gconstpointer data)
   g_autoptr (StoxStanza) odd = bounce_new ("no-such-id", "bob@xmpp.test", "x-made-up");
   g_autoptr (StoxStanza) none = bounce_new ("no-such-id", "bob@xmpp.test", NULL);
   stox_gateway_on_stanza (f->gw, late, T0 + 800 * MS, f->actions);
-  StoxSipResponse notice = { .token = take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.token,
+  StoxSipResponse notice = { .token = take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.token,
                              .status = 200, .phrase = (char *) "OK" };
   stox_gateway_on_stanza (f->gw, odd, T0 + 800 * MS, f->actions);
   stox_gateway_on_stanza (f->gw, none, T0 + 800 * MS, f->actions);
