@@ -311,19 +311,21 @@ phase_write (const char *dir, guint n, int result_fd)
   t0 = g_get_monotonic_time ();
   for (guint i = 0; i < n; i++)
     {
-      g_autofree char *a = watcher_jid (i);
-      g_autofree char *b = target_jid (i);
-      g_autofree char *c = g_strdup_printf ("sip:juliet%u@xmpp.test", i % USERS);
+      g_autofree char *watcher = watcher_jid (i);
+      g_autofree char *target = target_jid (i);
+      g_autofree char *entity = g_strdup_printf ("sip:juliet%u@xmpp.test", i % USERS);
       g_autofree char *tag = g_strdup_printf ("%s-%u", real_tag, i);
       g_autofree char *state = state_text (i, tag);
-      StoxStoreRecord r = { .kind = STOX_STORE_WATCH, .a = a, .b = b, .dialog = i + 1, .c = c,
+      StoxStoreRecord r = { .kind = STOX_STORE_WATCH, .sip_jid = watcher, .xmpp_jid = target,
+                            .dialog = i + 1, .entity = entity,
                             .deadline = g_get_monotonic_time () + (gint64) EXPIRES_S * S };
 
       stox_store_queue (store, &r);
       stox_store_queue_dialog (store, i + 1, state);
       if (i % APPROVED == 0)
         {
-          StoxStoreRecord ok = { .kind = STOX_STORE_APPROVAL, .a = a, .b = b };
+          StoxStoreRecord ok = { .kind = STOX_STORE_APPROVAL, .sip_jid = watcher,
+                                 .xmpp_jid = target };
 
           stox_store_queue (store, &ok);
         }

@@ -51,9 +51,9 @@ stox_action_free (StoxAction *action)
       g_free (action->u.subscribe.accept);
       break;
     case STOX_ACTION_STORE:
-      g_free (action->u.store.a);
-      g_free (action->u.store.b);
-      g_free (action->u.store.c);
+      g_free (action->u.store.xmpp_jid);
+      g_free (action->u.store.sip_jid);
+      g_free (action->u.store.entity);
       break;
     case STOX_ACTION_SIP_NOTIFY:
       g_free (action->u.notify.reason);
@@ -257,14 +257,14 @@ StoxStoreRecord *
 stox_actions_store (GPtrArray    *actions,
                     StoxStoreKind kind,
                     gboolean      remove,
-                    const char   *a,
-                    const char   *b)
+                    const char   *xmpp_jid,
+                    const char   *sip_jid)
 {
   StoxAction *act = action_add (actions, STOX_ACTION_STORE);
 
   act->u.store.kind = kind;
   act->u.store.remove = remove;
-  act->u.store.a = g_strdup (a);
-  act->u.store.b = g_strdup (b);
+  act->u.store.xmpp_jid = g_strdup (xmpp_jid);
+  act->u.store.sip_jid = g_strdup (sip_jid);
   return &act->u.store;
 }

@@ -85,12 +85,13 @@ void stox_actions_presence (GPtrArray  *actions,
                             const char *to,
                             const char *type);
 
-/* STORE: a record to keep (`remove` FALSE) or delete for the next start-up.
- * Returns it so the caller can fill the WATCH fields. */
+/* STORE: a record of the XMPP user `xmpp_jid` and the SIP user `sip_jid`
+ * to keep (`remove` FALSE) or delete for the next start-up.  Returns it so
+ * the caller can fill the WATCH fields. */
 StoxStoreRecord *stox_actions_store (GPtrArray    *actions,
                                      StoxStoreKind kind,
                                      gboolean      remove,
-                                     const char   *a,
-                                     const char   *b);
+                                     const char   *xmpp_jid,
+                                     const char   *sip_jid);
 
 G_END_DECLS

@@ -658,13 +658,13 @@ stox_follow_restore (StoxFollows           *fs,
 {
   Follow *f;
 
-  if (follow_find (fs, r->a, r->b) != NULL)
+  if (follow_find (fs, r->xmpp_jid, r->sip_jid) != NULL)
     return FALSE;
-  f = follow_create (fs, env, r->a, r->b, FOLLOW_WAITING);
+  f = follow_create (fs, env, r->xmpp_jid, r->sip_jid, FOLLOW_WAITING);
   if (f == NULL)
     {
       /* The configuration changed under the record: drop it. */
-      stox_actions_store (actions, STOX_STORE_FOLLOW, TRUE, r->a, r->b);
+      stox_actions_store (actions, STOX_STORE_FOLLOW, TRUE, r->xmpp_jid, r->sip_jid);
       return FALSE;
     }
   /* Re-subscribe from the loop, not from start-up itself. */

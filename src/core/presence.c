@@ -149,7 +149,7 @@ stox_presence_restore (StoxPresence          *p,
                        gint64                 now,
                        GPtrArray             *actions)
 {
-  if (r->remove || r->a == NULL || r->b == NULL)
+  if (r->remove || r->xmpp_jid == NULL || r->sip_jid == NULL)
     return;
   switch (r->kind)
     {

@@ -231,30 +231,30 @@ typedef struct
  * stop ends every dialog on the wire (INTERFACE.md §1) and removes them. */
 typedef enum
 {
-  /* An XMPP user follows a SIP user: a = XMPP bare JID, b = the SIP
-   * user's JID (user@component).  Restored as a fresh SUBSCRIBE. */
+  /* An XMPP user (xmpp_jid) follows a SIP user (sip_jid).  Restored as a
+   * fresh SUBSCRIBE. */
   STOX_STORE_FOLLOW,
-  /* An XMPP user approved a SIP watcher: a = watcher JID
-   * (user@component), b = XMPP bare JID.  Restored so the watcher's next
-   * SUBSCRIBE is active at once. */
+  /* An XMPP user (xmpp_jid) approved a SIP watcher (sip_jid).  Restored so
+   * the watcher's next SUBSCRIBE is active at once. */
   STOX_STORE_APPROVAL,
-  /* A SIP watcher's dialog on an XMPP user: a = watcher JID
-   * (user@component), b = XMPP bare JID, dialog = the dialog's token (the
-   * SIP front end's server dialog id), c = the PIDF entity (its
-   * SUBSCRIBE's Request-URI), deadline = its expiry.  Written when the
-   * dialog starts and on every refresh (same key: replaced), removed when
-   * it ends.  The key is (kind, a, b, dialog). */
+  /* A SIP watcher's (sip_jid) dialog on an XMPP user (xmpp_jid): dialog =
+   * the dialog's token (the SIP front end's server dialog id), entity =
+   * the PIDF entity (its SUBSCRIBE's Request-URI), deadline = its expiry.
+   * Written when the dialog starts and on every refresh (same key:
+   * replaced), removed when it ends.  The key is (kind, sip_jid,
+   * xmpp_jid, dialog). */
   STOX_STORE_WATCH,
 } StoxStoreKind;
 
+/* Every kind pairs one XMPP user with one SIP user. */
 typedef struct
 {
   StoxStoreKind kind;
   gboolean      remove;   /* FALSE: insert or replace; TRUE: delete */
-  char         *a;
-  char         *b;
+  char         *xmpp_jid; /* the XMPP user's bare JID */
+  char         *sip_jid;  /* the SIP user's JID (user@component) */
   StoxToken     dialog;   /* WATCH; 0 for the others */
-  char         *c;        /* WATCH: entity; NULL for the others */
+  char         *entity;   /* WATCH: the PIDF entity; NULL for the others */
   gint64        deadline; /* WATCH: expiry on the core's clock (monotonic
                            * µs, as `now`); the store keeps wall-clock
                            * time and converts both ways.  0 otherwise. */

@@ -110,12 +110,12 @@ store_watch (GPtrArray *actions, Watch *w, gboolean remove)
 
   if (remove && !w->stored)
     return;
-  r = stox_actions_store (actions, STOX_STORE_WATCH, remove, w->pair->watcher_jid,
-                          w->pair->target_jid);
+  r = stox_actions_store (actions, STOX_STORE_WATCH, remove, w->pair->target_jid,
+                          w->pair->watcher_jid);
   r->dialog = w->dialog;
   if (!remove)
     {
-      r->c = g_strdup (w->entity);
+      r->entity = g_strdup (w->entity);
       r->deadline = w->expires_at;
     }
   w->stored = !remove;
@@ -537,8 +537,8 @@ stox_watch_on_presence (StoxWatches           *ws,
   if (g_strcmp0 (type, "subscribed") == 0)
     {
       if (!pair->authorized)
-        stox_actions_store (actions, STOX_STORE_APPROVAL, FALSE, pair->watcher_jid,
-                            pair->target_jid);
+        stox_actions_store (actions, STOX_STORE_APPROVAL, FALSE, pair->target_jid,
+                            pair->watcher_jid);
       pair->authorized = TRUE;
       for (GList *l = pair->watches; l != NULL; l = l->next)
         {
@@ -560,8 +560,8 @@ stox_watch_on_presence (StoxWatches           *ws,
       /* INTERFACE.md §6: rejected (a probe is only sent once approved,
        * so this is never a probe's answer). */
       if (pair->authorized)
-        stox_actions_store (actions, STOX_STORE_APPROVAL, TRUE, pair->watcher_jid,
-                            pair->target_jid);
+        stox_actions_store (actions, STOX_STORE_APPROVAL, TRUE, pair->target_jid,
+                            pair->watcher_jid);
       pair->authorized = FALSE;
       g_hash_table_remove_all (pair->resources);
       for (GList *l = pair->watches, *next; l != NULL; l = next)
@@ -595,10 +595,10 @@ stox_watch_on_presence (StoxWatches           *ws,
 static gboolean
 watch_record_valid (const StoxPresenceEnv *env, const StoxStoreRecord *r)
 {
-  g_autoptr (StoxJid) watcher = stox_jid_parse (r->a, NULL);
-  g_autoptr (StoxJid) target = stox_jid_parse (r->b, NULL);
+  g_autoptr (StoxJid) watcher = stox_jid_parse (r->sip_jid, NULL);
+  g_autoptr (StoxJid) target = stox_jid_parse (r->xmpp_jid, NULL);
 
-  return r->dialog != 0 && r->c != NULL && watcher != NULL && target != NULL &&
+  return r->dialog != 0 && r->entity != NULL && watcher != NULL && target != NULL &&
          watcher->local != NULL && watcher->resource == NULL &&
          g_ascii_strcasecmp (watcher->domain, env->route->component) == 0 &&
          target->local != NULL && target->resource == NULL;
@@ -632,15 +632,16 @@ stox_watch_restore (StoxWatches           *ws,
       /* RFC 6665 §4.2.1.4: unrefreshed past its expiry the subscription
        * is over (the watcher knows it too); or the configuration changed
        * under the record.  Drop it, and say so. */
-      stox_actions_store (actions, STOX_STORE_WATCH, TRUE, r->a, r->b)->dialog = r->dialog;
+      stox_actions_store (actions, STOX_STORE_WATCH, TRUE, r->xmpp_jid, r->sip_jid)->dialog =
+        r->dialog;
       return;
     }
 
-  pair = pair_get (ws, r->a, r->b, TRUE);
+  pair = pair_get (ws, r->sip_jid, r->xmpp_jid, TRUE);
   w = g_new0 (Watch, 1);
   w->dialog = r->dialog;
   w->pair = pair;
-  w->entity = g_strdup (r->c);
+  w->entity = g_strdup (r->entity);
   /* An APPROVAL record read later promotes it (records come in any
    * order). */
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
@@ -657,7 +658,7 @@ stox_watch_restore (StoxWatches           *ws,
 void
 stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r)
 {
-  Pair *pair = pair_get (ws, r->a, r->b, TRUE);
+  Pair *pair = pair_get (ws, r->sip_jid, r->xmpp_jid, TRUE);
 
   pair->authorized = TRUE;
   /* Its WATCH records may have come first.  Silent: the watcher hears

@@ -51,7 +51,7 @@ restore_record (const StoxStoreRecord *record, gpointer user_data)
           StoxStoreRecord gone = *record;
 
           g_info ("state: watcher dialog %" G_GUINT64_FORMAT " (%s on %s) %s; dropped",
-                  record->dialog, record->a, record->b, why);
+                  record->dialog, record->sip_jid, record->xmpp_jid, why);
           gone.remove = TRUE;
           stox_store_queue (r->store, &gone);
           r->counts.dropped++;

@@ -9,7 +9,9 @@
  *   records(kind, a, b, dialog, c, deadline)
  *                         the core's StoxStoreRecords, keyed by (kind, a, b,
  *                         dialog) (WITHOUT ROWID: the b-tree is the index,
- *                         and key order comes free); `deadline` is
+ *                         and key order comes free); a and b hold the two
+ *                         users in the order of the kind (record_a() and
+ *                         record_b() below), c the WATCH entity; `deadline` is
  *                         wall-clock µs since the epoch, so that it means
  *                         the same after a reboot (the core's clock is
  *                         monotonic and starts again at boot);
@@ -48,7 +50,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 typedef struct
 {
   gboolean        is_dialog;
-  StoxStoreRecord r;        /* !is_dialog; owns a, b, c */
+  StoxStoreRecord r;        /* !is_dialog; owns its strings */
   StoxToken       id;       /* is_dialog */
   char           *state;    /* is_dialog; NULL: delete */
 } QueueItem;
@@ -77,9 +79,9 @@ item_clear (gpointer data)
 {
   QueueItem *item = data;
 
-  g_free (item->r.a);
-  g_free (item->r.b);
-  g_free (item->r.c);
+  g_free (item->r.xmpp_jid);
+  g_free (item->r.sip_jid);
+  g_free (item->r.entity);
   g_free (item->state);
 }
 
@@ -87,6 +89,22 @@ static gboolean
 kind_valid (gint64 kind)
 {
   return kind == STOX_STORE_FOLLOW || kind == STOX_STORE_APPROVAL || kind == STOX_STORE_WATCH;
+}
+
+/* The columns a and b of the records table: a FOLLOW row names its XMPP
+ * user first, the other kinds their SIP user (so the file's format, and
+ * the key order rows are read back in, stay as schema version 2 wrote
+ * them). */
+static const char *
+record_a (const StoxStoreRecord *r)
+{
+  return r->kind == STOX_STORE_FOLLOW ? r->xmpp_jid : r->sip_jid;
+}
+
+static const char *
+record_b (const StoxStoreRecord *r)
+{
+  return r->kind == STOX_STORE_FOLLOW ? r->sip_jid : r->xmpp_jid;
 }
 
 /* Only WATCH records carry a dialog, an entity and a deadline. */
@@ -550,20 +568,20 @@ stox_store_queue (StoxStore             *s,
   g_return_if_fail (s != NULL);
   g_return_if_fail (r != NULL);
   g_return_if_fail (kind_valid (r->kind));
-  g_return_if_fail (r->a != NULL && g_utf8_validate (r->a, -1, NULL));
-  g_return_if_fail (r->b != NULL && g_utf8_validate (r->b, -1, NULL));
+  g_return_if_fail (r->xmpp_jid != NULL && g_utf8_validate (r->xmpp_jid, -1, NULL));
+  g_return_if_fail (r->sip_jid != NULL && g_utf8_validate (r->sip_jid, -1, NULL));
   g_return_if_fail (r->dialog <= (StoxToken) G_MAXINT64);
   /* A removal needs the key only. */
   g_return_if_fail (r->remove
-                    || record_shape_valid (r->kind, (gint64) r->dialog, r->c));
-  g_return_if_fail (r->c == NULL || g_utf8_validate (r->c, -1, NULL));
+                    || record_shape_valid (r->kind, (gint64) r->dialog, r->entity));
+  g_return_if_fail (r->entity == NULL || g_utf8_validate (r->entity, -1, NULL));
 
   item.r.kind = r->kind;
   item.r.remove = r->remove;
-  item.r.a = g_strdup (r->a);
-  item.r.b = g_strdup (r->b);
+  item.r.xmpp_jid = g_strdup (r->xmpp_jid);
+  item.r.sip_jid = g_strdup (r->sip_jid);
   item.r.dialog = r->dialog;
-  item.r.c = r->remove ? NULL : g_strdup (r->c);
+  item.r.entity = r->remove ? NULL : g_strdup (r->entity);
   item.r.deadline = r->deadline;
   g_array_append_val (s->queue, item);
 }
@@ -626,14 +644,14 @@ stox_store_flush (StoxStore *s,
           stmt = r->remove ? s->delete : s->insert;
           rc = sqlite3_bind_int (stmt, 1, (int) r->kind);
           if (rc == SQLITE_OK)
-            rc = sqlite3_bind_text (stmt, 2, r->a, -1, SQLITE_STATIC);
+            rc = sqlite3_bind_text (stmt, 2, record_a (r), -1, SQLITE_STATIC);
           if (rc == SQLITE_OK)
-            rc = sqlite3_bind_text (stmt, 3, r->b, -1, SQLITE_STATIC);
+            rc = sqlite3_bind_text (stmt, 3, record_b (r), -1, SQLITE_STATIC);
           if (rc == SQLITE_OK)
             rc = sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) r->dialog);
           if (rc == SQLITE_OK && !r->remove)
-            rc = r->c != NULL ? sqlite3_bind_text (stmt, 5, r->c, -1, SQLITE_STATIC)
-                              : sqlite3_bind_null (stmt, 5);
+            rc = r->entity != NULL ? sqlite3_bind_text (stmt, 5, r->entity, -1, SQLITE_STATIC)
+                                   : sqlite3_bind_null (stmt, 5);
           if (rc == SQLITE_OK && !r->remove)
             rc = sqlite3_bind_int64 (stmt, 6, deadline_to_wall (r->deadline));
         }
@@ -744,10 +762,10 @@ stox_store_load (StoxStore *s,
       c_copy = c != NULL ? g_strndup (c, c_len) : NULL;
       r.kind = (StoxStoreKind) kind;
       r.remove = FALSE;
-      r.a = a_copy;
-      r.b = b_copy;
+      r.xmpp_jid = r.kind == STOX_STORE_FOLLOW ? a_copy : b_copy;
+      r.sip_jid = r.kind == STOX_STORE_FOLLOW ? b_copy : a_copy;
       r.dialog = (StoxToken) dialog;
-      r.c = c_copy;
+      r.entity = c_copy;
       r.deadline = deadline_from_wall (deadline);
       each (&r, user_data);
     }

@@ -59,10 +59,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxStore, stox_store_free)
 /* The full path of the database file (for log messages). */
 const char *stox_store_path (StoxStore *s);
 
-/* Queues `r` (copied): insert-or-replace, or delete (by kind, a, b and
- * dialog) when r->remove.  Nothing is written until stox_store_flush().
- * a, b and c must be NUL-terminated UTF-8; only WATCH records carry a
- * dialog (> 0), c and a deadline (see StoxStoreRecord). */
+/* Queues `r` (copied): insert-or-replace, or delete (by kind, the two
+ * users and dialog) when r->remove.  Nothing is written until
+ * stox_store_flush().  The strings must be NUL-terminated UTF-8; only
+ * WATCH records carry a dialog (> 0), an entity and a deadline (see
+ * StoxStoreRecord). */
 void stox_store_queue (StoxStore             *s,
                        const StoxStoreRecord *r);
 
@@ -75,10 +76,11 @@ gsize stox_store_pending (StoxStore *s);
 gboolean stox_store_flush (StoxStore *s,
                            GError   **error);
 
-/* Calls `each` for every stored record, in (kind, a, b, dialog) order (kind by
- * number, a and b bytewise).  The record and its strings are valid during
- * the call only.  `each` may call stox_store_queue() but nothing else on
- * `s`.  A row that is not a valid record (unknown kind, text that is not
+/* Calls `each` for every stored record, in (kind, first user, second user,
+ * dialog) order (kind by number, users bytewise; the first user is the
+ * XMPP user of a FOLLOW, the SIP user of the other kinds).  The record
+ * and its strings are valid during the call only.  `each` may call
+ * stox_store_queue() but nothing else on `s`.  A row that is not a valid record (unknown kind, text that is not
  * NUL-free UTF-8) is an error: STOX_STORE_ERROR_CORRUPT, loading stops. */
 gboolean stox_store_load (StoxStore *s,
                           void (*each) (const StoxStoreRecord *r, gpointer user_data),

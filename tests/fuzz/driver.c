@@ -250,8 +250,8 @@ trace_action (const StoxAction *a)
                   a->u.stanza->error_condition != NULL ? a->u.stanza->error_condition : "");
       break;
     case STOX_ACTION_STORE:
-      g_printerr ("  -> STORE kind %d %s%s %s\n", a->u.store.kind,
-                  a->u.store.remove ? "remove " : "", a->u.store.a, a->u.store.b);
+      g_printerr ("  -> STORE kind %d %sxmpp %s sip %s\n", a->u.store.kind,
+                  a->u.store.remove ? "remove " : "", a->u.store.xmpp_jid, a->u.store.sip_jid);
       break;
     }
 }
@@ -297,9 +297,14 @@ execute (Driver *d, GPtrArray *actions)
           on_xmpp_send (d, a->u.stanza, &more);
           break;
         case STOX_ACTION_STORE:
-          stox_fuzz_check (a->u.store.a == NULL || g_utf8_validate (a->u.store.a, -1, NULL),
+          stox_fuzz_check (a->u.store.xmpp_jid == NULL
+                           || g_utf8_validate (a->u.store.xmpp_jid, -1, NULL),
                            "a stored value is not UTF-8");
-          stox_fuzz_check (a->u.store.b == NULL || g_utf8_validate (a->u.store.b, -1, NULL),
+          stox_fuzz_check (a->u.store.sip_jid == NULL
+                           || g_utf8_validate (a->u.store.sip_jid, -1, NULL),
+                           "a stored value is not UTF-8");
+          stox_fuzz_check (a->u.store.entity == NULL
+                           || g_utf8_validate (a->u.store.entity, -1, NULL),
                            "a stored value is not UTF-8");
           break;
         }

@@ -95,11 +95,29 @@ open_ok (const char *state_dir)
   return s;
 }
 
+/* The records table's columns a and b hold the two users in the order of
+ * the kind, as schema version 2 wrote them: a FOLLOW row names its XMPP
+ * user first, the other kinds their SIP user.  The helpers below speak
+ * that order, so the tests pin the file's format. */
+static const char *
+first_user (const StoxStoreRecord *r)
+{
+  return r->kind == STOX_STORE_FOLLOW ? r->xmpp_jid : r->sip_jid;
+}
+
+static const char *
+second_user (const StoxStoreRecord *r)
+{
+  return r->kind == STOX_STORE_FOLLOW ? r->sip_jid : r->xmpp_jid;
+}
+
 static void
 queue (StoxStore *s, StoxStoreKind kind, gboolean remove, const char *a, const char *b)
 {
-  StoxStoreRecord r = { .kind = kind, .remove = remove, .a = (char *) a, .b = (char *) b };
+  StoxStoreRecord r = { .kind = kind, .remove = remove };
 
+  r.xmpp_jid = (char *) (kind == STOX_STORE_FOLLOW ? a : b);
+  r.sip_jid = (char *) (kind == STOX_STORE_FOLLOW ? b : a);
   stox_store_queue (s, &r);
 }
 
@@ -113,14 +131,15 @@ flush_ok (StoxStore *s)
   g_assert_cmpuint (stox_store_pending (s), ==, 0);
 }
 
-/* "kind|a|b" of every record, for comparisons. */
+/* "kind|a|b" of every record (columns a and b), for comparisons. */
 static void
 collect (const StoxStoreRecord *r, gpointer user_data)
 {
   GPtrArray *rows = user_data;
 
   g_assert_false (r->remove);
-  g_ptr_array_add (rows, g_strdup_printf ("%d|%s|%s", (int) r->kind, r->a, r->b));
+  g_ptr_array_add (rows, g_strdup_printf ("%d|%s|%s", (int) r->kind, first_user (r),
+                                          second_user (r)));
 }
 
 static GPtrArray *
@@ -636,7 +655,7 @@ test_flush_busy (Tmp *t, gconstpointer data)
 typedef struct
 {
   StoxToken dialog;
-  char     *a, *b, *c;
+  char     *watcher, *target, *entity;
   gint64    deadline;
 } Watch;
 
@@ -644,14 +663,15 @@ static void
 collect_watches (const StoxStoreRecord *r, gpointer user_data)
 {
   GArray *out = user_data;
-  Watch w = { r->dialog, g_strdup (r->a), g_strdup (r->b), g_strdup (r->c), r->deadline };
+  Watch w = { r->dialog, g_strdup (r->sip_jid), g_strdup (r->xmpp_jid), g_strdup (r->entity),
+              r->deadline };
 
   if (r->kind != STOX_STORE_WATCH)
     {
       g_assert_cmpuint (r->dialog, ==, 0);
-      g_assert_null (r->c);
+      g_assert_null (r->entity);
       g_assert_cmpint (r->deadline, ==, 0);
-      g_free (w.a), g_free (w.b), g_free (w.c);
+      g_free (w.watcher), g_free (w.target), g_free (w.entity);
       return;
     }
   g_array_append_val (out, w);
@@ -662,9 +682,9 @@ watch_clear (gpointer data)
 {
   Watch *w = data;
 
-  g_free (w->a);
-  g_free (w->b);
-  g_free (w->c);
+  g_free (w->watcher);
+  g_free (w->target);
+  g_free (w->entity);
 }
 
 static GArray *
@@ -680,12 +700,12 @@ load_watches (StoxStore *s)
 }
 
 static void
-queue_watch (StoxStore *s, gboolean remove, const char *a, const char *b, StoxToken dialog,
-             const char *c, gint64 deadline)
+queue_watch (StoxStore *s, gboolean remove, const char *watcher, const char *target,
+             StoxToken dialog, const char *entity, gint64 deadline)
 {
-  StoxStoreRecord r = { .kind = STOX_STORE_WATCH, .remove = remove, .a = (char *) a,
-                        .b = (char *) b, .dialog = dialog, .c = (char *) c,
-                        .deadline = deadline };
+  StoxStoreRecord r = { .kind = STOX_STORE_WATCH, .remove = remove,
+                        .sip_jid = (char *) watcher, .xmpp_jid = (char *) target,
+                        .dialog = dialog, .entity = (char *) entity, .deadline = deadline };
 
   stox_store_queue (s, &r);
 }
@@ -704,6 +724,88 @@ raw_int (const char *path, const char *sql)
   sqlite3_finalize (stmt);
   sqlite3_close (db);
   return v;
+}
+
+static char *
+raw_text (const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *v;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  v = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return v;
+}
+
+static void
+collect_named (const StoxStoreRecord *r, gpointer user_data)
+{
+  GPtrArray *rows = user_data;
+
+  g_ptr_array_add (rows, g_strdup_printf ("%d xmpp=%s sip=%s dialog=%" G_GUINT64_FORMAT
+                                          " entity=%s", (int) r->kind, r->xmpp_jid,
+                                          r->sip_jid, r->dialog,
+                                          r->entity != NULL ? r->entity : "-"));
+}
+
+/* The record's names map onto the columns schema version 2 has always
+ * had: records(kind, a, b, dialog, c, deadline) with a FOLLOW's XMPP user
+ * in a, the other kinds' SIP user in a, the WATCH entity in c.  Written
+ * through the names, read raw; written raw, read through the names. */
+static void
+test_columns (Tmp *t, gconstpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + 600 * G_USEC_PER_SEC;
+  StoxStoreRecord rows[] = {
+    { .kind = STOX_STORE_FOLLOW, .xmpp_jid = (char *) "bob@xmpp.test",
+      .sip_jid = (char *) "alice@sip.test" },
+    { .kind = STOX_STORE_APPROVAL, .xmpp_jid = (char *) "juliet@xmpp.test",
+      .sip_jid = (char *) "romeo@sip.test" },
+    { .kind = STOX_STORE_WATCH, .xmpp_jid = (char *) "juliet@xmpp.test",
+      .sip_jid = (char *) "romeo@sip.test", .dialog = 9,
+      .entity = (char *) "sip:juliet@xmpp.test", .deadline = deadline },
+  };
+  static const char *const named[] = {
+    "0 xmpp=bob@xmpp.test sip=alice@sip.test dialog=0 entity=-",
+    "1 xmpp=juliet@xmpp.test sip=romeo@sip.test dialog=0 entity=-",
+    "2 xmpp=juliet@xmpp.test sip=romeo@sip.test dialog=9 entity=sip:juliet@xmpp.test",
+    NULL,
+  };
+  g_autoptr (GError) error = NULL;
+
+  (void) data;
+  g_autoptr (StoxStore) s = open_ok (t->state);
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    stox_store_queue (s, &rows[i]);
+  flush_ok (s);
+  g_clear_pointer (&s, stox_store_free);
+
+  g_autofree char *raw = raw_text (t->db,
+                                   "SELECT group_concat(kind || '|' || a || '|' || b || '|' || dialog"
+                                   " || '|' || ifnull(c, '-'), ';') FROM"
+                                   " (SELECT * FROM records ORDER BY kind)");
+  g_assert_cmpstr (raw, ==,
+                   "0|bob@xmpp.test|alice@sip.test|0|-;"
+                   "1|romeo@sip.test|juliet@xmpp.test|0|-;"
+                   "2|romeo@sip.test|juliet@xmpp.test|9|sip:juliet@xmpp.test");
+
+  /* Rows as an earlier stoxd wrote them read back under the names. */
+  raw_sql (t->db, "DELETE FROM records;"
+                  "INSERT INTO records (kind, a, b) VALUES (0, 'bob@xmpp.test', 'alice@sip.test');"
+                  "INSERT INTO records (kind, a, b) VALUES (1, 'romeo@sip.test', 'juliet@xmpp.test');"
+                  "INSERT INTO records VALUES (2, 'romeo@sip.test', 'juliet@xmpp.test', 9,"
+                  " 'sip:juliet@xmpp.test', 4102444800000000)");
+  s = open_ok (t->state);
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
+  g_assert_true (stox_store_load (s, collect_named, got, &error));
+  g_assert_no_error (error);
+  g_ptr_array_add (got, NULL);
+  g_assert_cmpstrv ((const char *const *) got->pdata, named);
 }
 
 /* A WATCH keeps dialog, entity and deadline; the file holds wall-clock
@@ -734,9 +836,9 @@ test_watch_round_trip (Tmp *t, gconstpointer data)
   g_assert_cmpuint (w->len, ==, 1);
   Watch *got = &g_array_index (w, Watch, 0);
   g_assert_cmpuint (got->dialog, ==, 41);
-  g_assert_cmpstr (got->a, ==, "romeo@sip.example");
-  g_assert_cmpstr (got->b, ==, "juliet@xmpp.example");
-  g_assert_cmpstr (got->c, ==, "sip:juliet@xmpp.example");
+  g_assert_cmpstr (got->watcher, ==, "romeo@sip.example");
+  g_assert_cmpstr (got->target, ==, "juliet@xmpp.example");
+  g_assert_cmpstr (got->entity, ==, "sip:juliet@xmpp.example");
   g_assert_cmpint (ABS (got->deadline - deadline), <, 2 * G_USEC_PER_SEC);
 }
 
@@ -762,7 +864,7 @@ test_watch_replace_remove (Tmp *t, gconstpointer data)
   g_assert_cmpint (ABS (g_array_index (w, Watch, 0).deadline - (now + (gint64) 3600 * G_USEC_PER_SEC)),
                    <, 2 * G_USEC_PER_SEC);
   g_assert_cmpuint (g_array_index (w, Watch, 1).dialog, ==, 6);
-  g_assert_cmpstr (g_array_index (w, Watch, 1).c, ==, "sip:j@x;other");
+  g_assert_cmpstr (g_array_index (w, Watch, 1).entity, ==, "sip:j@x;other");
 
   /* A removal needs the key only. */
   queue_watch (s, TRUE, "r@sip", "j@x", 5, NULL, 0);
@@ -906,17 +1008,17 @@ bulk_each (const StoxStoreRecord *r, gpointer user_data)
       int c = (int) r->kind - b->last_kind;
 
       if (c == 0)
-        c = strcmp (r->a, b->last_a);
+        c = strcmp (first_user (r), b->last_a);
       if (c == 0)
-        c = strcmp (r->b, b->last_b);
+        c = strcmp (second_user (r), b->last_b);
       g_assert_cmpint (c, >, 0);
     }
   b->n++;
   b->last_kind = (int) r->kind;
   g_free (b->last_a);
   g_free (b->last_b);
-  b->last_a = g_strdup (r->a);
-  b->last_b = g_strdup (r->b);
+  b->last_a = g_strdup (first_user (r));
+  b->last_b = g_strdup (second_user (r));
 }
 
 static void
@@ -1019,6 +1121,7 @@ main (int argc, char **argv)
               tmp_teardown);
   g_test_add ("/store/watch/replace-remove", Tmp, NULL, tmp_setup, test_watch_replace_remove,
               tmp_teardown);
+  g_test_add ("/store/records/columns", Tmp, NULL, tmp_setup, test_columns, tmp_teardown);
   g_test_add ("/store/dialogs", Tmp, NULL, tmp_setup, test_dialogs, tmp_teardown);
   g_test_add ("/store/open/upgrade-v1", Tmp, NULL, tmp_setup, test_upgrade_v1, tmp_teardown);
   g_test_add ("/store/load/100000", Tmp, NULL, tmp_setup, test_bulk, tmp_teardown);

@@ -135,10 +135,10 @@ test_store (void)
   g_assert_true (r == &only (actions, STOX_ACTION_STORE)->u.store);
   g_assert_cmpint (r->kind, ==, STOX_STORE_FOLLOW);
   g_assert_false (r->remove);
-  g_assert_cmpstr (r->a, ==, "b@xmpp.test");
-  g_assert_cmpstr (r->b, ==, "a@sip.test");
+  g_assert_cmpstr (r->xmpp_jid, ==, "b@xmpp.test");
+  g_assert_cmpstr (r->sip_jid, ==, "a@sip.test");
   g_assert_cmpuint (r->dialog, ==, 0);
-  g_assert_null (r->c);
+  g_assert_null (r->entity);
   g_assert_cmpint (r->deadline, ==, 0);
 }
 

@@ -909,8 +909,8 @@ test_store_records (Fixture *f, gconstpointer data)
 {
   xmpp_presence (f, "subscribe", "bob@xmpp.test/laptop", "alice@sip.test", NULL, NULL, T0);
   StoxStoreRecord *r = must_store (f, STOX_STORE_FOLLOW, FALSE);
-  g_assert_cmpstr (r->a, ==, "bob@xmpp.test");
-  g_assert_cmpstr (r->b, ==, "alice@sip.test");
+  g_assert_cmpstr (r->xmpp_jid, ==, "bob@xmpp.test");
+  g_assert_cmpstr (r->sip_jid, ==, "alice@sip.test");
   StoxToken d = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
   clear (f);
 
@@ -931,7 +931,7 @@ test_store_records (Fixture *f, gconstpointer data)
   xmpp_presence (f, "unsubscribe", "carol@xmpp.test", "alice@sip.test", NULL, NULL, T0 + 3 * S);
   respond_sip (f, d2, 200, 0, T0 + 3 * S);
   r = must_store (f, STOX_STORE_FOLLOW, TRUE);
-  g_assert_cmpstr (r->a, ==, "carol@xmpp.test");
+  g_assert_cmpstr (r->xmpp_jid, ==, "carol@xmpp.test");
   clear (f);
 
   /* Approvals: stored on subscribed, removed on unsubscribed. */
@@ -940,8 +940,8 @@ test_store_records (Fixture *f, gconstpointer data)
   clear (f);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
   r = must_store (f, STOX_STORE_APPROVAL, FALSE);
-  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
-  g_assert_cmpstr (r->b, ==, "juliet@xmpp.test");
+  g_assert_cmpstr (r->sip_jid, ==, "romeo@sip.test");
+  g_assert_cmpstr (r->xmpp_jid, ==, "juliet@xmpp.test");
   clear (f);
   xmpp_presence (f, "unsubscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + 2 * S);
   g_assert_nonnull (find_store (f, STOX_STORE_APPROVAL, TRUE));
@@ -950,10 +950,10 @@ test_store_records (Fixture *f, gconstpointer data)
 static void
 test_restore (Fixture *f, gconstpointer data)
 {
-  StoxStoreRecord follow_rec = { STOX_STORE_FOLLOW, FALSE, (char *) "bob@xmpp.test",
-                                 (char *) "o\\27malley@sip.test" };
-  StoxStoreRecord approval = { STOX_STORE_APPROVAL, FALSE, (char *) "romeo@sip.test",
-                               (char *) "juliet@xmpp.test" };
+  StoxStoreRecord follow_rec = { .kind = STOX_STORE_FOLLOW, .xmpp_jid = (char *) "bob@xmpp.test",
+                                 .sip_jid = (char *) "o\\27malley@sip.test" };
+  StoxStoreRecord approval = { .kind = STOX_STORE_APPROVAL, .sip_jid = (char *) "romeo@sip.test",
+                               .xmpp_jid = (char *) "juliet@xmpp.test" };
   StoxGatewayStats stats;
 
   stox_gateway_restore (f->gw, &follow_rec, T0, f->actions);
@@ -977,8 +977,8 @@ test_restore (Fixture *f, gconstpointer data)
   clear (f);
 
   /* A record whose JID no longer maps is dropped, and said so. */
-  StoxStoreRecord bad = { STOX_STORE_FOLLOW, FALSE, (char *) "nolocal.test",
-                          (char *) "alice@sip.test" };
+  StoxStoreRecord bad = { .kind = STOX_STORE_FOLLOW, .xmpp_jid = (char *) "nolocal.test",
+                          .sip_jid = (char *) "alice@sip.test" };
   stox_gateway_restore (f->gw, &bad, T0, f->actions);
   g_assert_nonnull (find_store (f, STOX_STORE_FOLLOW, TRUE));
   stox_gateway_get_stats (f->gw, &stats);
@@ -1017,8 +1017,8 @@ assert_watch_removed (Fixture *f, StoxToken dialog)
   g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 1);
   g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 0);
   StoxStoreRecord *r = must_store (f, STOX_STORE_WATCH, TRUE);
-  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
-  g_assert_cmpstr (r->b, ==, "juliet@xmpp.test");
+  g_assert_cmpstr (r->sip_jid, ==, "romeo@sip.test");
+  g_assert_cmpstr (r->xmpp_jid, ==, "juliet@xmpp.test");
   g_assert_cmpuint (r->dialog, ==, dialog);
 }
 
@@ -1033,10 +1033,10 @@ test_store_watch_records (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
   g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 0);
   StoxStoreRecord *r = must_store (f, STOX_STORE_WATCH, FALSE);
-  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
-  g_assert_cmpstr (r->b, ==, "juliet@xmpp.test");
+  g_assert_cmpstr (r->sip_jid, ==, "romeo@sip.test");
+  g_assert_cmpstr (r->xmpp_jid, ==, "juliet@xmpp.test");
   g_assert_cmpuint (r->dialog, ==, req->token);
-  g_assert_cmpstr (r->c, ==, "sip:juliet@xmpp.test");
+  g_assert_cmpstr (r->entity, ==, "sip:juliet@xmpp.test");
   g_assert_cmpint (r->deadline, ==, T0 + 600 * S);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
@@ -1048,7 +1048,7 @@ test_store_watch_records (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 0);
   r = must_store (f, STOX_STORE_WATCH, FALSE);
   g_assert_cmpuint (r->dialog, ==, req->token);
-  g_assert_cmpstr (r->c, ==, "sip:juliet@xmpp.test");
+  g_assert_cmpstr (r->entity, ==, "sip:juliet@xmpp.test");
   g_assert_cmpint (r->deadline, ==, T0 + 1300 * S);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + 100 * S);
   clear (f);
@@ -1180,12 +1180,12 @@ test_store_watch_shutdown (Fixture *f, gconstpointer data)
         continue;
       if (a->u.store.dialog == d1)
         {
-          g_assert_cmpstr (a->u.store.a, ==, "romeo@sip.test");
+          g_assert_cmpstr (a->u.store.sip_jid, ==, "romeo@sip.test");
           seen1 = TRUE;
         }
       else if (a->u.store.dialog == other->token)
         {
-          g_assert_cmpstr (a->u.store.a, ==, "mercutio@sip.test");
+          g_assert_cmpstr (a->u.store.sip_jid, ==, "mercutio@sip.test");
           seen2 = TRUE;
         }
     }
@@ -1205,10 +1205,10 @@ restore_watch (Fixture *f, const char *watcher, StoxToken dialog, gint64 deadlin
 {
   StoxStoreRecord r = {
     .kind = STOX_STORE_WATCH,
-    .a = (char *) watcher,
-    .b = (char *) "juliet@xmpp.test",
+    .sip_jid = (char *) watcher,
+    .xmpp_jid = (char *) "juliet@xmpp.test",
     .dialog = dialog,
-    .c = (char *) "sip:juliet@xmpp.test",
+    .entity = (char *) "sip:juliet@xmpp.test",
     .deadline = deadline,
   };
 
@@ -1220,8 +1220,8 @@ restore_approval (Fixture *f, gint64 now)
 {
   StoxStoreRecord r = {
     .kind = STOX_STORE_APPROVAL,
-    .a = (char *) "romeo@sip.test",
-    .b = (char *) "juliet@xmpp.test",
+    .sip_jid = (char *) "romeo@sip.test",
+    .xmpp_jid = (char *) "juliet@xmpp.test",
   };
 
   stox_gateway_restore (f->gw, &r, now, f->actions);
@@ -1318,8 +1318,8 @@ test_restore_paced (Fixture *f, gconstpointer data)
     {
       g_autofree char *watcher = g_strdup_printf ("romeo%u@sip.test", i);
       g_autofree char *xmpp = g_strdup_printf ("bob%u@xmpp.test", i);
-      StoxStoreRecord follow = { .kind = STOX_STORE_FOLLOW, .a = xmpp,
-                                 .b = (char *) "alice@sip.test" };
+      StoxStoreRecord follow = { .kind = STOX_STORE_FOLLOW, .xmpp_jid = xmpp,
+                                 .sip_jid = (char *) "alice@sip.test" };
 
       restore_watch (f, watcher, WATCH_DIALOG + i, T0 + 600 * S, T0);
       stox_gateway_restore (f->gw, &follow, T0, f->actions);
@@ -1410,8 +1410,8 @@ test_restore_watch_dropped (Fixture *f, gconstpointer data)
       restore_watch (f, rows[i].watcher, WATCH_DIALOG + i, rows[i].deadline, T0);
       g_assert_cmpuint (f->actions->len, ==, 1);
       StoxStoreRecord *r = must_store (f, STOX_STORE_WATCH, TRUE);
-      g_assert_cmpstr (r->a, ==, rows[i].watcher);
-      g_assert_cmpstr (r->b, ==, "juliet@xmpp.test");
+      g_assert_cmpstr (r->sip_jid, ==, rows[i].watcher);
+      g_assert_cmpstr (r->xmpp_jid, ==, "juliet@xmpp.test");
       g_assert_cmpuint (r->dialog, ==, WATCH_DIALOG + i);
       clear (f);
     }
@@ -1446,7 +1446,7 @@ test_restore_watch_pending (Fixture *f, gconstpointer data)
   g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
   g_assert_cmpuint (n->u.notify.expires, ==, 598);
   StoxStoreRecord *r = must_store (f, STOX_STORE_APPROVAL, FALSE);
-  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
+  g_assert_cmpstr (r->sip_jid, ==, "romeo@sip.test");
   g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
 }
 
