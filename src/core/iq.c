@@ -8,12 +8,11 @@
 #include "address.h"
 #include "route.h"
 
-#define NS_DISCO_INFO  "http://jabber.org/protocol/disco#info"
-#define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
-#define NS_PING        "urn:xmpp:ping"
+#define NS_PING "urn:xmpp:ping"
 
+/* A result to `st`, carrying `disco` (taken; NULL: an empty result). */
 static void
-iq_result (const StoxStanza *st, const char *payload, GPtrArray *actions)
+iq_result (const StoxStanza *st, StoxDisco *disco, GPtrArray *actions)
 {
   StoxStanza *r = stox_stanza_new (STOX_STANZA_IQ);
 
@@ -21,8 +20,35 @@ iq_result (const StoxStanza *st, const char *payload, GPtrArray *actions)
   r->id = g_strdup (st->id);
   r->from = g_strdup (st->to);
   r->to = g_strdup (st->from);
-  r->payload_xml = g_strdup (payload);
+  r->disco = disco;
   stox_actions_stanza (actions, r);
+}
+
+/* XEP-0030 §3.1.  rfc-mappings.md §9: gateway/simple is the registered
+ * SIP type; a SIP user looks like a phone client. */
+static StoxDisco *
+disco_info (gboolean to_component)
+{
+  StoxDisco *d = stox_disco_new (STOX_DISCO_INFO);
+
+  if (to_component)
+    {
+      d->category = g_strdup ("gateway");
+      d->type = g_strdup ("simple");
+      d->name = g_strdup ("stox SIP gateway");
+      stox_disco_add_feature (d, STOX_NS_DISCO_INFO);
+      stox_disco_add_feature (d, STOX_NS_DISCO_ITEMS);
+      stox_disco_add_feature (d, "jid\\20escaping");   /* XEP-0106 */
+      stox_disco_add_feature (d, NS_PING);
+    }
+  else
+    {
+      d->category = g_strdup ("client");
+      d->type = g_strdup ("phone");
+      stox_disco_add_feature (d, STOX_NS_DISCO_INFO);
+      stox_disco_add_feature (d, STOX_NS_CHATSTATES);
+    }
+  return d;
 }
 
 gboolean
@@ -46,31 +72,16 @@ stox_iq_on_stanza (const char       *component,
 
   if (g_strcmp0 (st->type, "get") == 0 && st->iq_node == NULL &&
       g_strcmp0 (st->iq_child_name, "query") == 0 &&
-      g_strcmp0 (st->iq_child_ns, NS_DISCO_INFO) == 0)
+      g_strcmp0 (st->iq_child_ns, STOX_NS_DISCO_INFO) == 0)
     {
-      /* rfc-mappings.md §9: gateway/simple is the registered SIP type;
-       * a SIP user looks like a phone client. */
-      iq_result (st, to_component
-                 ? "<query xmlns='" NS_DISCO_INFO "'>"
-                   "<identity category='gateway' type='simple' name='stox SIP gateway'/>"
-                   "<feature var='" NS_DISCO_INFO "'/>"
-                   "<feature var='" NS_DISCO_ITEMS "'/>"
-                   "<feature var='jid\\20escaping'/>"
-                   "<feature var='" NS_PING "'/>"
-                   "</query>"
-                 : "<query xmlns='" NS_DISCO_INFO "'>"
-                   "<identity category='client' type='phone'/>"
-                   "<feature var='" NS_DISCO_INFO "'/>"
-                   "<feature var='" STOX_NS_CHATSTATES "'/>"
-                   "</query>",
-                 actions);
+      iq_result (st, disco_info (to_component), actions);
       return FALSE;
     }
   if (g_strcmp0 (st->type, "get") == 0 && st->iq_node == NULL &&
       g_strcmp0 (st->iq_child_name, "query") == 0 &&
-      g_strcmp0 (st->iq_child_ns, NS_DISCO_ITEMS) == 0)
+      g_strcmp0 (st->iq_child_ns, STOX_NS_DISCO_ITEMS) == 0)
     {
-      iq_result (st, "<query xmlns='" NS_DISCO_ITEMS "'/>", actions);
+      iq_result (st, stox_disco_new (STOX_DISCO_ITEMS), actions);
       return FALSE;
     }
   if (g_strcmp0 (st->type, "get") == 0 &&

@@ -90,8 +90,40 @@ stox_stanza_free (StoxStanza *st)
   g_free (st->show);
   g_free (st->status);
   g_clear_pointer (&st->statuses, g_ptr_array_unref);
-  g_free (st->payload_xml);
+  stox_disco_free (st->disco);
   g_free (st);
+}
+
+StoxDisco *
+stox_disco_new (StoxDiscoKind kind)
+{
+  StoxDisco *disco = g_new0 (StoxDisco, 1);
+
+  disco->kind = kind;
+  return disco;
+}
+
+void
+stox_disco_free (StoxDisco *disco)
+{
+  if (disco == NULL)
+    return;
+  g_free (disco->category);
+  g_free (disco->type);
+  g_free (disco->name);
+  g_clear_pointer (&disco->features, g_ptr_array_unref);
+  g_free (disco);
+}
+
+void
+stox_disco_add_feature (StoxDisco  *disco,
+                        const char *var)
+{
+  g_return_if_fail (disco != NULL && var != NULL);
+
+  if (disco->features == NULL)
+    disco->features = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (disco->features, g_strdup (var));
 }
 
 const char *const stox_show_values[STOX_SHOW_N] = { "away", "chat", "dnd", "xa" };

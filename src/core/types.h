@@ -118,10 +118,40 @@ const char *stox_show_known (const char *show);
  * said) equals only NULL. */
 gboolean      stox_lang_equal (const char *a, const char *b);
 
+/* Service discovery (XEP-0030) namespaces: the queries the core answers
+ * and the XMPP front end writes the answers in. */
+#define STOX_NS_DISCO_INFO  "http://jabber.org/protocol/disco#info"
+#define STOX_NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
+
+typedef enum
+{
+  STOX_DISCO_INFO,   /* XEP-0030 §3.1: identity and features */
+  STOX_DISCO_ITEMS,  /* XEP-0030 §4.1: the items (the gateway lists none) */
+} StoxDiscoKind;
+
+/* The <query/> of a disco result the gateway sends.  Text, never XML. */
+typedef struct
+{
+  StoxDiscoKind kind;
+  /* INFO: the one <identity/> (XEP-0030 §3.1, the registry's category
+   * and type), name NULL for none; NULL category: no identity. */
+  char         *category;
+  char         *type;
+  char         *name;
+  /* INFO: the <feature var=""/> values in order; NULL or empty: none. */
+  GPtrArray    *features;
+} StoxDisco;
+
+StoxDisco *stox_disco_new (StoxDiscoKind kind);
+void       stox_disco_free (StoxDisco *disco);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxDisco, stox_disco_free)
+
+/* Appends a feature var (copied). */
+void       stox_disco_add_feature (StoxDisco  *disco,
+                                   const char *var);
+
 /* A stanza, decoded (incoming) or to be built (outgoing).  Strings are
- * UTF-8 text, never XML: the XMPP front end escapes them.  `payload_xml` is
- * the one exception: extra child elements the core wrote itself with every
- * text escaped (disco results, ping results); the front end parses it. */
+ * UTF-8 text, never XML: the XMPP front end escapes them. */
 typedef struct
 {
   StoxStanzaKind kind;
@@ -152,8 +182,9 @@ typedef struct
    * language; NULL or empty when there is none.  The encoder writes
    * these when there are any, else `status` alone. */
   GPtrArray     *statuses;
-  /* outgoing only */
-  char          *payload_xml;
+  /* Outgoing IQ result: the disco answer; NULL with no iq_child_name: an
+   * empty result (e.g. XEP-0199 §3's pong). */
+  StoxDisco     *disco;
 } StoxStanza;
 
 StoxStanza *stox_stanza_new (StoxStanzaKind kind);

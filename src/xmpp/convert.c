@@ -22,7 +22,6 @@
 G_DEFINE_QUARK (stox-xmpp-convert-error-quark, stox_xmpp_convert_error)
 
 #define NS_CLIENT    "jabber:client"
-#define PAYLOAD_WRAP "stox-payload"
 
 gboolean
 stox_xmpp_text_is_valid (const char *text)
@@ -397,7 +396,6 @@ check_fields (const StoxStanza *st,
     { "body", st->body, FALSE }, { "subject", st->subject, FALSE },
     { "thread", st->thread, FALSE }, { "error text", st->error_text, FALSE },
     { "show", st->show, FALSE }, { "status", st->status, FALSE },
-    { "payload", st->payload_xml, FALSE },
   };
   const struct { const char *what; const char *value; } names[] = {
     { "error condition", st->error_condition },
@@ -414,6 +412,18 @@ check_fields (const StoxStanza *st,
       if (!check_text ("status xml:lang", t->lang, TRUE, error)
           || !check_text ("status", t->text, FALSE, error))
         return FALSE;
+    }
+  if (st->disco != NULL)
+    {
+      const StoxDisco *d = st->disco;
+
+      if (!check_text ("disco category", d->category, TRUE, error)
+          || !check_text ("disco type", d->type, TRUE, error)
+          || !check_text ("disco name", d->name, TRUE, error))
+        return FALSE;
+      for (guint i = 0; d->features != NULL && i < d->features->len; i++)
+        if (!check_text ("disco feature", d->features->pdata[i], TRUE, error))
+          return FALSE;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     if (names[i].value != NULL && !is_xml_name (names[i].value))
@@ -433,34 +443,36 @@ check_fields (const StoxStanza *st,
   return TRUE;
 }
 
-/* payload_xml may hold several sibling elements: parse it inside a wrapper
- * and move deep copies of the wrapper's children.  libstrophe's expat
- * parser refuses a DOCTYPE there and any entity but the five predefined. */
-static gboolean
-append_payload (xmpp_stanza_t *parent,
-                const char    *payload,
-                GError       **error)
+/* XEP-0030 §3.1 and §4.1: the <query/> of a disco result. */
+static void
+add_disco (xmpp_stanza_t   *parent,
+           const StoxDisco *d)
 {
   xmpp_ctx_t *ctx = xmpp_stanza_get_context (parent);
-  g_autofree char *wrapped = g_strconcat ("<" PAYLOAD_WRAP ">", payload,
-                                          "</" PAYLOAD_WRAP ">", NULL);
-  xmpp_stanza_t *wrapper = xmpp_stanza_new_from_string (ctx, wrapped);
+  xmpp_stanza_t *query = new_element (ctx, "query",
+                                      d->kind == STOX_DISCO_INFO ? STOX_NS_DISCO_INFO
+                                                                 : STOX_NS_DISCO_ITEMS);
 
-  if (wrapper == NULL || !is_tag_named (wrapper, PAYLOAD_WRAP))
+  if (d->kind == STOX_DISCO_INFO)
     {
-      if (wrapper != NULL)
-        xmpp_stanza_release (wrapper);
-      g_set_error (error, STOX_XMPP_CONVERT_ERROR,
-                   STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD,
-                   "payload is not well-formed XML");
-      return FALSE;
-    }
+      if (d->category != NULL)
+        {
+          xmpp_stanza_t *identity = new_element (ctx, "identity", NULL);
 
-  for (xmpp_stanza_t *c = xmpp_stanza_get_children (wrapper); c != NULL;
-       c = xmpp_stanza_get_next (c))
-    add_child_take (parent, xmpp_stanza_copy (c));
-  xmpp_stanza_release (wrapper);
-  return TRUE;
+          set_attr (identity, "category", d->category);
+          set_attr (identity, "type", d->type);
+          set_attr (identity, "name", d->name);
+          add_child_take (query, identity);
+        }
+      for (guint i = 0; d->features != NULL && i < d->features->len; i++)
+        {
+          xmpp_stanza_t *feature = new_element (ctx, "feature", NULL);
+
+          xmpp_stanza_set_attribute (feature, "var", d->features->pdata[i]);
+          add_child_take (query, feature);
+        }
+    }
+  add_child_take (parent, query);
 }
 
 xmpp_stanza_t *
@@ -516,19 +528,15 @@ stox_xmpp_stanza_encode (xmpp_ctx_t       *ctx,
       break;
 
     case STOX_STANZA_IQ:
-      if (st->payload_xml == NULL && st->iq_child_name != NULL)
+      if (st->disco != NULL)
+        add_disco (s, st->disco);
+      else if (st->iq_child_name != NULL)
         {
           xmpp_stanza_t *child = new_element (ctx, st->iq_child_name, st->iq_child_ns);
           set_attr (child, "node", st->iq_node);
           add_child_take (s, child);
         }
       break;
-    }
-
-  if (st->payload_xml != NULL && !append_payload (s, st->payload_xml, error))
-    {
-      xmpp_stanza_release (s);
-      return NULL;
     }
 
   if (st->error_condition != NULL)

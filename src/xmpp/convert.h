@@ -29,7 +29,6 @@ typedef enum
   STOX_XMPP_CONVERT_ERROR_UNKNOWN_STANZA,  /* not message, presence or iq */
   STOX_XMPP_CONVERT_ERROR_INVALID_TEXT,    /* not UTF-8, or not an XML Char */
   STOX_XMPP_CONVERT_ERROR_INVALID_NAME,    /* an element name we would write */
-  STOX_XMPP_CONVERT_ERROR_INVALID_PAYLOAD, /* payload_xml is not well formed */
 } StoxXmppConvertError;
 
 /* TRUE when `text` is UTF-8 made only of XML 1.0 characters (RFC 6120
@@ -49,13 +48,14 @@ StoxStanza    *stox_xmpp_stanza_decode (xmpp_stanza_t *stanza,
                                         GError       **error);
 
 /* Builds the stanza to send (a new reference, release it).  NULL, with
- * nothing built, when a field is not valid XML text, a name is not a name,
- * or payload_xml is not a well-formed sequence of elements.
+ * nothing built, when a field is not valid XML text or a name is not a
+ * name.
  * A presence gets one <status/> per entry of `statuses`, in order, with
  * xml:lang unless the entry's lang is NULL or the stanza's; without
  * entries, `status` alone.
- * For an IQ without payload_xml, iq_child_name/iq_child_ns/iq_node make the
- * one child element (e.g. a XEP-0199 ping). */
+ * An IQ with `disco` gets its <query/> (XEP-0030); without,
+ * iq_child_name/iq_child_ns/iq_node make the one child element (e.g. a
+ * XEP-0199 ping), or none. */
 xmpp_stanza_t *stox_xmpp_stanza_encode (xmpp_ctx_t       *ctx,
                                         const StoxStanza *st,
                                         GError          **error);

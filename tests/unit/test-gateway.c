@@ -849,26 +849,49 @@ iq_new (const char *type, const char *to, const char *child, const char *ns)
   return st;
 }
 
+static const char *
+or_dash (const char *s)
+{
+  return s != NULL ? s : "-";
+}
+
+/* Whether the disco answer lists `var`. */
+static gboolean
+disco_has_feature (const StoxDisco *d, const char *var)
+{
+  for (guint i = 0; d->features != NULL && i < d->features->len; i++)
+    if (g_strcmp0 (d->features->pdata[i], var) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 test_iq_readiness (Fixture *f, gconstpointer data)
 {
+  /* disco: "" none (an empty result or an error), else "kind
+   * category/type/name" ("-" for none), and `feature` among the
+   * features. */
   const struct
   {
     const char *type, *to, *child, *ns;
     const char *expect_type;
-    const char *expect_in_payload;
+    const char *disco;
+    const char *feature;
   } rows[] = {
     { "get", "sip.test", "query", "http://jabber.org/protocol/disco#info", "result",
-      "<identity category='gateway' type='simple'" },
+      "info gateway/simple/stox SIP gateway", "http://jabber.org/protocol/disco#items" },
     { "get", "sip.test", "query", "http://jabber.org/protocol/disco#info", "result",
-      "jid\\20escaping" },
+      "info gateway/simple/stox SIP gateway", "jid\\20escaping" },
+    { "get", "sip.test", "query", "http://jabber.org/protocol/disco#info", "result",
+      "info gateway/simple/stox SIP gateway", "urn:xmpp:ping" },
     { "get", "alice@sip.test", "query", "http://jabber.org/protocol/disco#info", "result",
-      "<identity category='client' type='phone'/>" },
-    { "get", "sip.test", "query", "http://jabber.org/protocol/disco#items", "result", "" },
-    { "get", "sip.test", "ping", "urn:xmpp:ping", "result", NULL },
-    { "get", "alice@sip.test", "ping", "urn:xmpp:ping", "result", NULL },
-    { "get", "sip.test", "time", "urn:xmpp:time", "error", NULL },
-    { "set", "sip.test", "query", "jabber:iq:register", "error", NULL },
+      "info client/phone/-", "http://jabber.org/protocol/disco#info" },
+    { "get", "sip.test", "query", "http://jabber.org/protocol/disco#items", "result",
+      "items -/-/-", NULL },
+    { "get", "sip.test", "ping", "urn:xmpp:ping", "result", "", NULL },
+    { "get", "alice@sip.test", "ping", "urn:xmpp:ping", "result", "", NULL },
+    { "get", "sip.test", "time", "urn:xmpp:time", "error", "", NULL },
+    { "set", "sip.test", "query", "jabber:iq:register", "error", "", NULL },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
@@ -883,8 +906,24 @@ test_iq_readiness (Fixture *f, gconstpointer data)
       g_assert_cmpstr (r->id, ==, "q1");
       g_assert_cmpstr (r->to, ==, "bob@xmpp.test/laptop");
       g_assert_cmpstr (r->from, ==, rows[i].to);
-      if (rows[i].expect_in_payload != NULL)
-        g_assert_nonnull (strstr (r->payload_xml, rows[i].expect_in_payload));
+      g_assert_null (r->iq_child_name);
+      if (*rows[i].disco == '\0')
+        g_assert_null (r->disco);
+      else
+        {
+          g_autofree char *got = NULL;
+
+          g_assert_nonnull (r->disco);
+          got = g_strdup_printf ("%s %s/%s/%s",
+                                 r->disco->kind == STOX_DISCO_INFO ? "info" : "items",
+                                 or_dash (r->disco->category), or_dash (r->disco->type),
+                                 or_dash (r->disco->name));
+          g_assert_cmpstr (got, ==, rows[i].disco);
+          if (rows[i].feature != NULL)
+            g_assert_true (disco_has_feature (r->disco, rows[i].feature));
+          else
+            g_assert_true (r->disco->features == NULL || r->disco->features->len == 0);
+        }
       if (g_strcmp0 (rows[i].expect_type, "error") == 0)
         g_assert_cmpstr (r->error_condition, ==, "service-unavailable");
       clear (f);
@@ -902,7 +941,6 @@ test_iq_readiness (Fixture *f, gconstpointer data)
 static void
 test_iq_disco_chat_states (Fixture *f, gconstpointer data)
 {
-  g_autofree char *feature = g_strdup_printf ("<feature var='%s'/>", STOX_NS_CHATSTATES);
   g_autoptr (StoxStanza) user = iq_new ("get", "alice@sip.test", "query",
                                         "http://jabber.org/protocol/disco#info");
   g_autoptr (StoxStanza) component = iq_new ("get", "sip.test", "query",
@@ -910,10 +948,12 @@ test_iq_disco_chat_states (Fixture *f, gconstpointer data)
 
   g_assert_cmpstr (STOX_NS_CHATSTATES, ==, "http://jabber.org/protocol/chatstates");
   stox_gateway_on_stanza (f->gw, user, T0, f->actions);
-  g_assert_nonnull (strstr (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->payload_xml, feature));
+  g_assert_true (disco_has_feature (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->disco,
+                                    STOX_NS_CHATSTATES));
   clear (f);
   stox_gateway_on_stanza (f->gw, component, T0, f->actions);
-  g_assert_null (strstr (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->payload_xml, feature));
+  g_assert_false (disco_has_feature (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->disco,
+                                     STOX_NS_CHATSTATES));
 }
 
 static void
