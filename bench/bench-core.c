@@ -214,7 +214,6 @@ gateway_start (Bench *b, guint bounce_wait_ms)
     .component = "sip.test",
     .xmpp_domains = xmpp_domains,
     .bounce_wait_ms = bounce_wait_ms,
-    .max_message_size = 1300,
     .instance = "bench",
   };
   g_autoptr (GError) error = NULL;

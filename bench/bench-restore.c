@@ -593,7 +593,6 @@ main (int argc, char **argv)
     .component = "sip.test",
     .xmpp_domains = xmpp_domains,
     .bounce_wait_ms = 250,
-    .max_message_size = 1300,
     .instance = "bench",
   };
   StoxGateway *gw = stox_gateway_new (&gw_config, rules, &error);

@@ -125,7 +125,6 @@ stox_gateway_new (const StoxGatewayConfig *config,
   gw->route.xmpp_domains = gw->xmpp_domains;
 
   gw->im = stox_im_new ((gint64) config->bounce_wait_ms * 1000,
-                        config->max_message_size != 0 ? config->max_message_size : 1300,
                         config->instance != NULL ? config->instance : "stox",
                         gw->max_pending);
   gw->presence = stox_presence_new ();

@@ -32,7 +32,6 @@ typedef struct
   const char *const *xmpp_domains;        /* NULL or {"*"}: any */
   const char *const *trusted_peers;       /* NULL: any source */
   guint              bounce_wait_ms;      /* 0–400 */
-  guint              max_message_size;    /* bytes, RFC 3428 §8 */
   const char        *instance;            /* unique per process: stanza ids */
   guint              max_pending;         /* 0: STOX_GATEWAY_MAX_PENDING_DEFAULT */
 } StoxGatewayConfig;

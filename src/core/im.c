@@ -79,7 +79,6 @@ typedef struct
 struct _StoxIm
 {
   gint64           bounce_wait_us;
-  guint            max_message_size;
   char            *instance;
   guint            max_pending;
   guint64          next_id;
@@ -157,14 +156,12 @@ refuse_sip (const StoxImEnv *env,
 
 StoxIm *
 stox_im_new (gint64      bounce_wait_us,
-             guint       max_message_size,
              const char *instance,
              guint       max_pending)
 {
   StoxIm *im = g_new0 (StoxIm, 1);
 
   im->bounce_wait_us = bounce_wait_us;
-  im->max_message_size = max_message_size;
   im->instance = g_strdup (instance);
   im->max_pending = max_pending;
   im->in_by_id = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -522,18 +519,9 @@ stox_im_on_message (StoxIm           *im,
   else
     return;   /* receipts, markers: nothing to turn into a MESSAGE */
 
-  gsize size = stox_message_sip_size (route.request_uri, route.from_uri, route.request_uri,
-                                      st->thread,
-                                      content_type, st->lang, st->subject,
-                                      strlen (payload));
-  if (size > im->max_message_size)
-    {
-      g_autofree char *limit = g_strdup_printf ("the message would be %" G_GSIZE_FORMAT
-                                                " bytes as SIP; the limit is %u (RFC 3428 §8)",
-                                                size, im->max_message_size);
-      stanza_error_reply (env, st, "policy-violation", limit, actions);
-      return;
-    }
+  /* A MESSAGE over [sip] max-message-size is the SIP front end's to
+   * refuse (it knows the headers it adds): its 513 comes back as any
+   * response, <policy-violation/> by the rules (RFC 7572 §6). */
   if (g_hash_table_size (im->out_by_token) >= im->max_pending)
     {
       stanza_error_reply (env, st, "resource-constraint", "gateway overloaded", actions);
@@ -592,9 +580,12 @@ stox_im_on_sip_response (StoxIm                *im,
       err->to = g_strdup (p->xmpp_from);
       err->error_condition = g_strdup (condition);
       err->error_type = g_strdup (stox_rules_error_type (env->rules, condition));
-      err->error_text = g_strdup_printf ("SIP %u %s", resp->status,
-                                         resp->phrase != NULL && stox_text_is_xml (resp->phrase)
-                                         ? resp->phrase : "");
+      if (resp->warning != NULL && stox_text_is_xml (resp->warning))
+        err->error_text = g_strdup (resp->warning);
+      else
+        err->error_text = g_strdup_printf ("SIP %u %s", resp->status,
+                                           resp->phrase != NULL && stox_text_is_xml (resp->phrase)
+                                           ? resp->phrase : "");
       stox_actions_stanza (actions, err);
       env->stats->sip_errors++;
     }

@@ -40,7 +40,6 @@ typedef struct
 /* `instance` makes the stanza ids unique per process; every table holds
  * at most `max_pending` entries. */
 StoxIm *stox_im_new (gint64      bounce_wait_us,
-                     guint       max_message_size,
                      const char *instance,
                      guint       max_pending);
 void    stox_im_free (StoxIm *im);

@@ -45,34 +45,4 @@ StoxMessageContent *stox_message_decode_sip (const char *content_type,
                                              GBytes     *body,
                                              GError    **error);
 
-/* Upper bound, in bytes, of the MESSAGE request (start line, headers, blank
- * line and body) that the SIP front end writes for these fields, to hold
- * against `[sip] max-message-size` (RFC 3428 §8, RFC 7572 §6;
- * rfc-mappings.md §3.3) before anything is sent.  Every header is counted
- * in its long form, written as "Name: value\r\n", addresses in angle
- * brackets without a display name.  What the stack picks itself is
- * assumed at its largest:
- *   - Via: "SIP/2.0/SCTP " plus 60 bytes of sent-by host, port, rport and
- *     branch (an IPv6 literal sent-by can exceed this: add headroom there);
- *   - Max-Forwards: 70;
- *   - From: a tag of 32 bytes;
- *   - Call-ID: 48 bytes when `call_id_or_null` is NULL (the stack picks it);
- *   - CSeq: 10 digits;
- *   - Content-Type and Content-Length always present (Content-Length with
- *     the digits of `body_len`), Content-Language and Subject only when
- *     non-NULL;
- *   - User-Agent: PACKAGE_NAME "/" PACKAGE_VERSION (a Server header with
- *     the same value instead is shorter).
- * Not counted: Route, Contact, Allow, Supported or any other header the
- * front end adds on its own; it must add their size.  NULL strings count as
- * empty.  Saturates at G_MAXSIZE instead of wrapping. */
-gsize stox_message_sip_size (const char *request_uri,
-                             const char *from_uri,
-                             const char *to_uri,
-                             const char *call_id_or_null,
-                             const char *content_type,
-                             const char *content_language_or_null,
-                             const char *subject_or_null,
-                             gsize       body_len);
-
 G_END_DECLS

@@ -68,6 +68,10 @@ typedef struct
   char     *phrase;
   gint64    expires;       /* Expires of a SUBSCRIBE 2xx, -1 when absent */
   gint64    min_expires;   /* Min-Expires of a 423, -1 when absent */
+  /* Why, in words, when the SIP front end failed the request itself
+   * (e.g. its 513 for a MESSAGE over [sip] max-message-size); NULL for
+   * an answer from the wire. */
+  char     *warning;
 } StoxSipResponse;
 
 typedef enum

@@ -377,7 +377,6 @@ main (int argc, char **argv)
     .xmpp_domains = (const char *const *) d.config->xmpp_domains,
     .trusted_peers = (const char *const *) d.config->sip_trusted_peers,
     .bounce_wait_ms = d.config->bounce_wait_ms,
-    .max_message_size = d.config->sip_max_message_size,
     .instance = instance,
   };
   d.gw = stox_gateway_new (&gw_config, d.rules, &error);
@@ -421,6 +420,7 @@ main (int argc, char **argv)
     .outbound_proxy = d.config->sip_outbound_proxy,
     .tls_dir = d.tls_dir,
     .user_agent = "stox/" PACKAGE_VERSION,
+    .max_message_size = d.config->sip_max_message_size,
   };
   d.sip = stox_sip_endpoint_new (&sip_config, stox_runner_on_sip_request,
                                  stox_runner_on_sip_response, d.runner, &error);

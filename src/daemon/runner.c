@@ -37,7 +37,7 @@ typedef struct
   union
   {
     StoxSipRequest  *request;
-    StoxSipResponse  response;   /* phrase owned */
+    StoxSipResponse  response;   /* phrase and warning owned */
     StoxStanza      *stanza;     /* STANZA, SEND_FAILED */
     struct
     {
@@ -87,6 +87,7 @@ event_clear (Event *ev)
       break;
     case EVENT_SIP_RESPONSE:
       g_free (ev->u.response.phrase);
+      g_free (ev->u.response.warning);
       break;
     case EVENT_STANZA:
     case EVENT_SEND_FAILED:
@@ -392,6 +393,7 @@ stox_runner_on_sip_response (const StoxSipResponse *resp, gpointer user_data)
                .u.response = *resp };
 
   ev.u.response.phrase = g_strdup (resp->phrase);
+  ev.u.response.warning = g_strdup (resp->warning);
   ring_push_tail (&runner->events, &ev);
 }
 

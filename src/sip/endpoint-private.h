@@ -52,6 +52,7 @@ struct _StoxSipEndpoint
   gpointer            dispatch_data;
 
   char               *user_agent;
+  guint               max_message_size;  /* bytes a MESSAGE may take */
   char               *bound_configured;  /* host:port from the listen URL */
   char               *bound_actual;      /* from the stack, once it told us */
 

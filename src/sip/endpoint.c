@@ -32,6 +32,7 @@
 
 #include "sip/endpoint-private.h"
 #include "sip/convert.h"
+#include "sip/message-size.h"
 
 G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
 
@@ -70,19 +71,30 @@ our_contact (StoxSipEndpoint *ep)
 /* ------------------------------------------------------------------ */
 /* Failures before the wire                                            */
 
-/* A request that failed before (or instead of) reaching the wire. */
+/* A request that failed before (or instead of) reaching the wire;
+ * `warning` (or NULL) says why. */
+static void
+fail_locally_why (StoxSipEndpoint *ep,
+                  StoxToken        token,
+                  guint            status,
+                  const char      *phrase,
+                  const char      *warning)
+{
+  StoxSipResponse resp = {
+    .token = token, .status = status, .phrase = (char *) phrase,
+    .expires = -1, .min_expires = -1, .warning = (char *) warning,
+  };
+
+  ep->on_response (&resp, ep->user_data);
+}
+
 static void
 fail_locally (StoxSipEndpoint *ep,
               StoxToken        token,
               guint            status,
               const char      *phrase)
 {
-  StoxSipResponse resp = {
-    .token = token, .status = status, .phrase = (char *) phrase,
-    .expires = -1, .min_expires = -1,
-  };
-
-  ep->on_response (&resp, ep->user_data);
+  fail_locally_why (ep, token, status, phrase, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -251,6 +263,8 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   ep->user_data = user_data;
   ep->user_agent = g_strdup (config->user_agent != NULL ? config->user_agent
                                                         : "stox/" PACKAGE_VERSION);
+  ep->max_message_size = config->max_message_size != 0 ? config->max_message_size
+                                                       : STOX_SIP_MESSAGE_SIZE_DEFAULT;
   ep->bound_configured = stox_sip_convert_hostport (config->listen);
   ep->server_ops = op_table_new ();
   ep->unanswered = stox_fifo_timer_new ("stox-sip unanswered requests",
@@ -499,6 +513,20 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
       fail_locally (ep, req->token, SIP_500_INTERNAL_SERVER_ERROR);
       return;
     }
+  /* RFC 3428 §8: no MESSAGE over the limit leaves; RFC 7572 §6: the
+   * XMPP sender hears <policy-violation/> (the rules map 513 to it). */
+  gsize size = stox_sip_message_size (req, ep->user_agent);
+  if (size > ep->max_message_size)
+    {
+      g_autofree char *why = g_strdup_printf ("the message would be %" G_GSIZE_FORMAT
+                                              " bytes as SIP; the limit is %u (RFC 3428 §8)",
+                                              size, ep->max_message_size);
+
+      g_debug ("request %" G_GUINT64_FORMAT ": not sent: %s", req->token, why);
+      fail_locally_why (ep, req->token, SIP_513_MESSAGE_TOO_LARGE, why);
+      return;
+    }
+
   /* Angle brackets keep URI parameters (";transport=…") in the URI
    * instead of making them header parameters (RFC 3261 §20.10). */
   g_autofree char *from = g_strdup_printf ("<%s>", req->from_uri);

@@ -125,6 +125,12 @@ async def main(t):
     got = err.error_condition() if err else (None, None, False)
     t.ok(err is not None and got[0] == "policy-violation" and not got[2] and err.attr("id") == mid,
          "a body making the MESSAGE exceed 1300 bytes → <policy-violation/>", repr(err))
+    etype, _ = rules.error_type("policy-violation", "modify")
+    etext = err.xml.findtext("{%s}error/{%s}text" % (st.NS_CLIENT, st.NS_STANZAS)) if err is not None else None
+    t.ok(err is not None and got[1] == etype and err.frm and err.frm.split("/")[0] == ALICE and
+         etext is not None and
+         re.fullmatch(r"the message would be \d+ bytes as SIP; the limit is 1300 \(RFC 3428 §8\)", etext),
+         "… type=\"%s\" from alice@sip.test, its text giving the size and the limit" % etype, repr(err))
     t.ok(not ua.requests_since(mk, "MESSAGE") and d.running, "… and no MESSAGE is sent", repr(ua.requests_since(mk)))
     req = await xsend(body="y" * 700)
     t.ok(req is not None and req.size <= 1300 and req.body == b"y" * 700,

@@ -9,6 +9,7 @@ XMPP_TEST_LDADD = src/libstox-xmpp.a $(CORE_LIBS) $(STROPHE_LIBS) $(GLIB_LIBS)
 
 FRONTEND_TESTS = \
 	tests/frontend/test-sip-convert \
+	tests/frontend/test-sip-message-size \
 	tests/frontend/test-xmpp-convert \
 	tests/frontend/test-fifo-timer \
 	tests/frontend/test-dialog-state \
@@ -19,6 +20,8 @@ TESTS += $(FRONTEND_TESTS)
 
 tests_frontend_test_sip_convert_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
 tests_frontend_test_sip_convert_LDADD = $(SIP_TEST_LDADD)
+tests_frontend_test_sip_message_size_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
+tests_frontend_test_sip_message_size_LDADD = $(SIP_TEST_LDADD)
 tests_frontend_test_xmpp_convert_CPPFLAGS = $(XMPP_TEST_CPPFLAGS)
 tests_frontend_test_xmpp_convert_LDADD = $(XMPP_TEST_LDADD)
 tests_frontend_test_dialog_state_CPPFLAGS = $(SIP_TEST_CPPFLAGS)

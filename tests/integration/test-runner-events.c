@@ -28,7 +28,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   static const char *const domains[] = { "xmpp.test", NULL };
   StoxGatewayConfig config = {
     .sip_domain = "sip.test", .component = "sip.test", .xmpp_domains = domains,
-    .bounce_wait_ms = 250, .max_message_size = 1300, .instance = "t",
+    .bounce_wait_ms = 250, .instance = "t",
   };
   g_autoptr (GError) error = NULL;
 

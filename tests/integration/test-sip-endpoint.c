@@ -17,6 +17,7 @@
 
 #include "core/methods.h"
 #include "sip/endpoint.h"
+#include "sip/message-size.h"
 #include "support/testutil.h"
 
 #define WAIT_LIMIT_US (5 * G_USEC_PER_SEC)
@@ -39,7 +40,7 @@ typedef struct
   socklen_t        last_from_len;
 
   GPtrArray       *requests;      /* StoxSipRequest copies */
-  GArray          *responses;     /* StoxSipResponse, phrase owned */
+  GArray          *responses;     /* StoxSipResponse, phrase and warning owned */
 
   /* When non-zero, the requests are answered this from the endpoint's
    * dispatch func, as the daemon's runner does. */
@@ -107,9 +108,10 @@ on_response (const StoxSipResponse *resp,
              gpointer               user_data)
 {
   Fixture *fx = user_data;
-  StoxSipResponse copy = {
-    resp->token, resp->status, g_strdup (resp->phrase), resp->expires, resp->min_expires,
-  };
+  StoxSipResponse copy = *resp;
+
+  copy.phrase = g_strdup (resp->phrase);
+  copy.warning = g_strdup (resp->warning);
 
   g_array_append_val (fx->responses, copy);
 }
@@ -120,6 +122,7 @@ response_clear (gpointer data)
   StoxSipResponse *r = data;
 
   g_free (r->phrase);
+  g_free (r->warning);
 }
 
 static void
@@ -859,6 +862,60 @@ test_send_message (Fixture       *fx,
   g_bytes_unref (out.body);
 }
 
+/* RFC 3428 §8: a MESSAGE over max-message-size never leaves.  The core
+ * hears a 513 (RFC 3261 §21.5.7) whose warning gives the size and the
+ * limit, at once and once (the daemon queues it; the core is never run
+ * inside the call).  One at the limit goes out. */
+static void
+test_send_too_large (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autofree char *text = g_strnfill (STOX_SIP_MESSAGE_SIZE_DEFAULT, 'x');
+  StoxSipOutMessage out = {
+    .token = 9,
+    .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port),
+    .from_uri = (char *) "sip:alice@gw.example",
+    .to_uri = (char *) "sip:bob@sip.example",
+    .content_type = (char *) "text/plain;charset=UTF-8",
+  };
+  gsize fits = 0;
+
+  /* The longest body within the default limit. */
+  for (gsize n = 0; n <= STOX_SIP_MESSAGE_SIZE_DEFAULT; n++)
+    {
+      out.body = g_bytes_new_static (text, n);
+      if (stox_sip_message_size (&out, USER_AGENT) <= STOX_SIP_MESSAGE_SIZE_DEFAULT)
+        fits = n;
+      g_clear_pointer (&out.body, g_bytes_unref);
+    }
+  g_assert_cmpuint (fits, >, 800);
+
+  out.body = g_bytes_new_static (text, fits + 1);
+  g_autofree char *why = g_strdup_printf ("the message would be %zu bytes as SIP; the limit is "
+                                          "%u (RFC 3428 §8)",
+                                          stox_sip_message_size (&out, USER_AGENT),
+                                          STOX_SIP_MESSAGE_SIZE_DEFAULT);
+  stox_sip_endpoint_send_message (fx->ep, &out);
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+  stox_test_run_for (50);
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+  g_assert_cmpuint (fx->datagrams->len, ==, 0);
+  StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
+  g_assert_cmpuint (r->token, ==, 9);
+  g_assert_cmpuint (r->status, ==, 513);
+  g_assert_cmpstr (r->phrase, ==, "Message Too Large");
+  g_assert_cmpstr (r->warning, ==, why);
+  g_clear_pointer (&out.body, g_bytes_unref);
+
+  out.token = 10;
+  out.body = g_bytes_new_static (text, fits);
+  stox_sip_endpoint_send_message (fx->ep, &out);
+  wait_for (fx, has_datagram, "the MESSAGE at the limit");
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+  g_bytes_unref (out.body);
+  g_free (out.request_uri);
+}
+
 /* Nobody listens at the target: the stack's own failure (ICMP port
  * unreachable → 503, RFC 3261 §8.1.3.1) comes back as a response. */
 static void
@@ -912,11 +969,19 @@ test_send_fails_at_once (Fixture       *fx,
     .body = g_bytes_new_static ("x", 1),
   };
   StoxSipOutMessage huge = out;
+  /* A limit above the datagram, so that the stack meets it. */
+  StoxSipEndpointConfig unlimited = { .listen = "sip:127.0.0.1:0;transport=udp",
+                                      .user_agent = USER_AGENT,
+                                      .max_message_size = G_MAXUINT };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StoxSipEndpoint) ep = stox_sip_endpoint_new (&unlimited, on_request, on_response,
+                                                          fx, &error);
 
+  g_assert_no_error (error);
   huge.token = 79;
   huge.request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port);
   huge.body = g_bytes_new_static (big, 70000);
-  stox_sip_endpoint_send_message (fx->ep, &huge);
+  stox_sip_endpoint_send_message (ep, &huge);
   g_assert_cmpuint (fx->responses->len, ==, 0);
   wait_for (fx, has_response, "the oversized MESSAGE's failure reported");
   g_test_message ("%u %s", g_array_index (fx->responses, StoxSipResponse, 0).status,
@@ -2660,6 +2725,7 @@ main (int argc, char *argv[])
   ADD ("other-methods-refused", test_other_methods_refused, NULL);
   ADD ("send-message", test_send_message, NULL);
   ADD ("send-fails-at-once", test_send_fails_at_once, "udp");
+  ADD ("send-too-large", test_send_too_large, NULL);
   ADD ("send-unreachable", test_send_unreachable, NULL);
   ADD ("send-bad-uris", test_send_bad_uris, NULL);
   ADD ("shutdown-answers-pending", test_shutdown_answers_pending, NULL);

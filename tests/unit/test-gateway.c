@@ -36,7 +36,6 @@ fixture_setup_with (Fixture *f, guint bounce_wait_ms, guint max_pending,
     .xmpp_domains = xmpp_domains,
     .trusted_peers = trusted,
     .bounce_wait_ms = bounce_wait_ms,
-    .max_message_size = 1300,
     .instance = "t",
     .max_pending = max_pending,
   };
@@ -646,7 +645,6 @@ test_xmpp_escaped_target (Fixture *f, gconstpointer data)
 static void
 test_xmpp_refusals (Fixture *f, gconstpointer data)
 {
-  g_autofree char *big = g_strnfill (1300, 'x');
   static const char *const no_body = NULL;
   const struct
   {
@@ -655,7 +653,6 @@ test_xmpp_refusals (Fixture *f, gconstpointer data)
     { "bob@xmpp.test/r", "sip.test", "x", "jid-malformed" },           /* bare component */
     { "eve@evil.test/r", "alice@sip.test", "x", "forbidden" },
     { "bob@xmpp.test/r", "alice@other.test", "x", "item-not-found" },
-    { "bob@xmpp.test/r", "alice@sip.test", big, "policy-violation" },   /* RFC 7572 §6 */
     { "bob@xmpp.test/r", "alice@sip.test", "bad \xc3\x28 utf8", "bad-request" },
   };
 
@@ -681,6 +678,44 @@ test_xmpp_refusals (Fixture *f, gconstpointer data)
       g_autoptr (GPtrArray) none = stox_actions_new ();
       stox_gateway_on_stanza (f->gw, err, T0, none);
       g_assert_cmpuint (none->len, ==, 0);
+      clear (f);
+    }
+}
+
+/* RFC 7572 §6: a message too large for SIP.  The SIP front end knows the
+ * headers it writes, so it refuses the MESSAGE itself with a 513 whose
+ * warning gives the size and the limit; the rules make that
+ * <policy-violation/> (the RFC 7247 Table 3 row), with the warning as its
+ * text.  A 513 from the wire has no warning: its status line is the text. */
+static void
+test_xmpp_too_large_for_sip (Fixture *f, gconstpointer data)
+{
+  g_autofree char *big = g_strnfill (1300, 'x');
+  const char *why = "the message would be 1617 bytes as SIP; the limit is 1300 (RFC 3428 §8)";
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (StoxStanza) st = chat_new (big, STOX_CHAT_STATE_NONE);
+
+      g_test_message ("%s", i == 0 ? "the front end's refusal" : "a 513 from the wire");
+      stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+      StoxSipResponse resp = {
+        .token = take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.token,
+        .status = 513, .phrase = (char *) "Message Too Large", .expires = -1,
+        .min_expires = -1, .warning = (char *) (i == 0 ? why : NULL),
+      };
+      clear (f);
+      stox_gateway_on_sip_response (f->gw, &resp, T0, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      StoxStanza *err = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+      g_assert_cmpint (err->kind, ==, STOX_STANZA_MESSAGE);
+      g_assert_cmpstr (err->type, ==, "error");
+      g_assert_cmpstr (err->id, ==, "m1");
+      g_assert_cmpstr (err->from, ==, "alice@sip.test");
+      g_assert_cmpstr (err->to, ==, "bob@xmpp.test/laptop");
+      g_assert_cmpstr (err->error_condition, ==, "policy-violation");
+      g_assert_cmpstr (err->error_type, ==, "modify");
+      g_assert_cmpstr (err->error_text, ==, i == 0 ? why : "SIP 513 Message Too Large");
       clear (f);
     }
 }
@@ -1248,6 +1283,7 @@ main (int argc, char **argv)
   ADD ("xmpp/message/success-silent", test_xmpp_success_is_silent);
   ADD ("xmpp/message/escaped-target", test_xmpp_escaped_target);
   ADD ("xmpp/message/refusals", test_xmpp_refusals);
+  ADD ("xmpp/message/too-large-for-sip", test_xmpp_too_large_for_sip);
   ADD ("xmpp/message/bodyless", test_xmpp_bodyless_not_forwarded);
   ADD ("xmpp/chat-states", test_xmpp_chat_states);
   ADD ("xmpp/chat-states/body-resets", test_xmpp_body_resets_composing);

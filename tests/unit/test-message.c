@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Message content mapping (INTERFACE.md §5, §7; rfc-mappings.md §3.3–§3.5,
  * §4): every content type, charset, CPIM shape, isComposing document and
- * hostile input the SIP side can send, and the size estimate of RFC 3428 §8. */
+ * hostile input the SIP side can send.  (The size of the MESSAGE the SIP
+ * front end writes is tests/frontend/test-sip-message-size's.) */
 #include "config.h"
 
 #include <string.h>
@@ -1141,141 +1142,6 @@ test_build_iscomposing_exact (void)
                    "</isComposing>\n");
 }
 
-/* ---- stox_message_sip_size (RFC 3428 §8) ---- */
-
-static void
-test_sip_size_hand_written (void)
-{
-  static const struct
-  {
-    const char *ruri, *from, *to, *call_id, *ctype, *lang, *subject, *body;
-    const char *wire;
-  } rows[] = {
-    {
-      "sip:bob@sip.example.com", "sip:alice@xmpp.example.org",
-      "sip:bob@sip.example.com", NULL, "text/plain;charset=UTF-8", "en",
-      "Lunch", "Are we still on for noon?",
-      "MESSAGE sip:bob@sip.example.com SIP/2.0\r\n"
-      "Via: SIP/2.0/UDP 192.0.2.10:5060;rport;branch=z9hG4bKa1b2c3d4e5f6g7h8\r\n"
-      "Max-Forwards: 70\r\n"
-      "From: <sip:alice@xmpp.example.org>;tag=Q2mHv4Fa6t1cB\r\n"
-      "To: <sip:bob@sip.example.com>\r\n"
-      "Call-ID: 9f3c1e2a-5b7d-4c8e-a1f0-2d3e4f5a6b7c\r\n"
-      "CSeq: 20937 MESSAGE\r\n"
-      "Content-Type: text/plain;charset=UTF-8\r\n"
-      "Content-Language: en\r\n"
-      "Subject: Lunch\r\n"
-      "User-Agent: stox/0.1.0\r\n"
-      "Content-Length: 25\r\n"
-      "\r\n"
-      "Are we still on for noon?"
-    },
-    {
-      "sip:carol@example.net;transport=tcp", "sip:dave@xmpp.example.org;gr=phone",
-      "sip:carol@example.net", "thread-5f1e2d3c4b5a", "text/plain;charset=UTF-8",
-      NULL, NULL, "hi",
-      "MESSAGE sip:carol@example.net;transport=tcp SIP/2.0\r\n"
-      "Via: SIP/2.0/TCP gateway.example.org:5060;branch=z9hG4bKQ1w2E3r4T5y6U\r\n"
-      "Max-Forwards: 70\r\n"
-      "From: <sip:dave@xmpp.example.org;gr=phone>;tag=aB3dE5gH7jK9mN1pQ3sT5vX7zB9dF1h\r\n"
-      "To: <sip:carol@example.net>\r\n"
-      "Call-ID: thread-5f1e2d3c4b5a\r\n"
-      "CSeq: 4294967295 MESSAGE\r\n"
-      "Content-Type: text/plain;charset=UTF-8\r\n"
-      "Content-Length: 2\r\n"
-      "Server: stox/0.1.0\r\n"
-      "\r\n"
-      "hi"
-    },
-    {
-      "sip:x@y", "sip:a@b", "sip:x@y", NULL,
-      STOX_ISCOMPOSING_CONTENT_TYPE, NULL, NULL,
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<isComposing/>\n",
-      "MESSAGE sip:x@y SIP/2.0\r\n"
-      "Via: SIP/2.0/SCTP [2001:db8::1]:5060;rport;branch=z9hG4bK123456789\r\n"
-      "Max-Forwards: 70\r\n"
-      "From: <sip:a@b>;tag=1\r\n"
-      "To: <sip:x@y>\r\n"
-      "Call-ID: 0123456789abcdef0123456789abcdef@192.0.2.1\r\n"
-      "CSeq: 1 MESSAGE\r\n"
-      "Content-Type: application/im-iscomposing+xml\r\n"
-      "Content-Length: 54\r\n"
-      "User-Agent: stox/0.1.0\r\n"
-      "\r\n"
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<isComposing/>\n"
-    },
-  };
-
-  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
-    {
-      gsize wire = strlen (rows[i].wire);
-      gsize est = stox_message_sip_size (rows[i].ruri, rows[i].from,
-                                         rows[i].to, rows[i].call_id,
-                                         rows[i].ctype, rows[i].lang,
-                                         rows[i].subject,
-                                         strlen (rows[i].body));
-
-      g_test_message ("row %" G_GSIZE_FORMAT ": wire %" G_GSIZE_FORMAT
-                      ", estimate %" G_GSIZE_FORMAT, i, wire, est);
-      g_assert_cmpuint (est, >=, wire);
-      /* An upper bound, but not a careless one: the limit is 1300. */
-      g_assert_cmpuint (est - wire, <=, 120);
-    }
-}
-
-static void
-test_sip_size_parts (void)
-{
-  gsize base = stox_message_sip_size ("sip:b@x", "sip:a@y", "sip:b@x", NULL,
-                                      "text/plain", NULL, NULL, 5);
-
-  /* Each optional field adds its header line, nothing else. */
-  g_assert_cmpuint (stox_message_sip_size ("sip:b@x", "sip:a@y", "sip:b@x",
-                                           NULL, "text/plain", "en", NULL, 5),
-                    ==, base + strlen ("Content-Language: en\r\n"));
-  g_assert_cmpuint (stox_message_sip_size ("sip:b@x", "sip:a@y", "sip:b@x",
-                                           NULL, "text/plain", NULL, "Hi", 5),
-                    ==, base + strlen ("Subject: Hi\r\n"));
-  /* A known Call-ID replaces the 48-byte allowance. */
-  g_assert_cmpuint (stox_message_sip_size ("sip:b@x", "sip:a@y", "sip:b@x",
-                                           "abc", "text/plain", NULL, NULL, 5),
-                    ==, base - 48 + 3);
-  /* The body counts once, plus Content-Length's extra digit. */
-  g_assert_cmpuint (stox_message_sip_size ("sip:b@x", "sip:a@y", "sip:b@x",
-                                           NULL, "text/plain", NULL, NULL, 6),
-                    ==, base + 1);
-  g_assert_cmpuint (stox_message_sip_size ("sip:b@x", "sip:a@y", "sip:b@x",
-                                           NULL, "text/plain", NULL, NULL, 10),
-                    ==, base + 5 + 1);
-  g_assert_cmpuint (stox_message_sip_size ("sip:b@x", "sip:a@y", "sip:b@x",
-                                           NULL, "text/plain", NULL, NULL, 0),
-                    ==, base - 5);
-  /* Longer URIs count byte for byte. */
-  g_assert_cmpuint (stox_message_sip_size ("sip:bb@x", "sip:a@y", "sip:b@x",
-                                           NULL, "text/plain", NULL, NULL, 5),
-                    ==, base + 1);
-}
-
-static void
-test_sip_size_edges (void)
-{
-  gsize empty = stox_message_sip_size (NULL, NULL, NULL, NULL, NULL, NULL,
-                                       NULL, 0);
-
-  /* NULLs count as empty, never crash; the fixed part alone is sizeable. */
-  g_assert_cmpuint (empty, >, 200);
-  g_assert_cmpuint (empty, <, 400);
-  /* Saturates instead of wrapping. */
-  g_assert_cmpuint (stox_message_sip_size ("sip:b@x", "sip:a@y", "sip:b@x",
-                                           NULL, "text/plain", NULL, NULL,
-                                           G_MAXSIZE),
-                    ==, G_MAXSIZE);
-  g_assert_cmpuint (stox_message_sip_size ("sip:b@x", "sip:a@y", "sip:b@x",
-                                           NULL, "text/plain", NULL, NULL,
-                                           G_MAXSIZE - 100),
-                    ==, G_MAXSIZE);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -1312,10 +1178,6 @@ main (int argc, char **argv)
                    test_build_iscomposing);
   g_test_add_func ("/message/build/iscomposing/exact",
                    test_build_iscomposing_exact);
-  g_test_add_func ("/message/sip-size/hand-written",
-                   test_sip_size_hand_written);
-  g_test_add_func ("/message/sip-size/parts", test_sip_size_parts);
-  g_test_add_func ("/message/sip-size/edges", test_sip_size_edges);
 
   return g_test_run ();
 }

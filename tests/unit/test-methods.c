@@ -32,7 +32,6 @@ fixture_setup (Fixture *f, gconstpointer data)
     .component = "sip.test",
     .xmpp_domains = xmpp_domains,
     .bounce_wait_ms = 250,
-    .max_message_size = 1300,
     .instance = "t",
   };
   g_autoptr (GError) error = NULL;

@@ -33,7 +33,6 @@ fixture_setup_with (Fixture *f, guint max_pending)
     .component = "sip.test",
     .xmpp_domains = xmpp_domains,
     .bounce_wait_ms = 250,
-    .max_message_size = 1300,
     .instance = "t",
     .max_pending = max_pending,
   };
