@@ -515,7 +515,7 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
     }
   /* RFC 3428 §8: no MESSAGE over the limit leaves; RFC 7572 §6: the
    * XMPP sender hears <policy-violation/> (the rules map 513 to it). */
-  gsize size = stox_sip_message_size (req, ep->user_agent);
+  gsize size = stox_sip_message_size (req, ep->user_agent, stox_sip_allowed_methods ());
   if (size > ep->max_message_size)
     {
       g_autofree char *why = g_strdup_printf ("the message would be %" G_GSIZE_FORMAT

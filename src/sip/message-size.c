@@ -38,7 +38,8 @@ decimal_digits (gsize n)
 
 gsize
 stox_sip_message_size (const StoxSipOutMessage *m,
-                       const char              *user_agent)
+                       const char              *user_agent,
+                       const char              *allow)
 {
   gsize body_len = m->body != NULL ? g_bytes_get_size (m->body) : 0;
   gsize n = 0;
@@ -65,6 +66,8 @@ stox_sip_message_size (const StoxSipOutMessage *m,
   n = size_add (n, LIT ("Content-Length: ") + decimal_digits (body_len)
                    + LIT ("\r\n"));
   n = size_add (n, LIT ("User-Agent: ") + opt_len (user_agent) + LIT ("\r\n"));
+  if (allow != NULL)
+    n = size_add (n, LIT ("Allow: ") + strlen (allow) + LIT ("\r\n"));
   n = size_add (n, LIT ("\r\n"));
   return size_add (n, body_len);
 }

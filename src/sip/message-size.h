@@ -29,11 +29,13 @@ G_BEGIN_DECLS
  *     the digits of the body's length), Content-Language and Subject only
  *     when set;
  *   - User-Agent: `user_agent` (a Server header with the same value
- *     instead is shorter).
- * Not counted: Route, Contact, Allow, Supported or any other header the
- * endpoint adds on its own.  NULL strings count as empty.  Saturates at
+ *     instead is shorter);
+ *   - Allow: `allow`, the endpoint's list, when not NULL.
+ * Not counted: Route, Contact, Supported or any other header the endpoint
+ * does not add to a MESSAGE.  NULL strings count as empty.  Saturates at
  * G_MAXSIZE instead of wrapping. */
 gsize stox_sip_message_size (const StoxSipOutMessage *m,
-                             const char              *user_agent);
+                             const char              *user_agent,
+                             const char              *allow);
 
 G_END_DECLS

@@ -35,7 +35,7 @@ size_of (const char *ruri,
   gsize n;
 
   m.body = g_bytes_new_static (body, body_len);
-  n = stox_sip_message_size (&m, UA);
+  n = stox_sip_message_size (&m, UA, NULL);
   g_bytes_unref (m.body);
   return n;
 }
@@ -115,7 +115,7 @@ test_hand_written (void)
       gsize est;
 
       m.body = g_bytes_new_static (rows[i].body, strlen (rows[i].body));
-      est = stox_sip_message_size (&m, UA);
+      est = stox_sip_message_size (&m, UA, NULL);
       g_bytes_unref (m.body);
       g_test_message ("row %" G_GSIZE_FORMAT ": wire %" G_GSIZE_FORMAT
                       ", estimate %" G_GSIZE_FORMAT, i, wire, est);
@@ -150,15 +150,18 @@ test_parts (void)
   g_assert_cmpuint (size_of ("sip:bb@x", "sip:a@y", "sip:b@x", NULL, "text/plain", NULL, NULL, 5),
                     ==, base + 1);
   /* So does the User-Agent, and no body counts as an empty one. */
-  g_assert_cmpuint (stox_sip_message_size (&m, "stox/0.1.0-longer"), ==,
-                    stox_sip_message_size (&m, UA) + strlen ("-longer"));
+  g_assert_cmpuint (stox_sip_message_size (&m, "stox/0.1.0-longer", NULL), ==,
+                    stox_sip_message_size (&m, UA, NULL) + strlen ("-longer"));
+  /* The endpoint's Allow header counts when it writes one. */
+  g_assert_cmpuint (stox_sip_message_size (&m, UA, "MESSAGE, OPTIONS"), ==,
+                    stox_sip_message_size (&m, UA, NULL) + strlen ("Allow: MESSAGE, OPTIONS\r\n"));
 }
 
 static void
 test_edges (void)
 {
   StoxSipOutMessage none = { 0 };
-  gsize empty = stox_sip_message_size (&none, NULL);
+  gsize empty = stox_sip_message_size (&none, NULL, NULL);
 
   /* NULLs count as empty, never crash; the fixed part alone is sizeable. */
   g_assert_cmpuint (empty, >, 200);

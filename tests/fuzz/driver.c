@@ -298,7 +298,8 @@ execute (Driver *d, GPtrArray *actions)
           check_header_value ("a Subject", a->u.message.subject);
           /* The endpoint refuses a MESSAGE over max-message-size itself:
            * its 513 comes back at once (sip/message-size.h). */
-          if (stox_sip_message_size (&a->u.message, "stox/" PACKAGE_VERSION)
+          if (stox_sip_message_size (&a->u.message, "stox/" PACKAGE_VERSION,
+                                     stox_sip_allowed_methods ())
               > STOX_SIP_MESSAGE_SIZE_DEFAULT)
             too_large (d, a->u.message.token, &more);
           else

@@ -792,6 +792,13 @@ peer_reply (Fixture    *fx,
                    ==, (ssize_t) strlen (text));
 }
 
+/* What the endpoint holds against max-message-size for `out`. */
+static gsize
+estimate (const StoxSipOutMessage *out)
+{
+  return stox_sip_message_size (out, USER_AGENT, stox_sip_allowed_methods ());
+}
+
 static void
 test_send_message (Fixture       *fx,
                    gconstpointer  data)
@@ -832,6 +839,10 @@ test_send_message (Fixture       *fx,
   /* The body, NUL included, ends the datagram. */
   g_assert_cmpuint (len, >, sizeof body - 1);
   g_assert_cmpmem (raw + len - (sizeof body - 1), sizeof body - 1, body, sizeof body - 1);
+  /* The size held against max-message-size is an upper bound of what the
+   * stack wrote, every header it adds included (Allow, Via…). */
+  g_test_message ("wire %zu bytes, estimate %zu", len, estimate (&out));
+  g_assert_cmpuint (len, <=, estimate (&out));
 
   /* A provisional answer is not reported; the final one is, once. */
   g_autofree char *trying = peer_answer (text, "SIP/2.0 100 Trying");
@@ -865,7 +876,8 @@ test_send_message (Fixture       *fx,
 /* RFC 3428 §8: a MESSAGE over max-message-size never leaves.  The core
  * hears a 513 (RFC 3261 §21.5.7) whose warning gives the size and the
  * limit, at once and once (the daemon queues it; the core is never run
- * inside the call).  One at the limit goes out. */
+ * inside the call).  One at the limit goes out, and is no larger on the
+ * wire. */
 static void
 test_send_too_large (Fixture       *fx,
                      gconstpointer  data)
@@ -884,7 +896,7 @@ test_send_too_large (Fixture       *fx,
   for (gsize n = 0; n <= STOX_SIP_MESSAGE_SIZE_DEFAULT; n++)
     {
       out.body = g_bytes_new_static (text, n);
-      if (stox_sip_message_size (&out, USER_AGENT) <= STOX_SIP_MESSAGE_SIZE_DEFAULT)
+      if (estimate (&out) <= STOX_SIP_MESSAGE_SIZE_DEFAULT)
         fits = n;
       g_clear_pointer (&out.body, g_bytes_unref);
     }
@@ -893,7 +905,7 @@ test_send_too_large (Fixture       *fx,
   out.body = g_bytes_new_static (text, fits + 1);
   g_autofree char *why = g_strdup_printf ("the message would be %zu bytes as SIP; the limit is "
                                           "%u (RFC 3428 §8)",
-                                          stox_sip_message_size (&out, USER_AGENT),
+                                          estimate (&out),
                                           STOX_SIP_MESSAGE_SIZE_DEFAULT);
   stox_sip_endpoint_send_message (fx->ep, &out);
   g_assert_cmpuint (fx->responses->len, ==, 1);
@@ -912,6 +924,10 @@ test_send_too_large (Fixture       *fx,
   stox_sip_endpoint_send_message (fx->ep, &out);
   wait_for (fx, has_datagram, "the MESSAGE at the limit");
   g_assert_cmpuint (fx->responses->len, ==, 1);
+  g_test_message ("at the limit: %zu bytes on the wire",
+                  g_bytes_get_size (fx->datagrams->pdata[0]));
+  g_assert_cmpuint (g_bytes_get_size (fx->datagrams->pdata[0]), <=,
+                    STOX_SIP_MESSAGE_SIZE_DEFAULT);
   g_bytes_unref (out.body);
   g_free (out.request_uri);
 }
