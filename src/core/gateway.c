@@ -264,14 +264,15 @@ stox_gateway_on_link (StoxGateway *gw,
 }
 
 void
-stox_gateway_on_xmpp_send_failed (StoxGateway      *gw,
-                                  const StoxStanza *st,
-                                  gint64            now,
-                                  GPtrArray        *actions)
+stox_gateway_on_xmpp_send_failed (StoxGateway        *gw,
+                                  const StoxStanza   *st,
+                                  StoxXmppSendFailure why,
+                                  gint64              now,
+                                  GPtrArray          *actions)
 {
   guint from = actions->len;
 
-  stox_im_on_send_failed (gw->im, im_env (gw), st, actions);
+  stox_im_on_send_failed (gw->im, im_env (gw), st, why, actions);
   count_errors_sent (gw, actions, from);
 }
 

@@ -77,12 +77,15 @@ void stox_gateway_on_link (StoxGateway *gw,
                            gint64       now,
                            GPtrArray   *actions);
 
-/* A stanza the core asked to send could not be queued (link dropped, send
- * queue full): its SIP transaction gets 503 instead of silence. */
-void stox_gateway_on_xmpp_send_failed (StoxGateway      *gw,
-                                       const StoxStanza *st,
-                                       gint64            now,
-                                       GPtrArray        *actions);
+/* A stanza the core asked to send could not be queued: its SIP
+ * transaction gets an answer instead of silence, 503 with Retry-After when
+ * `why` is the link (dropped, send queue full), 500 when the stanza cannot
+ * be encoded. */
+void stox_gateway_on_xmpp_send_failed (StoxGateway        *gw,
+                                       const StoxStanza   *st,
+                                       StoxXmppSendFailure why,
+                                       gint64              now,
+                                       GPtrArray          *actions);
 
 /* Runs everything due at `now` (bounce windows that closed, expired
  * memory). */

@@ -595,10 +595,11 @@ stox_im_on_sip_response (StoxIm                *im,
 /* ---- the link, timers, shutdown ---------------------------------------- */
 
 void
-stox_im_on_send_failed (StoxIm           *im,
-                        const StoxImEnv  *env,
-                        const StoxStanza *st,
-                        GPtrArray        *actions)
+stox_im_on_send_failed (StoxIm             *im,
+                        const StoxImEnv    *env,
+                        const StoxStanza   *st,
+                        StoxXmppSendFailure why,
+                        GPtrArray          *actions)
 {
   PendingIn *p;
 
@@ -608,7 +609,22 @@ stox_im_on_send_failed (StoxIm           *im,
   p = g_hash_table_lookup (im->in_by_id, st->id);
   if (p == NULL)
     return;
-  if (p->state == IN_WAITING)
+  if (why == STOX_XMPP_SEND_FAILED_INVALID)
+    {
+      /* Our own failure, not the server's: retrying will not help
+       * (RFC 3261 §21.5.1). */
+      if (p->state == IN_WAITING)
+        {
+          stox_actions_respond (actions, p->token, 500, 0, NULL, NULL,
+                                "the message cannot be written as XMPP");
+          env->stats->refused++;
+          env->stats->sip_failed++;
+        }
+      else
+        late_notice (im, env, p, "internal-server-error",
+                     "the message cannot be written as XMPP", actions);
+    }
+  else if (p->state == IN_WAITING)
     {
       stox_actions_respond (actions, p->token, 503, MAX (env->retry_in_s, 1), NULL, NULL,
                             "the XMPP server is not reachable");

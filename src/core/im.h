@@ -66,12 +66,13 @@ void stox_im_on_sip_response (StoxIm                *im,
                               const StoxSipResponse *resp,
                               GPtrArray             *actions);
 
-/* A forwarded <message/> could not be queued: 503 to its sender, or a
- * late notice once it was answered. */
-void stox_im_on_send_failed (StoxIm           *im,
-                             const StoxImEnv  *env,
-                             const StoxStanza *st,
-                             GPtrArray        *actions);
+/* A forwarded <message/> could not be queued: 503 (the link) or 500 (the
+ * stanza) to its sender, or a late notice once it was answered. */
+void stox_im_on_send_failed (StoxIm             *im,
+                             const StoxImEnv    *env,
+                             const StoxStanza   *st,
+                             StoxXmppSendFailure why,
+                             GPtrArray          *actions);
 
 /* Bounce windows that closed (202), memory that expired. */
 void   stox_im_on_timer (StoxIm *im, const StoxImEnv *env, gint64 now, GPtrArray *actions);

@@ -324,6 +324,16 @@ typedef enum
   STOX_ACTION_STORE,
 } StoxActionKind;
 
+/* Why a stanza the core asked for was not sent (the XMPP front end's
+ * report, back into the core). */
+typedef enum
+{
+  STOX_XMPP_SEND_FAILED_LINK,     /* the link is down or its queue full:
+                                   * a later try may pass */
+  STOX_XMPP_SEND_FAILED_INVALID,  /* it cannot be written as XML: no try
+                                   * will */
+} StoxXmppSendFailure;
+
 /* One action of the core.  Built by the builders of actions.h, which also
  * frees it (stox_action_free()); nothing else fills one in. */
 typedef struct

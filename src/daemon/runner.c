@@ -30,6 +30,13 @@ typedef enum
   EVENT_SEND_FAILED,   /* a stanza the core asked for could not be sent */
 } EventKind;
 
+/* A stanza that could not be sent, and why. */
+typedef struct
+{
+  StoxStanza         *stanza;
+  StoxXmppSendFailure why;
+} SendFailed;
+
 typedef struct
 {
   EventKind kind;
@@ -38,7 +45,8 @@ typedef struct
   {
     StoxSipRequest  *request;
     StoxSipResponse  response;   /* phrase and warning owned */
-    StoxStanza      *stanza;     /* STANZA, SEND_FAILED */
+    StoxStanza      *stanza;     /* STANZA */
+    SendFailed       failed;     /* SEND_FAILED */
     struct
     {
       gboolean up;
@@ -68,7 +76,7 @@ struct _StoxRunner
 
   EventRing          events;
   GPtrArray         *actions;   /* the core's actions for the event at hand */
-  GPtrArray         *failed;    /* StoxStanza: sends that failed among them */
+  GArray            *failed;    /* SendFailed: sends that failed among them */
   gboolean           draining;
 
   StoxRunnerStats    stats;
@@ -90,8 +98,10 @@ event_clear (Event *ev)
       g_free (ev->u.response.warning);
       break;
     case EVENT_STANZA:
-    case EVENT_SEND_FAILED:
       stox_stanza_free (ev->u.stanza);
+      break;
+    case EVENT_SEND_FAILED:
+      stox_stanza_free (ev->u.failed.stanza);
       break;
     case EVENT_LINK:
       break;
@@ -257,13 +267,31 @@ execute_one (StoxRunner *runner, StoxAction *a)
         }
       break;
     case STOX_ACTION_XMPP_SEND:
-      if (runner->xmpp == NULL ||
-          !stox_xmpp_component_send (runner->xmpp, a->u.stanza))
-        {
-          g_info ("stanza %s to %s not sent: XMPP link down or congested",
-                  a->u.stanza->id, a->u.stanza->to);
-          g_ptr_array_add (runner->failed, g_steal_pointer (&a->u.stanza));
-        }
+      {
+        g_autoptr (GError) error = NULL;
+        SendFailed failed = { .why = STOX_XMPP_SEND_FAILED_LINK };
+
+        if (runner->xmpp == NULL)
+          g_set_error (&error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_DOWN,
+                       "no XMPP link");
+        else if (stox_xmpp_component_send (runner->xmpp, a->u.stanza, &error))
+          break;
+        /* Two causes, told apart: the link (down, or its queue full),
+         * which a later try may pass, and a stanza that cannot be
+         * encoded, which is ours to fix. */
+        if (g_error_matches (error, STOX_XMPP_COMPONENT_ERROR,
+                             STOX_XMPP_COMPONENT_ERROR_INVALID))
+          {
+            failed.why = STOX_XMPP_SEND_FAILED_INVALID;
+            g_message ("stanza %s to %s not sent: it cannot be encoded: %s",
+                       a->u.stanza->id, a->u.stanza->to, error->message);
+          }
+        else
+          g_info ("stanza %s to %s not sent: %s", a->u.stanza->id, a->u.stanza->to,
+                  error->message);
+        failed.stanza = g_steal_pointer (&a->u.stanza);
+        g_array_append_val (runner->failed, failed);
+      }
       break;
     }
 }
@@ -283,11 +311,12 @@ execute (StoxRunner *runner)
 
   for (guint i = runner->failed->len; i > 0; i--)
     {
-      Event ev = { .kind = EVENT_SEND_FAILED, .u.stanza = runner->failed->pdata[i - 1] };
+      Event ev = { .kind = EVENT_SEND_FAILED,
+                   .u.failed = g_array_index (runner->failed, SendFailed, i - 1) };
 
       ring_push_head (&runner->events, &ev);
     }
-  g_ptr_array_set_size (runner->failed, 0);
+  g_array_set_size (runner->failed, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -336,7 +365,8 @@ handle (StoxRunner *runner,
                             runner->actions);
       break;
     case EVENT_SEND_FAILED:
-      stox_gateway_on_xmpp_send_failed (runner->gw, ev->u.stanza, now, runner->actions);
+      stox_gateway_on_xmpp_send_failed (runner->gw, ev->u.failed.stanza, ev->u.failed.why, now,
+                                        runner->actions);
       break;
     }
   execute (runner);
@@ -497,7 +527,7 @@ stox_runner_new (StoxGateway *gw)
 
   runner->gw = gw;
   runner->actions = stox_actions_new ();
-  runner->failed = g_ptr_array_new ();
+  runner->failed = g_array_new (FALSE, FALSE, sizeof (SendFailed));
   runner->source = g_source_new (&source_funcs, sizeof (RunnerSource));
   ((RunnerSource *) runner->source)->runner = runner;
   g_source_set_name (runner->source, "stox core events and deadlines");
@@ -516,7 +546,7 @@ stox_runner_free (StoxRunner *runner)
   g_source_unref (runner->source);
   ring_clear (&runner->events);
   g_ptr_array_unref (runner->actions);
-  g_ptr_array_unref (runner->failed);
+  g_array_unref (runner->failed);
   g_free (runner);
 }
 

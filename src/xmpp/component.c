@@ -34,6 +34,8 @@
 #include "convert.h"
 #include "gsource.h"
 
+G_DEFINE_QUARK (stox-xmpp-component-error-quark, stox_xmpp_component_error)
+
 #define DEFAULT_BACKOFF_BASE_MS 1000
 #define DEFAULT_BACKOFF_CAP_MS  60000
 #define DEFAULT_QUEUE_LIMIT     10000
@@ -561,27 +563,34 @@ stox_xmpp_component_start (StoxXmppComponent *c)
 
 gboolean
 stox_xmpp_component_send (StoxXmppComponent *c,
-                          const StoxStanza  *st)
+                          const StoxStanza  *st,
+                          GError           **error)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) invalid = NULL;
   xmpp_stanza_t *stanza;
 
   g_return_val_if_fail (c != NULL, FALSE);
   g_return_val_if_fail (st != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /* The caller logs the failure, once. */
   if (!c->up || c->stopping)
-    return FALSE;
-  if ((gsize) xmpp_conn_send_queue_len (c->conn) >= c->queue_limit)
     {
-      g_debug ("XMPP component %s: send queue full (%zu stanzas)", c->jid, c->queue_limit);
+      g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_DOWN,
+                   "XMPP link down");
       return FALSE;
     }
-  stanza = stox_xmpp_stanza_encode (c->ctx, st, &error);
+  if ((gsize) xmpp_conn_send_queue_len (c->conn) >= c->queue_limit)
+    {
+      g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_CONGESTED,
+                   "XMPP send queue full (%zu stanzas)", c->queue_limit);
+      return FALSE;
+    }
+  stanza = stox_xmpp_stanza_encode (c->ctx, st, &invalid);
   if (stanza == NULL)
     {
-      g_message ("XMPP component %s: not sending stanza id '%s': %s", c->jid,
-                 st->id != NULL && stox_xmpp_text_is_valid (st->id) ? st->id : "",
-                 error->message);
+      g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
+                   "%s", invalid->message);
       return FALSE;
     }
   xmpp_send (c->conn, stanza);

@@ -13,6 +13,17 @@ G_BEGIN_DECLS
 
 typedef struct _StoxXmppComponent StoxXmppComponent;
 
+/* Why a stanza was not queued. */
+#define STOX_XMPP_COMPONENT_ERROR (stox_xmpp_component_error_quark ())
+GQuark stox_xmpp_component_error_quark (void);
+
+typedef enum
+{
+  STOX_XMPP_COMPONENT_ERROR_DOWN,       /* the link is down or stopping */
+  STOX_XMPP_COMPONENT_ERROR_CONGESTED,  /* the send queue is at its bound */
+  STOX_XMPP_COMPONENT_ERROR_INVALID,    /* the stanza cannot be encoded */
+} StoxXmppComponentError;
+
 typedef struct
 {
   const char *jid;      /* component JID */
@@ -57,9 +68,13 @@ void stox_xmpp_component_set_dispatch_func (StoxXmppComponent   *c,
 /* First connection attempt; later ones are scheduled by the component. */
 void     stox_xmpp_component_start (StoxXmppComponent *c);
 
-/* Queues `st` for sending.  FALSE when the link is down or the send queue
- * is over its bound (the caller answers resource-constraint / 503). */
-gboolean stox_xmpp_component_send (StoxXmppComponent *c, const StoxStanza *st);
+/* Queues `st` for sending.  FALSE, and nothing queued, when the link is
+ * down or the send queue is at its bound (_DOWN, _CONGESTED: a later try
+ * may pass), or when `st` cannot be written as XML (_INVALID, with the
+ * translator's reason: no try will). */
+gboolean stox_xmpp_component_send (StoxXmppComponent *c,
+                                   const StoxStanza  *st,
+                                   GError           **error);
 
 gboolean stox_xmpp_component_is_up (StoxXmppComponent *c);
 

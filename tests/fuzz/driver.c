@@ -164,7 +164,7 @@ on_xmpp_send (Driver *d, const StoxStanza *st, GPtrArray **more)
       /* As the runner does when the component cannot take it. */
       if (*more == NULL)
         *more = stox_actions_new ();
-      stox_gateway_on_xmpp_send_failed (d->gw, st, d->now, *more);
+      stox_gateway_on_xmpp_send_failed (d->gw, st, STOX_XMPP_SEND_FAILED_LINK, d->now, *more);
       return;
     }
   if (st->kind == STOX_STANZA_MESSAGE && st->id != NULL && g_strcmp0 (st->type, "error") != 0)

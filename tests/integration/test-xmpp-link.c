@@ -519,7 +519,7 @@ ping_server (Fixture *f, const char *id)
   g_autoptr(StoxStanza) ping = iq_to_server (id, "ping", "urn:xmpp:ping");
   Seen *s;
 
-  g_assert_true (stox_xmpp_component_send (f->comp, ping));
+  g_assert_true (stox_xmpp_component_send (f->comp, ping, NULL));
   g_assert_true (wait_for (f, has_stanza, id, 5000));
   s = must_seen (f, id);
   g_assert_cmpint (s->kind, ==, STOX_STANZA_IQ);
@@ -535,6 +535,8 @@ ping_server (Fixture *f, const char *id)
 static void
 test_link_lifecycle (Fixture *f, gconstpointer data)
 {
+  g_autoptr(GError) error = NULL;
+
   (void) data;
   if (!need_prosody (f))
     return;
@@ -544,7 +546,7 @@ test_link_lifecycle (Fixture *f, gconstpointer data)
 
   g_autoptr(StoxStanza) disco = iq_to_server ("disco-1", "query",
                                               "http://jabber.org/protocol/disco#info");
-  g_assert_true (stox_xmpp_component_send (f->comp, disco));
+  g_assert_true (stox_xmpp_component_send (f->comp, disco, NULL));
   g_assert_true (wait_for (f, has_stanza, "disco-1", 5000));
   Seen *s = must_seen (f, "disco-1");
   g_assert_cmpstr (s->type, ==, "result");
@@ -559,17 +561,21 @@ test_link_lifecycle (Fixture *f, gconstpointer data)
   msg->from = g_strdup ("alice@" COMPONENT);
   msg->to = g_strdup ("bob@" COMPONENT);
   msg->body = g_strdup (body);
-  g_assert_true (stox_xmpp_component_send (f->comp, msg));
+  g_assert_true (stox_xmpp_component_send (f->comp, msg, NULL));
   g_assert_true (wait_for (f, has_stanza, "msg-1", 5000));
   s = must_seen (f, "msg-1");
   g_assert_cmpint (s->kind, ==, STOX_STANZA_MESSAGE);
   g_assert_cmpstr (s->body, ==, body);
   g_assert_cmpstr (s->from, ==, "alice@" COMPONENT);
 
-  /* Invalid UTF-8 is refused before the wire; the link stays up. */
+  /* Invalid UTF-8 is refused before the wire, as a stanza that cannot
+   * be encoded (not as a link down); the link stays up. */
   g_free (msg->body);
   msg->body = g_strdup ("bad \xff byte");
-  g_assert_false (stox_xmpp_component_send (f->comp, msg));
+  g_assert_false (stox_xmpp_component_send (f->comp, msg, &error));
+  g_assert_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "body"));
+  g_clear_error (&error);
   ping_server (f, "ping-2");
 
   /* Idle: about one wake-up a second (libstrophe's timers), no more. */
@@ -591,7 +597,9 @@ test_link_lifecycle (Fixture *f, gconstpointer data)
   g_assert_nonnull (down->reason);
   g_assert_cmpuint (down->retry_in_s, >=, 1);
   g_assert_false (stox_xmpp_component_is_up (f->comp));
-  g_assert_false (stox_xmpp_component_send (f->comp, msg));
+  g_assert_false (stox_xmpp_component_send (f->comp, msg, &error));
+  g_assert_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_DOWN);
+  g_clear_error (&error);
   g_assert_true (wait_for (f, has_downs, GUINT_TO_POINTER (3), 5000));
   g_assert_nonnull (strstr (last_link (f->links)->reason, "refused"));
 
@@ -726,6 +734,7 @@ test_link_conflict (Fixture *f, gconstpointer data)
 static void
 test_link_stop (Fixture *f, gconstpointer data)
 {
+  g_autoptr(GError) error = NULL;
   gint64 t0;
   guint events;
 
@@ -736,11 +745,13 @@ test_link_stop (Fixture *f, gconstpointer data)
 
   /* queued just before stop: goes out before </stream:stream> */
   g_autoptr(StoxStanza) ping = iq_to_server ("ping-s", "ping", "urn:xmpp:ping");
-  g_assert_true (stox_xmpp_component_send (f->comp, ping));
+  g_assert_true (stox_xmpp_component_send (f->comp, ping, NULL));
   t0 = g_get_monotonic_time ();
   stox_xmpp_component_stop (f->comp, on_done, f);
   g_assert_false (stox_xmpp_component_is_up (f->comp));
-  g_assert_false (stox_xmpp_component_send (f->comp, ping));
+  g_assert_false (stox_xmpp_component_send (f->comp, ping, &error));
+  g_assert_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_DOWN);
+  g_clear_error (&error);
   g_assert_false (f->done);                 /* from the loop, not from stop() */
   g_assert_true (wait_for (f, is_done, NULL, 3000));
   /* closed by the server's answer, not by the 2 s deadline */
@@ -775,6 +786,8 @@ test_link_stop_while_down (Fixture *f, gconstpointer data)
 static void
 test_link_back_pressure (Fixture *f, gconstpointer data)
 {
+  g_autoptr(GError) error = NULL;
+
   (void) data;
   if (!need_prosody (f))
     return;
@@ -782,13 +795,17 @@ test_link_back_pressure (Fixture *f, gconstpointer data)
 
   g_autoptr(StoxStanza) ping = iq_to_server ("ping-bp", "ping", "urn:xmpp:ping");
   stox_xmpp_component_set_queue_limit (f->comp, 0);
-  g_assert_false (stox_xmpp_component_send (f->comp, ping));
+  g_assert_false (stox_xmpp_component_send (f->comp, ping, &error));
+  g_assert_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_CONGESTED);
+  g_clear_error (&error);
   stox_xmpp_component_set_queue_limit (f->comp, 3);
   /* the queue drains only when the loop runs */
   for (int i = 0; i < 3; i++)
-    g_assert_true (stox_xmpp_component_send (f->comp, ping));
+    g_assert_true (stox_xmpp_component_send (f->comp, ping, NULL));
   g_assert_cmpuint (stox_xmpp_component_queue_len (f->comp), ==, 3);
-  g_assert_false (stox_xmpp_component_send (f->comp, ping));
+  g_assert_false (stox_xmpp_component_send (f->comp, ping, &error));
+  g_assert_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_CONGESTED);
+  g_clear_error (&error);
   /* one main-loop iteration flushes it: prepare() saw the queue */
   g_main_context_iteration (NULL, FALSE);
   g_assert_cmpuint (stox_xmpp_component_queue_len (f->comp), ==, 0);
@@ -813,7 +830,7 @@ test_link_burst (Fixture *f, gconstpointer data)
       msg->from = g_strdup ("alice@" COMPONENT);
       msg->to = g_strdup ("bob@" COMPONENT);
       msg->body = g_strdup (big);
-      g_assert_true (stox_xmpp_component_send (f->comp, msg));
+      g_assert_true (stox_xmpp_component_send (f->comp, msg, NULL));
     }
   g_assert_true (wait_for (f, has_stanza, "burst-199", 10000));
   for (int i = 0; i < 200; i++)

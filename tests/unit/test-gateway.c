@@ -334,13 +334,67 @@ test_send_failed_503 (Fixture *f, gconstpointer data)
   stox_gateway_on_sip (f->gw, req, T0, f->actions);
   StoxStanza *st = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
   g_autoptr (GPtrArray) more = stox_actions_new ();
-  stox_gateway_on_xmpp_send_failed (f->gw, st, T0, more);
+  stox_gateway_on_xmpp_send_failed (f->gw, st, STOX_XMPP_SEND_FAILED_LINK, T0, more);
   g_assert_cmpuint (more->len, ==, 1);
   StoxAction *a = more->pdata[0];
   g_assert_cmpint (a->kind, ==, STOX_ACTION_SIP_RESPOND);
   g_assert_cmpuint (a->u.respond.status, ==, 503);
   g_assert_cmpuint (a->u.respond.retry_after, >=, 1);
+  g_assert_cmpstr (a->u.respond.warning, ==, "the XMPP server is not reachable");
   g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, -1);
+}
+
+/* A stanza the XMPP front end cannot encode is not a link down: the
+ * sender hears the gateway's own failure, with no Retry-After (a retry
+ * fails the same way), inside the window and after it. */
+static void
+test_send_failed_invalid_500 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                "text/plain", "hi");
+  StoxGatewayStats stats;
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  StoxStanza *st = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+  g_autoptr (GPtrArray) more = stox_actions_new ();
+  stox_gateway_on_xmpp_send_failed (f->gw, st, STOX_XMPP_SEND_FAILED_INVALID, T0, more);
+  g_assert_cmpuint (more->len, ==, 1);
+  StoxAction *a = more->pdata[0];
+  g_assert_cmpint (a->kind, ==, STOX_ACTION_SIP_RESPOND);
+  g_assert_cmpuint (a->u.respond.token, ==, req->token);
+  g_assert_cmpuint (a->u.respond.status, ==, 500);
+  g_assert_cmpuint (a->u.respond.retry_after, ==, 0);
+  g_assert_cmpstr (a->u.respond.warning, ==, "the message cannot be written as XMPP");
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.refused, ==, 1);
+  g_assert_cmpuint (stats.sip_failed, ==, 1);
+  g_assert_cmpuint (stats.pending, ==, 0);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, -1);
+  clear (f);
+  g_ptr_array_set_size (more, 0);
+
+  /* Answered 202 already: a MESSAGE back says why, not "unreachable". */
+  g_autoptr (StoxSipRequest) late = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
+                                                 "text/plain", "hi again");
+  stox_gateway_on_sip (f->gw, late, T0, f->actions);
+  StoxStanza *st2 = stox_stanza_new (STOX_STANZA_MESSAGE);
+  st2->id = g_strdup (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->id);
+  st2->type = g_strdup ("chat");
+  clear (f);
+  stox_gateway_on_timer (f->gw, T0 + 10 * G_USEC_PER_SEC, f->actions);
+  g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 202);
+  clear (f);
+  stox_gateway_on_xmpp_send_failed (f->gw, st2, STOX_XMPP_SEND_FAILED_INVALID, T0, more);
+  stox_stanza_free (st2);
+  g_assert_cmpuint (more->len, ==, 1);
+  a = more->pdata[0];
+  g_assert_cmpint (a->kind, ==, STOX_ACTION_SIP_MESSAGE);
+  g_autofree char *notice = g_strndup (g_bytes_get_data (a->u.message.body, NULL),
+                                       g_bytes_get_size (a->u.message.body));
+  g_test_message ("%s", notice);
+  g_assert_nonnull (strstr (notice, "internal-server-error"));
+  g_assert_nonnull (strstr (notice, "cannot be written as XMPP"));
+  g_assert_null (strstr (notice, "not reachable"));
 }
 
 static void
@@ -1124,7 +1178,7 @@ test_stats_every_counter (Fixture *f, gconstpointer data)
   stox_gateway_on_sip (f->gw, lost, T0 + 500 * MS, f->actions);
   g_autoptr (GPtrArray) failed = stox_actions_new ();
   stox_gateway_on_xmpp_send_failed (f->gw, take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza,
-                                    T0 + 500 * MS, failed);
+                                    STOX_XMPP_SEND_FAILED_LINK, T0 + 500 * MS, failed);
   g_assert_cmpuint (((StoxAction *) failed->pdata[0])->u.respond.status, ==, 503);
   clear (f);
   want.sip_to_xmpp++;
@@ -1270,6 +1324,7 @@ main (int argc, char **argv)
   ADD ("sip/message/bounce-wait-zero", test_bounce_wait_zero);
   ADD ("sip/message/link-down-503", test_link_down_503);
   ADD ("sip/message/send-failed-503", test_send_failed_503);
+  ADD ("sip/message/send-failed-invalid-500", test_send_failed_invalid_500);
   ADD ("sip/message/overload-503", test_overload_503);
   ADD ("limits/max-pending-default", test_max_pending_default);
   ADD ("sip/message/answered-memory-bounded", test_answered_memory_bounded);
