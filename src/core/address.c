@@ -38,7 +38,9 @@
 
 #include <string.h>
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-address-error-quark, stox_address_error)
+/* clang-format on */
 
 /* RFC 3261 §25.1: mark (part of unreserved) and user-unreserved.  A user
  * part is 1*( alphanum / mark / user-unreserved / escaped ). */

@@ -3,7 +3,9 @@
 
 #include "message-content.h"
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-message-error-quark, stox_message_error)
+/* clang-format on */
 
 StoxMessageContent *
 stox_message_content_new (char *body)

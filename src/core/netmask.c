@@ -13,7 +13,9 @@ typedef struct
   guint   prefix;
 } Prefix;
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-netmask-error-quark, stox_netmask_error)
+/* clang-format on */
 
 struct _StoxNetmaskList
 {

@@ -19,7 +19,9 @@
 #include "text.h"
 #include "xml.h"
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-pidf-error-quark, stox_pidf_error)
+/* clang-format on */
 
 
 #define NS_PIDF "urn:ietf:params:xml:ns:pidf"

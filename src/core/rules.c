@@ -14,7 +14,9 @@
 #include "stats.h"
 #include "types.h"
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-rules-error-quark, stox_rules_error)
+/* clang-format on */
 
 /* Longest line accepted, in bytes without the line terminator.  The longest
  * real row is far below; the cap only keeps diagnostics bounded. */

@@ -32,7 +32,9 @@
 
 #include <glib/gstdio.h>
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-config-error-quark, stox_config_error)
+/* clang-format on */
 
 #define DEFAULT_LISTEN     "sip:127.0.0.1:5060"
 #define DEFAULT_SERVER     "127.0.0.1"

@@ -41,7 +41,9 @@
 
 #include "daemon/store.h"
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-store-error-quark, stox_store_error)
+/* clang-format on */
 
 /* Finalizes a one-off statement (those used while opening only). */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)

@@ -34,7 +34,9 @@
 #include "sip/convert.h"
 #include "sip/message-size.h"
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
+/* clang-format on */
 
 /* An incoming request the core has not answered after 64×T1 (when any
  * UDP client has given up, RFC 3261 §17.1.2.2) is answered 500 here, so a

@@ -34,7 +34,9 @@
 #include "convert.h"
 #include "gsource.h"
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-xmpp-component-error-quark, stox_xmpp_component_error)
+/* clang-format on */
 
 #define DEFAULT_BACKOFF_BASE_MS 1000
 #define DEFAULT_BACKOFF_CAP_MS  60000

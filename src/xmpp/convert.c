@@ -19,7 +19,9 @@
 
 #include "core/text.h"
 
+/* clang-format off */
 G_DEFINE_QUARK (stox-xmpp-convert-error-quark, stox_xmpp_convert_error)
+/* clang-format on */
 
 #define NS_CLIENT    "jabber:client"
 
