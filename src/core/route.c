@@ -115,6 +115,17 @@ stox_route_sip (const StoxRouteConfig *config,
   return TRUE;
 }
 
+/* local@domain with the localpart folded and the domain in lower case;
+ * NULL when the localpart cannot be mapped. */
+static char *
+bare_folded (const StoxJid *jid)
+{
+  g_autofree char *local = stox_address_jid_local_fold (jid->local, NULL);
+  g_autofree char *domain = g_ascii_strdown (jid->domain, -1);
+
+  return local != NULL ? g_strdup_printf ("%s@%s", local, domain) : NULL;
+}
+
 void
 stox_stanza_route_clear (StoxStanzaRoute *route)
 {
@@ -184,7 +195,8 @@ stox_route_stanza (const StoxRouteConfig *config,
       return FALSE;
     }
   /* RFC 7572 Table 1 note 1: bare JID → From, resource → ;gr= */
-  ret_route->from_uri = stox_address_jid_to_sip (from, from->domain, &error);
+  g_autofree char *from_domain = g_ascii_strdown (from->domain, -1);
+  ret_route->from_uri = stox_address_jid_to_sip (from, from_domain, &error);
   if (ret_route->from_uri == NULL)
     {
       stox_stanza_route_clear (ret_route);
@@ -192,8 +204,17 @@ stox_route_stanza (const StoxRouteConfig *config,
       *ret_why = g_strdup (error->message);
       return FALSE;
     }
-  ret_route->from_bare = g_strdup_printf ("%s@%s", from->local, from->domain);
-  ret_route->to_bare = g_strdup_printf ("%s@%s", to->local, to->domain);
+  /* The tables key both by the folded form: ejabberd passes a JID on as
+   * its client wrote it (RFC 7622 §3.3.1: ALICE@ is alice@). */
+  ret_route->from_bare = bare_folded (from);
+  ret_route->to_bare = bare_folded (to);
+  if (ret_route->from_bare == NULL || ret_route->to_bare == NULL)
+    {
+      stox_stanza_route_clear (ret_route);
+      *ret_condition = "jid-malformed";
+      *ret_why = g_strdup ("a localpart cannot be normalised");
+      return FALSE;
+    }
   ret_route->from_resource = g_strdup (from->resource);
   return TRUE;
 }

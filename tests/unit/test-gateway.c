@@ -644,6 +644,23 @@ test_xmpp_escaped_target (Fixture *f, gconstpointer data)
                    "sip:o'malley@sip.test");
 }
 
+/* ejabberd passes a JID on as its client wrote it; the SIP user is the
+ * one of the case-folded localpart (RFC 7622 §3.3.1), from and to. */
+static void
+test_xmpp_target_case_folded (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) st = chat_new ("x", STOX_CHAT_STATE_NONE);
+  g_free (st->to);
+  st->to = g_strdup ("ALICE@sip.test");
+  g_free (st->from);
+  st->from = g_strdup ("Bob@XMPP.test/Laptop");
+
+  stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_REQUEST);
+  g_assert_cmpstr (a->u.request.request_uri, ==, "sip:alice@sip.test");
+  g_assert_cmpstr (a->u.request.from_uri, ==, "sip:bob@xmpp.test;gr=Laptop");
+}
+
 static void
 test_xmpp_refusals (Fixture *f, gconstpointer data)
 {
@@ -1208,6 +1225,7 @@ main (int argc, char **argv)
   ADD ("xmpp/message/to-sip-and-error-back", test_xmpp_message_to_sip);
   ADD ("xmpp/message/success-silent", test_xmpp_success_is_silent);
   ADD ("xmpp/message/escaped-target", test_xmpp_escaped_target);
+  ADD ("xmpp/message/target-case-folded", test_xmpp_target_case_folded);
   ADD ("xmpp/message/refusals", test_xmpp_refusals);
   ADD ("xmpp/message/bodyless", test_xmpp_bodyless_not_forwarded);
   ADD ("xmpp/chat-states", test_xmpp_chat_states);
