@@ -23,6 +23,13 @@ stox_domain_allowed (char *const *domains, const char *domain)
   return FALSE;
 }
 
+gboolean
+stox_route_own_domain (const StoxRouteConfig *config, const char *domain)
+{
+  return stox_domain_equal (domain, config->sip_domain) ||
+         stox_domain_equal (domain, config->component);
+}
+
 char *
 stox_bare_jid (const char *jid)
 {
@@ -75,6 +82,17 @@ stox_route_sip (const StoxRouteConfig *config,
       /* RFC 7247 §8: XMPP cannot promise TLS on every hop. */
       *ret_status = 416;
       *ret_why = g_strdup ("sips: cannot be gatewayed to XMPP");
+      return FALSE;
+    }
+  if (stox_route_own_domain (config, target->host))
+    {
+      /* Whatever xmpp-domains says ('*' too): the stanza would come back
+       * to this very component and leave as a new SIP request, with a
+       * fresh Max-Forwards and the gateway's standing — a loop, and a way
+       * to launder a From. */
+      *ret_status = 404;
+      *ret_why = g_strdup_printf ("%s is the gateway's own domain: never routed back "
+                                  "through XMPP", target->host);
       return FALSE;
     }
   if (!stox_domain_allowed (config->xmpp_domains, target->host))
@@ -165,6 +183,15 @@ stox_route_stanza (const StoxRouteConfig *config,
     {
       *ret_condition = "jid-malformed";
       *ret_why = g_strdup (error->message);
+      return FALSE;
+    }
+  if (stox_route_own_domain (config, from->domain))
+    {
+      /* Only this gateway speaks for its domains on the XMPP server: such
+       * a stanza already crossed from SIP once (a loop), whatever
+       * xmpp-domains says. */
+      *ret_condition = "forbidden";
+      *ret_why = g_strdup ("the sender is in the gateway's own domain: nothing crosses twice");
       return FALSE;
     }
   if (!stox_domain_allowed (config->xmpp_domains, from->domain))

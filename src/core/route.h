@@ -57,6 +57,11 @@ gboolean stox_route_stanza (const StoxRouteConfig *config,
                             const char           **ret_condition,
                             char                 **ret_why);
 
+/* TRUE for the SIP domain and the component's domain: the gateway never
+ * routes into them and takes no stanza from them, whatever xmpp-domains
+ * says (stox.conf(5)). */
+gboolean stox_route_own_domain (const StoxRouteConfig *config, const char *domain);
+
 gboolean stox_domain_equal (const char *a, const char *b);
 gboolean stox_domain_allowed (char *const *domains, const char *domain);
 
