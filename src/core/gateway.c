@@ -123,6 +123,8 @@ stox_gateway_new (const StoxGatewayConfig *config,
   gw->route.sip_domain = gw->sip_domain;
   gw->route.component = gw->component;
   gw->route.xmpp_domains = gw->xmpp_domains;
+  gw->route.trusted = gw->trusted;
+  gw->route.trust_from = config->trust_from;
 
   gw->im = stox_im_new ((gint64) config->bounce_wait_ms * 1000,
                         config->max_message_size != 0 ? config->max_message_size : 1300,
@@ -173,7 +175,7 @@ stox_gateway_on_sip (StoxGateway          *gw,
 {
   guint from = actions->len;
 
-  if (gw->trusted != NULL && !stox_netmask_list_contains (gw->trusted, req->source))
+  if (!stox_route_source_trusted (&gw->route, req->source))
     {
       stox_actions_respond (actions, req->token, 403, 0, NULL, NULL,
                             "source is not a trusted peer");

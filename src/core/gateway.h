@@ -30,6 +30,10 @@ typedef struct
   const char        *component;           /* component JID (a domain) */
   const char *const *xmpp_domains;        /* NULL or {"*"}: any */
   const char *const *trusted_peers;       /* NULL: any source */
+  /* The trusted peers authenticate the From of every request they relay
+   * ([sip] trust-from): a From then vouches for its user as a
+   * P-Asserted-Identity does (presence to SIP watchers). */
+  gboolean           trust_from;
   guint              bounce_wait_ms;      /* 0–400 */
   guint              max_message_size;    /* bytes, RFC 3428 §8 */
   const char        *instance;            /* unique per process: stanza ids */

@@ -45,7 +45,8 @@ typedef struct
   InState   state;
   gint64    deadline;     /* WAITING: window end; ANSWERED: forget time */
   GList     link;         /* in im->waiting or im->answered */
-  char     *sip_from;     /* the SIP sender, where a late notice goes */
+  char     *sip_from;     /* the SIP sender (its asserted identity, else
+                           * the From), where a late notice goes */
   char     *sip_target;   /* the Request-URI, the late notice's From */
   char     *jid_to;       /* bare JID a bounce must come from */
 } PendingIn;
@@ -327,7 +328,7 @@ stox_im_on_sip_message (StoxIm               *im,
   p->stanza_id = g_strdup (st->id);
   p->token = req->token;
   p->link.data = p;
-  p->sip_from = g_strdup (req->from_uri);
+  p->sip_from = g_strdup (route.sender_uri);
   p->sip_target = g_strdup (req->request_uri);
   p->jid_to = g_strdup (route.jid_to_bare);
   g_hash_table_insert (im->in_by_id, p->stanza_id, p);

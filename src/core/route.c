@@ -24,6 +24,12 @@ stox_domain_allowed (char *const *domains, const char *domain)
 }
 
 gboolean
+stox_route_source_trusted (const StoxRouteConfig *config, const char *source)
+{
+  return config->trusted == NULL || stox_netmask_list_contains (config->trusted, source);
+}
+
+gboolean
 stox_route_own_domain (const StoxRouteConfig *config, const char *domain)
 {
   return stox_domain_equal (domain, config->sip_domain) ||
@@ -48,6 +54,8 @@ stox_sip_route_clear (StoxSipRoute *route)
   g_clear_pointer (&route->jid_from, g_free);
   g_clear_pointer (&route->jid_to, g_free);
   g_clear_pointer (&route->jid_to_bare, g_free);
+  g_clear_pointer (&route->sender_uri, g_free);
+  route->vouched = FALSE;
 }
 
 static guint
@@ -57,6 +65,22 @@ address_error_status (const GError *error)
       g_error_matches (error, STOX_ADDRESS_ERROR, STOX_ADDRESS_ERROR_SCHEME))
     return 416;
   return 400;
+}
+
+/* An asserted identity names the user, not the device: when the From is
+ * that same user, its ;gr= (RFC 5627) still says which device wrote, and
+ * becomes the resource as it would without the assertion. */
+static void
+keep_from_device (StoxSipUri *asserted, const char *from_uri)
+{
+  g_autoptr (StoxSipUri) from = NULL;
+
+  if (asserted->gr != NULL || from_uri == NULL)
+    return;
+  from = stox_sip_uri_parse (from_uri, NULL);
+  if (from != NULL && from->gr != NULL && g_strcmp0 (from->user, asserted->user) == 0 &&
+      stox_domain_equal (from->host, asserted->host))
+    asserted->gr = g_steal_pointer (&from->gr);
 }
 
 gboolean
@@ -69,6 +93,8 @@ stox_route_sip (const StoxRouteConfig *config,
   g_autoptr (GError) error = NULL;
   g_autoptr (StoxSipUri) target = NULL;
   g_autoptr (StoxSipUri) sender = NULL;
+  gboolean trusted_source, asserted;
+  const char *identity;
 
   target = stox_sip_uri_parse (req->request_uri, &error);
   if (target == NULL)
@@ -101,19 +127,29 @@ stox_route_sip (const StoxRouteConfig *config,
       *ret_why = g_strdup_printf ("domain %s is not served by this gateway", target->host);
       return FALSE;
     }
-  sender = stox_sip_uri_parse (req->from_uri, &error);
+  /* RFC 3325 §9.1: the identity a trusted peer asserts names the user;
+   * a P-Asserted-Identity from anyone else is ignored (RFC 3325 §5). */
+  trusted_source = stox_route_source_trusted (config, req->source);
+  asserted = req->asserted_uri != NULL && trusted_source;
+  identity = asserted ? req->asserted_uri : req->from_uri;
+  sender = stox_sip_uri_parse (identity, &error);
   if (sender == NULL)
     {
       *ret_status = address_error_status (error);
-      *ret_why = g_strdup_printf ("From: %s", error->message);
+      *ret_why = g_strdup_printf ("%s: %s", asserted ? "P-Asserted-Identity" : "From",
+                                  error->message);
       return FALSE;
     }
   if (!stox_domain_equal (sender->host, config->sip_domain))
     {
       *ret_status = 403;
-      *ret_why = g_strdup_printf ("sender domain %s is not %s", sender->host, config->sip_domain);
+      *ret_why = g_strdup_printf ("sender domain %s is not %s%s", sender->host,
+                                  config->sip_domain,
+                                  asserted ? " (P-Asserted-Identity)" : "");
       return FALSE;
     }
+  if (asserted)
+    keep_from_device (sender, req->from_uri);
   ret_route->jid_from = stox_address_sip_to_jid (sender, config->component, &error);
   if (ret_route->jid_from == NULL)
     {
@@ -130,6 +166,8 @@ stox_route_sip (const StoxRouteConfig *config,
       return FALSE;
     }
   ret_route->jid_to_bare = stox_bare_jid (ret_route->jid_to);
+  ret_route->sender_uri = g_strdup (identity);
+  ret_route->vouched = asserted || (config->trust_from && trusted_source);
   return TRUE;
 }
 

@@ -366,6 +366,18 @@ stox_watch_on_subscribe (StoxWatches           *ws,
       stox_actions_respond (actions, req->token, status, 0, NULL, NULL, why);
       return;
     }
+  if (!route.vouched)
+    {
+      /* All the gateway knows of a watcher is what a trusted peer vouches
+       * for: the From and the Contact are the watcher's own claims, and
+       * an approval given to romeo must not reach whoever writes romeo
+       * in a From — not as an active dialog, not as a fetch, and no
+       * subscription request goes out in romeo's name either. */
+      stox_actions_respond (actions, req->token, 403, 0, NULL, NULL,
+                            "presence goes only to a SIP user a trusted peer vouches for: "
+                            "P-Asserted-Identity (RFC 3325) missing");
+      return;
+    }
   if (!accept_allows_pidf (req->accept))
     {
       stox_actions_respond (actions, req->token, 406, 0, STOX_PIDF_CONTENT_TYPE, NULL,

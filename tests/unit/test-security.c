@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The gateway at the network edge, replayed through the engine with a
+ * fake clock: whom it believes a SIP request is from (P-Asserted-Identity
+ * of a trusted peer, RFC 3325), to whom presence goes (only identities a
+ * trusted peer vouches for), how much one source, one watcher and one XMPP
+ * user may hold, and what it refuses to send (stanzas above the size the
+ * XMPP server takes).  Each check here failed before its fix.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "core/gateway.h"
+#include "core/route.h"
+#include "support/shipped-rules.h"
+
+#define S  (G_USEC_PER_SEC)
+#define MS (G_GINT64_CONSTANT (1000))
+#define T0 (G_GINT64_CONSTANT (1000000000000))
+
+#define PROXY    "127.0.0.1"
+#define STRANGER "192.0.2.66"
+
+typedef struct
+{
+  StoxGatewayConfig config;
+  StoxRules        *rules;
+  StoxGateway      *gw;
+  GPtrArray        *actions;
+  StoxToken         next_token;
+} Fixture;
+
+static const char *const trusted_peers[] = { "127.0.0.0/8", "::1/128", NULL };
+static const char *const xmpp_domains[] = { "xmpp.test", NULL };
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->config = (StoxGatewayConfig) {
+    .sip_domain = "sip.test",
+    .component = "sip.test",
+    .xmpp_domains = xmpp_domains,
+    .trusted_peers = trusted_peers,
+    .bounce_wait_ms = 250,
+    .max_message_size = 1300,
+    .instance = "t",
+  };
+  f->rules = stox_test_load_shipped_rules ();
+  f->actions = stox_actions_new ();
+  f->next_token = 5000;
+}
+
+/* The gateway of f->config, link up.  Tests change the config first. */
+static void
+start (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->gw = stox_gateway_new (&f->config, f->rules, &error);
+  g_assert_no_error (error);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0, f->actions);
+  g_ptr_array_set_size (f->actions, 0);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_ptr_array_unref (f->actions);
+  stox_gateway_free (f->gw);
+  stox_rules_free (f->rules);
+}
+
+static void
+clear (Fixture *f)
+{
+  g_ptr_array_set_size (f->actions, 0);
+}
+
+static guint
+count (Fixture *f, StoxActionKind kind)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->actions->len; i++)
+    n += ((StoxAction *) f->actions->pdata[i])->kind == kind;
+  return n;
+}
+
+static StoxAction *
+find (Fixture *f, StoxActionKind kind, guint nth)
+{
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+      if (a->kind == kind && nth-- == 0)
+        return a;
+    }
+  g_error ("no action of kind %d (have %u actions)", kind, f->actions->len);
+  return NULL;
+}
+
+static guint
+count_presence (Fixture *f, const char *type, const char *from, const char *to)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+      n += a->kind == STOX_ACTION_XMPP_SEND && a->u.stanza->kind == STOX_STANZA_PRESENCE &&
+           g_strcmp0 (a->u.stanza->type, type) == 0 &&
+           g_strcmp0 (a->u.stanza->from, from) == 0 && g_strcmp0 (a->u.stanza->to, to) == 0;
+    }
+  return n;
+}
+
+static guint
+respond_status (Fixture *f)
+{
+  return find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status;
+}
+
+static StoxSipRequest *
+request_new (Fixture      *f,
+             StoxSipMethod method,
+             const char   *source,
+             const char   *from,
+             const char   *asserted,
+             const char   *to)
+{
+  StoxSipRequest *req = stox_sip_request_new ();
+
+  req->token = ++f->next_token;
+  req->method = method;
+  req->method_name = g_strdup (method == STOX_SIP_METHOD_MESSAGE ? "MESSAGE" : "SUBSCRIBE");
+  req->request_uri = g_strdup (to);
+  req->from_uri = g_strdup (from);
+  req->asserted_uri = g_strdup (asserted);
+  req->to_uri = g_strdup (to);
+  req->source = g_strdup (source);
+  req->call_id = g_strdup_printf ("call-%" G_GUINT64_FORMAT, req->token);
+  if (method == STOX_SIP_METHOD_MESSAGE)
+    {
+      req->content_type = g_strdup ("text/plain");
+      req->body = g_bytes_new_static ("hello", 5);
+    }
+  else
+    {
+      req->event = g_strdup ("presence");
+      req->expires = 600;
+    }
+  return req;
+}
+
+/* Sends it; returns its token. */
+static StoxToken
+send_sip (Fixture *f, StoxSipMethod method, const char *source, const char *from,
+          const char *asserted, const char *to, gint64 expires, gint64 now)
+{
+  g_autoptr (StoxSipRequest) req = request_new (f, method, source, from, asserted, to);
+
+  if (expires != -2)
+    req->expires = expires;
+  stox_gateway_on_sip (f->gw, req, now, f->actions);
+  return req->token;
+}
+
+static void
+xmpp_presence (Fixture *f, const char *type, const char *from, const char *to,
+               const char *status, gint64 now)
+{
+  g_autoptr (StoxStanza) st = stox_stanza_new (STOX_STANZA_PRESENCE);
+
+  st->type = g_strdup (type);
+  st->from = g_strdup (from);
+  st->to = g_strdup (to);
+  st->status = g_strdup (status);
+  stox_gateway_on_stanza (f->gw, st, now, f->actions);
+}
+
+static void
+respond_sip (Fixture *f, StoxToken token, guint status, gint64 now)
+{
+  StoxSipResponse resp = { .token = token, .status = status, .phrase = (char *) "x",
+                           .expires = -1, .min_expires = -1 };
+
+  stox_gateway_on_sip_response (f->gw, &resp, now, f->actions);
+}
+
+/* Answers every NOTIFY among the actions with 200, then clears them. */
+static void
+answer_notifies (Fixture *f, gint64 now)
+{
+  g_autoptr (GArray) tokens = g_array_new (FALSE, FALSE, sizeof (StoxToken));
+
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+      if (a->kind == STOX_ACTION_SIP_NOTIFY)
+        g_array_append_val (tokens, a->u.notify.token);
+    }
+  clear (f);
+  for (guint i = 0; i < tokens->len; i++)
+    respond_sip (f, g_array_index (tokens, StoxToken, i), 200, now);
+  clear (f);
+}
+
+static char *
+notify_body (StoxAction *a)
+{
+  GBytes *b = a->u.notify.body;
+
+  return b != NULL ? g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b)) : NULL;
+}
+
+/* ---- 1. P-Asserted-Identity (RFC 3325) --------------------------------- */
+
+/* The proxy asserts the user; the From may say anything (RFC 3323
+ * anonymity, or a user's own claim). */
+static void
+test_pai_names_the_sender (Fixture *f, gconstpointer data)
+{
+  static const struct
+  {
+    const char *from, *asserted, *jid_from;
+  } rows[] = {
+    { "sip:anonymous@anonymous.invalid", "sip:romeo@sip.test", "romeo@sip.test" },
+    { "sip:boss@sip.test", "sip:romeo@sip.test", "romeo@sip.test" },
+    { "sip:romeo@sip.test;gr=phone", "sip:romeo@sip.test", "romeo@sip.test/phone" },
+    { "sip:boss@sip.test;gr=phone", "sip:romeo@sip.test", "romeo@sip.test" },
+    { "sip:boss@sip.test", NULL, "boss@sip.test" },
+  };
+
+  start (f);
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_test_message ("From %s, P-Asserted-Identity %s", rows[i].from, rows[i].asserted);
+      send_sip (f, STOX_SIP_METHOD_MESSAGE, PROXY, rows[i].from, rows[i].asserted,
+                "sip:juliet@xmpp.test", -2, T0);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      g_assert_cmpstr (find (f, STOX_ACTION_XMPP_SEND, 0)->u.stanza->from, ==, rows[i].jid_from);
+      clear (f);
+    }
+}
+
+/* An asserted identity outside the SIP domain is refused as a From would
+ * be (403); a P-Asserted-Identity that does not parse is a 400. */
+static void
+test_pai_refusals (Fixture *f, gconstpointer data)
+{
+  start (f);
+  send_sip (f, STOX_SIP_METHOD_MESSAGE, PROXY, "sip:romeo@sip.test", "sip:romeo@evil.test",
+            "sip:juliet@xmpp.test", -2, T0);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  g_assert_cmpuint (respond_status (f), ==, 403);
+  clear (f);
+  send_sip (f, STOX_SIP_METHOD_MESSAGE, PROXY, "sip:romeo@sip.test", "sip:%zz@sip.test",
+            "sip:juliet@xmpp.test", -2, T0);
+  g_assert_cmpuint (respond_status (f), ==, 400);
+}
+
+/* RFC 3325 §5: only a trusted element asserts.  The engine never lets an
+ * untrusted source in (403), and the routing rule itself ignores what such
+ * a source asserts. */
+static void
+test_pai_untrusted_ignored (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxNetmaskList) trusted = stox_netmask_list_new (trusted_peers, NULL);
+  StoxRouteConfig config = {
+    .sip_domain = "sip.test", .component = "sip.test", .trusted = trusted,
+  };
+  g_auto (StoxSipRoute) route = { 0 };
+  g_autoptr (StoxSipRequest) req = NULL;
+  g_autofree char *why = NULL;
+  guint status = 0;
+
+  start (f);
+  req = request_new (f, STOX_SIP_METHOD_MESSAGE, STRANGER, "sip:eve@sip.test",
+                     "sip:boss@sip.test", "sip:juliet@xmpp.test");
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  g_assert_cmpuint (respond_status (f), ==, 403);
+
+  g_assert_true (stox_route_sip (&config, req, &route, &status, &why));
+  g_assert_cmpstr (route.jid_from, ==, "eve@sip.test");
+  g_assert_cmpstr (route.sender_uri, ==, "sip:eve@sip.test");
+  g_assert_false (route.vouched);
+  stox_sip_route_clear (&route);
+
+  g_free (req->source);
+  req->source = g_strdup (PROXY);
+  g_assert_true (stox_route_sip (&config, req, &route, &status, &why));
+  g_assert_cmpstr (route.jid_from, ==, "boss@sip.test");
+  g_assert_true (route.vouched);
+}
+
+/* The "not delivered" notice goes back to the user the proxy asserted,
+ * not to a From it did not vouch for. */
+static void
+test_pai_late_notice_to_asserted (Fixture *f, gconstpointer data)
+{
+  f->config.bounce_wait_ms = 0;
+  start (f);
+  send_sip (f, STOX_SIP_METHOD_MESSAGE, PROXY, "sip:anonymous@anonymous.invalid",
+            "sip:romeo@sip.test", "sip:juliet@xmpp.test", -2, T0);
+  g_autofree char *id = g_strdup (find (f, STOX_ACTION_XMPP_SEND, 0)->u.stanza->id);
+  g_assert_cmpuint (respond_status (f), ==, 202);
+  clear (f);
+
+  g_autoptr (StoxStanza) bounce = stox_stanza_new (STOX_STANZA_MESSAGE);
+  bounce->type = g_strdup ("error");
+  bounce->id = g_strdup (id);
+  bounce->from = g_strdup ("juliet@xmpp.test");
+  bounce->to = g_strdup ("romeo@sip.test");
+  bounce->error_condition = g_strdup ("service-unavailable");
+  stox_gateway_on_stanza (f->gw, bounce, T0 + S, f->actions);
+  StoxAction *notice = find (f, STOX_ACTION_SIP_REQUEST, 0);
+  g_assert_cmpstr (notice->u.request.request_uri, ==, "sip:romeo@sip.test");
+}
+
+/* ---- 2. presence goes only to vouched identities ----------------------- */
+
+/* romeo (asserted) subscribes to juliet, who approves and says where she
+ * is: the ground the attacks below stand on. */
+static void
+romeo_approved (Fixture *f)
+{
+  StoxToken d = send_sip (f, STOX_SIP_METHOD_SUBSCRIBE, PROXY, "sip:romeo@sip.test",
+                          "sip:romeo@sip.test", "sip:juliet@xmpp.test", 600, T0);
+
+  g_assert_cmpuint (respond_status (f), ==, 200);
+  answer_notifies (f, T0);
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, T0 + S);
+  answer_notifies (f, T0 + S);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/balcony", "romeo@sip.test", "the secret place",
+                 T0 + 2 * S);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, d);
+  g_autofree char *doc = notify_body (n);
+  g_assert_nonnull (strstr (doc, "the secret place"));
+  answer_notifies (f, T0 + 2 * S);
+}
+
+/* What the gateway knows of a watcher: the source (a trusted proxy), the
+ * From and the Contact, which are the watcher's own claims, and the
+ * P-Asserted-Identity if the proxy vouched.  A SUBSCRIBE that only claims
+ * romeo — a new dialog or a fetch — learns nothing of juliet and sends
+ * nothing in romeo's name. */
+static void
+test_spoofed_watcher_refused (Fixture *f, gconstpointer data)
+{
+  static const gint64 expires[] = { 600, 0 };
+
+  start (f);
+  romeo_approved (f);
+  for (gsize i = 0; i < G_N_ELEMENTS (expires); i++)
+    {
+      g_test_message ("Expires %" G_GINT64_FORMAT, expires[i]);
+      send_sip (f, STOX_SIP_METHOD_SUBSCRIBE, PROXY, "sip:romeo@sip.test", NULL,
+                "sip:juliet@xmpp.test", expires[i], T0 + 3 * S);
+      g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+      g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      StoxAction *a = find (f, STOX_ACTION_SIP_RESPOND, 0);
+      g_assert_cmpuint (a->u.respond.status, ==, 403);
+      g_assert_nonnull (strstr (a->u.respond.warning, "P-Asserted-Identity"));
+      clear (f);
+    }
+
+  /* An identity the proxy asserts is believed, whatever the From says:
+   * romeo's new device gets juliet's presence at once. */
+  send_sip (f, STOX_SIP_METHOD_SUBSCRIBE, PROXY, "sip:anonymous@anonymous.invalid",
+            "sip:romeo@sip.test", "sip:juliet@xmpp.test", 0, T0 + 4 * S);
+  g_assert_cmpuint (respond_status (f), ==, 200);
+  g_autofree char *doc = notify_body (find (f, STOX_ACTION_SIP_NOTIFY, 0));
+  g_assert_nonnull (strstr (doc, "the secret place"));
+  clear (f);
+
+  /* The proxy asserting mercutio makes mercutio the watcher: pending,
+   * nothing of juliet's. */
+  send_sip (f, STOX_SIP_METHOD_SUBSCRIBE, PROXY, "sip:romeo@sip.test", "sip:mercutio@sip.test",
+            "sip:juliet@xmpp.test", 600, T0 + 5 * S);
+  g_assert_cmpuint (respond_status (f), ==, 200);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_PENDING);
+  g_assert_null (n->u.notify.body);
+  g_assert_cmpuint (count_presence (f, "subscribe", "mercutio@sip.test", "juliet@xmpp.test"), ==, 1);
+}
+
+/* [sip] trust-from: the operator says the proxy authenticates every From
+ * it relays; a From from a trusted peer then vouches, one from anywhere
+ * else never gets that far. */
+static void
+test_trust_from (Fixture *f, gconstpointer data)
+{
+  f->config.trust_from = TRUE;
+  start (f);
+  romeo_approved (f);
+  send_sip (f, STOX_SIP_METHOD_SUBSCRIBE, PROXY, "sip:romeo@sip.test", NULL,
+            "sip:juliet@xmpp.test", 600, T0 + 3 * S);
+  g_assert_cmpuint (respond_status (f), ==, 200);
+  g_assert_cmpint (find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.substate, ==,
+                   STOX_SUBSTATE_ACTIVE);
+  clear (f);
+  send_sip (f, STOX_SIP_METHOD_SUBSCRIBE, STRANGER, "sip:romeo@sip.test", "sip:romeo@sip.test",
+            "sip:juliet@xmpp.test", 600, T0 + 3 * S);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  g_assert_cmpuint (respond_status (f), ==, 403);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) \
+  g_test_add ("/security/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("pai/names-the-sender", test_pai_names_the_sender);
+  ADD ("pai/refusals", test_pai_refusals);
+  ADD ("pai/untrusted-ignored", test_pai_untrusted_ignored);
+  ADD ("pai/late-notice-to-asserted", test_pai_late_notice_to_asserted);
+  ADD ("presence/spoofed-watcher-refused", test_spoofed_watcher_refused);
+  ADD ("presence/trust-from", test_trust_from);
+#undef ADD
+
+  return g_test_run ();
+}
