@@ -52,9 +52,9 @@ static const char *const default_trusted_peers[] = { "127.0.0.1/32", "::1/128", 
 static const struct
 {
   const char *group;
-  const char *keys[9];
+  const char *keys[16];
 } schema[] = {
-  { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers",
+  { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers", "trust-from",
              "tls-certificate", "tls-key", "max-message-size", NULL } },
   { "xmpp", { "component", "server", "port", "secret", "secret-file", NULL } },
   { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir", NULL } },
@@ -130,6 +130,24 @@ check_uint (Checker *c, const char *group, const char *key, const char *value,
       return FALSE;
     }
   g_assert_not_reached ();
+}
+
+/* A boolean key: "true" or "false", nothing else (a typo must not read
+ * as either).  FALSE when unusable. */
+static gboolean
+check_bool (Checker *c, const char *group, const char *key, const char *value,
+            gboolean *ret_value)
+{
+  if (g_ascii_strcasecmp (value, "true") == 0)
+    *ret_value = TRUE;
+  else if (g_ascii_strcasecmp (value, "false") == 0)
+    *ret_value = FALSE;
+  else
+    {
+      key_problem (c, group, key, "not true or false: '%s'%s", value, hint (value));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* A path value: relative paths are taken relative to the config file's
@@ -453,6 +471,11 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
   if (v)
     check_uint (c, g, "max-message-size", v, STOX_CONFIG_MESSAGE_SIZE_MIN,
                 STOX_CONFIG_MESSAGE_SIZE_MAX, &cfg->sip_max_message_size);
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "trust-from", NULL);
+  if (v)
+    check_bool (c, g, "trust-from", v, &cfg->sip_trust_from);
 }
 
 /* The secret-file: one line; a trailing newline (LF or CRLF) is not part of

@@ -45,6 +45,8 @@ typedef struct
   char  *sip_tls_certificate;
   char  *sip_tls_key;
   guint  sip_max_message_size; /* default 1300 */
+  gboolean sip_trust_from;     /* default FALSE: only P-Asserted-Identity
+                                * vouches for a SIP watcher */
 
   /* [xmpp] */
   char  *xmpp_component;       /* default: sip_domain */

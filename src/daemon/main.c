@@ -376,6 +376,7 @@ main (int argc, char **argv)
     .component = d.config->xmpp_component,
     .xmpp_domains = (const char *const *) d.config->xmpp_domains,
     .trusted_peers = (const char *const *) d.config->sip_trusted_peers,
+    .trust_from = d.config->sip_trust_from,
     .bounce_wait_ms = d.config->bounce_wait_ms,
     .max_message_size = d.config->sip_max_message_size,
     .instance = instance,

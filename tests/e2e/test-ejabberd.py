@@ -127,7 +127,8 @@ async def main(t):
     juliet_uri = "sip:juliet@" + st.XMPP_DOMAIN
     tr = await ua.request("SUBSCRIBE", juliet_uri, from_uri="sip:romeo@" + st.SIP_DOMAIN, omit=("contact",),
                           headers=[("Contact", "<sip:romeo@127.0.0.1:%d>" % ua.port), ("Event", "presence"),
-                                   ("Expires", "120"), ("Accept", st.PIDF_CT)])
+                                   ("Expires", "120"), ("Accept", st.PIDF_CT),
+                                   st.asserted("sip:romeo@" + st.SIP_DOMAIN)])
     t.eq(tr.code, 200, "romeo's SUBSCRIBE %s → 200" % juliet_uri, repr(tr))
     cid = tr.request.get("call-id") if tr.request is not None else None
 

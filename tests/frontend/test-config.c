@@ -152,6 +152,7 @@ field (const StoxConfig *c, const char *name)
   STR (sip_tls_certificate);
   STR (sip_tls_key);
   NUM (sip_max_message_size);
+  NUM (sip_trust_from);
   STR (xmpp_component);
   STR (xmpp_server);
   NUM (xmpp_port);
@@ -261,6 +262,11 @@ static const GoodRow good_rows[] = {
   { "peers-any-blanks", SIP "trusted-peers =  * \n" XMPP, "sip_trusted_peers", "(null)" },
   { "peers-list", SIP "trusted-peers =10.0.0.0/8,\t192.168.0.0/16 ,fe80::/10\n" XMPP,
     "sip_trusted_peers", "10.0.0.0/8,192.168.0.0/16,fe80::/10" },
+
+  /* [sip] trust-from: true or false, default false */
+  { "default-trust-from", BASE, "sip_trust_from", "0" },
+  { "trust-from-true", SIP "trust-from = true\n" XMPP, "sip_trust_from", "1" },
+  { "trust-from-false", SIP "trust-from = FALSE\n" XMPP, "sip_trust_from", "0" },
 
   /* [sip] max-message-size: 200..65535 */
   { "size-min", SIP "max-message-size = 200\n" XMPP, "sip_max_message_size", "200" },
@@ -479,6 +485,13 @@ static const BadRow bad_rows[] = {
   { "peers-mapped-95", SIP "trusted-peers = ::ffff:10.0.0.1/95\n" XMPP, INVALID,
     "@F: [sip] trusted-peers: '::ffff:10.0.0.1/95': an IPv4-mapped prefix needs a length of "
     "96..128" },
+
+  /* [sip] trust-from */
+  { "trust-from-yes", SIP "trust-from = yes\n" XMPP, INVALID,
+    "@F: [sip] trust-from: not true or false: 'yes'" },
+  { "trust-from-comment", SIP "trust-from = true # the proxy checks\n" XMPP, INVALID,
+    "@F: [sip] trust-from: not true or false: 'true # the proxy checks'"
+    " (a value runs to the end of its line; put comments on a line of their own)" },
 
   /* [sip] max-message-size */
   { "size-199", SIP "max-message-size = 199\n" XMPP, INVALID,
