@@ -241,6 +241,8 @@ sip_request_new (Bench *b, StoxSipMethod method, const char *name, char *from, c
   req->method_name = g_strdup (name);
   req->request_uri = g_strdup (to);
   req->from_uri = from;
+  /* the trusted proxy asserts every user, as presence requires */
+  req->asserted_uri = g_strdup (from);
   req->to_uri = to;
   req->source = g_strdup ("127.0.0.1");
   return req;
