@@ -340,6 +340,16 @@ is_final_sigma (const gunichar *u,
 static char *
 username_case_map (const char *s)
 {
+  gboolean ascii = TRUE;
+
+  /* For ASCII all three steps reduce to ASCII lower case (no width
+   * variant, no special casing, NFC leaves it alone): the common case,
+   * without the UCS-4 round trip. */
+  for (const char *p = s; *p != '\0' && ascii; p++)
+    ascii = (guchar) *p < 0x80;
+  if (ascii)
+    return g_ascii_strdown (s, -1);
+
   glong n = 0;
   g_autofree gunichar *u = g_utf8_to_ucs4_fast (s, -1, &n);
   g_autoptr (GString) lower = g_string_sized_new (strlen (s));
@@ -931,10 +941,19 @@ char *
 stox_address_jid_local_fold (const char  *local,
                              GError     **error)
 {
-  g_autofree char *user = stox_address_jid_local_to_user (local, error);
+  g_autofree char *user = NULL;
   g_autofree char *as_written = NULL;
+  gboolean plain = local != NULL && *local != '\0' && strlen (local) <= STOX_JID_PART_MAX;
+
+  /* Printable ASCII with nothing to unescape or refuse (the usual
+   * localpart): folding is lowering it, without the round trip below. */
+  for (const char *p = local; plain && *p != '\0'; p++)
+    plain = *p > ' ' && *p < 0x7f && *p != '\\' && !in_set (*p, xep0106_specials);
+  if (plain)
+    return g_ascii_strdown (local, -1);
 
   /* Checked and mapped as the way to SIP does it, so the two agree. */
+  user = stox_address_jid_local_to_user (local, error);
   if (user == NULL)
     return NULL;
   as_written = stox_xep0106_unescape (local);

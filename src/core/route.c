@@ -3,6 +3,8 @@
 
 #include "route.h"
 
+#include <string.h>
+
 #include "address.h"
 
 gboolean
@@ -75,7 +77,7 @@ keep_from_device (StoxSipUri *asserted, const char *from_uri)
 {
   g_autoptr (StoxSipUri) from = NULL;
 
-  if (asserted->gr != NULL || from_uri == NULL)
+  if (asserted->gr != NULL || from_uri == NULL || strstr (from_uri, "gr=") == NULL)
     return;
   from = stox_sip_uri_parse (from_uri, NULL);
   if (from != NULL && from->gr != NULL && g_strcmp0 (from->user, asserted->user) == 0 &&
@@ -177,9 +179,14 @@ static char *
 bare_folded (const StoxJid *jid)
 {
   g_autofree char *local = stox_address_jid_local_fold (jid->local, NULL);
-  g_autofree char *domain = g_ascii_strdown (jid->domain, -1);
+  char *bare;
 
-  return local != NULL ? g_strdup_printf ("%s@%s", local, domain) : NULL;
+  if (local == NULL)
+    return NULL;
+  bare = g_strconcat (local, "@", jid->domain, NULL);
+  for (char *p = bare + strlen (local) + 1; *p != '\0'; p++)
+    *p = g_ascii_tolower (*p);
+  return bare;
 }
 
 void
