@@ -216,6 +216,10 @@ gateway_start (Bench *b, guint bounce_wait_ms)
     .bounce_wait_ms = bounce_wait_ms,
     .max_message_size = 1300,
     .instance = "bench",
+    /* capacity, not policy: one scripted proxy carries every watcher */
+    .max_subscriptions_per_source = STOX_GATEWAY_MAX_PENDING_DEFAULT,
+    .max_subscriptions_per_watcher = STOX_GATEWAY_MAX_PENDING_DEFAULT,
+    .max_subscriptions_per_user = STOX_GATEWAY_MAX_PENDING_DEFAULT,
   };
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) actions = stox_actions_new ();

@@ -26,6 +26,9 @@ struct _StoxGateway
   char           **xmpp_domains;   /* NULL: any */
   StoxNetmaskList *trusted;        /* NULL: any */
   guint            max_pending;
+  guint            max_per_source;
+  guint            max_per_watcher;
+  guint            max_per_user;
   const StoxRules *rules;
 
   gboolean         link_up;
@@ -62,6 +65,9 @@ presence_env (StoxGateway *gw)
   gw->presence_env.retry_in_s = gw->retry_in_s;
   gw->presence_env.next_token = &gw->next_token;
   gw->presence_env.max_subscriptions = gw->max_pending;
+  gw->presence_env.max_per_source = gw->max_per_source;
+  gw->presence_env.max_per_watcher = gw->max_per_watcher;
+  gw->presence_env.max_per_user = gw->max_per_user;
   return &gw->presence_env;
 }
 
@@ -94,6 +100,12 @@ count_errors_sent (StoxGateway *gw, const GPtrArray *actions, guint from)
 
 /* ---- construction ------------------------------------------------------ */
 
+static guint
+limit_or (guint configured, guint fallback)
+{
+  return configured != 0 ? configured : fallback;
+}
+
 StoxGateway *
 stox_gateway_new (const StoxGatewayConfig *config,
                   const StoxRules         *rules,
@@ -118,6 +130,12 @@ stox_gateway_new (const StoxGatewayConfig *config,
     }
   gw->max_pending = config->max_pending != 0 ? config->max_pending
                                             : STOX_GATEWAY_MAX_PENDING_DEFAULT;
+  gw->max_per_source = MIN (limit_or (config->max_subscriptions_per_source,
+                                       STOX_GATEWAY_MAX_PER_SOURCE_DEFAULT), gw->max_pending);
+  gw->max_per_watcher = MIN (limit_or (config->max_subscriptions_per_watcher,
+                                       STOX_GATEWAY_MAX_PER_WATCHER_DEFAULT), gw->max_pending);
+  gw->max_per_user = MIN (limit_or (config->max_subscriptions_per_user,
+                                    STOX_GATEWAY_MAX_PER_USER_DEFAULT), gw->max_pending);
   gw->rules = rules;
   gw->retry_in_s = 1;
   gw->route.sip_domain = gw->sip_domain;

@@ -38,6 +38,12 @@ typedef struct
   guint              max_message_size;    /* bytes, RFC 3428 §8 */
   const char        *instance;            /* unique per process: stanza ids */
   guint              max_pending;         /* 0: STOX_GATEWAY_MAX_PENDING_DEFAULT */
+  /* SIP watchers' dialogs at most from one source address, of one
+   * watcher, and on one XMPP user; 0: the defaults below (and never more
+   * than max_pending). */
+  guint              max_subscriptions_per_source;
+  guint              max_subscriptions_per_watcher;
+  guint              max_subscriptions_per_user;
 } StoxGatewayConfig;
 
 /* The bound of every table of the engine when the configuration names
@@ -45,6 +51,14 @@ typedef struct
  * late bounce, chat-state memory, outgoing MESSAGEs, and the SIP watchers'
  * dialogs and the gateway's own subscriptions together. */
 #define STOX_GATEWAY_MAX_PENDING_DEFAULT 200000
+
+/* One source (a proxy carries many users) may hold a quarter of that, so
+ * that no single peer fills the table; one SIP watcher as many dialogs as
+ * a long buddy list on a few devices; one XMPP user as many watchers as a
+ * large organisation has people (stox.conf(5)). */
+#define STOX_GATEWAY_MAX_PER_SOURCE_DEFAULT  50000
+#define STOX_GATEWAY_MAX_PER_WATCHER_DEFAULT 500
+#define STOX_GATEWAY_MAX_PER_USER_DEFAULT    2000
 
 /* Takes a reference to nothing: `rules` is borrowed and must outlive the
  * gateway or be replaced with stox_gateway_set_rules(). */

@@ -57,7 +57,9 @@ static const struct
   { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers", "trust-from",
              "tls-certificate", "tls-key", "max-message-size", NULL } },
   { "xmpp", { "component", "server", "port", "secret", "secret-file", NULL } },
-  { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir", NULL } },
+  { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir",
+                 "max-subscriptions-per-source", "max-subscriptions-per-watcher",
+                 "max-subscriptions-per-user", NULL } },
   { "metrics", { "listen", NULL } },
 };
 
@@ -604,6 +606,24 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
     check_uint (c, g, "bounce-wait", v, 0, STOX_CONFIG_BOUNCE_WAIT_MAX, &cfg->bounce_wait_ms);
   g_clear_pointer (&v, g_free);
 
+  static const struct
+  {
+    const char *key;
+    gsize       offset;
+  } limits[] = {
+    { "max-subscriptions-per-source", G_STRUCT_OFFSET (StoxConfig, max_subscriptions_per_source) },
+    { "max-subscriptions-per-watcher", G_STRUCT_OFFSET (StoxConfig, max_subscriptions_per_watcher) },
+    { "max-subscriptions-per-user", G_STRUCT_OFFSET (StoxConfig, max_subscriptions_per_user) },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (limits); i++)
+    {
+      v = get_value (c, kf, g, limits[i].key, NULL);
+      if (v)
+        check_uint (c, g, limits[i].key, v, 1, STOX_CONFIG_SUBSCRIPTIONS_MAX,
+                    G_STRUCT_MEMBER_P (cfg, limits[i].offset));
+      g_clear_pointer (&v, g_free);
+    }
+
   v = get_value (c, kf, g, "xmpp-domains", &present);
   if (!present)
     key_problem (c, g, "xmpp-domains",
@@ -774,6 +794,9 @@ stox_config_new_defaults (void)
   cfg->xmpp_port = DEFAULT_PORT;
   cfg->rules_dir = g_strdup (DEFAULT_RULES_DIR);
   cfg->bounce_wait_ms = DEFAULT_BOUNCE;
+  cfg->max_subscriptions_per_source = STOX_GATEWAY_MAX_PER_SOURCE_DEFAULT;
+  cfg->max_subscriptions_per_watcher = STOX_GATEWAY_MAX_PER_WATCHER_DEFAULT;
+  cfg->max_subscriptions_per_user = STOX_GATEWAY_MAX_PER_USER_DEFAULT;
   cfg->state_dir = default_state_dir ();
   return cfg;
 }

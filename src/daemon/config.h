@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "core/gateway.h"   /* the defaults of the table limits */
+
 G_BEGIN_DECLS
 
 #define STOX_CONFIG_ERROR (stox_config_error_quark ())
@@ -28,6 +30,7 @@ typedef enum
 #define STOX_CONFIG_MESSAGE_SIZE_MIN  200u
 #define STOX_CONFIG_MESSAGE_SIZE_MAX  65535u
 #define STOX_CONFIG_BOUNCE_WAIT_MAX   400u
+#define STOX_CONFIG_SUBSCRIPTIONS_MAX STOX_GATEWAY_MAX_PENDING_DEFAULT  /* the table's bound */
 #define STOX_CONFIG_FILE_MAX          (1024 * 1024)  /* stox.conf, each rule file */
 #define STOX_CONFIG_SECRET_FILE_MAX   4096
 
@@ -60,6 +63,11 @@ typedef struct
   guint  bounce_wait_ms;       /* 0–400, default 250 */
   char **xmpp_domains;         /* required; NULL = any ('*' written) */
   char  *state_dir;            /* default $STATE_DIRECTORY, else /var/lib/stox */
+  /* SIP watchers' dialogs at most per source, per watcher, per XMPP user
+   * (defaults: STOX_GATEWAY_MAX_PER_*_DEFAULT) */
+  guint  max_subscriptions_per_source;
+  guint  max_subscriptions_per_watcher;
+  guint  max_subscriptions_per_user;
 
   /* [metrics] */
   char  *metrics_listen;       /* as written; NULL: no listener (default) */

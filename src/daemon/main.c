@@ -380,6 +380,9 @@ main (int argc, char **argv)
     .bounce_wait_ms = d.config->bounce_wait_ms,
     .max_message_size = d.config->sip_max_message_size,
     .instance = instance,
+    .max_subscriptions_per_source = d.config->max_subscriptions_per_source,
+    .max_subscriptions_per_watcher = d.config->max_subscriptions_per_watcher,
+    .max_subscriptions_per_user = d.config->max_subscriptions_per_user,
   };
   d.gw = stox_gateway_new (&gw_config, d.rules, &error);
   if (d.gw == NULL)

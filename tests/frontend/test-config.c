@@ -164,6 +164,9 @@ field (const StoxConfig *c, const char *name)
   STR (metrics_listen);
   STR (metrics_address);
   NUM (metrics_port);
+  NUM (max_subscriptions_per_source);
+  NUM (max_subscriptions_per_watcher);
+  NUM (max_subscriptions_per_user);
 #undef STR
 #undef NUM
 #undef STRV
@@ -305,6 +308,17 @@ static const GoodRow good_rows[] = {
   { "rules-relative", BASE "[gateway]\nrules = rules.d\n", "rules_dir", "@D/rules.d" },
   { "bounce-zero", BASE "[gateway]\nbounce-wait = 0\n", "bounce_wait_ms", "0" },
   { "bounce-max", BASE "[gateway]\nbounce-wait = 400\n", "bounce_wait_ms", "400" },
+
+  /* [gateway] max-subscriptions-per-*: 1..200000 */
+  { "default-per-source", BASE, "max_subscriptions_per_source", "50000" },
+  { "default-per-watcher", BASE, "max_subscriptions_per_watcher", "500" },
+  { "default-per-user", BASE, "max_subscriptions_per_user", "2000" },
+  { "per-source", BASE "[gateway]\nmax-subscriptions-per-source = 1\n",
+    "max_subscriptions_per_source", "1" },
+  { "per-watcher", BASE "[gateway]\nmax-subscriptions-per-watcher = 200000\n",
+    "max_subscriptions_per_watcher", "200000" },
+  { "per-user", BASE "[gateway]\nmax-subscriptions-per-user = 50\n",
+    "max_subscriptions_per_user", "50" },
   { "domains-any", BASE "[gateway]\nxmpp-domains = *\n", "xmpp_domains", "(null)" },
   { "domains-one", BASE "[gateway]\nxmpp-domains = example.org\n", "xmpp_domains",
     "example.org" },
@@ -552,6 +566,10 @@ static const BadRow bad_rows[] = {
     "(mode 0622): chmod o-rw it" },
 
   /* [gateway] */
+  { "per-source-zero", BASE "[gateway]\nmax-subscriptions-per-source = 0\n", INVALID,
+    "@F: [gateway] max-subscriptions-per-source: out of range 1..200000: '0'" },
+  { "per-user-over", BASE "[gateway]\nmax-subscriptions-per-user = 200001\n", INVALID,
+    "@F: [gateway] max-subscriptions-per-user: out of range 1..200000: '200001'" },
   { "bounce-401", BASE "[gateway]\nbounce-wait = 401\n", INVALID,
     "@F: [gateway] bounce-wait: out of range 0..400: '401'" },
   { "bounce-ms", BASE "[gateway]\nbounce-wait = 250ms\n", INVALID,

@@ -13,6 +13,7 @@
 
 #include "core/gateway.h"
 #include "core/route.h"
+#include "core/watch.h"
 #include "support/shipped-rules.h"
 
 #define S  (G_USEC_PER_SEC)
@@ -409,6 +410,146 @@ test_trust_from (Fixture *f, gconstpointer data)
   g_assert_cmpuint (respond_status (f), ==, 403);
 }
 
+/* ---- 7. one source, one watcher, one XMPP user: bounded ---------------- */
+
+/* A SUBSCRIBE from `source` for `watcher` (asserted) to `user`; returns
+ * the answer's status and leaves the actions. */
+static guint
+subscribe_as (Fixture *f, const char *source, const char *watcher, const char *user,
+              gint64 expires, gint64 now, StoxToken *ret_dialog)
+{
+  g_autofree char *from = g_strdup_printf ("sip:%s@sip.test", watcher);
+  g_autofree char *to = g_strdup_printf ("sip:%s@xmpp.test", user);
+  StoxToken d = send_sip (f, STOX_SIP_METHOD_SUBSCRIBE, source, from, from, to, expires, now);
+
+  if (ret_dialog != NULL)
+    *ret_dialog = d;
+  return respond_status (f);
+}
+
+/* The watcher ends its dialog (Expires: 0) and answers the last NOTIFY. */
+static void
+end_dialog (Fixture *f, StoxToken dialog, gint64 now)
+{
+  g_autoptr (StoxSipRequest) req = request_new (f, STOX_SIP_METHOD_SUBSCRIBE, PROXY,
+                                                "sip:x@sip.test", NULL, "sip:x@xmpp.test");
+
+  req->dialog = dialog;
+  req->expires = 0;
+  stox_gateway_on_sip (f->gw, req, now, f->actions);
+  g_assert_cmpuint (respond_status (f), ==, 200);
+  answer_notifies (f, now);
+}
+
+/* 40 SUBSCRIBEs and 40 fetches for one pair: juliet is asked once; once
+ * per pair, so another watcher asks once too; after the interval, again. */
+static void
+test_subscription_request_once (Fixture *f, gconstpointer data)
+{
+  start (f);
+  for (int i = 0; i < 40; i++)
+    {
+      g_assert_cmpuint (subscribe_as (f, PROXY, "romeo", "juliet", 600, T0 + i * MS, NULL), ==, 200);
+      g_assert_cmpuint (subscribe_as (f, PROXY, "romeo", "juliet", 0, T0 + i * MS, NULL), ==, 200);
+    }
+  g_assert_cmpuint (count_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"), ==, 1);
+  answer_notifies (f, T0 + S);
+
+  subscribe_as (f, PROXY, "mercutio", "juliet", 600, T0 + 2 * S, NULL);
+  g_assert_cmpuint (count_presence (f, "subscribe", "mercutio@sip.test", "juliet@xmpp.test"), ==, 1);
+  answer_notifies (f, T0 + 2 * S);
+
+  gint64 later = T0 + (gint64) STOX_WATCH_ASK_INTERVAL_S * S;
+  subscribe_as (f, PROXY, "romeo", "juliet", 0, later - S, NULL);
+  g_assert_cmpuint (count_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"), ==, 0);
+  answer_notifies (f, later - S);
+  subscribe_as (f, PROXY, "romeo", "juliet", 0, later, NULL);
+  g_assert_cmpuint (count_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"), ==, 1);
+}
+
+/* The memory of requests sent is bounded like every table (max-pending):
+ * the oldest is forgotten first. */
+static void
+test_subscription_request_memory_bounded (Fixture *f, gconstpointer data)
+{
+  static const char *const users[] = { "juliet", "rosaline", "nurse", "juliet" };
+  static const guint asked[] = { 1, 1, 1, 1 };
+
+  f->config.max_pending = 2;
+  start (f);
+  for (gsize i = 0; i < G_N_ELEMENTS (users); i++)
+    {
+      g_autofree char *to = g_strdup_printf ("%s@xmpp.test", users[i]);
+
+      g_assert_cmpuint (subscribe_as (f, PROXY, "romeo", users[i], 0, T0 + (gint64) i * S, NULL),
+                        ==, 200);
+      g_assert_cmpuint (count_presence (f, "subscribe", "romeo@sip.test", to), ==, asked[i]);
+      answer_notifies (f, T0 + (gint64) i * S);
+    }
+}
+
+static void
+test_limit_per_source (Fixture *f, gconstpointer data)
+{
+  StoxToken first;
+
+  f->config.max_subscriptions_per_source = 3;
+  start (f);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "a", "juliet", 600, T0, &first), ==, 200);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "b", "juliet", 600, T0, NULL), ==, 200);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "c", "rosaline", 600, T0, NULL), ==, 200);
+  answer_notifies (f, T0);
+
+  /* the fourth from that source: 503 with Retry-After, nothing else */
+  g_assert_cmpuint (subscribe_as (f, PROXY, "d", "nurse", 600, T0, NULL), ==, 503);
+  StoxAction *a = find (f, STOX_ACTION_SIP_RESPOND, 0);
+  g_assert_cmpuint (a->u.respond.retry_after, >, 0);
+  g_assert_nonnull (strstr (a->u.respond.warning, "max-subscriptions-per-source"));
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  clear (f);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "d", "nurse", 0, T0, NULL), ==, 503);
+  clear (f);
+
+  /* another source is not held back by this one */
+  g_assert_cmpuint (subscribe_as (f, "::1", "d", "nurse", 600, T0, NULL), ==, 200);
+  answer_notifies (f, T0);
+
+  /* a dialog that ends makes room */
+  end_dialog (f, first, T0 + S);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "e", "nurse", 600, T0 + S, NULL), ==, 200);
+}
+
+static void
+test_limit_per_watcher (Fixture *f, gconstpointer data)
+{
+  f->config.max_subscriptions_per_watcher = 2;
+  start (f);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "romeo", "juliet", 600, T0, NULL), ==, 200);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "romeo", "rosaline", 600, T0, NULL), ==, 200);
+  answer_notifies (f, T0);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "romeo", "nurse", 600, T0, NULL), ==, 503);
+  g_assert_nonnull (strstr (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.warning,
+                            "max-subscriptions-per-watcher"));
+  clear (f);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "mercutio", "nurse", 600, T0, NULL), ==, 200);
+}
+
+static void
+test_limit_per_user (Fixture *f, gconstpointer data)
+{
+  f->config.max_subscriptions_per_user = 2;
+  start (f);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "romeo", "juliet", 600, T0, NULL), ==, 200);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "mercutio", "juliet", 600, T0, NULL), ==, 200);
+  answer_notifies (f, T0);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "benvolio", "juliet", 600, T0, NULL), ==, 503);
+  g_assert_nonnull (strstr (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.warning,
+                            "max-subscriptions-per-user"));
+  g_assert_cmpuint (count_presence (f, "subscribe", "benvolio@sip.test", "juliet@xmpp.test"), ==, 0);
+  clear (f);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "benvolio", "rosaline", 600, T0, NULL), ==, 200);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -422,6 +563,11 @@ main (int argc, char **argv)
   ADD ("pai/late-notice-to-asserted", test_pai_late_notice_to_asserted);
   ADD ("presence/spoofed-watcher-refused", test_spoofed_watcher_refused);
   ADD ("presence/trust-from", test_trust_from);
+  ADD ("limits/subscription-request-once", test_subscription_request_once);
+  ADD ("limits/subscription-request-memory", test_subscription_request_memory_bounded);
+  ADD ("limits/per-source", test_limit_per_source);
+  ADD ("limits/per-watcher", test_limit_per_watcher);
+  ADD ("limits/per-user", test_limit_per_user);
 #undef ADD
 
   return g_test_run ();
