@@ -18,6 +18,7 @@
 #include "netmask.h"
 #include "presence.h"
 #include "route.h"
+#include "stanza-size.h"
 
 struct _StoxGateway
 {
@@ -29,6 +30,7 @@ struct _StoxGateway
   guint            max_per_source;
   guint            max_per_watcher;
   guint            max_per_user;
+  guint            max_stanza_size;
   const StoxRules *rules;
 
   gboolean         link_up;
@@ -144,8 +146,10 @@ stox_gateway_new (const StoxGatewayConfig *config,
   gw->route.trusted = gw->trusted;
   gw->route.trust_from = config->trust_from;
 
+  gw->max_stanza_size = limit_or (config->max_stanza_size, STOX_STANZA_SIZE_DEFAULT);
   gw->im = stox_im_new ((gint64) config->bounce_wait_ms * 1000,
                         config->max_message_size != 0 ? config->max_message_size : 1300,
+                        gw->max_stanza_size,
                         config->instance != NULL ? config->instance : "stox",
                         gw->max_pending);
   gw->presence = stox_presence_new ();
@@ -185,6 +189,22 @@ stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats)
 
 /* ---- events ------------------------------------------------------------ */
 
+/* Presence the flows emitted (from `first` on) that the XMPP server would
+ * not take loses its status texts (PIDF notes a SIP user wrote); the
+ * message flows refuse an oversized MESSAGE themselves (413).  What still
+ * does not fit is refused by the XMPP front end, never sent. */
+static void
+fit_presence (StoxGateway *gw, GPtrArray *actions, guint first)
+{
+  for (guint i = first; i < actions->len; i++)
+    {
+      StoxAction *a = actions->pdata[i];
+
+      if (a->kind == STOX_ACTION_XMPP_SEND && a->u.stanza->kind == STOX_STANZA_PRESENCE)
+        stox_stanza_fit_presence (a->u.stanza, gw->max_stanza_size);
+    }
+}
+
 void
 stox_gateway_on_sip (StoxGateway          *gw,
                      const StoxSipRequest *req,
@@ -214,7 +234,12 @@ stox_gateway_on_sip (StoxGateway          *gw,
       break;
     case STOX_SIP_METHOD_SUBSCRIBE:
     case STOX_SIP_METHOD_NOTIFY:
-      stox_presence_on_sip (gw->presence, presence_env (gw), req, now, actions);
+      {
+        guint first = actions->len;
+
+        stox_presence_on_sip (gw->presence, presence_env (gw), req, now, actions);
+        fit_presence (gw, actions, first);
+      }
       break;
     case STOX_SIP_METHOD_PUBLISH:
     case STOX_SIP_METHOD_OTHER:
@@ -260,7 +285,12 @@ stox_gateway_on_stanza (StoxGateway      *gw,
         gw->stats.refused++;
       break;
     case STOX_STANZA_PRESENCE:
-      stox_presence_on_stanza (gw->presence, presence_env (gw), st, now, actions);
+      {
+        guint first = actions->len;
+
+        stox_presence_on_stanza (gw->presence, presence_env (gw), st, now, actions);
+        fit_presence (gw, actions, first);
+      }
       break;
     }
   count_errors_sent (gw, actions, from);

@@ -36,6 +36,10 @@ typedef struct
   gboolean           trust_from;
   guint              bounce_wait_ms;      /* 0–400 */
   guint              max_message_size;    /* bytes, RFC 3428 §8 */
+  /* The largest stanza sent, encoded ([xmpp] max-stanza-size); 0:
+   * STOX_STANZA_SIZE_DEFAULT.  A MESSAGE whose stanza would be larger
+   * gets 413; a presence loses its status texts. */
+  guint              max_stanza_size;
   const char        *instance;            /* unique per process: stanza ids */
   guint              max_pending;         /* 0: STOX_GATEWAY_MAX_PENDING_DEFAULT */
   /* SIP watchers' dialogs at most from one source address, of one

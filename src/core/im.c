@@ -14,6 +14,7 @@
 #include "deadline.h"
 #include "iscomposing.h"
 #include "message.h"
+#include "stanza-size.h"
 #include "text.h"
 
 /* SIP header text is the peer's, and Sofia lets control characters
@@ -81,6 +82,7 @@ struct _StoxIm
 {
   gint64           bounce_wait_us;
   guint            max_message_size;
+  guint            max_stanza_size;
   char            *instance;
   guint            max_pending;
   guint64          next_id;
@@ -168,6 +170,7 @@ refuse_sip (const StoxImEnv *env,
 StoxIm *
 stox_im_new (gint64      bounce_wait_us,
              guint       max_message_size,
+             guint       max_stanza_size,
              const char *instance,
              guint       max_pending)
 {
@@ -175,6 +178,7 @@ stox_im_new (gint64      bounce_wait_us,
 
   im->bounce_wait_us = bounce_wait_us;
   im->max_message_size = max_message_size;
+  im->max_stanza_size = max_stanza_size;
   im->instance = g_strdup (instance);
   im->max_pending = max_pending;
   im->in_by_id = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -294,25 +298,6 @@ stox_im_on_sip_message (StoxIm               *im,
       return;
     }
 
-  /* Only now does XMPP matter: the request is valid, the link decides. */
-  if (!env->link_up)
-    {
-      stox_actions_respond (actions, req->token, 503, MAX (env->retry_in_s, 1), NULL, NULL,
-                            "the XMPP server is not reachable");
-      env->stats->refused++;
-      env->stats->sip_refused++;
-      return;
-    }
-  /* Only the open transactions are a load limit; the memory of answered
-   * ones for late bounces makes room for itself (pending_in_accept). */
-  if (im->waiting.length >= im->max_pending)
-    {
-      stox_actions_respond (actions, req->token, 503, 1, NULL, NULL, "gateway overloaded");
-      env->stats->refused++;
-      env->stats->sip_refused++;
-      return;
-    }
-
   StoxStanza *st = stox_stanza_new (STOX_STANZA_MESSAGE);
   st->type = g_strdup (stox_rules_message_type (env->rules));
   st->id = new_stanza_id (im);
@@ -323,6 +308,42 @@ stox_im_on_sip_message (StoxIm               *im,
   st->subject = xml_text_or_null (content->subject != NULL ? content->subject : req->subject);
   st->thread = xml_text_or_null (req->call_id);
   st->chat_state = content->chat_state;
+
+  /* RFC 6120 §13.12: the server may close the stream on a stanza over its
+   * limit, and with it every stanza queued behind.  Escaping can make the
+   * stanza five times the body, so the encoded size decides. */
+  gsize stanza_size = stox_stanza_encoded_size (st);
+  if (stanza_size > im->max_stanza_size)
+    {
+      g_autofree char *too_big = g_strdup_printf ("the message would be a stanza of %"
+                                                  G_GSIZE_FORMAT " bytes; the XMPP side takes %u "
+                                                  "([xmpp] max-stanza-size)",
+                                                  stanza_size, im->max_stanza_size);
+      stox_stanza_free (st);
+      refuse_sip (env, actions, req->token, 413, too_big);
+      return;
+    }
+
+  /* Only now does XMPP matter: the request is valid, the link decides. */
+  if (!env->link_up)
+    {
+      stox_actions_respond (actions, req->token, 503, MAX (env->retry_in_s, 1), NULL, NULL,
+                            "the XMPP server is not reachable");
+      env->stats->refused++;
+      env->stats->sip_refused++;
+      stox_stanza_free (st);
+      return;
+    }
+  /* Only the open transactions are a load limit; the memory of answered
+   * ones for late bounces makes room for itself (pending_in_accept). */
+  if (im->waiting.length >= im->max_pending)
+    {
+      stox_actions_respond (actions, req->token, 503, 1, NULL, NULL, "gateway overloaded");
+      env->stats->refused++;
+      env->stats->sip_refused++;
+      stox_stanza_free (st);
+      return;
+    }
 
   PendingIn *p = g_new0 (PendingIn, 1);
   p->stanza_id = g_strdup (st->id);

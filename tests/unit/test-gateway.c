@@ -501,7 +501,16 @@ test_sip_too_large (Fixture *f, gconstpointer data)
   g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 413);
   clear (f);
 
-  /* Exactly at the limit it is delivered, whole. */
+  /* Exactly at the limit it is delivered, whole, where the XMPP side
+   * takes a stanza that large ([xmpp] max-stanza-size). */
+  static const char *const xmpp_domains[] = { "xmpp.test", NULL };
+  StoxGatewayConfig big_stanzas = {
+    .sip_domain = "sip.test", .component = "sip.test", .xmpp_domains = xmpp_domains,
+    .bounce_wait_ms = 250, .instance = "t", .max_stanza_size = 2 * STOX_MESSAGE_BODY_MAX,
+  };
+  stox_gateway_free (f->gw);
+  f->gw = stox_gateway_new (&big_stanzas, f->rules, NULL);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0, f->actions);
   g_autofree char *limit = g_strnfill (STOX_MESSAGE_BODY_MAX, 'y');
   g_autoptr (StoxSipRequest) ok = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
                                                "text/plain", limit);

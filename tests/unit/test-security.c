@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "core/gateway.h"
+#include "core/pidf.h"
 #include "core/route.h"
+#include "core/stanza-size.h"
 #include "core/watch.h"
 #include "support/shipped-rules.h"
 
@@ -550,6 +552,122 @@ test_limit_per_user (Fixture *f, gconstpointer data)
   g_assert_cmpuint (subscribe_as (f, PROXY, "benvolio", "rosaline", 600, T0, NULL), ==, 200);
 }
 
+/* ---- 3. no stanza the XMPP server would not take ----------------------- */
+
+static StoxToken
+send_message (Fixture *f, const char *body, gint64 now)
+{
+  g_autoptr (StoxSipRequest) req = request_new (f, STOX_SIP_METHOD_MESSAGE, PROXY,
+                                                "sip:romeo@sip.test", NULL,
+                                                "sip:juliet@xmpp.test");
+
+  g_bytes_unref (req->body);
+  req->body = g_bytes_new (body, strlen (body));
+  stox_gateway_on_sip (f->gw, req, now, f->actions);
+  return req->token;
+}
+
+/* A body of 70 000 '<' is 280 000 bytes as a stanza: over the default
+ * (256 KiB), 413, and nothing is queued toward XMPP, which would close the
+ * stream.  60 000 are 240 000 bytes: delivered. */
+static void
+test_stanza_size_default (Fixture *f, gconstpointer data)
+{
+  g_autofree char *big = g_strnfill (70000, '<');
+  g_autofree char *fits = g_strnfill (60000, '<');
+
+  start (f);
+  send_message (f, big, T0);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  StoxAction *a = find (f, STOX_ACTION_SIP_RESPOND, 0);
+  g_assert_cmpuint (a->u.respond.status, ==, 413);
+  g_assert_nonnull (strstr (a->u.respond.warning, "max-stanza-size"));
+  clear (f);
+
+  send_message (f, fits, T0);
+  StoxStanza *st = find (f, STOX_ACTION_XMPP_SEND, 0)->u.stanza;
+  g_assert_cmpuint (stox_stanza_encoded_size (st), <=, STOX_STANZA_SIZE_DEFAULT);
+  g_assert_cmpuint (stox_stanza_encoded_size (st), >, 240000);
+}
+
+/* The limit is the encoded size, to the byte. */
+static void
+test_stanza_size_exact (Fixture *f, gconstpointer data)
+{
+  gsize size;
+
+  start (f);
+  send_message (f, "\"quoted\" & <escaped>", T0);
+  size = stox_stanza_encoded_size (find (f, STOX_ACTION_XMPP_SEND, 0)->u.stanza);
+  stox_gateway_free (f->gw);
+  clear (f);
+
+  for (guint delta = 0; delta < 2; delta++)
+    {
+      f->config.max_stanza_size = (guint) size - delta;
+      start (f);
+      send_message (f, "\"quoted\" & <escaped>", T0);
+      g_test_message ("limit %u", f->config.max_stanza_size);
+      if (delta == 0)
+        g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 1);
+      else
+        g_assert_cmpuint (respond_status (f), ==, 413);
+      stox_gateway_free (f->gw);
+      f->gw = NULL;
+      clear (f);
+    }
+}
+
+/* A SIP user's PIDF note may be large (the PIDF limit is 64 KiB, and a
+ * '"' written as one byte there is six in a stanza): the presence goes
+ * out without its status text rather than not at all. */
+static void
+test_presence_too_large_trimmed (Fixture *f, gconstpointer data)
+{
+  g_autofree char *note = g_strnfill (60000, '"');
+  g_autoptr (StoxSipRequest) notify = NULL;
+  g_autofree char *doc = NULL;
+  StoxToken dialog;
+
+  start (f);
+  xmpp_presence (f, "subscribe", "bob@xmpp.test/laptop", "alice@sip.test", NULL, T0);
+  dialog = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
+  clear (f);
+  respond_sip (f, dialog, 200, T0);
+  clear (f);
+
+  /* A quote needs no escape in character data (XML 1.0 §2.4). */
+  doc = g_strdup_printf ("<?xml version='1.0' encoding='UTF-8'?>"
+                         "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='sip:alice@sip.test'>"
+                         "<tuple id='t1'><status><basic>open</basic></status>"
+                         "<note xml:lang='en'>%s</note></tuple></presence>", note);
+  g_assert_cmpuint (strlen (doc), <=, STOX_PIDF_MAX);
+  notify = request_new (f, STOX_SIP_METHOD_NOTIFY, PROXY, "sip:alice@sip.test", NULL,
+                        "sip:bob@xmpp.test");
+  g_free (notify->method_name);
+  notify->method_name = g_strdup ("NOTIFY");
+  notify->dialog = dialog;
+  notify->substate = g_strdup ("active");
+  notify->content_type = g_strdup (STOX_PIDF_CONTENT_TYPE);
+  notify->body = g_bytes_new (doc, strlen (doc));
+  stox_gateway_on_sip (f->gw, notify, T0 + S, f->actions);
+  g_assert_cmpuint (respond_status (f), ==, 200);
+
+  guint available = 0;
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+
+      if (a->kind != STOX_ACTION_XMPP_SEND || a->u.stanza->kind != STOX_STANZA_PRESENCE ||
+          a->u.stanza->type != NULL)
+        continue;
+      available++;
+      g_assert_cmpuint (stox_stanza_encoded_size (a->u.stanza), <=, STOX_STANZA_SIZE_DEFAULT);
+      g_assert_true (a->u.stanza->statuses == NULL && a->u.stanza->status == NULL);
+    }
+  g_assert_cmpuint (available, ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -568,6 +686,9 @@ main (int argc, char **argv)
   ADD ("limits/per-source", test_limit_per_source);
   ADD ("limits/per-watcher", test_limit_per_watcher);
   ADD ("limits/per-user", test_limit_per_user);
+  ADD ("stanza-size/default", test_stanza_size_default);
+  ADD ("stanza-size/exact", test_stanza_size_exact);
+  ADD ("stanza-size/presence-trimmed", test_presence_too_large_trimmed);
 #undef ADD
 
   return g_test_run ();
