@@ -56,7 +56,7 @@ static const struct
 } schema[] = {
   { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers", "trust-from",
              "tls-certificate", "tls-key", "max-message-size", NULL } },
-  { "xmpp", { "component", "server", "port", "secret", "secret-file", NULL } },
+  { "xmpp", { "component", "server", "port", "secret", "secret-file", "max-stanza-size", NULL } },
   { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir",
                  "max-subscriptions-per-source", "max-subscriptions-per-watcher",
                  "max-subscriptions-per-user", NULL } },
@@ -564,6 +564,12 @@ read_xmpp (Checker *c, GKeyFile *kf, StoxConfig *cfg)
     cfg->xmpp_port = (guint16) port;
   g_clear_pointer (&v, g_free);
 
+  v = get_value (c, kf, g, "max-stanza-size", NULL);
+  if (v)
+    check_uint (c, g, "max-stanza-size", v, STOX_STANZA_SIZE_MIN, STOX_CONFIG_STANZA_SIZE_MAX,
+                &cfg->xmpp_max_stanza_size);
+  g_clear_pointer (&v, g_free);
+
   /* Never echo the secret in a message. */
   v = get_value (c, kf, g, "secret", &has_secret);
   file = get_value (c, kf, g, "secret-file", &has_file);
@@ -792,6 +798,7 @@ stox_config_new_defaults (void)
   cfg->sip_max_message_size = DEFAULT_MSG_SIZE;
   cfg->xmpp_server = g_strdup (DEFAULT_SERVER);
   cfg->xmpp_port = DEFAULT_PORT;
+  cfg->xmpp_max_stanza_size = STOX_STANZA_SIZE_DEFAULT;
   cfg->rules_dir = g_strdup (DEFAULT_RULES_DIR);
   cfg->bounce_wait_ms = DEFAULT_BOUNCE;
   cfg->max_subscriptions_per_source = STOX_GATEWAY_MAX_PER_SOURCE_DEFAULT;

@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "core/gateway.h"   /* the defaults of the table limits */
+#include "core/stanza-size.h"
 
 G_BEGIN_DECLS
 
@@ -31,6 +32,7 @@ typedef enum
 #define STOX_CONFIG_MESSAGE_SIZE_MAX  65535u
 #define STOX_CONFIG_BOUNCE_WAIT_MAX   400u
 #define STOX_CONFIG_SUBSCRIPTIONS_MAX STOX_GATEWAY_MAX_PENDING_DEFAULT  /* the table's bound */
+#define STOX_CONFIG_STANZA_SIZE_MAX   (16u * 1024 * 1024)
 #define STOX_CONFIG_FILE_MAX          (1024 * 1024)  /* stox.conf, each rule file */
 #define STOX_CONFIG_SECRET_FILE_MAX   4096
 
@@ -57,6 +59,7 @@ typedef struct
   guint16 xmpp_port;           /* default 5347 */
   char  *xmpp_secret;          /* from secret or secret-file; required */
   gboolean xmpp_secret_inline; /* from secret = (in this file) */
+  guint  xmpp_max_stanza_size; /* bytes encoded, default STOX_STANZA_SIZE_DEFAULT */
 
   /* [gateway] */
   char  *rules_dir;            /* default SYSCONFDIR "/stox/rules.d" */

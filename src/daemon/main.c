@@ -379,6 +379,7 @@ main (int argc, char **argv)
     .trust_from = d.config->sip_trust_from,
     .bounce_wait_ms = d.config->bounce_wait_ms,
     .max_message_size = d.config->sip_max_message_size,
+    .max_stanza_size = d.config->xmpp_max_stanza_size,
     .instance = instance,
     .max_subscriptions_per_source = d.config->max_subscriptions_per_source,
     .max_subscriptions_per_watcher = d.config->max_subscriptions_per_watcher,
@@ -459,6 +460,7 @@ main (int argc, char **argv)
     .secret = d.config->xmpp_secret,
     .server = d.config->xmpp_server,
     .port = d.config->xmpp_port,
+    .max_stanza_size = d.config->xmpp_max_stanza_size,
   };
   d.xmpp = stox_xmpp_component_new (&xmpp_config, on_stanza, on_link, &d);
   stox_runner_set_frontends (d.runner, d.sip, d.xmpp);

@@ -156,6 +156,7 @@ field (const StoxConfig *c, const char *name)
   STR (xmpp_component);
   STR (xmpp_server);
   NUM (xmpp_port);
+  NUM (xmpp_max_stanza_size);
   STR (xmpp_secret);
   STR (rules_dir);
   NUM (bounce_wait_ms);
@@ -308,6 +309,13 @@ static const GoodRow good_rows[] = {
   { "rules-relative", BASE "[gateway]\nrules = rules.d\n", "rules_dir", "@D/rules.d" },
   { "bounce-zero", BASE "[gateway]\nbounce-wait = 0\n", "bounce_wait_ms", "0" },
   { "bounce-max", BASE "[gateway]\nbounce-wait = 400\n", "bounce_wait_ms", "400" },
+
+  /* [xmpp] max-stanza-size: 10000..16 MiB, default 256 KiB */
+  { "default-stanza-size", BASE, "xmpp_max_stanza_size", "262144" },
+  { "stanza-size-min", SIP "[xmpp]\nsecret = s\nmax-stanza-size = 10000\n",
+    "xmpp_max_stanza_size", "10000" },
+  { "stanza-size-max", SIP "[xmpp]\nsecret = s\nmax-stanza-size = 16777216\n",
+    "xmpp_max_stanza_size", "16777216" },
 
   /* [gateway] max-subscriptions-per-*: 1..200000 */
   { "default-per-source", BASE, "max_subscriptions_per_source", "50000" },
@@ -566,6 +574,8 @@ static const BadRow bad_rows[] = {
     "(mode 0622): chmod o-rw it" },
 
   /* [gateway] */
+  { "stanza-size-9999", SIP "[xmpp]\nsecret = s\nmax-stanza-size = 9999\n", INVALID,
+    "@F: [xmpp] max-stanza-size: out of range 10000..16777216: '9999'" },
   { "per-source-zero", BASE "[gateway]\nmax-subscriptions-per-source = 0\n", INVALID,
     "@F: [gateway] max-subscriptions-per-source: out of range 1..200000: '0'" },
   { "per-user-over", BASE "[gateway]\nmax-subscriptions-per-user = 200001\n", INVALID,
