@@ -18,6 +18,11 @@
  *    server that accepts TCP but never opens the stream: our own attempt
  *    deadline covers that;
  *  - send() is called without MSG_NOSIGNAL: SIGPIPE must be ignored;
+ *  - nothing in its API says which queued element has been written; its
+ *    "SENT:" debug line, logged once an element is written in full (the
+ *    log handler is called at every level), is the only sign, and at a
+ *    disconnect the queue is kept until the next connect frees it unsent
+ *    (see `unsent`);
  *  - xmpp_conn_release() fires the connection handler.
  */
 #include "config.h"
