@@ -67,8 +67,8 @@ text_element (const char *name, const char *ns, const char *text)
   return element (name, attr ("xmlns", ns), escaped (text));
 }
 
-static const char *
-chat_state_name (StoxChatState state)
+const char *
+stox_chat_state_element (StoxChatState state)
 {
   switch (state)
     {
@@ -118,8 +118,8 @@ stox_stanza_encoded_size (const StoxStanza *st)
       children += text_element ("subject", NULL, st->subject);
       children += text_element ("body", NULL, st->body);
       children += text_element ("thread", NULL, st->thread);
-      if (chat_state_name (st->chat_state) != NULL)
-        children += element (chat_state_name (st->chat_state),
+      if (stox_chat_state_element (st->chat_state) != NULL)
+        children += element (stox_chat_state_element (st->chat_state),
                              attr ("xmlns", STOX_NS_CHATSTATES), 0);
       break;
     case STOX_STANZA_PRESENCE:

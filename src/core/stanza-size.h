@@ -20,6 +20,11 @@ G_BEGIN_DECLS
 /* RFC 6120 §13.12: every server takes stanzas of at least 10000 bytes. */
 #define STOX_STANZA_SIZE_MIN     10000
 
+/* The element name of a XEP-0085 chat state (§5: "composing", …), or
+ * NULL for none or an unknown value: the one table the XMPP front end
+ * writes them by and the size is counted by. */
+const char *stox_chat_state_element (StoxChatState state);
+
 /* The encoded size in bytes of `st` (RFC 6120 §4.9.3.4 counts the
  * stanza, attributes, children and character data as written).  Exact
  * for messages and presence; for an IQ with payload_xml an upper bound. */
