@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -198,6 +199,8 @@ test_convert_asserted_identity (void)
         g_assert_cmpstr (req->asserted_uri, ==, rows[i].want);
       }
   g_assert_cmpuint (classes->len, ==, 2);
+  /* a malloc()ed clone of the default class (msg_mclass_clone()) */
+  free (extended);
 }
 
 static void
