@@ -215,6 +215,10 @@ gateway_start (Bench *b, guint bounce_wait_ms)
     .xmpp_domains = xmpp_domains,
     .bounce_wait_ms = bounce_wait_ms,
     .instance = "bench",
+    /* capacity, not policy: one scripted proxy carries every watcher */
+    .max_subscriptions_per_source = STOX_GATEWAY_MAX_PENDING_DEFAULT,
+    .max_subscriptions_per_watcher = STOX_GATEWAY_MAX_PENDING_DEFAULT,
+    .max_subscriptions_per_user = STOX_GATEWAY_MAX_PENDING_DEFAULT,
   };
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) actions = stox_actions_new ();
@@ -240,6 +244,8 @@ sip_request_new (Bench *b, StoxSipMethod method, const char *name, char *from, c
   req->method_name = g_strdup (name);
   req->request_uri = g_strdup (to);
   req->from_uri = from;
+  /* the trusted proxy asserts every user, as presence requires */
+  req->asserted_uri = g_strdup (from);
   req->to_uri = to;
   req->source = g_strdup ("127.0.0.1");
   return req;

@@ -332,6 +332,8 @@ secret = $SECRET
 rules = $d/rules.d
 xmpp-domains = xmpp.test
 state-dir = $d/state
+# capacity, not policy: the one sipp source carries every watcher
+max-subscriptions-per-source = 200000
 EOF
   [ -z "$BOUNCE_WAIT" ] || sed -i "s/^\[gateway\]$/[gateway]\nbounce-wait = $BOUNCE_WAIT/" "$d/stox.conf"
   chmod 600 "$d/stox.conf"   # it holds the component secret

@@ -13,10 +13,12 @@
  *   case cannot be restored on the way back.  The case mapping is our own:
  *   g_utf8_strdown () follows setlocale () (a Turkish locale maps "I" to
  *   dotless "ı"), and the core must not depend on process-wide state.
- * - XMPP → SIP keeps the localpart as given, case included: the XMPP server
- *   has already applied UsernameCaseMapped to every JID it routes, and SIP
- *   compares user parts case-sensitively (RFC 3261 §19.1.4), so the gateway
- *   must not invent another user.
+ * - XMPP → SIP applies the same case mapping to the unescaped localpart
+ *   before percent-encoding it: a JID localpart is case-insensitive (RFC
+ *   7622 §3.3.1), and not every server maps it before delivery (ejabberd
+ *   passes "ALICE@sip.example" on as written), while SIP compares user
+ *   parts case-sensitively (RFC 3261 §19.1.4).  The SIP user of a JID is
+ *   therefore always the one SIP → XMPP maps to that JID.
  * - The backslash follows XEP-0106 §4 (business rule 7 and "Exceptions"):
  *   "\" becomes "\5c" only in front of one of the ten escape sequences, so
  *   "foo\bar" stays as it is.  The XEP's JID example table (#9–#11) escapes
@@ -340,6 +342,16 @@ is_final_sigma (const gunichar *u,
 static char *
 username_case_map (const char *s)
 {
+  gboolean ascii = TRUE;
+
+  /* For ASCII all three steps reduce to ASCII lower case (no width
+   * variant, no special casing, NFC leaves it alone): the common case,
+   * without the UCS-4 round trip. */
+  for (const char *p = s; *p != '\0' && ascii; p++)
+    ascii = (guchar) *p < 0x80;
+  if (ascii)
+    return g_ascii_strdown (s, -1);
+
   glong n = 0;
   g_autofree gunichar *u = g_utf8_to_ucs4_fast (s, -1, &n);
   g_autoptr (GString) lower = g_string_sized_new (strlen (s));
@@ -868,6 +880,7 @@ char *
 stox_address_jid_local_to_user (const char  *local,
                                 GError     **error)
 {
+  g_autofree char *as_written = NULL;
   g_autofree char *unescaped = NULL;
   GString *out;
   gsize len;
@@ -902,8 +915,15 @@ stox_address_jid_local_to_user (const char  *local,
         return NULL;
       }
 
-  /* §6.5 step 3, for the whole XEP-0106 set. */
-  unescaped = stox_xep0106_unescape (local);
+  /* §6.5 step 3, for the whole XEP-0106 set, then the case mapping of
+   * §6.4 step 6 (see the top of this file): "ALICE" is "alice". */
+  as_written = stox_xep0106_unescape (local);
+  unescaped = username_case_map (as_written);
+  if (unescaped == NULL)
+    {
+      set_malformed (error, "JID localpart cannot be normalised");
+      return NULL;
+    }
   len = strlen (unescaped);
   if (unescaped[0] == ' ' || unescaped[len - 1] == ' ')
     {
@@ -917,6 +937,29 @@ stox_address_jid_local_to_user (const char  *local,
   out = g_string_sized_new (len * 3);
   append_percent_encoded (out, unescaped, SIP_MARK SIP_USER_UNRESERVED);
   return g_string_free (out, FALSE);
+}
+
+char *
+stox_address_jid_local_fold (const char  *local,
+                             GError     **error)
+{
+  g_autofree char *user = NULL;
+  g_autofree char *as_written = NULL;
+  gboolean plain = local != NULL && *local != '\0' && strlen (local) <= STOX_JID_PART_MAX;
+
+  /* Printable ASCII with nothing to unescape or refuse (the usual
+   * localpart): folding is lowering it, without the round trip below. */
+  for (const char *p = local; plain && *p != '\0'; p++)
+    plain = *p > ' ' && *p < 0x7f && *p != '\\' && !in_set (*p, xep0106_specials);
+  if (plain)
+    return g_ascii_strdown (local, -1);
+
+  /* Checked and mapped as the way to SIP does it, so the two agree. */
+  user = stox_address_jid_local_to_user (local, error);
+  if (user == NULL)
+    return NULL;
+  as_written = stox_xep0106_unescape (local);
+  return stox_address_user_to_jid_local (as_written, error);
 }
 
 char *

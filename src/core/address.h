@@ -69,9 +69,16 @@ char *stox_address_user_to_jid_local (const char *user, GError **error);
 
 /* RFC 7247 §6.5 steps 2–5: a JID localpart (escaped form) to a SIP user
  * part, percent-encoded for a sip: URI (`# % [ \ ] ^ { | }`, backtick, space,
- * `" < > @ :` and every non-ASCII byte).  The localpart's case is kept
- * as given. */
+ * `" < > @ :` and every non-ASCII byte).  The unescaped localpart is
+ * case-mapped first (RFC 7622 §3.3.1: "ALICE" and "alice" are one JID), as
+ * stox_address_user_to_jid_local() does. */
 char *stox_address_jid_local_to_user (const char *local, GError **error);
+
+/* A JID localpart (escaped form) in the one form every table keys it by:
+ * unescaped, case-mapped as stox_address_user_to_jid_local() does, and
+ * escaped again ("ALICE", "Alice" → "alice"; "John\20Doe" →
+ * "john\20doe").  MALFORMED where stox_address_jid_local_to_user() fails. */
+char *stox_address_jid_local_fold (const char *local, GError **error);
 
 /* Whole-address helpers used by the gateway. */
 

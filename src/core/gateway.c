@@ -18,6 +18,7 @@
 #include "netmask.h"
 #include "presence.h"
 #include "route.h"
+#include "stanza-size.h"
 
 struct _StoxGateway
 {
@@ -26,6 +27,10 @@ struct _StoxGateway
   char           **xmpp_domains;   /* NULL: any */
   StoxNetmaskList *trusted;        /* NULL: any */
   guint            max_pending;
+  guint            max_per_source;
+  guint            max_per_watcher;
+  guint            max_per_user;
+  guint            max_stanza_size;
   const StoxRules *rules;
 
   gboolean         link_up;
@@ -62,6 +67,9 @@ presence_env (StoxGateway *gw)
   gw->presence_env.retry_in_s = gw->retry_in_s;
   gw->presence_env.next_token = &gw->next_token;
   gw->presence_env.max_subscriptions = gw->max_pending;
+  gw->presence_env.max_per_source = gw->max_per_source;
+  gw->presence_env.max_per_watcher = gw->max_per_watcher;
+  gw->presence_env.max_per_user = gw->max_per_user;
   return &gw->presence_env;
 }
 
@@ -94,6 +102,12 @@ count_errors_sent (StoxGateway *gw, const GPtrArray *actions, guint from)
 
 /* ---- construction ------------------------------------------------------ */
 
+static guint
+limit_or (guint configured, guint fallback)
+{
+  return configured != 0 ? configured : fallback;
+}
+
 StoxGateway *
 stox_gateway_new (const StoxGatewayConfig *config,
                   const StoxRules         *rules,
@@ -118,13 +132,23 @@ stox_gateway_new (const StoxGatewayConfig *config,
     }
   gw->max_pending = config->max_pending != 0 ? config->max_pending
                                             : STOX_GATEWAY_MAX_PENDING_DEFAULT;
+  gw->max_per_source = MIN (limit_or (config->max_subscriptions_per_source,
+                                       STOX_GATEWAY_MAX_PER_SOURCE_DEFAULT), gw->max_pending);
+  gw->max_per_watcher = MIN (limit_or (config->max_subscriptions_per_watcher,
+                                       STOX_GATEWAY_MAX_PER_WATCHER_DEFAULT), gw->max_pending);
+  gw->max_per_user = MIN (limit_or (config->max_subscriptions_per_user,
+                                    STOX_GATEWAY_MAX_PER_USER_DEFAULT), gw->max_pending);
   gw->rules = rules;
   gw->retry_in_s = 1;
   gw->route.sip_domain = gw->sip_domain;
   gw->route.component = gw->component;
   gw->route.xmpp_domains = gw->xmpp_domains;
+  gw->route.trusted = gw->trusted;
+  gw->route.trust_from = config->trust_from;
 
+  gw->max_stanza_size = limit_or (config->max_stanza_size, STOX_STANZA_SIZE_DEFAULT);
   gw->im = stox_im_new ((gint64) config->bounce_wait_ms * 1000,
+                        gw->max_stanza_size,
                         config->instance != NULL ? config->instance : "stox",
                         gw->max_pending);
   gw->presence = stox_presence_new ();
@@ -164,6 +188,22 @@ stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats)
 
 /* ---- events ------------------------------------------------------------ */
 
+/* Presence the flows emitted (from `first` on) that the XMPP server would
+ * not take loses its status texts (PIDF notes a SIP user wrote); the
+ * message flows refuse an oversized MESSAGE themselves (413).  What still
+ * does not fit is refused by the XMPP front end, never sent. */
+static void
+fit_presence (StoxGateway *gw, GPtrArray *actions, guint first)
+{
+  for (guint i = first; i < actions->len; i++)
+    {
+      StoxAction *a = actions->pdata[i];
+
+      if (a->kind == STOX_ACTION_XMPP_SEND && a->u.stanza->kind == STOX_STANZA_PRESENCE)
+        stox_stanza_fit_presence (a->u.stanza, gw->max_stanza_size);
+    }
+}
+
 void
 stox_gateway_on_sip (StoxGateway          *gw,
                      const StoxSipRequest *req,
@@ -172,7 +212,7 @@ stox_gateway_on_sip (StoxGateway          *gw,
 {
   guint from = actions->len;
 
-  if (gw->trusted != NULL && !stox_netmask_list_contains (gw->trusted, req->source))
+  if (!stox_route_source_trusted (&gw->route, req->source))
     {
       stox_actions_respond (actions, req->token, 403, 0, NULL, NULL,
                             "source is not a trusted peer");
@@ -193,7 +233,12 @@ stox_gateway_on_sip (StoxGateway          *gw,
       break;
     case STOX_SIP_METHOD_SUBSCRIBE:
     case STOX_SIP_METHOD_NOTIFY:
-      stox_presence_on_sip (gw->presence, presence_env (gw), req, now, actions);
+      {
+        guint first = actions->len;
+
+        stox_presence_on_sip (gw->presence, presence_env (gw), req, now, actions);
+        fit_presence (gw, actions, first);
+      }
       break;
     case STOX_SIP_METHOD_PUBLISH:
     case STOX_SIP_METHOD_OTHER:
@@ -239,7 +284,12 @@ stox_gateway_on_stanza (StoxGateway      *gw,
         gw->stats.refused++;
       break;
     case STOX_STANZA_PRESENCE:
-      stox_presence_on_stanza (gw->presence, presence_env (gw), st, now, actions);
+      {
+        guint first = actions->len;
+
+        stox_presence_on_stanza (gw->presence, presence_env (gw), st, now, actions);
+        fit_presence (gw, actions, first);
+      }
       break;
     }
   count_errors_sent (gw, actions, from);

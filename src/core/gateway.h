@@ -31,9 +31,23 @@ typedef struct
   const char        *component;           /* component JID (a domain) */
   const char *const *xmpp_domains;        /* NULL or {"*"}: any */
   const char *const *trusted_peers;       /* NULL: any source */
+  /* The trusted peers authenticate the From of every request they relay
+   * ([sip] trust-from): a From then vouches for its user as a
+   * P-Asserted-Identity does (presence to SIP watchers). */
+  gboolean           trust_from;
   guint              bounce_wait_ms;      /* 0–400 */
+  /* The largest stanza sent, encoded ([xmpp] max-stanza-size); 0:
+   * STOX_STANZA_SIZE_DEFAULT.  A MESSAGE whose stanza would be larger
+   * gets 413; a presence loses its status texts. */
+  guint              max_stanza_size;
   const char        *instance;            /* unique per process: stanza ids */
   guint              max_pending;         /* 0: STOX_GATEWAY_MAX_PENDING_DEFAULT */
+  /* SIP watchers' dialogs at most from one source address, of one
+   * watcher, and on one XMPP user; 0: the defaults below (and never more
+   * than max_pending). */
+  guint              max_subscriptions_per_source;
+  guint              max_subscriptions_per_watcher;
+  guint              max_subscriptions_per_user;
 } StoxGatewayConfig;
 
 /* The bound of every table of the engine when the configuration names
@@ -41,6 +55,14 @@ typedef struct
  * late bounce, chat-state memory, outgoing MESSAGEs, and the SIP watchers'
  * dialogs and the gateway's own subscriptions together. */
 #define STOX_GATEWAY_MAX_PENDING_DEFAULT 200000
+
+/* One source (a proxy carries many users) may hold a quarter of that, so
+ * that no single peer fills the table; one SIP watcher as many dialogs as
+ * a long buddy list on a few devices; one XMPP user as many watchers as a
+ * large organisation has people (stox.conf(5)). */
+#define STOX_GATEWAY_MAX_PER_SOURCE_DEFAULT  50000
+#define STOX_GATEWAY_MAX_PER_WATCHER_DEFAULT 500
+#define STOX_GATEWAY_MAX_PER_USER_DEFAULT    2000
 
 /* Takes a reference to nothing: `rules` is borrowed and must outlive the
  * gateway or be replaced with stox_gateway_set_rules(). */

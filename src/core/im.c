@@ -14,6 +14,7 @@
 #include "deadline.h"
 #include "iscomposing.h"
 #include "message.h"
+#include "stanza-size.h"
 #include "text.h"
 
 /* SIP header text is the peer's, and Sofia lets control characters
@@ -45,7 +46,8 @@ typedef struct
   InState   state;
   gint64    deadline;     /* WAITING: window end; ANSWERED: forget time */
   GList     link;         /* in im->waiting or im->answered */
-  char     *sip_from;     /* the SIP sender, where a late notice goes */
+  char     *sip_from;     /* the SIP sender (its asserted identity, else
+                           * the From), where a late notice goes */
   char     *sip_target;   /* the Request-URI, the late notice's From */
   char     *jid_to;       /* bare JID a bounce must come from */
 } PendingIn;
@@ -79,6 +81,7 @@ typedef struct
 struct _StoxIm
 {
   gint64           bounce_wait_us;
+  guint            max_stanza_size;
   char            *instance;
   guint            max_pending;
   guint64          next_id;
@@ -156,12 +159,14 @@ refuse_sip (const StoxImEnv *env,
 
 StoxIm *
 stox_im_new (gint64      bounce_wait_us,
+             guint       max_stanza_size,
              const char *instance,
              guint       max_pending)
 {
   StoxIm *im = g_new0 (StoxIm, 1);
 
   im->bounce_wait_us = bounce_wait_us;
+  im->max_stanza_size = max_stanza_size;
   im->instance = g_strdup (instance);
   im->max_pending = max_pending;
   im->in_by_id = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -281,25 +286,6 @@ stox_im_on_sip_message (StoxIm               *im,
       return;
     }
 
-  /* Only now does XMPP matter: the request is valid, the link decides. */
-  if (!env->link_up)
-    {
-      stox_actions_respond (actions, req->token, 503, MAX (env->retry_in_s, 1), NULL, NULL,
-                            "the XMPP server is not reachable");
-      env->stats->refused++;
-      env->stats->sip_refused++;
-      return;
-    }
-  /* Only the open transactions are a load limit; the memory of answered
-   * ones for late bounces makes room for itself (pending_in_accept). */
-  if (im->waiting.length >= im->max_pending)
-    {
-      stox_actions_respond (actions, req->token, 503, 1, NULL, NULL, "gateway overloaded");
-      env->stats->refused++;
-      env->stats->sip_refused++;
-      return;
-    }
-
   StoxStanza *st = stox_stanza_new (STOX_STANZA_MESSAGE);
   st->type = g_strdup (stox_rules_message_type (env->rules));
   st->id = new_stanza_id (im);
@@ -311,11 +297,47 @@ stox_im_on_sip_message (StoxIm               *im,
   st->thread = xml_text_or_null (req->call_id);
   st->chat_state = content->chat_state;
 
+  /* RFC 6120 §13.12: the server may close the stream on a stanza over its
+   * limit, and with it every stanza queued behind.  Escaping can make the
+   * stanza five times the body, so the encoded size decides. */
+  gsize stanza_size = stox_stanza_encoded_size (st);
+  if (stanza_size > im->max_stanza_size)
+    {
+      g_autofree char *too_big = g_strdup_printf ("the message would be a stanza of %"
+                                                  G_GSIZE_FORMAT " bytes; the XMPP side takes %u "
+                                                  "([xmpp] max-stanza-size)",
+                                                  stanza_size, im->max_stanza_size);
+      stox_stanza_free (st);
+      refuse_sip (env, actions, req->token, 413, too_big);
+      return;
+    }
+
+  /* Only now does XMPP matter: the request is valid, the link decides. */
+  if (!env->link_up)
+    {
+      stox_actions_respond (actions, req->token, 503, MAX (env->retry_in_s, 1), NULL, NULL,
+                            "the XMPP server is not reachable");
+      env->stats->refused++;
+      env->stats->sip_refused++;
+      stox_stanza_free (st);
+      return;
+    }
+  /* Only the open transactions are a load limit; the memory of answered
+   * ones for late bounces makes room for itself (pending_in_accept). */
+  if (im->waiting.length >= im->max_pending)
+    {
+      stox_actions_respond (actions, req->token, 503, 1, NULL, NULL, "gateway overloaded");
+      env->stats->refused++;
+      env->stats->sip_refused++;
+      stox_stanza_free (st);
+      return;
+    }
+
   PendingIn *p = g_new0 (PendingIn, 1);
   p->stanza_id = g_strdup (st->id);
   p->token = req->token;
   p->link.data = p;
-  p->sip_from = g_strdup (req->from_uri);
+  p->sip_from = g_strdup (route.sender_uri);
   p->sip_target = g_strdup (req->request_uri);
   p->jid_to = g_strdup (route.jid_to_bare);
   g_hash_table_insert (im->in_by_id, p->stanza_id, p);

@@ -38,8 +38,10 @@ typedef struct
 } StoxImEnv;
 
 /* `instance` makes the stanza ids unique per process; every table holds
- * at most `max_pending` entries. */
+ * at most `max_pending` entries.  A MESSAGE whose stanza would be over
+ * `max_stanza_size` bytes encoded gets 413. */
 StoxIm *stox_im_new (gint64      bounce_wait_us,
+                     guint       max_stanza_size,
                      const char *instance,
                      guint       max_pending);
 void    stox_im_free (StoxIm *im);

@@ -28,5 +28,6 @@ src_libstox_core_a_SOURCES = \
 	src/core/stats.h \
 	src/core/im.h src/core/im.c \
 	src/core/iq.h src/core/iq.c \
+	src/core/stanza-size.h src/core/stanza-size.c \
 	src/core/gateway.h src/core/gateway.c
 CORE_LIBS = src/libstox-core.a $(XML_LIBS) $(GLIB_LIBS)

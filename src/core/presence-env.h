@@ -25,6 +25,11 @@ typedef struct
   guint                  max_subscriptions;  /* the bound on watches and
                                               * follows together: the
                                               * gateway's max_pending */
+  /* SIP watchers' dialogs at most per source address, per watcher and on
+   * one XMPP user (never 0: the gateway fills in its defaults). */
+  guint                  max_per_source;
+  guint                  max_per_watcher;
+  guint                  max_per_user;
 } StoxPresenceEnv;
 
 /* RFC 3856 §6.4 default; also the gateway's own request. */

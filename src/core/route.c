@@ -3,6 +3,8 @@
 
 #include "route.h"
 
+#include <string.h>
+
 #include "address.h"
 
 gboolean
@@ -23,6 +25,19 @@ stox_domain_allowed (char *const *domains, const char *domain)
   return FALSE;
 }
 
+gboolean
+stox_route_source_trusted (const StoxRouteConfig *config, const char *source)
+{
+  return config->trusted == NULL || stox_netmask_list_contains (config->trusted, source);
+}
+
+gboolean
+stox_route_own_domain (const StoxRouteConfig *config, const char *domain)
+{
+  return stox_domain_equal (domain, config->sip_domain) ||
+         stox_domain_equal (domain, config->component);
+}
+
 char *
 stox_bare_jid (const char *jid)
 {
@@ -41,6 +56,8 @@ stox_sip_route_clear (StoxSipRoute *route)
   g_clear_pointer (&route->jid_from, g_free);
   g_clear_pointer (&route->jid_to, g_free);
   g_clear_pointer (&route->jid_to_bare, g_free);
+  g_clear_pointer (&route->sender_uri, g_free);
+  route->vouched = FALSE;
 }
 
 static guint
@@ -50,6 +67,22 @@ address_error_status (const GError *error)
       g_error_matches (error, STOX_ADDRESS_ERROR, STOX_ADDRESS_ERROR_SCHEME))
     return 416;
   return 400;
+}
+
+/* An asserted identity names the user, not the device: when the From is
+ * that same user, its ;gr= (RFC 5627) still says which device wrote, and
+ * becomes the resource as it would without the assertion. */
+static void
+keep_from_device (StoxSipUri *asserted, const char *from_uri)
+{
+  g_autoptr (StoxSipUri) from = NULL;
+
+  if (asserted->gr != NULL || from_uri == NULL || strstr (from_uri, "gr=") == NULL)
+    return;
+  from = stox_sip_uri_parse (from_uri, NULL);
+  if (from != NULL && from->gr != NULL && g_strcmp0 (from->user, asserted->user) == 0 &&
+      stox_domain_equal (from->host, asserted->host))
+    asserted->gr = g_steal_pointer (&from->gr);
 }
 
 gboolean
@@ -62,6 +95,8 @@ stox_route_sip (const StoxRouteConfig *config,
   g_autoptr (GError) error = NULL;
   g_autoptr (StoxSipUri) target = NULL;
   g_autoptr (StoxSipUri) sender = NULL;
+  gboolean trusted_source, asserted;
+  const char *identity;
 
   target = stox_sip_uri_parse (req->request_uri, &error);
   if (target == NULL)
@@ -77,25 +112,46 @@ stox_route_sip (const StoxRouteConfig *config,
       *ret_why = g_strdup ("sips: cannot be gatewayed to XMPP");
       return FALSE;
     }
+  if (stox_route_own_domain (config, target->host))
+    {
+      /* Whatever xmpp-domains says ('*' too): the stanza would come back
+       * to this very component and leave as a new SIP request, with a
+       * fresh Max-Forwards and the gateway's standing — a loop, and a way
+       * to launder a From. */
+      *ret_status = 404;
+      *ret_why = g_strdup_printf ("%s is the gateway's own domain: never routed back "
+                                  "through XMPP", target->host);
+      return FALSE;
+    }
   if (!stox_domain_allowed (config->xmpp_domains, target->host))
     {
       *ret_status = 404;
       *ret_why = g_strdup_printf ("domain %s is not served by this gateway", target->host);
       return FALSE;
     }
-  sender = stox_sip_uri_parse (req->from_uri, &error);
+  /* RFC 3325 §9.1: the identity a trusted peer asserts names the user;
+   * a P-Asserted-Identity from anyone else is ignored (RFC 3325 §5). */
+  trusted_source = stox_route_source_trusted (config, req->source);
+  asserted = req->asserted_uri != NULL && trusted_source;
+  identity = asserted ? req->asserted_uri : req->from_uri;
+  sender = stox_sip_uri_parse (identity, &error);
   if (sender == NULL)
     {
       *ret_status = address_error_status (error);
-      *ret_why = g_strdup_printf ("From: %s", error->message);
+      *ret_why = g_strdup_printf ("%s: %s", asserted ? "P-Asserted-Identity" : "From",
+                                  error->message);
       return FALSE;
     }
   if (!stox_domain_equal (sender->host, config->sip_domain))
     {
       *ret_status = 403;
-      *ret_why = g_strdup_printf ("sender domain %s is not %s", sender->host, config->sip_domain);
+      *ret_why = g_strdup_printf ("sender domain %s is not %s%s", sender->host,
+                                  config->sip_domain,
+                                  asserted ? " (P-Asserted-Identity)" : "");
       return FALSE;
     }
+  if (asserted)
+    keep_from_device (sender, req->from_uri);
   ret_route->jid_from = stox_address_sip_to_jid (sender, config->component, &error);
   if (ret_route->jid_from == NULL)
     {
@@ -112,7 +168,25 @@ stox_route_sip (const StoxRouteConfig *config,
       return FALSE;
     }
   ret_route->jid_to_bare = stox_bare_jid (ret_route->jid_to);
+  ret_route->sender_uri = g_strdup (identity);
+  ret_route->vouched = asserted || (config->trust_from && trusted_source);
   return TRUE;
+}
+
+/* local@domain with the localpart folded and the domain in lower case;
+ * NULL when the localpart cannot be mapped. */
+static char *
+bare_folded (const StoxJid *jid)
+{
+  g_autofree char *local = stox_address_jid_local_fold (jid->local, NULL);
+  char *bare;
+
+  if (local == NULL)
+    return NULL;
+  bare = g_strconcat (local, "@", jid->domain, NULL);
+  for (char *p = bare + strlen (local) + 1; *p != '\0'; p++)
+    *p = g_ascii_tolower (*p);
+  return bare;
 }
 
 void
@@ -156,6 +230,15 @@ stox_route_stanza (const StoxRouteConfig *config,
       *ret_why = g_strdup (error->message);
       return FALSE;
     }
+  if (stox_route_own_domain (config, from->domain))
+    {
+      /* Only this gateway speaks for its domains on the XMPP server: such
+       * a stanza already crossed from SIP once (a loop), whatever
+       * xmpp-domains says. */
+      *ret_condition = "forbidden";
+      *ret_why = g_strdup ("the sender is in the gateway's own domain: nothing crosses twice");
+      return FALSE;
+    }
   if (!stox_domain_allowed (config->xmpp_domains, from->domain))
     {
       *ret_condition = "forbidden";
@@ -184,7 +267,8 @@ stox_route_stanza (const StoxRouteConfig *config,
       return FALSE;
     }
   /* RFC 7572 Table 1 note 1: bare JID → From, resource → ;gr= */
-  ret_route->from_uri = stox_address_jid_to_sip (from, from->domain, &error);
+  g_autofree char *from_domain = g_ascii_strdown (from->domain, -1);
+  ret_route->from_uri = stox_address_jid_to_sip (from, from_domain, &error);
   if (ret_route->from_uri == NULL)
     {
       stox_stanza_route_clear (ret_route);
@@ -192,8 +276,17 @@ stox_route_stanza (const StoxRouteConfig *config,
       *ret_why = g_strdup (error->message);
       return FALSE;
     }
-  ret_route->from_bare = g_strdup_printf ("%s@%s", from->local, from->domain);
-  ret_route->to_bare = g_strdup_printf ("%s@%s", to->local, to->domain);
+  /* The tables key both by the folded form: ejabberd passes a JID on as
+   * its client wrote it (RFC 7622 §3.3.1: ALICE@ is alice@). */
+  ret_route->from_bare = bare_folded (from);
+  ret_route->to_bare = bare_folded (to);
+  if (ret_route->from_bare == NULL || ret_route->to_bare == NULL)
+    {
+      stox_stanza_route_clear (ret_route);
+      *ret_condition = "jid-malformed";
+      *ret_why = g_strdup ("a localpart cannot be normalised");
+      return FALSE;
+    }
   ret_route->from_resource = g_strdup (from->resource);
   return TRUE;
 }

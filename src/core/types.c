@@ -25,6 +25,7 @@ stox_sip_request_free (StoxSipRequest *req)
   g_free (req->request_uri);
   g_free (req->from_uri);
   g_free (req->to_uri);
+  g_free (req->asserted_uri);
   g_free (req->call_id);
   g_free (req->content_type);
   g_free (req->charset);

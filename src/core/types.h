@@ -33,6 +33,10 @@ typedef struct
   char         *request_uri;
   char         *from_uri;
   char         *to_uri;
+  /* The sip: or sips: URI of P-Asserted-Identity (RFC 3325 §9.1), NULL
+   * when the request carries none.  Whether it is believed is the core's
+   * decision: only from a trusted peer. */
+  char         *asserted_uri;
   char         *call_id;
   char         *content_type;     /* "type/subtype", lower case, no params */
   char         *charset;          /* the charset parameter, or NULL */

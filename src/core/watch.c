@@ -31,6 +31,8 @@ typedef struct
   StoxToken     dialog;
   Pair         *pair;
   char         *entity;      /* the Request-URI: the PIDF entity */
+  char         *source;      /* the peer it came from, counted against
+                              * max_per_source; NULL when restored */
   StoxSubstate  state;
   gint64        expires_at;
   StoxTimer    *timer;
@@ -39,6 +41,16 @@ typedef struct
   gboolean      ending;      /* its terminated NOTIFY is out */
   gboolean      stored;      /* a WATCH record is kept: one remove owed */
 } Watch;
+
+/* A subscription request sent to an XMPP user for a pair, remembered for
+ * STOX_WATCH_ASK_INTERVAL_S so that it goes once per pair and interval,
+ * however many SUBSCRIBEs (or fetches) arrive. */
+typedef struct
+{
+  char  *key;                   /* the pair's key */
+  gint64 at;
+  GList  link;                  /* in asked_fifo, by time (one interval) */
+} Asked;
 
 struct _StoxWatches
 {
@@ -50,6 +62,13 @@ struct _StoxWatches
                                  * link is up (stox_presence_on_link) */
   guint       pending;          /* watches in state pending: counted where
                                  * one is added, approved or removed */
+  /* Dialogs per source address, per watcher JID and per XMPP user (key →
+   * guint count); a key goes with its last dialog. */
+  GHashTable *per_source;
+  GHashTable *per_watcher;
+  GHashTable *per_user;
+  GHashTable *asked;            /* pair key → Asked */
+  GQueue      asked_fifo;
 };
 
 static void
@@ -95,7 +114,114 @@ static void
 watch_free (Watch *w)
 {
   g_free (w->entity);
+  g_free (w->source);
   g_free (w);
+}
+
+/* ---- limits (stox.conf(5): max-subscriptions-per-*) --------------------- */
+
+static guint
+count_of (GHashTable *counts, const char *key)
+{
+  guint *n = key != NULL ? g_hash_table_lookup (counts, key) : NULL;
+
+  return n != NULL ? *n : 0;
+}
+
+/* One lookup per change: the count lives in its entry. */
+static void
+count_add (GHashTable *counts, const char *key, gint delta)
+{
+  guint *n;
+
+  if (key == NULL)
+    return;
+  n = g_hash_table_lookup (counts, key);
+  if (n == NULL)
+    {
+      n = g_new0 (guint, 1);
+      g_hash_table_insert (counts, g_strdup (key), n);
+    }
+  *n += (guint) delta;
+  if (*n == 0)
+    g_hash_table_remove (counts, key);
+}
+
+/* One more dialog for these, or FALSE with the limit it would pass. */
+static gboolean
+within_limits (StoxWatches           *ws,
+               const StoxPresenceEnv *env,
+               const char            *source,
+               const char            *watcher_jid,
+               const char            *target_jid,
+               const char           **ret_why)
+{
+  if (count_of (ws->per_source, source) >= env->max_per_source)
+    *ret_why = "too many subscriptions from this source (max-subscriptions-per-source)";
+  else if (count_of (ws->per_watcher, watcher_jid) >= env->max_per_watcher)
+    *ret_why = "too many subscriptions of this watcher (max-subscriptions-per-watcher)";
+  else if (count_of (ws->per_user, target_jid) >= env->max_per_user)
+    *ret_why = "too many subscriptions to this user (max-subscriptions-per-user)";
+  else
+    return TRUE;
+  return FALSE;
+}
+
+static void
+watch_count (StoxWatches *ws, Watch *w, gint delta)
+{
+  count_add (ws->per_source, w->source, delta);
+  count_add (ws->per_watcher, w->pair->watcher_jid, delta);
+  count_add (ws->per_user, w->pair->target_jid, delta);
+}
+
+static void
+asked_free (Asked *a)
+{
+  g_free (a->key);
+  g_free (a);
+}
+
+/* Forgets the requests older than the interval: the FIFO is in time
+ * order, so only its head is looked at. */
+static void
+asked_expire (StoxWatches *ws, gint64 now)
+{
+  GList *l;
+
+  while ((l = g_queue_peek_head_link (&ws->asked_fifo)) != NULL &&
+         ((Asked *) l->data)->at + (gint64) STOX_WATCH_ASK_INTERVAL_S * G_USEC_PER_SEC <= now)
+    {
+      g_queue_unlink (&ws->asked_fifo, l);
+      g_hash_table_remove (ws->asked, ((Asked *) l->data)->key);
+    }
+}
+
+/* Sends the pair's subscription request to the XMPP user unless one went
+ * within the interval (RFC 6121 §3.1.1: the user answers it once; a
+ * repeat only nags her).  The memory is bounded like every table: when
+ * full, the oldest request is forgotten. */
+static void
+ask_once (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
+          GPtrArray *actions)
+{
+  Asked *a;
+
+  asked_expire (ws, now);
+  if (g_hash_table_contains (ws->asked, pair->key))
+    return;
+  if (g_hash_table_size (ws->asked) >= MAX (env->max_subscriptions, 1))
+    {
+      GList *l = g_queue_pop_head_link (&ws->asked_fifo);
+      g_hash_table_remove (ws->asked, ((Asked *) l->data)->key);
+    }
+  a = g_new0 (Asked, 1);
+  a->key = g_strdup (pair->key);
+  a->at = now;
+  a->link.data = a;
+  g_hash_table_insert (ws->asked, a->key, a);
+  g_queue_push_tail_link (&ws->asked_fifo, &a->link);
+  stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
 }
 
 /* A watch's WATCH record: written with the current deadline while the
@@ -134,6 +260,7 @@ watch_remove (StoxWatches *ws, Watch *w, GPtrArray *actions)
   stox_timers_cancel (&w->timer);
   if (w->notify_inflight != 0)
     g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
+  watch_count (ws, w, -1);
   pair->watches = g_list_remove (pair->watches, w);
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending--;
@@ -154,6 +281,10 @@ stox_watches_new (StoxTimers *timers)
                                                (GDestroyNotify) watch_free);
   ws->watch_by_notify = g_hash_table_new (g_int64_hash, g_int64_equal);
   ws->resync = g_hash_table_new (NULL, NULL);
+  ws->per_source = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  ws->per_watcher = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  ws->per_user = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  ws->asked = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) asked_free);
   return ws;
 }
 
@@ -162,6 +293,11 @@ stox_watches_free (StoxWatches *ws)
 {
   if (ws == NULL)
     return;
+  g_queue_init (&ws->asked_fifo);   /* its links live in the entries */
+  g_hash_table_unref (ws->asked);
+  g_hash_table_unref (ws->per_source);
+  g_hash_table_unref (ws->per_watcher);
+  g_hash_table_unref (ws->per_user);
   g_hash_table_unref (ws->resync);
   g_hash_table_unref (ws->watch_by_notify);
   g_hash_table_unref (ws->watch_by_dialog);
@@ -361,6 +497,18 @@ stox_watch_on_subscribe (StoxWatches           *ws,
       stox_actions_respond (actions, req->token, status, 0, NULL, NULL, why);
       return;
     }
+  if (!route.vouched)
+    {
+      /* All the gateway knows of a watcher is what a trusted peer vouches
+       * for: the From and the Contact are the watcher's own claims, and
+       * an approval given to romeo must not reach whoever writes romeo
+       * in a From — not as an active dialog, not as a fetch, and no
+       * subscription request goes out in romeo's name either. */
+      stox_actions_respond (actions, req->token, 403, 0, NULL, NULL,
+                            "presence goes only to a SIP user a trusted peer vouches for: "
+                            "P-Asserted-Identity (RFC 3325) missing");
+      return;
+    }
   if (!accept_allows_pidf (req->accept))
     {
       stox_actions_respond (actions, req->token, 406, 0, STOX_PIDF_CONTENT_TYPE, NULL,
@@ -380,6 +528,18 @@ stox_watch_on_subscribe (StoxWatches           *ws,
       stox_actions_respond (actions, req->token, 503, 5, NULL, NULL, "subscription table full");
       return;
     }
+  g_autofree char *watcher_jid = stox_bare_jid (route.jid_from);
+  const char *limit;
+
+  if (!within_limits (ws, env, req->source, watcher_jid, route.jid_to_bare, &limit))
+    {
+      /* One source, one watcher or one popular XMPP user must not fill
+       * the table that all of them share (RFC 6665 §4.2.1.4 lets a
+       * notifier refuse; 503 says "later" as every overload does). */
+      stox_actions_respond (actions, req->token, 503, STOX_WATCH_LIMIT_RETRY_S, NULL, NULL,
+                            limit);
+      return;
+    }
   if (g_hash_table_contains (ws->watch_by_dialog, &req->token))
     {
       /* The front end keeps new tokens above restored dialogs; should it
@@ -388,13 +548,14 @@ stox_watch_on_subscribe (StoxWatches           *ws,
       return;
     }
 
-  g_autofree char *watcher_jid = stox_bare_jid (route.jid_from);
   Pair *pair = pair_get (ws, watcher_jid, route.jid_to_bare, TRUE);
   Watch *w = g_new0 (Watch, 1);
 
   w->dialog = req->token;
   w->pair = pair;
   w->entity = g_strdup (req->request_uri);
+  w->source = g_strdup (req->source);
+  watch_count (ws, w, +1);
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
   w->expires_at = now + expires * G_USEC_PER_SEC;
   pair->watches = g_list_prepend (pair->watches, w);
@@ -410,9 +571,10 @@ stox_watch_on_subscribe (StoxWatches           *ws,
       /* A fetch (RFC 6665 §4.4.3): one NOTIFY with what is known. */
       send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout",
                    pair->authorized, FALSE, now, actions);
-      if (!pair->authorized || g_hash_table_size (pair->resources) == 0)
-        stox_actions_presence (actions, pair->watcher_jid, pair->target_jid,
-                               pair->authorized ? "probe" : "subscribe");
+      if (!pair->authorized)
+        ask_once (ws, env, pair, now, actions);
+      else if (g_hash_table_size (pair->resources) == 0)
+        stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
       return;
     }
 
@@ -421,7 +583,7 @@ stox_watch_on_subscribe (StoxWatches           *ws,
   stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
   store_watch (actions, w, FALSE);
   if (!pair->authorized)
-    stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
+    ask_once (ws, env, pair, now, actions);
   else if (g_hash_table_size (pair->resources) == 0)
     /* Approved before: a probe brings the current presence (INTERFACE §6:
      * probes only once approved). */
@@ -647,6 +809,7 @@ stox_watch_restore (StoxWatches           *ws,
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
   w->expires_at = r->deadline;
   w->stored = TRUE;
+  watch_count (ws, w, +1);   /* its source is not kept: not counted there */
   pair->watches = g_list_prepend (pair->watches, w);
   g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
   if (w->state == STOX_SUBSTATE_PENDING)

@@ -54,12 +54,14 @@ static const char *const default_trusted_peers[] = { "127.0.0.1/32", "::1/128", 
 static const struct
 {
   const char *group;
-  const char *keys[9];
+  const char *keys[16];
 } schema[] = {
-  { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers",
+  { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers", "trust-from",
              "tls-certificate", "tls-key", "max-message-size", NULL } },
-  { "xmpp", { "component", "server", "port", "secret", "secret-file", NULL } },
-  { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir", NULL } },
+  { "xmpp", { "component", "server", "port", "secret", "secret-file", "max-stanza-size", NULL } },
+  { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir",
+                 "max-subscriptions-per-source", "max-subscriptions-per-watcher",
+                 "max-subscriptions-per-user", NULL } },
   { "metrics", { "listen", NULL } },
 };
 
@@ -132,6 +134,24 @@ check_uint (Checker *c, const char *group, const char *key, const char *value,
       return FALSE;
     }
   g_assert_not_reached ();
+}
+
+/* A boolean key: "true" or "false", nothing else (a typo must not read
+ * as either).  FALSE when unusable. */
+static gboolean
+check_bool (Checker *c, const char *group, const char *key, const char *value,
+            gboolean *ret_value)
+{
+  if (g_ascii_strcasecmp (value, "true") == 0)
+    *ret_value = TRUE;
+  else if (g_ascii_strcasecmp (value, "false") == 0)
+    *ret_value = FALSE;
+  else
+    {
+      key_problem (c, group, key, "not true or false: '%s'%s", value, hint (value));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* A path value: relative paths are taken relative to the config file's
@@ -455,6 +475,11 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
   if (v)
     check_uint (c, g, "max-message-size", v, STOX_CONFIG_MESSAGE_SIZE_MIN,
                 STOX_CONFIG_MESSAGE_SIZE_MAX, &cfg->sip_max_message_size);
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "trust-from", NULL);
+  if (v)
+    check_bool (c, g, "trust-from", v, &cfg->sip_trust_from);
 }
 
 /* The secret-file: one line; a trailing newline (LF or CRLF) is not part of
@@ -541,6 +566,12 @@ read_xmpp (Checker *c, GKeyFile *kf, StoxConfig *cfg)
     cfg->xmpp_port = (guint16) port;
   g_clear_pointer (&v, g_free);
 
+  v = get_value (c, kf, g, "max-stanza-size", NULL);
+  if (v)
+    check_uint (c, g, "max-stanza-size", v, STOX_STANZA_SIZE_MIN, STOX_CONFIG_STANZA_SIZE_MAX,
+                &cfg->xmpp_max_stanza_size);
+  g_clear_pointer (&v, g_free);
+
   /* Never echo the secret in a message. */
   v = get_value (c, kf, g, "secret", &has_secret);
   file = get_value (c, kf, g, "secret-file", &has_file);
@@ -582,6 +613,24 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
   if (v)
     check_uint (c, g, "bounce-wait", v, 0, STOX_CONFIG_BOUNCE_WAIT_MAX, &cfg->bounce_wait_ms);
   g_clear_pointer (&v, g_free);
+
+  static const struct
+  {
+    const char *key;
+    gsize       offset;
+  } limits[] = {
+    { "max-subscriptions-per-source", G_STRUCT_OFFSET (StoxConfig, max_subscriptions_per_source) },
+    { "max-subscriptions-per-watcher", G_STRUCT_OFFSET (StoxConfig, max_subscriptions_per_watcher) },
+    { "max-subscriptions-per-user", G_STRUCT_OFFSET (StoxConfig, max_subscriptions_per_user) },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (limits); i++)
+    {
+      v = get_value (c, kf, g, limits[i].key, NULL);
+      if (v)
+        check_uint (c, g, limits[i].key, v, 1, STOX_CONFIG_SUBSCRIPTIONS_MAX,
+                    G_STRUCT_MEMBER_P (cfg, limits[i].offset));
+      g_clear_pointer (&v, g_free);
+    }
 
   v = get_value (c, kf, g, "xmpp-domains", &present);
   if (!present)
@@ -751,8 +800,12 @@ stox_config_new_defaults (void)
   cfg->sip_max_message_size = DEFAULT_MSG_SIZE;
   cfg->xmpp_server = g_strdup (DEFAULT_SERVER);
   cfg->xmpp_port = DEFAULT_PORT;
+  cfg->xmpp_max_stanza_size = STOX_STANZA_SIZE_DEFAULT;
   cfg->rules_dir = g_strdup (DEFAULT_RULES_DIR);
   cfg->bounce_wait_ms = DEFAULT_BOUNCE;
+  cfg->max_subscriptions_per_source = STOX_GATEWAY_MAX_PER_SOURCE_DEFAULT;
+  cfg->max_subscriptions_per_watcher = STOX_GATEWAY_MAX_PER_WATCHER_DEFAULT;
+  cfg->max_subscriptions_per_user = STOX_GATEWAY_MAX_PER_USER_DEFAULT;
   cfg->state_dir = default_state_dir ();
   return cfg;
 }

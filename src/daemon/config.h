@@ -9,6 +9,9 @@
 
 #include <glib.h>
 
+#include "core/gateway.h"   /* the defaults of the table limits */
+#include "core/stanza-size.h"
+
 G_BEGIN_DECLS
 
 #define STOX_CONFIG_ERROR (stox_config_error_quark ())
@@ -28,6 +31,8 @@ typedef enum
 #define STOX_CONFIG_MESSAGE_SIZE_MIN  200u
 #define STOX_CONFIG_MESSAGE_SIZE_MAX  65535u
 #define STOX_CONFIG_BOUNCE_WAIT_MAX   400u
+#define STOX_CONFIG_SUBSCRIPTIONS_MAX STOX_GATEWAY_MAX_PENDING_DEFAULT  /* the table's bound */
+#define STOX_CONFIG_STANZA_SIZE_MAX   (16u * 1024 * 1024)
 #define STOX_CONFIG_FILE_MAX          (1024 * 1024)  /* stox.conf, each rule file */
 #define STOX_CONFIG_SECRET_FILE_MAX   4096
 
@@ -45,6 +50,8 @@ typedef struct
   char  *sip_tls_certificate;
   char  *sip_tls_key;
   guint  sip_max_message_size; /* default 1300 */
+  gboolean sip_trust_from;     /* default FALSE: only P-Asserted-Identity
+                                * vouches for a SIP watcher */
 
   /* [xmpp] */
   char  *xmpp_component;       /* default: sip_domain */
@@ -52,12 +59,18 @@ typedef struct
   guint16 xmpp_port;           /* default 5347 */
   char  *xmpp_secret;          /* from secret or secret-file; required */
   gboolean xmpp_secret_inline; /* from secret = (in this file) */
+  guint  xmpp_max_stanza_size; /* bytes encoded, default STOX_STANZA_SIZE_DEFAULT */
 
   /* [gateway] */
   char  *rules_dir;            /* default SYSCONFDIR "/stox/rules.d" */
   guint  bounce_wait_ms;       /* 0–400, default 250 */
   char **xmpp_domains;         /* required; NULL = any ('*' written) */
   char  *state_dir;            /* default $STATE_DIRECTORY, else /var/lib/stox */
+  /* SIP watchers' dialogs at most per source, per watcher, per XMPP user
+   * (defaults: STOX_GATEWAY_MAX_PER_*_DEFAULT) */
+  guint  max_subscriptions_per_source;
+  guint  max_subscriptions_per_watcher;
+  guint  max_subscriptions_per_user;
 
   /* [metrics] */
   char  *metrics_listen;       /* as written; NULL: no listener (default) */

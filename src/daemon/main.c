@@ -376,8 +376,13 @@ main (int argc, char **argv)
     .component = d.config->xmpp_component,
     .xmpp_domains = (const char *const *) d.config->xmpp_domains,
     .trusted_peers = (const char *const *) d.config->sip_trusted_peers,
+    .trust_from = d.config->sip_trust_from,
     .bounce_wait_ms = d.config->bounce_wait_ms,
+    .max_stanza_size = d.config->xmpp_max_stanza_size,
     .instance = instance,
+    .max_subscriptions_per_source = d.config->max_subscriptions_per_source,
+    .max_subscriptions_per_watcher = d.config->max_subscriptions_per_watcher,
+    .max_subscriptions_per_user = d.config->max_subscriptions_per_user,
   };
   d.gw = stox_gateway_new (&gw_config, d.rules, &error);
   if (d.gw == NULL)
@@ -455,6 +460,7 @@ main (int argc, char **argv)
     .secret = d.config->xmpp_secret,
     .server = d.config->xmpp_server,
     .port = d.config->xmpp_port,
+    .max_stanza_size = d.config->xmpp_max_stanza_size,
   };
   d.xmpp = stox_xmpp_component_new (&xmpp_config, on_stanza, on_link, &d);
   stox_runner_set_frontends (d.runner, d.sip, d.xmpp);

@@ -283,12 +283,16 @@ execute_one (StoxRunner *runner, StoxAction *a)
                              STOX_XMPP_COMPONENT_ERROR_INVALID))
           {
             failed.why = STOX_XMPP_SEND_FAILED_INVALID;
-            g_message ("stanza %s to %s not sent: it cannot be encoded: %s",
-                       a->u.stanza->id, a->u.stanza->to, error->message);
+            g_message ("stanza%s%s to %s not sent: it cannot be encoded: %s",
+                       a->u.stanza->id != NULL ? " " : "",
+                       a->u.stanza->id != NULL ? a->u.stanza->id : "",
+                       a->u.stanza->to, error->message);
           }
         else
-          g_info ("stanza %s to %s not sent: %s", a->u.stanza->id, a->u.stanza->to,
-                  error->message);
+          g_info ("stanza%s%s to %s not sent: %s",
+                  a->u.stanza->id != NULL ? " " : "",
+                  a->u.stanza->id != NULL ? a->u.stanza->id : "",
+                  a->u.stanza->to, error->message);
         failed.stanza = g_steal_pointer (&a->u.stanza);
         g_array_append_val (runner->failed, failed);
       }
@@ -556,6 +560,18 @@ stox_runner_set_store (StoxRunner *runner, StoxStore *store)
   runner->store = store;
 }
 
+/* A stanza the component had queued but not written when the link fell:
+ * the same event as a send that failed at once, and the same answer
+ * (stoxd(8): 503 inside the bounce window, the late notice after). */
+static void
+on_unsent (StoxStanza *st, gpointer user_data)
+{
+  StoxRunner *runner = user_data;
+  Event ev = { .kind = EVENT_SEND_FAILED, .u.stanza = st };
+
+  ring_push_tail (&runner->events, &ev);
+}
+
 void
 stox_runner_set_frontends (StoxRunner        *runner,
                            StoxSipEndpoint   *sip,
@@ -564,13 +580,19 @@ stox_runner_set_frontends (StoxRunner        *runner,
   if (runner->sip != NULL)
     stox_sip_endpoint_set_dispatch_func (runner->sip, NULL, NULL);
   if (runner->xmpp != NULL)
-    stox_xmpp_component_set_dispatch_func (runner->xmpp, NULL, NULL);
+    {
+      stox_xmpp_component_set_dispatch_func (runner->xmpp, NULL, NULL);
+      stox_xmpp_component_set_unsent_func (runner->xmpp, NULL, NULL);
+    }
   runner->sip = sip;
   runner->xmpp = xmpp;
   if (sip != NULL)
     stox_sip_endpoint_set_dispatch_func (sip, frontend_dispatched, runner);
   if (xmpp != NULL)
-    stox_xmpp_component_set_dispatch_func (xmpp, frontend_dispatched, runner);
+    {
+      stox_xmpp_component_set_dispatch_func (xmpp, frontend_dispatched, runner);
+      stox_xmpp_component_set_unsent_func (xmpp, on_unsent, runner);
+    }
 }
 
 void

@@ -7,6 +7,13 @@
 
 #include "sip/convert.h"
 
+/* After sofia-decls.h (through convert.h), as every Sofia header.  It
+ * tests SU_HAVE_EXPERIMENTAL without defining it. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wundef"
+#include <sofia-sip/sip_extra.h>
+#pragma GCC diagnostic pop
+
 /* Header text reaches the core as UTF-8 (RFC 3261 §25.1 TEXT-UTF8); a
  * peer that sends other bytes gets them replaced rather than trusted. */
 static char *
@@ -142,6 +149,47 @@ convert_subscription_state (const sip_subscription_state_t *ss,
   req->substate_retry_after = param_seconds (ss->ss_retry_after);
 }
 
+static gboolean
+is_sip_url (const url_t *url)
+{
+  return url != NULL && (url->url_type == url_sip || url->url_type == url_sips);
+}
+
+/* The first sip: or sips: identity of a P-Asserted-Identity chain (RFC
+ * 3325 §9.1: at most one of those, and one tel:), or NULL. */
+static char *
+first_sip_identity (const sip_p_asserted_identity_t *paid)
+{
+  for (; paid != NULL; paid = paid->paid_next)
+    if (is_sip_url (paid->paid_url))
+      return dup_url (paid->paid_url);
+  return NULL;
+}
+
+/* P-Asserted-Identity (RFC 3325 §9.1).  Sofia parses it only when the
+ * stack's parser was extended with its extra headers; otherwise each
+ * header arrives as an unknown one, parsed here with the same class. */
+static char *
+convert_asserted_identity (const sip_t *sip)
+{
+  char *uri = first_sip_identity (sip_p_asserted_identity (sip));
+
+  for (const sip_unknown_t *un = sip->sip_unknown; uri == NULL && un != NULL; un = un->un_next)
+    {
+      su_home_t home[1] = { SU_HOME_INIT (home) };
+      msg_header_t *h;
+
+      if (un->un_name == NULL || un->un_value == NULL ||
+          g_ascii_strcasecmp (un->un_name, "P-Asserted-Identity") != 0)
+        continue;
+      h = msg_header_make (home, sip_p_asserted_identity_class, un->un_value);
+      if (h != NULL)
+        uri = first_sip_identity ((const sip_p_asserted_identity_t *) h);
+      su_home_deinit (home);
+    }
+  return uri;
+}
+
 StoxSipRequest *
 stox_sip_convert_request (const sip_t *sip)
 {
@@ -160,6 +208,7 @@ stox_sip_convert_request (const sip_t *sip)
     req->from_uri = dup_url (sip->sip_from->a_url);
   if (sip->sip_to != NULL)
     req->to_uri = dup_url (sip->sip_to->a_url);
+  req->asserted_uri = convert_asserted_identity (sip);
   if (sip->sip_call_id != NULL)
     req->call_id = dup_text (sip->sip_call_id->i_id);
 

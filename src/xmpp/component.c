@@ -18,6 +18,11 @@
  *    server that accepts TCP but never opens the stream: our own attempt
  *    deadline covers that;
  *  - send() is called without MSG_NOSIGNAL: SIGPIPE must be ignored;
+ *  - nothing in its API says which queued element has been written; its
+ *    "SENT:" debug line, logged once an element is written in full (the
+ *    log handler is called at every level), is the only sign, and at a
+ *    disconnect the queue is kept until the next connect frees it unsent
+ *    (see `unsent`);
  *  - xmpp_conn_release() fires the connection handler.
  */
 #include "config.h"
@@ -61,6 +66,16 @@ struct _StoxXmppComponent
   gpointer           user_data;
   StoxXmppDispatchFunc dispatch_func;   /* after each dispatch of `source` */
   gpointer           dispatch_data;
+  StoxXmppStanzaFunc unsent_func;
+  gpointer           unsent_data;
+  gsize              max_stanza_size;  /* 0: none */
+  /* The stanzas _send() queued and libstrophe has not written in full,
+   * oldest first (StoxStanza headers): libstrophe's "SENT:" debug line
+   * for a user stanza retires the head.  libstrophe writes its queue in
+   * order and logs each element once all of it is written; its own
+   * elements (stream header, handshake, close) never start with a stanza
+   * name. */
+  GQueue             unsent;
 
   xmpp_log_t         log;
   xmpp_ctx_t        *ctx;
@@ -117,6 +132,46 @@ redact_handshake (const char *msg)
   return g_strdup_printf ("%.*s[redacted]%s", (int) (start - msg), msg, end != NULL ? end : "");
 }
 
+/* "SENT: <message …", "SENT: <presence …", "SENT: <iq …": a stanza of
+ * ours written in full (see `unsent`). */
+static gboolean
+is_sent_stanza (const char *msg)
+{
+  static const char *const names[] = { "message", "presence", "iq" };
+  static const char prefix[] = "SENT: <";
+
+  if (!g_str_has_prefix (msg, prefix))
+    return FALSE;
+  msg += strlen (prefix);
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      gsize len = strlen (names[i]);
+
+      if (strncmp (msg, names[i], len) == 0 &&
+          (msg[len] == ' ' || msg[len] == '>' || msg[len] == '/'))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The stream ended: what was not written goes back to the caller, in
+ * order; libstrophe drops its queue at the next connect. */
+static void
+report_unsent (StoxXmppComponent *c)
+{
+  StoxStanza *st;
+
+  while ((st = g_queue_pop_head (&c->unsent)) != NULL)
+    {
+      g_debug ("XMPP component %s: stanza '%s' to %s was not written before the link fell",
+               c->jid, st->id != NULL ? st->id : "", st->to != NULL ? st->to : "");
+      if (c->unsent_func != NULL)
+        c->unsent_func (st, c->unsent_data);
+      else
+        stox_stanza_free (st);
+    }
+}
+
 /* libstrophe's debug lines carry whole stanzas, so they stay at debug.  Its
  * warnings and errors are about the peer or the link, which we report
  * ourselves once; they go out as messages, not as GLib warnings. */
@@ -139,6 +194,8 @@ on_strophe_log (void             *userdata,
    * after GLib's poll, so G_IO_IN alone would miss it (a 1 s stall). */
   if (level == XMPP_LEVEL_DEBUG && g_str_has_prefix (msg, "RECV:") && c->source != NULL)
     stox_xmpp_source_kick (c->source);
+  if (level == XMPP_LEVEL_DEBUG && g_strcmp0 (area, "conn") == 0 && is_sent_stanza (msg))
+    stox_stanza_free (g_queue_pop_head (&c->unsent));
 
   switch (level)
     {
@@ -354,11 +411,13 @@ on_conn_event (xmpp_conn_t         *conn,
         if (c->stopping)
           {
             g_info ("XMPP component %s: stream closed", c->jid);
+            g_queue_clear_full (&c->unsent, (GDestroyNotify) stox_stanza_free);
             schedule_done (c);
             return;
           }
         reason = describe_disconnect (c, error, stream_error, was_up);
         link_down (c, reason);
+        report_unsent (c);
       }
       break;
     }
@@ -496,6 +555,17 @@ after_dispatch (gpointer user_data)
 }
 
 void
+stox_xmpp_component_set_unsent_func (StoxXmppComponent *c,
+                                     StoxXmppStanzaFunc func,
+                                     gpointer           user_data)
+{
+  g_return_if_fail (c != NULL);
+
+  c->unsent_func = func;
+  c->unsent_data = user_data;
+}
+
+void
 stox_xmpp_component_set_dispatch_func (StoxXmppComponent   *c,
                                        StoxXmppDispatchFunc func,
                                        gpointer             user_data)
@@ -528,6 +598,8 @@ stox_xmpp_component_new (const StoxXmppComponentConfig *config,
   c->on_stanza = on_stanza;
   c->on_link = on_link;
   c->user_data = user_data;
+  c->max_stanza_size = config->max_stanza_size;
+  g_queue_init (&c->unsent);
   c->backoff_base_ms = DEFAULT_BACKOFF_BASE_MS;
   c->backoff_cap_ms = DEFAULT_BACKOFF_CAP_MS;
   c->queue_limit = DEFAULT_QUEUE_LIMIT;
@@ -563,6 +635,19 @@ stox_xmpp_component_start (StoxXmppComponent *c)
     attempt_connect (c);
 }
 
+/* What report_unsent() needs of a stanza: its kind and addresses. */
+static StoxStanza *
+stanza_header (const StoxStanza *st)
+{
+  StoxStanza *h = stox_stanza_new (st->kind);
+
+  h->type = g_strdup (st->type);
+  h->id = g_strdup (st->id);
+  h->from = g_strdup (st->from);
+  h->to = g_strdup (st->to);
+  return h;
+}
+
 gboolean
 stox_xmpp_component_send (StoxXmppComponent *c,
                           const StoxStanza  *st,
@@ -570,6 +655,9 @@ stox_xmpp_component_send (StoxXmppComponent *c,
 {
   g_autoptr(GError) invalid = NULL;
   xmpp_stanza_t *stanza;
+  char *text = NULL;
+  size_t len = 0;
+  int rc;
 
   g_return_val_if_fail (c != NULL, FALSE);
   g_return_val_if_fail (st != NULL, FALSE);
@@ -595,8 +683,28 @@ stox_xmpp_component_send (StoxXmppComponent *c,
                    "%s", invalid->message);
       return FALSE;
     }
-  xmpp_send (c->conn, stanza);
+  /* Rendered once, here, so that its size is known before it is queued
+   * (xmpp_send() would render it the same way). */
+  rc = xmpp_stanza_to_text (stanza, &text, &len);
   xmpp_stanza_release (stanza);
+  if (rc != XMPP_EOK)
+    {
+      g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
+                   "libstrophe cannot render the stanza (error %d)", rc);
+      return FALSE;
+    }
+  /* The server would close the stream on a stanza over its limit
+   * (RFC 6120 §13.12) and lose everything queued behind it. */
+  if (c->max_stanza_size != 0 && len > c->max_stanza_size)
+    {
+      g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
+                   "%zu bytes, over max-stanza-size (%zu)", len, c->max_stanza_size);
+      xmpp_free (c->ctx, text);
+      return FALSE;
+    }
+  xmpp_send_raw (c->conn, text, len);
+  xmpp_free (c->ctx, text);
+  g_queue_push_tail (&c->unsent, stanza_header (st));
   /* The source's prepare() sees the longer queue and runs libstrophe in
    * this main-loop iteration. */
   return TRUE;
@@ -661,6 +769,7 @@ stox_xmpp_component_free (StoxXmppComponent *c)
   /* Closes the socket if still open; the handler ignores it (freeing). */
   xmpp_conn_release (c->conn);
   xmpp_ctx_free (c->ctx);
+  g_queue_clear_full (&c->unsent, (GDestroyNotify) stox_stanza_free);
 
   g_free (c->jid);
   g_free (c->server);

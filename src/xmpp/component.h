@@ -30,6 +30,7 @@ typedef struct
   const char *secret;
   const char *server;   /* host name or address; keep it numeric */
   guint16     port;
+  gsize       max_stanza_size;   /* bytes as written; 0: no limit */
 } StoxXmppComponentConfig;
 
 typedef enum
@@ -65,13 +66,25 @@ void stox_xmpp_component_set_dispatch_func (StoxXmppComponent   *c,
                                             StoxXmppDispatchFunc func,
                                             gpointer             user_data);
 
+/* When the stream ends, every stanza _send() queued that was not
+ * written to the socket in full is handed to `func`, in the order sent
+ * (after the DOWN event): the server never saw it whole, and its sender
+ * must hear so (RFC 6120 §4.4 leaves what the server read before the
+ * close to the server; what never left is certain).  Each `st` is the
+ * callee's and holds the stanza's kind, type, id, from and to.  Runs from
+ * libstrophe's handlers, like the other callbacks; NULL: none. */
+void stox_xmpp_component_set_unsent_func (StoxXmppComponent *c,
+                                          StoxXmppStanzaFunc func,
+                                          gpointer           user_data);
+
 /* First connection attempt; later ones are scheduled by the component. */
 void     stox_xmpp_component_start (StoxXmppComponent *c);
 
 /* Queues `st` for sending.  FALSE, and nothing queued, when the link is
  * down or the send queue is at its bound (_DOWN, _CONGESTED: a later try
- * may pass), or when `st` cannot be written as XML (_INVALID, with the
- * translator's reason: no try will). */
+ * may pass), or when `st` cannot be written as XML or would be over
+ * max_stanza_size, which the server would close the stream on, losing
+ * what is queued (_INVALID, with the reason: no try will). */
 gboolean stox_xmpp_component_send (StoxXmppComponent *c,
                                    const StoxStanza  *st,
                                    GError           **error);

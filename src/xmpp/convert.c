@@ -17,6 +17,7 @@
 
 #include <string.h>
 
+#include "core/stanza-size.h"
 #include "core/text.h"
 
 /* clang-format off */
@@ -344,21 +345,6 @@ add_statuses (xmpp_stanza_t    *parent,
     }
 }
 
-static const char *
-chat_state_name (StoxChatState state)
-{
-  switch (state)
-    {
-    case STOX_CHAT_STATE_ACTIVE:    return "active";
-    case STOX_CHAT_STATE_COMPOSING: return "composing";
-    case STOX_CHAT_STATE_PAUSED:    return "paused";
-    case STOX_CHAT_STATE_INACTIVE:  return "inactive";
-    case STOX_CHAT_STATE_GONE:      return "gone";
-    case STOX_CHAT_STATE_NONE:
-    default:                        return NULL;
-    }
-}
-
 static gboolean
 check_text (const char *what,
             const char *value,
@@ -435,7 +421,7 @@ check_fields (const StoxStanza *st,
                      "%s is not an element name", names[i].what);
         return FALSE;
       }
-  if (st->chat_state != STOX_CHAT_STATE_NONE && chat_state_name (st->chat_state) == NULL)
+  if (st->chat_state != STOX_CHAT_STATE_NONE && stox_chat_state_element (st->chat_state) == NULL)
     {
       g_set_error (error, STOX_XMPP_CONVERT_ERROR,
                    STOX_XMPP_CONVERT_ERROR_INVALID_NAME,
@@ -517,7 +503,7 @@ stox_xmpp_stanza_encode (xmpp_ctx_t       *ctx,
       add_text_element (s, "body", NULL, st->body);
       add_text_element (s, "thread", NULL, st->thread);
       if (st->chat_state != STOX_CHAT_STATE_NONE)
-        add_child_take (s, new_element (ctx, chat_state_name (st->chat_state),
+        add_child_take (s, new_element (ctx, stox_chat_state_element (st->chat_state),
                                         STOX_NS_CHATSTATES));
       break;
 

@@ -19,7 +19,9 @@ registrar presence presence_xml db_text):
   - in-dialog requests (To tag): loose_route() and relay; an in-dialog
     SUBSCRIBE to the server itself goes to the presence module
   - any request to a user of `gateway_domain`          -> record_route() and
-    t_relay() to the gateway (127.0.0.1:gateway_port), Request-URI unchanged
+    t_relay() to the gateway (127.0.0.1:gateway_port), Request-URI unchanged,
+    with a P-Asserted-Identity for a From of `domain` (any the sender wrote
+    is removed)
   - REGISTER for `domain`                              -> save("location")
   - PUBLISH / SUBSCRIBE for `domain`                   -> handle_publish() /
     handle_subscribe() (presence_xml force_active=1: every watcher accepted)
@@ -314,6 +316,11 @@ route[WITHINDLG] {{
 
 route[GATEWAY] {{
 {nogw}	if (is_method("INVITE|SUBSCRIBE|REFER")) record_route();
+	# Only this proxy asserts an identity (RFC 3325 §5).  A closed test
+	# network: every From of the local domain counts as checked (the
+	# deployment guide's example authenticates first).
+	remove_hf("P-Asserted-Identity");
+	if ($fd == "{domain}") append_hf("P-Asserted-Identity: <sip:$fU@$fd>\r\n");
 	$du = "{gw}";
 	xlog("L_INFO", "to the gateway: $rm $ru via $du\n");
 	route(RELAY);

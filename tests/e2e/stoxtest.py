@@ -1383,6 +1383,14 @@ REASONS = {100: "Trying", 180: "Ringing", 200: "OK", 202: "Accepted", 400: "Bad 
            489: "Bad Event"}
 
 
+def asserted(uri):
+    """The P-Asserted-Identity header a trusted proxy adds for a user it
+    has authenticated (RFC 3325 §9.1): the scripted UA, on a trusted
+    loopback address, plays that proxy.  stoxd sends presence only to
+    identities a trusted peer vouches for (stox.conf(5), trust-from)."""
+    return ("P-Asserted-Identity", "<%s>" % uri)
+
+
 def header_param(value, name):
     """A ;name=value parameter of a header value (outside <>), or None."""
     if value is None:

@@ -187,7 +187,8 @@ async def main(t):
     mk = ua.mark()
     sub = await ua.request("SUBSCRIBE", BOB_URI, from_uri="sip:romeo@" + st.SIP_DOMAIN, omit=("contact",),
                            headers=[("Contact", "<sip:romeo@127.0.0.1:%d>" % ua.port), ("Event", "presence"),
-                                    ("Expires", "600"), ("Accept", st.PIDF_CT)])
+                                    ("Expires", "600"), ("Accept", st.PIDF_CT),
+                                    st.asserted("sip:romeo@" + st.SIP_DOMAIN)])
     notify = await ua.wait_request("NOTIFY", timeout=5, start=mk)
     t.ok(sub.code == 200 and notify is not None and st.substate(notify)[0] == "pending",
          "romeo SUBSCRIBEs to bob -> 200 and NOTIFY pending (answered 200)",

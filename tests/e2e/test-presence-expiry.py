@@ -25,7 +25,7 @@ async def main(t):
 
     mark, jmark = ua.mark(), juliet.mark()
     hdrs = [("Contact", "<sip:romeo@127.0.0.1:%d>" % ua.port), ("Event", "presence"),
-            ("Expires", "60"), ("Accept", st.PIDF_CT)]
+            ("Expires", "60"), ("Accept", st.PIDF_CT), st.asserted("sip:romeo@" + st.SIP_DOMAIN)]
     sub = await ua.request("SUBSCRIBE", "sip:" + JULIET, from_uri="sip:romeo@" + st.SIP_DOMAIN,
                            omit=("contact",), headers=hdrs)
     started = time.monotonic()

@@ -108,11 +108,16 @@ async def main(t):
          "%r\nbob got: %r" % (tr, bob.since(bmark, kind=None)))
 
     # -- S2X: carol watches juliet; Kamailio routes to stoxd ----------------
+    # carol registers first: the proxy asserts an identity it has checked
+    # (P-Asserted-Identity, RFC 3325), and stoxd gives presence to no other.
+    ccontact = "<sip:carol@127.0.0.1:%d>" % carol_ua.port
+    reg = await carol_ua.request("REGISTER", "sip:" + DOMAIN, from_uri=carol, to_uri=carol,
+                                 headers=[("Contact", ccontact), ("Expires", "300")])
+    t.eq(reg.code, 200, "carol REGISTERs at Kamailio -> 200", brief(reg.final) if reg.final else repr(reg))
     juliet = await st.XmppClient(t, pros, "juliet", env.password).connect()
     juliet.send_raw('<presence xmlns="jabber:client"><status>on the balcony</status></presence>')
     jmark = juliet.mark()
     cmark = carol_ua.mark()
-    ccontact = "<sip:carol@127.0.0.1:%d>" % carol_ua.port
     sub = await carol_ua.request("SUBSCRIBE", "sip:" + JULIET, from_uri=carol, omit=("contact",),
                                  headers=[("Contact", ccontact), ("Event", "presence"), ("Accept", PIDF_CT),
                                           ("Expires", "120")])

@@ -106,7 +106,7 @@ async def main(t):
 
     async def romeo_subscribe(expires=600):
         hdrs = [("Contact", "<sip:romeo@127.0.0.1:%d>" % ua.port), ("Event", "presence"),
-                ("Expires", str(expires)), ("Accept", PIDF_CT)]
+                ("Expires", str(expires)), ("Accept", PIDF_CT), st.asserted("sip:romeo@" + st.SIP_DOMAIN)]
         return await ua.request("SUBSCRIBE", JULIET_URI, from_uri="sip:romeo@" + st.SIP_DOMAIN,
                                 omit=("contact",), headers=hdrs)
 

@@ -72,7 +72,8 @@ async def main(t):
         return "<sip:%s@127.0.0.1:%d>" % (user, ua.port)
 
     async def subscribe(user, expires, event="presence", accept=PIDF_CT):
-        hdrs = [("Contact", contact(user)), ("Event", event), ("Expires", str(expires))]
+        hdrs = [("Contact", contact(user)), ("Event", event), ("Expires", str(expires)),
+                st.asserted("sip:%s@%s" % (user, st.SIP_DOMAIN))]
         if accept:
             hdrs.append(("Accept", accept))
         return await ua.request("SUBSCRIBE", JULIET_URI, from_uri="sip:%s@%s" % (user, st.SIP_DOMAIN),

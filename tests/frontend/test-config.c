@@ -152,9 +152,11 @@ field (const StoxConfig *c, const char *name)
   STR (sip_tls_certificate);
   STR (sip_tls_key);
   NUM (sip_max_message_size);
+  NUM (sip_trust_from);
   STR (xmpp_component);
   STR (xmpp_server);
   NUM (xmpp_port);
+  NUM (xmpp_max_stanza_size);
   STR (xmpp_secret);
   STR (rules_dir);
   NUM (bounce_wait_ms);
@@ -163,6 +165,9 @@ field (const StoxConfig *c, const char *name)
   STR (metrics_listen);
   STR (metrics_address);
   NUM (metrics_port);
+  NUM (max_subscriptions_per_source);
+  NUM (max_subscriptions_per_watcher);
+  NUM (max_subscriptions_per_user);
 #undef STR
 #undef NUM
 #undef STRV
@@ -262,6 +267,11 @@ static const GoodRow good_rows[] = {
   { "peers-list", SIP "trusted-peers =10.0.0.0/8,\t192.168.0.0/16 ,fe80::/10\n" XMPP,
     "sip_trusted_peers", "10.0.0.0/8,192.168.0.0/16,fe80::/10" },
 
+  /* [sip] trust-from: true or false, default false */
+  { "default-trust-from", BASE, "sip_trust_from", "0" },
+  { "trust-from-true", SIP "trust-from = true\n" XMPP, "sip_trust_from", "1" },
+  { "trust-from-false", SIP "trust-from = FALSE\n" XMPP, "sip_trust_from", "0" },
+
   /* [sip] max-message-size: 200..65535 */
   { "size-min", SIP "max-message-size = 200\n" XMPP, "sip_max_message_size", "200" },
   { "size-max", SIP "max-message-size = 65535\n" XMPP, "sip_max_message_size", "65535" },
@@ -299,6 +309,24 @@ static const GoodRow good_rows[] = {
   { "rules-relative", BASE "[gateway]\nrules = rules.d\n", "rules_dir", "@D/rules.d" },
   { "bounce-zero", BASE "[gateway]\nbounce-wait = 0\n", "bounce_wait_ms", "0" },
   { "bounce-max", BASE "[gateway]\nbounce-wait = 400\n", "bounce_wait_ms", "400" },
+
+  /* [xmpp] max-stanza-size: 10000..16 MiB, default 256 KiB */
+  { "default-stanza-size", BASE, "xmpp_max_stanza_size", "262144" },
+  { "stanza-size-min", SIP "[xmpp]\nsecret = s\nmax-stanza-size = 10000\n",
+    "xmpp_max_stanza_size", "10000" },
+  { "stanza-size-max", SIP "[xmpp]\nsecret = s\nmax-stanza-size = 16777216\n",
+    "xmpp_max_stanza_size", "16777216" },
+
+  /* [gateway] max-subscriptions-per-*: 1..200000 */
+  { "default-per-source", BASE, "max_subscriptions_per_source", "50000" },
+  { "default-per-watcher", BASE, "max_subscriptions_per_watcher", "500" },
+  { "default-per-user", BASE, "max_subscriptions_per_user", "2000" },
+  { "per-source", BASE "[gateway]\nmax-subscriptions-per-source = 1\n",
+    "max_subscriptions_per_source", "1" },
+  { "per-watcher", BASE "[gateway]\nmax-subscriptions-per-watcher = 200000\n",
+    "max_subscriptions_per_watcher", "200000" },
+  { "per-user", BASE "[gateway]\nmax-subscriptions-per-user = 50\n",
+    "max_subscriptions_per_user", "50" },
   { "domains-any", BASE "[gateway]\nxmpp-domains = *\n", "xmpp_domains", "(null)" },
   { "domains-one", BASE "[gateway]\nxmpp-domains = example.org\n", "xmpp_domains",
     "example.org" },
@@ -480,6 +508,13 @@ static const BadRow bad_rows[] = {
     "@F: [sip] trusted-peers: '::ffff:10.0.0.1/95': an IPv4-mapped prefix needs a length of "
     "96..128" },
 
+  /* [sip] trust-from */
+  { "trust-from-yes", SIP "trust-from = yes\n" XMPP, INVALID,
+    "@F: [sip] trust-from: not true or false: 'yes'" },
+  { "trust-from-comment", SIP "trust-from = true # the proxy checks\n" XMPP, INVALID,
+    "@F: [sip] trust-from: not true or false: 'true # the proxy checks'"
+    " (a value runs to the end of its line; put comments on a line of their own)" },
+
   /* [sip] max-message-size */
   { "size-199", SIP "max-message-size = 199\n" XMPP, INVALID,
     "@F: [sip] max-message-size: out of range 200..65535: '199'" },
@@ -539,6 +574,12 @@ static const BadRow bad_rows[] = {
     "(mode 0622): chmod o-rw it" },
 
   /* [gateway] */
+  { "stanza-size-9999", SIP "[xmpp]\nsecret = s\nmax-stanza-size = 9999\n", INVALID,
+    "@F: [xmpp] max-stanza-size: out of range 10000..16777216: '9999'" },
+  { "per-source-zero", BASE "[gateway]\nmax-subscriptions-per-source = 0\n", INVALID,
+    "@F: [gateway] max-subscriptions-per-source: out of range 1..200000: '0'" },
+  { "per-user-over", BASE "[gateway]\nmax-subscriptions-per-user = 200001\n", INVALID,
+    "@F: [gateway] max-subscriptions-per-user: out of range 1..200000: '200001'" },
   { "bounce-401", BASE "[gateway]\nbounce-wait = 401\n", INVALID,
     "@F: [gateway] bounce-wait: out of range 0..400: '401'" },
   { "bounce-ms", BASE "[gateway]\nbounce-wait = 250ms\n", INVALID,

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -108,6 +109,7 @@ test_convert_absent_headers (void)
   g_assert_null (req->event);
   g_assert_null (req->body);
   g_assert_cmpint (req->expires, ==, -1);
+  g_assert_null (req->asserted_uri);
 }
 
 /* Compact header forms (RFC 3261 §7.3.3) and a display name without
@@ -137,6 +139,68 @@ test_convert_compact_forms (void)
   g_assert_cmpstr (req->subject, ==, "hello");
   g_assert_nonnull (req->body);
   g_assert_cmpuint (g_bytes_get_size (req->body), ==, 2);
+}
+
+/* P-Asserted-Identity (RFC 3325 §9.1): the sip:/sips: identity, whatever
+ * the order, a tel: one beside it, a display name, several headers or one
+ * with two values.  Parsed by the default parser (an unknown header there)
+ * and by one extended with Sofia's extra headers alike. */
+static StoxSipRequest *
+convert_with_pai (msg_mclass_t const *mclass, const char *pai_lines)
+{
+  g_autofree char *text = g_strdup_printf (
+      "MESSAGE sip:juliet@xmpp.example SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK3\r\n"
+      "From: \"Anonymous\" <sip:anonymous@anonymous.invalid>;tag=a\r\n"
+      "To: <sip:juliet@xmpp.example>\r\n"
+      "Call-ID: pai-1\r\n"
+      "CSeq: 1 MESSAGE\r\n"
+      "%s"
+      "Content-Length: 0\r\n"
+      "\r\n", pai_lines);
+  msg_t *msg = msg_make (mclass, 0, text, (ssize_t) strlen (text));
+  g_assert_nonnull (msg);
+  StoxSipRequest *req = stox_sip_convert_request (sip_object (msg));
+  msg_destroy (msg);
+  return req;
+}
+
+static void
+test_convert_asserted_identity (void)
+{
+  static const struct { const char *lines, *want; } rows[] = {
+    { "P-Asserted-Identity: <sip:romeo@sip.example>\r\n", "sip:romeo@sip.example" },
+    { "P-Asserted-Identity: \"Romeo\" <sip:romeo@sip.example;user=phone>\r\n",
+      "sip:romeo@sip.example;user=phone" },
+    { "p-asserted-identity: <sips:romeo@sip.example>\r\n", "sips:romeo@sip.example" },
+    { "P-Asserted-Identity: <tel:+15551234>, <sip:romeo@sip.example>\r\n",
+      "sip:romeo@sip.example" },
+    { "P-Asserted-Identity: <tel:+15551234>\r\n"
+      "P-Asserted-Identity: <sip:romeo@sip.example>\r\n", "sip:romeo@sip.example" },
+    { "P-Asserted-Identity: <tel:+15551234>\r\n", NULL },
+    { "P-Preferred-Identity: <sip:boss@sip.example>\r\n", NULL },
+    { "P-Asserted-Identity: not a uri <\r\n", NULL },
+    { "", NULL },
+  };
+  g_autoptr (GPtrArray) classes = g_ptr_array_new ();
+  msg_mclass_t *extended = sip_extend_mclass (NULL);
+
+  g_ptr_array_add (classes, (gpointer) sip_default_mclass ());
+  if (extended != NULL)
+    g_ptr_array_add (classes, extended);
+  for (guint c = 0; c < classes->len; c++)
+    for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+      {
+        g_autoptr (StoxSipRequest) req = convert_with_pai (classes->pdata[c], rows[i].lines);
+
+        g_test_message ("parser %u, row %zu", c, i);
+        g_assert_nonnull (req);
+        g_assert_cmpstr (req->from_uri, ==, "sip:anonymous@anonymous.invalid");
+        g_assert_cmpstr (req->asserted_uri, ==, rows[i].want);
+      }
+  g_assert_cmpuint (classes->len, ==, 2);
+  /* a malloc()ed clone of the default class (msg_mclass_clone()) */
+  free (extended);
 }
 
 static void
@@ -590,6 +654,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/sip/convert/message-full", test_convert_message_full);
   g_test_add_func ("/sip/convert/absent-headers", test_convert_absent_headers);
   g_test_add_func ("/sip/convert/compact-forms", test_convert_compact_forms);
+  g_test_add_func ("/sip/convert/asserted-identity", test_convert_asserted_identity);
   g_test_add_func ("/sip/convert/subscribe", test_convert_subscribe);
   g_test_add_func ("/sip/convert/subscribe-headers", test_convert_subscribe_headers);
   g_test_add_func ("/sip/convert/notify-substate", test_convert_notify_substate);

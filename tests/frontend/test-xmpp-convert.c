@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "core/stanza-size.h"
 #include "xmpp/convert.h"
 
 static xmpp_ctx_t *ctx;
@@ -923,6 +924,163 @@ test_encode_refusals (void)
     }
 }
 
+/* The core's size of a stanza (core/stanza-size.c) is what libstrophe
+ * writes for it, byte for byte: the core refuses what the XMPP server
+ * would not take on that figure ([xmpp] max-stanza-size). */
+static void
+assert_size_matches (const StoxStanza *st)
+{
+  g_autoptr(GError) error = NULL;
+  xmpp_stanza_t *s = stox_xmpp_stanza_encode (ctx, st, &error);
+  g_autofree char *wire = NULL;
+
+  g_assert_no_error (error);
+  wire = render (s);
+  xmpp_stanza_release (s);
+  if (g_test_verbose ())
+    g_test_message ("%s", wire);
+  g_assert_cmpuint (stox_stanza_encoded_size (st), ==, strlen (wire));
+}
+
+static void
+test_encoded_size (void)
+{
+  static const char *const texts[] = {
+    NULL, "", "plain", "<&>\"'", "über \xf0\x9f\x98\x80", "a\nb\tc", "&amp;&lt;",
+  };
+  static const StoxChatState states[] = {
+    STOX_CHAT_STATE_NONE, STOX_CHAT_STATE_COMPOSING, STOX_CHAT_STATE_PAUSED,
+    STOX_CHAT_STATE_ACTIVE, STOX_CHAT_STATE_INACTIVE, STOX_CHAT_STATE_GONE,
+  };
+  static const char *const attrs[] = { NULL, "x", "a\"b<c>&d'e" };
+
+  /* Every text field and attribute, alone and together. */
+  for (gsize i = 0; i < G_N_ELEMENTS (texts); i++)
+    for (gsize a = 0; a < G_N_ELEMENTS (attrs); a++)
+      {
+        g_autoptr (StoxStanza) m = stox_stanza_new (STOX_STANZA_MESSAGE);
+        g_autoptr (StoxStanza) p = stox_stanza_new (STOX_STANZA_PRESENCE);
+        g_autoptr (StoxStanza) e = stox_stanza_new (STOX_STANZA_MESSAGE);
+        g_autoptr (StoxStanza) bare = stox_stanza_new (STOX_STANZA_MESSAGE);
+
+        m->type = g_strdup (attrs[a]);
+        m->id = g_strdup (attrs[a]);
+        m->from = g_strdup ("alice@sip.test/x");
+        m->to = g_strdup ("bob@xmpp.test");
+        m->lang = g_strdup (attrs[a] != NULL ? "de" : NULL);
+        m->body = g_strdup (texts[i]);
+        m->subject = g_strdup (texts[(i + 1) % G_N_ELEMENTS (texts)]);
+        m->thread = g_strdup (texts[(i + 2) % G_N_ELEMENTS (texts)]);
+        m->chat_state = states[i % G_N_ELEMENTS (states)];
+        assert_size_matches (m);
+
+        p->type = g_strdup (a == 0 ? NULL : "unavailable");
+        p->from = g_strdup ("alice@sip.test");
+        p->to = g_strdup ("bob@xmpp.test");
+        p->lang = g_strdup (a == 1 ? "en" : NULL);
+        p->show = g_strdup (texts[i]);
+        p->status = g_strdup (texts[(i + 3) % G_N_ELEMENTS (texts)]);
+        assert_size_matches (p);
+        if (texts[i] != NULL)
+          {
+            stox_stanza_add_status (p, NULL, texts[i]);
+            stox_stanza_add_status (p, "EN", "same language as the stanza's, or not");
+            stox_stanza_add_status (p, "fr", texts[i]);
+          }
+        assert_size_matches (p);
+
+        e->type = g_strdup ("error");
+        e->id = g_strdup (attrs[a]);
+        e->from = g_strdup ("alice@sip.test");
+        e->to = g_strdup ("bob@xmpp.test/r");
+        e->error_condition = g_strdup ("recipient-unavailable");
+        e->error_type = g_strdup (a == 0 ? NULL : "wait");
+        e->error_text = g_strdup (texts[i]);
+        assert_size_matches (e);
+
+        bare->to = g_strdup (attrs[a]);   /* no child at all: <message/> */
+        assert_size_matches (bare);
+      }
+
+  /* IQs: a child element, or a disco answer (info with and without an
+   * identity or a name, items). */
+  g_autoptr (StoxStanza) iq = stox_stanza_new (STOX_STANZA_IQ);
+  iq->type = g_strdup ("get");
+  iq->id = g_strdup ("i1");
+  iq->to = g_strdup ("sip.test");
+  iq->iq_child_name = g_strdup ("query");
+  iq->iq_child_ns = g_strdup ("http://jabber.org/protocol/disco#info");
+  iq->iq_node = g_strdup ("n<&>");
+  assert_size_matches (iq);
+  g_clear_pointer (&iq->iq_child_name, g_free);
+  g_clear_pointer (&iq->iq_child_ns, g_free);
+  g_clear_pointer (&iq->iq_node, g_free);
+  g_free (iq->type);
+  iq->type = g_strdup ("result");
+  iq->disco = stox_disco_new (STOX_DISCO_INFO);
+  assert_size_matches (iq);
+  iq->disco->category = g_strdup ("gateway");
+  iq->disco->type = g_strdup ("simple");
+  assert_size_matches (iq);
+  iq->disco->name = g_strdup ("a & b <\"c\">");
+  stox_disco_add_feature (iq->disco, STOX_NS_DISCO_INFO);
+  stox_disco_add_feature (iq->disco, "urn:xmpp:ping");
+  assert_size_matches (iq);
+  stox_disco_free (iq->disco);
+  iq->disco = stox_disco_new (STOX_DISCO_ITEMS);
+  assert_size_matches (iq);
+}
+
+/* Random messages and presences, reproducible with --seed. */
+static void
+test_encoded_size_random (void)
+{
+  static const char *const pieces[] = {
+    "a", "<", ">", "&", "\"", "'", " ", "\xc3\xa9", "\xe2\x82\xac", "\n",
+  };
+
+  for (guint n = 0; n < 500; n++)
+    {
+      g_autoptr (StoxStanza) st = stox_stanza_new (g_test_rand_bit () ? STOX_STANZA_MESSAGE
+                                                                       : STOX_STANZA_PRESENCE);
+      char **fields[] = { &st->body, &st->subject, &st->thread, &st->show, &st->status, &st->id };
+
+      st->from = g_strdup ("a@sip.test");
+      st->to = g_strdup ("b@xmpp.test");
+      for (gsize f = 0; f < G_N_ELEMENTS (fields); f++)
+        if (g_test_rand_bit ())
+          {
+            GString *t = g_string_new (NULL);
+            gint len = g_test_rand_int_range (0, 40);
+
+            for (gint i = 0; i < len; i++)
+              g_string_append (t, pieces[g_test_rand_int_range (0, G_N_ELEMENTS (pieces))]);
+            if (fields[f] == &st->id)
+              g_strdelimit (t->str, "\n", '_');
+            *fields[f] = g_string_free (t, FALSE);
+          }
+      assert_size_matches (st);
+    }
+}
+
+/* A presence too large loses its statuses and nothing else. */
+static void
+test_fit_presence (void)
+{
+  g_autoptr (StoxStanza) p = stox_stanza_new (STOX_STANZA_PRESENCE);
+  g_autofree char *big = g_strnfill (20000, '<');
+
+  p->from = g_strdup ("alice@sip.test");
+  p->to = g_strdup ("bob@xmpp.test");
+  p->show = g_strdup ("away");
+  stox_stanza_add_status (p, "en", big);
+  g_assert_false (stox_stanza_encoded_size (p) <= 70000);
+  g_assert_true (stox_stanza_fit_presence (p, 70000));
+  g_assert_true (p->statuses == NULL && p->status == NULL);
+  g_assert_cmpstr (p->show, ==, "away");
+  assert_size_matches (p);
+}
+
 static void
 test_text_is_valid (void)
 {
@@ -954,6 +1112,9 @@ main (int argc, char **argv)
   xmpp_initialize ();
   ctx = xmpp_ctx_new (NULL, NULL);
 
+  g_test_add_func ("/xmpp/convert/encoded-size", test_encoded_size);
+  g_test_add_func ("/xmpp/convert/encoded-size-random", test_encoded_size_random);
+  g_test_add_func ("/xmpp/convert/fit-presence", test_fit_presence);
   g_test_add_func ("/xmpp/convert/decode/message", test_decode_message);
   g_test_add_func ("/xmpp/convert/decode/absent-fields", test_decode_absent_fields);
   g_test_add_func ("/xmpp/convert/decode/empty-body", test_decode_empty_body);

@@ -63,6 +63,8 @@ typedef struct
   GPtrArray         *links;
   GPtrArray         *links2;
   GPtrArray         *stanzas;
+  GPtrArray         *unsent;     /* ids the component reported unwritten */
+  guint              unsent_bad; /* reported stanzas without kind or to */
   gboolean           done;
   gint64             done_at;
   int                listener;   /* no-answer, connect-timeout tests */
@@ -262,6 +264,17 @@ on_stanza (StoxStanza *stanza, gpointer data)
   g_ptr_array_add (f->stanzas, s);
 }
 
+static void
+on_unsent (StoxStanza *stanza, gpointer data)
+{
+  g_autoptr (StoxStanza) st = stanza;
+  Fixture *f = data;
+
+  if (st->kind != STOX_STANZA_MESSAGE || g_strcmp0 (st->to, "bob@" COMPONENT) != 0)
+    f->unsent_bad++;
+  g_ptr_array_add (f->unsent, g_strdup (st->id));
+}
+
 static gboolean
 on_done (gpointer data)
 {
@@ -410,6 +423,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->links = g_ptr_array_new_with_free_func (link_event_free);
   f->links2 = g_ptr_array_new_with_free_func (link_event_free);
   f->stanzas = g_ptr_array_new_with_free_func (seen_free);
+  f->unsent = g_ptr_array_new_with_free_func (g_free);
   f->listener = -1;
   for (gsize i = 0; i < G_N_ELEMENTS (f->fillers); i++)
     f->fillers[i] = -1;
@@ -452,6 +466,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_ptr_array_unref (f->links);
   g_ptr_array_unref (f->links2);
   g_ptr_array_unref (f->stanzas);
+  g_ptr_array_unref (f->unsent);
 }
 
 static gboolean
@@ -842,6 +857,141 @@ test_link_burst (Fixture *f, gconstpointer data)
   g_assert_cmpuint (stox_xmpp_component_queue_len (f->comp), ==, 0);
 }
 
+static StoxStanza *
+message_to_self (const char *id, const char *body)
+{
+  StoxStanza *msg = stox_stanza_new (STOX_STANZA_MESSAGE);
+
+  msg->id = g_strdup (id);
+  msg->from = g_strdup ("alice@" COMPONENT);
+  msg->to = g_strdup ("bob@" COMPONENT);
+  msg->body = g_strdup (body);
+  return msg;
+}
+
+/* Prosody closes a component stream on a stanza over its limit (512 KiB
+ * in 0.12, component_stanza_size_limit), and every stanza behind it is
+ * lost.  With max_stanza_size below that the component refuses the
+ * stanza itself and the link stays up. */
+static void
+test_link_stanza_cap (Fixture *f, gconstpointer data)
+{
+  StoxXmppComponentConfig config = {
+    .jid = COMPONENT, .secret = SECRET, .server = "127.0.0.1",
+    .max_stanza_size = 256 * 1024,
+  };
+  g_autofree char *huge = g_strnfill (150 * 1024, '<');     /* 600 KiB escaped */
+  g_autofree char *fits = g_strnfill (60 * 1024, '<');      /* 240 KiB */
+
+  (void) data;
+  if (!need_prosody (f))
+    return;
+  connect_up (f);
+
+  /* Without a cap: the server ends the stream (the defect this guards). */
+  g_autoptr (StoxStanza) big = message_to_self ("cap-huge", huge);
+  g_assert_true (stox_xmpp_component_send (f->comp, big, NULL));
+  g_assert_true (wait_for (f, has_downs, GUINT_TO_POINTER (1), 5000));
+  g_test_message ("uncapped: %s", last_link (f->links)->reason);
+  g_clear_pointer (&f->comp, stox_xmpp_component_free);
+  g_ptr_array_set_size (f->links, 0);
+
+  /* With one: refused before the wire, the link stays up. */
+  config.port = f->comp_port;
+  f->comp = stox_xmpp_component_new (&config, on_stanza, on_link, f);
+  stox_xmpp_component_start (f->comp);
+  g_assert_true (wait_for (f, has_ups, GUINT_TO_POINTER (1), 5000));
+  g_autoptr (GError) error = NULL;
+  g_assert_false (stox_xmpp_component_send (f->comp, big, &error));
+  g_assert_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "max-stanza-size"));
+  g_autoptr (StoxStanza) ok = message_to_self ("cap-fits", fits);
+  g_assert_true (stox_xmpp_component_send (f->comp, ok, NULL));
+  g_assert_true (wait_for (f, has_stanza, "cap-fits", 5000));
+  g_assert_cmpuint (strlen (must_seen (f, "cap-fits")->body), ==, 60 * 1024);
+  g_assert_cmpuint (count_links (f->links, STOX_XMPP_LINK_DOWN), ==, 0);
+  ping_server (f, "cap-ping");
+}
+
+static guint last_queue_len;
+static gint64 queue_since;
+
+/* The send queue has not moved for 500 ms: the socket buffers are full. */
+static gboolean
+queue_stalled (Fixture *f, gconstpointer data)
+{
+  guint len = (guint) stox_xmpp_component_queue_len (f->comp);
+  gint64 now = g_get_monotonic_time ();
+
+  (void) data;
+  if (len != last_queue_len)
+    {
+      last_queue_len = len;
+      queue_since = now;
+    }
+  return len > 0 && now - queue_since >= 500 * 1000;
+}
+
+/* The server stops reading, the socket buffers fill, stanzas wait in the
+ * component's queue; the server dies.  Every stanza not written in full
+ * is reported, once, in order: exactly the last ones sent (what is still
+ * queued, and the one being written).  None of them is written on the
+ * next connection either. */
+static void
+test_link_unsent_reported (Fixture *f, gconstpointer data)
+{
+  enum { N = 300 };
+  g_autofree char *body = g_strnfill (50 * 1024, 'x');
+  int status;
+  guint queued;
+
+  (void) data;
+  if (!need_prosody (f))
+    return;
+  connect_up (f);
+  stox_xmpp_component_set_unsent_func (f->comp, on_unsent, f);
+
+  g_assert_cmpint (kill (f->prosody, SIGSTOP), ==, 0);
+  for (int i = 0; i < N; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("u-%d", i);
+      g_autoptr (StoxStanza) msg = message_to_self (id, body);
+
+      g_assert_true (stox_xmpp_component_send (f->comp, msg, NULL));
+    }
+  last_queue_len = G_MAXUINT;
+  g_assert_true (wait_for (f, queue_stalled, NULL, 15000));
+  queued = (guint) stox_xmpp_component_queue_len (f->comp);
+  g_test_message ("%u of %d stanzas still queued when the server dies", queued, N);
+  g_assert_cmpuint (queued, >, 0);
+  g_assert_cmpuint (f->unsent->len, ==, 0);
+
+  kill (f->prosody, SIGKILL);
+  waitpid (f->prosody, &status, 0);
+  g_spawn_close_pid (f->prosody);
+  f->prosody = 0;
+  g_assert_true (wait_for (f, has_downs, GUINT_TO_POINTER (1), 10000));
+
+  g_test_message ("%u reported unwritten", f->unsent->len);
+  g_assert_cmpuint (f->unsent->len, >=, queued);
+  g_assert_cmpuint (f->unsent->len, <=, queued + 1);   /* + the one half written */
+  g_assert_cmpuint (f->unsent_bad, ==, 0);
+  for (guint i = 0; i < f->unsent->len; i++)
+    {
+      g_autofree char *want = g_strdup_printf ("u-%u", N - f->unsent->len + i);
+      g_assert_cmpstr (f->unsent->pdata[i], ==, want);
+    }
+
+  /* Back up: nothing of the old queue goes out, nothing is reported again. */
+  guint reported = f->unsent->len;
+  start_prosody (f);
+  g_assert_true (wait_for (f, has_ups, GUINT_TO_POINTER (2), 10000));
+  ping_server (f, "after-drop");
+  for (guint i = 0; i < reported; i++)
+    g_assert_null (find_seen (f, f->unsent->pdata[i]));
+  g_assert_cmpuint (f->unsent->len, ==, reported);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -859,6 +1009,8 @@ main (int argc, char **argv)
   ADD ("/xmpp/link/stop-while-down", test_link_stop_while_down);
   ADD ("/xmpp/link/back-pressure", test_link_back_pressure);
   ADD ("/xmpp/link/burst", test_link_burst);
+  ADD ("/xmpp/link/stanza-cap", test_link_stanza_cap);
+  ADD ("/xmpp/link/unsent-reported", test_link_unsent_reported);
 #undef ADD
 
   return g_test_run ();

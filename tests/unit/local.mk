@@ -14,7 +14,8 @@ UNIT_TESTS = \
 	tests/unit/test-pidf \
 	tests/unit/test-gateway \
 	tests/unit/test-methods \
-	tests/unit/test-presence
+	tests/unit/test-presence \
+	tests/unit/test-security
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -46,6 +47,9 @@ tests_unit_test_methods_LDADD = $(UNIT_LDADD)
 tests_unit_test_presence_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_presence_SOURCES = tests/unit/test-presence.c $(TEST_SUPPORT)
 tests_unit_test_presence_LDADD = $(UNIT_LDADD)
+tests_unit_test_security_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_security_SOURCES = tests/unit/test-security.c $(TEST_SUPPORT)
+tests_unit_test_security_LDADD = $(UNIT_LDADD)
 
 # The core library references no I/O, clock, randomness or protocol library.
 TESTS += tests/check-core-purity.sh

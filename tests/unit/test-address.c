@@ -408,14 +408,23 @@ static const JidToSipCase jid_to_sip_rows[] = {
     "sip:foo%5Cbar" D },
   { "partial-sequences-kept", "\\2plus\\2is\\4@x.example", NULL,
     "sip:%5C2plus%5C2is%5C4" D },
+  /* Not an escape (XEP-0106 escapes are lower-case hex): a literal
+   * backslash, and the case mapping then lowers the letter. */
   { "uppercase-hex-is-no-escape", "a\\2Fb@x.example", NULL,
-    "sip:a%5C2Fb" D },
+    "sip:a%5C2fb" D },
   { "escaped-backslash-then-20", "\\5c20alice@x.example", NULL,
     "sip:%5C20alice" D },
 
-  /* SIP user parts are kept as given (RFC 3261 §19.1.4). */
-  { "case-kept", "Alice@x.example", NULL, "sip:Alice" D },
-  { "case-kept-non-ascii", "Über@x.example", NULL, "sip:%C3%9Cber" D },
+  /* A localpart is case-insensitive (RFC 7622 §3.3.1) and not every
+   * server maps it (ejabberd passes ALICE@ on as written): the SIP user
+   * is the one SIP → XMPP maps to the same JID. */
+  { "case-folded", "Alice@x.example", NULL, "sip:alice" D },
+  { "case-folded-all-caps", "ALICE@x.example", NULL, "sip:alice" D },
+  { "case-folded-non-ascii", "Über@x.example", NULL, "sip:%C3%BCber" D },
+  { "case-folded-after-unescape", "John\\20Doe@x.example", NULL,
+    "sip:john%20doe" D },
+  { "case-folded-final-sigma", "\u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3@x.example", NULL,
+    "sip:%CE%BF%CE%B4%CF%85%CF%83%CF%83%CE%B5%CF%85%CF%82" D },
   { "percent-literal", "100%@x.example", NULL, "sip:100%25" D },
   { "sip-disallowed-encoded", "a#b[c]^{d}|`e@x.example", NULL,
     "sip:a%23b%5Bc%5D%5E%7Bd%7D%7C%60e" D },
@@ -710,6 +719,44 @@ test_local_to_user (gconstpointer data)
   else
     g_assert_no_error (error);
   g_assert_cmpstr (out, ==, c->out);
+}
+
+/* The key form of a localpart: what stox_address_jid_local_to_user()
+ * maps, escaped again. */
+static const XformCase local_fold_rows[] = {
+  { "plain", "alice", "alice" },
+  { "upper", "ALICE", "alice" },
+  { "mixed-escaped", "John\\20Doe", "john\\20doe" },
+  { "escape-kept", "o\\27Malley", "o\\27malley" },
+  { "non-ascii", "Über", "über" },
+  { "literal-backslash", "foo\\bar", "foo\\bar" },
+  { "empty", "", NULL },
+  { "raw-at", "a@b", NULL },
+};
+
+static void
+test_local_fold (gconstpointer data)
+{
+  const XformCase *c = data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = stox_address_jid_local_fold (c->in, &error);
+
+  if (c->out == NULL)
+    g_assert_error (error, STOX_ADDRESS_ERROR, MALFORMED);
+  else
+    g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, c->out);
+  if (out != NULL)
+    {
+      /* Folding is idempotent and maps to the same SIP user. */
+      g_autofree char *again = stox_address_jid_local_fold (out, &error);
+      g_autofree char *u1 = stox_address_jid_local_to_user (c->in, NULL);
+      g_autofree char *u2 = stox_address_jid_local_to_user (out, NULL);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (again, ==, out);
+      g_assert_cmpstr (u1, ==, u2);
+    }
 }
 
 /* ---- Round trips ---------------------------------------------------- */
@@ -1199,6 +1246,7 @@ main (int    argc,
             test_user_to_local);
   ADD_ROWS ("/address/local-to-user", local_to_user_rows,
             test_local_to_user);
+  ADD_ROWS ("/address/local-fold", local_fold_rows, test_local_fold);
   ADD_ROWS ("/address/round-trip/sip-user", user_round_trips,
             test_round_trip_user);
   for (gsize i = 0; i < G_N_ELEMENTS (local_round_trips); i++)

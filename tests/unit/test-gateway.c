@@ -553,7 +553,16 @@ test_sip_too_large (Fixture *f, gconstpointer data)
   g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 413);
   clear (f);
 
-  /* Exactly at the limit it is delivered, whole. */
+  /* Exactly at the limit it is delivered, whole, where the XMPP side
+   * takes a stanza that large ([xmpp] max-stanza-size). */
+  static const char *const xmpp_domains[] = { "xmpp.test", NULL };
+  StoxGatewayConfig big_stanzas = {
+    .sip_domain = "sip.test", .component = "sip.test", .xmpp_domains = xmpp_domains,
+    .bounce_wait_ms = 250, .instance = "t", .max_stanza_size = 2 * STOX_MESSAGE_BODY_MAX,
+  };
+  stox_gateway_free (f->gw);
+  f->gw = stox_gateway_new (&big_stanzas, f->rules, NULL);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0, f->actions);
   g_autofree char *limit = g_strnfill (STOX_MESSAGE_BODY_MAX, 'y');
   g_autoptr (StoxSipRequest) ok = message_new (f, "sip:alice@sip.test", "sip:bob@xmpp.test",
                                                "text/plain", limit);
@@ -608,6 +617,105 @@ test_other_methods (Fixture *f, gconstpointer data)
       /* PUBLISH included: stox is no presence server (stoxd(8)). */
       g_assert_cmpuint (a->u.respond.status, ==, 405);
       g_assert_nonnull (a->u.respond.allow);
+      clear (f);
+    }
+}
+
+/* The gateway's own domains, at run time: with xmpp-domains '*' and a
+ * component domain of its own, a Request-URI in the SIP domain or the
+ * component's domain is refused (404) and nothing reaches XMPP, so a
+ * MESSAGE cannot come back through the component as a new SIP request
+ * (with a fresh Max-Forwards and the gateway's standing). */
+static void
+loop_gateway_setup (Fixture *f)
+{
+  static const char *const any[] = { "*", NULL };
+  StoxGatewayConfig config = {
+    .sip_domain = "sip.test",
+    .component = "gw.test",
+    .xmpp_domains = any,
+    .bounce_wait_ms = 250,
+    .instance = "t",
+  };
+  g_autoptr (GError) error = NULL;
+
+  fixture_teardown (f, NULL);
+  f->rules = stox_test_load_shipped_rules ();
+  f->gw = stox_gateway_new (&config, f->rules, &error);
+  g_assert_no_error (error);
+  f->actions = stox_actions_new ();
+  stox_gateway_on_link (f->gw, TRUE, 0, T0, f->actions);
+}
+
+static void
+test_sip_own_domains_refused (Fixture *f, gconstpointer data)
+{
+  static const char *const targets[] = {
+    "sip:boss@sip.test", "sip:boss@gw.test", "sip:boss@SIP.Test", "sip:boss@GW.TEST",
+  };
+
+  loop_gateway_setup (f);
+  for (gsize i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      g_autoptr (StoxSipRequest) req = message_new (f, "sip:eve@sip.test", targets[i],
+                                                    "text/plain", "wire the money");
+      g_autoptr (StoxSipRequest) sub = message_new (f, "sip:eve@sip.test", targets[i], NULL,
+                                                    NULL);
+      g_test_message ("MESSAGE/SUBSCRIBE to %s", targets[i]);
+      stox_gateway_on_sip (f->gw, req, T0, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);   /* no stanza */
+      StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
+      g_assert_cmpuint (a->u.respond.status, ==, 404);
+      g_assert_nonnull (strstr (a->u.respond.warning, "own domain"));
+      clear (f);
+
+      sub->method = STOX_SIP_METHOD_SUBSCRIBE;
+      sub->event = g_strdup ("presence");
+      stox_gateway_on_sip (f->gw, sub, T0, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 404);
+      clear (f);
+    }
+
+  /* Any other domain is served, as '*' says. */
+  g_autoptr (StoxSipRequest) ok = message_new (f, "sip:eve@sip.test", "sip:bob@xmpp.test",
+                                               "text/plain", "hi");
+  stox_gateway_on_sip (f->gw, ok, T0, f->actions);
+  g_assert_cmpstr (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->from, ==, "eve@gw.test");
+}
+
+/* The other half of the loop: a stanza from the gateway's own domains
+ * already crossed from SIP; it never leaves as a SIP request. */
+static void
+test_xmpp_from_own_domains_refused (Fixture *f, gconstpointer data)
+{
+  static const char *const senders[] = { "eve@gw.test/x", "eve@sip.test", "eve@GW.test" };
+
+  loop_gateway_setup (f);
+  for (gsize i = 0; i < G_N_ELEMENTS (senders); i++)
+    {
+      g_autoptr (StoxStanza) st = stox_stanza_new (STOX_STANZA_MESSAGE);
+      g_autoptr (StoxStanza) sub = stox_stanza_new (STOX_STANZA_PRESENCE);
+
+      st->id = g_strdup ("loop");
+      st->from = g_strdup (senders[i]);
+      st->to = g_strdup ("boss@gw.test");
+      st->body = g_strdup ("wire the money");
+      g_test_message ("<message/> and subscribe from %s", senders[i]);
+      stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);   /* no SIP request */
+      StoxStanza *err = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+      g_assert_cmpstr (err->type, ==, "error");
+      g_assert_cmpstr (err->error_condition, ==, "forbidden");
+      clear (f);
+
+      sub->type = g_strdup ("subscribe");
+      sub->from = g_strdup (senders[i]);
+      sub->to = g_strdup ("boss@gw.test");
+      stox_gateway_on_stanza (f->gw, sub, T0, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);   /* no SUBSCRIBE */
+      g_assert_cmpstr (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->error_condition, ==,
+                       "forbidden");
       clear (f);
     }
 }
@@ -694,6 +802,23 @@ test_xmpp_escaped_target (Fixture *f, gconstpointer data)
   stox_gateway_on_stanza (f->gw, st, T0, f->actions);
   g_assert_cmpstr (take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.request_uri, ==,
                    "sip:o'malley@sip.test");
+}
+
+/* ejabberd passes a JID on as its client wrote it; the SIP user is the
+ * one of the case-folded localpart (RFC 7622 §3.3.1), from and to. */
+static void
+test_xmpp_target_case_folded (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) st = chat_new ("x", STOX_CHAT_STATE_NONE);
+  g_free (st->to);
+  st->to = g_strdup ("ALICE@sip.test");
+  g_free (st->from);
+  st->from = g_strdup ("Bob@XMPP.test/Laptop");
+
+  stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+  StoxAction *a = take (f, 0, STOX_ACTION_SIP_MESSAGE);
+  g_assert_cmpstr (a->u.message.request_uri, ==, "sip:alice@sip.test");
+  g_assert_cmpstr (a->u.message.from_uri, ==, "sip:bob@xmpp.test;gr=Laptop");
 }
 
 static void
@@ -1330,6 +1455,8 @@ main (int argc, char **argv)
   ADD ("sip/message/answered-memory-bounded", test_answered_memory_bounded);
   ADD ("sip/message/untrusted-source", test_untrusted_source);
   ADD ("sip/message/refusals", test_sip_refusals);
+  ADD ("loops/sip-to-own-domains", test_sip_own_domains_refused);
+  ADD ("loops/xmpp-from-own-domains", test_xmpp_from_own_domains_refused);
   ADD ("sip/message/escaped-user", test_sip_escaped_user);
   ADD ("sip/message/too-large-413", test_sip_too_large);
   ADD ("sip/message/iscomposing", test_sip_iscomposing);
@@ -1337,6 +1464,7 @@ main (int argc, char **argv)
   ADD ("xmpp/message/to-sip-and-error-back", test_xmpp_message_to_sip);
   ADD ("xmpp/message/success-silent", test_xmpp_success_is_silent);
   ADD ("xmpp/message/escaped-target", test_xmpp_escaped_target);
+  ADD ("xmpp/message/target-case-folded", test_xmpp_target_case_folded);
   ADD ("xmpp/message/refusals", test_xmpp_refusals);
   ADD ("xmpp/message/too-large-for-sip", test_xmpp_too_large_for_sip);
   ADD ("xmpp/message/bodyless", test_xmpp_bodyless_not_forwarded);

@@ -119,6 +119,8 @@ subscribe_new (Fixture *f, StoxToken dialog, gint64 expires)
   req->method_name = g_strdup ("SUBSCRIBE");
   req->request_uri = g_strdup ("sip:juliet@xmpp.test");
   req->from_uri = g_strdup ("sip:romeo@sip.test");
+  /* the proxy vouches for romeo (RFC 3325), as presence requires */
+  req->asserted_uri = g_strdup ("sip:romeo@sip.test");
   req->to_uri = g_strdup ("sip:juliet@xmpp.test");
   req->event = g_strdup ("presence");
   req->expires = expires;
@@ -448,6 +450,8 @@ test_s2x_refusals (Fixture *f, gconstpointer data)
       req->accept = g_strdup (rows[i].accept);
       g_free (req->from_uri);
       req->from_uri = g_strdup (rows[i].from);
+      g_free (req->asserted_uri);
+      req->asserted_uri = g_strdup (rows[i].from);
       g_free (req->request_uri);
       req->request_uri = g_strdup (rows[i].ruri);
       g_test_message ("row %zu", i);
@@ -1156,6 +1160,8 @@ test_store_watch_shutdown (Fixture *f, gconstpointer data)
 
   g_free (other->from_uri);
   other->from_uri = g_strdup ("sip:mercutio@sip.test");
+  g_free (other->asserted_uri);
+  other->asserted_uri = g_strdup (other->from_uri);
   stox_gateway_on_sip (f->gw, other, T0 + S, f->actions);
   g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
@@ -1490,6 +1496,11 @@ test_many_watchers (Fixture *f, gconstpointer data)
       g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 60 + i % 100);
       g_free (req->from_uri);
       req->from_uri = g_strdup_printf ("sip:user%d@sip.test", i);
+      g_free (req->asserted_uri);
+      req->asserted_uri = g_strdup (req->from_uri);
+      /* over 20 XMPP users: one may have 2000 watchers by default */
+      g_free (req->request_uri);
+      req->request_uri = g_strdup_printf ("sip:juliet%d@xmpp.test", i % 20);
       stox_gateway_on_sip (f->gw, req, T0, f->actions);
     }
   clear (f);
@@ -1622,6 +1633,8 @@ test_watchers_pending_count (Fixture *f, gconstpointer data)
 
   g_free (tybalt->from_uri);
   tybalt->from_uri = g_strdup ("sip:tybalt@sip.test");
+  g_free (tybalt->asserted_uri);
+  tybalt->asserted_uri = g_strdup (tybalt->from_uri);
   g_assert_cmpuint (count_pending (f), ==, 0);
   stox_gateway_on_sip (f->gw, romeo, T0, f->actions);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
