@@ -9,4 +9,6 @@ src_libstox_sip_a_SOURCES = \
 	src/sip/dialog-state.h src/sip/dialog-state.c \
 	src/sip/sofia-log.h src/sip/sofia-log.c \
 	src/sip/fifo-timer.h src/sip/fifo-timer.c \
-	src/sip/convert.h src/sip/convert.c
+	src/sip/convert.h src/sip/convert.c \
+	src/sip/next-hop.h src/sip/next-hop.c \
+	src/sip/tcp-guard.h src/sip/tcp-guard.c

@@ -10,7 +10,9 @@ E2E_TESTS = \
 	tests/e2e/test-sip-to-xmpp.py \
 	tests/e2e/test-bounce-late.py \
 	tests/e2e/test-xmpp-to-sip.py \
-	tests/e2e/test-restart.py
+	tests/e2e/test-restart.py \
+	tests/e2e/test-tcp-limits.py \
+	tests/e2e/test-tls-verify.py
 TESTS += $(E2E_TESTS)
 dist_check_SCRIPTS += $(E2E_TESTS)
 EXTRA_DIST += tests/e2e/stoxtest.py
