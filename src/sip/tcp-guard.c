@@ -529,6 +529,12 @@ stox_sip_tcp_guard_new (tport_t                *tports,
   guard->stats.listeners = guard->n_listeners;
   active_guards = g_slist_prepend (active_guards, guard);
 
+  /* The stack reaches this file's accept() only if the dynamic linker
+   * resolves the name to it (a static or -Bsymbolic link would not). */
+  union { void *p; int (*f) (int, __SOCKADDR_ARG, socklen_t *__restrict); } ours = { .f = accept };
+  if (guard->n_listeners > 0 && dlsym (RTLD_DEFAULT, "accept") != ours.p)
+    g_warning ("accept() is not interposed: TCP connections are not limited");
+
   /* What the descriptor limit leaves, minus what is open now. */
   int spare = guard->fd_top - (int) limits->fd_reserve;
   int lowest = fcntl (guard->spare_fd >= 0 ? guard->spare_fd : 0, F_DUPFD_CLOEXEC, 0);
