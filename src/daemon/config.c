@@ -19,6 +19,7 @@
 #include "daemon/config.h"
 
 #include "core/netmask.h"
+#include "sip/endpoint.h"
 #include "daemon/config-value.h"
 #include "daemon/listen-url.h"
 #include "daemon/textfile.h"
@@ -57,7 +58,9 @@ static const struct
   const char *keys[16];
 } schema[] = {
   { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers", "trust-from",
-             "tls-certificate", "tls-key", "max-message-size", NULL } },
+             "tls-certificate", "tls-key", "tls-ca-file", "max-message-size",
+             "tcp-max-connections", "tcp-max-connections-per-source",
+             "tcp-idle-timeout", "tcp-message-timeout", NULL } },
   { "xmpp", { "component", "server", "port", "secret", "secret-file", "max-stanza-size", NULL } },
   { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir",
                  "max-subscriptions-per-source", "max-subscriptions-per-watcher",
@@ -471,6 +474,14 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
     key_problem (c, g, "tls-key", "missing: [sip] listen uses TLS");
   g_clear_pointer (&v, g_free);
 
+  v = get_value (c, kf, g, "tls-ca-file", NULL);
+  if (v)
+    {
+      cfg->sip_tls_ca_file = resolve_path (c, v);
+      check_readable (c, g, "tls-ca-file", cfg->sip_tls_ca_file);
+    }
+  g_clear_pointer (&v, g_free);
+
   v = get_value (c, kf, g, "max-message-size", NULL);
   if (v)
     check_uint (c, g, "max-message-size", v, STOX_CONFIG_MESSAGE_SIZE_MIN,
@@ -480,6 +491,31 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
   v = get_value (c, kf, g, "trust-from", NULL);
   if (v)
     check_bool (c, g, "trust-from", v, &cfg->sip_trust_from);
+  g_clear_pointer (&v, g_free);
+
+  static const struct
+  {
+    const char *key;
+    guint       max;
+    gsize       offset;
+  } limits[] = {
+    { "tcp-max-connections", STOX_CONFIG_CONNECTIONS_MAX,
+      G_STRUCT_OFFSET (StoxConfig, sip_tcp_max_connections) },
+    { "tcp-max-connections-per-source", STOX_CONFIG_CONNECTIONS_MAX,
+      G_STRUCT_OFFSET (StoxConfig, sip_tcp_max_per_source) },
+    { "tcp-idle-timeout", STOX_CONFIG_IDLE_TIMEOUT_MAX,
+      G_STRUCT_OFFSET (StoxConfig, sip_tcp_idle_timeout_s) },
+    { "tcp-message-timeout", STOX_CONFIG_MESSAGE_TIMEOUT_MAX,
+      G_STRUCT_OFFSET (StoxConfig, sip_tcp_message_timeout_s) },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (limits); i++)
+    {
+      v = get_value (c, kf, g, limits[i].key, NULL);
+      if (v)
+        check_uint (c, g, limits[i].key, v, 1, limits[i].max,
+                    &G_STRUCT_MEMBER (guint, cfg, limits[i].offset));
+      g_clear_pointer (&v, g_free);
+    }
 }
 
 /* The secret-file: one line; a trailing newline (LF or CRLF) is not part of
@@ -798,6 +834,10 @@ stox_config_new_defaults (void)
   cfg->sip_listen = g_strdup (DEFAULT_LISTEN);
   cfg->sip_trusted_peers = g_strdupv ((char **) default_trusted_peers);
   cfg->sip_max_message_size = DEFAULT_MSG_SIZE;
+  cfg->sip_tcp_max_connections = STOX_SIP_TCP_MAX_CONNECTIONS;
+  cfg->sip_tcp_max_per_source = STOX_SIP_TCP_MAX_PER_SOURCE;
+  cfg->sip_tcp_idle_timeout_s = STOX_SIP_TCP_IDLE_TIMEOUT_S;
+  cfg->sip_tcp_message_timeout_s = STOX_SIP_TCP_MESSAGE_TIMEOUT_S;
   cfg->xmpp_server = g_strdup (DEFAULT_SERVER);
   cfg->xmpp_port = DEFAULT_PORT;
   cfg->xmpp_max_stanza_size = STOX_STANZA_SIZE_DEFAULT;
@@ -822,6 +862,7 @@ stox_config_free (StoxConfig *config)
   g_strfreev (config->sip_trusted_peers);
   g_free (config->sip_tls_certificate);
   g_free (config->sip_tls_key);
+  g_free (config->sip_tls_ca_file);
   g_free (config->xmpp_component);
   g_free (config->xmpp_server);
   if (config->xmpp_secret)

@@ -33,6 +33,9 @@ typedef enum
 #define STOX_CONFIG_BOUNCE_WAIT_MAX   400u
 #define STOX_CONFIG_SUBSCRIPTIONS_MAX STOX_GATEWAY_MAX_PENDING_DEFAULT  /* the table's bound */
 #define STOX_CONFIG_STANZA_SIZE_MAX   (16u * 1024 * 1024)
+#define STOX_CONFIG_CONNECTIONS_MAX   65535u
+#define STOX_CONFIG_IDLE_TIMEOUT_MAX  86400u   /* s */
+#define STOX_CONFIG_MESSAGE_TIMEOUT_MAX 3600u  /* s */
 #define STOX_CONFIG_FILE_MAX          (1024 * 1024)  /* stox.conf, each rule file */
 #define STOX_CONFIG_SECRET_FILE_MAX   4096
 
@@ -49,9 +52,16 @@ typedef struct
                                 * NULL = any source ('*' written) */
   char  *sip_tls_certificate;
   char  *sip_tls_key;
+  char  *sip_tls_ca_file;      /* CAs for TLS servers we connect to; NULL:
+                                * the system's (OpenSSL's default file) */
   guint  sip_max_message_size; /* default 1300 */
   gboolean sip_trust_from;     /* default FALSE: only P-Asserted-Identity
                                 * vouches for a SIP watcher */
+  /* TCP/TLS connections peers open (sip/endpoint.h has the defaults) */
+  guint  sip_tcp_max_connections;
+  guint  sip_tcp_max_per_source;
+  guint  sip_tcp_idle_timeout_s;
+  guint  sip_tcp_message_timeout_s;
 
   /* [xmpp] */
   char  *xmpp_component;       /* default: sip_domain */

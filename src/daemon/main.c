@@ -426,6 +426,11 @@ main (int argc, char **argv)
     .tls_dir = d.tls_dir,
     .user_agent = "stox/" PACKAGE_VERSION,
     .max_message_size = d.config->sip_max_message_size,
+    .trusted_peers = (const char *const *) d.config->sip_trusted_peers,
+    .tcp_max_connections = d.config->sip_tcp_max_connections,
+    .tcp_max_per_source = d.config->sip_tcp_max_per_source,
+    .tcp_idle_ms = d.config->sip_tcp_idle_timeout_s * 1000,
+    .tcp_message_ms = d.config->sip_tcp_message_timeout_s * 1000,
   };
   d.sip = stox_sip_endpoint_new (&sip_config, stox_runner_on_sip_request,
                                  stox_runner_on_sip_response, d.runner, &error);

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <glib/gstdio.h>
 
@@ -82,9 +83,58 @@ stox_tls_check_pair (const StoxConfig *config, GError **error)
       EVP_PKEY_free (pkey);
       BIO_free (bio);
     }
+  /* The CAs that vouch for the TLS servers stoxd connects to. */
+  if (ok && config->sip_tls_ca_file != NULL
+      && SSL_CTX_load_verify_locations (ctx, config->sip_tls_ca_file, NULL) != 1)
+    {
+      ok = FALSE;
+      g_set_error (error, STOX_CONFIG_ERROR, STOX_CONFIG_ERROR_INVALID,
+                   "%s: [sip] tls-ca-file: %s holds no PEM certificate",
+                   config->path, config->sip_tls_ca_file);
+    }
   SSL_CTX_free (ctx);
   ERR_clear_error ();
   return ok;
+}
+
+/* Where OpenSSL finds the system's CAs ($SSL_CERT_FILE, else Debian's
+ * /usr/lib/ssl/cert.pem, ca-certificates' bundle). */
+static const char *
+system_ca_file (void)
+{
+  const char *env = g_getenv (X509_get_default_cert_file_env ());
+
+  return env != NULL && env[0] != '\0' ? env : X509_get_default_cert_file ();
+}
+
+/* Sofia-SIP 1.12.11 takes the CAs it verifies servers with from
+ * cafile.pem beside agent.pem, and cannot be pointed at the system's: a
+ * link to [sip] tls-ca-file or to the system bundle.  Without either,
+ * every server fails verification, and the log says why. */
+static gboolean
+link_ca_file (const StoxConfig *config,
+              const char       *dir,
+              GError          **error)
+{
+  g_autofree char *link = g_build_filename (dir, "cafile.pem", NULL);
+  const char *target = config->sip_tls_ca_file != NULL ? config->sip_tls_ca_file
+                                                       : system_ca_file ();
+
+  (void) g_unlink (link);
+  if (config->sip_tls_ca_file == NULL && g_access (target, R_OK) != 0)
+    {
+      g_warning ("no CA certificates in %s (the ca-certificates package): TLS servers "
+                 "stoxd connects to cannot be verified, and so are refused; set "
+                 "[sip] tls-ca-file", target);
+      return TRUE;
+    }
+  if (symlink (target, link) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "%s: %s", link, g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Sofia wants one PEM file with key and certificate (agent.pem) in a
@@ -123,7 +173,7 @@ stox_tls_dir_new (const StoxConfig *config, GError **error)
   /* No copy of the private key left in freed memory. */
   explicit_bzero (key, strlen (key));
   explicit_bzero (both, strlen (both));
-  if (!written)
+  if (!written || !link_ca_file (config, dir, error))
     return NULL;
   return g_steal_pointer (&dir);
 }
@@ -136,7 +186,9 @@ stox_tls_dir_free (char *dir)
   if (g_getenv ("RUNTIME_DIRECTORY") == NULL)
     {
       g_autofree char *pem = g_build_filename (dir, "agent.pem", NULL);
+      g_autofree char *ca = g_build_filename (dir, "cafile.pem", NULL);
       (void) g_unlink (pem);
+      (void) g_unlink (ca);
       (void) g_rmdir (dir);
     }
   g_free (dir);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * SIP over TLS: the [sip] tls-certificate / tls-key pair checked with
- * OpenSSL at start-up and by --check-config, and assembled into the one
- * PEM file Sofia-SIP reads.
+ * SIP over TLS: the [sip] tls-certificate / tls-key pair (and tls-ca-file)
+ * checked with OpenSSL at start-up and by --check-config, and assembled
+ * into the files Sofia-SIP reads.
  */
 #pragma once
 
@@ -18,7 +18,8 @@ G_BEGIN_DECLS
 gboolean stox_tls_check_pair (const StoxConfig *config, GError **error);
 
 /* The directory Sofia-SIP's TPTAG_CERTIFICATE wants, holding agent.pem
- * (key, then certificate), mode 0600: under $RUNTIME_DIRECTORY when
+ * (key, then certificate), mode 0600, and cafile.pem, a link to [sip]
+ * tls-ca-file or the system's CA bundle: under $RUNTIME_DIRECTORY when
  * systemd sets it, else a private temporary directory.  NULL without
  * `error` when no TLS is configured. */
 char    *stox_tls_dir_new (const StoxConfig *config, GError **error);

@@ -221,7 +221,9 @@ stox_sip_convert_request (const sip_t *sip)
     req->subject = dup_text (sip->sip_subject->g_value);
   if (sip->sip_event != NULL)
     req->event = dup_text (sip->sip_event->o_type);
-  if (sip->sip_expires != NULL)
+  /* Delta-seconds only (RFC 3261 §20.19): an HTTP-date (ex_date) is read
+   * as no Expires, never as 0 (a SUBSCRIBE with one is refused first). */
+  if (sip->sip_expires != NULL && sip->sip_expires->ex_date == 0)
     req->expires = (gint64) sip->sip_expires->ex_delta;
   if (sip->sip_accept != NULL)
     req->accept = convert_accept (sip->sip_accept);
@@ -251,7 +253,8 @@ stox_sip_convert_response (const sip_t     *sip,
   ret_resp->expires = -1;
   ret_resp->min_expires = -1;
   /* In any other response Expires means nothing to a subscriber. */
-  if (status >= 200 && status < 300 && sip->sip_expires != NULL)
+  if (status >= 200 && status < 300 && sip->sip_expires != NULL
+      && sip->sip_expires->ex_date == 0)
     ret_resp->expires = (gint64) sip->sip_expires->ex_delta;
   if (sip->sip_min_expires != NULL)
     ret_resp->min_expires = (gint64) sip->sip_min_expires->me_delta;

@@ -13,6 +13,8 @@
 #include "sip/dialog.h"
 #include "sip/fifo-timer.h"
 #include "sip/sofia-log.h"
+#include "sip/tcp-guard.h"
+#include "core/netmask.h"
 
 G_BEGIN_DECLS
 
@@ -44,6 +46,8 @@ struct _StoxSipEndpoint
   StoxSipDialogs     *dialogs;
   sip_allow_t        *allow;
   url_t              *proxy;             /* outbound proxy, or NULL */
+  StoxNetmaskList    *trusted;           /* trusted-peers; NULL: any (next-hop.h) */
+  StoxSipTcpGuard    *tcp_guard;         /* limits on incoming connections */
 
   StoxSipRequestFunc  on_request;
   StoxSipResponseFunc on_response;

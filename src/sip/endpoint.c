@@ -33,6 +33,7 @@
 #include "sip/endpoint-private.h"
 #include "sip/convert.h"
 #include "sip/message-size.h"
+#include "sip/next-hop.h"
 
 /* clang-format off */
 G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
@@ -53,6 +54,10 @@ G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
  * added after the default leg exists. */
 #define NO_TRANSPORT ((url_string_t const *) (intptr_t) -1)
 
+/* Intermediate CAs allowed between a TLS server's certificate and a CA of
+ * cafile.pem (Sofia's default, 2, is short of some public chains). */
+#define STOX_SIP_TLS_VERIFY_DEPTH 8
+
 /* Socket buffers asked for on UDP transports. */
 #define STOX_SIP_UDP_BUFFER (8u * 1024 * 1024)
 
@@ -68,6 +73,42 @@ static sip_contact_t const *
 our_contact (StoxSipEndpoint *ep)
 {
   return nta_agent_contact (ep->agent);
+}
+
+/* Where a request in `dlg` goes when its first hop is not a trusted peer
+ * (next-hop.h): through the outbound proxy; without one, a client dialog's
+ * requests go to the host of the URI it was created for, resolved per RFC
+ * 3263 as its initial SUBSCRIBE was, and a server dialog's nowhere
+ * (FALSE): its SUBSCRIBE, or a refresh that would have made it so, was
+ * refused for that (incoming.c), so only an old saved state gets here.
+ * *ret_route NULL: where the dialog says. */
+static gboolean
+dialog_route (StoxSipEndpoint *ep,
+              StoxSipDialog   *dlg,
+              su_home_t       *home,
+              url_t const    **ret_route)
+{
+  *ret_route = NULL;
+  if (stox_sip_hop_trusted (ep->trusted, stox_sip_hop_of_leg (dlg->leg)))
+    return TRUE;
+  if (ep->proxy != NULL)
+    {
+      *ret_route = ep->proxy;
+      return TRUE;
+    }
+  if (dlg->kind == STOX_SIP_DIALOG_CLIENT && dlg->target_uri != NULL)
+    {
+      url_t *domain = url_hdup (home, URL_STRING_MAKE (dlg->target_uri)->us_url);
+
+      if (domain != NULL && domain->url_host != NULL)
+        {
+          domain->url_user = domain->url_password = domain->url_port = NULL;
+          domain->url_params = domain->url_headers = NULL;
+          *ret_route = domain;
+          return TRUE;
+        }
+    }
+  return FALSE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -188,6 +229,11 @@ on_response (StoxSipOp      *op,
 {
   StoxSipEndpoint *ep = op->ep;
   StoxSipResponse resp = { .expires = -1, .min_expires = -1 };
+  msg_t *msg = nta_outgoing_getresponse (orq);
+
+  stox_sip_tcp_guard_heard (ep->tcp_guard, msg);
+  if (msg != NULL)
+    msg_destroy (msg);
 
   if (!stox_sip_convert_response (sip, &resp))
     {
@@ -325,6 +371,19 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
         }
     }
 
+  if (config->trusted_peers != NULL)
+    {
+      g_autoptr (GError) local = NULL;
+
+      ep->trusted = stox_netmask_list_new (config->trusted_peers, &local);
+      if (ep->trusted == NULL)
+        {
+          g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_INIT,
+                       "bad trusted peers: %s", local->message);
+          return NULL;
+        }
+    }
+
   ep->root = su_glib_root_create (ep);
   if (ep->root == NULL)
     {
@@ -357,6 +416,17 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   if (ep->agent != NULL)
     ep->dialogs = stox_sip_dialogs_new (ep, ep->agent, stox_sip_incoming_request);
   gboolean sips = g_ascii_strncasecmp (config->listen, "sips:", 5) == 0;
+  StoxSipTcpLimits limits = {
+    .max_connections = config->tcp_max_connections != 0 ? config->tcp_max_connections
+                                                         : STOX_SIP_TCP_MAX_CONNECTIONS,
+    .max_per_source = config->tcp_max_per_source != 0 ? config->tcp_max_per_source
+                                                      : STOX_SIP_TCP_MAX_PER_SOURCE,
+    .idle_ms = config->tcp_idle_ms != 0 ? config->tcp_idle_ms
+                                        : STOX_SIP_TCP_IDLE_TIMEOUT_S * 1000,
+    .fd_reserve = STOX_SIP_FD_RESERVE,
+  };
+  guint message_ms = config->tcp_message_ms != 0 ? config->tcp_message_ms
+                                                 : STOX_SIP_TCP_MESSAGE_TIMEOUT_S * 1000;
   gboolean listening = ep->dialogs != NULL
                        && nta_agent_add_tport (ep->agent, URL_STRING_MAKE (config->listen),
                                                TPTAG_IDENT (sips ? "sips" : "sip"),
@@ -367,8 +437,27 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                                                 * net.core.rmem_max (stoxd(8)). */
                                                TPTAG_UDP_RMEM (STOX_SIP_UDP_BUFFER),
                                                TPTAG_UDP_WMEM (STOX_SIP_UDP_BUFFER),
+                                               /* Connections: closed when unused
+                                                * (ours too); a message begun and
+                                                * then silent is dropped.  The
+                                                * guard does the rest (tcp-guard.h). */
+                                               TPTAG_IDLE (limits.idle_ms),
+                                               TPTAG_TIMEOUT (message_ms),
                                                TAG_IF (config->tls_dir != NULL,
                                                        TPTAG_CERTIFICATE (config->tls_dir)),
+                                               /* A TLS server we connect to proves
+                                                * who it is: a chain to a CA of
+                                                * cafile.pem, in date, and the
+                                                * host we asked for among its
+                                                * names (RFC 5922 §7.3).  Clients
+                                                * connecting to us are not asked
+                                                * for certificates. */
+                                               TAG_IF (config->tls_dir != NULL,
+                                                       TPTAG_TLS_VERIFY_POLICY (TPTLS_VERIFY_SUBJECTS_OUT)),
+                                               TAG_IF (config->tls_dir != NULL,
+                                                       TPTAG_TLS_VERIFY_DATE (1)),
+                                               TAG_IF (config->tls_dir != NULL,
+                                                       TPTAG_TLS_VERIFY_DEPTH (STOX_SIP_TLS_VERIFY_DEPTH)),
                                                TAG_END ()) == 0;
   stox_sofia_logs_keep_error (ep->logs, FALSE);
   if (!listening)
@@ -381,6 +470,8 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                    why != NULL ? why : "the SIP stack did not start");
       return NULL;
     }
+
+  ep->tcp_guard = stox_sip_tcp_guard_new (nta_agent_tports (ep->agent), &limits);
 
   /* The bound address (port 0, "*") is known to the stack only. */
   sip_contact_t const *m = our_contact (ep);
@@ -529,6 +620,19 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
       return;
     }
 
+  /* The Request-URI may be a peer's words: the late "not delivered"
+   * notice answers the From of a MESSAGE.  Its port, maddr, transport
+   * and other parameters are not honoured (next-hop.h): the request goes
+   * through the outbound proxy, or where RFC 3263 resolves its host. */
+  g_autofree char *target = stox_sip_hop_plain_uri (req->request_uri);
+  if (target == NULL)
+    {
+      g_debug ("request %" G_GUINT64_FORMAT ": unusable Request-URI %s", req->token,
+               req->request_uri);
+      fail_locally (ep, req->token, 500, "Invalid Request-URI");
+      return;
+    }
+
   /* Angle brackets keep URI parameters (";transport=…") in the URI
    * instead of making them header parameters (RFC 3261 §20.10). */
   g_autofree char *from = g_strdup_printf ("<%s>", req->from_uri);
@@ -538,7 +642,7 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
 
   /* Out of dialog: the default leg, a fresh From tag and Call-ID. */
   if (!send_request (ep, op, stox_sip_dialogs_default_leg (ep->dialogs), ep->proxy, SIP_METHOD_MESSAGE,
-                     req->request_uri,
+                     target,
                      SIPTAG_FROM_STR (from),
                      SIPTAG_TO_STR (to),
                      TAG_IF (req->body != NULL && req->content_type != NULL,
@@ -597,6 +701,16 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
 
   g_autofree char *expires = g_strdup_printf ("%u", s->expires);
   g_autofree char *event = stox_sip_dialog_event (dlg);
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  url_t const *route = ep->proxy;
+
+  /* Until the notifier answered, the dialog has no route set yet: the
+   * outbound proxy, as for any request out of dialog.  After, its route
+   * set and target (RFC 3261 §12.2.1.1) when they are trusted; CSeq one
+   * up, same Call-ID. */
+  if (dlg->established)
+    (void) dialog_route (ep, dlg, home, &route);
+
   StoxSipOp *op = stox_sip_op_new (ep, s->dialog, STOX_SIP_METHOD_SUBSCRIBE);
 
   op->dialog_kind = STOX_SIP_DIALOG_CLIENT;
@@ -604,17 +718,16 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
   op->initial = initial;
   op->terminates = s->expires == 0;
 
-  /* Until the notifier answered, the dialog has no route set yet: the
-   * outbound proxy, as for any request out of dialog.  After, its route
-   * set and target (RFC 3261 §12.2.1.1); CSeq one up, same Call-ID. */
-  if (!send_request (ep, op, dlg->leg, dlg->established ? NULL : ep->proxy,
-                     SIP_METHOD_SUBSCRIBE, dlg->target_uri,
-                     SIPTAG_EVENT_STR (event),
-                     TAG_IF (s->accept != NULL, SIPTAG_ACCEPT_STR (s->accept)),
-                     SIPTAG_EXPIRES_STR (expires),
-                     SIPTAG_CONTACT (our_contact (ep)),
-                     SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
-                     TAG_END ()))
+  gboolean sent = send_request (ep, op, dlg->leg, route,
+                                SIP_METHOD_SUBSCRIBE, dlg->target_uri,
+                                SIPTAG_EVENT_STR (event),
+                                TAG_IF (s->accept != NULL, SIPTAG_ACCEPT_STR (s->accept)),
+                                SIPTAG_EXPIRES_STR (expires),
+                                SIPTAG_CONTACT (our_contact (ep)),
+                                SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
+                                TAG_END ());
+  su_home_deinit (home);
+  if (!sent)
     {
       g_debug ("subscription %" G_GUINT64_FORMAT ": cannot build the SUBSCRIBE", s->dialog);
       stox_sip_op_free (op);
@@ -663,6 +776,19 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
       return;
     }
 
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  url_t const *route = NULL;
+  if (!dialog_route (ep, dlg, home, &route))
+    {
+      g_warning ("NOTIFY %" G_GUINT64_FORMAT ": dialog %" G_GUINT64_FORMAT
+                 " leads to an address that is not a trusted peer, and no outbound-proxy "
+                 "is set; ending it", n->token, n->dialog);
+      su_home_deinit (home);
+      stox_sip_dialog_forget (dlg);
+      fail_locally (ep, n->token, 481, "Subscription Does Not Exist");
+      return;
+    }
+
   g_autofree char *state = stox_sip_convert_substate (n);
   g_autofree char *event = stox_sip_dialog_event (dlg);
   StoxSipOp *op = stox_sip_op_new (ep, n->token, STOX_SIP_METHOD_NOTIFY);
@@ -672,15 +798,18 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
   op->dialog = n->dialog;
   op->terminates = n->substate == STOX_SUBSTATE_TERMINATED;
 
-  if (!send_request (ep, op, dlg->leg, NULL, SIP_METHOD_NOTIFY, NULL,
-                     SIPTAG_EVENT_STR (event),
-                     SIPTAG_SUBSCRIPTION_STATE_STR (state),
-                     SIPTAG_CONTACT (our_contact (ep)),
-                     SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
-                     TAG_IF (n->content_type != NULL, SIPTAG_CONTENT_TYPE_STR (n->content_type)),
-                     TAG_IF (n->content_type != NULL && n->body != NULL,
-                             SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
-                     TAG_END ()))
+  gboolean sent = send_request (ep, op, dlg->leg, route, SIP_METHOD_NOTIFY, NULL,
+                                SIPTAG_EVENT_STR (event),
+                                SIPTAG_SUBSCRIPTION_STATE_STR (state),
+                                SIPTAG_CONTACT (our_contact (ep)),
+                                SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
+                                TAG_IF (n->content_type != NULL,
+                                        SIPTAG_CONTENT_TYPE_STR (n->content_type)),
+                                TAG_IF (n->content_type != NULL && n->body != NULL,
+                                        SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
+                                TAG_END ());
+  su_home_deinit (home);
+  if (!sent)
     {
       g_warning ("NOTIFY %" G_GUINT64_FORMAT ": cannot build it (Subscription-State: %s)",
                  n->token, state);
@@ -824,6 +953,8 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
   g_clear_pointer (&ep->subscribe_ops, g_hash_table_unref);
   g_clear_pointer (&ep->dialogs, stox_sip_dialogs_free);
   g_clear_pointer (&ep->agent, nta_agent_destroy);
+  g_clear_pointer (&ep->tcp_guard, stox_sip_tcp_guard_free);
+  g_clear_pointer (&ep->trusted, stox_netmask_list_free);
   /* After the ops, whose entries it holds. */
   g_clear_pointer (&ep->unanswered, stox_fifo_timer_free);
 

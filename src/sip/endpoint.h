@@ -40,16 +40,38 @@ typedef enum
   STOX_SIP_ENDPOINT_ERROR_STATE,   /* a stored dialog state that cannot be restored */
 } StoxSipEndpointError;
 
+/* Defaults of the limits below, documented in stox.conf(5). */
+#define STOX_SIP_TCP_MAX_CONNECTIONS     512
+#define STOX_SIP_TCP_MAX_PER_SOURCE      32
+#define STOX_SIP_TCP_IDLE_TIMEOUT_S      60
+#define STOX_SIP_TCP_MESSAGE_TIMEOUT_S   10
+/* File descriptors no TCP connection may take (tcp-guard.h). */
+#define STOX_SIP_FD_RESERVE              64
+
 typedef struct
 {
   const char *listen;          /* Sofia URL, e.g. "sip:127.0.0.1:5060" */
   const char *outbound_proxy;  /* NULL: RFC 3263 resolution */
-  const char *tls_dir;         /* directory with agent.pem (key+cert), or NULL */
+  const char *tls_dir;         /* directory with agent.pem (key+cert) and
+                                * cafile.pem (the CAs that vouch for TLS
+                                * servers we connect to), or NULL */
   const char *user_agent;      /* Server/User-Agent value */
   guint       unanswered_ms;   /* a request the core leaves unanswered this
                                 * long gets 500; 0: 32 s (64×T1) */
   guint       max_message_size; /* bytes a MESSAGE may take (RFC 3428 §8);
                                  * 0: STOX_SIP_MESSAGE_SIZE_DEFAULT */
+  /* [sip] trusted-peers: the addresses a request may go to directly when
+   * a peer wrote them (a dialog's route set or remote target); others go
+   * through outbound_proxy, and a SUBSCRIBE that would need that without
+   * one is refused (403).  NULL: any address ('*'). */
+  const char *const *trusted_peers;
+  /* TCP and TLS connections peers open; 0: the defaults above. */
+  guint       tcp_max_connections;
+  guint       tcp_max_per_source;
+  guint       tcp_idle_ms;     /* closed after this long without a complete
+                                * message */
+  guint       tcp_message_ms;  /* a message begun and then silent this long
+                                * is dropped (TCP) */
 } StoxSipEndpointConfig;
 
 /* The events.  They are reported from inside the stack's callbacks, and a

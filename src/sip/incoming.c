@@ -10,19 +10,52 @@
 
 #include "sip/endpoint-private.h"
 #include "sip/convert.h"
+#include "sip/next-hop.h"
 
+/* Where the request came from, as text; a complete message on a TCP or TLS
+ * connection keeps it open (tcp-guard.h). */
 static char *
-request_source (nta_incoming_t *irq)
+request_source (StoxSipEndpoint *ep,
+                nta_incoming_t  *irq)
 {
   msg_t *msg = nta_incoming_getrequest (irq);
   su_addrinfo_t *ai = msg != NULL ? msg_addrinfo (msg) : NULL;
   char *text = NULL;
 
+  stox_sip_tcp_guard_heard (ep->tcp_guard, msg);
   if (ai != NULL && ai->ai_addr != NULL)
     text = stox_sip_convert_address (ai->ai_addr, (socklen_t) ai->ai_addrlen);
   if (msg != NULL)
     msg_destroy (msg);
   return text;
+}
+
+/* The requests we send in a subscription (NOTIFYs) go to the first hop of
+ * its dialog: the first Record-Route of the SUBSCRIBE, else its Contact,
+ * which a refresh may change (RFC 3261 §12.1.1, §12.2.1.1).  A peer writes
+ * them, so without an outbound proxy to send through, only a trusted peer
+ * may be that hop (next-hop.h): otherwise anyone could aim the gateway's
+ * NOTIFYs and their retransmissions at a third party.  `dlg` is the dialog
+ * a refresh is for, or the default leg's. */
+static gboolean
+first_hop_allowed (StoxSipEndpoint *ep,
+                   StoxSipDialog   *dlg,
+                   sip_t const     *sip)
+{
+  sip_route_t const *route = NULL;
+  url_t const *hop;
+
+  if (ep->proxy != NULL || ep->trusted == NULL)
+    return TRUE;
+  if (dlg->kind == STOX_SIP_DIALOG_NONE)
+    hop = stox_sip_hop_of_request (sip);
+  else if (nta_leg_get_route (dlg->leg, &route, NULL) == 0 && route != NULL)
+    hop = route->r_url;
+  else if (sip->sip_contact != NULL)
+    hop = sip->sip_contact->m_url;
+  else
+    return TRUE;  /* no new target: the dialog's, checked before */
+  return stox_sip_hop_trusted (ep->trusted, hop);
 }
 
 /* Answers a request at once (no core involved); the return value is for
@@ -99,6 +132,23 @@ check_request (StoxSipEndpoint *ep,
   if (status != 0)
     return status;
 
+  /* Expires is delta-seconds (RFC 3261 §20.19, RFC 6665 §4.1.2.1).  The
+   * parser also takes RFC 2543's HTTP-date, as a date and a delta of 0,
+   * which would make the SUBSCRIBE an unsubscribe. */
+  if (method == sip_method_subscribe && sip->sip_expires != NULL
+      && sip->sip_expires->ex_date != 0)
+    return answer_now (ep, irq, 400, "Expires Must Be Delta-Seconds");
+
+  if (method == sip_method_subscribe && dlg->kind != STOX_SIP_DIALOG_CLIENT
+      && !first_hop_allowed (ep, dlg, sip))
+    {
+      g_info ("SUBSCRIBE refused: its %s is not a trusted peer, and no [sip] outbound-proxy "
+              "is set to send its NOTIFYs through",
+              dlg->kind == STOX_SIP_DIALOG_NONE && sip->sip_record_route != NULL
+              ? "Record-Route" : "Contact");
+      return answer_now (ep, irq, 403, "Contact Is Not A Trusted Peer");
+    }
+
   switch (dlg->kind)
     {
     case STOX_SIP_DIALOG_NONE:
@@ -154,14 +204,14 @@ stox_sip_incoming_request (StoxSipDialog  *dlg,
       return 0;
     }
 
+  g_autofree char *source = request_source (ep, irq);
+
   status = check_request (ep, dlg, irq, sip, &in);
   if (status != 0)
     {
       g_debug ("%s answered by the stack: %d", sip->sip_request->rq_method_name, status);
       return status;
     }
-
-  g_autofree char *source = request_source (irq);
 
   if (ep->shutting_down)
     return answer_now (ep, irq, SIP_503_SERVICE_UNAVAILABLE);

@@ -10,4 +10,6 @@ src_libstox_sip_a_SOURCES = \
 	src/sip/sofia-log.h src/sip/sofia-log.c \
 	src/sip/fifo-timer.h src/sip/fifo-timer.c \
 	src/sip/convert.h src/sip/convert.c \
-	src/sip/message-size.h src/sip/message-size.c
+	src/sip/message-size.h src/sip/message-size.c \
+	src/sip/next-hop.h src/sip/next-hop.c \
+	src/sip/tcp-guard.h src/sip/tcp-guard.c

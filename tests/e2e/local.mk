@@ -14,7 +14,9 @@ E2E_TESTS = \
 	tests/e2e/test-loops.py \
 	tests/e2e/test-identity.py \
 	tests/e2e/test-limits.py \
-	tests/e2e/test-stanza-size.py
+	tests/e2e/test-stanza-size.py \
+	tests/e2e/test-tcp-limits.py \
+	tests/e2e/test-tls-verify.py
 TESTS += $(E2E_TESTS)
 dist_check_SCRIPTS += $(E2E_TESTS)
 EXTRA_DIST += tests/e2e/stoxtest.py

@@ -325,6 +325,23 @@ async def wait_until(pred, timeout, interval=0.05):
         await asyncio.sleep(interval)
 
 
+async def wait_delivery(ua, client, body, timeout=30, to="bob@" + XMPP_DOMAIN):
+    """Sends a SIP MESSAGE with `body` to `to` once a second until one is
+    answered 202 and reaches `client` (while the component link comes up):
+    (the stanza or None after `timeout` s, seconds taken, the SIP answers)."""
+    t0 = time.monotonic()
+    delivered, codes = None, []
+    while time.monotonic() - t0 < timeout and delivered is None:
+        m = client.mark()
+        tr = await ua.message(to, body, timeout=3)
+        codes.append(tr.code)
+        if tr.code == 202:
+            delivered = await client.expect(lambda s: s.body == body, start=m, timeout=2)
+        if delivered is None:
+            await asyncio.sleep(1.0)
+    return delivered, time.monotonic() - t0, codes
+
+
 async def port_accepts(port, host=LOOPBACK):
     try:
         r, w = await asyncio.wait_for(asyncio.open_connection(host, port), 1.0)

@@ -49,15 +49,7 @@ async def main(t):
     await pros.start()
     await pros.register_async("bob", "pw")
     bob = await st.XmppClient(t, pros, "bob", "pw").connect()
-    delivered, codes = None, []
-    while time.monotonic() - t0 < 30 and delivered is None:
-        m = bob.mark()
-        tr = await ua.message("bob@xmpp.test", "hello after start", timeout=3)
-        codes.append(tr.code)
-        if tr.code == 202:
-            delivered = await bob.expect(lambda s: s.body == "hello after start", start=m, timeout=2)
-        if delivered is None:
-            await asyncio.sleep(1.0)
+    delivered, _, codes = await st.wait_delivery(ua, bob, "hello after start", 30 - (time.monotonic() - t0))
     t.ok(delivered is not None, "Prosody started later → a SIP MESSAGE reaches bob within 30 s (%.1f s)"
          % (time.monotonic() - t0), "answers while waiting: %r" % codes)
 

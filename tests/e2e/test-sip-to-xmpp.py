@@ -201,15 +201,7 @@ async def main(t):
     await env.prosody.start()
     t0 = time.monotonic()
     bob = await st.XmppClient(t, env.prosody, "bob", env.password, resource="back").connect()
-    delivered, codes = None, []
-    while time.monotonic() - t0 < 30 and delivered is None:
-        m = bob.mark()
-        tr = await ua.message("bob@xmpp.test", "after restart", timeout=3)
-        codes.append(tr.code)
-        if tr.code == 202:
-            delivered = await bob.expect(lambda s: s.body == "after restart", start=m, timeout=2)
-        if delivered is None:
-            await asyncio.sleep(1.0)
+    delivered, _, codes = await st.wait_delivery(ua, bob, "after restart", 30 - (time.monotonic() - t0))
     t.ok(delivered is not None, "Prosody restarted → a MESSAGE is delivered again within 30 s (%.1f s)"
          % (time.monotonic() - t0), "answers while waiting: %r" % codes)
 

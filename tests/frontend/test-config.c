@@ -151,8 +151,13 @@ field (const StoxConfig *c, const char *name)
   STRV (sip_trusted_peers);
   STR (sip_tls_certificate);
   STR (sip_tls_key);
+  STR (sip_tls_ca_file);
   NUM (sip_max_message_size);
   NUM (sip_trust_from);
+  NUM (sip_tcp_max_connections);
+  NUM (sip_tcp_max_per_source);
+  NUM (sip_tcp_idle_timeout_s);
+  NUM (sip_tcp_message_timeout_s);
   STR (xmpp_component);
   STR (xmpp_server);
   NUM (xmpp_port);
@@ -197,6 +202,11 @@ static const GoodRow good_rows[] = {
   { "default-peers", BASE, "sip_trusted_peers", "127.0.0.1/32,::1/128" },
   { "default-cert", BASE, "sip_tls_certificate", "(null)" },
   { "default-size", BASE, "sip_max_message_size", "1300" },
+  { "default-ca", BASE, "sip_tls_ca_file", "(null)" },
+  { "default-tcp-max", BASE, "sip_tcp_max_connections", "512" },
+  { "default-tcp-per-source", BASE, "sip_tcp_max_per_source", "32" },
+  { "default-tcp-idle", BASE, "sip_tcp_idle_timeout_s", "60" },
+  { "default-tcp-message", BASE, "sip_tcp_message_timeout_s", "10" },
   { "default-component", BASE, "xmpp_component", "sip.example.com" },
   { "default-server", BASE, "xmpp_server", "127.0.0.1" },
   { "default-port", BASE, "xmpp_port", "5347" },
@@ -277,6 +287,14 @@ static const GoodRow good_rows[] = {
   { "size-max", SIP "max-message-size = 65535\n" XMPP, "sip_max_message_size", "65535" },
   { "size-leading-zero", SIP "max-message-size = 01300\n" XMPP, "sip_max_message_size",
     "1300" },
+
+  /* [sip] tls-ca-file, tcp-* */
+  { "ca-file-relative", SIP "tls-ca-file = cert.pem\n" XMPP, "sip_tls_ca_file", "@D/cert.pem" },
+  { "tcp-max", SIP "tcp-max-connections = 65535\n" XMPP, "sip_tcp_max_connections", "65535" },
+  { "tcp-per-source", SIP "tcp-max-connections-per-source = 1\n" XMPP,
+    "sip_tcp_max_per_source", "1" },
+  { "tcp-idle", SIP "tcp-idle-timeout = 86400\n" XMPP, "sip_tcp_idle_timeout_s", "86400" },
+  { "tcp-message", SIP "tcp-message-timeout = 1\n" XMPP, "sip_tcp_message_timeout_s", "1" },
 
   /* [xmpp] */
   { "component", SIP "[xmpp]\ncomponent = Gw.Example.COM\nsecret = x\n", "xmpp_component",
@@ -524,6 +542,20 @@ static const BadRow bad_rows[] = {
     "@F: [sip] max-message-size: not a number: '1300B'" },
   { "size-huge", SIP "max-message-size = 99999999999999999999999\n" XMPP, INVALID,
     "@F: [sip] max-message-size: out of range 200..65535: '99999999999999999999999'" },
+
+  /* [sip] tls-ca-file, tcp-* */
+  { "ca-file-missing", SIP "tls-ca-file = @D/none.pem\n" XMPP, INVALID,
+    "@F: [sip] tls-ca-file: cannot read '@D/none.pem': No such file or directory" },
+  { "tcp-max-0", SIP "tcp-max-connections = 0\n" XMPP, INVALID,
+    "@F: [sip] tcp-max-connections: out of range 1..65535: '0'" },
+  { "tcp-per-source-0", SIP "tcp-max-connections-per-source = 0\n" XMPP, INVALID,
+    "@F: [sip] tcp-max-connections-per-source: out of range 1..65535: '0'" },
+  { "tcp-idle-0", SIP "tcp-idle-timeout = 0\n" XMPP, INVALID,
+    "@F: [sip] tcp-idle-timeout: out of range 1..86400: '0'" },
+  { "tcp-message-unit", SIP "tcp-message-timeout = 10s\n" XMPP, INVALID,
+    "@F: [sip] tcp-message-timeout: not a number: '10s'" },
+  { "tcp-message-max", SIP "tcp-message-timeout = 3601\n" XMPP, INVALID,
+    "@F: [sip] tcp-message-timeout: out of range 1..3600: '3601'" },
 
   /* [xmpp] port */
   { "port-abc", SIP "[xmpp]\nport = abc\nsecret = x\n", INVALID,

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <glib-unix.h>
@@ -391,6 +393,42 @@ fixture_tear_down (Fixture       *fx,
   g_array_unref (fx->responses);
   g_array_unref (fx->dialog_calls);
   g_free (fx->listen);
+}
+
+/* Replaces the fixture's endpoint by one made with `config` (listen and
+ * user agent filled in: `transport` as the fixture's data, on a fresh
+ * port). */
+static void
+fixture_reopen (Fixture              *fx,
+                const char           *transport,
+                StoxSipEndpointConfig config)
+{
+  g_autoptr (GError) error = NULL;
+
+  stox_sip_endpoint_shutdown (fx->ep, on_done, fx);
+  wait_for (fx, is_done, "shutdown");
+  g_clear_pointer (&fx->ep, stox_sip_endpoint_free);
+  fx->done = FALSE;
+
+  fx->ep_port = stox_test_free_port (fx->v6);
+  g_free (fx->listen);
+  if (g_str_equal (transport, "any"))
+    fx->listen = g_strdup_printf ("sip:%s:%u", fx->host, fx->ep_port);
+  else
+    fx->listen = g_strdup_printf ("sip:%s:%u;transport=%s", fx->host, fx->ep_port, transport);
+  config.listen = fx->listen;
+  config.user_agent = USER_AGENT;
+  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (fx->ep);
+}
+
+/* The outbound proxy URI for the peer's socket (`params` appended). */
+static char *
+peer_proxy (Fixture    *fx,
+            const char *params)
+{
+  return g_strdup_printf ("sip:%s:%u%s", fx->host, fx->peer_port, params);
 }
 
 /* ------------------------------------------------------------------ */
@@ -804,9 +842,15 @@ test_send_message (Fixture       *fx,
                    gconstpointer  data)
 {
   static const char body[] = "hi \0 there \xe2\x82\xac";
+  g_autofree char *proxy = peer_proxy (fx, ";lr");
+
+  /* Out of dialog through the outbound proxy (the peer), as the gateway
+   * sends. */
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .outbound_proxy = proxy });
+
   StoxSipOutMessage out = {
     .token = 4711,
-    .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port),
+    .request_uri = g_strdup_printf ("sip:bob@%s", fx->host),
     .from_uri = g_strdup ("sip:alice@gw.example"),
     .to_uri = g_strdup ("sip:bob@sip.example;user=phone"),
     .call_id = g_strdup ("fixed-call-id@gw.example"),
@@ -883,14 +927,19 @@ test_send_too_large (Fixture       *fx,
                      gconstpointer  data)
 {
   g_autofree char *text = g_strnfill (STOX_SIP_MESSAGE_SIZE_DEFAULT, 'x');
+  g_autofree char *proxy = peer_proxy (fx, ";lr");
   StoxSipOutMessage out = {
     .token = 9,
-    .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port),
+    .request_uri = g_strdup_printf ("sip:bob@%s", fx->host),
     .from_uri = (char *) "sip:alice@gw.example",
     .to_uri = (char *) "sip:bob@sip.example",
     .content_type = (char *) "text/plain;charset=UTF-8",
   };
   gsize fits = 0;
+
+  /* Out of dialog through the outbound proxy (the peer), as the gateway
+   * sends. */
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .outbound_proxy = proxy });
 
   /* The longest body within the default limit. */
   for (gsize n = 0; n <= STOX_SIP_MESSAGE_SIZE_DEFAULT; n++)
@@ -941,10 +990,13 @@ test_send_unreachable (Fixture       *fx,
   int gone = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
   guint16 port = stox_test_bound_port (gone);
   close (gone);
+  g_autofree char *proxy = g_strdup_printf ("sip:%s:%u;lr", fx->host, port);
+
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .outbound_proxy = proxy });
 
   StoxSipOutMessage out = {
     .token = 77,
-    .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, port),
+    .request_uri = g_strdup_printf ("sip:bob@%s", fx->host),
     .from_uri = (char *) "sip:alice@gw.example",
     .to_uri = (char *) "sip:bob@sip.example",
     .content_type = (char *) "text/plain",
@@ -976,28 +1028,25 @@ test_send_fails_at_once (Fixture       *fx,
                          gconstpointer  data)
 {
   g_autofree char *big = g_strnfill (70000, 'x');
+  g_autofree char *udp_proxy = peer_proxy (fx, ";lr");
+  g_autofree char *tcp_proxy = peer_proxy (fx, ";transport=tcp;lr");
   StoxSipOutMessage out = {
     .token = 78,
-    .request_uri = g_strdup_printf ("sip:bob@%s:%u;transport=tcp", fx->host, fx->peer_port),
+    .request_uri = g_strdup_printf ("sip:bob@%s", fx->host),
     .from_uri = (char *) "sip:alice@gw.example",
     .to_uri = (char *) "sip:bob@sip.example",
     .content_type = (char *) "text/plain",
     .body = g_bytes_new_static ("x", 1),
   };
   StoxSipOutMessage huge = out;
-  /* A limit above the datagram, so that the stack meets it. */
-  StoxSipEndpointConfig unlimited = { .listen = "sip:127.0.0.1:0;transport=udp",
-                                      .user_agent = USER_AGENT,
-                                      .max_message_size = G_MAXUINT };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (StoxSipEndpoint) ep = stox_sip_endpoint_new (&unlimited, on_request, on_response,
-                                                          fx, &error);
 
-  g_assert_no_error (error);
+  /* A limit above the datagram, so that the stack meets it. */
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .outbound_proxy = udp_proxy,
+                                                      .max_message_size = G_MAXUINT });
   huge.token = 79;
-  huge.request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port);
+  huge.request_uri = g_strdup (out.request_uri);
   huge.body = g_bytes_new_static (big, 70000);
-  stox_sip_endpoint_send_message (ep, &huge);
+  stox_sip_endpoint_send_message (fx->ep, &huge);
   g_assert_cmpuint (fx->responses->len, ==, 0);
   wait_for (fx, has_response, "the oversized MESSAGE's failure reported");
   g_test_message ("%u %s", g_array_index (fx->responses, StoxSipResponse, 0).status,
@@ -1008,6 +1057,7 @@ test_send_fails_at_once (Fixture       *fx,
   g_free (huge.request_uri);
   g_bytes_unref (huge.body);
 
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .outbound_proxy = tcp_proxy });
   stox_sip_endpoint_send_message (fx->ep, &out);
   /* Not from inside the call. */
   g_assert_cmpuint (fx->responses->len, ==, 0);
@@ -1021,8 +1071,7 @@ test_send_fails_at_once (Fixture       *fx,
   g_assert_cmpuint (r->status, <=, 599);
 
   /* The same token again, over UDP this time: reaches the peer. */
-  g_free (out.request_uri);
-  out.request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port);
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .outbound_proxy = udp_proxy });
   stox_sip_endpoint_send_message (fx->ep, &out);
   wait_for (fx, has_datagram, "the MESSAGE over UDP");
   g_free (out.request_uri);
@@ -2694,6 +2743,663 @@ test_dialog_cseq_exhausted (Fixture       *fx,
   watcher_clear (&w2);
 }
 
+/* ------------------------------------------------------------------ */
+/* Where requests go: trusted peers only (next-hop.h)                  */
+
+static const char *const only_localhost[] = { "127.0.0.1/32", NULL };
+
+/* A UDP socket on another loopback address, playing a third party. */
+typedef struct
+{
+  int     fd;
+  guint16 port;
+  guint   received;
+  guint   watch;
+} Victim;
+
+static gboolean
+on_victim_readable (int          fd,
+                    GIOCondition condition,
+                    gpointer     user_data)
+{
+  Victim *v = user_data;
+  char buf[65536];
+
+  if (recv (fd, buf, sizeof buf, 0) >= 0)
+    v->received++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+victim_open (Victim     *v,
+             const char *address,
+             guint16     port)
+{
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons (port) };
+
+  g_assert_cmpint (inet_pton (AF_INET, address, &sin.sin_addr), ==, 1);
+  v->fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (v->fd, >=, 0);
+  g_assert_cmpint (bind (v->fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
+  v->port = stox_test_bound_port (v->fd);
+  v->received = 0;
+  v->watch = g_unix_fd_add (v->fd, G_IO_IN, on_victim_readable, v);
+}
+
+static void
+victim_close (Victim *v)
+{
+  g_clear_handle_id (&v->watch, g_source_remove);
+  close (v->fd);
+}
+
+static gboolean
+answered_or_handed_over (Fixture *fx)
+{
+  return fx->requests->len > fx->want_count || has_prefixed_datagram (fx);
+}
+
+/* Sends `text` from the peer and waits for the front end's answer or its
+ * hand-over to the core; a request handed over is answered 200 (Expires
+ * 600) as the core would, and its token returned; 0 when the front end
+ * answered itself. */
+static StoxToken
+peer_send_answered_like_core (Fixture    *fx,
+                              const char *text)
+{
+  guint n = fx->requests->len;
+  StoxSipRequest *req;
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send_text (fx, text);
+  fx->want_prefix = "SIP/2.0 ";
+  fx->want_count = n;
+  wait_for (fx, answered_or_handed_over, "an answer, or the request handed over");
+  if (fx->requests->len == n)
+    return 0;
+  req = fx->requests->pdata[n];
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) { .token = req->token, .status = 200,
+                                                        .expires = 600, .min_expires = -1 });
+  return req->token;
+}
+
+/* A SUBSCRIBE from the peer whose Contact (and Record-Route) a third party
+ * wrote.  If the core hears of it, it is answered 200 and NOTIFYed as the
+ * core would; returns the status the peer got, and counts what the victim
+ * received within 2 s (a NOTIFY is retransmitted at 0.5, 1.5 s, …). */
+static guint
+subscribe_with_target (Fixture    *fx,
+                       const char *headers,
+                       Victim     *victim)
+{
+  g_autofree char *extra = g_strdup_printf ("Event: presence\r\nExpires: 600\r\n%s", headers);
+  gsize len;
+  g_autofree char *text = peer_request (fx, "SUBSCRIBE", extra, NULL, 0, &len);
+  StoxToken dialog = peer_send_answered_like_core (fx, text);
+
+  if (dialog != 0)
+    stox_sip_endpoint_notify (fx->ep, &(StoxSipNotify) { .token = 9000 + dialog,
+                                                         .dialog = dialog,
+                                                         .substate = STOX_SUBSTATE_PENDING,
+                                                         .expires = 600 });
+  stox_test_run_for (2000);
+
+  g_autofree char *resp = NULL;
+  for (guint i = 0; i < fx->datagrams->len && resp == NULL; i++)
+    {
+      g_autofree char *d = datagram_text (fx->datagrams->pdata[i]);
+
+      if (g_str_has_prefix (d, "SIP/2.0 "))
+        resp = g_steal_pointer (&d);
+    }
+  g_assert_nonnull (resp);
+  g_test_message ("%.*s; the third party received %u datagrams", (int) strcspn (resp, "\r"),
+                  resp, victim->received);
+  return (guint) g_ascii_strtoull (resp + 8, NULL, 10);
+}
+
+/* Without an outbound proxy, a SUBSCRIBE whose NOTIFYs would go to an
+ * address that is no trusted peer (its Contact, its maddr, or its first
+ * Record-Route) is refused before the core hears of it, and nothing is
+ * sent there. */
+static void
+test_untrusted_target_refused (Fixture       *fx,
+                               gconstpointer  data)
+{
+  Victim v;
+
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .trusted_peers = only_localhost });
+  victim_open (&v, "127.0.0.2", 0);
+
+  g_autofree char *contact = g_strdup_printf ("Contact: <sip:victim@127.0.0.2:%u>\r\n", v.port);
+  g_autofree char *maddr = g_strdup_printf ("Contact: <sip:victim@127.0.0.1:%u;maddr=127.0.0.2>\r\n",
+                                            v.port);
+  g_autofree char *rr = g_strdup_printf ("Record-Route: <sip:127.0.0.2:%u;lr>\r\n"
+                                         "Contact: <sip:bob@127.0.0.1:%u>\r\n", v.port, fx->peer_port);
+  const char *const rows[] = { contact, maddr, rr };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      guint status = subscribe_with_target (fx, rows[i], &v);
+
+      g_assert_cmpuint (v.received, ==, 0);
+      g_assert_cmpuint (status, ==, 403);
+      g_assert_cmpuint (fx->requests->len, ==, 0);
+    }
+
+  /* A trusted Contact is served as before. */
+  g_autofree char *ok = g_strdup_printf ("Contact: <sip:bob@127.0.0.1:%u>\r\n", fx->peer_port);
+  g_assert_cmpuint (subscribe_with_target (fx, ok, &v), ==, 200);
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+  gboolean notified = FALSE;
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      g_autofree char *d = datagram_text (fx->datagrams->pdata[i]);
+
+      notified |= g_str_has_prefix (d, "NOTIFY sip:bob@127.0.0.1:");
+    }
+  g_assert_true (notified);
+  g_assert_cmpuint (v.received, ==, 0);
+  victim_close (&v);
+}
+
+/* With an outbound proxy, such a dialog is served, its NOTIFYs sent
+ * through the proxy; a refresh cannot point the dialog elsewhere
+ * without one. */
+static void
+test_untrusted_target_via_proxy (Fixture       *fx,
+                                 gconstpointer  data)
+{
+  Victim v, proxy;
+
+  victim_open (&v, "127.0.0.2", 0);
+  victim_open (&proxy, "127.0.0.1", 0);
+  g_autofree char *proxy_uri = g_strdup_printf ("sip:127.0.0.1:%u;lr", proxy.port);
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .trusted_peers = only_localhost,
+                                                       .outbound_proxy = proxy_uri });
+
+  g_autofree char *contact = g_strdup_printf ("Contact: <sip:victim@127.0.0.2:%u>\r\n", v.port);
+  g_assert_cmpuint (subscribe_with_target (fx, contact, &v), ==, 200);
+  g_assert_cmpuint (v.received, ==, 0);
+  /* The NOTIFY and its retransmissions went to the proxy. */
+  g_assert_cmpuint (proxy.received, >=, 1);
+  victim_close (&proxy);
+  victim_close (&v);
+}
+
+static void
+test_refresh_to_untrusted_target (Fixture       *fx,
+                                  gconstpointer  data)
+{
+  Watcher w = { 0 };
+  Victim v;
+
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .trusted_peers = only_localhost });
+  victim_open (&v, "127.0.0.2", 0);
+  watcher_subscribe (fx, &w, 600);
+
+  /* A refresh with a Contact at the victim: refused, the target kept. */
+  g_autofree char *extra = g_strdup_printf ("Event: presence\r\nExpires: 600\r\n"
+                                            "Contact: <sip:victim@127.0.0.2:%u>\r\n", v.port);
+  g_autofree char *ruri = g_strdup_printf ("sip:alice@%s:%u", fx->host, fx->ep_port);
+  g_autofree char *text = peer_dialog_request (fx, "SUBSCRIBE", ruri, w.from, w.to, w.call_id,
+                                               ++w.cseq, NULL, NULL);
+  /* peer_dialog_request() wrote the peer's own Contact: put the victim's
+   * first, as the one that counts. */
+  char *at = strstr (text, "Contact: ");
+  g_assert_nonnull (at);
+  g_autofree char *refresh = g_strdup_printf ("%.*s%s%s", (int) (at - text), text, extra, at);
+  guint n = fx->requests->len;
+
+  /* Handed over, the 200 would make the victim the target. */
+  (void) peer_send_answered_like_core (fx, refresh);
+  g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
+  message_wire (resp);
+
+  notify_in (fx, &w, 6001, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  stox_test_run_for (1000);
+  g_test_message ("the third party received %u datagrams", v.received);
+  g_assert_cmpuint (v.received, ==, 0);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 403 "));
+  g_assert_cmpuint (fx->requests->len, ==, n);
+  /* The NOTIFY went to the watcher's own Contact. */
+  g_autofree char *notify = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  victim_close (&v);
+  watcher_clear (&w);
+}
+
+/* The gateway's own subscription: a notifier whose 2xx names a Contact
+ * that is no trusted peer gets the refresh through the outbound proxy. */
+static void
+test_client_dialog_untrusted_target (Fixture       *fx,
+                                     gconstpointer  data)
+{
+  Victim v;
+  g_autofree char *proxy = peer_proxy (fx, ";lr");
+
+  victim_open (&v, "127.0.0.2", 0);
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .trusted_peers = only_localhost,
+                                                       .outbound_proxy = proxy });
+  StoxSipSubscribe s = {
+    .dialog = 7300,
+    .request_uri = (char *) "sip:bob@sip.example",
+    .from_uri = (char *) "sip:alice@gw.example",
+    .to_uri = (char *) "sip:bob@sip.example",
+    .event = (char *) "presence",
+    .expires = 600,
+  };
+  stox_sip_endpoint_subscribe (fx->ep, &s);
+  g_autofree char *sub = wait_datagram (fx, "SUBSCRIBE ");
+  g_autofree char *contact = g_strdup_printf ("Contact: <sip:bob@127.0.0.2:%u>\r\n", v.port);
+  g_autofree char *ok = peer_answer_with (sub, "SIP/2.0 200 OK", "nfy73", contact);
+  peer_reply (fx, ok);
+  wait_response (fx, 1);
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  stox_sip_endpoint_subscribe (fx->ep, &s);
+  stox_test_run_for (1000);
+  g_test_message ("the third party received %u datagrams", v.received);
+  g_assert_cmpuint (v.received, ==, 0);
+  g_autofree char *refresh = wait_datagram (fx, "SUBSCRIBE sip:bob@127.0.0.2:");
+  message_wire (refresh);
+  victim_close (&v);
+}
+
+/* The late "not delivered" notice goes to the From a peer wrote: its
+ * maddr, port and transport are not honoured (RFC 3261 §19.1.1 would send
+ * it to maddr).  Through the outbound proxy, the Request-URI is plain; with
+ * none, it goes to the host (RFC 3263), never to maddr or the port. */
+static void
+test_request_uri_params_ignored (Fixture       *fx,
+                                 gconstpointer  data)
+{
+  Victim v, w;
+  g_autofree char *proxy = peer_proxy (fx, ";lr");
+
+  victim_open (&v, "127.0.0.2", 0);
+  victim_open (&w, "127.0.0.3", v.port);
+  g_autofree char *from = g_strdup_printf ("sip:bob@127.0.0.3:%u;maddr=127.0.0.2;transport=udp"
+                                           "?Route=%%3Csip:127.0.0.2%%3E", v.port);
+  StoxSipOutMessage out = {
+    .token = 31,
+    .request_uri = from,
+    .from_uri = (char *) "sip:juliet@xmpp.example",
+    .to_uri = from,
+    .content_type = (char *) "text/plain",
+    .body = g_bytes_new_static ("not delivered", 13),
+  };
+
+  /* No outbound proxy: the host's port 5060, nobody there (503). */
+  stox_sip_endpoint_send_message (fx->ep, &out);
+  stox_test_run_for (1500);
+  g_test_message ("without a proxy: the third parties received %u and %u datagrams",
+                  v.received, w.received);
+  g_assert_cmpuint (v.received, ==, 0);
+  g_assert_cmpuint (w.received, ==, 0);
+  wait_for (fx, has_response, "the notice's failure");
+
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .outbound_proxy = proxy });
+  stox_sip_endpoint_send_message (fx->ep, &out);
+  g_autofree char *text = wait_datagram (fx, "MESSAGE ");
+  message_wire (text);
+  g_assert_true (g_str_has_prefix (text, "MESSAGE sip:bob@127.0.0.3 SIP/2.0\r\n"));
+  g_assert_null (strstr (text, "\r\nRoute: <sip:127.0.0.2"));
+  stox_test_run_for (500);
+  g_assert_cmpuint (v.received, ==, 0);
+  g_assert_cmpuint (w.received, ==, 0);
+  g_bytes_unref (out.body);
+  victim_close (&v);
+  victim_close (&w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Expires                                                             */
+
+/* RFC 3261 §20.19: delta-seconds only.  An HTTP-date is no unsubscribe:
+ * a SUBSCRIBE with one gets 400, a 2xx with one reports no Expires. */
+static void
+test_expires_http_date (Fixture       *fx,
+                        gconstpointer  data)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "SUBSCRIBE",
+                                        "Event: presence\r\n"
+                                        "Expires: Thu, 01 Dec 2039 16:00:00 GMT\r\n"
+                                        "Contact: <sip:bob@127.0.0.1>\r\n", NULL, 0, &len);
+
+  fx->answer_after_dispatch = 200;
+  stox_sip_endpoint_set_dispatch_func (fx->ep, answer_queued, fx);
+  peer_send (fx, text, len);
+  wait_for (fx, has_final_response, "the SUBSCRIBE answered");
+  g_autofree char *resp = final_response_text (fx);
+  message_wire (resp);
+  for (guint i = 0; i < fx->requests->len; i++)
+    g_test_message ("the core was asked, with Expires %" G_GINT64_FORMAT,
+                    ((StoxSipRequest *) fx->requests->pdata[i])->expires);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 400 "));
+  g_assert_cmpuint (fx->requests->len, ==, 0);
+
+  /* Our SUBSCRIBE answered 2xx with a date: no Expires reported. */
+  StoxSipSubscribe s = {
+    .dialog = 7200,
+    .request_uri = g_strdup_printf ("sip:bob@%s:%u", fx->host, fx->peer_port),
+    .from_uri = (char *) "sip:alice@gw.example",
+    .to_uri = (char *) "sip:bob@sip.example",
+    .event = (char *) "presence",
+    .expires = 600,
+  };
+  g_ptr_array_set_size (fx->datagrams, 0);
+  stox_sip_endpoint_subscribe (fx->ep, &s);
+  g_autofree char *sub = wait_datagram (fx, "SUBSCRIBE ");
+  g_autofree char *ok = peer_answer_with (sub, "SIP/2.0 200 OK", "nfy72",
+                                          "Expires: Thu, 01 Dec 2039 16:00:00 GMT\r\n");
+  peer_reply (fx, ok);
+  StoxSipResponse *r = wait_response (fx, 1);
+  g_assert_cmpuint (r->token, ==, 7200);
+  g_assert_cmpint (r->expires, ==, -1);
+  g_free (s.request_uri);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections peers open (tcp-guard.h)                                */
+
+/* A TCP connection to the endpoint from `source`, a loopback address;
+ * non-blocking once connected (the kernel completes it before the
+ * endpoint accepts). */
+static int
+tcp_connect_from (Fixture    *fx,
+                  const char *source)
+{
+  struct sockaddr_in from = { .sin_family = AF_INET };
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (fx->ep_port) };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (inet_pton (AF_INET, source, &from.sin_addr), ==, 1);
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &from, sizeof from), ==, 0);
+  g_assert_cmpint (connect (fd, (struct sockaddr *) &to, sizeof to), ==, 0);
+  g_unix_set_fd_nonblocking (fd, TRUE, NULL);
+  return fd;
+}
+
+/* Has the endpoint closed it?  Reads (and drops) what is there. */
+static gboolean
+tcp_closed (int fd)
+{
+  char buf[4096];
+
+  for (guint i = 0; i < 1000; i++)
+    {
+      ssize_t n = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
+
+      if (n > 0)
+        continue;
+      return n == 0 || errno != EAGAIN;
+    }
+  return FALSE;
+}
+
+static guint
+count_closed (const int *fds,
+              guint      n)
+{
+  guint closed = 0;
+
+  for (guint i = 0; i < n; i++)
+    closed += tcp_closed (fds[i]) ? 1 : 0;
+  return closed;
+}
+
+/* An OPTIONS on connection `fd`, answered 200 (by the test's "core"):
+ * TRUE when the 200 came back on it. */
+static gboolean
+tcp_options (Fixture *fx,
+             int      fd)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "OPTIONS", NULL, NULL, 0, &len);
+  char *via = strstr (text, "SIP/2.0/UDP");
+  GString *in = g_string_new (NULL);
+  gint64 deadline = g_get_monotonic_time () + WAIT_LIMIT_US;
+  gboolean ok;
+
+  memcpy (via, "SIP/2.0/TCP", 11);
+  fx->answer_after_dispatch = 200;
+  stox_sip_endpoint_set_dispatch_func (fx->ep, answer_queued, fx);
+  g_assert_cmpint (send (fd, text, len, MSG_NOSIGNAL), ==, (ssize_t) len);
+  while (strstr (in->str, "\r\n\r\n") == NULL && g_get_monotonic_time () < deadline)
+    {
+      char buf[4096];
+      ssize_t n;
+
+      stox_test_run_for (20);
+      while ((n = recv (fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+        g_string_append_len (in, buf, n);
+      if (n == 0)
+        break;
+    }
+  ok = g_str_has_prefix (in->str, "SIP/2.0 200 ");
+  g_string_free (in, TRUE);
+  return ok;
+}
+
+/* No more than tcp_max_per_source connections from one address, nor
+ * tcp_max_connections in all; the others are closed at once, and the
+ * gateway keeps answering on those it holds, over UDP, and from other
+ * addresses. */
+static void
+test_tcp_connection_caps (Fixture       *fx,
+                          gconstpointer  data)
+{
+  int one[6], others[3], extra;
+
+  fixture_reopen (fx, "any", (StoxSipEndpointConfig) { .tcp_max_per_source = 4,
+                                                       .tcp_max_connections = 6 });
+  for (guint i = 0; i < G_N_ELEMENTS (one); i++)
+    one[i] = tcp_connect_from (fx, "127.0.0.1");
+  stox_test_run_for (300);
+  g_test_message ("6 connections from one address: %u closed", count_closed (one, 6));
+  g_assert_cmpuint (count_closed (one, 4), ==, 0);
+  g_assert_cmpuint (count_closed (one + 4, 2), ==, 2);
+
+  /* Two more from other addresses fill the total; a third is refused. */
+  others[0] = tcp_connect_from (fx, "127.0.0.2");
+  others[1] = tcp_connect_from (fx, "127.0.0.3");
+  stox_test_run_for (300);
+  g_assert_cmpuint (count_closed (others, 2), ==, 0);
+  others[2] = tcp_connect_from (fx, "127.0.0.4");
+  stox_test_run_for (300);
+  g_assert_cmpuint (count_closed (others + 2, 1), ==, 1);
+
+  /* The gateway answers on what it holds, and over UDP. */
+  g_assert_true (tcp_options (fx, one[0]));
+  g_assert_true (tcp_options (fx, others[1]));
+  gsize len;
+  g_autofree char *udp = peer_request (fx, "OPTIONS", NULL, NULL, 0, &len);
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send (fx, udp, len);
+  g_autofree char *resp = wait_datagram (fx, "SIP/2.0 200 ");
+
+  /* A connection closed frees its place. */
+  close (one[0]);
+  stox_test_run_for (300);
+  extra = tcp_connect_from (fx, "127.0.0.5");
+  stox_test_run_for (300);
+  g_assert_false (tcp_closed (extra));
+  g_assert_true (tcp_options (fx, extra));
+
+  for (guint i = 1; i < G_N_ELEMENTS (one); i++)
+    close (one[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+    close (others[i]);
+  close (extra);
+}
+
+/* A connection is closed once it has delivered no complete message for
+ * tcp_idle_ms: silent, trickling bytes that never make a message, or
+ * stuck with a Content-Length never filled.  One that keeps sending
+ * messages stays. */
+static void
+test_tcp_idle_timeout (Fixture       *fx,
+                       gconstpointer  data)
+{
+  fixture_reopen (fx, "tcp", (StoxSipEndpointConfig) { .tcp_idle_ms = 1000,
+                                                       .tcp_message_ms = 5000 });
+  int silent = tcp_connect_from (fx, "127.0.0.1");
+  int drip = tcp_connect_from (fx, "127.0.0.2");
+  int busy = tcp_connect_from (fx, "127.0.0.3");
+  int short_body = tcp_connect_from (fx, "127.0.0.4");
+  gsize len;
+  g_autofree char *text = peer_request (fx, "OPTIONS", NULL, NULL, 0, &len);
+  g_autofree char *lie = g_strdup_printf ("OPTIONS sip:alice@127.0.0.1:%u SIP/2.0\r\n"
+                                          "Via: SIP/2.0/TCP 127.0.0.4;branch=z9hG4bK-lie\r\n"
+                                          "Max-Forwards: 70\r\nFrom: <sip:bob@127.0.0.4>;tag=l\r\n"
+                                          "To: <sip:alice@127.0.0.1>\r\nCall-ID: lie@test\r\n"
+                                          "CSeq: 1 OPTIONS\r\nContent-Length: 100\r\n\r\nabc",
+                                          fx->ep_port);
+  gint64 start = g_get_monotonic_time ();
+  gint64 closed_at[4] = { 0 };
+  int fds[4] = { silent, drip, busy, short_body };
+  guint sent = 0;
+
+  g_assert_cmpint (send (short_body, lie, strlen (lie), MSG_NOSIGNAL), ==, (ssize_t) strlen (lie));
+  /* 2.5 s: a byte of the drip every 100 ms, a whole OPTIONS on `busy`
+   * every 400 ms. */
+  for (guint tick = 0; tick < 25; tick++)
+    {
+      if (sent < len && closed_at[1] == 0)
+        (void) send (drip, text + sent++, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (tick % 4 == 0 && closed_at[2] == 0)
+        g_assert_true (tcp_options (fx, busy));
+      stox_test_run_for (100);
+      for (guint i = 0; i < 4; i++)
+        if (closed_at[i] == 0 && tcp_closed (fds[i]))
+          closed_at[i] = g_get_monotonic_time ();
+    }
+  for (guint i = 0; i < 4; i++)
+    g_test_message ("connection %u: %s after %.1f s", i, closed_at[i] ? "closed" : "open",
+                    closed_at[i] ? (double) (closed_at[i] - start) / G_USEC_PER_SEC : 2.5);
+  g_assert_cmpint (closed_at[0], !=, 0);
+  g_assert_cmpint (closed_at[1], !=, 0);
+  g_assert_cmpint (closed_at[2], ==, 0);
+  g_assert_cmpint (closed_at[3], !=, 0);
+  for (guint i = 0; i < 4; i++)
+    close (fds[i]);
+}
+
+/* A message begun and then silent for tcp_message_ms is dropped well
+ * before the connection's idle time (Sofia's TPTAG_TIMEOUT), and the
+ * connection is closed. */
+static void
+test_tcp_incomplete_message (Fixture       *fx,
+                             gconstpointer  data)
+{
+  fixture_reopen (fx, "tcp", (StoxSipEndpointConfig) { .tcp_idle_ms = 30000,
+                                                       .tcp_message_ms = 500 });
+  int fd = tcp_connect_from (fx, "127.0.0.1");
+  g_autofree char *lie = g_strdup_printf ("OPTIONS sip:alice@127.0.0.1:%u SIP/2.0\r\n"
+                                          "Via: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK-lie\r\n"
+                                          "Max-Forwards: 70\r\nFrom: <sip:bob@127.0.0.1>;tag=l\r\n"
+                                          "To: <sip:alice@127.0.0.1>\r\nCall-ID: lie@test\r\n"
+                                          "CSeq: 1 OPTIONS\r\nContent-Length: 100\r\n\r\nabc",
+                                          fx->ep_port);
+  gint64 start = g_get_monotonic_time ();
+  gint64 closed_at = 0;
+
+  g_assert_cmpint (send (fd, lie, strlen (lie), MSG_NOSIGNAL), ==, (ssize_t) strlen (lie));
+  for (guint tick = 0; tick < 30 && closed_at == 0; tick++)
+    {
+      stox_test_run_for (100);
+      if (tcp_closed (fd))
+        closed_at = g_get_monotonic_time ();
+    }
+  g_test_message ("%s after %.1f s", closed_at != 0 ? "closed" : "still open",
+                  (double) ((closed_at != 0 ? closed_at : g_get_monotonic_time ()) - start)
+                  / G_USEC_PER_SEC);
+  g_assert_cmpint (closed_at, !=, 0);
+  g_assert_cmpuint (fx->requests->len, ==, 0);
+  close (fd);
+}
+
+/* The accepted connection's descriptor, which the stack keeps to itself:
+ * the highest of the process's sockets connected to port `port` here. */
+static int
+highest_accepted_fd (guint16 port)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+  int highest = -1;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      int fd = atoi (name);
+      int listening = 1;
+      socklen_t optlen = sizeof listening;
+      struct sockaddr_in sin;
+      socklen_t len = sizeof sin;
+
+      if (getsockopt (fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == 0 && !listening
+          && getsockname (fd, (struct sockaddr *) &sin, &len) == 0
+          && sin.sin_family == AF_INET && ntohs (sin.sin_port) == port)
+        highest = MAX (highest, fd);
+    }
+  return highest;
+}
+
+/* The last STOX_SIP_FD_RESERVE descriptors below the limit are for the
+ * rest of the process (the component link, the state store): a
+ * connection that would take one of them is closed at once, whatever the
+ * connection limits say. */
+static void
+test_tcp_fd_reserve (Fixture       *fx,
+                     gconstpointer  data)
+{
+  struct rlimit saved, low;
+  int lowest = dup (0);
+  int fds[40];
+  guint closed;
+
+  g_assert_cmpint (lowest, >=, 0);
+  close (lowest);
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  /* Room for the new endpoint's sockets, about 20 connections (client and
+   * server side each, all in this process), and the reserve. */
+  low = saved;
+  low.rlim_cur = (rlim_t) lowest + 48 + STOX_SIP_FD_RESERVE;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+  fixture_reopen (fx, "tcp", (StoxSipEndpointConfig) { .tcp_max_per_source = 100 });
+
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    {
+      g_autofree char *source = g_strdup_printf ("127.0.1.%u", i + 1);
+
+      fds[i] = tcp_connect_from (fx, source);
+      stox_test_run_for (20);
+    }
+  stox_test_run_for (300);
+  closed = count_closed (fds, G_N_ELEMENTS (fds));
+  int highest = highest_accepted_fd (fx->ep_port);
+  g_test_message ("%u of %zu connections closed; highest accepted descriptor %d, limit %d",
+                  closed, G_N_ELEMENTS (fds), highest, (int) low.rlim_cur);
+  g_assert_cmpint (highest, <, (int) low.rlim_cur - STOX_SIP_FD_RESERVE);
+  g_assert_cmpuint (closed, >, 0);
+  g_assert_cmpuint (closed, <, G_N_ELEMENTS (fds));
+
+  /* The gateway still answers on a connection it holds. */
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    if (!tcp_closed (fds[i]))
+      {
+        g_assert_true (tcp_options (fx, fds[i]));
+        break;
+      }
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    close (fds[i]);
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { 0 });
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+}
+
 static void
 test_listen_failures (void)
 {
@@ -2759,6 +3465,16 @@ main (int argc, char *argv[])
   ADD ("dialog-restore-refused", test_dialog_restore_refused, NULL);
   ADD ("dialog-cseq-reserved", test_dialog_cseq_reserved, NULL);
   ADD ("dialog-cseq-exhausted", test_dialog_cseq_exhausted, NULL);
+  ADD ("untrusted-target-refused", test_untrusted_target_refused, NULL);
+  ADD ("untrusted-target-via-proxy", test_untrusted_target_via_proxy, NULL);
+  ADD ("refresh-to-untrusted-target", test_refresh_to_untrusted_target, NULL);
+  ADD ("client-dialog-untrusted-target", test_client_dialog_untrusted_target, NULL);
+  ADD ("request-uri-params-ignored", test_request_uri_params_ignored, NULL);
+  ADD ("expires-http-date", test_expires_http_date, NULL);
+  ADD ("tcp-connection-caps", test_tcp_connection_caps, NULL);
+  ADD ("tcp-idle-timeout", test_tcp_idle_timeout, NULL);
+  ADD ("tcp-incomplete-message", test_tcp_incomplete_message, NULL);
+  ADD ("tcp-fd-reserve", test_tcp_fd_reserve, NULL);
   ADD ("any-transport/udp", test_options_answered_later, "any");
   ADD ("any-transport/tcp", test_body_too_large, "any");
   g_test_add_func ("/sip/endpoint/listen-failures", test_listen_failures);
