@@ -18,6 +18,7 @@ include tests/unit/local.mk
 include tests/frontend/local.mk
 include tests/integration/local.mk
 include tests/e2e/local.mk
+include tests/clients/local.mk
 
 # TLS listener and key/certificate checks (needs the openssl command).
 TESTS += tests/e2e/test-tls.py
