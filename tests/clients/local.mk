@@ -4,6 +4,7 @@
 # TAP scripts for /usr/bin/python3 (PY_LOG_COMPILER in tests/local.mk).
 # A missing client or server package fails them (tests/deps.txt).
 CLIENTS_TESTS = \
+	tests/clients/test-clients-kamailio-example.py \
 	tests/clients/test-clients-messages.py \
 	tests/clients/test-clients-presence.py \
 	tests/clients/test-clients-restart.py \
