@@ -483,7 +483,11 @@ class Baresip:
 
     async def stop(self, timeout=5):
         """/quit (it unregisters and unpublishes), then SIGTERM, then
-        SIGKILL; True when it exited by itself."""
+        SIGKILL; True when it exited by itself.
+        TRAP (baresip 1.0 + Kamailio): each instance registers a new
+        Contact (sip:alice-0x<address>@...); one that is killed stays in
+        the location table until it expires, and MESSAGEs for the user are
+        forked to it too.  So it always quits through its console."""
         self.expect_exit = True
         if not self.running:
             return self.proc is not None and self.proc.returncode == 0
