@@ -225,6 +225,9 @@ stox_presence_on_timer (StoxPresence          *p,
         if (env->link_up)
           resync_batch (p, now, actions);
         break;
+      case STOX_PRESENCE_TIMER_PROBE_WAIT:
+        stox_watch_probe_waited (p->watches, env, owner, now, actions);
+        break;
       case STOX_PRESENCE_TIMER_FOLLOW_RETRY:
         stox_follow_retry (p->follows, env, owner, actions);
         break;

@@ -12,6 +12,11 @@
 
 G_BEGIN_DECLS
 
+/* How long a watcher's first active NOTIFY after the approval waits for
+ * the answer to the probe: some servers never answer one for an offline
+ * user. */
+#define STOX_WATCH_PROBE_WAIT_MS 2000
+
 /* Shorter SUBSCRIBEs get 423 (RFC 6665 §4.2.1.1). */
 #define STOX_WATCH_MIN_EXPIRES 60
 /* Longer ones are shortened to this. */
@@ -86,6 +91,14 @@ void stox_watch_restore (StoxWatches           *ws,
 
 /* Start-up: an APPROVAL record; the pair's restored dialogs turn active. */
 void stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r);
+
+/* STOX_PRESENCE_TIMER_PROBE_WAIT fired for `owner`: no answer to the
+ * probe; the waiting watchers hear what is known. */
+void stox_watch_probe_waited (StoxWatches           *ws,
+                              const StoxPresenceEnv *env,
+                              gpointer               owner,
+                              gint64                 now,
+                              GPtrArray             *actions);
 
 /* Up to `max` restored (watcher, XMPP user) pairs ask the XMPP side for
  * the current state.  Returns how many pairs still wait. */

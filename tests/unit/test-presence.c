@@ -188,6 +188,14 @@ active_watcher (Fixture *f, gint64 expires)
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0);
+  /* Approved: a probe, and the first active NOTIFY waits for its answer
+   * (here Prosody's for an offline user: unavailable from the bare JID,
+   * RFC 6121 §4.3.2). */
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
   return req->token;
@@ -220,10 +228,24 @@ test_s2x_subscribe_pending_then_active (Fixture *f, gconstpointer data)
   respond_sip (f, first, 200, -1, T0);
   g_assert_cmpuint (f->actions->len, ==, 0);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  /* No active NOTIFY before the probe's answer: a closed one first would
+   * make a phone flicker Offline → Online. */
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  /* The server sends the user's presence after the subscribed (RFC 6121
+   * §3.1.5), then the probe's answer: one NOTIFY, with that presence, and
+   * none for the repeat. */
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0 + S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
   n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
   g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
-  g_assert_null (n->u.notify.body);              /* known authorized, presence unknown */
-  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>open</basic>"));
+  g_assert_nonnull (strstr (doc, "here"));
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0 + S);
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
 }
 
 static void
@@ -342,6 +364,103 @@ test_s2x_unavailable_closed (Fixture *f, gconstpointer data)
                  T0 + S);
   g_autofree char *doc = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
   g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));   /* Table 1 note 4 */
+}
+
+/* The status text of an unavailable is shown: among unavailable
+ * resources the one that spoke last is the one the watcher sees, and the
+ * bare JID's unavailable (a probe's answer while nobody was online) goes
+ * when a resource comes online. */
+static void
+test_s2x_unavailable_keeps_status (Fixture *f, gconstpointer data)
+{
+  active_watcher (f, 600);   /* the table holds the bare JID's unavailable */
+
+  xmpp_presence (f, NULL, "juliet@xmpp.test/e2e", "romeo@sip.test", NULL, "here", T0 + S);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + S);
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/e2e", "romeo@sip.test", NULL,
+                 "Gone home", T0 + 2 * S);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  g_assert_nonnull (strstr (doc, ">Gone home</note>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 2 * S);
+  clear (f);
+
+  /* Two unavailable resources: the later one's text, whatever the names
+   * (the smaller name spoke first). */
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/a-phone", "romeo@sip.test", NULL,
+                 "phone off", T0 + 3 * S);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_autofree char *doc2 = body_of (n);
+  g_assert_nonnull (strstr (doc2, ">phone off</note>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 3 * S);
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/b-laptop", "romeo@sip.test", NULL,
+                 "laptop off", T0 + 4 * S);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_autofree char *doc3 = body_of (n);
+  g_assert_nonnull (strstr (doc3, ">laptop off</note>"));
+  g_assert_null (strstr (doc3, "phone off"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 4 * S);
+  clear (f);
+
+  /* An available resource beats every unavailable one, however recent:
+   * the later unavailable changes nothing the watcher sees, and no
+   * NOTIFY goes. */
+  xmpp_presence (f, NULL, "juliet@xmpp.test/a-phone", "romeo@sip.test", NULL, "back",
+                 T0 + 5 * S);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_autofree char *doc4 = body_of (n);
+  g_assert_nonnull (strstr (doc4, "<basic>open</basic>"));
+  g_assert_nonnull (strstr (doc4, ">back</note>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 5 * S);
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/b-laptop", "romeo@sip.test", NULL,
+                 "still off", T0 + 6 * S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+}
+
+/* After the approval the first active NOTIFY waits for the probe's
+ * answer; a server that never answers (ejabberd, an offline user) still
+ * gets the watcher one NOTIFY, closed, once STOX_WATCH_PROBE_WAIT_MS is
+ * over.  An update that changes nothing is not sent; a refresh is. */
+static void
+test_s2x_approval_waits_for_probe (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  const gint64 wait = STOX_WATCH_PROBE_WAIT_MS * 1000;
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
+  clear (f);
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + S + wait);
+  stox_gateway_on_timer (f->gw, T0 + S + wait - 1, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_on_timer (f->gw, T0 + S + wait, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + S + wait);
+  clear (f);
+
+  /* She was offline; the server says so again: nothing new, no NOTIFY. */
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL,
+                 T0 + 5 * S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  /* A refresh is always answered with a NOTIFY (RFC 6665 §4.2.1.2). */
+  g_autoptr (StoxSipRequest) refresh = subscribe_new (f, req->token, 600);
+  stox_gateway_on_sip (f->gw, refresh, T0 + 6 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  g_autofree char *again = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
+  g_assert_cmpstr (again, ==, doc);
 }
 
 static void
@@ -1441,13 +1560,16 @@ test_restore_watch_pending (Fixture *f, gconstpointer data)
   clear (f);
 
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + 2 * S);
+  StoxStoreRecord *r = must_store (f, STOX_STORE_APPROVAL, FALSE);
+  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0 + 2 * S);
   StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
   g_assert_cmpuint (n->u.notify.dialog, ==, WATCH_DIALOG);
   g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
   g_assert_cmpuint (n->u.notify.expires, ==, 598);
-  StoxStoreRecord *r = must_store (f, STOX_STORE_APPROVAL, FALSE);
-  g_assert_cmpstr (r->a, ==, "romeo@sip.test");
-  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
 }
 
 /* A restored pair freed before the link is up (its dialog ended) is not
@@ -1633,9 +1755,10 @@ test_watchers_pending_count (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_pending (f), ==, 2);
   g_assert_cmpuint (count_watchers (f), ==, 2);
 
-  /* Approved: active, no longer pending; approved again: no change. */
+  /* Approved: active, no longer pending (its first active NOTIFY waits
+   * for the probe's answer); approved again: no change. */
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
-  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
   clear (f);
   g_assert_cmpuint (count_pending (f), ==, 1);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
@@ -1683,6 +1806,8 @@ main (int argc, char **argv)
   ADD ("s2x/merged-one-in-flight", test_s2x_presence_merged_one_in_flight);
   ADD ("s2x/status-languages", test_s2x_status_languages);
   ADD ("s2x/unavailable-closed", test_s2x_unavailable_closed);
+  ADD ("s2x/unavailable-keeps-status", test_s2x_unavailable_keeps_status);
+  ADD ("s2x/approval-waits-for-probe", test_s2x_approval_waits_for_probe);
   ADD ("s2x/rejected", test_s2x_rejected);
   ADD ("s2x/refresh-and-expiry", test_s2x_refresh_and_expiry);
   ADD ("s2x/unsubscribe", test_s2x_unsubscribe);
