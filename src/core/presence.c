@@ -174,9 +174,9 @@ stox_presence_restore (StoxPresence          *p,
 /* Up to RESTORE_BATCH restored pairs asked for their current state; the
  * rest a tick later. */
 static void
-resync_batch (StoxPresence *p, gint64 now, GPtrArray *actions)
+resync_batch (StoxPresence *p, const StoxPresenceEnv *env, gint64 now, GPtrArray *actions)
 {
-  if (stox_watch_resync (p->watches, RESTORE_BATCH, actions) > 0)
+  if (stox_watch_resync (p->watches, env, RESTORE_BATCH, now, actions) > 0)
     stox_timers_arm (p->timers, &p->resync_timer, STOX_PRESENCE_TIMER_RESYNC, p,
                      now + RESTORE_TICK_US);
   else
@@ -190,13 +190,14 @@ stox_presence_on_link (StoxPresence          *p,
                        gint64                 now,
                        GPtrArray             *actions)
 {
+  stox_watch_on_link (p->watches, up);
   if (!up)
     {
       /* What is left waits for the next link (its stanzas would fail). */
       stox_timers_cancel (&p->resync_timer);
       return;
     }
-  resync_batch (p, now, actions);
+  resync_batch (p, env, now, actions);
 }
 
 /* ---- timers and shutdown ----------------------------------------------- */
@@ -223,7 +224,7 @@ stox_presence_on_timer (StoxPresence          *p,
         break;
       case STOX_PRESENCE_TIMER_RESYNC:
         if (env->link_up)
-          resync_batch (p, now, actions);
+          resync_batch (p, env, now, actions);
         break;
       case STOX_PRESENCE_TIMER_PROBE_WAIT:
         stox_watch_probe_waited (p->watches, env, owner, now, actions);

@@ -31,7 +31,8 @@ typedef struct
   gboolean    authorized;    /* <presence type=subscribed/> seen */
   GHashTable *resources;     /* resource ("" = bare) → Said */
   GList      *watches;       /* Watch*, the dialogs fed by this pair */
-  gboolean    probed;        /* a probe went out */
+  guint       probed_link;   /* the link (StoxWatches.link) on which the
+                              * last probe went out; 0: none */
   StoxTimer  *probe_timer;   /* armed while a probe's answer is awaited */
 } Pair;
 
@@ -62,8 +63,9 @@ struct _StoxWatches
   GHashTable *pairs;            /* key → Pair */
   GHashTable *watch_by_dialog;  /* &dialog → Watch */
   GHashTable *watch_by_notify;  /* &notify token → Watch */
-  GHashTable *resync;           /* Pair* with restored watches, until the
-                                 * link is up (stox_presence_on_link) */
+  GHashTable *resync;           /* Pair* to ask for the current state
+                                 * once the link is up (stox_watch_on_link) */
+  guint       link;             /* counts the links that came up */
   guint       pending;          /* watches in state pending: counted where
                                  * one is added, approved or removed */
   guint64     said;             /* counts the presence stanzas heard */
@@ -237,12 +239,16 @@ pair_best (Pair *pair)
 }
 
 /* TRUE when the pair's table is the XMPP user's whole current presence:
- * approved and probed (the answers of the server, RFC 6121 §4.3.2, came
- * in, or the wait for them is over). */
+ * approved, and probed on the link that is up now (the answers of the
+ * server, RFC 6121 §4.3.2, came in, or the wait for them is over).  A
+ * table from before the link came up, or built only from what the user
+ * sent since (a restart: the laptop online before it is not in it), is
+ * not, and is never shown as the answer to a new dialog. */
 static gboolean
 pair_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair)
 {
-  return pair->authorized && pair->probed && pair->probe_timer == NULL;
+  return pair->authorized && env->link_up && pair->probed_link == ws->link &&
+         pair->probe_timer == NULL;
 }
 
 /* The PIDF document watcher `w` is shown (RFC 8048 §5.3, Table 1), or
@@ -422,10 +428,10 @@ static void
 pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
             GPtrArray *actions)
 {
-  if (pair->probe_timer != NULL)
+  if (pair->probe_timer != NULL && pair->probed_link == ws->link)
     return;
   stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
-  pair->probed = TRUE;
+  pair->probed_link = ws->link;
   stox_timers_arm (ws->timers, &pair->probe_timer, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
                    now + STOX_WATCH_PROBE_WAIT_MS * 1000);
 }
@@ -440,6 +446,29 @@ stox_watch_probe_waited (StoxWatches           *ws,
   /* The handle was cleared by the queue: the table now counts as the
    * whole picture (pair_fresh()), nothing having come. */
   pair_release (ws, env, owner, now, actions);
+}
+
+/* An approved watcher's NOTIFY, now or once the XMPP user's presence is
+ * known: never from a table the current link did not refresh. */
+static void
+notify_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
+              GPtrArray *actions)
+{
+  Pair *pair = w->pair;
+
+  if (!env->link_up || pair_fresh (ws, env, pair))
+    {
+      /* Down: what is known now, the probe follows the link (resync). */
+      w->held = FALSE;
+      if (w->fetch)
+        send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", TRUE, FALSE, FALSE, now,
+                     actions);
+      else
+        notify_state (ws, env, w, TRUE, now, actions);
+      return;
+    }
+  w->held = TRUE;
+  pair_probe (ws, env, pair, now, actions);
 }
 
 /* ---- SUBSCRIBE from a SIP watcher (§5.3) ------------------------------- */
@@ -555,25 +584,34 @@ stox_watch_on_subscribe (StoxWatches           *ws,
 
   if (expires == 0)
     {
-      /* A fetch (RFC 6665 §4.4.3): one NOTIFY with what is known. */
-      send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout",
-                   pair->authorized, FALSE, FALSE, now, actions);
-      if (!pair->authorized || g_hash_table_size (pair->resources) == 0)
-        stox_actions_presence (actions, pair->watcher_jid, pair->target_jid,
-                               pair->authorized ? "probe" : "subscribe");
+      /* A fetch (RFC 6665 §4.4.3): one NOTIFY with the current state,
+       * as notify_fresh() finds it; pending when not approved. */
+      w->fetch = TRUE;
+      if (pair->authorized)
+        notify_fresh (ws, env, w, now, actions);
+      else
+        {
+          send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", FALSE, FALSE, FALSE,
+                       now, actions);
+          stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
+        }
       return;
     }
 
-  /* RFC 6665 §4.2.1.2: the first NOTIFY right after the 2xx. */
-  notify_state (ws, env, w, TRUE, now, actions);
   stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
   store_watch (actions, w, FALSE);
   if (!pair->authorized)
-    stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
-  else if (g_hash_table_size (pair->resources) == 0)
-    /* Approved before: a probe brings the current presence (INTERFACE §6:
-     * probes only once approved). */
-    stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
+    {
+      /* RFC 6665 §4.2.1.2: the first NOTIFY right after the 2xx. */
+      notify_state (ws, env, w, TRUE, now, actions);
+      stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
+    }
+  else
+    /* Approved before: the first NOTIFY has the current presence, from
+     * the table only when it is known whole, else once a probe's answer
+     * came (RFC 6665 §4.2.1.2 asks for it at once: a short wait, bounded
+     * by STOX_WATCH_PROBE_WAIT_MS, is what it takes to know it). */
+    notify_fresh (ws, env, w, now, actions);
 }
 
 void
@@ -608,7 +646,10 @@ stox_watch_on_refresh (StoxWatches           *ws,
   stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
   /* RFC 6665 §4.2.1.2: a refresh is answered with the current state (a
    * held watcher gets it when the probe's answer comes). */
-  notify_state (ws, env, w, TRUE, now, actions);
+  if (w->state == STOX_SUBSTATE_ACTIVE)
+    notify_fresh (ws, env, w, now, actions);
+  else
+    notify_state (ws, env, w, TRUE, now, actions);
   /* RFC 6665 §4.2.1.4: the refresh moved the deadline; a restart must
    * keep the dialog until then. */
   store_watch (actions, w, FALSE);
@@ -846,8 +887,37 @@ stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r)
     }
 }
 
+void
+stox_watch_on_link (StoxWatches *ws, gboolean up)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (!up)
+    return;
+  /* Whatever the pairs' tables hold was heard on an earlier link (or
+   * before a restart): it may have changed meanwhile, unheard.  Every
+   * approved pair that feeds a dialog probes again (batched by
+   * presence.c).  A pair still waiting for approval is asked again only
+   * after a restart (stox_watch_restore()): the server would show the
+   * user the same request once more at every flap. */
+  ws->link++;
+  g_hash_table_iter_init (&iter, ws->pairs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Pair *pair = value;
+
+      if (pair->authorized && pair->watches != NULL)
+        g_hash_table_add (ws->resync, pair);
+    }
+}
+
 guint
-stox_watch_resync (StoxWatches *ws, guint max, GPtrArray *actions)
+stox_watch_resync (StoxWatches           *ws,
+                   const StoxPresenceEnv *env,
+                   guint                  max,
+                   gint64                 now,
+                   GPtrArray             *actions)
 {
   GHashTableIter iter;
   gpointer key;
@@ -862,13 +932,27 @@ stox_watch_resync (StoxWatches *ws, guint max, GPtrArray *actions)
       if (pair->watches == NULL)
         continue;
       /* Approved: a probe brings the XMPP user's current presence, which
-       * then NOTIFYs the restored dialogs (INTERFACE §6: probes only once
-       * approved).  Not (known to be) approved: a repeated subscribe — a
-       * server answers it with subscribed on the user's behalf when the
-       * contact is already approved (RFC 6121 §3.1.3), so an approval
-       * given while the gateway was down is not lost. */
-      stox_actions_presence (actions, pair->watcher_jid, pair->target_jid,
-                             pair->authorized ? "probe" : "subscribe");
+       * then NOTIFYs the dialogs, restored ones too (INTERFACE §6: probes
+       * only once approved); one that gets no answer (ejabberd, an
+       * offline user) hears closed when the wait is over.  Not (known to
+       * be) approved: a repeated subscribe — a server answers it with
+       * subscribed on the user's behalf when the contact is already
+       * approved (RFC 6121 §3.1.3), so an approval given while the
+       * gateway was down is not lost. */
+      if (pair->authorized)
+        {
+          for (GList *l = pair->watches; l != NULL; l = l->next)
+            {
+              Watch *w = l->data;
+
+              if (w->state == STOX_SUBSTATE_ACTIVE && !w->ending)
+                w->held = TRUE;
+            }
+          stox_timers_cancel (&pair->probe_timer);
+          pair_probe (ws, env, pair, now, actions);
+        }
+      else
+        stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
       sent++;
     }
   return g_hash_table_size (ws->resync);

@@ -12,9 +12,9 @@
 
 G_BEGIN_DECLS
 
-/* How long a watcher's first active NOTIFY after the approval waits for
- * the answer to the probe: some servers never answer one for an offline
- * user. */
+/* How long a watcher's NOTIFY waits for the answer to a probe (a new
+ * dialog when the table is not known whole, the approval, a restart):
+ * some servers never answer one for an offline user. */
 #define STOX_WATCH_PROBE_WAIT_MS 2000
 
 /* Shorter SUBSCRIBEs get 423 (RFC 6665 §4.2.1.1). */
@@ -100,9 +100,19 @@ void stox_watch_probe_waited (StoxWatches           *ws,
                               gint64                 now,
                               GPtrArray             *actions);
 
-/* Up to `max` restored (watcher, XMPP user) pairs ask the XMPP side for
- * the current state.  Returns how many pairs still wait. */
-guint stox_watch_resync (StoxWatches *ws, guint max, GPtrArray *actions);
+/* The XMPP link came up (`up`) or went down.  Up: what the pairs hold
+ * is no longer known current, and every approved pair with dialogs is
+ * to be probed again (stox_watch_resync()). */
+void stox_watch_on_link (StoxWatches *ws, gboolean up);
+
+/* Up to `max` (watcher, XMPP user) pairs, restored ones or the approved
+ * ones with dialogs after a link came up, ask the XMPP side for the
+ * current state.  Returns how many pairs still wait. */
+guint stox_watch_resync (StoxWatches           *ws,
+                         const StoxPresenceEnv *env,
+                         guint                  max,
+                         gint64                 now,
+                         GPtrArray             *actions);
 
 /* Graceful stop: every dialog ends with terminated;reason=probation. */
 void stox_watch_shutdown (StoxWatches           *ws,

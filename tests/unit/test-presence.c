@@ -1086,13 +1086,22 @@ test_restore (Fixture *f, gconstpointer data)
   g_assert_cmpuint (a->u.subscribe.expires, ==, 3600);
   clear (f);
 
-  /* The approved watcher is active at once, and only probes. */
+  /* The approved watcher is active at once, and only probes; its first
+   * NOTIFY waits for the answer, or (none here: ejabberd for an offline
+   * user) for STOX_WATCH_PROBE_WAIT_MS, and then says closed. */
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
   stox_gateway_on_sip (f->gw, req, T0 + S, f->actions);
-  g_assert_cmpint (find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.substate, ==,
-                   STOX_SUBSTATE_ACTIVE);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
   g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
   g_assert_null (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+  stox_gateway_on_timer (f->gw, T0 + S + STOX_WATCH_PROBE_WAIT_MS * 1000 - 1, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  stox_gateway_on_timer (f->gw, T0 + S + STOX_WATCH_PROBE_WAIT_MS * 1000, f->actions);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
   clear (f);
 
   /* A record whose JID no longer maps is dropped, and said so. */
@@ -1401,10 +1410,15 @@ test_restore_watch_active (Fixture *f, gconstpointer data)
       g_assert_cmpuint (f->actions->len, ==, 1);
       g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
       clear (f);
-      /* Only once: a later flap does not probe again. */
+      /* A flap before the answer: whatever came or not, the pair is
+       * asked again on the new link (what it holds may have changed
+       * unheard), once. */
       stox_gateway_on_link (f->gw, FALSE, 5, T0 + 3 * S, f->actions);
-      stox_gateway_on_link (f->gw, TRUE, 0, T0 + 4 * S, f->actions);
       g_assert_cmpuint (f->actions->len, ==, 0);
+      stox_gateway_on_link (f->gw, TRUE, 0, T0 + 4 * S, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+      clear (f);
 
       /* The answer NOTIFYs the restored dialog. */
       xmpp_presence (f, NULL, "juliet@xmpp.test/phone", "romeo@sip.test", NULL, "here",
@@ -1418,6 +1432,84 @@ test_restore_watch_active (Fixture *f, gconstpointer data)
       g_assert_nonnull (strstr (doc, "here"));
       respond_sip (f, n->u.notify.token, 200, -1, T0 + 5 * S);
       clear (f);
+    }
+}
+
+/* A new dialog for an approved pair is never answered from a table the
+ * current link did not refresh with a probe: after a restart the table
+ * held only what the user said since (her phone went offline) while her
+ * laptop, online since before the restart, was not in it. */
+static void
+test_restore_new_dialog_probes (Fixture *f, gconstpointer data)
+{
+  start_down (f);
+  restore_approval (f, T0);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + S, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);    /* no dialog: nothing to ask */
+  xmpp_presence (f, NULL, "juliet@xmpp.test/phone", "romeo@sip.test", NULL, "on the phone",
+                 T0 + 2 * S);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/phone", "romeo@sip.test", NULL,
+                 "phone off", T0 + 3 * S);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  stox_gateway_on_sip (f->gw, req, T0 + 4 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/laptop", "romeo@sip.test", NULL, "on my laptop",
+                 T0 + 4 * S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, req->token);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>open</basic>"));
+  g_assert_nonnull (strstr (doc, ">on my laptop</note>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 4 * S);
+  clear (f);
+
+  /* Now the table is known whole: a second dialog is answered at once,
+   * and a fetch too, without a probe. */
+  g_autoptr (StoxSipRequest) second = subscribe_new (f, 0, 600);
+  stox_gateway_on_sip (f->gw, second, T0 + 5 * S, f->actions);
+  g_assert_null (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_autofree char *doc2 = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
+  g_assert_nonnull (strstr (doc2, ">on my laptop</note>"));
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + 5 * S);
+  clear (f);
+
+  /* A flap: the table was heard on the old link.  The pair is probed on
+   * the new one, and a dialog made before the answer waits for it; so
+   * does a fetch. */
+  stox_gateway_on_link (f->gw, FALSE, 5, T0 + 6 * S, f->actions);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 7 * S, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+  g_autoptr (StoxSipRequest) third = subscribe_new (f, 0, 600);
+  g_autoptr (StoxSipRequest) fetch = subscribe_new (f, 0, 0);
+  stox_gateway_on_sip (f->gw, third, T0 + 7 * S, f->actions);
+  stox_gateway_on_sip (f->gw, fetch, T0 + 7 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  g_assert_null (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/laptop", "romeo@sip.test", NULL,
+                 "Gone home", T0 + 8 * S);
+  /* the two waiting dialogs, the fetch's last one, and the two live
+   * ones: closed with the laptop's text everywhere */
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      StoxAction *a = find (f, STOX_ACTION_SIP_NOTIFY, i);
+      g_autofree char *d = body_of (a);
+
+      g_assert_nonnull (strstr (d, "<basic>closed</basic>"));
+      g_assert_nonnull (strstr (d, ">Gone home</note>"));
+      g_assert_cmpint (a->u.notify.substate, ==,
+                       a->u.notify.dialog == fetch->token ? STOX_SUBSTATE_TERMINATED
+                                                          : STOX_SUBSTATE_ACTIVE);
     }
 }
 
@@ -1486,6 +1578,17 @@ test_restore_watch_expiry (Fixture *f, gconstpointer data)
   restore_approval (f, T0);
   restore_watch (f, "romeo@sip.test", WATCH_DIALOG, T0 + 300 * S, T0);
   stox_gateway_on_link (f->gw, TRUE, 0, T0 + S, f->actions);
+  clear (f);
+  /* The probe gets no answer: the restored dialog hears closed once the
+   * wait is over. */
+  gint64 waited = T0 + S + STOX_WATCH_PROBE_WAIT_MS * 1000;
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, waited);
+  stox_gateway_on_timer (f->gw, waited, f->actions);
+  StoxAction *first = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (first->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_autofree char *closed = body_of (first);
+  g_assert_nonnull (strstr (closed, "<basic>closed</basic>"));
+  respond_sip (f, first->u.notify.token, 200, -1, waited);
   clear (f);
 
   g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 300 * S);
@@ -1830,6 +1933,7 @@ main (int argc, char **argv)
   ADD ("store/watch-shutdown", test_store_watch_shutdown);
   ADD ("store/restore-watch-active", test_restore_watch_active);
   ADD ("store/restore-paced", test_restore_paced);
+  ADD ("store/restore-new-dialog-probes", test_restore_new_dialog_probes);
   g_test_add_func ("/presence/rfc6665/ends-subscription", test_status_ends_subscription);
   ADD ("store/restore-watch-expiry", test_restore_watch_expiry);
   ADD ("store/restore-watch-dropped", test_restore_watch_dropped);
