@@ -81,6 +81,14 @@ gboolean stox_follow_restore (StoxFollows           *fs,
                               gint64                 at,
                               GPtrArray             *actions);
 
+/* The link is up: up to `max` follows whose XMPP user is owed what came
+ * while it was down (subscribed, the SIP user's presence) are told the
+ * latest.  Returns how many still wait. */
+guint stox_follow_resync (StoxFollows           *fs,
+                          const StoxPresenceEnv *env,
+                          guint                  max,
+                          GPtrArray             *actions);
+
 /* Dialogs the gateway ended are answered 200 until Timer N: forgets those
  * past it at `now`; the next such deadline, or -1. */
 void   stox_follow_forget_ended (StoxFollows *fs, gint64 now);

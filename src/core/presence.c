@@ -171,12 +171,16 @@ stox_presence_restore (StoxPresence          *p,
     }
 }
 
-/* Up to RESTORE_BATCH restored pairs asked for their current state; the
+/* Up to RESTORE_BATCH pairs asked for their current state, and up to
+ * RESTORE_BATCH XMPP users told what came while the link was down; the
  * rest a tick later. */
 static void
 resync_batch (StoxPresence *p, const StoxPresenceEnv *env, gint64 now, GPtrArray *actions)
 {
-  if (stox_watch_resync (p->watches, env, RESTORE_BATCH, now, actions) > 0)
+  guint left = stox_watch_resync (p->watches, env, RESTORE_BATCH, now, actions);
+
+  left += stox_follow_resync (p->follows, env, RESTORE_BATCH, actions);
+  if (left > 0)
     stox_timers_arm (p->timers, &p->resync_timer, STOX_PRESENCE_TIMER_RESYNC, p,
                      now + RESTORE_TICK_US);
   else

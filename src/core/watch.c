@@ -637,8 +637,11 @@ stox_watch_on_refresh (StoxWatches           *ws,
   if (expires == 0)
     {
       /* §5.3.3: closed PIDF, terminated;reason=timeout, and the XMPP
-       * contact hears the watcher has gone. */
-      stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid, "unavailable");
+       * contact hears the watcher has gone (when the link is up: nothing
+       * goes toward XMPP before). */
+      if (env->link_up)
+        stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid,
+                               "unavailable");
       terminate_watch (ws, env, w, "timeout", TRUE, now, actions);
       return;
     }
@@ -970,8 +973,11 @@ stox_watch_expire (StoxWatches           *ws,
   Watch *w = owner;
 
   /* RFC 8048 §5.3.3 treatment for an expired dialog: closed,
-   * terminated;reason=timeout, unavailable to the contact. */
-  stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid, "unavailable");
+   * terminated;reason=timeout, unavailable to the contact (when the link
+   * is up: nothing goes toward XMPP before). */
+  if (env->link_up)
+    stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid,
+                           "unavailable");
   terminate_watch (ws, env, w, "timeout", TRUE, now, actions);
 }
 

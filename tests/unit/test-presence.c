@@ -1513,6 +1513,91 @@ test_restore_new_dialog_probes (Fixture *f, gconstpointer data)
     }
 }
 
+static const char PIDF_CLOSED[] =
+  "<?xml version='1.0' encoding='UTF-8'?>"
+  "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='sip:alice@sip.test'>"
+  "<tuple id='desk'><status><basic>closed</basic></status></tuple></presence>";
+
+/* Nothing goes toward XMPP before the component link is up: after a
+ * start the restored follows SUBSCRIBE (SIP may go), but what their
+ * NOTIFYs say is kept, and once the link is up every XMPP user gets the
+ * latest presence of the SIP users it follows (and the subscribed it is
+ * owed); after a kill too, where she still saw alice online. */
+static void
+test_restore_follow_waits_for_link (Fixture *f, gconstpointer data)
+{
+  StoxStoreRecord bob = { STOX_STORE_FOLLOW, FALSE, (char *) "bob@xmpp.test",
+                          (char *) "alice@sip.test" };
+  StoxStoreRecord eve = { STOX_STORE_FOLLOW, FALSE, (char *) "eve@xmpp.test",
+                          (char *) "alice@sip.test" };
+
+  start_down (f);
+  stox_gateway_restore (f->gw, &bob, T0, f->actions);
+  stox_gateway_restore (f->gw, &eve, T0, f->actions);
+  stox_gateway_on_timer (f->gw, T0, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_SUBSCRIBE), ==, 2);
+  StoxToken d_bob = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
+  StoxToken d_eve = find (f, STOX_ACTION_SIP_SUBSCRIBE, 1)->u.subscribe.dialog;
+  if (g_strcmp0 (find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.from_uri,
+                 "sip:bob@xmpp.test") != 0)
+    {
+      StoxToken t = d_bob;
+      d_bob = d_eve;
+      d_eve = t;
+    }
+  clear (f);
+  respond_sip (f, d_bob, 200, 600, T0);
+  respond_sip (f, d_eve, 200, 600, T0);
+  g_autoptr (StoxSipRequest) open_n = notify_new (f, d_bob, "active", NULL, PIDF_OPEN);
+  g_autoptr (StoxSipRequest) closed_n = notify_new (f, d_eve, "active", NULL, PIDF_CLOSED);
+  stox_gateway_on_sip (f->gw, open_n, T0 + S, f->actions);
+  stox_gateway_on_sip (f->gw, closed_n, T0 + S, f->actions);
+  /* answered 200, and nothing toward XMPP */
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_RESPOND), ==, 2);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+  clear (f);
+
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 2 * S, f->actions);
+  g_assert_nonnull (find_presence (f, "subscribed", "alice@sip.test", "bob@xmpp.test"));
+  g_assert_nonnull (find_presence (f, "subscribed", "alice@sip.test", "eve@xmpp.test"));
+  StoxStanza *p = find_presence (f, NULL, "alice@sip.test/desk", "bob@xmpp.test");
+  g_assert_nonnull (p);
+  g_assert_cmpstr (p->status, ==, "in the office");
+  g_assert_cmpstr (p->lang, ==, "en");
+  g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "eve@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 4);
+  clear (f);
+  /* Told once: a flap with nothing new sends nothing again. */
+  stox_gateway_on_link (f->gw, FALSE, 5, T0 + 3 * S, f->actions);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 4 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+
+  /* Down again: alice's dialog ends (deactivated, re-SUBSCRIBE) and she
+   * is online on another device meanwhile; bob hears only the latest,
+   * once the link is back. */
+  stox_gateway_on_link (f->gw, FALSE, 5, T0 + 5 * S, f->actions);
+  g_autoptr (StoxSipRequest) ended = notify_new (f, d_bob, "terminated", "deactivated", NULL);
+  stox_gateway_on_sip (f->gw, ended, T0 + 6 * S, f->actions);
+  stox_gateway_on_timer (f->gw, T0 + 6 * S, f->actions);   /* re-SUBSCRIBE now */
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+  StoxToken d2 = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
+  clear (f);
+  respond_sip (f, d2, 200, 600, T0 + 6 * S);
+  static const char PIDF_PHONE[] =
+    "<?xml version='1.0' encoding='UTF-8'?>"
+    "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='sip:alice@sip.test'>"
+    "<tuple id='phone'><status><basic>open</basic></status></tuple></presence>";
+  g_autoptr (StoxSipRequest) phone = notify_new (f, d2, "active", NULL, PIDF_PHONE);
+  stox_gateway_on_sip (f->gw, phone, T0 + 7 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+  clear (f);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 8 * S, f->actions);
+  g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "bob@xmpp.test"));
+  g_assert_nonnull (find_presence (f, NULL, "alice@sip.test/phone", "bob@xmpp.test"));
+  g_assert_null (find_presence (f, "subscribed", "alice@sip.test", "bob@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 2);
+}
+
 /* A restart's requests are spread out, RESTORE_BATCH (500) per 50 ms
  * tick: 1200 restored watcher pairs resync in 500 + 500 + 200 stanzas, and
  * 1200 restored follows re-SUBSCRIBE in 500 + 500 + 200; a link drop
@@ -1934,6 +2019,7 @@ main (int argc, char **argv)
   ADD ("store/restore-watch-active", test_restore_watch_active);
   ADD ("store/restore-paced", test_restore_paced);
   ADD ("store/restore-new-dialog-probes", test_restore_new_dialog_probes);
+  ADD ("store/restore-follow-waits-for-link", test_restore_follow_waits_for_link);
   g_test_add_func ("/presence/rfc6665/ends-subscription", test_status_ends_subscription);
   ADD ("store/restore-watch-expiry", test_restore_watch_expiry);
   ADD ("store/restore-watch-dropped", test_restore_watch_dropped);
