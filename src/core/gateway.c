@@ -216,7 +216,7 @@ stox_gateway_on_sip_response (StoxGateway           *gw,
 
   count_sip_error (gw->stats.sip_errors_received, resp->status);
   if (!stox_presence_on_sip_response (gw->presence, presence_env (gw), resp, now, actions))
-    stox_im_on_sip_response (gw->im, im_env (gw), resp, actions);
+    stox_im_on_sip_response (gw->im, im_env (gw), resp, now, actions);
   count_errors_sent (gw, actions, from);
 }
 
