@@ -781,6 +781,7 @@ stox_follow_next_ended (StoxFollows *fs)
 void
 stox_follow_shutdown (StoxFollows           *fs,
                       const StoxPresenceEnv *env,
+                      gboolean               end_subscriptions,
                       GPtrArray             *actions)
 {
   GHashTableIter iter;
@@ -792,13 +793,19 @@ stox_follow_shutdown (StoxFollows           *fs,
       Follow *f = value;
 
       stox_timers_cancel (&f->timer);
-      if (f->dialog != 0 && (f->state == FOLLOW_ESTABLISHED || f->state == FOLLOW_SUBSCRIBING))
+      if (end_subscriptions && f->dialog != 0 &&
+          (f->state == FOLLOW_ESTABLISHED || f->state == FOLLOW_SUBSCRIBING))
         {
-          /* The XMPP user's authorization outlives the gateway: no
-           * unsubscribed, only the dialog ends. */
+          /* A gateway being retired: the dialog ends.  The XMPP user's
+           * authorization outlives the gateway: no unsubscribed. */
           f->state = FOLLOW_STOPPING;
           follow_subscribe (fs, env, f, FALSE, 0, actions);
         }
+      /* Otherwise the subscription is left to the notifier: the next
+       * start subscribes anew (its FOLLOW record is kept), and the old
+       * dialog's NOTIFYs are answered 481 meanwhile (RFC 6665 §4.1.3).
+       * Either way what the XMPP user saw online goes offline: the
+       * gateway cannot tell her of changes until it is back. */
       follow_send_unavailable (fs, env, f, actions);
     }
 }

@@ -94,10 +94,13 @@ guint stox_follow_resync (StoxFollows           *fs,
 void   stox_follow_forget_ended (StoxFollows *fs, gint64 now);
 gint64 stox_follow_next_ended (StoxFollows *fs);
 
-/* Graceful stop: Expires: 0 for every live dialog (the XMPP user's
- * authorization outlives the gateway), unavailable for what was online. */
+/* Graceful stop: unavailable for what the XMPP users saw online; the
+ * subscriptions are kept for the next start.  `end_subscriptions` (a
+ * gateway being retired): also Expires: 0 for every live dialog (the
+ * XMPP user's authorization outlives the gateway). */
 void stox_follow_shutdown (StoxFollows           *fs,
                            const StoxPresenceEnv *env,
+                           gboolean               end_subscriptions,
                            GPtrArray             *actions);
 
 G_END_DECLS

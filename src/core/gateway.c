@@ -26,6 +26,7 @@ struct _StoxGateway
   char           **xmpp_domains;   /* NULL: any */
   StoxNetmaskList *trusted;        /* NULL: any */
   guint            max_pending;
+  gboolean         end_subscriptions_on_stop;
   const StoxRules *rules;
 
   gboolean         link_up;
@@ -118,6 +119,7 @@ stox_gateway_new (const StoxGatewayConfig *config,
     }
   gw->max_pending = config->max_pending != 0 ? config->max_pending
                                             : STOX_GATEWAY_MAX_PENDING_DEFAULT;
+  gw->end_subscriptions_on_stop = config->end_subscriptions_on_stop;
   gw->rules = rules;
   gw->retry_in_s = 1;
   gw->route.sip_domain = gw->sip_domain;
@@ -311,6 +313,7 @@ stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions)
   guint from = actions->len;
 
   stox_im_on_shutdown (gw->im, im_env (gw), now, actions);
-  stox_presence_on_shutdown (gw->presence, presence_env (gw), now, actions);
+  stox_presence_on_shutdown (gw->presence, presence_env (gw), gw->end_subscriptions_on_stop, now,
+                             actions);
   count_errors_sent (gw, actions, from);
 }

@@ -34,6 +34,9 @@ typedef struct
   guint              max_message_size;    /* bytes, RFC 3428 §8 */
   const char        *instance;            /* unique per process: stanza ids */
   guint              max_pending;         /* 0: STOX_GATEWAY_MAX_PENDING_DEFAULT */
+  gboolean           end_subscriptions_on_stop; /* a gateway being retired:
+                                                 * the stop ends every
+                                                 * subscription on the wire */
 } StoxGatewayConfig;
 
 /* The bound of every table of the engine when the configuration names
@@ -97,7 +100,9 @@ void stox_gateway_restore (StoxGateway           *gw,
                            gint64                 now,
                            GPtrArray             *actions);
 
-/* Graceful stop: answers every held transaction and emits the goodbyes. */
+/* Graceful stop: answers every held transaction and emits the goodbyes
+ * (INTERFACE.md §1; ending every subscription when the configuration
+ * says end_subscriptions_on_stop). */
 void stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions);
 
 /* The counters (stats.h) and the tables' sizes now. */

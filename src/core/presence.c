@@ -249,10 +249,11 @@ stox_presence_next_deadline (StoxPresence *p)
 void
 stox_presence_on_shutdown (StoxPresence          *p,
                            const StoxPresenceEnv *env,
+                           gboolean               end_subscriptions,
                            gint64                 now,
                            GPtrArray             *actions)
 {
-  stox_watch_shutdown (p->watches, env, now, actions);
+  stox_watch_shutdown (p->watches, env, end_subscriptions, now, actions);
   stox_timers_cancel (&p->resync_timer);
-  stox_follow_shutdown (p->follows, env, actions);
+  stox_follow_shutdown (p->follows, env, end_subscriptions, actions);
 }

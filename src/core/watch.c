@@ -984,6 +984,7 @@ stox_watch_expire (StoxWatches           *ws,
 void
 stox_watch_shutdown (StoxWatches           *ws,
                      const StoxPresenceEnv *env,
+                     gboolean               end_subscriptions,
                      gint64                 now,
                      GPtrArray             *actions)
 {
@@ -998,15 +999,27 @@ stox_watch_shutdown (StoxWatches           *ws,
     {
       Watch *w = watches->pdata[i];
 
-      /* RFC 6665 §4.1.3 probation: come back later, the gateway restarts. */
-      if (!w->ending)
-        {
-          stox_timers_cancel (&w->timer);
-          StoxAction *n = send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "probation",
-                                       FALSE, FALSE, FALSE, now, actions);
-          n->u.notify.retry_after = 30;
-        }
+      if (w->ending)
+        continue;
+      stox_timers_cancel (&w->timer);
+      w->held = FALSE;
+      if (end_subscriptions)
+        /* A gateway being retired (stox.conf(5), on-stop): the dialog
+         * ends, and the watcher is told not to come back (RFC 6665
+         * §4.2.2: noresource) — with closed, so that it does not keep
+         * showing the last state. */
+        send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "noresource",
+                     w->state == STOX_SUBSTATE_ACTIVE, w->state == STOX_SUBSTATE_ACTIVE, FALSE,
+                     now, actions);
+      else if (w->state == STOX_SUBSTATE_ACTIVE)
+        /* A stop that a start follows: the dialog lives on, kept in the
+         * state with its record (real clients never subscribe again
+         * after a terminated NOTIFY), and shows the XMPP user closed
+         * until the next start NOTIFYs her current presence in it.  Sent
+         * even while one is in flight: there is no later. */
+        send_notify (ws, env, w, STOX_SUBSTATE_ACTIVE, NULL, TRUE, TRUE, FALSE, now, actions);
     }
-  /* Nothing is left to resync: the restored dialogs have ended. */
+  /* What is left to resync waits for the next start, which resyncs every
+   * restored dialog anyway. */
   g_hash_table_remove_all (ws->resync);
 }

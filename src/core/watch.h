@@ -114,9 +114,14 @@ guint stox_watch_resync (StoxWatches           *ws,
                          gint64                 now,
                          GPtrArray             *actions);
 
-/* Graceful stop: every dialog ends with terminated;reason=probation. */
+/* Graceful stop.  Every active dialog gets a NOTIFY that keeps it
+ * active and shows the XMPP user closed; dialogs and records stay for
+ * the next start.  `end_subscriptions` (a gateway being retired): every
+ * dialog ends instead, terminated;reason=noresource, and its record
+ * goes. */
 void stox_watch_shutdown (StoxWatches           *ws,
                           const StoxPresenceEnv *env,
+                          gboolean               end_subscriptions,
                           gint64                 now,
                           GPtrArray             *actions);
 

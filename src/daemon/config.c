@@ -57,7 +57,7 @@ static const struct
   { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers",
              "tls-certificate", "tls-key", "max-message-size", NULL } },
   { "xmpp", { "component", "server", "port", "secret", "secret-file", NULL } },
-  { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir", NULL } },
+  { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir", "on-stop", NULL } },
   { "metrics", { "listen", NULL } },
 };
 
@@ -649,6 +649,20 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
     {
       g_free (cfg->state_dir);
       cfg->state_dir = resolve_path (c, v);
+    }
+  g_clear_pointer (&v, g_free);
+
+  /* What a stop does to the subscriptions (stoxd(8), SIGNALS). */
+  v = get_value (c, kf, g, "on-stop", NULL);
+  if (v)
+    {
+      if (g_str_equal (v, "keep-subscriptions"))
+        cfg->end_subscriptions_on_stop = FALSE;
+      else if (g_str_equal (v, "end-subscriptions"))
+        cfg->end_subscriptions_on_stop = TRUE;
+      else
+        key_problem (c, g, "on-stop", "'%s' is neither keep-subscriptions nor "
+                     "end-subscriptions%s", v, hint (v));
     }
 }
 

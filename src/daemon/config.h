@@ -58,6 +58,8 @@ typedef struct
   guint  bounce_wait_ms;       /* 0–400, default 250 */
   char **xmpp_domains;         /* required; NULL = any ('*' written) */
   char  *state_dir;            /* default $STATE_DIRECTORY, else /var/lib/stox */
+  gboolean end_subscriptions_on_stop; /* on-stop = end-subscriptions
+                                       * (default keep-subscriptions) */
 
   /* [metrics] */
   char  *metrics_listen;       /* as written; NULL: no listener (default) */

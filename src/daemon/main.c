@@ -211,7 +211,9 @@ on_stop_signal (gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
   d->stopping = TRUE;
-  g_info ("stopping");
+  g_info (d->config->end_subscriptions_on_stop
+          ? "stopping: ending every subscription ([gateway] on-stop = end-subscriptions)"
+          : "stopping: subscriptions are kept for the next start");
   stox_notify ("STOPPING=1");
   /* Core goodbyes first, while both links are still up. */
   stox_runner_shutdown (d->runner);
@@ -379,6 +381,7 @@ main (int argc, char **argv)
     .bounce_wait_ms = d.config->bounce_wait_ms,
     .max_message_size = d.config->sip_max_message_size,
     .instance = instance,
+    .end_subscriptions_on_stop = d.config->end_subscriptions_on_stop,
   };
   d.gw = stox_gateway_new (&gw_config, d.rules, &error);
   if (d.gw == NULL)

@@ -25,7 +25,7 @@ typedef struct
 } Fixture;
 
 static void
-fixture_setup_with (Fixture *f, guint max_pending)
+fixture_setup_with (Fixture *f, guint max_pending, gboolean end_subscriptions_on_stop)
 {
   static const char *const xmpp_domains[] = { "xmpp.test", NULL };
   StoxGatewayConfig config = {
@@ -36,6 +36,7 @@ fixture_setup_with (Fixture *f, guint max_pending)
     .max_message_size = 1300,
     .instance = "t",
     .max_pending = max_pending,
+    .end_subscriptions_on_stop = end_subscriptions_on_stop,
   };
 
   f->rules = stox_test_load_shipped_rules ();
@@ -48,7 +49,7 @@ fixture_setup_with (Fixture *f, guint max_pending)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  fixture_setup_with (f, 0);
+  fixture_setup_with (f, 0, FALSE);
 }
 
 static void
@@ -976,29 +977,38 @@ test_x2s_probe_fetch (Fixture *f, gconstpointer data)
 
 /* ---- shutdown (INTERFACE.md §1) ---------------------------------------- */
 
+/* INTERFACE.md §1: a stop that a start follows keeps the subscriptions:
+ * the watcher's dialog gets a NOTIFY still active that shows the XMPP
+ * user closed, the gateway's own subscription is left alone (no Expires:
+ * 0), the XMPP user gets unavailable for what was online, and nothing is
+ * removed from the state. */
 static void
 test_shutdown_goodbyes (Fixture *f, gconstpointer data)
 {
-  active_watcher (f, 600);
+  StoxToken w = active_watcher (f, 600);
   StoxToken d = follow (f, T0);
 
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0);
   respond_sip (f, d, 200, 600, T0);
   g_autoptr (StoxSipRequest) n = notify_new (f, d, "active", NULL, PIDF_OPEN);
   stox_gateway_on_sip (f->gw, n, T0 + S, f->actions);
-  clear (f);
+  clear (f);   /* juliet's NOTIFY stays in flight: the stop's goes anyway */
 
   stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
-  StoxAction *term = find (f, STOX_ACTION_SIP_NOTIFY, 0);
-  g_assert_cmpint (term->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
-  StoxAction *unsub = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
-  g_assert_cmpuint (unsub->u.subscribe.dialog, ==, d);
-  g_assert_cmpuint (unsub->u.subscribe.expires, ==, 0);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *kept = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (kept->u.notify.dialog, ==, w);
+  g_assert_cmpint (kept->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_assert_cmpuint (kept->u.notify.expires, ==, 598);
+  g_autofree char *doc = body_of (kept);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_SUBSCRIBE), ==, 0);
+  g_assert_cmpuint (count (f, STOX_ACTION_STORE), ==, 0);
   g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "bob@xmpp.test"));
-  clear (f);
-  /* The answer to the Expires: 0 does not revoke bob's authorization. */
-  respond_sip (f, d, 200, 0, T0 + 3 * S);
   g_assert_null (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 1);
 }
+
 
 static StoxStoreRecord *
 find_store (Fixture *f, StoxStoreKind kind, gboolean remove)
@@ -1020,6 +1030,43 @@ must_store (Fixture *f, StoxStoreKind kind, gboolean remove)
   if (r == NULL)
     g_error ("no STORE action (kind %d, remove %d)", kind, remove);
   return r;
+}
+
+/* A gateway being retired (on-stop = end-subscriptions): every
+ * subscription ends on the wire instead — terminated;reason=noresource
+ * and closed to the watcher, its record removed; Expires: 0 for the
+ * gateway's own, whose answer does not revoke bob's authorization. */
+static void
+test_shutdown_retire (Fixture *f, gconstpointer data)
+{
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 0, TRUE);
+  clear (f);
+
+  StoxToken w = active_watcher (f, 600);
+  StoxToken d = follow (f, T0);
+
+  respond_sip (f, d, 200, 600, T0);
+  g_autoptr (StoxSipRequest) n = notify_new (f, d, "active", NULL, PIDF_OPEN);
+  stox_gateway_on_sip (f->gw, n, T0 + S, f->actions);
+  clear (f);
+
+  stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
+  StoxAction *term = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (term->u.notify.dialog, ==, w);
+  g_assert_cmpint (term->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+  g_assert_cmpstr (term->u.notify.reason, ==, "noresource");
+  g_autofree char *doc = body_of (term);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  g_assert_cmpuint (must_store (f, STOX_STORE_WATCH, TRUE)->dialog, ==, w);
+  StoxAction *unsub = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  g_assert_cmpuint (unsub->u.subscribe.dialog, ==, d);
+  g_assert_cmpuint (unsub->u.subscribe.expires, ==, 0);
+  g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "bob@xmpp.test"));
+  clear (f);
+  respond_sip (f, d, 200, 0, T0 + 3 * S);
+  g_assert_null (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+  g_assert_null (find_store (f, STOX_STORE_FOLLOW, TRUE));
 }
 
 /* What must outlive a restart is emitted as STORE actions. */
@@ -1277,53 +1324,77 @@ test_store_watch_removes (Fixture *f, gconstpointer data)
 }
 
 /* A graceful stop ends every dialog on the wire, so none is kept. */
+/* The stop keeps both dialogs' records: the active one is told closed
+ * in a NOTIFY that keeps it, the pending one hears nothing; on retire
+ * both end, and both records go. */
 static void
 test_store_watch_shutdown (Fixture *f, gconstpointer data)
 {
-  StoxToken d1 = active_watcher (f, 600);
-  g_autoptr (StoxSipRequest) other = subscribe_new (f, 0, 900);   /* stays pending */
-
-  g_free (other->from_uri);
-  other->from_uri = g_strdup ("sip:mercutio@sip.test");
-  stox_gateway_on_sip (f->gw, other, T0 + S, f->actions);
-  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
-  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
-  clear (f);
-
-  stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
-  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 2);
-  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 2);
-  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 0);
-  gboolean seen1 = FALSE, seen2 = FALSE;
-  for (guint i = 0; i < f->actions->len; i++)
+  for (int retire = 0; retire <= 1; retire++)
     {
-      StoxAction *a = f->actions->pdata[i];
+      g_test_message ("retire: %d", retire);
+      fixture_teardown (f, NULL);
+      fixture_setup_with (f, 0, retire);
+      clear (f);
 
-      if (a->kind == STOX_ACTION_SIP_NOTIFY)
+      StoxToken d1 = active_watcher (f, 600);
+      g_autoptr (StoxSipRequest) other = subscribe_new (f, 0, 900);   /* stays pending */
+
+      g_free (other->from_uri);
+      other->from_uri = g_strdup ("sip:mercutio@sip.test");
+      stox_gateway_on_sip (f->gw, other, T0 + S, f->actions);
+      g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
+      respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
+      clear (f);
+
+      stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
+      g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 0);
+      if (!retire)
         {
-          g_assert_cmpstr (a->u.notify.reason, ==, "probation");
-          g_assert_cmpuint (a->u.notify.retry_after, ==, 30);
+          g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+          g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 0);
+          StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+          g_assert_cmpuint (n->u.notify.dialog, ==, d1);
+          g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+          StoxToken t = n->u.notify.token;
+          clear (f);
+          respond_sip (f, t, 200, -1, T0 + 2 * S);
+          g_assert_cmpuint (f->actions->len, ==, 0);
+          continue;
         }
-      if (a->kind != STOX_ACTION_STORE)
-        continue;
-      if (a->u.store.dialog == d1)
+      g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 2);
+      g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 2);
+      gboolean seen1 = FALSE, seen2 = FALSE;
+      for (guint i = 0; i < f->actions->len; i++)
         {
-          g_assert_cmpstr (a->u.store.a, ==, "romeo@sip.test");
-          seen1 = TRUE;
+          StoxAction *a = f->actions->pdata[i];
+
+          if (a->kind == STOX_ACTION_SIP_NOTIFY)
+            {
+              g_assert_cmpint (a->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+              g_assert_cmpstr (a->u.notify.reason, ==, "noresource");
+            }
+          if (a->kind != STOX_ACTION_STORE)
+            continue;
+          if (a->u.store.dialog == d1)
+            {
+              g_assert_cmpstr (a->u.store.a, ==, "romeo@sip.test");
+              seen1 = TRUE;
+            }
+          else if (a->u.store.dialog == other->token)
+            {
+              g_assert_cmpstr (a->u.store.a, ==, "mercutio@sip.test");
+              seen2 = TRUE;
+            }
         }
-      else if (a->u.store.dialog == other->token)
-        {
-          g_assert_cmpstr (a->u.store.a, ==, "mercutio@sip.test");
-          seen2 = TRUE;
-        }
+      g_assert_true (seen1 && seen2);
+      StoxToken t1 = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
+      StoxToken t2 = find (f, STOX_ACTION_SIP_NOTIFY, 1)->u.notify.token;
+      clear (f);
+      respond_sip (f, t1, 200, -1, T0 + 2 * S);
+      respond_sip (f, t2, 481, -1, T0 + 2 * S);
+      g_assert_cmpuint (f->actions->len, ==, 0);
     }
-  g_assert_true (seen1 && seen2);
-  StoxToken t1 = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
-  StoxToken t2 = find (f, STOX_ACTION_SIP_NOTIFY, 1)->u.notify.token;
-  clear (f);
-  respond_sip (f, t1, 200, -1, T0 + 2 * S);
-  respond_sip (f, t2, 481, -1, T0 + 2 * S);
-  g_assert_cmpuint (f->actions->len, ==, 0);
 }
 
 #define WATCH_DIALOG ((StoxToken) 777)
@@ -1821,7 +1892,7 @@ test_limits_one_bound (Fixture *f, gconstpointer data)
   StoxGatewayStats stats;
 
   fixture_teardown (f, NULL);
-  fixture_setup_with (f, 2);
+  fixture_setup_with (f, 2, FALSE);
 
   g_autoptr (StoxSipRequest) first = subscribe_new (f, 0, 600);
   stox_gateway_on_sip (f->gw, first, T0, f->actions);
@@ -2011,6 +2082,7 @@ main (int argc, char **argv)
   ADD ("x2s/terminated-reasons", test_x2s_terminated_reasons);
   ADD ("x2s/probe-fetch", test_x2s_probe_fetch);
   ADD ("shutdown/goodbyes", test_shutdown_goodbyes);
+  ADD ("shutdown/retire", test_shutdown_retire);
   ADD ("store/records", test_store_records);
   ADD ("store/restore", test_restore);
   ADD ("store/watch-records", test_store_watch_records);
