@@ -622,7 +622,11 @@ stox_im_on_message (StoxIm           *im,
   else
     return;   /* receipts, markers: nothing to turn into a MESSAGE */
 
-  gsize size = stox_message_sip_size (route.request_uri, route.from_uri, route.request_uri,
+  /* RFC 7572 §4 Table 1 note 1: the resource as ;gr=, unless a rule
+   * leaves it out (clients that show it, or start a new conversation). */
+  const char *from_uri = stox_rules_message_gr (env->rules) ? route.from_uri
+                                                            : route.from_uri_bare;
+  gsize size = stox_message_sip_size (route.request_uri, from_uri, route.request_uri,
                                       st->thread,
                                       content_type, st->lang, st->subject,
                                       strlen (payload));
@@ -661,7 +665,7 @@ stox_im_on_message (StoxIm           *im,
   if (st->body == NULL)
     ((PendingOut *) g_hash_table_lookup (im->out_by_token, &token))->chat_state_to =
       g_strdup (route.request_uri);
-  StoxAction *a = message_request_new (token, route.request_uri, route.from_uri,
+  StoxAction *a = message_request_new (token, route.request_uri, from_uri,
                                        content_type, payload);
   a->u.request.call_id = g_strdup (st->thread);
   a->u.request.subject = g_strdup (st->subject);

@@ -120,6 +120,7 @@ stox_stanza_route_clear (StoxStanzaRoute *route)
 {
   g_clear_pointer (&route->request_uri, g_free);
   g_clear_pointer (&route->from_uri, g_free);
+  g_clear_pointer (&route->from_uri_bare, g_free);
   g_clear_pointer (&route->from_bare, g_free);
   g_clear_pointer (&route->to_bare, g_free);
   g_clear_pointer (&route->from_resource, g_free);
@@ -191,6 +192,19 @@ stox_route_stanza (const StoxRouteConfig *config,
       *ret_condition = "jid-malformed";
       *ret_why = g_strdup (error->message);
       return FALSE;
+    }
+  if (from->resource == NULL)
+    ret_route->from_uri_bare = g_strdup (ret_route->from_uri);
+  else
+    {
+      /* The same without ;gr=, for a rule that leaves it out
+       * (stox-rules(5), message-gr). */
+      g_autofree char *resource = g_steal_pointer (&from->resource);
+
+      ret_route->from_uri_bare = stox_address_jid_to_sip (from, from->domain, NULL);
+      from->resource = g_steal_pointer (&resource);
+      if (ret_route->from_uri_bare == NULL)
+        ret_route->from_uri_bare = g_strdup (ret_route->from_uri);
     }
   ret_route->from_bare = g_strdup_printf ("%s@%s", from->local, from->domain);
   ret_route->to_bare = g_strdup_printf ("%s@%s", to->local, to->domain);

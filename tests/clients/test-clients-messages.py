@@ -13,8 +13,13 @@ Kamailio (docs/examples/kamailio-stox.cfg) and stoxd:
     takes it (200), and toward baresip, which refuses it (415): a refused
     chat state is never bounced to juliet as an error, and after a 415
     the gateway stops sending isComposing to that user for a while, while
-    real messages still go through.
+    real messages still go through;
+  - the ;gr=<resource> in the From (RFC 7572 §4) by default, and without
+    it after "message-gr off" in a rule file and a reload (SIGHUP): both
+    clients then show juliet's plain address.
 """
+
+import signal
 
 import os
 import sys
@@ -173,6 +178,9 @@ async def main(t):
     # -- typing toward baresip (refuses it: 415) ---------------------------
     await typing_refused_by_baresip(t, s, juliet, alice, table)
 
+    # -- the device in the From, and the rule that leaves it out -----------
+    await gr_rule_off(t, s, juliet, alice, bob, table)
+
     bad = await s.stop()
     t.ok(not bad, "clients, stoxd and Kamailio stop cleanly (clients unregister)", repr(bad))
     table.print()
@@ -224,4 +232,33 @@ async def typing_refused_by_baresip(t, s, juliet, alice, table):
                   "%s" % (e.error_condition()[0]) for e in err + err2) or "none"))
 
 
-cl.run(main, timeout=150)
+async def gr_rule_off(t, s, juliet, alice, bob, table):
+    """RFC 7572 §4 puts juliet's resource in the From as ;gr= (checked
+    above: both clients show it); a rule file saying "message-gr off",
+    reloaded with SIGHUP, leaves it out: the From is <sip:juliet@...>
+    and both clients show her plain address (one conversation)."""
+    kam = s.kam.port
+    with open(os.path.join(s.stoxd.rules, "90-local.rules"), "w") as f:
+        f.write("# tests/clients: leave the device out of the From\nmessage-gr off\n")
+    s.stoxd.proc.send_signal(signal.SIGHUP)
+    reloaded = await st.wait_until(lambda: "rules reloaded" in s.stoxd.log_text(), 5)
+    t.ok(reloaded, "message-gr off in a rule file, SIGHUP: stoxd reloads its rules", s.stoxd.log_tail(10))
+    cells = {}
+    for name, client, who in (("baresip", alice, ALICE), ("linphone", bob, BOB)):
+        text = "no device in the From for %s ✓" % name
+        w0 = s.wire.mark()
+        juliet.send_message(who, text, mtype="chat")
+        m = await s.wire.wait(lambda m: m.method == "MESSAGE" and cl.top_via_port(m) == kam
+                              and cl.body_text(m) == text, timeout=5, start=w0)
+        shown = await client.wait_message(text, timeout=5)
+        frm = st.name_addr_uri(m.get("from") or "") if m is not None else None
+        t.ok(m is not None and frm == "sip:" + JULIET and shown and shown[-1][0].strip("<>") == "sip:" + JULIET,
+             "message-gr off: juliet -> %s: the From is <sip:%s> (no ;gr=) and %s shows that address"
+             % (name, JULIET, name), "%s\nshows: %r" % (cl.summary(m), client.messages()))
+        cells[name] = "From %s; shows %r" % (frm, shown[-1][0] if shown else None)
+    table.row("message XMPP -> SIP after 'message-gr off' + SIGHUP", cells["baresip"], cells["linphone"],
+              "juliet/e2e sends; no error back" if not juliet.since(0, kind="message",
+                                                                   pred=lambda x: x.type == "error") else "errors")
+
+
+cl.run(main, timeout=170)

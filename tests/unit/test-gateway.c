@@ -616,6 +616,33 @@ test_xmpp_message_to_sip (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->actions->len, ==, 0);
 }
 
+/* RFC 7572 §4 Table 1 note 1: the sender's resource is the ;gr= of the
+ * From; "message-gr off" (stox-rules(5)) leaves it out, for SIP clients
+ * that show it or open a second conversation for it. */
+static void
+test_xmpp_message_gr_rule (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) st = chat_new ("hi", STOX_CHAT_STATE_NONE);
+  g_autoptr (StoxStanza) typing = chat_new (NULL, STOX_CHAT_STATE_COMPOSING);
+  g_autoptr (GError) error = NULL;
+
+  stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+  g_assert_cmpstr (take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.from_uri, ==,
+                   "sip:bob@xmpp.test;gr=laptop");
+  clear (f);
+
+  g_assert_true (stox_rules_parse (f->rules, "90-local.rules", "message-gr off\n", 15, &error));
+  g_assert_no_error (error);
+  stox_gateway_set_rules (f->gw, f->rules);
+  stox_gateway_on_stanza (f->gw, st, T0 + MS, f->actions);
+  stox_gateway_on_stanza (f->gw, typing, T0 + MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 2);
+  g_assert_cmpstr (take (f, 0, STOX_ACTION_SIP_REQUEST)->u.request.from_uri, ==,
+                   "sip:bob@xmpp.test");
+  g_assert_cmpstr (take (f, 1, STOX_ACTION_SIP_REQUEST)->u.request.from_uri, ==,
+                   "sip:bob@xmpp.test");
+}
+
 static void
 test_xmpp_success_is_silent (Fixture *f, gconstpointer data)
 {
@@ -1292,6 +1319,7 @@ main (int argc, char **argv)
   ADD ("xmpp/chat-states/body-resets", test_xmpp_body_resets_composing);
   ADD ("xmpp/chat-states/memory", test_xmpp_chat_state_memory);
   ADD ("xmpp/chat-states/refused", test_xmpp_chat_state_refused);
+  ADD ("xmpp/message/gr-rule", test_xmpp_message_gr_rule);
   ADD ("xmpp/iq/readiness", test_iq_readiness);
   ADD ("xmpp/iq/disco-chat-states", test_iq_disco_chat_states);
   ADD ("shutdown/answers-held", test_shutdown_answers_held);
