@@ -254,6 +254,22 @@ async def main(t):
                           kind="presence", start=bmark)
     t.ok(s2 is not None and av is not None, "bob subscribes to alice again: new dialog, she is online",
          "%s\nbob got: %r" % (brief(s2), bob.since(bmark, kind=None)))
+    # baresip 1.0 publishes <basic>unknown</basic> before its user chose a
+    # state, and Kamailio passes it on: accepted, that tuple says nothing
+    if s2 is not None and s2.response is not None and s2.response.code == 200:
+        bmark = bob.mark()
+        odd = st.pidf_doc(alice, "unknown", None, tuple_id="phone").replace(
+            "</presence>", '<tuple id="desk"><status><basic>open</basic></status>'
+            "<note>still here</note></tuple></presence>")
+        n = await d3.notify("active;expires=120", odd)
+        av = await bob.expect(presence_from("alice", lambda s: s.type is None and s.child_text("status") == "still here"),
+                              kind="presence", start=bmark, timeout=3)
+        t.ok(n.code == 200 and av is not None,
+             "a NOTIFY with <basic>unknown</basic> in one tuple -> 200, the other tuple reaches bob",
+             "NOTIFY answered %r\nbob got: %r" % (n, bob.since(bmark, kind=None)))
+    else:
+        t.ok(False, "a NOTIFY with <basic>unknown</basic> in one tuple -> 200, the other tuple reaches bob",
+             "no dialog to send it in")
     mark = ua.mark()
     bmark = bob.mark()
     stop = asyncio.ensure_future(stoxd.stop())
