@@ -21,6 +21,7 @@ include tests/frontend/local.mk
 include tests/integration/local.mk
 include tests/e2e/local.mk
 include tests/faults/local.mk
+include tests/clients/local.mk
 # Fuzz targets: replayed on their corpus in every build; libFuzzer binaries
 # and `make fuzz` only with --enable-fuzzing.
 include tests/fuzz/replay.mk

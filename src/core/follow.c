@@ -34,6 +34,7 @@ typedef struct
   FollowState  state;
   guint        expires;       /* asked for, then granted */
   gboolean     told_subscribed;
+  gboolean     owe_subscribed; /* told_subscribed while the link was down */
   StoxTimer   *timer;
   GHashTable  *last;          /* resource ("" = bare) → StoxPresenceInfo,
                                * the last NOTIFY's, for probes (§7) */
@@ -58,6 +59,10 @@ struct _StoxFollows
   GHashTable *follow_by_dialog; /* &dialog → Follow */
   GHashTable *ended;            /* &dialog → Ended */
   GQueue      ended_fifo;       /* Ended, by deadline (one constant) */
+  GHashTable *owed;             /* Follow* whose XMPP user is owed what
+                                 * could not be sent while the link was
+                                 * down: told once it is up
+                                 * (stox_follow_resync()) */
 };
 
 static void
@@ -109,6 +114,7 @@ follow_find (StoxFollows *fs, const char *xmpp_jid, const char *contact_jid)
 static void
 follow_remove (StoxFollows *fs, Follow *f)
 {
+  g_hash_table_remove (fs->owed, f);
   stox_timers_cancel (&f->timer);
   follow_set_dialog (fs, f, 0);
   g_hash_table_remove (fs->follows, f->key);
@@ -124,6 +130,7 @@ stox_follows_new (StoxTimers *timers)
                                        (GDestroyNotify) follow_free);
   fs->follow_by_dialog = g_hash_table_new (g_int64_hash, g_int64_equal);
   fs->ended = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+  fs->owed = g_hash_table_new (NULL, NULL);
   return fs;
 }
 
@@ -132,6 +139,7 @@ stox_follows_free (StoxFollows *fs)
 {
   if (fs == NULL)
     return;
+  g_hash_table_unref (fs->owed);
   g_hash_table_unref (fs->follow_by_dialog);
   g_hash_table_unref (fs->follows);
   g_queue_init (&fs->ended_fifo);
@@ -158,13 +166,30 @@ follow_subscribe (StoxFollows *fs, const StoxPresenceEnv *env, Follow *f, gboole
 }
 
 /* What the XMPP user saw online goes offline (shutdown, end of the
- * subscription): RFC 6121 §4.4 needs an explicit unavailable. */
+ * subscription): RFC 6121 §4.4 needs an explicit unavailable.  While the
+ * link is down nothing goes toward XMPP: the resources are kept as
+ * unavailable, told once it is up. */
 static void
-follow_send_unavailable (Follow *f, GPtrArray *actions)
+follow_send_unavailable (StoxFollows *fs, const StoxPresenceEnv *env, Follow *f,
+                         GPtrArray *actions)
 {
   GHashTableIter iter;
   gpointer key, value;
 
+  if (!env->link_up)
+    {
+      g_hash_table_iter_init (&iter, f->last);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (((StoxPresenceInfo *) value)->available)
+          {
+            StoxPresenceInfo *gone = stox_presence_info_new ();
+
+            gone->resource = g_strdup (((StoxPresenceInfo *) value)->resource);
+            g_hash_table_iter_replace (&iter, gone);
+            g_hash_table_add (fs->owed, f);
+          }
+      return;
+    }
   g_hash_table_iter_init (&iter, f->last);
   while (g_hash_table_iter_next (&iter, &key, &value))
     if (((StoxPresenceInfo *) value)->available)
@@ -242,15 +267,23 @@ send_info (const Follow *f, const StoxPresenceInfo *info, const char *lang, GPtr
   stox_actions_stanza (actions, st);
 }
 
+/* A NOTIFY's tuples: each a presence to the XMPP user, and kept for
+ * probes (§7).  While the link is down they are only kept: nothing goes
+ * toward XMPP before it is up, and then the XMPP user is told the latest
+ * (stox_follow_resync()). */
 static void
-deliver_pidf (Follow *f, GPtrArray *infos, const char *lang, GPtrArray *actions)
+deliver_pidf (StoxFollows *fs, const StoxPresenceEnv *env, Follow *f, GPtrArray *infos,
+              const char *lang, GPtrArray *actions)
 {
   for (guint i = 0; i < infos->len; i++)
     {
       const StoxPresenceInfo *info = infos->pdata[i];
       StoxPresenceInfo *kept = info_copy (info);
 
-      send_info (f, info, lang, actions);
+      if (env->link_up)
+        send_info (f, info, lang, actions);
+      else
+        g_hash_table_add (fs->owed, f);
       /* A probe's answer (§7) has no NOTIFY: the kept notes carry the
        * NOTIFY's language themselves, so that send_info() gives every
        * language the same again. */
@@ -267,15 +300,20 @@ deliver_pidf (Follow *f, GPtrArray *infos, const char *lang, GPtrArray *actions)
 }
 
 /* The XMPP user's subscription is over for good (unsubscribe, refusal):
- * unlike a stop, nothing is left to restore. */
+ * unlike a stop, nothing is left to restore.  (While the link is down
+ * the XMPP user cannot be told: the follow is gone when it comes up.) */
 static void
-follow_end (StoxFollows *fs, Follow *f, gboolean tell_unsubscribed, GPtrArray *actions)
+follow_end (StoxFollows *fs, const StoxPresenceEnv *env, Follow *f, gboolean tell_unsubscribed,
+            GPtrArray *actions)
 {
   if (f->state != FOLLOW_FETCH)
     stox_actions_store (actions, STOX_STORE_FOLLOW, TRUE, f->xmpp_jid, f->contact_jid);
-  follow_send_unavailable (f, actions);
-  if (tell_unsubscribed)
-    stox_actions_presence (actions, f->contact_jid, f->xmpp_jid, "unsubscribed");
+  if (env->link_up)
+    {
+      follow_send_unavailable (fs, env, f, actions);
+      if (tell_unsubscribed)
+        stox_actions_presence (actions, f->contact_jid, f->xmpp_jid, "unsubscribed");
+    }
   follow_remove (fs, f);
 }
 
@@ -391,10 +429,10 @@ stox_follow_on_unsubscribe (StoxFollows           *fs,
       /* §5.2.3: Expires: 0 in the dialog; unsubscribed on its answer. */
       f->state = FOLLOW_ENDING;
       follow_subscribe (fs, env, f, FALSE, 0, actions);
-      follow_send_unavailable (f, actions);
+      follow_send_unavailable (fs, env, f, actions);
     }
   else
-    follow_end (fs, f, TRUE, actions);
+    follow_end (fs, env, f, TRUE, actions);
 }
 
 /* A probe (§7): answered from what the gateway saw, or with a one-shot
@@ -493,16 +531,16 @@ stox_follow_on_notify (StoxFollows           *fs,
       if (f->state == FOLLOW_FETCH || f->state == FOLLOW_ENDING)
         {
           if (infos != NULL && f->state == FOLLOW_FETCH)
-            deliver_pidf (f, infos, req->content_language, actions);
+            deliver_pidf (fs, env, f, infos, req->content_language, actions);
           if (f->state == FOLLOW_ENDING)
-            follow_end (fs, f, TRUE, actions);
+            follow_end (fs, env, f, TRUE, actions);
           else
             follow_remove (fs, f);
           return;
         }
       if (reason_is_final (req->substate_reason))
         {
-          follow_end (fs, f, TRUE, actions);
+          follow_end (fs, env, f, TRUE, actions);
           return;
         }
       /* deactivated, timeout (re-subscribe now); probation, giveup (later) */
@@ -510,7 +548,7 @@ stox_follow_on_notify (StoxFollows           *fs,
       if (g_strcmp0 (req->substate_reason, "probation") == 0 ||
           g_strcmp0 (req->substate_reason, "giveup") == 0)
         wait = req->substate_retry_after > 0 ? req->substate_retry_after : STOX_FOLLOW_RETRY_S;
-      follow_send_unavailable (f, actions);
+      follow_send_unavailable (fs, env, f, actions);
       follow_set_dialog (fs, f, 0);
       f->state = FOLLOW_WAITING;
       stox_timers_arm (fs->timers, &f->timer, STOX_PRESENCE_TIMER_FOLLOW_RETRY, f,
@@ -524,11 +562,17 @@ stox_follow_on_notify (StoxFollows           *fs,
       /* RFC 3856 §6.7 / §5.2: authorized only once the notifier says so. */
       if (!f->told_subscribed && f->state != FOLLOW_FETCH)
         {
-          stox_actions_presence (actions, f->contact_jid, f->xmpp_jid, "subscribed");
+          if (env->link_up)
+            stox_actions_presence (actions, f->contact_jid, f->xmpp_jid, "subscribed");
+          else
+            {
+              f->owe_subscribed = TRUE;
+              g_hash_table_add (fs->owed, f);
+            }
           f->told_subscribed = TRUE;
         }
       if (infos != NULL)
-        deliver_pidf (f, infos, req->content_language, actions);
+        deliver_pidf (fs, env, f, infos, req->content_language, actions);
     }
   /* pending: answered, nothing to tell XMPP yet. */
 }
@@ -551,7 +595,7 @@ stox_follow_on_subscribe_response (StoxFollows           *fs,
     {
       /* §5.2.3: the unsubscribe is done either way. */
       remember_ended (fs, f->dialog, now);
-      follow_end (fs, f, TRUE, actions);
+      follow_end (fs, env, f, TRUE, actions);
       return TRUE;
     }
   if (f->state == FOLLOW_STOPPING)
@@ -597,7 +641,7 @@ stox_follow_on_subscribe_response (StoxFollows           *fs,
     case 489:
     case 603:
       /* §5.2: the authorization is cancelled for good. */
-      follow_end (fs, f, f->state != FOLLOW_FETCH, actions);
+      follow_end (fs, env, f, f->state != FOLLOW_FETCH, actions);
       return TRUE;
     default:
       break;
@@ -612,11 +656,11 @@ stox_follow_on_subscribe_response (StoxFollows           *fs,
    * back: it is retried like the transient failures below. */
   if (stox_sip_status_ends_subscription (resp->status, FALSE) && resp->status != 480)
     {
-      follow_end (fs, f, TRUE, actions);
+      follow_end (fs, env, f, TRUE, actions);
       return TRUE;
     }
   /* Transient (408, 480, 5xx, 486, …): keep the authorization, retry. */
-  follow_send_unavailable (f, actions);
+  follow_send_unavailable (fs, env, f, actions);
   follow_set_dialog (fs, f, 0);
   f->state = FOLLOW_WAITING;
   stox_timers_arm (fs->timers, &f->timer, STOX_PRESENCE_TIMER_FOLLOW_RETRY, f,
@@ -687,6 +731,36 @@ stox_follow_forget_ended (StoxFollows *fs, gint64 now)
     }
 }
 
+guint
+stox_follow_resync (StoxFollows           *fs,
+                    const StoxPresenceEnv *env,
+                    guint                  max,
+                    GPtrArray             *actions)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  guint sent = 0;
+
+  g_hash_table_iter_init (&iter, fs->owed);
+  while (sent < max && g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      Follow *f = key;
+      GHashTableIter last;
+
+      g_hash_table_iter_remove (&iter);
+      if (f->owe_subscribed)
+        stox_actions_presence (actions, f->contact_jid, f->xmpp_jid, "subscribed");
+      f->owe_subscribed = FALSE;
+      /* The latest state of every tuple, as a probe would get it (§7):
+       * the kept notes carry their language. */
+      g_hash_table_iter_init (&last, f->last);
+      while (g_hash_table_iter_next (&last, NULL, &value))
+        send_info (f, value, NULL, actions);
+      sent++;
+    }
+  return g_hash_table_size (fs->owed);
+}
+
 gint64
 stox_follow_next_ended (StoxFollows *fs)
 {
@@ -698,6 +772,7 @@ stox_follow_next_ended (StoxFollows *fs)
 void
 stox_follow_shutdown (StoxFollows           *fs,
                       const StoxPresenceEnv *env,
+                      gboolean               end_subscriptions,
                       GPtrArray             *actions)
 {
   GHashTableIter iter;
@@ -709,13 +784,19 @@ stox_follow_shutdown (StoxFollows           *fs,
       Follow *f = value;
 
       stox_timers_cancel (&f->timer);
-      if (f->dialog != 0 && (f->state == FOLLOW_ESTABLISHED || f->state == FOLLOW_SUBSCRIBING))
+      if (end_subscriptions && f->dialog != 0 &&
+          (f->state == FOLLOW_ESTABLISHED || f->state == FOLLOW_SUBSCRIBING))
         {
-          /* The XMPP user's authorization outlives the gateway: no
-           * unsubscribed, only the dialog ends. */
+          /* A gateway being retired: the dialog ends.  The XMPP user's
+           * authorization outlives the gateway: no unsubscribed. */
           f->state = FOLLOW_STOPPING;
           follow_subscribe (fs, env, f, FALSE, 0, actions);
         }
-      follow_send_unavailable (f, actions);
+      /* Otherwise the subscription is left to the notifier: the next
+       * start subscribes anew (its FOLLOW record is kept), and the old
+       * dialog's NOTIFYs are answered 481 meanwhile (RFC 6665 §4.1.3).
+       * Either way what the XMPP user saw online goes offline: the
+       * gateway cannot tell her of changes until it is back. */
+      follow_send_unavailable (fs, env, f, actions);
     }
 }

@@ -81,15 +81,26 @@ gboolean stox_follow_restore (StoxFollows           *fs,
                               gint64                 at,
                               GPtrArray             *actions);
 
+/* The link is up: up to `max` follows whose XMPP user is owed what came
+ * while it was down (subscribed, the SIP user's presence) are told the
+ * latest.  Returns how many still wait. */
+guint stox_follow_resync (StoxFollows           *fs,
+                          const StoxPresenceEnv *env,
+                          guint                  max,
+                          GPtrArray             *actions);
+
 /* Dialogs the gateway ended are answered 200 until Timer N: forgets those
  * past it at `now`; the next such deadline, or -1. */
 void   stox_follow_forget_ended (StoxFollows *fs, gint64 now);
 gint64 stox_follow_next_ended (StoxFollows *fs);
 
-/* Graceful stop: Expires: 0 for every live dialog (the XMPP user's
- * authorization outlives the gateway), unavailable for what was online. */
+/* Graceful stop: unavailable for what the XMPP users saw online; the
+ * subscriptions are kept for the next start.  `end_subscriptions` (a
+ * gateway being retired): also Expires: 0 for every live dialog (the
+ * XMPP user's authorization outlives the gateway). */
 void stox_follow_shutdown (StoxFollows           *fs,
                            const StoxPresenceEnv *env,
+                           gboolean               end_subscriptions,
                            GPtrArray             *actions);
 
 G_END_DECLS

@@ -31,6 +31,7 @@ struct _StoxGateway
   guint            max_per_watcher;
   guint            max_per_user;
   guint            max_stanza_size;
+  gboolean         end_subscriptions_on_stop;
   const StoxRules *rules;
 
   gboolean         link_up;
@@ -138,6 +139,7 @@ stox_gateway_new (const StoxGatewayConfig *config,
                                        STOX_GATEWAY_MAX_PER_WATCHER_DEFAULT), gw->max_pending);
   gw->max_per_user = MIN (limit_or (config->max_subscriptions_per_user,
                                     STOX_GATEWAY_MAX_PER_USER_DEFAULT), gw->max_pending);
+  gw->end_subscriptions_on_stop = config->end_subscriptions_on_stop;
   gw->rules = rules;
   gw->retry_in_s = 1;
   gw->route.sip_domain = gw->sip_domain;
@@ -260,7 +262,7 @@ stox_gateway_on_sip_response (StoxGateway           *gw,
 
   count_sip_error (gw->stats.sip_errors_received, resp->status);
   if (!stox_presence_on_sip_response (gw->presence, presence_env (gw), resp, now, actions))
-    stox_im_on_sip_response (gw->im, im_env (gw), resp, actions);
+    stox_im_on_sip_response (gw->im, im_env (gw), resp, now, actions);
   count_errors_sent (gw, actions, from);
 }
 
@@ -361,6 +363,7 @@ stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions)
   guint from = actions->len;
 
   stox_im_on_shutdown (gw->im, im_env (gw), now, actions);
-  stox_presence_on_shutdown (gw->presence, presence_env (gw), now, actions);
+  stox_presence_on_shutdown (gw->presence, presence_env (gw), gw->end_subscriptions_on_stop, now,
+                             actions);
   count_errors_sent (gw, actions, from);
 }

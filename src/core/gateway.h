@@ -48,6 +48,9 @@ typedef struct
   guint              max_subscriptions_per_source;
   guint              max_subscriptions_per_watcher;
   guint              max_subscriptions_per_user;
+  gboolean           end_subscriptions_on_stop; /* a gateway being retired:
+                                                 * the stop ends every
+                                                 * subscription on the wire */
 } StoxGatewayConfig;
 
 /* The bound of every table of the engine when the configuration names
@@ -122,7 +125,9 @@ void stox_gateway_restore (StoxGateway           *gw,
                            gint64                 now,
                            GPtrArray             *actions);
 
-/* Graceful stop: answers every held transaction and emits the goodbyes. */
+/* Graceful stop: answers every held transaction and emits the goodbyes
+ * (INTERFACE.md §1; ending every subscription when the configuration
+ * says end_subscriptions_on_stop). */
 void stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions);
 
 /* The counters (stats.h) and the tables' sizes now. */

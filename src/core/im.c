@@ -66,7 +66,16 @@ typedef struct
   char     *xmpp_from;    /* full JID of the XMPP sender */
   char     *xmpp_to;      /* the JID it wrote to (user@component) */
   char     *stanza_id;
+  char     *chat_state_to; /* an isComposing MESSAGE only: its target */
 } PendingOut;
+
+/* A SIP user that refused isComposing (RFC 3994), keyed by its URI. */
+typedef struct
+{
+  char  *uri;
+  gint64 until;
+  GList  link;            /* in im->refusers, by `until` (one constant) */
+} Refuser;
 
 /* Chat-state memory per (XMPP sender, SIP target), INTERFACE.md §5. */
 typedef struct
@@ -92,6 +101,8 @@ struct _StoxIm
   GHashTable      *out_by_token;   /* &token → PendingOut */
   GHashTable      *conv_by_key;    /* key → Conversation */
   GQueue           conversations;  /* Conversation, by last use */
+  GHashTable      *refuser_by_uri; /* SIP URI → Refuser */
+  GQueue           refusers;       /* Refuser, by deadline (FIFO) */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -112,6 +123,7 @@ pending_out_free (PendingOut *p)
   g_free (p->xmpp_from);
   g_free (p->xmpp_to);
   g_free (p->stanza_id);
+  g_free (p->chat_state_to);
   g_free (p);
 }
 
@@ -120,6 +132,13 @@ conversation_free (Conversation *c)
 {
   g_free (c->key);
   g_free (c);
+}
+
+static void
+refuser_free (Refuser *r)
+{
+  g_free (r->uri);
+  g_free (r);
 }
 
 static char *
@@ -175,6 +194,8 @@ stox_im_new (gint64      bounce_wait_us,
                                             (GDestroyNotify) pending_out_free);
   im->conv_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                            (GDestroyNotify) conversation_free);
+  im->refuser_by_uri = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                              (GDestroyNotify) refuser_free);
   return im;
 }
 
@@ -187,6 +208,8 @@ stox_im_free (StoxIm *im)
   g_queue_init (&im->waiting);
   g_queue_init (&im->answered);
   g_queue_init (&im->conversations);
+  g_queue_init (&im->refusers);
+  g_clear_pointer (&im->refuser_by_uri, g_hash_table_unref);
   g_clear_pointer (&im->in_by_id, g_hash_table_unref);
   g_clear_pointer (&im->out_by_token, g_hash_table_unref);
   g_clear_pointer (&im->conv_by_key, g_hash_table_unref);
@@ -473,6 +496,51 @@ conversation_get (StoxIm *im, const char *key, gboolean create, gint64 now)
   return c;
 }
 
+static void
+refuser_remove (StoxIm *im, Refuser *r)
+{
+  g_queue_unlink (&im->refusers, &r->link);
+  g_hash_table_remove (im->refuser_by_uri, r->uri);
+}
+
+/* TRUE while SIP user `uri` is known to refuse isComposing. */
+static gboolean
+refuses_chat_states (StoxIm *im, const char *uri, gint64 now)
+{
+  Refuser *r = g_hash_table_lookup (im->refuser_by_uri, uri);
+
+  return r != NULL && r->until > now;
+}
+
+/* `uri` answered an isComposing MESSAGE with `status`.  A client that
+ * does not do RFC 3994 (baresip 1.0: 415) would refuse every one: none
+ * is sent to it for STOX_IM_ISCOMPOSING_REFUSED_S (the table is bounded
+ * like every other: when full, the entry closest to its end goes). */
+static void
+chat_state_refused (StoxIm *im, const char *uri, guint status, gint64 now)
+{
+  Refuser *r;
+
+  /* RFC 3261 §21.4.13, §21.4.6, §21.5.2: the type, the method, the
+   * feature is not supported; anything else may pass next time. */
+  if (status != 415 && status != 405 && status != 501)
+    return;
+  r = g_hash_table_lookup (im->refuser_by_uri, uri);
+  if (r == NULL)
+    {
+      if (g_hash_table_size (im->refuser_by_uri) >= im->max_pending)
+        refuser_remove (im, g_queue_peek_head (&im->refusers));
+      r = g_new0 (Refuser, 1);
+      r->uri = g_strdup (uri);
+      r->link.data = r;
+      g_hash_table_insert (im->refuser_by_uri, r->uri, r);
+    }
+  else
+    g_queue_unlink (&im->refusers, &r->link);
+  r->until = now + (gint64) STOX_IM_ISCOMPOSING_REFUSED_S * G_USEC_PER_SEC;
+  g_queue_push_tail_link (&im->refusers, &r->link);
+}
+
 /* XEP-0085 → RFC 3994 as INTERFACE.md §5 fixes it: composing → active;
  * anything else → idle only after an active; no repeat within the
  * refresh.  Decides only (`c` NULL: nothing sent yet); the memory changes
@@ -531,6 +599,10 @@ stox_im_on_message (StoxIm           *im,
     }
   else if (st->chat_state != STOX_CHAT_STATE_NONE)
     {
+      /* A chat state is a hint (XEP-0085 §5.1): not sent where it was
+       * refused, and nothing to tell the XMPP user. */
+      if (refuses_chat_states (im, route.request_uri, now))
+        return;
       if (!chat_state_due (conversation_get (im, conv_key, FALSE, now), active, now))
         return;
       document = stox_iscomposing_build (active,
@@ -544,6 +616,10 @@ stox_im_on_message (StoxIm           *im,
   /* A MESSAGE over [sip] max-message-size is the SIP front end's to
    * refuse (it knows the headers it adds): its 513 comes back as any
    * response, <policy-violation/> by the rules (RFC 7572 §6). */
+  /* RFC 7572 §4 Table 1 note 1: the resource as ;gr=, unless a rule
+   * leaves it out (clients that show it, or start a new conversation). */
+  const char *from_uri = stox_rules_message_gr (env->rules) ? route.from_uri
+                                                            : route.from_uri_bare;
   if (g_hash_table_size (im->out_by_token) >= im->max_pending)
     {
       stanza_error_reply (env, st, "resource-constraint", "gateway overloaded", actions);
@@ -568,8 +644,11 @@ stox_im_on_message (StoxIm           *im,
     }
 
   StoxToken token = track_outgoing (im, env, OUT_MESSAGE, st->from, st->to, st->id);
+  if (st->body == NULL)
+    ((PendingOut *) g_hash_table_lookup (im->out_by_token, &token))->chat_state_to =
+      g_strdup (route.request_uri);
   StoxSipOutMessage *m = stox_actions_message (actions, token, route.request_uri,
-                                               route.from_uri, content_type, payload);
+                                               from_uri, content_type, payload);
   m->call_id = g_strdup (st->thread);
   m->subject = g_strdup (st->subject);
   m->content_language = g_strdup (st->lang);
@@ -580,6 +659,7 @@ void
 stox_im_on_sip_response (StoxIm                *im,
                          const StoxImEnv       *env,
                          const StoxSipResponse *resp,
+                         gint64                 now,
                          GPtrArray             *actions)
 {
   PendingOut *p = g_hash_table_lookup (im->out_by_token, &resp->token);
@@ -590,7 +670,16 @@ stox_im_on_sip_response (StoxIm                *im,
   if (resp->status < 300 && p->kind == OUT_MESSAGE)
     env->stats->xmpp_delivered++;
 
-  if (resp->status >= 300 && p->kind == OUT_MESSAGE)
+  if (resp->status >= 300 && p->chat_state_to != NULL)
+    {
+      /* A chat state that did not arrive is not an error the XMPP user
+       * must see (XEP-0085 §5.1: notifications are hints): clients would
+       * show it in the conversation, once per keystroke pause.  Counted
+       * like any MESSAGE that got a SIP error. */
+      chat_state_refused (im, p->chat_state_to, resp->status, now);
+      env->stats->sip_errors++;
+    }
+  else if (resp->status >= 300 && p->kind == OUT_MESSAGE)
     {
       /* RFC 7247 §7.2 Table 3, from the rule file. */
       const char *condition = stox_rules_sip_to_condition (env->rules, resp->status);
@@ -677,6 +766,10 @@ stox_im_on_timer (StoxIm *im, const StoxImEnv *env, gint64 now, GPtrArray *actio
   while ((l = g_queue_peek_head_link (&im->conversations)) != NULL &&
          ((Conversation *) l->data)->last_used + CONVERSATION_IDLE_US <= now)
     conversation_remove (im, l->data);
+
+  while ((l = g_queue_peek_head_link (&im->refusers)) != NULL &&
+         ((Refuser *) l->data)->until <= now)
+    refuser_remove (im, l->data);
 }
 
 gint64
@@ -692,6 +785,8 @@ stox_im_next_deadline (StoxIm *im)
   if ((l = g_queue_peek_head_link (&im->conversations)) != NULL)
     next = stox_deadline_earliest (next, ((Conversation *) l->data)->last_used +
                                          CONVERSATION_IDLE_US);
+  if ((l = g_queue_peek_head_link (&im->refusers)) != NULL)
+    next = stox_deadline_earliest (next, ((Refuser *) l->data)->until);
   return next;
 }
 

@@ -23,6 +23,9 @@ G_BEGIN_DECLS
 #define STOX_IM_LATE_BOUNCE_US (60 * G_USEC_PER_SEC)
 /* RFC 3994 refresh: the same isComposing state is not repeated sooner. */
 #define STOX_IM_ISCOMPOSING_REFRESH_S 60
+/* After a SIP user refused isComposing (415, 405, 501), none is sent to
+ * it for this long (stoxd(8)). */
+#define STOX_IM_ISCOMPOSING_REFUSED_S 3600
 
 typedef struct _StoxIm StoxIm;
 
@@ -62,10 +65,12 @@ void stox_im_on_message (StoxIm           *im,
                          gint64            now,
                          GPtrArray        *actions);
 
-/* The final answer to a MESSAGE the gateway sent (RFC 7247 §7.2). */
+/* The final answer to a MESSAGE the gateway sent (RFC 7247 §7.2); one
+ * that refused a chat state alone is not bounced to XMPP. */
 void stox_im_on_sip_response (StoxIm                *im,
                               const StoxImEnv       *env,
                               const StoxSipResponse *resp,
+                              gint64                 now,
                               GPtrArray             *actions);
 
 /* A forwarded <message/> could not be queued: 503 (the link) or 500 (the

@@ -707,7 +707,7 @@ typedef struct
 {
   char      *id;
   char      *resource;     /* the id as a resource; NULL: the bare JID */
-  int        basic;        /* -1 none, 0 closed, 1 open */
+  int        basic;        /* -1 none, 0 closed, 1 open, 2 another value */
   const char *show;        /* static, or NULL */
   gboolean   has_priority;
   int        priority;
@@ -803,9 +803,12 @@ parse_status (Parse *ps, const xmlNode *node, Tuple *t)
           else if (strcmp (value, "closed") == 0)
             t->basic = 0;
           else
-            return parse_fail (ps, STOX_PIDF_ERROR_MALFORMED,
-                               "tuple \"%s\": <basic> is neither open nor closed",
-                               t->id);
+            /* RFC 3863 §4.1.4 knows only open and closed; baresip 1.0
+             * publishes "unknown" before its user chose a state, and
+             * Kamailio passes it on.  Liberal in what is accepted: such
+             * a tuple says nothing of availability, like one without
+             * <basic>, and the rest of the document still counts. */
+            t->basic = 2;
         }
       else if (is_element (c, NS_JABBER, "show"))
         {
@@ -1179,12 +1182,13 @@ stox_pidf_parse (const char      *doc,
     }
 
   /* A tuple without <basic> says nothing of availability (RFC 3863
-   * §4.1.4 makes it optional): no presence for it. */
+   * §4.1.4 makes it optional), nor one whose <basic> is neither open nor
+   * closed: no presence for it. */
   for (guint i = 0; i < d.tuples->len; i++)
     {
       const Tuple *t = g_ptr_array_index (d.tuples, i);
 
-      if (t->basic != -1)
+      if (t->basic == 0 || t->basic == 1)
         g_ptr_array_add (result, make_info (t, &d));
     }
   if (result->len == 0)

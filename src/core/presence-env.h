@@ -42,6 +42,7 @@ typedef enum
   STOX_PRESENCE_TIMER_FOLLOW_REFRESH,   /* re-SUBSCRIBE before the dialog expires */
   STOX_PRESENCE_TIMER_FOLLOW_RETRY,     /* new dialog after a transient failure */
   STOX_PRESENCE_TIMER_RESYNC,           /* the next batch of restored pairs to resync */
+  STOX_PRESENCE_TIMER_PROBE_WAIT,       /* a probe's answer did not come in time */
 } StoxPresenceTimerKind;
 
 /* A new SIP token from the engine's one counter. */

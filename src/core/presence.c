@@ -171,12 +171,16 @@ stox_presence_restore (StoxPresence          *p,
     }
 }
 
-/* Up to RESTORE_BATCH restored pairs asked for their current state; the
+/* Up to RESTORE_BATCH pairs asked for their current state, and up to
+ * RESTORE_BATCH XMPP users told what came while the link was down; the
  * rest a tick later. */
 static void
-resync_batch (StoxPresence *p, gint64 now, GPtrArray *actions)
+resync_batch (StoxPresence *p, const StoxPresenceEnv *env, gint64 now, GPtrArray *actions)
 {
-  if (stox_watch_resync (p->watches, RESTORE_BATCH, actions) > 0)
+  guint left = stox_watch_resync (p->watches, env, RESTORE_BATCH, now, actions);
+
+  left += stox_follow_resync (p->follows, env, RESTORE_BATCH, actions);
+  if (left > 0)
     stox_timers_arm (p->timers, &p->resync_timer, STOX_PRESENCE_TIMER_RESYNC, p,
                      now + RESTORE_TICK_US);
   else
@@ -190,13 +194,14 @@ stox_presence_on_link (StoxPresence          *p,
                        gint64                 now,
                        GPtrArray             *actions)
 {
+  stox_watch_on_link (p->watches, up);
   if (!up)
     {
       /* What is left waits for the next link (its stanzas would fail). */
       stox_timers_cancel (&p->resync_timer);
       return;
     }
-  resync_batch (p, now, actions);
+  resync_batch (p, env, now, actions);
 }
 
 /* ---- timers and shutdown ----------------------------------------------- */
@@ -223,7 +228,10 @@ stox_presence_on_timer (StoxPresence          *p,
         break;
       case STOX_PRESENCE_TIMER_RESYNC:
         if (env->link_up)
-          resync_batch (p, now, actions);
+          resync_batch (p, env, now, actions);
+        break;
+      case STOX_PRESENCE_TIMER_PROBE_WAIT:
+        stox_watch_probe_waited (p->watches, env, owner, now, actions);
         break;
       case STOX_PRESENCE_TIMER_FOLLOW_RETRY:
         stox_follow_retry (p->follows, env, owner, actions);
@@ -241,10 +249,11 @@ stox_presence_next_deadline (StoxPresence *p)
 void
 stox_presence_on_shutdown (StoxPresence          *p,
                            const StoxPresenceEnv *env,
+                           gboolean               end_subscriptions,
                            gint64                 now,
                            GPtrArray             *actions)
 {
-  stox_watch_shutdown (p->watches, env, now, actions);
+  stox_watch_shutdown (p->watches, env, end_subscriptions, now, actions);
   stox_timers_cancel (&p->resync_timer);
-  stox_follow_shutdown (p->follows, env, actions);
+  stox_follow_shutdown (p->follows, env, end_subscriptions, actions);
 }

@@ -53,11 +53,15 @@ void   stox_presence_on_timer (StoxPresence          *p,
                                GPtrArray             *actions);
 gint64 stox_presence_next_deadline (StoxPresence *p);
 
-/* INTERFACE.md §1: NOTIFY terminated to SIP watchers, Expires: 0 for the
- * gateway's own subscriptions, unavailable to XMPP users that saw a SIP
- * user online. */
+/* INTERFACE.md §1: a NOTIFY that keeps each SIP watcher's dialog active
+ * and shows the XMPP user closed, the gateway's own subscriptions left
+ * as they are, unavailable to XMPP users that saw a SIP user online; all
+ * kept for the next start.  `end_subscriptions` (a gateway being
+ * retired): NOTIFY terminated to SIP watchers and Expires: 0 for the
+ * gateway's own subscriptions instead. */
 void stox_presence_on_shutdown (StoxPresence          *p,
                                 const StoxPresenceEnv *env,
+                                gboolean               end_subscriptions,
                                 gint64                 now,
                                 GPtrArray             *actions);
 

@@ -194,6 +194,7 @@ stox_stanza_route_clear (StoxStanzaRoute *route)
 {
   g_clear_pointer (&route->request_uri, g_free);
   g_clear_pointer (&route->from_uri, g_free);
+  g_clear_pointer (&route->from_uri_bare, g_free);
   g_clear_pointer (&route->from_bare, g_free);
   g_clear_pointer (&route->to_bare, g_free);
   g_clear_pointer (&route->from_resource, g_free);
@@ -286,6 +287,19 @@ stox_route_stanza (const StoxRouteConfig *config,
       *ret_condition = "jid-malformed";
       *ret_why = g_strdup ("a localpart cannot be normalised");
       return FALSE;
+    }
+  if (from->resource == NULL)
+    ret_route->from_uri_bare = g_strdup (ret_route->from_uri);
+  else
+    {
+      /* The same without ;gr=, for a rule that leaves it out
+       * (stox-rules(5), message-gr). */
+      g_autofree char *resource = g_steal_pointer (&from->resource);
+
+      ret_route->from_uri_bare = stox_address_jid_to_sip (from, from_domain, NULL);
+      from->resource = g_steal_pointer (&resource);
+      if (ret_route->from_uri_bare == NULL)
+        ret_route->from_uri_bare = g_strdup (ret_route->from_uri);
     }
   ret_route->from_resource = g_strdup (from->resource);
   return TRUE;

@@ -53,6 +53,7 @@ typedef struct
 {
   char *request_uri;  /* sip:user@sip-domain (no resource) */
   char *from_uri;     /* sip:user@xmpp-domain[;gr=resource] */
+  char *from_uri_bare; /* sip:user@xmpp-domain */
   char *from_bare;    /* user@xmpp-domain */
   char *to_bare;      /* user@component */
   char *from_resource;

@@ -73,6 +73,7 @@ static const char *const error_types[] = {
 #define TYPE_CANCEL 1
 
 static const char *const message_types[] = { "normal", "chat" };
+static const char *const on_off[] = { "off", "on" };
 
 #define UNSET (-1)
 
@@ -119,6 +120,7 @@ typedef struct
   gint16 cond_to_sip[G_N_ELEMENTS (conditions)];  /* 0 = unset */
   gint8  cond_to_type[G_N_ELEMENTS (conditions)]; /* type index, UNSET */
   gint8  message_type;                            /* index, UNSET */
+  gint8  message_gr;                              /* on_off index, UNSET */
   gint8  rpid_to_show[G_N_ELEMENTS (activities)]; /* rpid_results index, UNSET */
   gint8  show_to_rpid[STOX_SHOW_N];      /* activity index,
                                                    * ACTIVITY_NONE, UNSET */
@@ -143,6 +145,7 @@ rule_table_clear (RuleTable *t)
   memset (t->cond_to_sip, 0, sizeof t->cond_to_sip);
   memset (t->cond_to_type, UNSET, sizeof t->cond_to_type);
   t->message_type = UNSET;
+  t->message_gr = UNSET;
   memset (t->rpid_to_show, UNSET, sizeof t->rpid_to_show);
   memset (t->show_to_rpid, UNSET, sizeof t->show_to_rpid);
 }
@@ -165,6 +168,8 @@ rule_table_merge (RuleTable *dst, const RuleTable *src)
     }
   if (src->message_type != UNSET)
     dst->message_type = src->message_type;
+  if (src->message_gr != UNSET)
+    dst->message_gr = src->message_gr;
   for (int i = 0; i < N_ACTIVITIES; i++)
     if (src->rpid_to_show[i] != UNSET)
       dst->rpid_to_show[i] = src->rpid_to_show[i];
@@ -426,6 +431,21 @@ parse_row (ParseState      *ps,
         }
       t->message_type = (gint8) type;
     }
+  else if (strcmp (directive, "message-gr") == 0)
+    {
+      int on;
+
+      if (!check_fields (ps, directive, n_args, 1, "on or off"))
+        return;
+      on = word_index (on_off, G_N_ELEMENTS (on_off), fields[1]);
+      if (on == UNSET)
+        {
+          parse_fail (ps, "message-gr is 'on' or 'off', not '%s' (RFC 7572 section 4)",
+                      fields[1]);
+          return;
+        }
+      t->message_gr = (gint8) on;
+    }
   else if (strcmp (directive, "rpid-to-show") == 0)
     {
       int a, result;
@@ -477,7 +497,7 @@ parse_row (ParseState      *ps,
   else
     {
       parse_fail (ps, "unknown directive '%s' (expected xmpp-to-sip, "
-                  "sip-to-xmpp, error-type, message-type, rpid-to-show or "
+                  "sip-to-xmpp, error-type, message-type, message-gr, rpid-to-show or "
                   "show-to-rpid)", directive);
     }
 }
@@ -783,6 +803,16 @@ stox_rules_message_type (const StoxRules *rules)
   return message_types[rules->t.message_type];
 }
 
+gboolean
+stox_rules_message_gr (const StoxRules *rules)
+{
+  g_return_val_if_fail (rules != NULL, TRUE);
+
+  /* RFC 7572 §4 Table 1 note 1: the resource becomes ;gr= (MUST); "off"
+   * only when a rule opts out. */
+  return rules->t.message_gr != 0;
+}
+
 int
 stox_rules_rpid_to_show (const StoxRules *rules,
                          const char      *activity,
@@ -836,6 +866,7 @@ stox_rules_count (const StoxRules *rules)
       n += rules->t.cond_to_type[i] != UNSET;
     }
   n += rules->t.message_type != UNSET;
+  n += rules->t.message_gr != UNSET;
   for (int i = 0; i < N_ACTIVITIES; i++)
     n += rules->t.rpid_to_show[i] != UNSET;
   for (int i = 0; i < N_SHOWS; i++)

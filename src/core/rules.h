@@ -130,6 +130,10 @@ guint       stox_xmpp_condition_index (const char *condition);
 /* "normal" (default, RFC 7572 §5) or "chat" when a rule opts in. */
 const char *stox_rules_message_type (const StoxRules *rules);
 
+/* TRUE (default, RFC 7572 §4): the XMPP sender's resource becomes ;gr= on
+ * the From of the MESSAGE; FALSE when a rule ("message-gr off") opts out. */
+gboolean stox_rules_message_gr (const StoxRules *rules);
+
 /* RPID ↔ <show> (rfc-mappings.md §2.9; RFC 8048 defines no such table). */
 
 /* The two RFC 4480 §3.14 user-input values, as rpid-to-show names them. */

@@ -14,6 +14,14 @@
 #include "methods.h"
 #include "pidf.h"
 
+/* What one resource of the XMPP user said last. */
+typedef struct
+{
+  StoxPresenceInfo *info;
+  guint64           said;    /* when, on the watches' own counter: the
+                              * tie-break of pair_best() */
+} Said;
+
 /* (watcher JID, XMPP user): what the XMPP user told that watcher. */
 typedef struct
 {
@@ -21,8 +29,11 @@ typedef struct
   char       *watcher_jid;   /* romeo@sip.example (bare) */
   char       *target_jid;    /* juliet@example.org (bare) */
   gboolean    authorized;    /* <presence type=subscribed/> seen */
-  GHashTable *resources;     /* resource ("" = bare) → StoxPresenceInfo */
+  GHashTable *resources;     /* resource ("" = bare) → Said */
   GList      *watches;       /* Watch*, the dialogs fed by this pair */
+  guint       probed_link;   /* the link (StoxWatches.link) on which the
+                              * last probe went out; 0: none */
+  StoxTimer  *probe_timer;   /* armed while a probe's answer is awaited */
 } Pair;
 
 /* A SIP watcher's dialog (S2X). */
@@ -38,8 +49,14 @@ typedef struct
   StoxTimer    *timer;
   StoxToken     notify_inflight;
   gboolean      dirty;       /* an update waits for the in-flight NOTIFY */
+  gboolean      forced;      /* …and it must go even if unchanged */
+  gboolean      held;        /* its next NOTIFY waits for a probe's answer */
+  gboolean      fetch;       /* Expires: 0: that NOTIFY is the last */
   gboolean      ending;      /* its terminated NOTIFY is out */
   gboolean      stored;      /* a WATCH record is kept: one remove owed */
+  guint64       sent;        /* digest of the last NOTIFY's state and
+                              * document: an update that changes nothing
+                              * is not sent; 0: none yet */
 } Watch;
 
 /* A subscription request sent to an XMPP user for a pair, remembered for
@@ -58,8 +75,9 @@ struct _StoxWatches
   GHashTable *pairs;            /* key → Pair */
   GHashTable *watch_by_dialog;  /* &dialog → Watch */
   GHashTable *watch_by_notify;  /* &notify token → Watch */
-  GHashTable *resync;           /* Pair* with restored watches, until the
-                                 * link is up (stox_presence_on_link) */
+  GHashTable *resync;           /* Pair* to ask for the current state
+                                 * once the link is up (stox_watch_on_link) */
+  guint       link;             /* counts the links that came up */
   guint       pending;          /* watches in state pending: counted where
                                  * one is added, approved or removed */
   /* Dialogs per source address, per watcher JID and per XMPP user (key →
@@ -69,7 +87,15 @@ struct _StoxWatches
   GHashTable *per_user;
   GHashTable *asked;            /* pair key → Asked */
   GQueue      asked_fifo;
+  guint64     said;             /* counts the presence stanzas heard */
 };
+
+static void
+said_free (Said *said)
+{
+  stox_presence_info_free (said->info);
+  g_free (said);
+}
 
 static void
 pair_free (Pair *pair)
@@ -95,7 +121,7 @@ pair_get (StoxWatches *ws, const char *watcher_jid, const char *target_jid, gboo
       pair->watcher_jid = g_strdup (watcher_jid);
       pair->target_jid = g_strdup (target_jid);
       pair->resources = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                               (GDestroyNotify) stox_presence_info_free);
+                                               (GDestroyNotify) said_free);
       g_hash_table_insert (ws->pairs, pair->key, pair);
     }
   return pair;
@@ -106,6 +132,7 @@ pair_get (StoxWatches *ws, const char *watcher_jid, const char *target_jid, gboo
 static void
 pair_drop (StoxWatches *ws, Pair *pair)
 {
+  stox_timers_cancel (&pair->probe_timer);
   g_hash_table_remove (ws->resync, pair);
   g_hash_table_remove (ws->pairs, pair->key);
 }
@@ -320,36 +347,91 @@ stox_watches_count_pending (StoxWatches *ws)
 /* ---- NOTIFY: what a watcher is told (§5.3, Table 1) -------------------- */
 
 /* The resource to show one SIP watcher: the available one of highest
- * priority (ties: the one that spoke last is not tracked, so the
- * smallest name, for determinism), else any unavailable one.  RFC 8048
- * §6.2 allows one NOTIFY per resource; one document per dialog keeps
- * "at most one NOTIFY in flight" exact, and SIP UAs show the most
- * available resource anyway (§2.8).  Documented in stox.conf(5). */
+ * priority, else an unavailable one; ties go to the resource that spoke
+ * last (so an old unavailable never hides the newer one's status text).
+ * RFC 8048 §6.2 allows one NOTIFY per resource; one document per dialog
+ * keeps "at most one NOTIFY in flight" exact, and SIP UAs show the most
+ * available resource anyway (§2.8).  Documented in stoxd(8). */
 static const StoxPresenceInfo *
 pair_best (Pair *pair)
 {
-  const StoxPresenceInfo *best = NULL;
+  const Said *best = NULL;
   GHashTableIter iter;
-  gpointer key, value;
+  gpointer value;
 
   g_hash_table_iter_init (&iter, pair->resources);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+  while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      const StoxPresenceInfo *info = value;
+      const Said *s = value;
 
-      if (best == NULL ||
-          (info->available && !best->available) ||
-          (info->available == best->available &&
-           (info->priority > best->priority ||
-            (info->priority == best->priority &&
-             g_strcmp0 (info->resource, best->resource) < 0))))
-        best = info;
+      if (best == NULL || (s->info->available && !best->info->available) ||
+          (s->info->available == best->info->available &&
+           ((s->info->available && s->info->priority > best->info->priority) ||
+            ((!s->info->available || s->info->priority == best->info->priority) &&
+             s->said > best->said))))
+        best = s;
     }
-  return best;
+  return best != NULL ? best->info : NULL;
+}
+
+/* TRUE when the pair's table is the XMPP user's whole current presence:
+ * approved, and probed on the link that is up now (the answers of the
+ * server, RFC 6121 §4.3.2, came in, or the wait for them is over).  A
+ * table from before the link came up, or built only from what the user
+ * sent since (a restart: the laptop online before it is not in it), is
+ * not, and is never shown as the answer to a new dialog. */
+static gboolean
+pair_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair)
+{
+  return pair->authorized && env->link_up && pair->probed_link == ws->link &&
+         pair->probe_timer == NULL;
+}
+
+/* The PIDF document watcher `w` is shown (RFC 8048 §5.3, Table 1), or
+ * NULL for none: `with_body` FALSE (pending, a rejection), or nothing
+ * known (RFC 8048 §5.3: unknown) while the table may not be the whole
+ * picture.  `force_closed`: closed whatever is known. */
+static char *
+watch_document (StoxWatches           *ws,
+                const StoxPresenceEnv *env,
+                Watch                 *w,
+                gboolean               with_body,
+                gboolean               force_closed)
+{
+  const StoxPresenceInfo *best = with_body ? pair_best (w->pair) : NULL;
+  g_autoptr (StoxPresenceInfo) closed = NULL;
+
+  /* Known to be the whole picture, and empty: nobody is online. */
+  if (with_body && best == NULL && pair_fresh (ws, env, w->pair))
+    force_closed = TRUE;
+  if (!force_closed && best == NULL)
+    return NULL;
+  if (force_closed)
+    {
+      /* §5.3.3: the watcher learns the presentity is gone. */
+      closed = stox_presence_info_new ();
+      closed->available = FALSE;
+      best = closed;
+    }
+  return stox_pidf_build (w->entity, best, env->rules);
+}
+
+/* 64-bit FNV-1a of a NOTIFY's state and document: what a NOTIFY said, to
+ * leave out one that would say it again. */
+static guint64
+notify_digest (StoxSubstate substate, const char *doc)
+{
+  guint64 h = G_GUINT64_CONSTANT (0xcbf29ce484222325);
+
+  h = (h ^ (guint) substate) * G_GUINT64_CONSTANT (0x100000001b3);
+  for (const char *p = doc != NULL ? doc : ""; *p != '\0'; p++)
+    h = (h ^ (guchar) *p) * G_GUINT64_CONSTANT (0x100000001b3);
+  return h != 0 ? h : 1;
 }
 
 /* Returns the NOTIFY (the STORE remove of a terminated one may follow it
- * in `actions`). */
+ * in `actions`), or NULL when `changed_only` and the watcher was told
+ * exactly this already. */
 static StoxSipNotify *
 send_notify (StoxWatches           *ws,
              const StoxPresenceEnv *env,
@@ -358,37 +440,28 @@ send_notify (StoxWatches           *ws,
              const char            *reason,
              gboolean               with_body,
              gboolean               force_closed,
+             gboolean               changed_only,
              gint64                 now,
              GPtrArray             *actions)
 {
-  const StoxPresenceInfo *best = with_body ? pair_best (w->pair) : NULL;
-  StoxToken token = stox_presence_env_token (env);
-  g_autofree char *doc = NULL;
+  g_autofree char *doc = watch_document (ws, env, w, with_body, force_closed);
+  guint64 sent = notify_digest (substate, doc);
   guint expires = 0;
   StoxSipNotify *n;
 
+  if (changed_only && sent == w->sent)
+    return NULL;
   if (substate != STOX_SUBSTATE_TERMINATED && w->expires_at > now)
     expires = (guint) ((w->expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
-  if (force_closed || best != NULL)
-    {
-      g_autoptr (StoxPresenceInfo) closed = NULL;
-
-      if (force_closed || best == NULL)
-        {
-          /* §5.3.3: the watcher learns the presentity is gone. */
-          closed = stox_presence_info_new ();
-          closed->available = FALSE;
-          best = closed;
-        }
-      doc = stox_pidf_build (w->entity, best, env->rules);
-    }
-  n = stox_actions_notify (actions, token, w->dialog, substate, reason, expires,
-                           STOX_PIDF_CONTENT_TYPE, g_steal_pointer (&doc));
+  n = stox_actions_notify (actions, stox_presence_env_token (env), w->dialog, substate, reason,
+                           expires, STOX_PIDF_CONTENT_TYPE, g_steal_pointer (&doc));
+  w->sent = sent;
 
   if (w->notify_inflight != 0)
     g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
   w->notify_inflight = n->token;
   w->dirty = FALSE;
+  w->forced = FALSE;
   g_hash_table_insert (ws->watch_by_notify, &w->notify_inflight, w);
   if (substate == STOX_SUBSTATE_TERMINATED)
     {
@@ -402,20 +475,24 @@ send_notify (StoxWatches           *ws,
 
 /* The watcher's current state: pending without a body; active with the
  * PIDF when the XMPP user's presence is known, else without a body
- * (RFC 8048 §5.3: unknown). */
+ * (RFC 8048 §5.3: unknown).  `force`: sent even when it says what the
+ * last one said (RFC 6665 §4.2.1.2: every accepted SUBSCRIBE gets a
+ * NOTIFY); otherwise only a change is.  A watcher waiting for a probe's
+ * answer hears nothing yet (watch_release() sends it). */
 static void
-notify_state (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
-              GPtrArray *actions)
+notify_state (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gboolean force,
+              gint64 now, GPtrArray *actions)
 {
-  if (w->ending)
+  if (w->ending || w->held)
     return;
   if (w->notify_inflight != 0)
     {
       /* At most one NOTIFY in flight; the newest state goes next. */
       w->dirty = TRUE;
+      w->forced = w->forced || force;
       return;
     }
-  send_notify (ws, env, w, w->state, NULL, w->state == STOX_SUBSTATE_ACTIVE, FALSE, now,
+  send_notify (ws, env, w, w->state, NULL, w->state == STOX_SUBSTATE_ACTIVE, FALSE, !force, now,
                actions);
 }
 
@@ -427,7 +504,96 @@ terminate_watch (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, const ch
     return;
   stox_timers_cancel (&w->timer);
   /* A terminated NOTIFY supersedes whatever was waiting. */
-  send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, reason, closed, closed, now, actions);
+  w->held = FALSE;
+  send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, reason, closed, closed, FALSE, now,
+               actions);
+}
+
+/* ---- probes: the XMPP user's whole presence, asked for ----------------- */
+
+/* Watcher `w` hears what its NOTIFY waited for: the first state of a new
+ * or restored dialog, its fetch's one NOTIFY, the state after approval. */
+static void
+watch_release (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
+               GPtrArray *actions)
+{
+  if (!w->held)
+    return;
+  w->held = FALSE;
+  if (w->fetch)
+    /* RFC 6665 §4.4.3: the fetch's one NOTIFY, with what is known now. */
+    send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", TRUE, FALSE, FALSE, now,
+                 actions);
+  else
+    notify_state (ws, env, w, TRUE, now, actions);
+}
+
+/* The probe's answer came (the first presence from the XMPP user after
+ * it), or the wait for one is over: every watcher that waited hears the
+ * state as it is now. */
+static void
+pair_release (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
+              GPtrArray *actions)
+{
+  stox_timers_cancel (&pair->probe_timer);
+  for (GList *l = pair->watches, *next; l != NULL; l = next)
+    {
+      next = l->next;
+      watch_release (ws, env, l->data, now, actions);
+    }
+}
+
+/* Asks the XMPP user's server for the whole current presence (RFC 6121
+ * §4.3: a probe, only once approved, INTERFACE §6) and holds the pair's
+ * waiting watchers' NOTIFYs until the first answer, at most
+ * STOX_WATCH_PROBE_WAIT_MS: a server may answer nothing at all (ejabberd
+ * for an offline user), and the watcher must still hear that she is
+ * offline.  One probe at a time per pair. */
+static void
+pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
+            GPtrArray *actions)
+{
+  if (pair->probe_timer != NULL && pair->probed_link == ws->link)
+    return;
+  stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
+  pair->probed_link = ws->link;
+  stox_timers_arm (ws->timers, &pair->probe_timer, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
+                   now + STOX_WATCH_PROBE_WAIT_MS * 1000);
+}
+
+void
+stox_watch_probe_waited (StoxWatches           *ws,
+                         const StoxPresenceEnv *env,
+                         gpointer               owner,
+                         gint64                 now,
+                         GPtrArray             *actions)
+{
+  /* The handle was cleared by the queue: the table now counts as the
+   * whole picture (pair_fresh()), nothing having come. */
+  pair_release (ws, env, owner, now, actions);
+}
+
+/* An approved watcher's NOTIFY, now or once the XMPP user's presence is
+ * known: never from a table the current link did not refresh. */
+static void
+notify_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
+              GPtrArray *actions)
+{
+  Pair *pair = w->pair;
+
+  if (!env->link_up || pair_fresh (ws, env, pair))
+    {
+      /* Down: what is known now, the probe follows the link (resync). */
+      w->held = FALSE;
+      if (w->fetch)
+        send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", TRUE, FALSE, FALSE, now,
+                     actions);
+      else
+        notify_state (ws, env, w, TRUE, now, actions);
+      return;
+    }
+  w->held = TRUE;
+  pair_probe (ws, env, pair, now, actions);
 }
 
 /* ---- SUBSCRIBE from a SIP watcher (§5.3) ------------------------------- */
@@ -568,26 +734,34 @@ stox_watch_on_subscribe (StoxWatches           *ws,
 
   if (expires == 0)
     {
-      /* A fetch (RFC 6665 §4.4.3): one NOTIFY with what is known. */
-      send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout",
-                   pair->authorized, FALSE, now, actions);
-      if (!pair->authorized)
-        ask_once (ws, env, pair, now, actions);
-      else if (g_hash_table_size (pair->resources) == 0)
-        stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
+      /* A fetch (RFC 6665 §4.4.3): one NOTIFY with the current state,
+       * as notify_fresh() finds it; pending when not approved. */
+      w->fetch = TRUE;
+      if (pair->authorized)
+        notify_fresh (ws, env, w, now, actions);
+      else
+        {
+          send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", FALSE, FALSE, FALSE,
+                       now, actions);
+          ask_once (ws, env, pair, now, actions);
+        }
       return;
     }
 
-  /* RFC 6665 §4.2.1.2: the first NOTIFY right after the 2xx. */
-  notify_state (ws, env, w, now, actions);
   stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
   store_watch (actions, w, FALSE);
   if (!pair->authorized)
-    ask_once (ws, env, pair, now, actions);
-  else if (g_hash_table_size (pair->resources) == 0)
-    /* Approved before: a probe brings the current presence (INTERFACE §6:
-     * probes only once approved). */
-    stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
+    {
+      /* RFC 6665 §4.2.1.2: the first NOTIFY right after the 2xx. */
+      notify_state (ws, env, w, TRUE, now, actions);
+      ask_once (ws, env, pair, now, actions);
+    }
+  else
+    /* Approved before: the first NOTIFY has the current presence, from
+     * the table only when it is known whole, else once a probe's answer
+     * came (RFC 6665 §4.2.1.2 asks for it at once: a short wait, bounded
+     * by STOX_WATCH_PROBE_WAIT_MS, is what it takes to know it). */
+    notify_fresh (ws, env, w, now, actions);
 }
 
 void
@@ -613,15 +787,22 @@ stox_watch_on_refresh (StoxWatches           *ws,
   if (expires == 0)
     {
       /* §5.3.3: closed PIDF, terminated;reason=timeout, and the XMPP
-       * contact hears the watcher has gone. */
-      stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid, "unavailable");
+       * contact hears the watcher has gone (when the link is up: nothing
+       * goes toward XMPP before). */
+      if (env->link_up)
+        stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid,
+                               "unavailable");
       terminate_watch (ws, env, w, "timeout", TRUE, now, actions);
       return;
     }
   w->expires_at = now + expires * G_USEC_PER_SEC;
   stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
-  /* RFC 6665 §4.2.1.2: a refresh is answered with the current state. */
-  notify_state (ws, env, w, now, actions);
+  /* RFC 6665 §4.2.1.2: a refresh is answered with the current state (a
+   * held watcher gets it when the probe's answer comes). */
+  if (w->state == STOX_SUBSTATE_ACTIVE)
+    notify_fresh (ws, env, w, now, actions);
+  else
+    notify_state (ws, env, w, TRUE, now, actions);
   /* RFC 6665 §4.2.1.4: the refresh moved the deadline; a restart must
    * keep the dialog until then. */
   store_watch (actions, w, FALSE);
@@ -648,7 +829,7 @@ stox_watch_on_notify_response (StoxWatches           *ws,
       return TRUE;
     }
   if (w->dirty)
-    notify_state (ws, env, w, now, actions);
+    notify_state (ws, env, w, w->forced, now, actions);
   return TRUE;
 }
 
@@ -702,19 +883,24 @@ stox_watch_on_presence (StoxWatches           *ws,
         stox_actions_store (actions, STOX_STORE_APPROVAL, FALSE, pair->target_jid,
                             pair->watcher_jid);
       pair->authorized = TRUE;
+      /* Approved: now a probe fetches the current presence (INTERFACE
+       * §6), and the watchers' first active NOTIFY carries it — not a
+       * closed one before its answer, which a phone shows as a flicker
+       * Offline → Online.  The server sends the user's presence right
+       * after the subscribed anyway (RFC 6121 §3.1.5). */
       for (GList *l = pair->watches; l != NULL; l = l->next)
         {
           Watch *w = l->data;
 
-          if (w->state == STOX_SUBSTATE_PENDING)
+          if (w->state == STOX_SUBSTATE_PENDING && !w->ending)
             {
               w->state = STOX_SUBSTATE_ACTIVE;
               ws->pending--;
-              notify_state (ws, env, w, now, actions);
+              w->held = TRUE;
             }
         }
-      /* Approved: now a probe fetches the current presence (INTERFACE §6). */
-      stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
+      stox_timers_cancel (&pair->probe_timer);
+      pair_probe (ws, env, pair, now, actions);
       return;
     }
   if (g_strcmp0 (type, "unsubscribed") == 0 || g_strcmp0 (type, "error") == 0)
@@ -725,6 +911,7 @@ stox_watch_on_presence (StoxWatches           *ws,
         stox_actions_store (actions, STOX_STORE_APPROVAL, TRUE, pair->target_jid,
                             pair->watcher_jid);
       pair->authorized = FALSE;
+      stox_timers_cancel (&pair->probe_timer);
       g_hash_table_remove_all (pair->resources);
       for (GList *l = pair->watches, *next; l != NULL; l = next)
         {
@@ -738,14 +925,31 @@ stox_watch_on_presence (StoxWatches           *ws,
   if (type != NULL && g_strcmp0 (type, "unavailable") != 0)
     return;   /* subscribe/unsubscribe/probe toward SIP users go elsewhere */
 
-  g_hash_table_replace (pair->resources, g_strdup (from_resource != NULL ? from_resource : ""),
-                        info_from_stanza (st, from_resource));
+  Said *said = g_new0 (Said, 1);
+  const char *resource = from_resource != NULL ? from_resource : "";
+
+  said->info = info_from_stanza (st, from_resource);
+  said->said = ++ws->said;
+  if (resource[0] == '\0' && !said->info->available)
+    /* The server speaks for the account: no resource is available (RFC
+     * 6121 §4.3.2, a probe's answer). */
+    g_hash_table_remove_all (pair->resources);
+  else if (said->info->available)
+    /* The bare JID's unavailable said no resource was online: not so
+     * any more. */
+    g_hash_table_remove (pair->resources, "");
+  g_hash_table_replace (pair->resources, g_strdup (resource), said);
+
+  /* The first presence after a probe is its answer (the stream keeps
+   * the server's order): who waited for it hears it now. */
+  if (pair->probe_timer != NULL)
+    pair_release (ws, env, pair, now, actions);
   for (GList *l = pair->watches; l != NULL; l = l->next)
     {
       Watch *w = l->data;
 
       if (w->state == STOX_SUBSTATE_ACTIVE)
-        notify_state (ws, env, w, now, actions);
+        notify_state (ws, env, w, FALSE, now, actions);
     }
 }
 
@@ -838,8 +1042,37 @@ stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r)
     }
 }
 
+void
+stox_watch_on_link (StoxWatches *ws, gboolean up)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (!up)
+    return;
+  /* Whatever the pairs' tables hold was heard on an earlier link (or
+   * before a restart): it may have changed meanwhile, unheard.  Every
+   * approved pair that feeds a dialog probes again (batched by
+   * presence.c).  A pair still waiting for approval is asked again only
+   * after a restart (stox_watch_restore()): the server would show the
+   * user the same request once more at every flap. */
+  ws->link++;
+  g_hash_table_iter_init (&iter, ws->pairs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Pair *pair = value;
+
+      if (pair->authorized && pair->watches != NULL)
+        g_hash_table_add (ws->resync, pair);
+    }
+}
+
 guint
-stox_watch_resync (StoxWatches *ws, guint max, GPtrArray *actions)
+stox_watch_resync (StoxWatches           *ws,
+                   const StoxPresenceEnv *env,
+                   guint                  max,
+                   gint64                 now,
+                   GPtrArray             *actions)
 {
   GHashTableIter iter;
   gpointer key;
@@ -854,13 +1087,27 @@ stox_watch_resync (StoxWatches *ws, guint max, GPtrArray *actions)
       if (pair->watches == NULL)
         continue;
       /* Approved: a probe brings the XMPP user's current presence, which
-       * then NOTIFYs the restored dialogs (INTERFACE §6: probes only once
-       * approved).  Not (known to be) approved: a repeated subscribe — a
-       * server answers it with subscribed on the user's behalf when the
-       * contact is already approved (RFC 6121 §3.1.3), so an approval
-       * given while the gateway was down is not lost. */
-      stox_actions_presence (actions, pair->watcher_jid, pair->target_jid,
-                             pair->authorized ? "probe" : "subscribe");
+       * then NOTIFYs the dialogs, restored ones too (INTERFACE §6: probes
+       * only once approved); one that gets no answer (ejabberd, an
+       * offline user) hears closed when the wait is over.  Not (known to
+       * be) approved: a repeated subscribe — a server answers it with
+       * subscribed on the user's behalf when the contact is already
+       * approved (RFC 6121 §3.1.3), so an approval given while the
+       * gateway was down is not lost. */
+      if (pair->authorized)
+        {
+          for (GList *l = pair->watches; l != NULL; l = l->next)
+            {
+              Watch *w = l->data;
+
+              if (w->state == STOX_SUBSTATE_ACTIVE && !w->ending)
+                w->held = TRUE;
+            }
+          stox_timers_cancel (&pair->probe_timer);
+          pair_probe (ws, env, pair, now, actions);
+        }
+      else
+        stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
       sent++;
     }
   return g_hash_table_size (ws->resync);
@@ -878,14 +1125,18 @@ stox_watch_expire (StoxWatches           *ws,
   Watch *w = owner;
 
   /* RFC 8048 §5.3.3 treatment for an expired dialog: closed,
-   * terminated;reason=timeout, unavailable to the contact. */
-  stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid, "unavailable");
+   * terminated;reason=timeout, unavailable to the contact (when the link
+   * is up: nothing goes toward XMPP before). */
+  if (env->link_up)
+    stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid,
+                           "unavailable");
   terminate_watch (ws, env, w, "timeout", TRUE, now, actions);
 }
 
 void
 stox_watch_shutdown (StoxWatches           *ws,
                      const StoxPresenceEnv *env,
+                     gboolean               end_subscriptions,
                      gint64                 now,
                      GPtrArray             *actions)
 {
@@ -900,15 +1151,27 @@ stox_watch_shutdown (StoxWatches           *ws,
     {
       Watch *w = watches->pdata[i];
 
-      /* RFC 6665 §4.1.3 probation: come back later, the gateway restarts. */
-      if (!w->ending)
-        {
-          stox_timers_cancel (&w->timer);
-          StoxSipNotify *n = send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "probation",
-                                          FALSE, FALSE, now, actions);
-          n->retry_after = 30;
-        }
+      if (w->ending)
+        continue;
+      stox_timers_cancel (&w->timer);
+      w->held = FALSE;
+      if (end_subscriptions)
+        /* A gateway being retired (stox.conf(5), on-stop): the dialog
+         * ends, and the watcher is told not to come back (RFC 6665
+         * §4.2.2: noresource) — with closed, so that it does not keep
+         * showing the last state. */
+        send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "noresource",
+                     w->state == STOX_SUBSTATE_ACTIVE, w->state == STOX_SUBSTATE_ACTIVE, FALSE,
+                     now, actions);
+      else if (w->state == STOX_SUBSTATE_ACTIVE)
+        /* A stop that a start follows: the dialog lives on, kept in the
+         * state with its record (real clients never subscribe again
+         * after a terminated NOTIFY), and shows the XMPP user closed
+         * until the next start NOTIFYs her current presence in it.  Sent
+         * even while one is in flight: there is no later. */
+        send_notify (ws, env, w, STOX_SUBSTATE_ACTIVE, NULL, TRUE, TRUE, FALSE, now, actions);
     }
-  /* Nothing is left to resync: the restored dialogs have ended. */
+  /* What is left to resync waits for the next start, which resyncs every
+   * restored dialog anyway. */
   g_hash_table_remove_all (ws->resync);
 }

@@ -12,6 +12,11 @@
 
 G_BEGIN_DECLS
 
+/* How long a watcher's NOTIFY waits for the answer to a probe (a new
+ * dialog when the table is not known whole, the approval, a restart):
+ * some servers never answer one for an offline user. */
+#define STOX_WATCH_PROBE_WAIT_MS 2000
+
 /* Shorter SUBSCRIBEs get 423 (RFC 6665 §4.2.1.1). */
 #define STOX_WATCH_MIN_EXPIRES 60
 /* Longer ones are shortened to this. */
@@ -93,13 +98,36 @@ void stox_watch_restore (StoxWatches           *ws,
 /* Start-up: an APPROVAL record; the pair's restored dialogs turn active. */
 void stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r);
 
-/* Up to `max` restored (watcher, XMPP user) pairs ask the XMPP side for
- * the current state.  Returns how many pairs still wait. */
-guint stox_watch_resync (StoxWatches *ws, guint max, GPtrArray *actions);
+/* STOX_PRESENCE_TIMER_PROBE_WAIT fired for `owner`: no answer to the
+ * probe; the waiting watchers hear what is known. */
+void stox_watch_probe_waited (StoxWatches           *ws,
+                              const StoxPresenceEnv *env,
+                              gpointer               owner,
+                              gint64                 now,
+                              GPtrArray             *actions);
 
-/* Graceful stop: every dialog ends with terminated;reason=probation. */
+/* The XMPP link came up (`up`) or went down.  Up: what the pairs hold
+ * is no longer known current, and every approved pair with dialogs is
+ * to be probed again (stox_watch_resync()). */
+void stox_watch_on_link (StoxWatches *ws, gboolean up);
+
+/* Up to `max` (watcher, XMPP user) pairs, restored ones or the approved
+ * ones with dialogs after a link came up, ask the XMPP side for the
+ * current state.  Returns how many pairs still wait. */
+guint stox_watch_resync (StoxWatches           *ws,
+                         const StoxPresenceEnv *env,
+                         guint                  max,
+                         gint64                 now,
+                         GPtrArray             *actions);
+
+/* Graceful stop.  Every active dialog gets a NOTIFY that keeps it
+ * active and shows the XMPP user closed; dialogs and records stay for
+ * the next start.  `end_subscriptions` (a gateway being retired): every
+ * dialog ends instead, terminated;reason=noresource, and its record
+ * goes. */
 void stox_watch_shutdown (StoxWatches           *ws,
                           const StoxPresenceEnv *env,
+                          gboolean               end_subscriptions,
                           gint64                 now,
                           GPtrArray             *actions);
 

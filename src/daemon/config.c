@@ -64,7 +64,7 @@ static const struct
   { "xmpp", { "component", "server", "port", "secret", "secret-file", "max-stanza-size", NULL } },
   { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir",
                  "max-subscriptions-per-source", "max-subscriptions-per-watcher",
-                 "max-subscriptions-per-user", NULL } },
+                 "max-subscriptions-per-user", "on-stop", NULL } },
   { "metrics", { "listen", NULL } },
 };
 
@@ -736,6 +736,20 @@ read_gateway (Checker *c, GKeyFile *kf, StoxConfig *cfg)
     {
       g_free (cfg->state_dir);
       cfg->state_dir = resolve_path (c, v);
+    }
+  g_clear_pointer (&v, g_free);
+
+  /* What a stop does to the subscriptions (stoxd(8), SIGNALS). */
+  v = get_value (c, kf, g, "on-stop", NULL);
+  if (v)
+    {
+      if (g_str_equal (v, "keep-subscriptions"))
+        cfg->end_subscriptions_on_stop = FALSE;
+      else if (g_str_equal (v, "end-subscriptions"))
+        cfg->end_subscriptions_on_stop = TRUE;
+      else
+        key_problem (c, g, "on-stop", "'%s' is neither keep-subscriptions nor "
+                     "end-subscriptions%s", v, hint (v));
     }
 }
 

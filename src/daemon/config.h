@@ -81,6 +81,8 @@ typedef struct
   guint  max_subscriptions_per_source;
   guint  max_subscriptions_per_watcher;
   guint  max_subscriptions_per_user;
+  gboolean end_subscriptions_on_stop; /* on-stop = end-subscriptions
+                                       * (default keep-subscriptions) */
 
   /* [metrics] */
   char  *metrics_listen;       /* as written; NULL: no listener (default) */

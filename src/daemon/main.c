@@ -211,7 +211,9 @@ on_stop_signal (gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
   d->stopping = TRUE;
-  g_info ("stopping");
+  g_info (d->config->end_subscriptions_on_stop
+          ? "stopping: ending every subscription ([gateway] on-stop = end-subscriptions)"
+          : "stopping: subscriptions are kept for the next start");
   stox_notify ("STOPPING=1");
   /* Core goodbyes first, while both links are still up. */
   stox_runner_shutdown (d->runner);
@@ -383,6 +385,7 @@ main (int argc, char **argv)
     .max_subscriptions_per_source = d.config->max_subscriptions_per_source,
     .max_subscriptions_per_watcher = d.config->max_subscriptions_per_watcher,
     .max_subscriptions_per_user = d.config->max_subscriptions_per_user,
+    .end_subscriptions_on_stop = d.config->end_subscriptions_on_stop,
   };
   d.gw = stox_gateway_new (&gw_config, d.rules, &error);
   if (d.gw == NULL)

@@ -27,6 +27,8 @@ EXTRA_DIST += tests/e2e/stoxtest.py
 TESTS += tests/e2e/test-kamailio.py
 dist_check_SCRIPTS += tests/e2e/test-kamailio.py
 EXTRA_DIST += tests/e2e/kamailio.py
+# kamailio.py runs the deployment guide's example itself
+EXTRA_DIST += docs/examples/kamailio-stox.cfg
 
 # Presence end to end (issue 4, INTERFACE.md §6): SIP watcher -> XMPP user,
 # XMPP user -> SIP user (a scripted presence server), and both through a

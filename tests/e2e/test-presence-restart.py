@@ -11,18 +11,25 @@ and the same state-dir.
   set-up: bob follows alice@sip.test (SUBSCRIBE -> 200, NOTIFY active open
   "before"); romeo SUBSCRIBEs to juliet@xmpp.test, juliet approves, romeo's
   dialog is active with her presence.
-  SIGTERM: romeo gets NOTIFY terminated;reason=probation with retry-after,
-  alice's dialog SUBSCRIBE Expires: 0, bob unavailable from alice; exit 0
-  within 5 s.  Start again: a new SUBSCRIBE for alice from
-  sip:bob@xmpp.test (new Call-ID) -> NOTIFY "after" reaches bob; romeo
-  SUBSCRIBEs again -> the first NOTIFY is active (the approval was kept; no
-  new subscribe to juliet); juliet's next status reaches romeo.
-  SIGKILL: start again -> the follow is re-established; romeo's dialog is
-  KEPT: a NOTIFY with juliet's current presence arrives in it (same
-  Call-ID and tags, CSeq above every earlier one), a refresh in it gets
-  200, juliet's next status reaches it; a new SUBSCRIBE from romeo is a
-  second dialog, both get juliet's updates, and the last SIGTERM ends both.
-  Finally: state-dir/stox.db exists and --check-config passes.
+  SIGTERM (stoxd(8) SIGNALS): romeo's dialog gets a NOTIFY that keeps it
+  active and shows juliet closed, alice's dialog gets NO SUBSCRIBE
+  Expires: 0, bob gets unavailable from alice; exit 0 within 5 s.  Start
+  again: with no action of romeo, his OLD dialog gets juliet's current
+  presence; a new SUBSCRIBE for alice from sip:bob@xmpp.test (new
+  Call-ID) -> NOTIFY "after" reaches bob; a second SUBSCRIBE from romeo
+  is active at once (the approval was kept; no new subscribe to juliet);
+  juliet's next status reaches both dialogs.
+  SIGKILL: start again -> the follow is re-established; romeo's dialogs
+  are KEPT: a NOTIFY with juliet's current presence arrives in each (same
+  Call-ID and tags, CSeq above every earlier one), a refresh in one gets
+  200, juliet's next status reaches them; a new SUBSCRIBE from romeo is
+  one more dialog; SIGTERM keeps all three again.
+  Retire (on-stop = end-subscriptions): a stoxd started with it on the
+  same state-dir brings the dialogs back, then its SIGTERM ends every
+  subscription on the wire (terminated;reason=noresource with closed in
+  each of romeo's dialogs, SUBSCRIBE Expires: 0 in bob's dialog to alice,
+  unavailable to bob) and leaves no watcher dialog in stox.db.
+  Finally: --check-config passes.
 """
 
 import asyncio
@@ -163,32 +170,35 @@ async def main(t):
          briefs(ua.requests_since(mark, "NOTIFY")))
     await asyncio.sleep(0.3)   # the store is written when the loop is idle
 
-    # -- 2. graceful restart --------------------------------------------------
+    # -- 2. graceful restart: the subscriptions are kept -------------------
     mark = ua.mark()
     bmark = bob.mark()
     t_term = time.monotonic()
     stop = asyncio.ensure_future(sd1.stop())
-    fin = await next_notify(rcid1, mark, timeout=6, pred=lambda r: st.substate(r)[0] == "terminated")
-    end = await ua.wait_request("SUBSCRIBE", lambda r: r.get("call-id") == s1.get("call-id"), timeout=6, start=mark)
+    kept_n = await next_notify(rcid1, mark, timeout=6)
     code, secs = await stop
     exited = t_term + secs
-    state = st.substate(fin)
-    ra = state[1].get("retry-after", "")
-    t.ok(fin is not None and state[1].get("reason") == "probation" and ra.isdigit() and int(ra) > 0
-         and rd1.matches(fin) and fin.received_at <= exited,
-         "SIGTERM: romeo's dialog gets NOTIFY terminated;reason=probation;retry-after=%s before stoxd exits" % ra,
+    await asyncio.sleep(0.5)   # anything stoxd sent before it exited has arrived
+    state = st.substate(kept_n)
+    t.ok(kept_n is not None and state[0] == "active" and rd1.matches(kept_n)
+         and (st.pidf_info(kept_n.body) or {}).get("basic") == ["closed"] and kept_n.received_at <= exited
+         and not [r for r in ua.requests_since(mark, "NOTIFY")
+                  if r.get("call-id") == rcid1 and st.substate(r)[0] == "terminated"],
+         "SIGTERM: romeo's dialog gets a NOTIFY that keeps it active and shows juliet closed, before stoxd "
+         "exits, and none that ends it",
          "%s\n(stoxd exited %.2fs after SIGTERM)" % (briefs(ua.requests_since(mark, "NOTIFY")), secs))
-    t.ok(end is not None and expires_of(end) == 0 and d1.matches(end) and end.received_at <= exited,
-         "SIGTERM: alice's UA gets SUBSCRIBE Expires: 0 in bob's dialog (Call-ID, tags) before stoxd exits",
-         "%s\nall requests since SIGTERM:\n%s" % (brief(end), briefs(ua.requests_since(mark))))
+    unsub = [r for r in ua.requests_since(mark, "SUBSCRIBE") if r.get("call-id") == s1.get("call-id")]
+    t.ok(not unsub, "SIGTERM: no SUBSCRIBE (Expires: 0) in bob's dialog to alice: the subscription is kept",
+         "%s\nall requests since SIGTERM:\n%s" % (briefs(unsub), briefs(ua.requests_since(mark))))
     u = await bob.expect(presence_from("alice", lambda s: s.type == "unavailable"), kind="presence",
                          start=bmark, timeout=2)
     t.ok(u is not None, "SIGTERM: bob receives unavailable from alice", "bob got: %r" % bob.since(bmark, kind=None))
     t.ok(code == 0 and secs <= 5.0, "stoxd exits 0 within 5 s (%.2fs)" % secs,
          "exit %r after %.2fs\n%s" % (code, secs, sd1.log_tail(30)))
     db = os.path.join(sd1.state_dir, "stox.db")
-    t.ok(os.path.isfile(db) and os.path.getsize(db) > 0, "state-dir/stox.db is there after the stop",
-         repr(sorted(os.listdir(sd1.state_dir))))
+    t.ok(st.stored_watch_dialogs(sd1.state_dir) == (1, 1),
+         "state-dir/stox.db keeps romeo's dialog after the stop (WATCH record and SIP state)",
+         "(records, sip_dialogs) = %r" % (st.stored_watch_dialogs(sd1.state_dir),))
 
     mark = ua.mark()
     bmark = bob.mark()
@@ -205,6 +215,11 @@ async def main(t):
     if s2 is None:
         raise st.BailOut("the follow did not come back; the rest depends on it")
     await sd2.wait_ready(15, ua=ua)
+    back = await next_notify(rcid1, mark, timeout=8,
+                             pred=lambda r: (st.pidf_info(r.body) or {}).get("basic") == ["open"])
+    t.ok(back is not None and rd1.matches(back) and st.substate(back)[0] == "active",
+         "after the new start, with no action of romeo, his OLD dialog gets NOTIFY active with juliet's "
+         "presence (open)", "all NOTIFYs since the start:\n%s" % briefs(ua.requests_since(mark, "NOTIFY")))
     d2 = peer.dialog(s2)
     n = await d2.notify("active;expires=120", st.pidf_doc(ALICE_URI, "open", "after", tuple_id="desk"))
     av = await bob.expect(presence_from("alice", lambda s: s.type is None and s.child_text("status") == "after"),
@@ -226,7 +241,7 @@ async def main(t):
     rcid2 = sub.request.get("call-id")
     first = await next_notify(rcid2, mark, timeout=3)
     t.ok(sub.code == 200 and first is not None and st.substate(first)[0] == "active",
-         "romeo SUBSCRIBEs again after probation -> 200 and the first NOTIFY is active (approval restored)",
+         "a second SUBSCRIBE from romeo -> 200 and the first NOTIFY is active (approval restored)",
          "%r\n%s" % (sub, briefs(ua.requests_since(mark, "NOTIFY"))))
     if sub.code != 200:
         raise st.BailOut("romeo's new SUBSCRIBE not accepted (%r)" % sub)
@@ -240,14 +255,16 @@ async def main(t):
                                                              juliet.since(jmark, kind=None)))
     mark = ua.mark()
     juliet.send_raw('<presence xmlns="jabber:client"><show>away</show><status>after restart</status></presence>')
-    ch = await next_notify(rcid2, mark, pred=lambda r: "after restart" in notes_of(r))
-    t.ok(ch is not None and st.substate(ch)[0] == "active",
-         "juliet changes her status -> romeo gets NOTIFY active with note 'after restart'",
-         briefs(ua.requests_since(mark, "NOTIFY")))
+    ch = {}
+    for cid in (rcid1, rcid2):
+        ch[cid] = await next_notify(cid, mark, pred=lambda r: "after restart" in notes_of(r))
+    t.ok(all(ch.values()) and all(st.substate(m)[0] == "active" for m in ch.values()),
+         "juliet changes her status -> both of romeo's dialogs (the kept one and the new one) get NOTIFY "
+         "active with note 'after restart'", briefs(ua.requests_since(mark, "NOTIFY")))
 
     # -- 3. crash restart ---------------------------------------------------
-    t.ok(await st.wait_watch_stored(sd2.state_dir, 1),
-         "romeo's dialog is in stox.db, both halves (WATCH record and SIP state), before the crash",
+    t.ok(await st.wait_watch_stored(sd2.state_dir, 2),
+         "romeo's two dialogs are in stox.db, both halves (WATCH record and SIP state), before the crash",
          "(records, sip_dialogs) = %r" % (st.stored_watch_dialogs(sd2.state_dir),))
     seqs = [r.cseq_num for r in ua.requests_since(0, "NOTIFY") if r.get("call-id") == rcid2]
     code, secs = await sd2.stop(sig=signal.SIGKILL)
@@ -276,8 +293,8 @@ async def main(t):
     else:
         t.ok(False, "NOTIFY 'after crash' -> bob sees it", "no SUBSCRIBE to answer")
 
-    # romeo's dialog survived the crash: stoxd probes juliet once the
-    # component is up and NOTIFYs her presence in the OLD dialog.
+    # romeo's dialogs survived the crash: stoxd probes juliet once the
+    # component is up and NOTIFYs her presence in the OLD dialogs.
     kept = await next_notify(rcid2, mark, timeout=6,
                              pred=lambda r: "after restart" in notes_of(r))
     t.ok(kept is not None and rd2.matches(kept) and st.substate(kept)[0] == "active"
@@ -285,6 +302,9 @@ async def main(t):
          "after the crash romeo's pre-crash dialog gets NOTIFY active with juliet's presence "
          "(same Call-ID and tags, CSeq %s > %s)" % (kept.cseq_num if kept else "?", max(seqs) if seqs else "?"),
          "%s\nall NOTIFYs since the start:\n%s" % (brief(kept), briefs(ua.requests_since(mark, "NOTIFY"))))
+    kept1 = await next_notify(rcid1, mark, timeout=3, pred=lambda r: "after restart" in notes_of(r))
+    t.ok(kept1 is not None and rd1.matches(kept1),
+         "... and so does the dialog kept since the first stoxd", briefs(ua.requests_since(mark, "NOTIFY")))
     mark = ua.mark()
     ref = await rd2.request("SUBSCRIBE", [("Event", "presence"), ("Accept", PIDF_CT), ("Expires", "600")])
     rn = await next_notify(rcid2, mark, timeout=3)
@@ -298,7 +318,7 @@ async def main(t):
     rcid3 = sub.request.get("call-id")
     first = await next_notify(rcid3, mark, timeout=3)
     t.ok(sub.code == 200 and first is not None and st.substate(first)[0] == "active",
-         "a new SUBSCRIBE from romeo is a second dialog -> 200 and the first NOTIFY is active at once",
+         "a new SUBSCRIBE from romeo is a third dialog -> 200 and the first NOTIFY is active at once",
          "%r\n%s" % (sub, briefs(ua.requests_since(mark, "NOTIFY"))))
     await asyncio.sleep(0.3)
     mark = ua.mark()
@@ -313,22 +333,77 @@ async def main(t):
          "juliet is not asked again (the approval and the dialog were kept)",
          "juliet got: %r" % juliet.since(jmark, kind=None))
 
-    # -- 4. state file, configuration -----------------------------------------
-    t.ok(os.path.isfile(db) and os.path.getsize(db) > 0, "state-dir/stox.db exists (%d bytes)"
-         % (os.path.getsize(db) if os.path.isfile(db) else -1), repr(sorted(os.listdir(sd1.state_dir))))
-    rc, out = await st.run_stoxd(["-c", sd3.config, "--check-config"])
-    t.eq(rc, 0, "--check-config on the configuration (same state-dir) -> exit 0", out)
+    # -- 4. SIGTERM keeps them all; a retiring stoxd ends them ----------------
+    rd3 = st.Dialog.uac(ua, sub)
+    rcids = (rcid1, rcid2, rcid3)
+    t.ok(await st.wait_watch_stored(sd3.state_dir, 3),
+         "romeo's three dialogs are in stox.db", "(records, sip_dialogs) = %r"
+         % (st.stored_watch_dialogs(sd3.state_dir),))
     mark = ua.mark()
     code, secs = await sd3.stop()
-    t.ok(code == 0 and secs <= 5.0, "the last stoxd exits 0 on SIGTERM within 5 s (%.2fs)" % secs,
+    t.ok(code == 0 and secs <= 5.0, "SIGTERM: stoxd exits 0 within 5 s (%.2fs)" % secs,
          "exit %r\n%s" % (code, sd3.log_tail(30)))
-    ends = {cid for cid in (rcid2, rcid3)
-            if any(r.get("call-id") == cid and st.substate(r)[0] == "terminated"
-                   for r in ua.requests_since(mark, "NOTIFY"))}
-    t.ok(ends == {rcid2, rcid3}, "SIGTERM ends both of romeo's dialogs (NOTIFY terminated in each)",
-         briefs(ua.requests_since(mark, "NOTIFY")))
+    await asyncio.sleep(0.5)
+    ns = ua.requests_since(mark, "NOTIFY")
+    kept = {cid for cid in rcids
+            if any(r.get("call-id") == cid and st.substate(r)[0] == "active" for r in ns)
+            and not any(r.get("call-id") == cid and st.substate(r)[0] == "terminated" for r in ns)}
+    t.ok(kept == set(rcids), "SIGTERM keeps all three of romeo's dialogs (NOTIFY active in each, none "
+         "terminated)", briefs(ns))
+    t.ok(st.stored_watch_dialogs(sd3.state_dir) == (3, 3), "... and stox.db still holds them",
+         "(records, sip_dialogs) = %r" % (st.stored_watch_dialogs(sd3.state_dir),))
+
+    mark = ua.mark()
+    bmark = bob.mark()
+    sd4 = st.Stoxd(t, prosody=pros, proxy_port=ua.port, sip_port=sd1.sip_port, state_dir=sd1.state_dir,
+                   name="stoxd-4", overrides={("gateway", "on-stop"): "end-subscriptions"})
+    sd4.start()
+    s4 = await ua.wait_request("SUBSCRIBE", alice_subscribe(lambda r: expires_of(r) != 0), timeout=6, start=mark)
+    await sd4.wait_ready(15, ua=ua)
+    if s4 is not None:
+        await peer.dialog(s4).notify("active;expires=120", st.pidf_doc(ALICE_URI, "open", "retiring",
+                                                                       tuple_id="desk"))
+    av = await bob.expect(presence_from("alice", lambda s: s.type is None and s.child_text("status") == "retiring"),
+                          kind="presence", start=bmark, timeout=6)
+    back = {cid: await next_notify(cid, mark, timeout=6, pred=lambda r: st.substate(r)[0] == "active"
+                                   and "after crash" in notes_of(r)) for cid in rcids}
+    t.ok(s4 is not None and av is not None and all(back.values()),
+         "a stoxd with on-stop = end-subscriptions on the same state-dir: bob follows alice again and "
+         "romeo's three dialogs get juliet's presence", "%s\nbob got: %r\n%s" % (
+             brief(s4), bob.since(bmark, kind=None), briefs(ua.requests_since(mark, "NOTIFY"))))
+
+    mark = ua.mark()
+    bmark = bob.mark()
+    code, secs = await sd4.stop()
+    t.ok(code == 0 and secs <= 5.0, "retire: SIGTERM -> exit 0 within 5 s (%.2fs)" % secs,
+         "exit %r\n%s" % (code, sd4.log_tail(30)))
+    await asyncio.sleep(0.5)
+    ns = ua.requests_since(mark, "NOTIFY")
+    ended = {}
+    for cid in rcids:
+        ended[cid] = next((r for r in ns if r.get("call-id") == cid and st.substate(r)[0] == "terminated"), None)
+    t.ok(all(m is not None and st.substate(m)[1].get("reason") == "noresource"
+             and (st.pidf_info(m.body) or {}).get("basic") == ["closed"] for m in ended.values())
+         and rd1.matches(ended[rcid1]) and rd3.matches(ended[rcid3]),
+         "retire: each of romeo's dialogs gets NOTIFY terminated;reason=noresource with closed", briefs(ns))
+    end = [r for r in ua.requests_since(mark, "SUBSCRIBE") if s4 is not None and r.get("call-id") == s4.get("call-id")]
+    t.ok(end and expires_of(end[0]) == 0 and peer.dialog(s4).matches(end[0]),
+         "retire: alice's UA gets SUBSCRIBE Expires: 0 in bob's dialog",
+         "%s\nall requests since SIGTERM:\n%s" % (briefs(end), briefs(ua.requests_since(mark))))
+    u = await bob.expect(presence_from("alice", lambda s: s.type == "unavailable"), kind="presence",
+                         start=bmark, timeout=2)
+    t.ok(u is not None, "retire: bob receives unavailable from alice", "bob got: %r" % bob.since(bmark, kind=None))
+    t.ok(st.stored_watch_dialogs(sd4.state_dir) == (0, 0),
+         "retire: no watcher dialog is left in stox.db (WATCH records, SIP state)",
+         "(records, sip_dialogs) = %r" % (st.stored_watch_dialogs(sd4.state_dir),))
+    t.ok("ending every subscription" in sd4.log_text(), "retire: the journal says the stop ends every "
+         "subscription", sd4.log_tail(20))
+
+    # -- 5. configuration ---------------------------------------------------
+    rc, out = await st.run_stoxd(["-c", sd4.config, "--check-config"])
+    t.eq(rc, 0, "--check-config on the configuration with on-stop = end-subscriptions -> exit 0", out)
     t.ok(not ua.errors, "no unparsable SIP from stoxd", "\n".join(ua.errors))
     t.diag("total %.1fs" % (time.monotonic() - t0))
 
 
-st.run(main)
+st.run(main, timeout=110)

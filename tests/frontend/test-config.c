@@ -173,6 +173,7 @@ field (const StoxConfig *c, const char *name)
   NUM (max_subscriptions_per_source);
   NUM (max_subscriptions_per_watcher);
   NUM (max_subscriptions_per_user);
+  NUM (end_subscriptions_on_stop);
 #undef STR
 #undef NUM
 #undef STRV
@@ -354,6 +355,11 @@ static const GoodRow good_rows[] = {
     "xmpp_domains", "example.org,b.example,c.example" },
   { "state-dir", BASE "[gateway]\nstate-dir = /var/lib/stox-2\n", "state_dir",
     "/var/lib/stox-2" },
+  { "on-stop-default", BASE, "end_subscriptions_on_stop", "0" },
+  { "on-stop-keep", BASE "[gateway]\non-stop = keep-subscriptions\n",
+    "end_subscriptions_on_stop", "0" },
+  { "on-stop-end", BASE "[gateway]\non-stop = end-subscriptions\n",
+    "end_subscriptions_on_stop", "1" },
 
   /* Syntax that GKeyFile and the scan both accept. */
   { "comments-blank-lines", "# top\n\n[sip]\n  # indented comment\n\ndomain=sip.example.com\n"
@@ -443,6 +449,8 @@ static const BadRow bad_rows[] = {
   { "unknown-key", SIP "bogus = 1\n" XMPP, INVALID, "@F: [sip] bogus: unknown key" },
   { "key-in-wrong-group", SIP "[xmpp]\nsecret = x\nbounce-wait = 1\n", INVALID,
     "@F: [xmpp] bounce-wait: unknown key" },
+  { "on-stop-bogus", BASE "[gateway]\non-stop = retire\n", INVALID,
+    "@F: [gateway] on-stop: 'retire' is neither keep-subscriptions nor end-subscriptions" },
   { "group-case", BASE "[SIP]\nlisten = sip:*\n", INVALID, "@F: [SIP]: unknown group" },
 
   /* [sip] domain */

@@ -776,6 +776,33 @@ test_xmpp_message_to_sip (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->actions->len, ==, 0);
 }
 
+/* RFC 7572 §4 Table 1 note 1: the sender's resource is the ;gr= of the
+ * From; "message-gr off" (stox-rules(5)) leaves it out, for SIP clients
+ * that show it or open a second conversation for it. */
+static void
+test_xmpp_message_gr_rule (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) st = chat_new ("hi", STOX_CHAT_STATE_NONE);
+  g_autoptr (StoxStanza) typing = chat_new (NULL, STOX_CHAT_STATE_COMPOSING);
+  g_autoptr (GError) error = NULL;
+
+  stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+  g_assert_cmpstr (take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.from_uri, ==,
+                   "sip:bob@xmpp.test;gr=laptop");
+  clear (f);
+
+  g_assert_true (stox_rules_parse (f->rules, "90-local.rules", "message-gr off\n", 15, &error));
+  g_assert_no_error (error);
+  stox_gateway_set_rules (f->gw, f->rules);
+  stox_gateway_on_stanza (f->gw, st, T0 + MS, f->actions);
+  stox_gateway_on_stanza (f->gw, typing, T0 + MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 2);
+  g_assert_cmpstr (take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.from_uri, ==,
+                   "sip:bob@xmpp.test");
+  g_assert_cmpstr (take (f, 1, STOX_ACTION_SIP_MESSAGE)->u.message.from_uri, ==,
+                   "sip:bob@xmpp.test");
+}
+
 static void
 test_xmpp_success_is_silent (Fixture *f, gconstpointer data)
 {
@@ -969,6 +996,84 @@ count_kind (Fixture *f, StoxActionKind kind)
   for (guint i = 0; i < f->actions->len; i++)
     n += ((StoxAction *) f->actions->pdata[i])->kind == kind;
   return n;
+}
+
+/* INTERFACE.md §5: a chat state the SIP side refuses is never bounced to
+ * the XMPP user; after 415 (or 405, 501) no isComposing goes to that SIP
+ * user for STOX_IM_ISCOMPOSING_REFUSED_S, while messages with a body do
+ * (and their own refusals still come back).  Other failures stop
+ * nothing. */
+static void
+test_xmpp_chat_state_refused (Fixture *f, gconstpointer data)
+{
+  const gint64 hold = (gint64) STOX_IM_ISCOMPOSING_REFUSED_S * G_USEC_PER_SEC;
+  static const guint refusing[] = { 415, 405, 501 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (refusing); i++)
+    {
+      g_autoptr (StoxStanza) composing = chat_new (NULL, STOX_CHAT_STATE_COMPOSING);
+      g_autoptr (StoxStanza) paused = chat_new (NULL, STOX_CHAT_STATE_PAUSED);
+      g_autoptr (StoxStanza) text = chat_new ("still there?", STOX_CHAT_STATE_ACTIVE);
+      gint64 t = T0 + (gint64) i * 2 * hold;
+
+      g_test_message ("status %u", refusing[i]);
+      stox_gateway_on_stanza (f->gw, composing, t, f->actions);
+      StoxSipResponse resp = { .token = take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.token,
+                               .status = refusing[i], .phrase = (char *) "No" };
+      clear (f);
+      stox_gateway_on_sip_response (f->gw, &resp, t + MS, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 0);            /* no <message type=error> */
+
+      /* For an hour: neither paused nor a new composing goes out. */
+      stox_gateway_on_stanza (f->gw, paused, t + 2 * MS, f->actions);
+      stox_gateway_on_stanza (f->gw, composing, t + 61 * G_USEC_PER_SEC, f->actions);
+      stox_gateway_on_stanza (f->gw, composing, t + MS + hold - 1, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 0);
+      /* A message with a body does, and its refusal comes back. */
+      stox_gateway_on_stanza (f->gw, text, t + 3 * MS, f->actions);
+      g_assert_cmpstr (take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.content_type, ==,
+                       "text/plain;charset=UTF-8");
+      StoxSipResponse bounced = { .token = take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.token,
+                                  .status = 415, .phrase = (char *) "No" };
+      clear (f);
+      stox_gateway_on_sip_response (f->gw, &bounced, t + 4 * MS, f->actions);
+      g_assert_cmpstr (take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza->type, ==, "error");
+      clear (f);
+
+      /* The hour is over (the memory goes with its deadline): composing
+       * is tried again. */
+      g_assert_cmpint (stox_gateway_next_deadline (f->gw), <=, t + MS + hold);
+      stox_gateway_on_timer (f->gw, t + MS + hold, f->actions);
+      clear (f);
+      stox_gateway_on_stanza (f->gw, composing, t + MS + hold, f->actions);
+      g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_MESSAGE), ==, 1);
+      resp.token = take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.token;
+      resp.status = 200;
+      clear (f);
+      stox_gateway_on_sip_response (f->gw, &resp, t + MS + hold, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 0);
+    }
+
+  /* A failure that does not say "not supported" (the user is offline):
+   * not bounced either, and the next chat state is sent. */
+  {
+    g_autoptr (StoxStanza) composing = chat_new (NULL, STOX_CHAT_STATE_COMPOSING);
+    g_autoptr (StoxStanza) paused = chat_new (NULL, STOX_CHAT_STATE_PAUSED);
+    gint64 t = T0 + 10 * hold;
+
+    g_free (composing->to);
+    composing->to = g_strdup ("carol@sip.test");
+    g_free (paused->to);
+    paused->to = g_strdup ("carol@sip.test");
+    stox_gateway_on_stanza (f->gw, composing, t, f->actions);
+    StoxSipResponse resp = { .token = take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.token,
+                             .status = 480, .phrase = (char *) "Temporarily Unavailable" };
+    clear (f);
+    stox_gateway_on_sip_response (f->gw, &resp, t + MS, f->actions);
+    g_assert_cmpuint (f->actions->len, ==, 0);
+    stox_gateway_on_stanza (f->gw, paused, t + 2 * MS, f->actions);
+    g_assert_cmpuint (count_kind (f, STOX_ACTION_SIP_MESSAGE), ==, 1);
+  }
 }
 
 /* A chat state the gateway refuses (overloaded: resource-constraint) was
@@ -1471,6 +1576,8 @@ main (int argc, char **argv)
   ADD ("xmpp/chat-states", test_xmpp_chat_states);
   ADD ("xmpp/chat-states/body-resets", test_xmpp_body_resets_composing);
   ADD ("xmpp/chat-states/memory", test_xmpp_chat_state_memory);
+  ADD ("xmpp/chat-states/refused", test_xmpp_chat_state_refused);
+  ADD ("xmpp/message/gr-rule", test_xmpp_message_gr_rule);
   ADD ("xmpp/iq/readiness", test_iq_readiness);
   ADD ("xmpp/iq/disco-chat-states", test_iq_disco_chat_states);
   ADD ("shutdown/answers-held", test_shutdown_answers_held);

@@ -950,6 +950,31 @@ test_empty_body (void)
 
 /* No tuple, or none with <basic>: the bare JID, unavailable, with the
  * document's notes. */
+/* A <basic> that is neither open nor closed (baresip's "unknown", a
+ * typo, an empty one) says nothing, like a missing one: that tuple gives
+ * no presence, the others do, and the document is not refused. */
+static void
+test_basic_other (void)
+{
+  static const char *const values[] = { "unknown", "busy", "OPEN", "" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      g_autofree char *doc = g_strdup_printf (
+        HEAD "<tuple id='a'><status><basic>%s</basic></status></tuple>"
+        TUPLE ("b", "open", "<note>here</note>") TAIL, values[i]);
+      g_autoptr (GPtrArray) infos = parse_ok (doc, 0, NULL);
+      const StoxPresenceInfo *b;
+
+      g_test_message ("<basic>%s</basic>", values[i]);
+      g_assert_cmpuint (infos->len, ==, 1);
+      b = infos->pdata[0];
+      g_assert_cmpstr (b->resource, ==, "b");
+      g_assert_true (b->available);
+      g_assert_cmpstr (status_text (b, 0), ==, "here");
+    }
+}
+
 static void
 test_no_tuples (void)
 {
@@ -957,6 +982,8 @@ test_no_tuples (void)
     DOC ("<note>Gone fishing</note>"),
     DOC ("<tuple id='x'><status><foo xmlns='urn:x'/></status></tuple><note>Gone fishing</note>"),
     DOC ("<note>Gone fishing</note>" PERSON ("<rpid:away/>")),
+    /* baresip 1.0's first PUBLISH, as Kamailio NOTIFYs it */
+    DOC (TUPLE ("x", "unknown", "") "<note>Gone fishing</note>"),
   };
   g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
 
@@ -1434,9 +1461,9 @@ static const BadDoc bad_docs[] = {
                        "<basic>closed</basic></status></tuple>"), 0, "two <status>" },
   { "two-basic", DOC ("<tuple id='t1'><status><basic>open</basic><basic>closed</basic>"
                       "</status></tuple>"), 0, "two <basic>" },
-  { "basic-busy", DOC (TUPLE ("t1", "busy", "")), 0, "neither open nor closed" },
-  { "basic-upper", DOC (TUPLE ("t1", "OPEN", "")), 0, "neither open nor closed" },
-  { "basic-empty", DOC (TUPLE ("t1", "", "")), 0, "neither open nor closed" },
+  /* a second <basic> is refused even when the first said nothing */
+  { "two-basic-after-other", DOC ("<tuple id='t1'><status><basic>unknown</basic><basic>open"
+                                  "</basic></status></tuple>"), 0, "two <basic>" },
   { "duplicate-tuple-id", DOC (TUPLE ("t1", "open", "") TUPLE ("t1", "closed", "")), 0,
     "two tuples" },
 };
@@ -1906,6 +1933,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pidf/parse/all-closed", test_all_closed);
   g_test_add_func ("/pidf/parse/empty-body", test_empty_body);
   g_test_add_func ("/pidf/parse/no-tuples", test_no_tuples);
+  g_test_add_func ("/pidf/parse/basic-other", test_basic_other);
   g_test_add_func ("/pidf/parse/lang", test_lang);
   g_test_add_func ("/pidf/parse/utf16", test_utf16);
   for (gsize i = 0; i < G_N_ELEMENTS (wild); i++)

@@ -25,7 +25,7 @@ typedef struct
 } Fixture;
 
 static void
-fixture_setup_with (Fixture *f, guint max_pending)
+fixture_setup_with (Fixture *f, guint max_pending, gboolean end_subscriptions_on_stop)
 {
   static const char *const xmpp_domains[] = { "xmpp.test", NULL };
   StoxGatewayConfig config = {
@@ -35,6 +35,7 @@ fixture_setup_with (Fixture *f, guint max_pending)
     .bounce_wait_ms = 250,
     .instance = "t",
     .max_pending = max_pending,
+    .end_subscriptions_on_stop = end_subscriptions_on_stop,
   };
 
   f->rules = stox_test_load_shipped_rules ();
@@ -47,7 +48,7 @@ fixture_setup_with (Fixture *f, guint max_pending)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  fixture_setup_with (f, 0);
+  fixture_setup_with (f, 0, FALSE);
 }
 
 static void
@@ -189,6 +190,14 @@ active_watcher (Fixture *f, gint64 expires)
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0);
+  /* Approved: a probe, and the first active NOTIFY waits for its answer
+   * (here Prosody's for an offline user: unavailable from the bare JID,
+   * RFC 6121 §4.3.2). */
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
   return req->token;
@@ -221,10 +230,24 @@ test_s2x_subscribe_pending_then_active (Fixture *f, gconstpointer data)
   respond_sip (f, first, 200, -1, T0);
   g_assert_cmpuint (f->actions->len, ==, 0);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  /* No active NOTIFY before the probe's answer: a closed one first would
+   * make a phone flicker Offline → Online. */
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  /* The server sends the user's presence after the subscribed (RFC 6121
+   * §3.1.5), then the probe's answer: one NOTIFY, with that presence, and
+   * none for the repeat. */
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0 + S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
   n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
   g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
-  g_assert_null (n->u.notify.body);              /* known authorized, presence unknown */
-  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>open</basic>"));
+  g_assert_nonnull (strstr (doc, "here"));
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0 + S);
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
 }
 
 static void
@@ -343,6 +366,103 @@ test_s2x_unavailable_closed (Fixture *f, gconstpointer data)
                  T0 + S);
   g_autofree char *doc = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
   g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));   /* Table 1 note 4 */
+}
+
+/* The status text of an unavailable is shown: among unavailable
+ * resources the one that spoke last is the one the watcher sees, and the
+ * bare JID's unavailable (a probe's answer while nobody was online) goes
+ * when a resource comes online. */
+static void
+test_s2x_unavailable_keeps_status (Fixture *f, gconstpointer data)
+{
+  active_watcher (f, 600);   /* the table holds the bare JID's unavailable */
+
+  xmpp_presence (f, NULL, "juliet@xmpp.test/e2e", "romeo@sip.test", NULL, "here", T0 + S);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + S);
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/e2e", "romeo@sip.test", NULL,
+                 "Gone home", T0 + 2 * S);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  g_assert_nonnull (strstr (doc, ">Gone home</note>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 2 * S);
+  clear (f);
+
+  /* Two unavailable resources: the later one's text, whatever the names
+   * (the smaller name spoke first). */
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/a-phone", "romeo@sip.test", NULL,
+                 "phone off", T0 + 3 * S);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_autofree char *doc2 = body_of (n);
+  g_assert_nonnull (strstr (doc2, ">phone off</note>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 3 * S);
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/b-laptop", "romeo@sip.test", NULL,
+                 "laptop off", T0 + 4 * S);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_autofree char *doc3 = body_of (n);
+  g_assert_nonnull (strstr (doc3, ">laptop off</note>"));
+  g_assert_null (strstr (doc3, "phone off"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 4 * S);
+  clear (f);
+
+  /* An available resource beats every unavailable one, however recent:
+   * the later unavailable changes nothing the watcher sees, and no
+   * NOTIFY goes. */
+  xmpp_presence (f, NULL, "juliet@xmpp.test/a-phone", "romeo@sip.test", NULL, "back",
+                 T0 + 5 * S);
+  n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_autofree char *doc4 = body_of (n);
+  g_assert_nonnull (strstr (doc4, "<basic>open</basic>"));
+  g_assert_nonnull (strstr (doc4, ">back</note>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 5 * S);
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/b-laptop", "romeo@sip.test", NULL,
+                 "still off", T0 + 6 * S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+}
+
+/* After the approval the first active NOTIFY waits for the probe's
+ * answer; a server that never answers (ejabberd, an offline user) still
+ * gets the watcher one NOTIFY, closed, once STOX_WATCH_PROBE_WAIT_MS is
+ * over.  An update that changes nothing is not sent; a refresh is. */
+static void
+test_s2x_approval_waits_for_probe (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  const gint64 wait = STOX_WATCH_PROBE_WAIT_MS * 1000;
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
+  clear (f);
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + S + wait);
+  stox_gateway_on_timer (f->gw, T0 + S + wait - 1, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_on_timer (f->gw, T0 + S + wait, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + S + wait);
+  clear (f);
+
+  /* She was offline; the server says so again: nothing new, no NOTIFY. */
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL,
+                 T0 + 5 * S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  /* A refresh is always answered with a NOTIFY (RFC 6665 §4.2.1.2). */
+  g_autoptr (StoxSipRequest) refresh = subscribe_new (f, req->token, 600);
+  stox_gateway_on_sip (f->gw, refresh, T0 + 6 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  g_autofree char *again = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
+  g_assert_cmpstr (again, ==, doc);
 }
 
 static void
@@ -860,29 +980,38 @@ test_x2s_probe_fetch (Fixture *f, gconstpointer data)
 
 /* ---- shutdown (INTERFACE.md §1) ---------------------------------------- */
 
+/* INTERFACE.md §1: a stop that a start follows keeps the subscriptions:
+ * the watcher's dialog gets a NOTIFY still active that shows the XMPP
+ * user closed, the gateway's own subscription is left alone (no Expires:
+ * 0), the XMPP user gets unavailable for what was online, and nothing is
+ * removed from the state. */
 static void
 test_shutdown_goodbyes (Fixture *f, gconstpointer data)
 {
-  active_watcher (f, 600);
+  StoxToken w = active_watcher (f, 600);
   StoxToken d = follow (f, T0);
 
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0);
   respond_sip (f, d, 200, 600, T0);
   g_autoptr (StoxSipRequest) n = notify_new (f, d, "active", NULL, PIDF_OPEN);
   stox_gateway_on_sip (f->gw, n, T0 + S, f->actions);
-  clear (f);
+  clear (f);   /* juliet's NOTIFY stays in flight: the stop's goes anyway */
 
   stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
-  StoxAction *term = find (f, STOX_ACTION_SIP_NOTIFY, 0);
-  g_assert_cmpint (term->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
-  StoxAction *unsub = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
-  g_assert_cmpuint (unsub->u.subscribe.dialog, ==, d);
-  g_assert_cmpuint (unsub->u.subscribe.expires, ==, 0);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *kept = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (kept->u.notify.dialog, ==, w);
+  g_assert_cmpint (kept->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_assert_cmpuint (kept->u.notify.expires, ==, 598);
+  g_autofree char *doc = body_of (kept);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_SUBSCRIBE), ==, 0);
+  g_assert_cmpuint (count (f, STOX_ACTION_STORE), ==, 0);
   g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "bob@xmpp.test"));
-  clear (f);
-  /* The answer to the Expires: 0 does not revoke bob's authorization. */
-  respond_sip (f, d, 200, 0, T0 + 3 * S);
   g_assert_null (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 1);
 }
+
 
 static StoxStoreRecord *
 find_store (Fixture *f, StoxStoreKind kind, gboolean remove)
@@ -904,6 +1033,43 @@ must_store (Fixture *f, StoxStoreKind kind, gboolean remove)
   if (r == NULL)
     g_error ("no STORE action (kind %d, remove %d)", kind, remove);
   return r;
+}
+
+/* A gateway being retired (on-stop = end-subscriptions): every
+ * subscription ends on the wire instead — terminated;reason=noresource
+ * and closed to the watcher, its record removed; Expires: 0 for the
+ * gateway's own, whose answer does not revoke bob's authorization. */
+static void
+test_shutdown_retire (Fixture *f, gconstpointer data)
+{
+  fixture_teardown (f, NULL);
+  fixture_setup_with (f, 0, TRUE);
+  clear (f);
+
+  StoxToken w = active_watcher (f, 600);
+  StoxToken d = follow (f, T0);
+
+  respond_sip (f, d, 200, 600, T0);
+  g_autoptr (StoxSipRequest) n = notify_new (f, d, "active", NULL, PIDF_OPEN);
+  stox_gateway_on_sip (f->gw, n, T0 + S, f->actions);
+  clear (f);
+
+  stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
+  StoxAction *term = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (term->u.notify.dialog, ==, w);
+  g_assert_cmpint (term->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+  g_assert_cmpstr (term->u.notify.reason, ==, "noresource");
+  g_autofree char *doc = body_of (term);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  g_assert_cmpuint (must_store (f, STOX_STORE_WATCH, TRUE)->dialog, ==, w);
+  StoxAction *unsub = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0);
+  g_assert_cmpuint (unsub->u.subscribe.dialog, ==, d);
+  g_assert_cmpuint (unsub->u.subscribe.expires, ==, 0);
+  g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "bob@xmpp.test"));
+  clear (f);
+  respond_sip (f, d, 200, 0, T0 + 3 * S);
+  g_assert_null (find_presence (f, "unsubscribed", "alice@sip.test", "bob@xmpp.test"));
+  g_assert_null (find_store (f, STOX_STORE_FOLLOW, TRUE));
 }
 
 /* What must outlive a restart is emitted as STORE actions. */
@@ -970,13 +1136,22 @@ test_restore (Fixture *f, gconstpointer data)
   g_assert_cmpuint (a->u.subscribe.expires, ==, 3600);
   clear (f);
 
-  /* The approved watcher is active at once, and only probes. */
+  /* The approved watcher is active at once, and only probes; its first
+   * NOTIFY waits for the answer, or (none here: ejabberd for an offline
+   * user) for STOX_WATCH_PROBE_WAIT_MS, and then says closed. */
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
   stox_gateway_on_sip (f->gw, req, T0 + S, f->actions);
-  g_assert_cmpint (find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.substate, ==,
-                   STOX_SUBSTATE_ACTIVE);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
   g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
   g_assert_null (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+  stox_gateway_on_timer (f->gw, T0 + S + STOX_WATCH_PROBE_WAIT_MS * 1000 - 1, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  stox_gateway_on_timer (f->gw, T0 + S + STOX_WATCH_PROBE_WAIT_MS * 1000, f->actions);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
   clear (f);
 
   /* A record whose JID no longer maps is dropped, and said so. */
@@ -1152,55 +1327,79 @@ test_store_watch_removes (Fixture *f, gconstpointer data)
 }
 
 /* A graceful stop ends every dialog on the wire, so none is kept. */
+/* The stop keeps both dialogs' records: the active one is told closed
+ * in a NOTIFY that keeps it, the pending one hears nothing; on retire
+ * both end, and both records go. */
 static void
 test_store_watch_shutdown (Fixture *f, gconstpointer data)
 {
-  StoxToken d1 = active_watcher (f, 600);
-  g_autoptr (StoxSipRequest) other = subscribe_new (f, 0, 900);   /* stays pending */
-
-  g_free (other->from_uri);
-  other->from_uri = g_strdup ("sip:mercutio@sip.test");
-  g_free (other->asserted_uri);
-  other->asserted_uri = g_strdup (other->from_uri);
-  stox_gateway_on_sip (f->gw, other, T0 + S, f->actions);
-  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
-  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
-  clear (f);
-
-  stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
-  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 2);
-  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 2);
-  g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 0);
-  gboolean seen1 = FALSE, seen2 = FALSE;
-  for (guint i = 0; i < f->actions->len; i++)
+  for (int retire = 0; retire <= 1; retire++)
     {
-      StoxAction *a = f->actions->pdata[i];
+      g_test_message ("retire: %d", retire);
+      fixture_teardown (f, NULL);
+      fixture_setup_with (f, 0, retire);
+      clear (f);
 
-      if (a->kind == STOX_ACTION_SIP_NOTIFY)
+      StoxToken d1 = active_watcher (f, 600);
+      g_autoptr (StoxSipRequest) other = subscribe_new (f, 0, 900);   /* stays pending */
+
+      g_free (other->from_uri);
+      other->from_uri = g_strdup ("sip:mercutio@sip.test");
+      g_free (other->asserted_uri);
+      other->asserted_uri = g_strdup (other->from_uri);
+      stox_gateway_on_sip (f->gw, other, T0 + S, f->actions);
+      g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
+      respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
+      clear (f);
+
+      stox_gateway_on_shutdown (f->gw, T0 + 2 * S, f->actions);
+      g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 0);
+      if (!retire)
         {
-          g_assert_cmpstr (a->u.notify.reason, ==, "probation");
-          g_assert_cmpuint (a->u.notify.retry_after, ==, 30);
+          g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+          g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 0);
+          StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+          g_assert_cmpuint (n->u.notify.dialog, ==, d1);
+          g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+          StoxToken t = n->u.notify.token;
+          clear (f);
+          respond_sip (f, t, 200, -1, T0 + 2 * S);
+          g_assert_cmpuint (f->actions->len, ==, 0);
+          continue;
         }
-      if (a->kind != STOX_ACTION_STORE)
-        continue;
-      if (a->u.store.dialog == d1)
+      g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 2);
+      g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 2);
+      gboolean seen1 = FALSE, seen2 = FALSE;
+      for (guint i = 0; i < f->actions->len; i++)
         {
-          g_assert_cmpstr (a->u.store.sip_jid, ==, "romeo@sip.test");
-          seen1 = TRUE;
+          StoxAction *a = f->actions->pdata[i];
+
+          if (a->kind == STOX_ACTION_SIP_NOTIFY)
+            {
+              g_assert_cmpint (a->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+              g_assert_cmpstr (a->u.notify.reason, ==, "noresource");
+            }
+          if (a->kind != STOX_ACTION_STORE)
+            continue;
+          if (a->u.store.dialog == d1)
+            {
+              g_assert_cmpstr (a->u.store.sip_jid, ==, "romeo@sip.test");
+              seen1 = TRUE;
+            }
+          else if (a->u.store.dialog == other->token)
+            {
+              g_assert_cmpstr (a->u.store.sip_jid, ==, "mercutio@sip.test");
+              seen2 = TRUE;
+            }
         }
-      else if (a->u.store.dialog == other->token)
-        {
-          g_assert_cmpstr (a->u.store.sip_jid, ==, "mercutio@sip.test");
-          seen2 = TRUE;
-        }
+      g_assert_true (seen1 && seen2);
+      StoxToken t1 = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
+      StoxToken t2 = find (f, STOX_ACTION_SIP_NOTIFY, 1)->u.notify.token;
+      clear (f);
+      respond_sip (f, t1, 200, -1, T0 + 2 * S);
+      respond_sip (f, t2, 481, -1, T0 + 2 * S);
+      g_assert_cmpuint (f->actions->len, ==, 0);
     }
-  g_assert_true (seen1 && seen2);
-  StoxToken t1 = find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token;
-  StoxToken t2 = find (f, STOX_ACTION_SIP_NOTIFY, 1)->u.notify.token;
-  clear (f);
-  respond_sip (f, t1, 200, -1, T0 + 2 * S);
-  respond_sip (f, t2, 481, -1, T0 + 2 * S);
-  g_assert_cmpuint (f->actions->len, ==, 0);
 }
 
 #define WATCH_DIALOG ((StoxToken) 777)
@@ -1287,10 +1486,15 @@ test_restore_watch_active (Fixture *f, gconstpointer data)
       g_assert_cmpuint (f->actions->len, ==, 1);
       g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
       clear (f);
-      /* Only once: a later flap does not probe again. */
+      /* A flap before the answer: whatever came or not, the pair is
+       * asked again on the new link (what it holds may have changed
+       * unheard), once. */
       stox_gateway_on_link (f->gw, FALSE, 5, T0 + 3 * S, f->actions);
-      stox_gateway_on_link (f->gw, TRUE, 0, T0 + 4 * S, f->actions);
       g_assert_cmpuint (f->actions->len, ==, 0);
+      stox_gateway_on_link (f->gw, TRUE, 0, T0 + 4 * S, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 1);
+      g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+      clear (f);
 
       /* The answer NOTIFYs the restored dialog. */
       xmpp_presence (f, NULL, "juliet@xmpp.test/phone", "romeo@sip.test", NULL, "here",
@@ -1305,6 +1509,169 @@ test_restore_watch_active (Fixture *f, gconstpointer data)
       respond_sip (f, n->u.notify.token, 200, -1, T0 + 5 * S);
       clear (f);
     }
+}
+
+/* A new dialog for an approved pair is never answered from a table the
+ * current link did not refresh with a probe: after a restart the table
+ * held only what the user said since (her phone went offline) while her
+ * laptop, online since before the restart, was not in it. */
+static void
+test_restore_new_dialog_probes (Fixture *f, gconstpointer data)
+{
+  start_down (f);
+  restore_approval (f, T0);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + S, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);    /* no dialog: nothing to ask */
+  xmpp_presence (f, NULL, "juliet@xmpp.test/phone", "romeo@sip.test", NULL, "on the phone",
+                 T0 + 2 * S);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/phone", "romeo@sip.test", NULL,
+                 "phone off", T0 + 3 * S);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  stox_gateway_on_sip (f->gw, req, T0 + 4 * S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/laptop", "romeo@sip.test", NULL, "on my laptop",
+                 T0 + 4 * S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, req->token);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>open</basic>"));
+  g_assert_nonnull (strstr (doc, ">on my laptop</note>"));
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + 4 * S);
+  clear (f);
+
+  /* Now the table is known whole: a second dialog is answered at once,
+   * and a fetch too, without a probe. */
+  g_autoptr (StoxSipRequest) second = subscribe_new (f, 0, 600);
+  stox_gateway_on_sip (f->gw, second, T0 + 5 * S, f->actions);
+  g_assert_null (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_autofree char *doc2 = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
+  g_assert_nonnull (strstr (doc2, ">on my laptop</note>"));
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + 5 * S);
+  clear (f);
+
+  /* A flap: the table was heard on the old link.  The pair is probed on
+   * the new one, and a dialog made before the answer waits for it; so
+   * does a fetch. */
+  stox_gateway_on_link (f->gw, FALSE, 5, T0 + 6 * S, f->actions);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 7 * S, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+  g_autoptr (StoxSipRequest) third = subscribe_new (f, 0, 600);
+  g_autoptr (StoxSipRequest) fetch = subscribe_new (f, 0, 0);
+  stox_gateway_on_sip (f->gw, third, T0 + 7 * S, f->actions);
+  stox_gateway_on_sip (f->gw, fetch, T0 + 7 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  g_assert_null (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/laptop", "romeo@sip.test", NULL,
+                 "Gone home", T0 + 8 * S);
+  /* the two waiting dialogs, the fetch's last one, and the two live
+   * ones: closed with the laptop's text everywhere */
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      StoxAction *a = find (f, STOX_ACTION_SIP_NOTIFY, i);
+      g_autofree char *d = body_of (a);
+
+      g_assert_nonnull (strstr (d, "<basic>closed</basic>"));
+      g_assert_nonnull (strstr (d, ">Gone home</note>"));
+      g_assert_cmpint (a->u.notify.substate, ==,
+                       a->u.notify.dialog == fetch->token ? STOX_SUBSTATE_TERMINATED
+                                                          : STOX_SUBSTATE_ACTIVE);
+    }
+}
+
+static const char PIDF_CLOSED[] =
+  "<?xml version='1.0' encoding='UTF-8'?>"
+  "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='sip:alice@sip.test'>"
+  "<tuple id='desk'><status><basic>closed</basic></status></tuple></presence>";
+
+/* Nothing goes toward XMPP before the component link is up: after a
+ * start the restored follows SUBSCRIBE (SIP may go), but what their
+ * NOTIFYs say is kept, and once the link is up every XMPP user gets the
+ * latest presence of the SIP users it follows (and the subscribed it is
+ * owed); after a kill too, where she still saw alice online. */
+static void
+test_restore_follow_waits_for_link (Fixture *f, gconstpointer data)
+{
+  StoxStoreRecord bob = { .kind = STOX_STORE_FOLLOW, .xmpp_jid = (char *) "bob@xmpp.test",
+                          .sip_jid = (char *) "alice@sip.test" };
+  StoxStoreRecord eve = { .kind = STOX_STORE_FOLLOW, .xmpp_jid = (char *) "eve@xmpp.test",
+                          .sip_jid = (char *) "alice@sip.test" };
+
+  start_down (f);
+  stox_gateway_restore (f->gw, &bob, T0, f->actions);
+  stox_gateway_restore (f->gw, &eve, T0, f->actions);
+  stox_gateway_on_timer (f->gw, T0, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_SUBSCRIBE), ==, 2);
+  StoxToken d_bob = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
+  StoxToken d_eve = find (f, STOX_ACTION_SIP_SUBSCRIBE, 1)->u.subscribe.dialog;
+  if (g_strcmp0 (find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.from_uri,
+                 "sip:bob@xmpp.test") != 0)
+    {
+      StoxToken t = d_bob;
+      d_bob = d_eve;
+      d_eve = t;
+    }
+  clear (f);
+  respond_sip (f, d_bob, 200, 600, T0);
+  respond_sip (f, d_eve, 200, 600, T0);
+  g_autoptr (StoxSipRequest) open_n = notify_new (f, d_bob, "active", NULL, PIDF_OPEN);
+  g_autoptr (StoxSipRequest) closed_n = notify_new (f, d_eve, "active", NULL, PIDF_CLOSED);
+  stox_gateway_on_sip (f->gw, open_n, T0 + S, f->actions);
+  stox_gateway_on_sip (f->gw, closed_n, T0 + S, f->actions);
+  /* answered 200, and nothing toward XMPP */
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_RESPOND), ==, 2);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+  clear (f);
+
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 2 * S, f->actions);
+  g_assert_nonnull (find_presence (f, "subscribed", "alice@sip.test", "bob@xmpp.test"));
+  g_assert_nonnull (find_presence (f, "subscribed", "alice@sip.test", "eve@xmpp.test"));
+  StoxStanza *p = find_presence (f, NULL, "alice@sip.test/desk", "bob@xmpp.test");
+  g_assert_nonnull (p);
+  g_assert_cmpstr (p->status, ==, "in the office");
+  g_assert_cmpstr (p->lang, ==, "en");
+  g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "eve@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 4);
+  clear (f);
+  /* Told once: a flap with nothing new sends nothing again. */
+  stox_gateway_on_link (f->gw, FALSE, 5, T0 + 3 * S, f->actions);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 4 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+
+  /* Down again: alice's dialog ends (deactivated, re-SUBSCRIBE) and she
+   * is online on another device meanwhile; bob hears only the latest,
+   * once the link is back. */
+  stox_gateway_on_link (f->gw, FALSE, 5, T0 + 5 * S, f->actions);
+  g_autoptr (StoxSipRequest) ended = notify_new (f, d_bob, "terminated", "deactivated", NULL);
+  stox_gateway_on_sip (f->gw, ended, T0 + 6 * S, f->actions);
+  stox_gateway_on_timer (f->gw, T0 + 6 * S, f->actions);   /* re-SUBSCRIBE now */
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+  StoxToken d2 = find (f, STOX_ACTION_SIP_SUBSCRIBE, 0)->u.subscribe.dialog;
+  clear (f);
+  respond_sip (f, d2, 200, 600, T0 + 6 * S);
+  static const char PIDF_PHONE[] =
+    "<?xml version='1.0' encoding='UTF-8'?>"
+    "<presence xmlns='urn:ietf:params:xml:ns:pidf' entity='sip:alice@sip.test'>"
+    "<tuple id='phone'><status><basic>open</basic></status></tuple></presence>";
+  g_autoptr (StoxSipRequest) phone = notify_new (f, d2, "active", NULL, PIDF_PHONE);
+  stox_gateway_on_sip (f->gw, phone, T0 + 7 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 0);
+  clear (f);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 8 * S, f->actions);
+  g_assert_nonnull (find_presence (f, "unavailable", "alice@sip.test/desk", "bob@xmpp.test"));
+  g_assert_nonnull (find_presence (f, NULL, "alice@sip.test/phone", "bob@xmpp.test"));
+  g_assert_null (find_presence (f, "subscribed", "alice@sip.test", "bob@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 2);
 }
 
 /* A restart's requests are spread out, RESTORE_BATCH (500) per 50 ms
@@ -1372,6 +1739,17 @@ test_restore_watch_expiry (Fixture *f, gconstpointer data)
   restore_approval (f, T0);
   restore_watch (f, "romeo@sip.test", WATCH_DIALOG, T0 + 300 * S, T0);
   stox_gateway_on_link (f->gw, TRUE, 0, T0 + S, f->actions);
+  clear (f);
+  /* The probe gets no answer: the restored dialog hears closed once the
+   * wait is over. */
+  gint64 waited = T0 + S + STOX_WATCH_PROBE_WAIT_MS * 1000;
+  g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, waited);
+  stox_gateway_on_timer (f->gw, waited, f->actions);
+  StoxAction *first = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (first->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_autofree char *closed = body_of (first);
+  g_assert_nonnull (strstr (closed, "<basic>closed</basic>"));
+  respond_sip (f, first->u.notify.token, 200, -1, waited);
   clear (f);
 
   g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 300 * S);
@@ -1446,13 +1824,16 @@ test_restore_watch_pending (Fixture *f, gconstpointer data)
   clear (f);
 
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + 2 * S);
+  StoxStoreRecord *r = must_store (f, STOX_STORE_APPROVAL, FALSE);
+  g_assert_cmpstr (r->sip_jid, ==, "romeo@sip.test");
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0 + 2 * S);
   StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
   g_assert_cmpuint (n->u.notify.dialog, ==, WATCH_DIALOG);
   g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
   g_assert_cmpuint (n->u.notify.expires, ==, 598);
-  StoxStoreRecord *r = must_store (f, STOX_STORE_APPROVAL, FALSE);
-  g_assert_cmpstr (r->sip_jid, ==, "romeo@sip.test");
-  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
 }
 
 /* A restored pair freed before the link is up (its dialog ended) is not
@@ -1521,7 +1902,7 @@ test_limits_one_bound (Fixture *f, gconstpointer data)
   StoxGatewayStats stats;
 
   fixture_teardown (f, NULL);
-  fixture_setup_with (f, 2);
+  fixture_setup_with (f, 2, FALSE);
 
   g_autoptr (StoxSipRequest) first = subscribe_new (f, 0, 600);
   stox_gateway_on_sip (f->gw, first, T0, f->actions);
@@ -1645,9 +2026,10 @@ test_watchers_pending_count (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_pending (f), ==, 2);
   g_assert_cmpuint (count_watchers (f), ==, 2);
 
-  /* Approved: active, no longer pending; approved again: no change. */
+  /* Approved: active, no longer pending (its first active NOTIFY waits
+   * for the probe's answer); approved again: no change. */
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
-  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
   clear (f);
   g_assert_cmpuint (count_pending (f), ==, 1);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
@@ -1695,6 +2077,8 @@ main (int argc, char **argv)
   ADD ("s2x/merged-one-in-flight", test_s2x_presence_merged_one_in_flight);
   ADD ("s2x/status-languages", test_s2x_status_languages);
   ADD ("s2x/unavailable-closed", test_s2x_unavailable_closed);
+  ADD ("s2x/unavailable-keeps-status", test_s2x_unavailable_keeps_status);
+  ADD ("s2x/approval-waits-for-probe", test_s2x_approval_waits_for_probe);
   ADD ("s2x/rejected", test_s2x_rejected);
   ADD ("s2x/refresh-and-expiry", test_s2x_refresh_and_expiry);
   ADD ("s2x/unsubscribe", test_s2x_unsubscribe);
@@ -1710,6 +2094,7 @@ main (int argc, char **argv)
   ADD ("x2s/terminated-reasons", test_x2s_terminated_reasons);
   ADD ("x2s/probe-fetch", test_x2s_probe_fetch);
   ADD ("shutdown/goodbyes", test_shutdown_goodbyes);
+  ADD ("shutdown/retire", test_shutdown_retire);
   ADD ("store/records", test_store_records);
   ADD ("store/restore", test_restore);
   ADD ("store/watch-records", test_store_watch_records);
@@ -1717,6 +2102,8 @@ main (int argc, char **argv)
   ADD ("store/watch-shutdown", test_store_watch_shutdown);
   ADD ("store/restore-watch-active", test_restore_watch_active);
   ADD ("store/restore-paced", test_restore_paced);
+  ADD ("store/restore-new-dialog-probes", test_restore_new_dialog_probes);
+  ADD ("store/restore-follow-waits-for-link", test_restore_follow_waits_for_link);
   g_test_add_func ("/presence/rfc6665/ends-subscription", test_status_ends_subscription);
   ADD ("store/restore-watch-expiry", test_restore_watch_expiry);
   ADD ("store/restore-watch-dropped", test_restore_watch_dropped);

@@ -161,10 +161,10 @@ static const TypeRow types[] = {
 };
 
 /* Every row of both shipped files, each distinct: Table 2, Table 3, the
- * extra codes, the error types, and message-type. */
+ * extra codes, the error types, message-type and message-gr. */
 #define SHIPPED_ROWS                                                      \
   (G_N_ELEMENTS (table2) + G_N_ELEMENTS (table3) + G_N_ELEMENTS (extra) \
-   + G_N_ELEMENTS (types) + 1)
+   + G_N_ELEMENTS (types) + 2)
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -334,6 +334,29 @@ test_shipped_message_type (void)
   g_autoptr (StoxRules) rules = load_shipped ();
 
   g_assert_cmpstr (stox_rules_message_type (rules), ==, "normal");
+  g_assert_true (stox_rules_message_gr (rules));      /* RFC 7572 §4 */
+}
+
+/* message-gr: on by default (RFC 7572 §4), off when a later file says so,
+ * anything else refused with its line. */
+static void
+test_message_gr (void)
+{
+  g_autoptr (StoxRules) rules = load_shipped ();
+  g_autoptr (GError) error = NULL;
+  guint n = stox_rules_count (rules);
+
+  g_assert_true (stox_rules_parse (rules, "90-local.rules", "message-gr off\n", 15, &error));
+  g_assert_no_error (error);
+  g_assert_false (stox_rules_message_gr (rules));
+  g_assert_cmpuint (stox_rules_count (rules), ==, n);   /* replaced, not added */
+  g_assert_false (stox_rules_parse (rules, "bad.rules", "message-gr no\n", 14, &error));
+  g_assert_nonnull (strstr (error->message, "bad.rules:1: "));
+  g_assert_nonnull (strstr (error->message, "message-gr is 'on' or 'off', not 'no'"));
+  g_assert_false (stox_rules_message_gr (rules));      /* the broken file changed nothing */
+  g_clear_error (&error);
+  g_assert_true (stox_rules_parse (rules, "91-local.rules", "message-gr on\n", 14, &error));
+  g_assert_true (stox_rules_message_gr (rules));
 }
 
 /* ---- lookups without rows --------------------------------------------- */
@@ -348,6 +371,7 @@ test_lookup_empty (void)
   g_assert_cmpuint (stox_rules_condition_to_sip (rules, "bad-request"), ==, 0);
   g_assert_cmpstr (stox_rules_error_type (rules, "bad-request"), ==, "cancel");
   g_assert_cmpstr (stox_rules_message_type (rules), ==, "normal");
+  g_assert_true (stox_rules_message_gr (rules));
 }
 
 static void
@@ -882,6 +906,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rules/shipped/fallbacks", test_shipped_fallbacks);
   g_test_add_func ("/rules/shipped/service-unavailable-not-503", test_shipped_no_503);
   g_test_add_func ("/rules/shipped/message-type", test_shipped_message_type);
+  g_test_add_func ("/rules/message-gr", test_message_gr);
   g_test_add_func ("/rules/shipped/cites-sources", test_shipped_cites_sources);
 
   for (gsize i = 0; i < G_N_ELEMENTS (table2); i++)
