@@ -1,5 +1,5 @@
 #!/bin/sh
-# The core is sans-I/O (ARCHITECTURE.md): its archive must not reference a
+# The core is sans-I/O (docs/architecture.md): its archive must not reference a
 # socket call, a clock, a file or directory call, the main loop (sources,
 # timeouts, idles: the daemon owns the loop and hands the core `now`),
 # Sofia-SIP or libstrophe.  TAP output.

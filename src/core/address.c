@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Address mapping between SIP URIs and JIDs: RFC 7247 §6 (rfc-mappings.md
- * §1.2–1.6) with XEP-0106 escaping (rfc-mappings.md §6).  Pure: GLib only,
+ * Address mapping between SIP URIs and JIDs: RFC 7247 §6 (docs/mappings.md
+ * §1.2–1.6) with XEP-0106 escaping (docs/mappings.md §6).  Pure: GLib only,
  * no I/O, no globals, no locale.
  *
- * Policy where the standards leave a choice (rfc-mappings.md §1.6):
+ * Policy where the standards leave a choice (docs/mappings.md §1.6):
  *
  * - SIP → XMPP applies PRECIS UsernameCaseMapped (RFC 8265 §3.3: width
  *   mapping, toLowerCase, NFC) to the decoded user part *before* XEP-0106
@@ -26,7 +26,7 @@
  *   forms unescape to the same text.
  * - A "%" not followed by two hex digits is MALFORMED, including the "%zy"
  *   of the XEP-0106 §5 SIP example.  RFC 3261 §25.1 allows "%" in a user
- *   part only as `escaped = "%" HEXDIG HEXDIG` (rfc-mappings.md §1.2), the
+ *   part only as `escaped = "%" HEXDIG HEXDIG` (docs/mappings.md §1.2), the
  *   XEP example is informative (copied from its e-mail example, where "%" is
  *   a legal atext character), and passing "%zy" through would make the
  *   mapping irreversible: the way back must send "cr%25zy".
@@ -81,7 +81,7 @@ has_control (const char *s)
   return FALSE;
 }
 
-/* ---- XEP-0106 (rfc-mappings.md §6) ---------------------------------- */
+/* ---- XEP-0106 (docs/mappings.md §6) ---------------------------------- */
 
 /* Does p (at a backslash) start one of the ten sequences of XEP-0106 §3?
  * Lower-case hex only: "CASE IS SIGNIFICANT". */
@@ -561,7 +561,7 @@ stox_sip_uri_parse (const char  *text,
       return NULL;
     }
 
-  /* rfc-mappings.md §1.3 step 2: the first "@" ends the userinfo; RFC
+  /* docs/mappings.md §1.3 step 2: the first "@" ends the userinfo; RFC
    * 3261 §25.1 allows no literal "@" in a host, parameter or header. */
   p = colon + 1;
   at = strchr (p, '@');
@@ -592,7 +592,7 @@ stox_sip_uri_parse (const char  *text,
     }
   else
     {
-      /* No user part at all: parsed, refused when mapped (INTERFACE.md §3
+      /* No user part at all: parsed, refused when mapped (docs/mappings.md §1
        * lists the empty user part as 400). */
       uri->user = g_strdup ("");
     }
@@ -657,7 +657,7 @@ stox_sip_uri_parse (const char  *text,
       return NULL;
     }
 
-  /* uri-parameters: only gr (RFC 5627, rfc-mappings.md §1.5) matters;
+  /* uri-parameters: only gr (RFC 5627, docs/mappings.md §1.5) matters;
    * transport, lr, user, maddr, … are for routing, not for naming. */
   while (*p == ';')
     {
@@ -853,7 +853,7 @@ stox_address_user_to_jid_local (const char  *user,
       return NULL;
     }
 
-  /* §6.4 step 5 with the whole XEP-0106 set (rfc-mappings.md §1.3 note). */
+  /* §6.4 step 5 with the whole XEP-0106 set (docs/mappings.md §1.3 note). */
   escaped = xep0106_escape_unchecked (mapped);
 
   /* A combining mark after an escaped character would compose with the
@@ -993,7 +993,7 @@ stox_address_sip_to_jid (const StoxSipUri  *uri,
   local = stox_address_user_to_jid_local (uri->user, error);
   if (local == NULL)
     return NULL;
-  /* §6.4 step 8 (rfc-mappings.md §1.5): ;gr= becomes the resource. */
+  /* §6.4 step 8 (docs/mappings.md §1.5): ;gr= becomes the resource. */
   if (uri->gr != NULL)
     {
       resource = stox_resource_prepare (uri->gr, error);
@@ -1023,7 +1023,7 @@ stox_address_jid_to_sip (const StoxJid  *jid,
       set_malformed (error, "empty SIP domain");
       return NULL;
     }
-  /* INTERFACE.md §3: a bare domain JID has an empty user part. */
+  /* docs/mappings.md §1: a bare domain JID has an empty user part. */
   if (jid->local == NULL || *jid->local == '\0')
     {
       set_malformed (error, "JID has no localpart to address a SIP user");
@@ -1043,7 +1043,7 @@ stox_address_jid_to_sip (const StoxJid  *jid,
       return NULL;
     }
 
-  /* §6.5 steps 6–8: sip: by policy, the resource as ;gr= (rfc-mappings.md
+  /* §6.5 steps 6–8: sip: by policy, the resource as ;gr= (docs/mappings.md
    * §1.5), percent-encoded so any paramchar-unsafe byte survives. */
   out = g_string_new ("sip:");
   g_string_append_printf (out, "%s@%s", user, sip_domain);

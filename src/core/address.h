@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Address mapping, RFC 7247 §6 (rfc-mappings.md §1.2–1.6) with XEP-0106
- * escaping (rfc-mappings.md §6).  Pure: strings in, strings or GError out.
+ * Address mapping, RFC 7247 §6 (docs/mappings.md §1.2–1.6) with XEP-0106
+ * escaping (docs/mappings.md §6).  Pure: strings in, strings or GError out.
  */
 #pragma once
 
@@ -94,7 +94,7 @@ char *stox_address_jid_to_sip (const StoxJid *jid,
                                const char    *sip_domain,
                                GError       **error);
 
-/* A resourcepart per PRECIS OpaqueString (RFC 8265 §4.2, rfc-mappings.md
+/* A resourcepart per PRECIS OpaqueString (RFC 8265 §4.2, docs/mappings.md
  * §1.6): non-ASCII spaces to U+0020, NFC, no controls, 1–1023 octets.
  * Every resource the gateway puts in a JID goes through it (a ;gr=
  * parameter, a PIDF tuple id); NULL with STOX_ADDRESS_ERROR otherwise. */

@@ -290,7 +290,7 @@ cpim_unescape (const char *value,
 }
 
 /* The first tag of a Content-Language list (RFC 3282), checked against the
- * RFC 5646 shape: it becomes xml:lang (rfc-mappings.md §3.2, §3.5).  NULL
+ * RFC 5646 shape: it becomes xml:lang (docs/mappings.md §3.2, §3.5).  NULL
  * with no error when the value is empty. */
 static char *
 parse_language (const char *value,
@@ -587,7 +587,7 @@ stox_cpim_unwrap (const guint8    *data,
   h = find_header (mime, "Content-Type");
   if (h == NULL)
     /* RFC 2045 §5.2 default, except that the charset stays UTF-8 like
-     * every unlabelled body here (rfc-mappings.md §3.5). */
+     * every unlabelled body here (docs/mappings.md §3.5). */
     type = g_strdup ("text/plain");
   else if (!parse_content_type (h->raw->str, &type, &charset, error))
     return FALSE;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * message/cpim (RFC 3862; rfc-mappings.md §3.4): the envelope some SIP
+ * message/cpim (RFC 3862; docs/mappings.md §3.4): the envelope some SIP
  * clients wrap an instant message in.  This file unwraps it; message.c
  * decodes the entity inside by the rules of any other body.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * XMPP users following SIP users; see follow.h.  Section numbers are RFC
- * 8048's unless another RFC is named; rfc-mappings.md §2 has the tables.
+ * 8048's unless another RFC is named; docs/mappings.md §2 has the tables.
  */
 #include "config.h"
 
@@ -514,7 +514,7 @@ stox_follow_on_notify (StoxFollows           *fs,
       infos = stox_pidf_parse (g_bytes_get_data (req->body, NULL), len, env->rules, &error);
       if (infos == NULL)
         {
-          /* INTERFACE.md §6: 400, and no presence state changes. */
+          /* stoxd(8) PRESENCE: 400, and no presence state changes. */
           stox_actions_respond (actions, req->token, 400, 0, NULL, NULL, error->message);
           return;
         }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The gateway engine: INTERFACE.md §3–5 and §7 as a sans-I/O state machine.
+ * The gateway engine: docs/mappings.md §1–5 and §7 as a sans-I/O state machine.
  * See gateway.h for the shape.  This file owns the configuration, the
  * link's state, the one token counter and the counters, refuses what no
  * flow takes, and hands each event to its flow: im.c (messages), iq.c

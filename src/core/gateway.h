@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The engine (ARCHITECTURE.md): decoded events plus `now` in, actions out.
+ * The engine (docs/architecture.md): decoded events plus `now` in, actions out.
  * It owns every piece of gateway state — pending MESSAGE transactions of
  * the bounce window, outgoing MESSAGEs waiting for their final response,
  * per-conversation chat-state memory — and performs no I/O and reads no
@@ -11,7 +11,7 @@
  * id, SIP token, conversation) plus FIFO queues ordered by deadline; no
  * event scans all state.  Every table is bounded; when one is full the
  * gateway answers 503 + Retry-After (SIP) or <resource-constraint/> (XMPP)
- * instead of growing (INTERFACE.md §7).
+ * instead of growing (stoxd(8)).
  */
 #pragma once
 
@@ -126,14 +126,14 @@ void stox_gateway_restore (StoxGateway           *gw,
                            GPtrArray             *actions);
 
 /* Graceful stop: answers every held transaction and emits the goodbyes
- * (INTERFACE.md §1; ending every subscription when the configuration
+ * (stoxd(8); ending every subscription when the configuration
  * says end_subscriptions_on_stop). */
 void stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions);
 
 /* The counters (stats.h) and the tables' sizes now. */
 void stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats);
 
-/* The Allow header of every answer that carries one (INTERFACE.md §4). */
+/* The Allow header of every answer that carries one (stoxd(8) READINESS). */
 #define STOX_GATEWAY_ALLOW (stox_sip_allowed_methods ())
 
 G_END_DECLS

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * text/html → text (rfc-mappings.md §3.4, INTERFACE.md §5): what a reader
+ * text/html → text (docs/mappings.md §3.4, docs/mappings.md §3): what a reader
  * of an HTML instant message sees, as plain text for an XMPP <body/>.
  */
 #pragma once

@@ -77,7 +77,7 @@ typedef struct
   GList  link;            /* in im->refusers, by `until` (one constant) */
 } Refuser;
 
-/* Chat-state memory per (XMPP sender, SIP target), INTERFACE.md §5. */
+/* Chat-state memory per (XMPP sender, SIP target), docs/mappings.md §3. */
 typedef struct
 {
   char    *key;
@@ -399,7 +399,7 @@ track_outgoing (StoxIm          *im,
   return p->token;
 }
 
-/* The late-bounce notice (INTERFACE.md §5): a MESSAGE back to the SIP
+/* The late-bounce notice (docs/mappings.md §3): a MESSAGE back to the SIP
  * sender from the address it wrote to, saying why. */
 static void
 late_notice (StoxIm           *im,
@@ -448,7 +448,7 @@ xmpp_bounce (StoxIm           *im,
                                               st->error_text != NULL ? ": " : "",
                                               st->error_text != NULL ? st->error_text : "");
 
-      /* 503 is only ever the gateway's own "XMPP unreachable" (INTERFACE §3). */
+      /* 503 is only ever the gateway's own "XMPP unreachable" (docs/mappings.md §1). */
       if (status == 0 || status == 503)
         status = 500;
       stox_actions_respond (actions, p->token, status, 0, NULL, NULL, why);
@@ -541,7 +541,7 @@ chat_state_refused (StoxIm *im, const char *uri, guint status, gint64 now)
   g_queue_push_tail_link (&im->refusers, &r->link);
 }
 
-/* XEP-0085 → RFC 3994 as INTERFACE.md §5 fixes it: composing → active;
+/* XEP-0085 → RFC 3994 as docs/mappings.md §3 fixes it: composing → active;
  * anything else → idle only after an active; no repeat within the
  * refresh.  Decides only (`c` NULL: nothing sent yet); the memory changes
  * once the MESSAGE is actually sent. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Instant messages both ways (RFC 7572; INTERFACE.md §3, §5, §7): a SIP
+ * Instant messages both ways (RFC 7572; docs/mappings.md §1 and §3): a SIP
  * MESSAGE forwarded as a <message/> and held for the bounce window, a
  * <message/> sent as a MESSAGE with its error mapped back, a late bounce
  * told to the SIP sender, and the chat-state memory of each conversation.

@@ -24,7 +24,7 @@ iq_result (const StoxStanza *st, StoxDisco *disco, GPtrArray *actions)
   stox_actions_stanza (actions, r);
 }
 
-/* XEP-0030 §3.1.  rfc-mappings.md §9: gateway/simple is the registered
+/* XEP-0030 §3.1.  docs/mappings.md §9: gateway/simple is the registered
  * SIP type; a SIP user looks like a phone client. */
 static StoxDisco *
 disco_info (gboolean to_component)

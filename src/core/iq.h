@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The gateway's answers to IQs (INTERFACE.md §4): service discovery
+ * The gateway's answers to IQs (stoxd(8) READINESS): service discovery
  * (XEP-0030) of the component and of its users, XMPP ping (XEP-0199), and
  * service-unavailable for every other get or set (RFC 6120 §8.2.3).
  */

@@ -80,7 +80,7 @@ stox_iscomposing_parse (const guint8  *data,
 
   state_text = xmlNodeGetContent (state);
   state_str = state_text != NULL ? g_strstrip ((char *) state_text) : "";
-  /* INTERFACE.md §5: idle → paused (as SylkServer does), not the `active`
+  /* docs/mappings.md §3: idle → paused (as SylkServer does), not the `active`
    * of RFC 7573 Table 3 — the user stopped typing, the chat goes on. */
   if (g_strcmp0 (state_str, "active") == 0)
     *ret_state = STOX_CHAT_STATE_COMPOSING;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * application/im-iscomposing+xml (RFC 3994) ↔ XEP-0085 chat states
- * (rfc-mappings.md §4, INTERFACE.md §5).
+ * (docs/mappings.md §4, docs/mappings.md §3).
  */
 #pragma once
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Message content mapping (rfc-mappings.md §3.4, §3.5, §4; INTERFACE.md §5,
+ * Message content mapping (docs/mappings.md §3.4, §3.5, §4; docs/mappings.md §3,
  * §7): which decoder a MESSAGE body goes to.  Every body here comes from a
  * peer: it is size-checked first; the decoders validate every byte of text
  * as UTF-8 and as XML character data (text.h) before it is handed on, and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Message content mapping, RFC 3428 ↔ RFC 7572 (rfc-mappings.md §3, §4):
+ * Message content mapping, RFC 3428 ↔ RFC 7572 (docs/mappings.md §3, §4):
  * what a MESSAGE body means as XMPP content.  Pure: no I/O.  The decoders
  * it dispatches to are text.h, html.h, cpim.h and iscomposing.h.
  */
@@ -22,7 +22,7 @@ G_BEGIN_DECLS
  * converted to UTF-8 and validated.  text/html: its text content (tags
  * removed, entities decoded; no DTD, no network).  message/cpim (RFC 3862):
  * unwrapped, the inner entity decoded by these same rules.
- * application/im-iscomposing+xml (RFC 3994, INTERFACE.md §5): state
+ * application/im-iscomposing+xml (RFC 3994, docs/mappings.md §3): state
  * `active` → COMPOSING, `idle` → PAUSED, no body.  Anything else:
  * UNSUPPORTED_TYPE.
  *

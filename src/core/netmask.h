@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * [sip] trusted-peers (INTERFACE.md §2): a list of addresses or CIDR
+ * [sip] trusted-peers (stox.conf(5)): a list of addresses or CIDR
  * prefixes, matched against a request's source address.  Pure.
  */
 #pragma once

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * PIDF/RPID ↔ XMPP presence (RFC 8048 §6.2, §6.3; RFC 3863, 4479, 4480;
- * rfc-mappings.md §2.4, §2.5, §2.9, §12).  Every document here comes from
+ * docs/mappings.md §2.4, §2.5, §2.9, §12).  Every document here comes from
  * a peer: it is size-checked first, parsed by libxml2 without DTD, entity
  * substitution or network, and refused as a whole on any doubt about its
- * shape, so that the gateway changes no state for it (INTERFACE.md §6).
+ * shape, so that the gateway changes no state for it (stoxd(8) PRESENCE).
  */
 #include "config.h"
 
@@ -27,7 +27,7 @@ G_DEFINE_QUARK (stox-pidf-error-quark, stox_pidf_error)
 #define NS_PIDF "urn:ietf:params:xml:ns:pidf"
 #define NS_DM   "urn:ietf:params:xml:ns:pidf:data-model" /* RFC 4479 */
 #define NS_RPID "urn:ietf:params:xml:ns:pidf:rpid"       /* RFC 4480 */
-/* Pre-RFC drafts, still sent by Asterisk (rfc-mappings.md §12). */
+/* Pre-RFC drafts, still sent by Asterisk (docs/mappings.md §12). */
 #define NS_PERSON_OLD      "urn:ietf:params:xml:ns:pidf:person"
 #define NS_RPID_PERSON_OLD "urn:ietf:params:xml:ns:pidf:rpid:rpid-person"
 #define NS_RPID_STATUS_OLD "urn:ietf:params:xml:ns:pidf:rpid:status:rpid-status"
@@ -267,7 +267,7 @@ stox_pidf_build (const char             *entity_uri,
   append_escaped (out, entity_uri, TRUE);
   g_string_append (out, "\">\n");
 
-  /* One tuple per resource (RFC 8048 §6.2 end, rfc-mappings.md §2.8). */
+  /* One tuple per resource (RFC 8048 §6.2 end, docs/mappings.md §2.8). */
   g_string_append (out, "  <tuple id=\"" ID_PREFIX);
   append_id_escaped (out, info->resource);
   g_string_append (out, "\">\n    <status>\n");
@@ -312,7 +312,7 @@ stox_pidf_build (const char             *entity_uri,
     }
   g_string_append (out, "  </tuple>\n");
 
-  /* rfc-mappings.md §2.9: the activity on the person (RFC 4480 Table 1). */
+  /* docs/mappings.md §2.9: the activity on the person (RFC 4480 Table 1). */
   if (activity != NULL)
     {
       g_string_append (out, "  <dm:person id=\"" PERSON_ID_PREFIX);
@@ -428,7 +428,7 @@ ignore_element (Parse *ps, const xmlNode *node)
   return TRUE;
 }
 
-/* ---- RPID (rfc-mappings.md §2.9) -------------------------------------- */
+/* ---- RPID (docs/mappings.md §2.9) -------------------------------------- */
 
 /* One activity (or user-input value) found, already looked up. */
 typedef struct
@@ -924,7 +924,7 @@ is_person (const xmlNode *node)
 }
 
 /* <dm:person> (RFC 4479 §4.3, RFC 4480 Table 1), and Asterisk's
- * <pp:person><status><ep:activities> (rfc-mappings.md §12). */
+ * <pp:person><status><ep:activities> (docs/mappings.md §12). */
 static gboolean
 parse_person (Parse *ps, const xmlNode *node, Document *d)
 {
@@ -1023,7 +1023,7 @@ add_statuses (StoxPresenceInfo *info, const GPtrArray *notes)
 }
 
 /* One info from a tuple (NULL: the bare JID) and what the document says
- * of the person: RFC 8048 Table 2, then rfc-mappings.md §2.9. */
+ * of the person: RFC 8048 Table 2, then docs/mappings.md §2.9. */
 static StoxPresenceInfo *
 make_info (const Tuple *t, const Document *d)
 {

@@ -2,8 +2,8 @@
 /*
  * PIDF (RFC 3863) with RPID (RFC 4480) and the data model (RFC 4479) ↔
  * XMPP presence (RFC 6121), mapped per RFC 8048 §6.2 Table 1 and §6.3
- * Table 2 (rfc-mappings.md §2.4, §2.5) and, for RPID activities ↔ <show/>,
- * the rule file rows of rfc-mappings.md §2.9 (rules.h: rpid-to-show,
+ * Table 2 (docs/mappings.md §2.4, §2.5) and, for RPID activities ↔ <show/>,
+ * the rule file rows of docs/mappings.md §2.9 (rules.h: rpid-to-show,
  * show-to-rpid).  Pure: no I/O, no clock.
  */
 #pragma once
@@ -25,7 +25,7 @@ typedef enum
    * <presence xmlns='urn:ietf:params:xml:ns:pidf'>, no entity, a tuple
    * without id or <status>, duplicate tuple ids, a <basic> other than
    * open/closed, too many tuples.  The gateway answers 400 and changes
-   * no presence state (INTERFACE.md §6). */
+   * no presence state (stoxd(8) PRESENCE). */
   STOX_PIDF_ERROR_MALFORMED,
   /* An element stox ignores carries mustUnderstand="true" or "1"
    * (RFC 3863, the schema's global mustUnderstand attribute): the
@@ -76,7 +76,7 @@ void stox_presence_info_add_status (StoxPresenceInfo *info,
  * them), or NULL and a STOX_PIDF_ERROR.
  *
  * One info per tuple that has a <basic>, in document order (RFC 8048
- * §6.3 Table 2, rfc-mappings.md §2.5):
+ * §6.3 Table 2, docs/mappings.md §2.5):
  *   - resource: the tuple id, less an "ID-" prefix (8048 §6.2 note 2) and
  *     the "_XX" byte escapes stox_pidf_build() writes; an empty rest gives
  *     NULL.  Ids need not be valid xs:IDs (Asterisk sends "6001");
@@ -91,7 +91,7 @@ void stox_presence_info_add_status (StoxPresenceInfo *info,
  *     note 3) when one of the four values;
  *   - <timestamp> of the tuple, when a valid RFC 3339 date-time with a
  *     time zone;
- *   - then RPID via `rules` (NULL: RPID is ignored), rfc-mappings.md
+ *   - then RPID via `rules` (NULL: RPID is ignored), docs/mappings.md
  *     §2.9, first match wins:
  *       1. an activity mapped to "unavailable" (permanent-absence) →
  *          unavailable, as a closed tuple is;
@@ -103,7 +103,7 @@ void stox_presence_info_add_status (StoxPresenceInfo *info,
  *          ", ", as a status without language when no note gave one.
  *     Activities and user-input are read under <dm:person> (RFC 4480
  *     Table 1), inside the person's <status> and the pre-RFC namespaces
- *     Asterisk uses (rfc-mappings.md §12), in the tuple or its <status>
+ *     Asterisk uses (docs/mappings.md §12), in the tuple or its <status>
  *     (seen in the wild), and user-input also in the <dm:device> whose
  *     <dm:deviceID> the tuple names.  A person's apply to every tuple.
  *     Repeats of one activity count once (of several <rpid:other>, the
@@ -129,7 +129,7 @@ GPtrArray *stox_pidf_parse (const char      *doc,
                             GError         **error);
 
 /* XMPP → SIP: one presence (one resource) → a PIDF document (RFC 8048
- * §6.2 Table 1, rfc-mappings.md §2.4 and §2.9), UTF-8 with an XML
+ * §6.2 Table 1, docs/mappings.md §2.4 and §2.9), UTF-8 with an XML
  * declaration:
  *   - <presence entity=`entity_uri`> (a pres: or sip: URI, the caller's);
  *   - one <tuple id="ID-<resource>"> (note 2); bytes of the resource other

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Presence both ways (INTERFACE.md §6; RFC 8048 §5, RFC 3856, RFC 6665,
+ * Presence both ways (stoxd(8) PRESENCE; RFC 8048 §5, RFC 3856, RFC 6665,
  * RFC 6121), as a sans-I/O state machine the gateway engine delegates to.
  *
  *  - A SIP watcher's dialog on an XMPP user ("watch", S2X, RFC 8048 §5.3):
@@ -53,7 +53,7 @@ void   stox_presence_on_timer (StoxPresence          *p,
                                GPtrArray             *actions);
 gint64 stox_presence_next_deadline (StoxPresence *p);
 
-/* INTERFACE.md §1: a NOTIFY that keeps each SIP watcher's dialog active
+/* stoxd(8): a NOTIFY that keeps each SIP watcher's dialog active
  * and shows the XMPP user closed, the gateway's own subscriptions left
  * as they are, unavailable to XMPP users that saw a SIP user online; all
  * kept for the next start.  `end_subscriptions` (a gateway being

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Which addresses a request maps to, or the refusal INTERFACE.md §3 fixes
+ * Which addresses a request maps to, or the refusal docs/mappings.md §1 fixes
  * for it, in both directions.  Messages and presence share these, so a
  * SUBSCRIBE is refused exactly as a MESSAGE would be.
  */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Rule files: the error tables of RFC 7247 §7 (rfc-mappings.md §1.7–1.10),
+ * Rule files: the error tables of RFC 7247 §7 (docs/mappings.md §1.7–1.10),
  * the SIP→XMPP message type (RFC 7572 §5) and the RPID ↔ <show> table of
- * rfc-mappings.md §2.9, as operator-editable text.
+ * docs/mappings.md §2.9, as operator-editable text.
  * Pure: the daemon reads the files and hands the text over; this module only
  * parses, merges and looks up.  Grammar: see rules.h.
  */
@@ -26,7 +26,7 @@ G_DEFINE_QUARK (stox-rules-error-quark, stox_rules_error)
 #define RULES_ERRORS_MAX 10
 
 /* Only 3xx–6xx are mapped; 1xx/2xx have no XMPP analogue (RFC 7247 §7,
- * rfc-mappings.md §1.7). */
+ * docs/mappings.md §1.7). */
 #define SIP_MIN 300
 #define SIP_MAX 699
 #define SIP_SPAN (SIP_MAX - SIP_MIN + 1)
@@ -79,7 +79,7 @@ static const char *const on_off[] = { "off", "on" };
 
 /* RFC 4480 §3.2 activities, <rpid:other>, and the two RFC 4480 §3.14
  * user-input values, in rank order: the order of the rows of
- * rfc-mappings.md §2.9, whose first match wins (rules.h).  Tables below are
+ * docs/mappings.md §2.9, whose first match wins (rules.h).  Tables below are
  * indexed by position here. */
 static const char *const activities[] = {
   "permanent-absence",                                  /* → unavailable */
@@ -374,8 +374,8 @@ parse_row (ParseState      *ps,
         return;
       /* 503 tells a SIP peer that the gateway itself is down (RFC 3261
        * §21.5.4); it stays reserved for "XMPP unreachable" and no stanza
-       * error may produce it (RFC 7247 §7.1 note 5, rfc-mappings.md §0
-       * row 7, INTERFACE.md §3). */
+       * error may produce it (RFC 7247 §7.1 note 5, docs/mappings.md §0
+       * row 7, docs/mappings.md §1). */
       if (code == 503)
         {
           parse_fail (ps, "503 is reserved for the gateway's own "
@@ -797,7 +797,7 @@ stox_rules_message_type (const StoxRules *rules)
   g_return_val_if_fail (rules != NULL, message_types[0]);
 
   /* RFC 7572 §5: pager-mode MESSAGE becomes type "normal" (MUST);
-   * "chat" only when a rule opts in (rfc-mappings.md §0 row 3). */
+   * "chat" only when a rule opts in (docs/mappings.md §0 row 3). */
   if (rules->t.message_type == UNSET)
     return message_types[0];
   return message_types[rules->t.message_type];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Rule files (INTERFACE.md §2, stox-rules(5)): line-oriented UTF-8 text, one
+ * Rule files (stox.conf(5), stox-rules(5)): line-oriented UTF-8 text, one
  * table row per line naming both of its sides.  The core parses text it is
  * given; reading files is the daemon's job.  Diagnostics are "FILE:LINE: why".
  *
@@ -8,10 +8,10 @@
  *
  *   xmpp-to-sip  <condition>  <code>       RFC 7247 §7.1 Table 2
  *   sip-to-xmpp  <code|Nxx>   <condition>  RFC 7247 §7.2 Table 3 (Nxx = class)
- *   error-type   <condition>  <type>       RFC 6120 §8.3.3 (rfc-mappings §1.10)
+ *   error-type   <condition>  <type>       RFC 6120 §8.3.3 (docs/mappings.md §1.10)
  *   message-type <normal|chat>             type on SIP→XMPP <message> (RFC 7572 §5)
- *   rpid-to-show <activity> <result>       PIDF→XMPP, rfc-mappings §2.9 (no RFC)
- *   show-to-rpid <show> <activity|none>    XMPP→PIDF, rfc-mappings §2.9 (no RFC)
+ *   rpid-to-show <activity> <result>       PIDF→XMPP, docs/mappings.md §2.9 (no RFC)
+ *   show-to-rpid <show> <activity|none>    XMPP→PIDF, docs/mappings.md §2.9 (no RFC)
  *
  *   <condition>  one of the 22 RFC 6120 §8.3.3 names, bare ("bad-request")
  *   <code>       three digits, 300–699 (RFC 7247 §7 maps only 3xx–6xx);
@@ -104,7 +104,7 @@ StoxRules *stox_rules_build (const char          *origin,
                              gsize                n_files,
                              GError             **error);
 
-/* Lookups, RFC 7247 §7 (rfc-mappings.md §1.8–1.10). */
+/* Lookups, RFC 7247 §7 (docs/mappings.md §1.8–1.10). */
 
 /* SIP status → stanza error condition: the exact row, else the class row
  * (Nxx), else "undefined-condition" (also for a status outside 300–699).
@@ -134,7 +134,7 @@ const char *stox_rules_message_type (const StoxRules *rules);
  * the From of the MESSAGE; FALSE when a rule ("message-gr off") opts out. */
 gboolean stox_rules_message_gr (const StoxRules *rules);
 
-/* RPID ↔ <show> (rfc-mappings.md §2.9; RFC 8048 defines no such table). */
+/* RPID ↔ <show> (docs/mappings.md §2.9; RFC 8048 defines no such table). */
 
 /* The two RFC 4480 §3.14 user-input values, as rpid-to-show names them. */
 #define STOX_RULES_USER_INPUT_IDLE   "user-input-idle"
@@ -148,7 +148,7 @@ gboolean stox_rules_message_gr (const StoxRules *rules);
  *
  * The rank orders activities that are present together: the smaller one
  * wins, whatever the rows map them to.  It is fixed, the order of the
- * rows of rfc-mappings.md §2.9 ("first match wins"): permanent-absence;
+ * rows of docs/mappings.md §2.9 ("first match wins"): permanent-absence;
  * away; vacation, holiday, travel, sleeping; busy, on-the-phone, meeting,
  * presentation, performance, appointment, steering; breakfast, lunch,
  * dinner, meal, in-transit, shopping; user-input-idle; working, playing,

@@ -90,7 +90,7 @@ stox_text_check_xml (const char *what,
   return FALSE;
 }
 
-/* ---- charsets (rfc-mappings.md §3.5) ----------------------------------- */
+/* ---- charsets (docs/mappings.md §3.5) ----------------------------------- */
 
 static gboolean
 is_charset_char (char c)

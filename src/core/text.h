@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Text from peers: which characters XML can carry, and a body in its
- * charset turned into checked UTF-8 (rfc-mappings.md §3.5).  The one place
+ * charset turned into checked UTF-8 (docs/mappings.md §3.5).  The one place
  * that decides what is XML character data: the message decoders, the PIDF
  * writer and the XMPP front end all ask here.
  */
@@ -29,7 +29,7 @@ gboolean stox_text_check_xml (const char *what,
                               gsize       len,
                               GError    **error);
 
-/* `data` in `charset` (NULL: UTF-8, the SIP default of rfc-mappings.md
+/* `data` in `charset` (NULL: UTF-8, the SIP default of docs/mappings.md
  * §3.5) → NUL-terminated UTF-8 without a leading BOM, checked with
  * stox_text_check_xml().  A UTF-16 or UTF-32 body without a BOM is
  * big-endian (RFC 2781 §4.3).  STOX_MESSAGE_ERROR_BAD_ENCODING, its message

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The values that cross the house (ARCHITECTURE.md): decoded events that the
+ * The values that cross the house (docs/architecture.md): decoded events that the
  * front ends hand to the core, and the actions the core hands back.  Plain
  * structs of owned strings; no Sofia or libstrophe type appears here.
  */
@@ -261,13 +261,13 @@ typedef struct
   GBytes      *body;
 } StoxSipNotify;
 
-/* What outlives a restart (ARCHITECTURE.md: persistence written by the
+/* What outlives a restart (docs/architecture.md: persistence written by the
  * daemon from core actions, read back at start-up).  A SIP watcher's
  * dialog is kept in two halves: the core's WATCH record below, and the SIP
  * front end's wire state of the same dialog (Call-ID, tags, route set,
  * CSeq), which the daemon stores beside it; after a crash both come back
  * and the watcher's next refresh lands in the same dialog.  A graceful
- * stop ends every dialog on the wire (INTERFACE.md §1) and removes them. */
+ * stop ends every dialog on the wire (stoxd(8)) and removes them. */
 typedef enum
 {
   /* An XMPP user (xmpp_jid) follows a SIP user (sip_jid).  Restored as a

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * SIP watchers of XMPP users; see watch.h.  Section numbers are RFC 8048's
- * unless another RFC is named; rfc-mappings.md §2 has the tables.
+ * unless another RFC is named; docs/mappings.md §2 has the tables.
  */
 #include "config.h"
 
@@ -544,7 +544,7 @@ pair_release (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 no
 }
 
 /* Asks the XMPP user's server for the whole current presence (RFC 6121
- * §4.3: a probe, only once approved, INTERFACE §6) and holds the pair's
+ * §4.3: a probe, only once approved, stoxd(8) PRESENCE) and holds the pair's
  * waiting watchers' NOTIFYs until the first answer, at most
  * STOX_WATCH_PROBE_WAIT_MS: a server may answer nothing at all (ejabberd
  * for an offline user), and the watcher must still hear that she is
@@ -883,8 +883,8 @@ stox_watch_on_presence (StoxWatches           *ws,
         stox_actions_store (actions, STOX_STORE_APPROVAL, FALSE, pair->target_jid,
                             pair->watcher_jid);
       pair->authorized = TRUE;
-      /* Approved: now a probe fetches the current presence (INTERFACE
-       * §6), and the watchers' first active NOTIFY carries it — not a
+      /* Approved: now a probe fetches the current presence (stoxd(8)
+       * PRESENCE), and the watchers' first active NOTIFY carries it — not a
        * closed one before its answer, which a phone shows as a flicker
        * Offline → Online.  The server sends the user's presence right
        * after the subscribed anyway (RFC 6121 §3.1.5). */
@@ -905,7 +905,7 @@ stox_watch_on_presence (StoxWatches           *ws,
     }
   if (g_strcmp0 (type, "unsubscribed") == 0 || g_strcmp0 (type, "error") == 0)
     {
-      /* INTERFACE.md §6: rejected (a probe is only sent once approved,
+      /* stoxd(8) PRESENCE: rejected (a probe is only sent once approved,
        * so this is never a probe's answer). */
       if (pair->authorized)
         stox_actions_store (actions, STOX_STORE_APPROVAL, TRUE, pair->target_jid,
@@ -1087,7 +1087,7 @@ stox_watch_resync (StoxWatches           *ws,
       if (pair->watches == NULL)
         continue;
       /* Approved: a probe brings the XMPP user's current presence, which
-       * then NOTIFYs the dialogs, restored ones too (INTERFACE §6: probes
+       * then NOTIFYs the dialogs, restored ones too (stoxd(8) PRESENCE: probes
        * only once approved); one that gets no answer (ejabberd, an
        * offline user) hears closed when the wait is over.  Not (known to
        * be) approved: a repeated subscribe — a server answers it with

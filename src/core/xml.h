@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The one way the core reads XML from peers (INTERFACE.md §7): libxml2
+ * The one way the core reads XML from peers (stoxd(8)): libxml2
  * with no network, no entity substitution, no DTD loading, and a DOCTYPE
  * refused as soon as the parser meets it, so neither an external entity
  * (XXE) nor nested expansion (billion laughs) is ever processed.

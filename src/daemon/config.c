@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * stox.conf (INTERFACE.md §2): the schema and the key file's checks.
+ * stox.conf (stox.conf(5)): the schema and the key file's checks.
  *
  * GKeyFile gives no line numbers and quietly keeps the last of two equal
  * keys, so the text is first scanned line by line here: every line must be
@@ -51,7 +51,7 @@ G_DEFINE_QUARK (stox-config-error-quark, stox_config_error)
 /* A SIP proxy on the same host, as stox_netmask_normalize() writes it. */
 static const char *const default_trusted_peers[] = { "127.0.0.1/32", "::1/128", NULL };
 
-/* The whole schema: anything else is an error (INTERFACE.md §2). */
+/* The whole schema: anything else is an error (stox.conf(5)). */
 static const struct
 {
   const char *group;

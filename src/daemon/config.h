@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * stox.conf (INTERFACE.md §2): a GLib key file, checked strictly.  Unknown
+ * stox.conf (stox.conf(5)): a GLib key file, checked strictly.  Unknown
  * groups and keys are errors; a value runs to the end of its line (read with
  * g_key_file_get_value, so no escapes and no trailing-comment stripping);
  * every diagnostic names "[group] key" or "FILE:LINE".

@@ -94,7 +94,7 @@ writer (GLogLevelFlags   log_level,
     return write_journal (level, fields, n_fields, user_data);
 
   /* g_log_writer_standard_streams would send info and debug to stdout;
-   * INTERFACE.md §1 wants every line on stderr. */
+   * stoxd(8) wants every line on stderr. */
   g_autofree char *line = g_log_writer_format_fields (log_level, fields, n_fields,
                                                       g_log_writer_supports_color (fileno (stderr)));
   fprintf (stderr, "%s\n", line);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stoxd: options, configuration, start-up and shutdown order
- * (INTERFACE.md §1).  One GLib main loop in one thread drives Sofia-SIP, the
+ * (stoxd(8)).  One GLib main loop in one thread drives Sofia-SIP, the
  * libstrophe component link and the core's deadlines.
  */
 #include <config.h>  /* autoconf; "config.h" here would be daemon/config.h */
@@ -31,10 +31,10 @@
 #define EXIT_USAGE  64   /* sysexits.h EX_USAGE */
 #define EXIT_CONFIG 78   /* sysexits.h EX_CONFIG */
 
-/* INTERFACE.md §1: an XMPP server that never answers must not keep
+/* stoxd(8): an XMPP server that never answers must not keep
  * systemd waiting for READY=1. */
 #define READY_TIMEOUT_S 10
-/* INTERFACE.md §1: clean stop within 5 s; keep a margin for teardown. */
+/* stoxd(8): clean stop within 5 s; keep a margin for teardown. */
 #define STOP_DEADLINE_MS 4500
 #define STATUS_INTERVAL_S 5
 
@@ -144,7 +144,7 @@ on_link (StoxXmppLinkState state, guint retry_in_s, const char *reason, gpointer
     d->link_text = g_strdup_printf ("down (%s), retry in %u s",
                                     reason != NULL ? reason : "no reason given", retry_in_s);
   stox_runner_on_link (d->runner, up, retry_in_s);
-  /* The first attempt has completed, whichever way (INTERFACE.md §1). */
+  /* The first attempt has completed, whichever way (stoxd(8)). */
   send_ready (d);
   update_status (d);
 }
@@ -321,7 +321,7 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
   setlocale (LC_NUMERIC, "C");
 
-  /* The command line is checked before anything else (INTERFACE.md §1). */
+  /* The command line is checked before anything else (stoxd(8)). */
   context = g_option_context_new ("- SIMPLE/XMPP interworking gateway");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -412,7 +412,7 @@ main (int argc, char **argv)
   d.loop = g_main_loop_new (NULL, FALSE);
   d.runner = stox_runner_new (d.gw);
 
-  /* What the gateway set up before a restart (ARCHITECTURE.md:
+  /* What the gateway set up before a restart (docs/architecture.md:
    * persistence); restored before any peer is heard. */
   d.store = stox_store_open (d.config->state_dir, &error);
   if (d.store == NULL)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Start-up: what an earlier stoxd stored goes back into the SIP front end
- * and the core, before the loop runs (issue 4 item 4).
+ * and the core, before the loop runs.
  *
  * A SIP watcher's dialog is kept in two halves, the front end's wire state
  * (sip_dialogs) and the core's WATCH record; only a dialog whose two halves

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The embedded SQLite store (ARCHITECTURE.md, Persistence; issue 4 item 4).
+ * The embedded SQLite store (docs/architecture.md, Persistence).
  *
  * One file, `state-dir`/stox.db, three tables:
  *   meta(key, value)      holds schema_version = 2; a newer number is

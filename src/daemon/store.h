@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The gateway's persistent state (ARCHITECTURE.md, Persistence): an embedded
+ * The gateway's persistent state (docs/architecture.md, Persistence): an embedded
  * SQLite database, `[gateway] state-dir`/stox.db, holding the core's
  * StoxStoreRecords and the SIP front end's states of the watcher dialogs
  * kept across a crash.  The daemon queues every STOX_ACTION_STORE it

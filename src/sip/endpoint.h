@@ -121,7 +121,7 @@ void stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
 void stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
                                const StoxSipNotify *n);
 
-/* Keeping SIP watchers' dialogs across a crash (issue 4 item 4).
+/* Keeping SIP watchers' dialogs across a crash.
  *
  * A server dialog's wire state — Call-ID, local and remote tags and
  * addresses, remote target, route set, remote CSeq, Event, and the local

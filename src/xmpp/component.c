@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The XEP-0114 component link (rfc-mappings.md §7) over libstrophe, on the
+ * The XEP-0114 component link (docs/mappings.md §7) over libstrophe, on the
  * GLib loop through gsource.c.  A thin translator: stanzas go through
  * convert.c, the link state goes to the daemon, reconnects follow
  * core/backoff.h on a GLib timer.
@@ -48,7 +48,7 @@ G_DEFINE_QUARK (stox-xmpp-component-error-quark, stox_xmpp_component_error)
 #define DEFAULT_QUEUE_LIMIT     10000
 /* From the start of an attempt to the handshake.  libstrophe closes 2 s
  * after we give up, so a silent server is reported DOWN about 10 s after
- * the attempt began (INTERFACE.md §1: READY after at most 10 s). */
+ * the attempt began (stoxd(8): READY after at most 10 s). */
 #define DEFAULT_ATTEMPT_MS      8000
 /* libstrophe forces the close 2 s after </stream:stream>; so do we. */
 #define STOP_DEADLINE_MS        2000
@@ -235,7 +235,7 @@ on_retry (gpointer data)
 }
 
 /* Every failed attempt and every lost stream ends here: schedule the next
- * attempt (INTERFACE.md §7), log once, tell the daemon. */
+ * attempt (stoxd(8)), log once, tell the daemon. */
 static void
 link_down (StoxXmppComponent *c,
            const char        *reason)

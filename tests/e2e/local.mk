@@ -30,7 +30,7 @@ EXTRA_DIST += tests/e2e/kamailio.py
 # kamailio.py runs the deployment guide's example itself
 EXTRA_DIST += docs/examples/kamailio-stox.cfg
 
-# Presence end to end (issue 4, INTERFACE.md §6): SIP watcher -> XMPP user,
+# Presence end to end (stoxd(8) PRESENCE): SIP watcher -> XMPP user,
 # XMPP user -> SIP user (a scripted presence server), and both through a
 # real Kamailio presence server (skips without /usr/sbin/kamailio).
 PRESENCE_E2E_TESTS = \
@@ -40,7 +40,7 @@ PRESENCE_E2E_TESTS = \
 TESTS += $(PRESENCE_E2E_TESTS)
 dist_check_SCRIPTS += $(PRESENCE_E2E_TESTS)
 
-# Presence across a restart of stoxd (issue 4 "State"): graceful stop and
+# Presence across a restart of stoxd (stoxd(8) FILES): graceful stop and
 # SIGKILL, the same state-dir and SIP port; follows and approvals come back.
 TESTS += tests/e2e/test-presence-restart.py
 dist_check_SCRIPTS += tests/e2e/test-presence-restart.py

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §5 with [gateway] bounce-wait = 0: the 202 goes out at once,
+"""docs/mappings.md §3 with [gateway] bounce-wait = 0: the 202 goes out at once,
 so an XMPP error bounce arrives after it and must come back to the SIP
 sender as a MESSAGE from the XMPP address saying it was not delivered and
 why ("a failure is never silent").  The SipUA is the gateway's outbound

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §1, §2: command line, exit codes, --check-config, the
+"""stoxd(8), stox.conf(5): command line, exit codes, --check-config, the
 configuration's strictness; then a running stoxd: a secret with ' ; ' in it,
 SIGHUP with a broken and then a valid rule file, SIGINT."""
 
@@ -30,7 +30,7 @@ def conf(d, **kw):
 
 
 async def main(t):
-    # A config whose secret holds " ; " (INTERFACE.md §2: a value runs to the
+    # A config whose secret holds " ; " (stox.conf(5): a value runs to the
     # end of its line); Prosody gets the very same secret, so the handshake
     # proves stoxd used it as-is.
     secret = "abc ; x"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Presence through stox with a REAL SIP presence server (issue 4): a
+"""Presence through stox with a REAL SIP presence server (stoxd(8) PRESENCE): a
 private Kamailio (tests/e2e/kamailio.py: presence, presence_xml, db_text)
 is stoxd's outbound proxy and the presence server of sip.test, and routes
 requests for xmpp.test users to stoxd (record-routed).  Real Prosody,

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Presence across a restart of stoxd (issue 4 "State", INTERFACE.md §1
-and §6, stoxd(8) PRESENCE: the XMPP users' follows of SIP users, their
+"""Presence across a restart of stoxd (stoxd(8) PRESENCE
+and FILES: the XMPP users' follows of SIP users, their
 approvals of SIP watchers and, across a crash, the SIP watchers' dialogs
 survive in state-dir/stox.db), end to end: one Prosody, one scripted SIP UA that is both
 stoxd's outbound proxy (alice@sip.test's presence server) and romeo's

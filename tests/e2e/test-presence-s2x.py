@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Presence, SIP watcher -> XMPP user (INTERFACE.md §6, RFC 8048 §5.3,
-RFC 6665, rfc-mappings.md §2.3/§2.4), end to end: a scripted SIP UA
+"""Presence, SIP watcher -> XMPP user (stoxd(8) PRESENCE, RFC 8048 §5.3,
+RFC 6665, docs/mappings.md §2.3/§2.4), end to end: a scripted SIP UA
 (romeo@sip.test's phone, talking to stoxd directly), a real Prosody and
 juliet on slixmpp.
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Presence, XMPP user -> SIP user (INTERFACE.md §6, RFC 8048 §5.2,
-RFC 6665, rfc-mappings.md §2.2/§2.5), end to end: bob on slixmpp and a
+"""Presence, XMPP user -> SIP user (stoxd(8) PRESENCE, RFC 8048 §5.2,
+RFC 6665, docs/mappings.md §2.2/§2.5), end to end: bob on slixmpp and a
 real Prosody; the scripted SIP UA is stoxd's outbound proxy and plays the
 SIP users' presence server (a notifier with real dialogs).
 
@@ -189,11 +189,11 @@ async def main(t):
          "the gateway sends bob <presence type='unsubscribed' from='alice@sip.test'/> (seen in Prosody's log)",
          "component presence stanzas: %r" % sent)
     # the notifier's final NOTIFY (RFC 6665 §4.1.2.3: an unsubscribe
-    # triggers it; rfc-mappings.md §2.2: the gateway answers it 200)
+    # triggers it; docs/mappings.md §2.2: the gateway answers it 200)
     bmark = bob.mark()
     fin = await d1.notify("terminated;reason=timeout")
     t.eq(fin.code, 200, "the notifier's final NOTIFY terminated after the unsubscribe -> 200 "
-         "(RFC 6665 §4.1.2.3, rfc-mappings.md §2.2)", brief(fin.final) if fin.final else repr(fin))
+         "(RFC 6665 §4.1.2.3, docs/mappings.md §2.2)", brief(fin.final) if fin.final else repr(fin))
     await asyncio.sleep(0.5)
     got = bob.since(bmark, "presence", lambda s: (s.frm or "").startswith("alice@"))
     t.ok(not got, "... and bob hears nothing more of alice", "bob got: %r" % got)

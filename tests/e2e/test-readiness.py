@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §1 and §4: readiness as any peer sees it, sd_notify, SIGTERM."""
+"""stoxd(8) READINESS: readiness as any peer sees it, sd_notify, SIGTERM."""
 
 import signal
 
@@ -17,7 +17,7 @@ async def main(t):
 
     # --- sd_notify -------------------------------------------------------
     # Env.start() waited for READY=1; what is checked here is that it
-    # came once (INTERFACE.md §1: after the first connection attempt).
+    # came once (stoxd(8): after the first connection attempt).
     readies = [n for n in d.notifications if n[1] == "READY=1"]
     t.ok(len(readies) == 1, "READY=1 on NOTIFY_SOCKET, once", repr(d.notifications))
     status = await d.wait_notify("STATUS=", 5)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §1, §7: stoxd started while the XMPP server is down still
+"""stoxd(8): stoxd started while the XMPP server is down still
 serves SIP, tells systemd READY=1 within ~10 s, refuses with 503 +
 Retry-After, and connects once Prosody comes up; then messages cross both
 ways."""

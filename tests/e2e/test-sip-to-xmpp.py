@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §3, §5, §7, SIP → XMPP: a SIP MESSAGE from sip:alice@sip.test
+"""docs/mappings.md §1 and §3, SIP → XMPP: a SIP MESSAGE from sip:alice@sip.test
 to sip:bob@xmpp.test reaches bob (a real slixmpp client on a real Prosody)
 as RFC 7572 says; refusals get the contract's SIP codes; bounces within the
 window become the mapped SIP error; with the component down SIP gets 503 +

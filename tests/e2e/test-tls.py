@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §1–2, TLS: --check-config proves with OpenSSL that
+"""stoxd(8)–2, TLS: --check-config proves with OpenSSL that
 tls-key belongs to tls-certificate (exit 78 naming the key otherwise); a
 sips: listener answers OPTIONS over a real TLS connection."""
 

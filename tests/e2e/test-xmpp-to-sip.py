@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §3, §5, XMPP → SIP: bob (slixmpp on a real Prosody) writes
+"""docs/mappings.md §1 and §3, XMPP → SIP: bob (slixmpp on a real Prosody) writes
 to alice@sip.test; the SipUA, as the gateway's outbound proxy, receives the
 SIP MESSAGE (RFC 7572 §4 Table 1) and answers it; SIP errors come back as
 <message type="error"> with the RFC 7247 condition."""

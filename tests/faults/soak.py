@@ -4,7 +4,7 @@
 bounded (SOAK_SECONDS, default 120), its resident memory and open
 descriptors sampled every 2 s from /proc.  After a warm-up both must stay
 flat: the gateway keeps no state per message it has finished with, and
-closes what it opens (INTERFACE.md §7: memory stays bounded).  The warm-up
+closes what it opens (stoxd(8): memory stays bounded).  The warm-up
 is 65 s, the longest memory under this load: an answered MESSAGE is kept
 60 s for a late bounce (STOX_GATEWAY_LATE_BOUNCE_US), a finished SIP
 transaction 32 s (timer J, RFC 3261 §17.1.2.2); until both have turned

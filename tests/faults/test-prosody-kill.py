@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §5, §7 under a fault: the XMPP server dies (SIGKILL) in the
+"""docs/mappings.md §3 and stoxd(8) under a fault: the XMPP server dies (SIGKILL) in the
 middle of a burst of 1000 messages each way, comes back, and stoxd
 reconnects.  Before it dies it stalls for 300 ms (SIGSTOP), as an
 overloaded server does: that is what makes sure stanzas are on their way

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §5, §7: a SIP peer that never answers.  An XMPP message to
+"""docs/mappings.md §3.6: a SIP peer that never answers.  An XMPP message to
 it becomes a MESSAGE that nobody answers; the SIP stack gives up after
 timer F (64 × T1 = 32 s, RFC 3261 §17.1.2.2) with 408, which reaches the
 XMPP sender as an error stanza with <remote-server-timeout/> (RFC 7247

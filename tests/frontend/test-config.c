@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * stox.conf and the rule directory (INTERFACE.md §2): every key valid and
+ * stox.conf and the rule directory (stox.conf(5)): every key valid and
  * invalid, the defaults, the exact diagnostics ("FILE: [group] key: why",
  * "FILE:LINE: why"), --check-config's "all problems at once", and the
  * rule-directory loader.  Each case writes its files into a fresh
@@ -987,7 +987,7 @@ test_state_dir_default (Tmp *t, gconstpointer data)
   g_assert_cmpstr (cfg->state_dir, ==, "/var/lib/stox");
 }
 
-/* The full INTERFACE.md §2 example (with its secret) loads as written. */
+/* The full stox.conf(5) example (with its secret) loads as written. */
 static void
 test_interface_example (Tmp *t, gconstpointer data)
 {

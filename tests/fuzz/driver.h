@@ -26,8 +26,8 @@
  *
  * Other records are SIP bytes or stanza XML, as the target says.
  *
- * Promises checked (gateway.h, types.h, the two convert.h, INTERFACE.md
- * §7 "nothing is lost silently"): every SIP request handed to the core
+ * Promises checked (gateway.h, types.h, the two convert.h, stoxd(8):
+ * nothing is lost silently): every SIP request handed to the core
  * gets exactly one final answer by the end (a graceful stop answers what
  * is held); no answer goes to a request that was not asked or was answered
  * already; a NOTIFY only inside a dialog the front end knows; no header

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The daemon's runner and its store together (issue 4 item 4): what the
+ * The daemon's runner and its store together: what the
  * core and the SIP front end ask to keep is written from the loop, and a
  * write that fails (here: another connection holds the database's write
  * lock) is retried on a timer until it lands, not only when something new

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The SQLite state store (issue 4 item 4): open creates the directory and
+ * The SQLite state store: open creates the directory and
  * the file, records round-trip in (kind, a, b, dialog) order, insert is
  * idempotent, WATCH records keep their dialog, entity and deadline (as
  * wall-clock time), SIP dialog states round-trip, a version 1 file is

@@ -11,7 +11,7 @@ char *stox_test_read_shipped (const char *name, gsize *ret_length);
 
 /* Every shipped file, read here and built in name order and validated by
  * the core's stox_rules_build(), as stoxd's loader builds them: what stoxd
- * loads from its rules directory (INTERFACE.md §2). */
+ * loads from its rules directory (stox.conf(5)). */
 StoxRules *stox_test_load_shipped_rules (void);
 
 G_END_DECLS

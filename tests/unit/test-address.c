@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Address mapping, RFC 7247 §6 with XEP-0106 escaping (rfc-mappings.md
+ * Address mapping, RFC 7247 §6 with XEP-0106 escaping (docs/mappings.md
  * §1.2–1.6, §6).  One test path per table row, so a failure names its case.
  */
 #include "config.h"
@@ -148,7 +148,7 @@ typedef struct
 #define D "@xmpp.example"
 
 static const SipToJidCase sip_to_jid_rows[] = {
-  /* rfc-mappings.md §1.3 (RFC 7247 §6.4) */
+  /* docs/mappings.md §1.3 (RFC 7247 §6.4) */
   { "rfc7247-f-umlaut", "sip:f%C3%BC@sip.example", "sip.example",
     "fü@sip.example" },
   { "rfc7247-omalley", "sip:o'malley@sip.example", "sip.example",
@@ -206,7 +206,7 @@ static const SipToJidCase sip_to_jid_rows[] = {
   { "ideographic-space-inside", "sip:a%E3%80%80b@h.example", NULL,
     "a\\20b" D },
 
-  /* PRECIS UsernameCaseMapped (rfc-mappings.md §1.6). */
+  /* PRECIS UsernameCaseMapped (docs/mappings.md §1.6). */
   { "case-ascii", "sip:Alice@h.example", NULL, "alice" D },
   { "case-scheme-and-host", "SIP:Bob@SIP.EXAMPLE", NULL, "bob" D },
   { "case-non-ascii", "sip:%C3%9CBER@h.example", NULL, "über" D },
@@ -271,7 +271,7 @@ static const SipToJidCase sip_to_jid_rows[] = {
   { "user-telephone-number", "sip:+1-212-555-0100@h.example;user=phone", NULL,
     "+1-212-555-0100" D },
 
-  /* User part missing or empty: 400 (INTERFACE.md §3). */
+  /* User part missing or empty: 400 (docs/mappings.md §1). */
   { "user-empty", "sip:@h.example", NULL, NULL, AT_MAP, MALFORMED },
   { "user-missing", "sip:h.example", NULL, NULL, AT_MAP, MALFORMED },
   { "user-password-dropped", "sip:alice:secret@h.example", NULL, "alice" D },
@@ -286,7 +286,7 @@ static const SipToJidCase sip_to_jid_rows[] = {
   { "headers-ignored", "sip:u@h.example?subject=hi&priority=urgent", NULL,
     "u" D },
 
-  /* ;gr= ↔ resource (rfc-mappings.md §1.5). */
+  /* ;gr= ↔ resource (docs/mappings.md §1.5). */
   { "gr-percent-encoded", "sip:u@h.example;gr=caf%C3%A9%20pc", NULL,
     "u" D "/café pc" },
   { "gr-case-kept", "sip:u@h.example;gr=Laptop", NULL, "u" D "/Laptop" },
@@ -316,7 +316,7 @@ static const SipToJidCase sip_to_jid_rows[] = {
   { "scheme-xmpp", "xmpp:alice@h.example", NULL, NULL, AT_PARSE, SCHEME },
   { "no-scheme", "alice@h.example", NULL, NULL, AT_PARSE, MALFORMED },
 
-  /* rfc-mappings.md §6: the XEP's "%zy" is not a valid SIP escape (RFC
+  /* docs/mappings.md §6: the XEP's "%zy" is not a valid SIP escape (RFC
    * 3261 §25.1); the same address with "%" escaped maps as the XEP shows. */
   { "xep0106-sip-example-literal-zy",
     "sip:here%27s_a_wild_%26_%2Fcr%zy%2F_address@example.com", "example.com",
@@ -377,7 +377,7 @@ typedef struct
 } JidToSipCase;
 
 static const JidToSipCase jid_to_sip_rows[] = {
-  /* rfc-mappings.md §1.4 (RFC 7247 §6.5) */
+  /* docs/mappings.md §1.4 (RFC 7247 §6.5) */
   { "rfc7247-m-and-m", "m\\26m@xmpp.example", NULL,
     "sip:m&m@xmpp.example" },
   { "rfc7247-tschuess", "tschüss@xmpp.example", NULL,
@@ -442,7 +442,7 @@ static const JidToSipCase jid_to_sip_rows[] = {
   { "bare-domain-with-resource", "xmpp.example/r", NULL, NULL, AT_MAP,
     MALFORMED },
 
-  /* resource → ;gr=, percent-encoded (rfc-mappings.md §1.4 step 8). */
+  /* resource → ;gr=, percent-encoded (docs/mappings.md §1.4 step 8). */
   { "resource-encoded", "u@x.example/café pc", NULL,
     "sip:u" D ";gr=caf%C3%A9%20pc" },
   { "resource-specials", "u@x.example/a;b=c?d@e", NULL,
@@ -454,7 +454,7 @@ static const JidToSipCase jid_to_sip_rows[] = {
   { "resource-brackets", "u@x.example/[1]", NULL, "sip:u" D ";gr=%5B1%5D" },
   { "resource-percent", "u@x.example/50%", NULL, "sip:u" D ";gr=50%25" },
 
-  /* rfc-mappings.md §6, the way back: "%" is escaped, "& ' /" stay. */
+  /* docs/mappings.md §6, the way back: "%" is escaped, "& ' /" stay. */
   { "xep0106-sip-example",
     "here\\27s_a_wild_\\26_\\2fcr%zy\\2f_address@example.com", "example.com",
     "sip:here's_a_wild_&_/cr%25zy/_address@example.com" },
@@ -564,7 +564,7 @@ test_jid_parse (gconstpointer data)
   g_assert_cmpstr (jid->resource, ==, c->resource);
 }
 
-/* ---- XEP-0106 transforms (rfc-mappings.md §6) ------------------------ */
+/* ---- XEP-0106 transforms (docs/mappings.md §6) ------------------------ */
 
 typedef struct
 {

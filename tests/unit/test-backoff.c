@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Reconnect schedule (INTERFACE.md §7): capped, jittered, exponential. */
+/* Reconnect schedule (stoxd(8)): capped, jittered, exponential. */
 #include "config.h"
 
 #include "core/backoff.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The engine's flows (INTERFACE.md §3–5, §7) replayed with a fake clock:
+ * The engine's flows (docs/mappings.md §1–5, §7) replayed with a fake clock:
  * events in, actions out, no network.  Error mappings come from the
  * shipped rule files, so a wrong row there fails here too.
  */
@@ -190,7 +190,7 @@ test_bounce_inside_window (Fixture *f, gconstpointer data)
   stox_gateway_on_stanza (f->gw, bounce, T0 + 10 * MS, f->actions);
   StoxAction *a = take (f, 0, STOX_ACTION_SIP_RESPOND);
   g_assert_cmpuint (a->u.respond.token, ==, token);
-  /* rfc-mappings.md §1.8 note 5: never 503; the shipped row says 403. */
+  /* docs/mappings.md §1.8 note 5: never 503; the shipped row says 403. */
   g_assert_cmpuint (a->u.respond.status, ==, 403);
   g_assert_nonnull (strstr (a->u.respond.warning, "service-unavailable"));
   clear (f);
@@ -505,7 +505,7 @@ test_untrusted_source (Fixture *f, gconstpointer data)
   take (f, 0, STOX_ACTION_XMPP_SEND);
 }
 
-/* INTERFACE.md §3 refusals, SIP → XMPP. */
+/* docs/mappings.md §1 refusals, SIP → XMPP. */
 static void
 test_sip_refusals (Fixture *f, gconstpointer data)
 {
@@ -946,7 +946,7 @@ request_body (Fixture *f, guint index, GString *into)
   return into->str;
 }
 
-/* INTERFACE.md §5: composing → active; others → idle only after active;
+/* docs/mappings.md §3: composing → active; others → idle only after active;
  * no repeat within 60 s. */
 static void
 test_xmpp_chat_states (Fixture *f, gconstpointer data)
@@ -998,7 +998,7 @@ count_kind (Fixture *f, StoxActionKind kind)
   return n;
 }
 
-/* INTERFACE.md §5: a chat state the SIP side refuses is never bounced to
+/* docs/mappings.md §3: a chat state the SIP side refuses is never bounced to
  * the XMPP user; after 415 (or 405, 501) no isComposing goes to that SIP
  * user for STOX_IM_ISCOMPOSING_REFUSED_S, while messages with a body do
  * (and their own refusals still come back).  Other failures stop

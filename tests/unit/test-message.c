@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Message content mapping (INTERFACE.md §5, §7; rfc-mappings.md §3.3–§3.5,
+/* Message content mapping (docs/mappings.md §3.3–§3.5,
  * §4): every content type, charset, CPIM shape, isComposing document and
  * hostile input the SIP side can send.  (The size of the MESSAGE the SIP
  * front end writes is tests/frontend/test-sip-message-size's.) */

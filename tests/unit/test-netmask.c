@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* [sip] trusted-peers matching (INTERFACE.md §2). */
+/* [sip] trusted-peers matching (stox.conf(5)). */
 #include "config.h"
 
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * PIDF/RPID ↔ XMPP presence (INTERFACE.md §6; rfc-mappings.md §2.4, §2.5,
+ * PIDF/RPID ↔ XMPP presence (stoxd(8) PRESENCE; docs/mappings.md §2.4, §2.5,
  * §2.9, §12): RFC 8048 Tables 1 and 2 row by row, the SHIPPED
  * gateway-rules/30-presence.rules both ways row by row against the §2.9
  * table typed in below, documents as real UAs send them, hostile input,
@@ -447,7 +447,7 @@ test_table2_row (gconstpointer data)
   g_assert_cmpstr (info->timestamp, ==, row->timestamp);
 }
 
-/* ---- rfc-mappings.md §2.9, typed in independently of the shipped file -- */
+/* ---- docs/mappings.md §2.9, typed in independently of the shipped file -- */
 
 typedef struct
 {
@@ -686,7 +686,7 @@ test_shipped_cites_sources (void)
 {
   static const char *const citations[] = {
     "RFC 8048", "§6.2 note 7", "§6.3 note 3", "RFC 4480 §3.2", "RFC 4480 §3.14",
-    "SylkServer", "pjsip", "rfc-mappings.md §2.9", "Table 2 note 1",
+    "SylkServer", "pjsip", "docs/mappings.md §2.9", "Table 2 note 1",
   };
   gsize length;
   g_autofree char *text = stox_test_read_shipped ("30-presence.rules", &length);
@@ -1030,7 +1030,7 @@ test_lang (void)
     }
 }
 
-/* ---- documents as real UAs send them (rfc-mappings.md §12) ------------- */
+/* ---- documents as real UAs send them (docs/mappings.md §12) ------------- */
 
 typedef struct
 {
@@ -1104,7 +1104,7 @@ static const WildCase wild[] = {
     " <dm:person />\n</presence>\n",
     1, "300", FALSE, NULL, "Ready", 127 },
   /* libpurple SIMPLE: pidf:im declared, a plain note; the note's text is
-   * not interpreted (Kamailio's pua_xmpp does: rfc-mappings.md §2.9). */
+   * not interpreted (Kamailio's pua_xmpp does: docs/mappings.md §2.9). */
   { "libpurple/busy-note",
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"\n"

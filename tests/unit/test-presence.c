@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Presence flows of INTERFACE.md §6 / RFC 8048 §5 replayed through the
+ * Presence flows of stoxd(8) PRESENCE / RFC 8048 §5 replayed through the
  * engine with a fake clock: SIP watchers of XMPP users (S2X) and XMPP
  * users following SIP users (X2S), refresh, expiry, merging, shutdown.
  */
@@ -219,7 +219,7 @@ test_s2x_subscribe_pending_then_active (Fixture *f, gconstpointer data)
   g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_PENDING);
   g_assert_null (n->u.notify.body);              /* pending: no presence yet */
   g_assert_cmpuint (n->u.notify.expires, ==, 600);
-  /* XMPP subscribe, never a probe before approval (INTERFACE §6). */
+  /* XMPP subscribe, never a probe before approval (stoxd(8) PRESENCE). */
   g_assert_nonnull (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
   g_assert_null (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
   StoxToken first = n->u.notify.token;
@@ -978,9 +978,9 @@ test_x2s_probe_fetch (Fixture *f, gconstpointer data)
   g_assert_cmpuint (stats.subscriptions, ==, 0);
 }
 
-/* ---- shutdown (INTERFACE.md §1) ---------------------------------------- */
+/* ---- shutdown (stoxd(8)) ---------------------------------------- */
 
-/* INTERFACE.md §1: a stop that a start follows keeps the subscriptions:
+/* stoxd(8): a stop that a start follows keeps the subscriptions:
  * the watcher's dialog gets a NOTIFY still active that shows the XMPP
  * user closed, the gateway's own subscription is left alone (no Expires:
  * 0), the XMPP user gets unavailable for what was online, and nothing is

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Rule files (INTERFACE.md §2, §3): the parser, and the SHIPPED rule files
+ * Rule files (stox.conf(5), stox-rules(5)): the parser, and the SHIPPED rule files
  * checked row by row against RFC 7247 Tables 2 and 3 and RFC 6120 §8.3.3,
- * typed in below from rfc-mappings.md §1.8–1.10 independently of
+ * typed in below from docs/mappings.md §1.8–1.10 independently of
  * gateway-rules/, so that a wrong row in a shipped file fails here.
  */
 #include "config.h"
@@ -12,7 +12,7 @@
 #include "core/rules.h"
 #include "support/shipped-rules.h"
 
-/* ---- the reference, from rfc-mappings.md ------------------------------ */
+/* ---- the reference, from docs/mappings.md ------------------------------ */
 
 typedef struct
 {
@@ -20,8 +20,8 @@ typedef struct
   guint       code;
 } Table2Row;
 
-/* RFC 7247 §7.1 Table 2 (rfc-mappings.md §1.8); where the table offers
- * alternatives, the first one (INTERFACE.md §3), except service-unavailable
+/* RFC 7247 §7.1 Table 2 (docs/mappings.md §1.8); where the table offers
+ * alternatives, the first one (docs/mappings.md §1), except service-unavailable
  * (note 5: 403 or 405, never 503). */
 static const Table2Row table2[] = {
   { "bad-request", 400 },
@@ -54,7 +54,7 @@ typedef struct
   const char *condition;
 } Table3Row;
 
-/* RFC 7247 §7.2 Table 3 (rfc-mappings.md §1.9), both columns. */
+/* RFC 7247 §7.2 Table 3 (docs/mappings.md §1.9), both columns. */
 static const Table3Row table3[] = {
   { "3xx", "redirect" },
   { "300", "redirect" },
@@ -110,7 +110,7 @@ static const Table3Row table3[] = {
   { "606", "not-acceptable" },
 };
 
-/* rfc-mappings.md §1.9 "Not in the table but needed by stox". */
+/* docs/mappings.md §1.9 "Not in the table but needed by stox". */
 static const Table3Row extra[] = {
   { "411", "bad-request" },
   { "412", "bad-request" },
@@ -133,7 +133,7 @@ typedef struct
   const char *type;
 } TypeRow;
 
-/* RFC 6120 §8.3.3 (rfc-mappings.md §1.10), the first type given;
+/* RFC 6120 §8.3.3 (docs/mappings.md §1.10), the first type given;
  * undefined-condition ("any") is cancel. */
 static const TypeRow types[] = {
   { "bad-request", "modify" },
@@ -314,7 +314,7 @@ test_shipped_fallbacks (void)
                      rows[i].condition);
 }
 
-/* RFC 7247 §7.1 note 5; INTERFACE.md §3: 503 is the gateway's own. */
+/* RFC 7247 §7.1 note 5; docs/mappings.md §1: 503 is the gateway's own. */
 static void
 test_shipped_no_503 (void)
 {
@@ -874,7 +874,7 @@ test_shipped_cites_sources (void)
 {
   static const char *const citations[] = {
     "RFC 7247 §7.1, Table 2", "RFC 7247 §7.2, Table 3",
-    "rfc-mappings.md §1.9", "RFC 6120 §8.3.3", "note (5)",
+    "docs/mappings.md §1.9", "RFC 6120 §8.3.3", "note (5)",
   };
   gsize length;
   g_autofree char *errors = stox_test_read_shipped ("10-errors.rules", &length);
