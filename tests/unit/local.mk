@@ -57,3 +57,6 @@ dist_check_SCRIPTS += tests/check-core-purity.sh
 # Only core/actions.c fills in an action.
 TESTS += tests/check-action-builders.sh
 dist_check_SCRIPTS += tests/check-action-builders.sh
+# Comments cite what ships: the man pages, docs/, RFCs and XEPs.
+TESTS += tests/check-citations.sh
+dist_check_SCRIPTS += tests/check-citations.sh
