@@ -27,7 +27,8 @@ dist_check_SCRIPTS += tests/check-man.sh
 dist_doc_DATA += docs/deployment.md docs/architecture.md docs/mappings.md \
 	docs/grafana-stox.json
 examplesdir = $(docdir)/examples
-dist_examples_DATA = docs/examples/prosody-stox.cfg.lua docs/examples/ejabberd-stox.yml
+dist_examples_DATA = docs/examples/prosody-stox.cfg.lua docs/examples/ejabberd-stox.yml \
+	docs/examples/kamailio-stox.cfg
 
 # The guide against the sources: every warning-and-above log message is
 # explained, every example named and shown as it is (see the script).

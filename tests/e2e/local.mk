@@ -22,17 +22,16 @@ dist_check_SCRIPTS += $(E2E_TESTS)
 EXTRA_DIST += tests/e2e/stoxtest.py
 
 # A private Kamailio presence server (tests/e2e/kamailio.py) and the test
-# that proves it; needs the packages of tests/deps.txt (skips
+# that proves it; needs the packages of tests/deps.txt (fails
 # without /usr/sbin/kamailio).
 TESTS += tests/e2e/test-kamailio.py
 dist_check_SCRIPTS += tests/e2e/test-kamailio.py
 EXTRA_DIST += tests/e2e/kamailio.py
-# kamailio.py runs the deployment guide's example itself
-EXTRA_DIST += docs/examples/kamailio-stox.cfg
+# kamailio.py runs docs/examples/kamailio-stox.cfg, which ships with the docs
 
 # Presence end to end (stoxd(8) PRESENCE): SIP watcher -> XMPP user,
 # XMPP user -> SIP user (a scripted presence server), and both through a
-# real Kamailio presence server (skips without /usr/sbin/kamailio).
+# real Kamailio presence server (fails without /usr/sbin/kamailio).
 PRESENCE_E2E_TESTS = \
 	tests/e2e/test-presence-s2x.py \
 	tests/e2e/test-presence-x2s.py \

@@ -24,8 +24,10 @@ sys.path.insert(0, HERE)
 import kamailio as kam_mod  # noqa: E402
 
 if not kam_mod.available():
-    print("1..0 # SKIP kamailio not installed", flush=True)
-    sys.exit(0)
+    # A missing peer fails the run: a green SKIP would hide that the
+    # proxy tier never ran (tests/deps.txt installs it).
+    print("Bail out! kamailio is not installed (tests/deps.txt)", flush=True)
+    sys.exit(1)
 
 import stoxtest as st  # noqa: E402
 from kamailio import Kamailio, pidf, pidf_summary, subscription_state  # noqa: E402
