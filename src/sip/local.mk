@@ -11,4 +11,5 @@ src_libstox_sip_a_SOURCES = \
 	src/sip/fifo-timer.h src/sip/fifo-timer.c \
 	src/sip/convert.h src/sip/convert.c \
 	src/sip/next-hop.h src/sip/next-hop.c \
-	src/sip/tcp-guard.h src/sip/tcp-guard.c
+	src/sip/tcp-guard.h src/sip/tcp-guard.c \
+	src/sip/tls-release.h src/sip/tls-release.c
