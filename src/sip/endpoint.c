@@ -34,6 +34,7 @@
 #include "sip/convert.h"
 #include "sip/message-size.h"
 #include "sip/next-hop.h"
+#include "sip/tls-release.h"
 
 /* clang-format off */
 G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
@@ -472,6 +473,9 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
     }
 
   ep->tcp_guard = stox_sip_tcp_guard_new (nta_agent_tports (ep->agent), &limits);
+  if (config->tls_dir != NULL && !stox_sip_tls_release_active ())
+    g_warning ("Sofia-SIP's tls_free() is not interposed: every TLS "
+               "connection leaks its OpenSSL state");
 
   /* The bound address (port 0, "*") is known to the stack only. */
   sip_contact_t const *m = our_contact (ep);
@@ -953,6 +957,8 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
   g_clear_pointer (&ep->subscribe_ops, g_hash_table_unref);
   g_clear_pointer (&ep->dialogs, stox_sip_dialogs_free);
   g_clear_pointer (&ep->agent, nta_agent_destroy);
+  /* The names of the last server certificate the agent checked. */
+  stox_sip_tls_release_flush ();
   g_clear_pointer (&ep->tcp_guard, stox_sip_tcp_guard_free);
   g_clear_pointer (&ep->trusted, stox_netmask_list_free);
   /* After the ops, whose entries it holds. */

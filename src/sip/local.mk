@@ -12,4 +12,5 @@ src_libstox_sip_a_SOURCES = \
 	src/sip/convert.h src/sip/convert.c \
 	src/sip/message-size.h src/sip/message-size.c \
 	src/sip/next-hop.h src/sip/next-hop.c \
-	src/sip/tcp-guard.h src/sip/tcp-guard.c
+	src/sip/tcp-guard.h src/sip/tcp-guard.c \
+	src/sip/tls-release.h src/sip/tls-release.c
