@@ -584,12 +584,8 @@ notify_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
   if (!env->link_up || pair_fresh (ws, env, pair))
     {
       /* Down: what is known now, the probe follows the link (resync). */
-      w->held = FALSE;
-      if (w->fetch)
-        send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", TRUE, FALSE, FALSE, now,
-                     actions);
-      else
-        notify_state (ws, env, w, TRUE, now, actions);
+      w->held = TRUE;
+      watch_release (ws, env, w, now, actions);
       return;
     }
   w->held = TRUE;
