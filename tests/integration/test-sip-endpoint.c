@@ -1087,7 +1087,15 @@ test_send_bad_uris (Fixture       *fx,
     { "sip:bob@127.0.0.1:1", "<>garbage", "sip:bob@sip.example" },
     { "sip:bob@127.0.0.1:1", "sip:alice@gw.example", "\"\"" },
   };
+  /* A row Sofia takes goes out through the outbound proxy (the port of
+   * the Request-URI is not honoured): a closed port, so the answer is the
+   * stack's, whatever listens on 127.0.0.1:5060. */
+  int gone = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
+  guint16 port = stox_test_bound_port (gone);
+  close (gone);
+  g_autofree char *proxy = g_strdup_printf ("sip:%s:%u;lr", fx->host, port);
 
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { .outbound_proxy = proxy });
   for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
     {
       StoxSipOutMessage out = {
