@@ -61,6 +61,8 @@ sofia_log_emit (SofiaLog   *sl,
 /* Sofia writes a line in several calls; emit whole lines only. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void sofia_log_cb (void *stream, char const *fmt, va_list ap) G_GNUC_PRINTF (2, 0);
+
 static void
 sofia_log_cb (void       *stream,
               char const *fmt,
