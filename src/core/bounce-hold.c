@@ -15,7 +15,6 @@ typedef struct
   StoxStanza *st;
   char       *key;       /* to "\n" id: what an unsent report carries */
   gint64      expires;   /* owed + STOX_BOUNCE_HOLD_US */
-  gboolean    held;      /* in h->held, else in h->sent (and indexed) */
   GList       link;
 } Bounce;
 
@@ -151,7 +150,6 @@ remember_sent (StoxBounceHold *h, Bounce *b)
       unlink_sent (h, old);
       bounce_free (old);
     }
-  b->held = FALSE;
   insert_by_expiry (&h->sent, b);
   g_hash_table_insert (h->sent_by_key, b->key, b);
 }
@@ -167,7 +165,6 @@ hold (StoxBounceHold *h, Bounce *b, gint64 now)
   while (h->held.length >= h->max)
     drop (h, pop_head (&h->held), "too many held while the XMPP link is down "
           "(the table bound)");
-  b->held = TRUE;
   insert_by_expiry (&h->held, b);
 }
 
