@@ -76,8 +76,8 @@ struct _StoxXmppComponent
    * confirmed + 2, … (`queued` is the last number given).  Written to
    * the socket is not read: XEP-0114 has no acknowledgement, and a
    * server that stops and dies loses what sat in its socket buffer.
-   * Only a round trip proves the read: a confirmation ping (XEP-0199
-   * §4.2) the component addresses to itself goes through the server's
+   * Only a round trip proves the read: a confirmation ping (XEP-0199)
+   * the component addresses to itself goes through the server's
    * router, which handles the stream in order (RFC 6120 §10.1), so its
    * return proves every stanza queued before it was read; it retires the
    * headers up to `ping_covers`.  At most one ping is in flight, sent at
