@@ -4,13 +4,15 @@
  * See gateway.h for the shape.  This file owns the configuration, the
  * link's state, the one token counter and the counters, refuses what no
  * flow takes, and hands each event to its flow: im.c (messages), iq.c
- * (readiness), presence.c.
+ * (readiness), presence.c; the error stanzas they emit pass through
+ * bounce-hold.c on the way out.
  */
 #include "config.h"
 
 #include "gateway.h"
 
 #include "actions.h"
+#include "bounce-hold.h"
 #include "deadline.h"
 #include "im.h"
 #include "iq.h"
@@ -44,6 +46,7 @@ struct _StoxGateway
   StoxImEnv        im_env;
   StoxPresence    *presence;
   StoxPresenceEnv  presence_env;
+  StoxBounceHold  *bounces;        /* error stanzas the link could not carry */
 };
 
 /* What the flows borrow for one event: the state as it is now. */
@@ -101,6 +104,16 @@ count_errors_sent (StoxGateway *gw, const GPtrArray *actions, guint from)
     }
 }
 
+/* Every event leaves through here: the error <message/>s it emitted are
+ * held while the link is down, else remembered until they are surely
+ * past the link (bounce-hold.h); then what goes out is counted. */
+static void
+leave (StoxGateway *gw, GPtrArray *actions, guint from, gint64 now)
+{
+  stox_bounce_hold_take (gw->bounces, gw->link_up, actions, from, now);
+  count_errors_sent (gw, actions, from);
+}
+
 /* ---- construction ------------------------------------------------------ */
 
 static guint
@@ -154,6 +167,7 @@ stox_gateway_new (const StoxGatewayConfig *config,
                         config->instance != NULL ? config->instance : "stox",
                         gw->max_pending);
   gw->presence = stox_presence_new ();
+  gw->bounces = stox_bounce_hold_new (gw->max_pending);
   return g_steal_pointer (&gw);
 }
 
@@ -164,6 +178,7 @@ stox_gateway_free (StoxGateway *gw)
     return;
   g_clear_pointer (&gw->im, stox_im_free);
   g_clear_pointer (&gw->presence, stox_presence_free);
+  g_clear_pointer (&gw->bounces, stox_bounce_hold_free);
   g_free (gw->sip_domain);
   g_free (gw->component);
   g_strfreev (gw->xmpp_domains);
@@ -185,6 +200,8 @@ stox_gateway_get_stats (StoxGateway *gw, StoxGatewayStats *ret_stats)
   gw->stats.watchers = stox_presence_count_watches (gw->presence);
   gw->stats.watchers_pending = stox_presence_count_watches_pending (gw->presence);
   gw->stats.subscriptions = stox_presence_count_follows (gw->presence);
+  gw->stats.bounces_held = stox_bounce_hold_count (gw->bounces);
+  gw->stats.bounces_dropped = stox_bounce_hold_dropped (gw->bounces);
   *ret_stats = gw->stats;
 }
 
@@ -221,7 +238,7 @@ stox_gateway_on_sip (StoxGateway          *gw,
       gw->stats.refused++;
       if (req->method == STOX_SIP_METHOD_MESSAGE)
         gw->stats.sip_refused++;
-      count_errors_sent (gw, actions, from);
+      leave (gw, actions, from, now);
       return;
     }
 
@@ -249,7 +266,7 @@ stox_gateway_on_sip (StoxGateway          *gw,
       gw->stats.refused++;
       break;
     }
-  count_errors_sent (gw, actions, from);
+  leave (gw, actions, from, now);
 }
 
 void
@@ -263,7 +280,7 @@ stox_gateway_on_sip_response (StoxGateway           *gw,
   count_sip_error (gw->stats.sip_errors_received, resp->status);
   if (!stox_presence_on_sip_response (gw->presence, presence_env (gw), resp, now, actions))
     stox_im_on_sip_response (gw->im, im_env (gw), resp, now, actions);
-  count_errors_sent (gw, actions, from);
+  leave (gw, actions, from, now);
 }
 
 void
@@ -294,7 +311,7 @@ stox_gateway_on_stanza (StoxGateway      *gw,
       }
       break;
     }
-  count_errors_sent (gw, actions, from);
+  leave (gw, actions, from, now);
 }
 
 /* ---- link, timers, shutdown -------------------------------------------- */
@@ -312,7 +329,16 @@ stox_gateway_on_link (StoxGateway *gw,
   gw->retry_in_s = MAX (retry_in_s, 1);
   /* After the state above, so presence sees the new one. */
   stox_presence_on_link (gw->presence, presence_env (gw), up, now, actions);
-  count_errors_sent (gw, actions, from);
+  leave (gw, actions, from, now);
+  /* The error stanzas owed while it was down, in order, after the
+   * presence above (bounce-hold.h; they are remembered there). */
+  if (up)
+    {
+      guint held_from = actions->len;
+
+      stox_bounce_hold_release (gw->bounces, actions, now);
+      count_errors_sent (gw, actions, held_from);
+    }
 }
 
 void
@@ -324,8 +350,11 @@ stox_gateway_on_xmpp_send_failed (StoxGateway        *gw,
 {
   guint from = actions->len;
 
-  stox_im_on_send_failed (gw->im, im_env (gw), st, why, actions);
-  count_errors_sent (gw, actions, from);
+  /* An error stanza owed to an XMPP sender waits for the link again;
+   * anything else is the flow's to answer. */
+  if (!stox_bounce_hold_on_send_failed (gw->bounces, st, why, gw->link_up, now))
+    stox_im_on_send_failed (gw->im, im_env (gw), st, why, actions);
+  leave (gw, actions, from, now);
 }
 
 void
@@ -335,14 +364,18 @@ stox_gateway_on_timer (StoxGateway *gw, gint64 now, GPtrArray *actions)
 
   stox_im_on_timer (gw->im, im_env (gw), now, actions);
   stox_presence_on_timer (gw->presence, presence_env (gw), now, actions);
+  leave (gw, actions, from, now);
+  from = actions->len;
+  stox_bounce_hold_on_timer (gw->bounces, gw->link_up, now, actions);
   count_errors_sent (gw, actions, from);
 }
 
 gint64
 stox_gateway_next_deadline (StoxGateway *gw)
 {
-  return stox_deadline_earliest (stox_im_next_deadline (gw->im),
-                                 stox_presence_next_deadline (gw->presence));
+  return stox_deadline_earliest (stox_deadline_earliest (stox_im_next_deadline (gw->im),
+                                                        stox_presence_next_deadline (gw->presence)),
+                                 stox_bounce_hold_next_deadline (gw->bounces, gw->link_up));
 }
 
 void
@@ -354,7 +387,7 @@ stox_gateway_restore (StoxGateway           *gw,
   guint from = actions->len;
 
   stox_presence_restore (gw->presence, presence_env (gw), record, now, actions);
-  count_errors_sent (gw, actions, from);
+  leave (gw, actions, from, now);
 }
 
 void
@@ -365,5 +398,8 @@ stox_gateway_on_shutdown (StoxGateway *gw, gint64 now, GPtrArray *actions)
   stox_im_on_shutdown (gw->im, im_env (gw), now, actions);
   stox_presence_on_shutdown (gw->presence, presence_env (gw), gw->end_subscriptions_on_stop, now,
                              actions);
+  leave (gw, actions, from, now);
+  from = actions->len;
+  stox_bounce_hold_on_shutdown (gw->bounces, gw->link_up, now, actions);
   count_errors_sent (gw, actions, from);
 }

@@ -95,7 +95,9 @@ void stox_gateway_on_stanza (StoxGateway      *gw,
                              GPtrArray        *actions);
 
 /* The component link went up or down; while down, SIP requests that need
- * XMPP get 503 with Retry-After = `retry_in_s` (at least 1). */
+ * XMPP get 503 with Retry-After = `retry_in_s` (at least 1), and error
+ * stanzas owed to XMPP senders are held (bounce-hold.h); up, those go out
+ * first, in order. */
 void stox_gateway_on_link (StoxGateway *gw,
                            gboolean     up,
                            guint        retry_in_s,
@@ -105,7 +107,8 @@ void stox_gateway_on_link (StoxGateway *gw,
 /* A stanza the core asked to send could not be queued: its SIP
  * transaction gets an answer instead of silence, 503 with Retry-After when
  * `why` is the link (dropped, send queue full), 500 when the stanza cannot
- * be encoded. */
+ * be encoded.  An error stanza owed to an XMPP sender is held for the
+ * link again when `why` is the link. */
 void stox_gateway_on_xmpp_send_failed (StoxGateway        *gw,
                                        const StoxStanza   *st,
                                        StoxXmppSendFailure why,

@@ -54,6 +54,11 @@ typedef struct
   guint   watchers_pending;     /* watchers' dialogs waiting for the XMPP
                                  * user's approval (RFC 6665 "pending") */
 
+  /* Error stanzas owed to XMPP senders that the component link could not
+   * carry (bounce-hold.h): waiting for it now, and given up (each logged). */
+  guint   bounces_held;
+  guint64 bounces_dropped;
+
   /* Every error the engine emits or is told of, by code or condition:
    * [code - STOX_STATS_SIP_CODE_MIN], [condition index]. */
   guint64 sip_errors_sent[STOX_STATS_SIP_CODES];

@@ -139,6 +139,10 @@ messages (GString *out, const StoxGatewayStats *gs)
   one (out, "stox_late_bounce_evictions_total", "counter",
        "Answered SIP MESSAGEs dropped from the late-bounce memory to keep it bounded.",
        gs->forgotten);
+  one (out, "stox_error_stanzas_dropped_total", "counter",
+       "Error stanzas owed to XMPP senders that the component link never carried: held "
+       "60 s, or over the table bound while it was down (each is logged).",
+       gs->bounces_dropped);
   one (out, "stox_refused_total", "counter",
        "SIP requests and stanzas of any kind that the gateway answered with an error "
        "instead of handling them.", gs->refused);
@@ -203,6 +207,9 @@ tables (GString *out, const StoxGatewayStats *gs)
        "Answered SIP MESSAGEs still remembered for a late XMPP bounce.", gs->remembered);
   one (out, "stox_messages_awaiting_response", "gauge",
        "MESSAGEs the gateway sent that wait for their final SIP response.", gs->outgoing);
+  one (out, "stox_error_stanzas_held", "gauge",
+       "Error stanzas owed to XMPP senders, held until the component link is up.",
+       gs->bounces_held);
 }
 
 static void

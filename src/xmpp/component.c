@@ -20,9 +20,9 @@
  *  - send() is called without MSG_NOSIGNAL: SIGPIPE must be ignored;
  *  - nothing in its API says which queued element has been written; its
  *    "SENT:" debug line, logged once an element is written in full (the
- *    log handler is called at every level), is the only sign, and at a
- *    disconnect the queue is kept until the next connect frees it unsent
- *    (see `unsent`);
+ *    log handler is called at every level), is the only sign (used for
+ *    the confirmation ping, see `unsent`), and at a disconnect the queue
+ *    is kept until the next connect frees it unsent;
  *  - xmpp_conn_release() fires the connection handler.
  */
 #include "config.h"
@@ -53,6 +53,8 @@ G_DEFINE_QUARK (stox-xmpp-component-error-quark, stox_xmpp_component_error)
 /* libstrophe forces the close 2 s after </stream:stream>; so do we. */
 #define STOP_DEADLINE_MS        2000
 #define MAX_ATTEMPT_EXPONENT    32
+/* Confirmation pings' ids: the core's are "stox<8 hex digits>-<n>". */
+#define PING_ID_PREFIX          "stox-link-"
 
 struct _StoxXmppComponent
 {
@@ -69,13 +71,24 @@ struct _StoxXmppComponent
   StoxXmppStanzaFunc unsent_func;
   gpointer           unsent_data;
   gsize              max_stanza_size;  /* 0: none */
-  /* The stanzas _send() queued and libstrophe has not written in full,
-   * oldest first (StoxStanza headers): libstrophe's "SENT:" debug line
-   * for a user stanza retires the head.  libstrophe writes its queue in
-   * order and logs each element once all of it is written; its own
-   * elements (stream header, handshake, close) never start with a stanza
-   * name. */
+  /* The stanzas _send() queued that the server is not known to have
+   * read, oldest first (StoxStanza headers), numbered confirmed + 1,
+   * confirmed + 2, … (`queued` is the last number given).  Written to
+   * the socket is not read: XEP-0114 has no acknowledgement, and a
+   * server that stops and dies loses what sat in its socket buffer.
+   * Only a round trip proves the read: a confirmation ping (XEP-0199)
+   * the component addresses to itself goes through the server's
+   * router, which handles the stream in order (RFC 6120 §10.1), so its
+   * return proves every stanza queued before it was read; it retires the
+   * headers up to `ping_covers`.  At most one ping is in flight, sent at
+   * the end of a dispatch: one per batch, at most one per round trip. */
   GQueue             unsent;
+  guint64            queued;
+  guint64            confirmed;
+  guint64            ping_covers;
+  guint64            ping_serial;
+  char              *ping_id;          /* the ping in flight, or NULL */
+  gboolean           ping_written;     /* its SENT line was seen */
 
   xmpp_log_t         log;
   xmpp_ctx_t        *ctx;
@@ -132,44 +145,119 @@ redact_handshake (const char *msg)
   return g_strdup_printf ("%.*s[redacted]%s", (int) (start - msg), msg, end != NULL ? end : "");
 }
 
-/* "SENT: <message …", "SENT: <presence …", "SENT: <iq …": a stanza of
- * ours written in full (see `unsent`). */
+/* "SENT: <iq id='stox-link-…'": the confirmation ping in flight is
+ * written in full, so it no longer waits in libstrophe's queue (see
+ * stox_xmpp_component_queue_len). */
 static gboolean
-is_sent_stanza (const char *msg)
+is_ping_sent (StoxXmppComponent *c,
+              const char        *msg)
 {
-  static const char *const names[] = { "message", "presence", "iq" };
-  static const char prefix[] = "SENT: <";
+  static const char prefix[] = "SENT: <iq id='";
+  gsize len;
 
-  if (!g_str_has_prefix (msg, prefix))
+  if (c->ping_id == NULL || c->ping_written || !g_str_has_prefix (msg, prefix))
     return FALSE;
   msg += strlen (prefix);
-  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      gsize len = strlen (names[i]);
-
-      if (strncmp (msg, names[i], len) == 0 &&
-          (msg[len] == ' ' || msg[len] == '>' || msg[len] == '/'))
-        return TRUE;
-    }
-  return FALSE;
+  len = strlen (c->ping_id);
+  return strncmp (msg, c->ping_id, len) == 0 && msg[len] == '\'';
 }
 
-/* The stream ended: what was not written goes back to the caller, in
- * order; libstrophe drops its queue at the next connect. */
+/* Stanzas of the caller's in libstrophe's queue: the confirmation ping
+ * not yet written is the component's own. */
+static gsize
+user_queue_len (StoxXmppComponent *c)
+{
+  int len = xmpp_conn_send_queue_len (c->conn);
+
+  if (c->ping_id != NULL && !c->ping_written && len > 0)
+    len--;
+  return (gsize) MAX (len, 0);
+}
+
+static void
+forget_ping (StoxXmppComponent *c)
+{
+  g_clear_pointer (&c->ping_id, g_free);
+  c->ping_written = FALSE;
+  c->ping_covers = 0;
+}
+
+/* End of a dispatch: stanzas wait for confirmation and none is asked for
+ * yet.  The ping goes behind everything queued so far. */
+static void
+maybe_ping (StoxXmppComponent *c)
+{
+  g_autofree char *text = NULL;
+
+  if (!c->up || c->stopping || c->freeing || c->ping_id != NULL || c->queued == c->confirmed)
+    return;
+  c->ping_id = g_strdup_printf (PING_ID_PREFIX "%" G_GUINT64_FORMAT, ++c->ping_serial);
+  c->ping_written = FALSE;
+  c->ping_covers = c->queued;
+  /* id first: is_ping_sent() reads it from libstrophe's SENT line. */
+  text = g_markup_printf_escaped ("<iq id='%s' type='get' from='%s' to='%s'>"
+                                  "<ping xmlns='urn:xmpp:ping'/></iq>",
+                                  c->ping_id, c->jid, c->jid);
+  xmpp_send_raw (c->conn, text, strlen (text));
+}
+
+/* The ping came back (as itself, or as a result or error: any answer
+ * proves the read): the stanzas it covers are confirmed. */
+static void
+on_ping_answer (StoxXmppComponent *c)
+{
+  while (c->confirmed < c->ping_covers)
+    {
+      stox_stanza_free (g_queue_pop_head (&c->unsent));
+      c->confirmed++;
+    }
+  forget_ping (c);
+}
+
+/* Our ping, back from the server: id and sender both ours.  Nobody else
+ * can send as the component's JID: the server stamps or checks the
+ * sender of what clients and peers send (RFC 6120 §8.1.2.1) and checks
+ * the domain of what a component sends. */
+static gboolean
+is_ping_answer (StoxXmppComponent *c,
+                xmpp_stanza_t     *stanza)
+{
+  return c->ping_id != NULL
+         && g_strcmp0 (xmpp_stanza_get_name (stanza), "iq") == 0
+         && g_strcmp0 (xmpp_stanza_get_id (stanza), c->ping_id) == 0
+         && xmpp_stanza_get_from (stanza) != NULL
+         && g_ascii_strcasecmp (xmpp_stanza_get_from (stanza), c->jid) == 0;
+}
+
+/* The stream ended: what the server is not known to have read goes back
+ * to the caller, in order; libstrophe drops its queue at the next
+ * connect.  A stanza read just before the end comes back too (at least
+ * once; docs/deployment.md). */
 static void
 report_unsent (StoxXmppComponent *c)
 {
   StoxStanza *st;
 
+  forget_ping (c);
+  c->confirmed = c->queued;
   while ((st = g_queue_pop_head (&c->unsent)) != NULL)
     {
-      g_debug ("XMPP component %s: stanza '%s' to %s was not written before the link fell",
+      g_debug ("XMPP component %s: stanza '%s' to %s not confirmed read before the link fell",
                c->jid, st->id != NULL ? st->id : "", st->to != NULL ? st->to : "");
       if (c->unsent_func != NULL)
         c->unsent_func (st, c->unsent_data);
       else
         stox_stanza_free (st);
     }
+}
+
+/* Forgets the unconfirmed stanzas without reporting them. */
+static void
+drop_unsent (StoxXmppComponent *c)
+{
+  forget_ping (c);
+  c->confirmed = c->queued;
+  g_queue_clear_full (&c->unsent, (GDestroyNotify) stox_stanza_free);
 }
 
 /* libstrophe's debug lines carry whole stanzas, so they stay at debug.  Its
@@ -194,8 +282,8 @@ on_strophe_log (void             *userdata,
    * after GLib's poll, so G_IO_IN alone would miss it (a 1 s stall). */
   if (level == XMPP_LEVEL_DEBUG && g_str_has_prefix (msg, "RECV:") && c->source != NULL)
     stox_xmpp_source_kick (c->source);
-  if (level == XMPP_LEVEL_DEBUG && g_strcmp0 (area, "conn") == 0 && is_sent_stanza (msg))
-    stox_stanza_free (g_queue_pop_head (&c->unsent));
+  if (level == XMPP_LEVEL_DEBUG && g_strcmp0 (area, "conn") == 0 && is_ping_sent (c, msg))
+    c->ping_written = TRUE;
 
   switch (level)
     {
@@ -411,7 +499,7 @@ on_conn_event (xmpp_conn_t         *conn,
         if (c->stopping)
           {
             g_info ("XMPP component %s: stream closed", c->jid);
-            g_queue_clear_full (&c->unsent, (GDestroyNotify) stox_stanza_free);
+            drop_unsent (c);
             schedule_done (c);
             return;
           }
@@ -435,6 +523,12 @@ on_strophe_stanza (xmpp_conn_t   *conn,
   (void) conn;
   if (c->freeing || c->stopping)
     return 1;
+  /* The component's own: not a stanza for the caller. */
+  if (is_ping_answer (c, stanza))
+    {
+      on_ping_answer (c);
+      return 1;
+    }
   st = stox_xmpp_stanza_decode (stanza, &error);
   if (st == NULL)
     {
@@ -551,6 +645,7 @@ after_dispatch (gpointer user_data)
 
   if (c->dispatch_func != NULL && !c->freeing)
     c->dispatch_func (c->dispatch_data);
+  maybe_ping (c);
   return G_SOURCE_CONTINUE;
 }
 
@@ -670,10 +765,13 @@ stox_xmpp_component_send (StoxXmppComponent *c,
                    "XMPP link down");
       return FALSE;
     }
-  if ((gsize) xmpp_conn_send_queue_len (c->conn) >= c->queue_limit)
+  /* Every stanza in libstrophe's queue is among the unconfirmed: one
+   * bound covers both (a server that stops reading fills it). */
+  if (g_queue_get_length (&c->unsent) >= c->queue_limit)
     {
       g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_CONGESTED,
-                   "XMPP send queue full (%zu stanzas)", c->queue_limit);
+                   "XMPP send queue full (%zu stanzas not yet confirmed read)",
+                   c->queue_limit);
       return FALSE;
     }
   stanza = stox_xmpp_stanza_encode (c->ctx, st, &invalid);
@@ -705,6 +803,7 @@ stox_xmpp_component_send (StoxXmppComponent *c,
   xmpp_send_raw (c->conn, text, len);
   xmpp_free (c->ctx, text);
   g_queue_push_tail (&c->unsent, stanza_header (st));
+  c->queued++;
   /* The source's prepare() sees the longer queue and runs libstrophe in
    * this main-loop iteration. */
   return TRUE;
@@ -721,7 +820,14 @@ gsize
 stox_xmpp_component_queue_len (StoxXmppComponent *c)
 {
   g_return_val_if_fail (c != NULL, 0);
-  return (gsize) MAX (xmpp_conn_send_queue_len (c->conn), 0);
+  return user_queue_len (c);
+}
+
+gsize
+stox_xmpp_component_unconfirmed_len (StoxXmppComponent *c)
+{
+  g_return_val_if_fail (c != NULL, 0);
+  return g_queue_get_length (&c->unsent);
 }
 
 void
@@ -769,7 +875,7 @@ stox_xmpp_component_free (StoxXmppComponent *c)
   /* Closes the socket if still open; the handler ignores it (freeing). */
   xmpp_conn_release (c->conn);
   xmpp_ctx_free (c->ctx);
-  g_queue_clear_full (&c->unsent, (GDestroyNotify) stox_stanza_free);
+  drop_unsent (c);
 
   g_free (c->jid);
   g_free (c->server);

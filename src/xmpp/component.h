@@ -66,13 +66,19 @@ void stox_xmpp_component_set_dispatch_func (StoxXmppComponent   *c,
                                             StoxXmppDispatchFunc func,
                                             gpointer             user_data);
 
-/* When the stream ends, every stanza _send() queued that was not
- * written to the socket in full is handed to `func`, in the order sent
- * (after the DOWN event): the server never saw it whole, and its sender
- * must hear so (RFC 6120 §4.4 leaves what the server read before the
- * close to the server; what never left is certain).  Each `st` is the
- * callee's and holds the stanza's kind, type, id, from and to.  Runs from
- * libstrophe's handlers, like the other callbacks; NULL: none. */
+/* When the stream ends, every stanza _send() queued that the server has
+ * not been proven to have read is handed to `func`, in the order sent
+ * (after the DOWN event), and its sender must hear so.  XEP-0114 has no
+ * acknowledgement and written to the socket is not read (a server that
+ * hangs and dies loses its socket buffer), so the proof is a round trip:
+ * the component follows what it sends with an XEP-0199 ping to itself,
+ * and the ping's return through the server, which reads the stream in
+ * order (RFC 6120 §10.1), confirms every stanza queued before it.  A
+ * stanza read just before the link fell may thus be reported too: at
+ * least once (docs/deployment.md).  The pings never reach `on_stanza`.
+ * Each `st` is the callee's and holds the stanza's kind, type, id, from
+ * and to.  Runs from libstrophe's handlers, like the other callbacks;
+ * NULL: none. */
 void stox_xmpp_component_set_unsent_func (StoxXmppComponent *c,
                                           StoxXmppStanzaFunc func,
                                           gpointer           user_data);
@@ -93,6 +99,9 @@ gboolean stox_xmpp_component_is_up (StoxXmppComponent *c);
 
 /* Stanzas waiting in libstrophe's send queue (back-pressure). */
 gsize    stox_xmpp_component_queue_len (StoxXmppComponent *c);
+/* Stanzas sent that the server has not yet been proven to have read
+ * (see _set_unsent_func); those in the send queue included. */
+gsize    stox_xmpp_component_unconfirmed_len (StoxXmppComponent *c);
 
 /* Closes the stream cleanly (after flushing what is queued) and stops
  * reconnecting; `done` runs from the loop once closed or after the
@@ -116,7 +125,9 @@ void     stox_xmpp_component_set_backoff (StoxXmppComponent *c,
 void     stox_xmpp_component_set_attempt_timeout (StoxXmppComponent *c,
                                                   guint              timeout_ms);
 
-/* Send-queue bound for back-pressure, in stanzas; default 10000. */
+/* Back-pressure bound, in stanzas sent and not yet confirmed read (the
+ * send queue is among them): at the bound _send fails with _CONGESTED;
+ * default 10000. */
 void     stox_xmpp_component_set_queue_limit (StoxXmppComponent *c,
                                               gsize              max_stanzas);
 

@@ -43,6 +43,8 @@ known_snapshot (StoxMetricsSnapshot *s)
   g->xmpp_delivered = 117;
   g->xmpp_refused = 118;
   g->watchers_pending = 119;
+  g->bounces_held = 134;
+  g->bounces_dropped = 135;
   g->sip_errors_sent[SIP (300)] = 1;
   g->sip_errors_sent[SIP (403)] = 120;
   g->sip_errors_sent[SIP (699)] = 121;

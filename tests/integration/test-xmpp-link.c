@@ -935,10 +935,10 @@ queue_stalled (Fixture *f, gconstpointer data)
 }
 
 /* The server stops reading, the socket buffers fill, stanzas wait in the
- * component's queue; the server dies.  Every stanza not written in full
- * is reported, once, in order: exactly the last ones sent (what is still
- * queued, and the one being written).  None of them is written on the
- * next connection either. */
+ * component's queue; the server dies.  Every stanza the server did not
+ * confirm is reported, once, in order: all of them, those still queued
+ * and those written to a socket buffer it never read alike.  None of the
+ * queued ones is written on the next connection either. */
 static void
 test_link_unsent_reported (Fixture *f, gconstpointer data)
 {
@@ -974,13 +974,12 @@ test_link_unsent_reported (Fixture *f, gconstpointer data)
   f->prosody = 0;
   g_assert_true (wait_for (f, has_downs, GUINT_TO_POINTER (1), 10000));
 
-  g_test_message ("%u reported unwritten", f->unsent->len);
-  g_assert_cmpuint (f->unsent->len, >=, queued);
-  g_assert_cmpuint (f->unsent->len, <=, queued + 1);   /* + the one half written */
+  g_test_message ("%u reported unsent", f->unsent->len);
+  g_assert_cmpuint (f->unsent->len, ==, N);
   g_assert_cmpuint (f->unsent_bad, ==, 0);
   for (guint i = 0; i < f->unsent->len; i++)
     {
-      g_autofree char *want = g_strdup_printf ("u-%u", N - f->unsent->len + i);
+      g_autofree char *want = g_strdup_printf ("u-%u", i);
       g_assert_cmpstr (f->unsent->pdata[i], ==, want);
     }
 
@@ -992,6 +991,145 @@ test_link_unsent_reported (Fixture *f, gconstpointer data)
   for (guint i = 0; i < reported; i++)
     g_assert_null (find_seen (f, f->unsent->pdata[i]));
   g_assert_cmpuint (f->unsent->len, ==, reported);
+}
+
+static gboolean
+queue_empty (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  return stox_xmpp_component_queue_len (f->comp) == 0;
+}
+
+static gboolean
+all_confirmed (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  return stox_xmpp_component_unconfirmed_len (f->comp) == 0;
+}
+
+static void
+kill_prosody (Fixture *f)
+{
+  int status;
+
+  g_assert_cmpint (kill (f->prosody, SIGKILL), ==, 0);
+  waitpid (f->prosody, &status, 0);
+  g_spawn_close_pid (f->prosody);
+  f->prosody = 0;
+}
+
+/* XEP-0114 has no acknowledgement: a stanza written in full to the
+ * socket of a server that has stopped (SIGSTOP) and then dies (SIGKILL)
+ * was never read.  Written is not delivered: every one is reported. */
+static void
+test_link_written_unread_reported (Fixture *f, gconstpointer data)
+{
+  enum { N = 20 };
+
+  (void) data;
+  if (!need_prosody (f))
+    return;
+  connect_up (f);
+  stox_xmpp_component_set_unsent_func (f->comp, on_unsent, f);
+
+  g_assert_cmpint (kill (f->prosody, SIGSTOP), ==, 0);
+  for (int i = 0; i < N; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("w-%d", i);
+      g_autoptr (StoxStanza) msg = message_to_self (id, "short");
+
+      g_assert_true (stox_xmpp_component_send (f->comp, msg, NULL));
+    }
+  /* all of them fit in the socket buffers: written, none in the queue */
+  g_assert_true (wait_for (f, queue_empty, NULL, 5000));
+  stox_test_run_for (300);
+  g_assert_cmpuint (stox_xmpp_component_queue_len (f->comp), ==, 0);
+  g_assert_cmpuint (stox_xmpp_component_unconfirmed_len (f->comp), ==, N);
+  g_assert_cmpuint (f->unsent->len, ==, 0);
+
+  kill_prosody (f);
+  g_assert_true (wait_for (f, has_downs, GUINT_TO_POINTER (1), 10000));
+  g_test_message ("%u of %d written stanzas reported unsent", f->unsent->len, N);
+  g_assert_cmpuint (f->unsent->len, ==, N);
+  g_assert_cmpuint (f->unsent_bad, ==, 0);
+  for (guint i = 0; i < N; i++)
+    {
+      g_autofree char *want = g_strdup_printf ("w-%u", i);
+      g_assert_cmpstr (f->unsent->pdata[i], ==, want);
+    }
+  g_assert_cmpuint (stox_xmpp_component_unconfirmed_len (f->comp), ==, 0);
+  g_assert_cmpuint (f->stanzas->len, ==, 0);
+}
+
+/* A healthy server answers the confirmation ping: nothing it read is
+ * reported when the link falls later, and the pings themselves never
+ * reach the caller as stanzas. */
+static void
+test_link_confirmed_not_reported (Fixture *f, gconstpointer data)
+{
+  enum { N = 50 };
+
+  (void) data;
+  if (!need_prosody (f))
+    return;
+  connect_up (f);
+  stox_xmpp_component_set_unsent_func (f->comp, on_unsent, f);
+
+  for (int i = 0; i < N; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("c-%d", i);
+      g_autoptr (StoxStanza) msg = message_to_self (id, "short");
+
+      g_assert_true (stox_xmpp_component_send (f->comp, msg, NULL));
+    }
+  g_assert_cmpuint (stox_xmpp_component_unconfirmed_len (f->comp), ==, N);
+  g_assert_true (wait_for (f, all_confirmed, NULL, 5000));
+  g_assert_true (wait_for (f, has_stanza, "c-49", 5000));
+  stox_test_run_for (200);
+  /* only the messages came back to the caller, no ping */
+  g_assert_cmpuint (f->stanzas->len, ==, N);
+  for (guint i = 0; i < f->stanzas->len; i++)
+    g_assert_cmpint (((Seen *) f->stanzas->pdata[i])->kind, ==, STOX_STANZA_MESSAGE);
+
+  kill_prosody (f);
+  g_assert_true (wait_for (f, has_downs, GUINT_TO_POINTER (1), 10000));
+  stox_test_run_for (200);
+  g_assert_cmpuint (f->unsent->len, ==, 0);
+}
+
+/* Stanzas not yet confirmed count against the queue bound: a server that
+ * stops reading turns into back-pressure before its socket buffers are
+ * full. */
+static void
+test_link_unconfirmed_bound (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  (void) data;
+  if (!need_prosody (f))
+    return;
+  connect_up (f);
+  stox_xmpp_component_set_queue_limit (f->comp, 5);
+
+  g_assert_cmpint (kill (f->prosody, SIGSTOP), ==, 0);
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("b-%d", i);
+      g_autoptr (StoxStanza) msg = message_to_self (id, "short");
+
+      g_assert_true (stox_xmpp_component_send (f->comp, msg, NULL));
+    }
+  g_assert_true (wait_for (f, queue_empty, NULL, 5000));
+  g_autoptr (StoxStanza) more = message_to_self ("b-5", "short");
+  g_assert_false (stox_xmpp_component_send (f->comp, more, &error));
+  g_assert_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_CONGESTED);
+  g_clear_error (&error);
+
+  /* the server reads again and answers: room again */
+  g_assert_cmpint (kill (f->prosody, SIGCONT), ==, 0);
+  g_assert_true (wait_for (f, all_confirmed, NULL, 5000));
+  g_assert_true (stox_xmpp_component_send (f->comp, more, NULL));
+  g_assert_true (wait_for (f, has_stanza, "b-5", 5000));
 }
 
 int
@@ -1013,6 +1151,9 @@ main (int argc, char **argv)
   ADD ("/xmpp/link/burst", test_link_burst);
   ADD ("/xmpp/link/stanza-cap", test_link_stanza_cap);
   ADD ("/xmpp/link/unsent-reported", test_link_unsent_reported);
+  ADD ("/xmpp/link/written-unread-reported", test_link_written_unread_reported);
+  ADD ("/xmpp/link/confirmed-not-reported", test_link_confirmed_not_reported);
+  ADD ("/xmpp/link/unconfirmed-bound", test_link_unconfirmed_bound);
 #undef ADD
 
   return g_test_run ();

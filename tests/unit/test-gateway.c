@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "core/bounce-hold.h"
 #include "core/gateway.h"
 #include "core/im.h"
 #include "core/iscomposing.h"
@@ -1307,6 +1308,368 @@ test_many_messages_bounded_deadlines (Fixture *f, gconstpointer data)
   g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, T0 + 250 * MS + 5000);
 }
 
+/* ---- error stanzas held for the link (bounce-hold.h) -------------------- */
+
+/* Lines the core logged at message level (main() installs the writer):
+ * a bounce given up must be said. */
+static GPtrArray *core_messages;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  const char *domain = NULL, *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+      domain = fields[i].value;
+    else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+      message = fields[i].value;
+  if ((level & G_LOG_LEVEL_MESSAGE) != 0 && g_strcmp0 (domain, "stox-core") == 0 &&
+      message != NULL)
+    g_ptr_array_add (core_messages, g_strdup (message));
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+/* How many lines logged since the last call say `needle`; forgets them. */
+static guint
+core_messages_saying (const char *needle)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < core_messages->len; i++)
+    if (strstr (core_messages->pdata[i], needle) != NULL)
+      n++;
+  g_ptr_array_set_size (core_messages, 0);
+  return n;
+}
+
+/* A <message/> `id` from bob to alice, turned into a MESSAGE; the SIP side
+ * answers it `status` at `now`.  Returns the error stanza, if any went
+ * out (owned by f->actions). */
+static StoxStanza *
+refused_by_sip (Fixture *f, const char *id, guint status, gint64 now)
+{
+  g_autoptr (StoxStanza) st = chat_new ("hi", STOX_CHAT_STATE_NONE);
+
+  g_free (st->id);
+  st->id = g_strdup (id);
+  clear (f);
+  stox_gateway_on_stanza (f->gw, st, now, f->actions);
+  StoxSipResponse resp = { .token = take (f, 0, STOX_ACTION_SIP_MESSAGE)->u.message.token,
+                           .status = status, .phrase = (char *) "Busy Here" };
+  clear (f);
+  stox_gateway_on_sip_response (f->gw, &resp, now, f->actions);
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+
+      if (a->kind == STOX_ACTION_XMPP_SEND)
+        return a->u.stanza;
+    }
+  return NULL;
+}
+
+/* The error stanzas in f->actions, their ids joined by spaces. */
+static char *
+error_ids (Fixture *f)
+{
+  GString *ids = g_string_new (NULL);
+
+  for (guint i = 0; i < f->actions->len; i++)
+    {
+      StoxAction *a = f->actions->pdata[i];
+
+      if (a->kind == STOX_ACTION_XMPP_SEND && g_strcmp0 (a->u.stanza->type, "error") == 0)
+        g_string_append_printf (ids, "%s%s", ids->len > 0 ? " " : "", a->u.stanza->id);
+    }
+  return g_string_free (ids, FALSE);
+}
+
+static guint
+held_now (Fixture *f)
+{
+  StoxGatewayStats stats;
+
+  stox_gateway_get_stats (f->gw, &stats);
+  return stats.bounces_held;
+}
+
+static guint64
+dropped_now (Fixture *f)
+{
+  StoxGatewayStats stats;
+
+  stox_gateway_get_stats (f->gw, &stats);
+  return stats.bounces_dropped;
+}
+
+/* An error stanza owed to an XMPP sender is never lost to the link: each
+ * way it can fail to go, and whether it goes out when the link is up
+ * again.  INVALID is the stanza's own fault: no retry would help. */
+typedef enum
+{
+  FAIL_REFUSED_WHILE_DOWN,   /* the SIP refusal came with the link down */
+  FAIL_SEND_LINK,            /* handed out; the send failed, link down */
+  FAIL_UNSENT_LINK,          /* handed out; came back unsent (id, addresses
+                              * only) when the stream died */
+  FAIL_SEND_CONGESTED,       /* handed out; the queue was full, link up */
+  FAIL_SEND_INVALID,         /* handed out; cannot be encoded */
+  FAIL_UNSENT_INVALID,
+} HowFailed;
+
+static void
+test_bounce_held_for_link (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    const char *name;
+    HowFailed   how;
+    gboolean    held;        /* waits for the link (then goes out) */
+  } rows[] = {
+    { "refused while down", FAIL_REFUSED_WHILE_DOWN, TRUE },
+    { "send failed, link", FAIL_SEND_LINK, TRUE },
+    { "unsent, link", FAIL_UNSENT_LINK, TRUE },
+    { "send failed, queue full", FAIL_SEND_CONGESTED, TRUE },
+    { "send failed, invalid", FAIL_SEND_INVALID, FALSE },
+    { "unsent, invalid", FAIL_UNSENT_INVALID, FALSE },
+  };
+  guint recipient_unavailable = stox_xmpp_condition_index ("recipient-unavailable");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%zu", i);
+      gint64 now = T0 + (gint64) i * 1000 * MS;
+      StoxGatewayStats before, after;
+      StoxStanza *err;
+
+      g_test_message ("row %zu: %s", i, rows[i].name);
+      stox_gateway_get_stats (f->gw, &before);
+      if (rows[i].how == FAIL_REFUSED_WHILE_DOWN)
+        {
+          stox_gateway_on_link (f->gw, FALSE, 5, now, f->actions);
+          err = refused_by_sip (f, id, 486, now);
+          g_assert_null (err);   /* nothing handed to a link that is down */
+        }
+      else
+        {
+          g_autoptr (StoxStanza) report = NULL;
+          StoxXmppSendFailure why = rows[i].how == FAIL_SEND_INVALID ||
+                                    rows[i].how == FAIL_UNSENT_INVALID
+                                    ? STOX_XMPP_SEND_FAILED_INVALID
+                                    : STOX_XMPP_SEND_FAILED_LINK;
+
+          err = refused_by_sip (f, id, 486, now);
+          g_assert_nonnull (err);
+          g_assert_cmpstr (err->id, ==, id);
+          if (rows[i].how == FAIL_UNSENT_LINK || rows[i].how == FAIL_UNSENT_INVALID)
+            {
+              /* What the component reports of a stanza it had queued. */
+              report = stox_stanza_new (STOX_STANZA_MESSAGE);
+              report->type = g_strdup ("error");
+              report->id = g_strdup (err->id);
+              report->from = g_strdup (err->from);
+              report->to = g_strdup (err->to);
+            }
+          else
+            report = g_steal_pointer (&take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza);
+          clear (f);
+          if (rows[i].how != FAIL_SEND_CONGESTED)
+            stox_gateway_on_link (f->gw, FALSE, 5, now, f->actions);
+          stox_gateway_on_xmpp_send_failed (f->gw, report, why, now, f->actions);
+          /* Neither a SIP answer nor anything else: the MESSAGE was
+           * answered already. */
+          g_assert_cmpuint (f->actions->len, ==, 0);
+        }
+      g_assert_cmpuint (held_now (f), ==, rows[i].held ? 1 : 0);
+      clear (f);
+
+      if (rows[i].how == FAIL_SEND_CONGESTED)
+        {
+          /* The link stays up: tried again a second later. */
+          g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, now + STOX_BOUNCE_RETRY_US);
+          stox_gateway_on_timer (f->gw, now + STOX_BOUNCE_RETRY_US - 1, f->actions);
+          g_assert_cmpuint (f->actions->len, ==, 0);
+          stox_gateway_on_timer (f->gw, now + STOX_BOUNCE_RETRY_US, f->actions);
+        }
+      else
+        stox_gateway_on_link (f->gw, TRUE, 0, now + 500 * MS, f->actions);
+
+      g_autofree char *ids = error_ids (f);
+      g_assert_cmpstr (ids, ==, rows[i].held ? id : "");
+      if (rows[i].held)
+        {
+          err = take (f, f->actions->len - 1, STOX_ACTION_XMPP_SEND)->u.stanza;
+          g_assert_cmpstr (err->to, ==, "bob@xmpp.test/laptop");
+          g_assert_cmpstr (err->from, ==, "alice@sip.test");
+          g_assert_cmpstr (err->error_condition, ==, "recipient-unavailable");
+          g_assert_cmpstr (err->error_type, ==, "wait");
+          g_assert_cmpstr (err->error_text, ==, "SIP 486 Busy Here");
+        }
+      g_assert_cmpuint (held_now (f), ==, 0);
+      stox_gateway_get_stats (f->gw, &after);
+      g_assert_cmpuint (after.bounces_dropped, ==, before.bounces_dropped);
+      /* Counted when it went out, once. */
+      g_assert_cmpuint (after.xmpp_errors_sent[recipient_unavailable] -
+                        before.xmpp_errors_sent[recipient_unavailable], ==,
+                        rows[i].how == FAIL_REFUSED_WHILE_DOWN ? 1
+                        : rows[i].held ? 2 : 1);
+      clear (f);
+    }
+  g_assert_cmpuint (core_messages_saying ("dropped"), ==, 0);
+}
+
+/* Held ones go out in the order they were owed; a bounce that went out
+ * and comes back unsent once more is held again. */
+static void
+test_bounce_held_in_order (Fixture *f, gconstpointer data)
+{
+  stox_gateway_on_link (f->gw, FALSE, 5, T0, f->actions);
+  for (guint i = 1; i <= 4; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+
+      g_assert_null (refused_by_sip (f, id, 486, T0 + i * MS));
+    }
+  g_assert_cmpuint (held_now (f), ==, 4);
+  clear (f);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 2000 * MS, f->actions);
+  g_autofree char *ids = error_ids (f);
+  g_assert_cmpstr (ids, ==, "m1 m2 m3 m4");
+
+  /* The link falls again before m3 and m4 are written. */
+  g_autoptr (StoxStanza) m3 = g_steal_pointer (&take (f, 2, STOX_ACTION_XMPP_SEND)->u.stanza);
+  g_autoptr (StoxStanza) m4 = g_steal_pointer (&take (f, 3, STOX_ACTION_XMPP_SEND)->u.stanza);
+  clear (f);
+  stox_gateway_on_link (f->gw, FALSE, 5, T0 + 2100 * MS, f->actions);
+  g_assert_null (refused_by_sip (f, "m5", 486, T0 + 2200 * MS));
+  clear (f);
+  stox_gateway_on_xmpp_send_failed (f->gw, m3, STOX_XMPP_SEND_FAILED_LINK, T0 + 2300 * MS,
+                                    f->actions);
+  stox_gateway_on_xmpp_send_failed (f->gw, m4, STOX_XMPP_SEND_FAILED_LINK, T0 + 2300 * MS,
+                                    f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  g_assert_cmpuint (held_now (f), ==, 3);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 3000 * MS, f->actions);
+  g_autofree char *again = error_ids (f);
+  g_assert_cmpstr (again, ==, "m3 m4 m5");
+  g_assert_cmpuint (dropped_now (f), ==, 0);
+}
+
+/* The held bounces are a table like any other: max-pending of them; the
+ * oldest goes first, said at message level and counted. */
+static void
+test_bounce_held_bounded (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    guint       max_pending;
+    guint       refusals;
+    const char *released;
+  } rows[] = {
+    { 3, 2, "m1 m2" },
+    { 3, 3, "m1 m2 m3" },
+    { 3, 5, "m3 m4 m5" },
+    { 1, 3, "m3" },
+  };
+
+  for (gsize r = 0; r < G_N_ELEMENTS (rows); r++)
+    {
+      guint dropped = rows[r].refusals > rows[r].max_pending
+                      ? rows[r].refusals - rows[r].max_pending : 0;
+
+      g_test_message ("row %zu: %u refusals, max-pending %u", r, rows[r].refusals,
+                      rows[r].max_pending);
+      fixture_teardown (f, data);
+      fixture_setup_with (f, 250, rows[r].max_pending, NULL);
+      stox_gateway_on_link (f->gw, FALSE, 5, T0, f->actions);
+      for (guint i = 1; i <= rows[r].refusals; i++)
+        {
+          g_autofree char *id = g_strdup_printf ("m%u", i);
+
+          g_assert_null (refused_by_sip (f, id, 486, T0 + i * MS));
+        }
+      g_assert_cmpuint (held_now (f), ==, MIN (rows[r].refusals, rows[r].max_pending));
+      g_assert_cmpuint (dropped_now (f), ==, dropped);
+      g_assert_cmpuint (core_messages_saying ("table bound"), ==, dropped);
+      clear (f);
+      stox_gateway_on_link (f->gw, TRUE, 0, T0 + 1000 * MS, f->actions);
+      g_autofree char *ids = error_ids (f);
+      g_assert_cmpstr (ids, ==, rows[r].released);
+      g_assert_cmpuint (held_now (f), ==, 0);
+    }
+}
+
+/* A bounce owed for STOX_BOUNCE_HOLD_US is given up, on the core's clock:
+ * said and counted, never sent late.  The timer wakes for it. */
+static void
+test_bounce_held_expires (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    gint64   link_up_after;   /* µs after the refusal */
+    gboolean expired;
+  } rows[] = {
+    { 1 * G_USEC_PER_SEC, FALSE },
+    { STOX_BOUNCE_HOLD_US - 1, FALSE },
+    { STOX_BOUNCE_HOLD_US, TRUE },
+    { 10 * STOX_BOUNCE_HOLD_US, TRUE },
+  };
+
+  for (gsize r = 0; r < G_N_ELEMENTS (rows); r++)
+    {
+      gint64 t = T0 + (gint64) r * 20 * STOX_BOUNCE_HOLD_US;
+      guint64 dropped_before = dropped_now (f);
+
+      g_test_message ("row %zu: link up after %" G_GINT64_FORMAT " µs", r,
+                      rows[r].link_up_after);
+      stox_gateway_on_link (f->gw, FALSE, 5, t, f->actions);
+      g_assert_null (refused_by_sip (f, "late", 486, t));
+      clear (f);
+      g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, t + STOX_BOUNCE_HOLD_US);
+      stox_gateway_on_timer (f->gw, t + rows[r].link_up_after, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 0);
+      g_assert_cmpuint (held_now (f), ==, rows[r].expired ? 0 : 1);
+      g_assert_cmpuint (dropped_now (f) - dropped_before, ==, rows[r].expired ? 1 : 0);
+      g_assert_cmpuint (core_messages_saying ("late"), ==, rows[r].expired ? 1 : 0);
+      stox_gateway_on_link (f->gw, TRUE, 0, t + rows[r].link_up_after, f->actions);
+      g_autofree char *ids = error_ids (f);
+      g_assert_cmpstr (ids, ==, rows[r].expired ? "" : "late");
+      clear (f);
+      /* The copy of what went out is forgotten in time too. */
+      stox_gateway_on_timer (f->gw, t + 2 * STOX_BOUNCE_HOLD_US, f->actions);
+      g_assert_cmpint (stox_gateway_next_deadline (f->gw), ==, -1);
+    }
+}
+
+/* An unsent report whose copy is gone cannot be sent again: it is said,
+ * not lost in silence; and a stop with the link down says each held one. */
+static void
+test_bounce_unsent_without_copy (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) report = stox_stanza_new (STOX_STANZA_MESSAGE);
+
+  report->type = g_strdup ("error");
+  report->id = g_strdup ("ghost");
+  report->to = g_strdup ("bob@xmpp.test/laptop");
+  stox_gateway_on_link (f->gw, FALSE, 5, T0, f->actions);
+  stox_gateway_on_xmpp_send_failed (f->gw, report, STOX_XMPP_SEND_FAILED_LINK, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  g_assert_cmpuint (held_now (f), ==, 0);
+  g_assert_cmpuint (dropped_now (f), ==, 1);
+  g_assert_cmpuint (core_messages_saying ("ghost"), ==, 1);
+
+  g_assert_null (refused_by_sip (f, "m1", 486, T0));
+  clear (f);
+  stox_gateway_on_shutdown (f->gw, T0 + MS, f->actions);
+  g_autofree char *ids = error_ids (f);
+  g_assert_cmpstr (ids, ==, "");
+  g_assert_cmpuint (dropped_now (f), ==, 2);
+  g_assert_cmpuint (core_messages_saying ("m1"), ==, 1);
+}
+
 /* ---- counters ---------------------------------------------------------- */
 
 static void
@@ -1332,6 +1695,8 @@ assert_stats (const StoxGatewayStats *got, const StoxGatewayStats *want)
   FIELD (xmpp_delivered);
   FIELD (xmpp_refused);
   FIELD (watchers_pending);
+  FIELD (bounces_held);
+  FIELD (bounces_dropped);
 #undef FIELD
   for (guint i = 0; i < STOX_STATS_SIP_CODES; i++)
     {
@@ -1541,6 +1906,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  core_messages = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_writer_func (capture_writer, NULL, NULL);
 
 #define ADD(path, fn) \
   g_test_add ("/gateway/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
@@ -1582,6 +1949,11 @@ main (int argc, char **argv)
   ADD ("xmpp/iq/disco-chat-states", test_iq_disco_chat_states);
   ADD ("shutdown/answers-held", test_shutdown_answers_held);
   ADD ("load/10000-deadlines", test_many_messages_bounded_deadlines);
+  ADD ("xmpp/message/error-held-for-link", test_bounce_held_for_link);
+  ADD ("xmpp/message/error-held-in-order", test_bounce_held_in_order);
+  ADD ("xmpp/message/error-held-bounded", test_bounce_held_bounded);
+  ADD ("xmpp/message/error-held-expires", test_bounce_held_expires);
+  ADD ("xmpp/message/error-unsent-without-copy", test_bounce_unsent_without_copy);
   ADD ("stats/every-counter", test_stats_every_counter);
   ADD ("stats/untrusted-refused", test_stats_untrusted_refused);
   g_test_add_func ("/gateway/stats/condition-names", test_stats_condition_names);
