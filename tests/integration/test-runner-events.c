@@ -176,6 +176,51 @@ test_free_with_events (Fixture *f, gconstpointer data)
   g_assert_cmpuint (stox_runner_queued (f->runner), ==, 100 - STOX_RUNNER_EVENTS_PER_PASS + 103);
 }
 
+/* The runner's lines about stanzas it could not send, as logged. */
+static GPtrArray *not_sent_lines;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  for (gsize i = 0; i < n_fields && not_sent_lines != NULL; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0
+        && strstr (fields[i].value, "not sent") != NULL)
+      g_ptr_array_add (not_sent_lines, g_strdup (fields[i].value));
+  return G_LOG_WRITER_HANDLED;
+}
+
+/* A stanza without an id that cannot go (here: no link at all) is named
+ * by its destination alone, never as "stanza (null)".  The core answers
+ * a message from the gateway's own domain with an error to its sender,
+ * echoing its id: none. */
+static void
+test_failed_send_without_id (Fixture *f, gconstpointer data)
+{
+  StoxStanza *st = stox_stanza_new (STOX_STANZA_MESSAGE);
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  st->from = g_strdup ("mallory@sip.test/x");
+  st->to = g_strdup ("romeo@sip.test");
+  st->body = g_strdup ("no id");
+  not_sent_lines = lines;
+  stox_runner_on_link (f->runner, TRUE, 0);
+  stox_runner_on_stanza (st, f->runner);
+  for (guint i = 0; i < 10 && stox_runner_queued (f->runner) > 0; i++)
+    one_pass ();
+  not_sent_lines = NULL;
+
+  g_assert_cmpuint (lines->len, >=, 1);
+  for (guint i = 0; i < lines->len; i++)
+    {
+      g_test_message ("%s", (const char *) lines->pdata[i]);
+      g_assert_null (strstr (lines->pdata[i], "(null)"));
+      g_assert_true (g_str_has_prefix (lines->pdata[i], "stanza to mallory@sip.test/x not sent"));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -187,5 +232,7 @@ main (int argc, char **argv)
   ADD ("order-and-failed-send", test_order_and_failed_send);
   ADD ("shutdown-drains-first", test_shutdown_drains_first);
   ADD ("free-with-events", test_free_with_events);
+  ADD ("failed-send-without-id", test_failed_send_without_id);
+  g_log_set_writer_func (capture_writer, NULL, NULL);
   return g_test_run ();
 }
