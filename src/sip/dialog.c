@@ -268,34 +268,29 @@ dialog_set_event (StoxSipDialog     *dlg,
  * §12.1.1). */
 StoxSipDialog *
 stox_sip_dialog_server_new (StoxSipDialogs *dialogs,
-                            nta_incoming_t *irq,
+                            sip_t const    *sip,
+                            const char     *tag,
                             StoxToken       id)
 {
   su_home_t home[1] = { SU_HOME_INIT (home) };
-  msg_t *msg = nta_incoming_getrequest (irq);
-  sip_t const *sip = sip_object (msg);
-  const char *tag = nta_incoming_tag (irq, NULL);
   StoxSipDialog *dlg = dialog_new (dialogs, STOX_SIP_DIALOG_SERVER, id);
   sip_to_t *local = NULL;
 
   /* Our local CSeq starts where we say, so the state can reserve it. */
-  if (sip != NULL && tag != NULL)
-    dlg->leg = nta_leg_tcreate (dialogs->agent, dialogs->on_request, dlg,
-                                SIPTAG_CALL_ID (sip->sip_call_id),
-                                SIPTAG_FROM (sip->sip_to),
-                                SIPTAG_TO (sip->sip_from),
-                                NTATAG_REMOTE_CSEQ (sip->sip_cseq->cs_seq),
-                                SIPTAG_CSEQ (sip_cseq_create (home, CSEQ_FIRST,
-                                                              SIP_METHOD_NOTIFY)),
-                                TAG_END ());
+  dlg->leg = nta_leg_tcreate (dialogs->agent, dialogs->on_request, dlg,
+                              SIPTAG_CALL_ID (sip->sip_call_id),
+                              SIPTAG_FROM (sip->sip_to),
+                              SIPTAG_TO (sip->sip_from),
+                              NTATAG_REMOTE_CSEQ (sip->sip_cseq->cs_seq),
+                              SIPTAG_CSEQ (sip_cseq_create (home, CSEQ_FIRST,
+                                                            SIP_METHOD_NOTIFY)),
+                              TAG_END ());
   if (dlg->leg != NULL && nta_leg_tag (dlg->leg, tag) != NULL)
     local = sip_to_dup (home, sip->sip_to);
   if (local == NULL || sip_to_tag (home, local, tag) < 0)
     {
       g_warning ("request %" G_GUINT64_FORMAT ": cannot create the dialog", id);
       dialog_free (dlg);
-      if (msg != NULL)
-        msg_destroy (msg);
       su_home_deinit (home);
       return NULL;
     }
@@ -314,7 +309,6 @@ stox_sip_dialog_server_new (StoxSipDialogs *dialogs,
   dlg->ceiling = CSEQ_FIRST + CSEQ_BLOCK;
 
   g_hash_table_insert (dialogs->server, &dlg->id, dlg);
-  msg_destroy (msg);
   su_home_deinit (home);
   g_debug ("server dialog %" G_GUINT64_FORMAT " starts", dlg->id);
   return dlg;

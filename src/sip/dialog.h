@@ -82,11 +82,12 @@ StoxSipDialog *stox_sip_dialog_lookup (StoxSipDialogs   *dialogs,
                                        StoxSipDialogKind kind,
                                        StoxToken         id);
 
-/* The 2xx to an initial SUBSCRIBE (`irq`, not answered yet) creates
- * server dialog `id` (RFC 6665 §4.2.1); NULL when it cannot be made.
- * Call stox_sip_dialog_report() once the 2xx is sent. */
+/* The 2xx to an initial SUBSCRIBE (`sip`, not answered yet), with our
+ * To-tag `tag`, creates server dialog `id` (RFC 6665 §4.2.1); NULL when it
+ * cannot be made.  Call stox_sip_dialog_report() once the 2xx is sent. */
 StoxSipDialog *stox_sip_dialog_server_new (StoxSipDialogs *dialogs,
-                                           nta_incoming_t *irq,
+                                           sip_t const    *sip,
+                                           const char     *tag,
                                            StoxToken       id);
 
 /* A SUBSCRIBE of ours starts client dialog s->dialog (RFC 6665

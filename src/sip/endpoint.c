@@ -40,6 +40,10 @@ G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
  * lost answer cannot pin the transaction, and its memory, for ever. */
 #define UNANSWERED_LIMIT_MS 32000
 
+/* How long an answered request outside a dialog is remembered over UDP
+ * for its retransmissions: Timer J, 64×T1 (RFC 3261 §17.2.2). */
+#define TIMER_J_MS (64 * 500)
+
 /* How long shutdown waits for the final responses to the NOTIFYs and
  * SUBSCRIBEs the core sent before it (its goodbyes); below the daemon's
  * own stop deadline (4.5 s), and long enough for three UDP
@@ -107,6 +111,14 @@ stox_sip_op_free (StoxSipOp *op)
   if (op == NULL)
     return;
   stox_fifo_timer_remove (op->ep->unanswered, &op->unanswered);
+  if (op->keys.txn != 0 && g_hash_table_lookup (op->ep->pending_txns, &op->keys.txn) == op)
+    g_hash_table_remove (op->ep->pending_txns, &op->keys.txn);
+  if (op->keys.merge != 0 && g_hash_table_lookup (op->ep->pending_merges, &op->keys.merge) == op)
+    g_hash_table_remove (op->ep->pending_merges, &op->keys.merge);
+  if (op->request != NULL)
+    msg_destroy (op->request);
+  if (op->tport != NULL)
+    tport_unref (op->tport);
   /* An incoming transaction destroyed unanswered gets 500 from nta; an
    * outgoing one runs on to its end without us. */
   if (op->irq != NULL)
@@ -253,6 +265,10 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                                                         : "stox/" PACKAGE_VERSION);
   ep->bound_configured = stox_sip_convert_hostport (config->listen);
   ep->server_ops = op_table_new ();
+  ep->pending_txns = g_hash_table_new (g_int64_hash, g_int64_equal);
+  ep->pending_merges = g_hash_table_new (g_int64_hash, g_int64_equal);
+  stox_sip_txn_secret_init (&ep->secret);
+  ep->answered = stox_sip_txn_table_new (TIMER_J_MS);
   ep->unanswered = stox_fifo_timer_new ("stox-sip unanswered requests",
                                         config->unanswered_ms != 0 ? config->unanswered_ms
                                                                    : UNANSWERED_LIMIT_MS,
@@ -333,7 +349,11 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   stox_sofia_logs_keep_error (ep->logs, TRUE);
   /* As nua sets it up: a user agent (RFC 3261 §12.2.2 CSeq checks, 482
    * for merged requests, rport in our Via), transports added after. */
-  ep->agent = nta_agent_create (ep->root, NO_TRANSPORT, NULL, NULL,
+  /* Stateless for every request outside the legs: they come to the
+   * message callback, and their transactions are ours (incoming.c,
+   * server-txn.h); the default leg only sends. */
+  ep->agent = nta_agent_create (ep->root, NO_TRANSPORT, stox_sip_incoming_message, ep,
+                                NTATAG_STATELESS (1),
                                 NTATAG_UA (1),
                                 NTATAG_MERGE_482 (1),
                                 NTATAG_CLIENT_RPORT (1),
@@ -391,53 +411,54 @@ stox_sip_endpoint_respond (StoxSipEndpoint     *ep,
       return;
     }
 
-  g_autofree char *retry = answer->retry_after > 0 ? g_strdup_printf ("%u", answer->retry_after)
-                                                   : NULL;
-  g_autofree char *expires_text = answer->expires >= 0
-                                  ? g_strdup_printf ("%" G_GINT64_FORMAT, answer->expires)
-                                  : NULL;
-  g_autofree char *min_text = answer->min_expires >= 0
-                              ? g_strdup_printf ("%" G_GINT64_FORMAT, answer->min_expires)
-                              : NULL;
   g_autofree char *warn = NULL;
   if (answer->warning != NULL)
     warn = stox_sip_convert_warning (stox_sip_endpoint_get_bound (ep), answer->warning);
 
-  gboolean ok = status < 300;
-  gboolean events = op->method == STOX_SIP_METHOD_SUBSCRIBE
-                    || op->method == STOX_SIP_METHOD_OPTIONS;
-  gboolean contact = ok && (events || op->method == STOX_SIP_METHOD_NOTIFY);
+  StoxSipReply r;
   StoxSipDialog *created = NULL;
+  char tag[STOX_SIP_TXN_TAG_SIZE];
 
-  if (ok && op->method == STOX_SIP_METHOD_SUBSCRIBE && op->dialog_kind == STOX_SIP_DIALOG_NONE)
+  stox_sip_reply_init (&r, op->method, status);
+  r.phrase = phrase;
+  r.expires = answer->expires;
+  r.min_expires = answer->min_expires;
+  r.retry_after = answer->retry_after;
+  r.accept = answer->accept;
+  r.allow = answer->allow;
+  r.warning = warn;
+
+  /* The 2xx to an initial SUBSCRIBE creates the dialog (RFC 6665 §4.2.1),
+   * with the To-tag this answer carries. */
+  if (status < 300 && op->method == STOX_SIP_METHOD_SUBSCRIBE
+      && op->dialog_kind == STOX_SIP_DIALOG_NONE && op->request != NULL)
     {
-      created = stox_sip_dialog_server_new (ep->dialogs, op->irq, op->token);
+      created = stox_sip_dialog_server_new (ep->dialogs, sip_object (op->request),
+                                            stox_sip_txn_tag (&op->keys, tag), op->token);
       if (created == NULL)
         {
+          stox_sip_reply_init (&r, op->method, 500);
+          r.allow = answer->allow;
           status = 500;
-          phrase = NULL;
-          contact = FALSE;
-          g_clear_pointer (&expires_text, g_free);
         }
     }
 
-  if (phrase == NULL)
-    phrase = sip_status_phrase ((int) status);
-  /* nta formats and sends the response before it returns: unlike
-   * nua_respond(), nothing here needs to outlive the call. */
-  nta_incoming_treply (op->irq, (int) status, phrase,
-                       SIPTAG_SERVER_STR (ep->user_agent),
-                       TAG_IF (contact, SIPTAG_CONTACT (our_contact (ep))),
-                       TAG_IF (expires_text != NULL, SIPTAG_EXPIRES_STR (expires_text)),
-                       TAG_IF (min_text != NULL, SIPTAG_MIN_EXPIRES_STR (min_text)),
-                       TAG_IF (retry != NULL, SIPTAG_RETRY_AFTER_STR (retry)),
-                       TAG_IF (answer->accept != NULL, SIPTAG_ACCEPT_STR (answer->accept)),
-                       /* Allow in every response (RFC 3261 §20.5 SHOULD). */
-                       TAG_IF (answer->allow != NULL, SIPTAG_ALLOW_STR (answer->allow)),
-                       TAG_IF (answer->allow == NULL, SIPTAG_ALLOW (ep->allow)),
-                       TAG_IF (events, SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ())),
-                       TAG_IF (warn != NULL, SIPTAG_WARNING_STR (warn)),
-                       TAG_END ());
+  if (op->request != NULL)
+    {
+      /* Remembered for the retransmissions until Timer J, over UDP only
+       * (RFC 3261 §17.2.2: 0 s over a reliable transport). */
+      if (op->tport == NULL || !tport_is_reliable (op->tport))
+        stox_sip_txn_table_add (ep->answered, &(StoxSipTxnRecord) {
+                                  .txn = op->keys.txn,
+                                  .merge = op->keys.merge,
+                                  .extra = stox_sip_txn_extra_new (&r),
+                                  .expires = (gint32) CLAMP (r.expires, -1, G_MAXINT32),
+                                  .status = (guint16) r.status,
+                                });
+      stox_sip_reply_stateless (ep, g_steal_pointer (&op->request), op->tport, &op->keys, &r);
+    }
+  else
+    stox_sip_reply_in_leg (ep, op->irq, &r);
   g_debug ("request %" G_GUINT64_FORMAT ": answered %u", token, status);
 
   /* The 2xx is out: the dialog exists for the watcher too. */
@@ -737,6 +758,35 @@ stox_sip_endpoint_get_bound (StoxSipEndpoint *ep)
   return ep->bound_actual != NULL ? ep->bound_actual : ep->bound_configured;
 }
 
+guint
+stox_sip_endpoint_requests_in_flight (StoxSipEndpoint *ep)
+{
+  g_return_val_if_fail (ep != NULL, 0);
+  return dialog_ops_in_flight (ep);
+}
+
+void
+stox_sip_endpoint_get_stats (StoxSipEndpoint      *ep,
+                             StoxSipEndpointStats *stats)
+{
+  usize_t irqs = 0, orqs = 0;
+
+  g_return_if_fail (ep != NULL && stats != NULL);
+
+  if (ep->agent != NULL)
+    nta_agent_get_stats (ep->agent,
+                         NTATAG_S_IRQ_HASH_USED_REF (irqs),
+                         NTATAG_S_ORQ_HASH_USED_REF (orqs),
+                         TAG_END ());
+  *stats = (StoxSipEndpointStats) {
+    .requests_pending = g_hash_table_size (ep->server_ops),
+    .requests_answered = stox_sip_txn_table_length (ep->answered),
+    .requests_sent = dialog_ops_in_flight (ep),
+    .stack_server_txns = (guint) irqs,
+    .stack_client_txns = (guint) orqs,
+  };
+}
+
 void
 stox_sip_endpoint_shutdown (StoxSipEndpoint *ep,
                             GSourceFunc      done,
@@ -762,9 +812,14 @@ stox_sip_endpoint_shutdown (StoxSipEndpoint *ep,
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       StoxSipOp *op = value;
+      StoxSipReply r;
 
-      nta_incoming_treply (op->irq, SIP_503_SERVICE_UNAVAILABLE,
-                           SIPTAG_SERVER_STR (ep->user_agent), TAG_END ());
+      stox_sip_reply_init (&r, op->method, 503);
+      r.contact = r.events = FALSE;
+      if (op->request != NULL)
+        stox_sip_reply_stateless (ep, g_steal_pointer (&op->request), op->tport, &op->keys, &r);
+      else
+        stox_sip_reply_in_leg (ep, op->irq, &r);
       g_hash_table_iter_remove (&iter);
     }
 
@@ -797,6 +852,9 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
 
   /* Transactions and legs belong to the agent: release them first. */
   g_clear_pointer (&ep->server_ops, g_hash_table_unref);
+  g_clear_pointer (&ep->pending_txns, g_hash_table_unref);
+  g_clear_pointer (&ep->pending_merges, g_hash_table_unref);
+  g_clear_pointer (&ep->answered, stox_sip_txn_table_free);
   g_clear_pointer (&ep->client_ops, g_hash_table_unref);
   g_clear_pointer (&ep->subscribe_ops, g_hash_table_unref);
   g_clear_pointer (&ep->dialogs, stox_sip_dialogs_free);

@@ -32,6 +32,9 @@ struct _StoxSipDialog;
 #include <sofia-sip/su_tagarg.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_header.h>

@@ -12,6 +12,7 @@ FRONTEND_TESTS = \
 	tests/frontend/test-xmpp-convert \
 	tests/frontend/test-fifo-timer \
 	tests/frontend/test-dialog-state \
+	tests/frontend/test-server-txn \
 	tests/frontend/test-config \
 	tests/frontend/test-metrics
 check_PROGRAMS += $(FRONTEND_TESTS)
@@ -23,6 +24,8 @@ tests_frontend_test_xmpp_convert_CPPFLAGS = $(XMPP_TEST_CPPFLAGS)
 tests_frontend_test_xmpp_convert_LDADD = $(XMPP_TEST_LDADD)
 tests_frontend_test_dialog_state_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
 tests_frontend_test_dialog_state_LDADD = $(SIP_TEST_LDADD)
+tests_frontend_test_server_txn_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
+tests_frontend_test_server_txn_LDADD = $(SIP_TEST_LDADD)
 tests_frontend_test_fifo_timer_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_frontend_test_fifo_timer_SOURCES = tests/frontend/test-fifo-timer.c $(TEST_UTIL)
 tests_frontend_test_fifo_timer_LDADD = src/libstox-sip.a $(CORE_LIBS) $(GLIB_LIBS)

@@ -681,6 +681,223 @@ test_unanswered_500 (Fixture       *fx,
   g_assert_cmpuint (fx->datagrams->len, ==, before);
 }
 
+/* The datagrams so far that are final responses with Call-ID `call_id`,
+ * as text, in order. */
+static GPtrArray *
+finals_texts (Fixture    *fx,
+              const char *call_id)
+{
+  g_autofree char *cid = g_strdup_printf ("\r\nCall-ID: %s\r\n", call_id);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      char *text = datagram_text (fx->datagrams->pdata[i]);
+
+      if (g_str_has_prefix (text, "SIP/2.0 ") && text[8] != '1' && strstr (text, cid) != NULL)
+        g_ptr_array_add (out, text);
+      else
+        g_free (text);
+    }
+  return out;
+}
+
+static guint want_finals;
+static guint want_requests;
+
+static gboolean
+has_want_requests (Fixture *fx)
+{
+  return fx->requests->len >= want_requests;
+}
+
+static gboolean
+has_want_finals (Fixture *fx)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      g_autofree char *text = datagram_text (fx->datagrams->pdata[i]);
+
+      n += g_str_has_prefix (text, "SIP/2.0 ") && text[8] != '1';
+    }
+  return n >= want_finals;
+}
+
+/* Requests outside a dialog cost Sofia no transaction (nta is stateless
+ * for them); the front end keeps one small record per answer for Timer J
+ * (RFC 3261 §17.2.2) and gives a retransmission the same response again,
+ * byte for byte, To-tag included, whatever the core's answer held; the
+ * core hears of each request once. */
+static void
+test_stateless_transactions (Fixture       *fx,
+                             gconstpointer  data)
+{
+  enum { N = 12 };
+  g_autofree char *texts[N] = { NULL };
+  gsize lens[N];
+  guint first = fx->branch + 1;
+
+  for (guint i = 0; i < N; i++)
+    {
+      if (i == N - 1)
+        texts[i] = peer_request (fx, "SUBSCRIBE", "Event: presence\r\nExpires: 600\r\n"
+                                 "Contact: <sip:bob@127.0.0.1>\r\n", NULL, 0, &lens[i]);
+      else
+        texts[i] = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n", "x", 1,
+                                 &lens[i]);
+      peer_send (fx, texts[i], lens[i]);
+    }
+  want_requests = N;
+  wait_for (fx, has_want_requests, "the requests");
+
+  StoxSipEndpointStats st;
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_pending, ==, N);
+  g_assert_cmpuint (st.stack_server_txns, ==, 0);
+
+  for (guint i = 0; i < N; i++)
+    {
+      StoxSipRequest *req = fx->requests->pdata[i];
+      StoxSipAnswer a = STOX_SIP_ANSWER_INIT (req->token, i % 2 == 0 ? 202 : 200);
+
+      if (i == 3)
+        {
+          a.status = 503;
+          a.retry_after = 7;
+          a.warning = (char *) "gateway busy";
+          a.phrase = (char *) "Try Later";
+        }
+      if (i == 5)
+        {
+          a.status = 415;
+          a.accept = (char *) "text/plain";
+        }
+      if (i == N - 1)
+        a.expires = 600;
+      stox_sip_endpoint_respond (fx->ep, &a);
+    }
+  want_finals = N;
+  wait_for (fx, has_want_finals, "the answers");
+
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_pending, ==, 0);
+  g_assert_cmpuint (st.requests_answered, ==, N);
+  g_assert_cmpuint (st.stack_server_txns, ==, 0);
+
+  for (guint i = 0; i < N; i++)
+    peer_send (fx, texts[i], lens[i]);
+  want_finals = 2 * N;
+  wait_for (fx, has_want_finals, "the answers to the retransmissions");
+
+  for (guint i = 0; i < N; i++)
+    {
+      g_autofree char *call_id = g_strdup_printf ("call-%u@test", first + i);
+      g_autoptr (GPtrArray) finals = finals_texts (fx, call_id);
+
+      g_assert_cmpuint (finals->len, ==, 2);
+      if (i == 3 || i == N - 1)
+        message_wire (finals->pdata[0]);
+      g_assert_cmpstr (finals->pdata[1], ==, finals->pdata[0]);
+      /* Our To-tag, and what the core said. */
+      g_assert_nonnull (strstr (finals->pdata[0], ">;tag="));
+      if (i == 3)
+        {
+          g_assert_true (g_str_has_prefix (finals->pdata[0], "SIP/2.0 503 Try Later\r\n"));
+          g_assert_nonnull (strstr (finals->pdata[0], "\r\nRetry-After: 7\r\n"));
+          g_assert_nonnull (strstr (finals->pdata[0], "gateway busy"));
+        }
+      if (i == 5)
+        g_assert_nonnull (strstr (finals->pdata[0], "\r\nAccept: text/plain\r\n"));
+      if (i == N - 1)
+        {
+          g_assert_nonnull (strstr (finals->pdata[0], "\r\nExpires: 600\r\n"));
+          g_assert_cmpuint (count_headers (finals->pdata[0], "Contact"), ==, 1);
+        }
+    }
+  g_assert_cmpuint (fx->requests->len, ==, N);
+}
+
+/* The same request by two paths (another branch, the same From tag,
+ * Call-ID and CSeq) is merged (RFC 3261 §8.2.2.2): 482 for the second,
+ * while the first is pending and after its answer. */
+static void
+test_merged_request (Fixture       *fx,
+                     gconstpointer  data)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n",
+                                        "x", 1, &len);
+  g_autofree char *call_id = g_strdup_printf ("call-%u@test", fx->branch);
+  g_autofree char *old_branch = g_strdup_printf ("z9hG4bK-test-%u;", fx->branch);
+  g_autoptr (GString) other = g_string_new (text);
+
+  g_string_replace (other, old_branch, "z9hG4bK-other-path;", 1);
+  g_assert_cmpstr (other->str, !=, text);
+
+  peer_send (fx, text, len);
+  wait_for (fx, has_request, "the MESSAGE");
+  peer_send (fx, other->str, other->len);
+  want_finals = 1;
+  wait_for (fx, has_want_finals, "482 to the copy");
+  g_autoptr (GPtrArray) finals = finals_texts (fx, call_id);
+  g_assert_true (g_str_has_prefix (finals->pdata[0], "SIP/2.0 482 "));
+  g_assert_nonnull (strstr (finals->pdata[0], "z9hG4bK-other-path"));
+
+  StoxSipRequest *req = fx->requests->pdata[0];
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 202));
+  want_finals = 2;
+  wait_for (fx, has_want_finals, "202");
+  peer_send (fx, other->str, other->len);
+  want_finals = 3;
+  wait_for (fx, has_want_finals, "482 to the copy after the answer");
+
+  g_autoptr (GPtrArray) all = finals_texts (fx, call_id);
+  g_assert_cmpuint (all->len, ==, 3);
+  g_assert_true (g_str_has_prefix (all->pdata[1], "SIP/2.0 202 "));
+  g_assert_true (g_str_has_prefix (all->pdata[2], "SIP/2.0 482 "));
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+}
+
+/* A peer without the magic cookie (RFC 2543): its retransmissions are
+ * matched on the old fields (RFC 3261 §17.2.3), absorbed while the core
+ * decides and answered the same after. */
+static void
+test_rfc2543_retransmission (Fixture       *fx,
+                             gconstpointer  data)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n",
+                                        "x", 1, &len);
+  g_autofree char *call_id = g_strdup_printf ("call-%u@test", fx->branch);
+  g_autofree char *old_branch = g_strdup_printf (";branch=z9hG4bK-test-%u", fx->branch);
+  g_autoptr (GString) old = g_string_new (text);
+
+  g_string_replace (old, old_branch, "", 1);
+  g_assert_null (strstr (old->str, "branch="));
+
+  peer_send (fx, old->str, old->len);
+  wait_for (fx, has_request, "the MESSAGE");
+  peer_send (fx, old->str, old->len);
+  stox_test_run_for (100);
+  g_assert_false (has_final_response (fx));
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+
+  StoxSipRequest *req = fx->requests->pdata[0];
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 202));
+  want_finals = 1;
+  wait_for (fx, has_want_finals, "202");
+  peer_send (fx, old->str, old->len);
+  want_finals = 2;
+  wait_for (fx, has_want_finals, "202 again");
+
+  g_autoptr (GPtrArray) finals = finals_texts (fx, call_id);
+  g_assert_cmpuint (finals->len, ==, 2);
+  g_assert_cmpstr (finals->pdata[1], ==, finals->pdata[0]);
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+}
+
 static void
 test_respond_headers (Fixture       *fx,
                       gconstpointer  data)
@@ -2687,6 +2904,9 @@ main (int argc, char *argv[])
   ADD ("options-answered-at-once", test_options_answered_at_once, NULL);
   ADD ("message-answered-after-delay", test_message_answered_after_delay, NULL);
   ADD ("respond-headers", test_respond_headers, NULL);
+  ADD ("stateless-transactions", test_stateless_transactions, NULL);
+  ADD ("merged-request", test_merged_request, NULL);
+  ADD ("rfc2543-retransmission", test_rfc2543_retransmission, NULL);
   ADD ("unanswered-500", test_unanswered_500, NULL);
   ADD ("other-methods-refused", test_other_methods_refused, NULL);
   ADD ("send-message", test_send_message, NULL);
@@ -2720,6 +2940,7 @@ main (int argc, char *argv[])
       close (probe);
       ADD ("ipv6/bound", test_bound, "udp6");
       ADD ("ipv6/options-answered-later", test_options_answered_later, "udp6");
+      ADD ("ipv6/stateless-transactions", test_stateless_transactions, "udp6");
       ADD ("ipv6/send-message", test_send_message, "udp6");
       ADD ("ipv6/server-dialog", test_server_dialog, "udp6");
       ADD ("ipv6/client-dialog", test_client_dialog, "udp6");
