@@ -38,6 +38,7 @@ G_DEFINE_QUARK (stox-config-error-quark, stox_config_error)
 #define DEFAULT_SERVER     "127.0.0.1"
 #define DEFAULT_PORT       5347
 #define DEFAULT_MSG_SIZE   1300
+#define DEFAULT_IN_FLIGHT  1000
 #define DEFAULT_BOUNCE     250
 #define DEFAULT_RULES_DIR  SYSCONFDIR "/stox/rules.d"
 #define DEFAULT_STATE_DIR  "/var/lib/stox"
@@ -55,7 +56,8 @@ static const struct
   const char *keys[9];
 } schema[] = {
   { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers",
-             "tls-certificate", "tls-key", "max-message-size", NULL } },
+             "tls-certificate", "tls-key", "max-message-size", "max-requests-in-flight",
+             NULL } },
   { "xmpp", { "component", "server", "port", "secret", "secret-file", NULL } },
   { "gateway", { "rules", "bounce-wait", "xmpp-domains", "state-dir", NULL } },
   { "metrics", { "listen", NULL } },
@@ -453,6 +455,12 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
   if (v)
     check_uint (c, g, "max-message-size", v, STOX_CONFIG_MESSAGE_SIZE_MIN,
                 STOX_CONFIG_MESSAGE_SIZE_MAX, &cfg->sip_max_message_size);
+  g_clear_pointer (&v, g_free);
+
+  v = get_value (c, kf, g, "max-requests-in-flight", NULL);
+  if (v)
+    check_uint (c, g, "max-requests-in-flight", v, STOX_CONFIG_IN_FLIGHT_MIN,
+                STOX_CONFIG_IN_FLIGHT_MAX, &cfg->sip_max_in_flight);
 }
 
 /* The secret-file: one line; a trailing newline (LF or CRLF) is not part of
@@ -747,6 +755,7 @@ stox_config_new_defaults (void)
   cfg->sip_listen = g_strdup (DEFAULT_LISTEN);
   cfg->sip_trusted_peers = g_strdupv ((char **) default_trusted_peers);
   cfg->sip_max_message_size = DEFAULT_MSG_SIZE;
+  cfg->sip_max_in_flight = DEFAULT_IN_FLIGHT;
   cfg->xmpp_server = g_strdup (DEFAULT_SERVER);
   cfg->xmpp_port = DEFAULT_PORT;
   cfg->rules_dir = g_strdup (DEFAULT_RULES_DIR);

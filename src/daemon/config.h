@@ -28,6 +28,8 @@ typedef enum
 #define STOX_CONFIG_MESSAGE_SIZE_MIN  200u
 #define STOX_CONFIG_MESSAGE_SIZE_MAX  65535u
 #define STOX_CONFIG_BOUNCE_WAIT_MAX   400u
+#define STOX_CONFIG_IN_FLIGHT_MIN     10u
+#define STOX_CONFIG_IN_FLIGHT_MAX     1000000u
 #define STOX_CONFIG_FILE_MAX          (1024 * 1024)  /* stox.conf, each rule file */
 #define STOX_CONFIG_SECRET_FILE_MAX   4096
 
@@ -45,6 +47,7 @@ typedef struct
   char  *sip_tls_certificate;
   char  *sip_tls_key;
   guint  sip_max_message_size; /* default 1300 */
+  guint  sip_max_in_flight;    /* requests without a final response; default 1000 */
 
   /* [xmpp] */
   char  *xmpp_component;       /* default: sip_domain */

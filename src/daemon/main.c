@@ -458,6 +458,7 @@ main (int argc, char **argv)
   };
   d.xmpp = stox_xmpp_component_new (&xmpp_config, on_stanza, on_link, &d);
   stox_runner_set_frontends (d.runner, d.sip, d.xmpp);
+  stox_runner_set_max_in_flight (d.runner, d.config->sip_max_in_flight);
 
   if (d.config->metrics_address != NULL)
     {

@@ -72,6 +72,10 @@ struct _StoxRunner
   gboolean           draining;
 
   StoxRunnerStats    stats;
+
+  guint              max_in_flight;   /* 0: no back-pressure */
+  guint              stanzas_queued;  /* EVENT_STANZA in `events` */
+  gboolean           paused;          /* the component is not read */
 };
 
 /* ------------------------------------------------------------------ */
@@ -344,6 +348,25 @@ handle (StoxRunner *runner,
                             g_get_monotonic_time () - ev->arrived);
 }
 
+/* Back-pressure (runner.h): after every batch, the component is read or
+ * not by the SIP requests in flight. */
+static void
+flow (StoxRunner *runner)
+{
+  if (runner->max_in_flight == 0 || runner->sip == NULL || runner->xmpp == NULL)
+    return;
+
+  guint in_flight = stox_sip_endpoint_requests_in_flight (runner->sip) + runner->stanzas_queued;
+
+  if (!runner->paused && in_flight >= runner->max_in_flight)
+    runner->paused = TRUE;
+  else if (runner->paused && in_flight <= runner->max_in_flight / 4 * 3)
+    runner->paused = FALSE;
+  else
+    return;
+  stox_xmpp_component_set_reading (runner->xmpp, !runner->paused);
+}
+
 /* Up to `limit` events, plus the failed sends their actions left at the
  * head: those belong to the event that caused them. */
 static void
@@ -362,10 +385,13 @@ drain (StoxRunner *runner,
     {
       if (ev.kind != EVENT_SEND_FAILED)
         n++;
+      if (ev.kind == EVENT_STANZA)
+        runner->stanzas_queued--;
       handle (runner, &ev);
       event_clear (&ev);
     }
   runner->draining = FALSE;
+  flow (runner);
 }
 
 /* The front ends' GSources call this at the end of each dispatch. */
@@ -402,6 +428,7 @@ stox_runner_on_stanza (StoxStanza *st, gpointer user_data)
   Event ev = { .kind = EVENT_STANZA, .arrived = g_get_monotonic_time (), .u.stanza = st };
 
   ring_push_tail (&runner->events, &ev);
+  runner->stanzas_queued++;
 }
 
 void
@@ -519,6 +546,19 @@ stox_runner_free (StoxRunner *runner)
 }
 
 void
+stox_runner_set_max_in_flight (StoxRunner *runner, guint max)
+{
+  runner->max_in_flight = max;
+  if (max == 0 && runner->paused)
+    {
+      runner->paused = FALSE;
+      if (runner->xmpp != NULL)
+        stox_xmpp_component_set_reading (runner->xmpp, TRUE);
+    }
+  flow (runner);
+}
+
+void
 stox_runner_set_store (StoxRunner *runner, StoxStore *store)
 {
   runner->store = store;
@@ -535,6 +575,7 @@ stox_runner_set_frontends (StoxRunner        *runner,
     stox_xmpp_component_set_dispatch_func (runner->xmpp, NULL, NULL);
   runner->sip = sip;
   runner->xmpp = xmpp;
+  runner->paused = FALSE;
   if (sip != NULL)
     stox_sip_endpoint_set_dispatch_func (sip, frontend_dispatched, runner);
   if (xmpp != NULL)

@@ -56,6 +56,14 @@ void stox_runner_on_sip_dialog   (StoxToken id, const char *state, gpointer user
 
 void stox_runner_on_link  (StoxRunner *runner, gboolean up, guint retry_in_s);
 
+/* Back-pressure XMPP → SIP: the component socket is read only while
+ * fewer than `max` SIP requests of ours are without a final response
+ * (stanzas read and not yet handled count as requests to be), and again
+ * once they are down to three quarters of it, so that a fast XMPP server
+ * is slowed by TCP rather than by SIP retransmissions (RFC 3261 Timer E
+ * starts at 500 ms).  0: no limit (the default). */
+void stox_runner_set_max_in_flight (StoxRunner *runner, guint max);
+
 /* Events queued and not yet handled. */
 guint stox_runner_queued (StoxRunner *runner);
 

@@ -152,6 +152,7 @@ field (const StoxConfig *c, const char *name)
   STR (sip_tls_certificate);
   STR (sip_tls_key);
   NUM (sip_max_message_size);
+  NUM (sip_max_in_flight);
   STR (xmpp_component);
   STR (xmpp_server);
   NUM (xmpp_port);
@@ -192,6 +193,7 @@ static const GoodRow good_rows[] = {
   { "default-peers", BASE, "sip_trusted_peers", "127.0.0.1/32,::1/128" },
   { "default-cert", BASE, "sip_tls_certificate", "(null)" },
   { "default-size", BASE, "sip_max_message_size", "1300" },
+  { "default-in-flight", BASE, "sip_max_in_flight", "1000" },
   { "default-component", BASE, "xmpp_component", "sip.example.com" },
   { "default-server", BASE, "xmpp_server", "127.0.0.1" },
   { "default-port", BASE, "xmpp_port", "5347" },
@@ -267,6 +269,11 @@ static const GoodRow good_rows[] = {
   { "size-max", SIP "max-message-size = 65535\n" XMPP, "sip_max_message_size", "65535" },
   { "size-leading-zero", SIP "max-message-size = 01300\n" XMPP, "sip_max_message_size",
     "1300" },
+
+  /* [sip] max-requests-in-flight: 10..1000000 */
+  { "in-flight-min", SIP "max-requests-in-flight = 10\n" XMPP, "sip_max_in_flight", "10" },
+  { "in-flight-max", SIP "max-requests-in-flight = 1000000\n" XMPP, "sip_max_in_flight",
+    "1000000" },
 
   /* [xmpp] */
   { "component", SIP "[xmpp]\ncomponent = Gw.Example.COM\nsecret = x\n", "xmpp_component",
@@ -485,6 +492,10 @@ static const BadRow bad_rows[] = {
     "@F: [sip] max-message-size: out of range 200..65535: '199'" },
   { "size-65536", SIP "max-message-size = 65536\n" XMPP, INVALID,
     "@F: [sip] max-message-size: out of range 200..65535: '65536'" },
+  { "in-flight-9", SIP "max-requests-in-flight = 9\n" XMPP, INVALID,
+    "@F: [sip] max-requests-in-flight: out of range 10..1000000: '9'" },
+  { "in-flight-big", SIP "max-requests-in-flight = 1000001\n" XMPP, INVALID,
+    "@F: [sip] max-requests-in-flight: out of range 10..1000000: '1000001'" },
   { "size-unit", SIP "max-message-size = 1300B\n" XMPP, INVALID,
     "@F: [sip] max-message-size: not a number: '1300B'" },
   { "size-huge", SIP "max-message-size = 99999999999999999999999\n" XMPP, INVALID,
