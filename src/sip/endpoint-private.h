@@ -26,8 +26,7 @@ struct _StoxSipOp
   StoxSipEndpoint   *ep;
   StoxToken          token;        /* SUBSCRIBE we sent: its dialog */
   StoxSipMethod      method;
-  nta_incoming_t    *irq;          /* an incoming request in a leg */
-  msg_t             *request;      /* an incoming request outside one (stateless) */
+  msg_t             *request;      /* an incoming request (stateless) */
   tport_t           *tport;        /* …and the transport it came by (a reference) */
   StoxSipTxnKeys     keys;         /* …and its transaction (server-txn.h) */
   nta_outgoing_t    *orq;          /* a request we sent */
@@ -119,28 +118,16 @@ void stox_sip_reply_stateless (StoxSipEndpoint      *ep,
                                const StoxSipTxnKeys *keys,
                                const StoxSipReply   *reply);
 
-/* incoming.c: answers a request in a leg through its nta transaction. */
-void stox_sip_reply_in_leg (StoxSipEndpoint    *ep,
-                            nta_incoming_t     *irq,
-                            const StoxSipReply *reply);
-
 /* incoming.c: what a record keeps of `reply` beyond status and Expires
  * (server-txn.h); NULL when nothing. */
 StoxSipTxnExtra *stox_sip_txn_extra_new (const StoxSipReply *reply);
 
-/* incoming.c: every request outside the legs (the agent's message
- * callback: nta keeps no transaction for them). */
+/* incoming.c: every request (the agent's message callback: nta keeps no
+ * transaction for them). */
 int  stox_sip_incoming_message (StoxSipEndpoint *ep,
                                 nta_agent_t     *agent,
                                 msg_t           *msg,
                                 sip_t           *sip);
-
-/* incoming.c: every request in a dialog (the nta leg callback of every
- * dialog; the default leg, for sending only, never gets one). */
-int  stox_sip_incoming_request (StoxSipDialog  *dlg,
-                                nta_leg_t      *leg,
-                                nta_incoming_t *irq,
-                                sip_t const    *sip);
 
 /* incoming.c: a request the core left unanswered (ep->unanswered). */
 void stox_sip_incoming_expired (gpointer item,

@@ -119,10 +119,7 @@ stox_sip_op_free (StoxSipOp *op)
     msg_destroy (op->request);
   if (op->tport != NULL)
     tport_unref (op->tport);
-  /* An incoming transaction destroyed unanswered gets 500 from nta; an
-   * outgoing one runs on to its end without us. */
-  if (op->irq != NULL)
-    nta_incoming_destroy (op->irq);
+  /* An outgoing transaction runs on to its end without us. */
   if (op->orq != NULL)
     nta_outgoing_destroy (op->orq);
   g_free (op);
@@ -359,7 +356,7 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                                 NTATAG_CLIENT_RPORT (1),
                                 TAG_END ());
   if (ep->agent != NULL)
-    ep->dialogs = stox_sip_dialogs_new (ep, ep->agent, stox_sip_incoming_request);
+    ep->dialogs = stox_sip_dialogs_new (ep, ep->agent, &ep->secret);
   gboolean sips = g_ascii_strncasecmp (config->listen, "sips:", 5) == 0;
   gboolean listening = ep->dialogs != NULL
                        && nta_agent_add_tport (ep->agent, URL_STRING_MAKE (config->listen),
@@ -431,7 +428,7 @@ stox_sip_endpoint_respond (StoxSipEndpoint     *ep,
   /* The 2xx to an initial SUBSCRIBE creates the dialog (RFC 6665 §4.2.1),
    * with the To-tag this answer carries. */
   if (status < 300 && op->method == STOX_SIP_METHOD_SUBSCRIBE
-      && op->dialog_kind == STOX_SIP_DIALOG_NONE && op->request != NULL)
+      && op->dialog_kind == STOX_SIP_DIALOG_NONE)
     {
       created = stox_sip_dialog_server_new (ep->dialogs, sip_object (op->request),
                                             stox_sip_txn_tag (&op->keys, tag), op->token);
@@ -443,22 +440,17 @@ stox_sip_endpoint_respond (StoxSipEndpoint     *ep,
         }
     }
 
-  if (op->request != NULL)
-    {
-      /* Remembered for the retransmissions until Timer J, over UDP only
-       * (RFC 3261 §17.2.2: 0 s over a reliable transport). */
-      if (op->tport == NULL || !tport_is_reliable (op->tport))
-        stox_sip_txn_table_add (ep->answered, &(StoxSipTxnRecord) {
-                                  .txn = op->keys.txn,
-                                  .merge = op->keys.merge,
-                                  .extra = stox_sip_txn_extra_new (&r),
-                                  .expires = (gint32) CLAMP (r.expires, -1, G_MAXINT32),
-                                  .status = (guint16) r.status,
-                                });
-      stox_sip_reply_stateless (ep, g_steal_pointer (&op->request), op->tport, &op->keys, &r);
-    }
-  else
-    stox_sip_reply_in_leg (ep, op->irq, &r);
+  /* Remembered for the retransmissions until Timer J, over UDP only
+   * (RFC 3261 §17.2.2: 0 s over a reliable transport). */
+  if (op->tport == NULL || !tport_is_reliable (op->tport))
+    stox_sip_txn_table_add (ep->answered, &(StoxSipTxnRecord) {
+                              .txn = op->keys.txn,
+                              .merge = op->keys.merge,
+                              .extra = stox_sip_txn_extra_new (&r),
+                              .expires = (gint32) CLAMP (r.expires, -1, G_MAXINT32),
+                              .status = (guint16) r.status,
+                            });
+  stox_sip_reply_stateless (ep, g_steal_pointer (&op->request), op->tport, &op->keys, &r);
   g_debug ("request %" G_GUINT64_FORMAT ": answered %u", token, status);
 
   /* The 2xx is out: the dialog exists for the watcher too. */
@@ -605,14 +597,16 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
   /* Until the notifier answered, the dialog has no route set yet: the
    * outbound proxy, as for any request out of dialog.  After, its route
    * set and target (RFC 3261 §12.2.1.1); CSeq one up, same Call-ID. */
-  if (!send_request (ep, op, dlg->leg, dlg->established ? NULL : ep->proxy,
-                     SIP_METHOD_SUBSCRIBE, dlg->target_uri,
-                     SIPTAG_EVENT_STR (event),
-                     TAG_IF (s->accept != NULL, SIPTAG_ACCEPT_STR (s->accept)),
-                     SIPTAG_EXPIRES_STR (expires),
-                     SIPTAG_CONTACT (our_contact (ep)),
-                     SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
-                     TAG_END ()))
+  op->orq = stox_sip_dialog_send (dlg, SIP_METHOD_SUBSCRIBE, ep->proxy, on_response, op,
+                                  SIPTAG_USER_AGENT_STR (ep->user_agent),
+                                  SIPTAG_ALLOW (ep->allow),
+                                  SIPTAG_EVENT_STR (event),
+                                  TAG_IF (s->accept != NULL, SIPTAG_ACCEPT_STR (s->accept)),
+                                  SIPTAG_EXPIRES_STR (expires),
+                                  SIPTAG_CONTACT (our_contact (ep)),
+                                  SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
+                                  TAG_END ());
+  if (op->orq == NULL)
     {
       g_debug ("subscription %" G_GUINT64_FORMAT ": cannot build the SUBSCRIBE", s->dialog);
       stox_sip_op_free (op);
@@ -670,15 +664,19 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
   op->dialog = n->dialog;
   op->terminates = n->substate == STOX_SUBSTATE_TERMINATED;
 
-  if (!send_request (ep, op, dlg->leg, NULL, SIP_METHOD_NOTIFY, NULL,
-                     SIPTAG_EVENT_STR (event),
-                     SIPTAG_SUBSCRIPTION_STATE_STR (state),
-                     SIPTAG_CONTACT (our_contact (ep)),
-                     SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
-                     TAG_IF (n->content_type != NULL, SIPTAG_CONTENT_TYPE_STR (n->content_type)),
-                     TAG_IF (n->content_type != NULL && n->body != NULL,
-                             SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
-                     TAG_END ()))
+  op->orq = stox_sip_dialog_send (dlg, SIP_METHOD_NOTIFY, NULL, on_response, op,
+                                  SIPTAG_USER_AGENT_STR (ep->user_agent),
+                                  SIPTAG_ALLOW (ep->allow),
+                                  SIPTAG_EVENT_STR (event),
+                                  SIPTAG_SUBSCRIPTION_STATE_STR (state),
+                                  SIPTAG_CONTACT (our_contact (ep)),
+                                  SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
+                                  TAG_IF (n->content_type != NULL,
+                                          SIPTAG_CONTENT_TYPE_STR (n->content_type)),
+                                  TAG_IF (n->content_type != NULL && n->body != NULL,
+                                          SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
+                                  TAG_END ());
+  if (op->orq == NULL)
     {
       g_warning ("NOTIFY %" G_GUINT64_FORMAT ": cannot build it (Subscription-State: %s)",
                  n->token, state);
@@ -816,10 +814,7 @@ stox_sip_endpoint_shutdown (StoxSipEndpoint *ep,
 
       stox_sip_reply_init (&r, op->method, 503);
       r.contact = r.events = FALSE;
-      if (op->request != NULL)
-        stox_sip_reply_stateless (ep, g_steal_pointer (&op->request), op->tport, &op->keys, &r);
-      else
-        stox_sip_reply_in_leg (ep, op->irq, &r);
+      stox_sip_reply_stateless (ep, g_steal_pointer (&op->request), op->tport, &op->keys, &r);
       g_hash_table_iter_remove (&iter);
     }
 

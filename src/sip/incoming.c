@@ -6,15 +6,15 @@
  * way), and the hand-over of everything else to the core as a
  * StoxSipRequest whose token the core answers with.
  *
- * Requests outside our dialogs come from nta without a transaction (its
- * message callback: the agent is stateless for them), so the transaction
- * layer for them is here, in a few dozen bytes per request (RFC 3261
+ * Every request comes from nta without a transaction (its message
+ * callback: the agent is stateless, and there are no legs), so the
+ * transaction layer is here, in a few dozen bytes per request (RFC 3261
  * §17.2.2, server-txn.h): a retransmission while the core decides is
  * absorbed (Trying), one after the answer gets the same answer again
  * until Timer J (64×T1 over UDP; none over TCP and TLS, which do not
  * retransmit), and the stack's own answers, which depend on the request
- * only, are simply given again.  Requests in a dialog still come through
- * its nta leg, with nta's transaction.
+ * only, are simply given again.  Requests in a dialog are matched to it
+ * here too (dialog.h).
  */
 #include "config.h"
 
@@ -108,20 +108,6 @@ stox_sip_reply_stateless (StoxSipEndpoint      *ep,
                   TAG_END ());
 }
 
-void
-stox_sip_reply_in_leg (StoxSipEndpoint    *ep,
-              nta_incoming_t     *irq,
-              const StoxSipReply *r)
-{
-  char num[3][24];
-
-  reply_numbers (r, num);
-  nta_incoming_treply (irq, (int) r->status,
-                       r->phrase != NULL ? r->phrase : sip_status_phrase ((int) r->status),
-                       REPLY_TAGS (ep, r, num),
-                       TAG_END ());
-}
-
 StoxSipTxnExtra *
 stox_sip_txn_extra_new (const StoxSipReply *r)
 {
@@ -177,8 +163,8 @@ stack_answer (StackAnswer *a,
 
 /* What the stack can answer without the core (RFC 3261 §8.2.1–§8.2.2,
  * §12.2.2, RFC 6665 §4.1.3, §4.2.1.1); FALSE when the request is for the
- * core.  `dlg` is the leg's dialog, NULL outside one; `ret_in` the dialog
- * the request belongs to for the core, or NULL. */
+ * core.  `dlg` is the dialog the request matched, or NULL; `ret_in` the
+ * dialog it belongs to for the core, or NULL. */
 static gboolean
 check_request (StoxSipEndpoint *ep,
                su_home_t       *home,
@@ -381,7 +367,7 @@ stox_sip_incoming_message (StoxSipEndpoint *ep,
                            sip_t           *sip)
 {
   StoxSipTxnKeys keys;
-  StackAnswer a;
+  StackAnswer a = { 0 };
   StoxSipDialog *in = NULL;
 
   (void) agent;
@@ -413,7 +399,15 @@ stox_sip_incoming_message (StoxSipEndpoint *ep,
 
   su_home_t home[1] = { SU_HOME_INIT (home) };
   g_autofree char *source = NULL;
-  gboolean stack = check_request (ep, home, NULL, sip, &a, &in);
+  StoxSipDialog *dlg = stox_sip_dialog_match (ep->dialogs, sip);
+  gboolean stack = FALSE;
+
+  /* RFC 3261 §12.2.2: a request in a dialog with a lower CSeq than the
+   * last is out of order. */
+  if (dlg != NULL && !stox_sip_dialog_check_cseq (dlg, sip))
+    stack = stack_answer (&a, SIP_500_INTERNAL_SERVER_ERROR);
+  if (!stack)
+    stack = check_request (ep, home, dlg, sip, &a, &in);
 
   /* A copy of a request we have, by another path (RFC 3261 §8.2.2.2). */
   if (!stack && keys.merge != 0
@@ -437,6 +431,9 @@ stox_sip_incoming_message (StoxSipEndpoint *ep,
     }
   su_home_deinit (home);
 
+  if (in != NULL)
+    stox_sip_dialog_in_request (in, sip);
+
   StoxSipOp *op = stox_sip_op_new (ep, ++ep->last_token, STOX_SIP_METHOD_OTHER);
 
   op->request = msg;
@@ -445,79 +442,6 @@ stox_sip_incoming_message (StoxSipEndpoint *ep,
   g_hash_table_insert (ep->pending_txns, &op->keys.txn, op);
   if (keys.merge != 0)
     g_hash_table_insert (ep->pending_merges, &op->keys.merge, op);
-  hand_over (ep, op, sip, NULL, g_steal_pointer (&source));
-  return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* In a dialog: its leg's transaction                                  */
-
-int
-stox_sip_incoming_request (StoxSipDialog  *dlg,
-                           nta_leg_t      *leg,
-                           nta_incoming_t *irq,
-                           sip_t const    *sip)
-{
-  StoxSipEndpoint *ep = stox_sip_dialogs_endpoint (dlg->owner);
-  StoxSipDialog *in = NULL;
-  StackAnswer a;
-  su_home_t home[1] = { SU_HOME_INIT (home) };
-
-  /* ACKs to our error answers to INVITE are nta's; a stray one is
-   * dropped (RFC 3261 §17.2.3). */
-  if (sip->sip_request->rq_method == sip_method_ack)
-    {
-      nta_incoming_destroy (irq);
-      return 0;
-    }
-
-  /* An initial SUBSCRIBE again (no To-tag) that nta matched to the
-   * dialog its answer created: a retransmission, answered the same. */
-  StoxSipTxnKeys keys;
-  const StoxSipTxnRecord *rec = NULL;
-  if (sip->sip_to->a_tag == NULL && stox_sip_txn_keys (&ep->secret, sip, &keys))
-    rec = stox_sip_txn_table_lookup (ep->answered, keys.txn);
-  if (rec != NULL)
-    {
-      StoxSipReply r;
-      char tag[STOX_SIP_TXN_TAG_SIZE];
-
-      reply_from_record (&r, sip, rec);
-      nta_incoming_tag (irq, stox_sip_txn_tag (&keys, tag));
-      stox_sip_reply_in_leg (ep, irq, &r);
-      return (int) r.status;
-    }
-
-  msg_t *msg = nta_incoming_getrequest (irq);
-  g_autofree char *source = NULL;
-  gboolean stack = check_request (ep, home, dlg, sip, &a, &in);
-
-  if (!stack)
-    {
-      source = source_text (msg);
-      stack = check_late (ep, sip, source, &a);
-    }
-  if (msg != NULL)
-    msg_destroy (msg);
-  if (stack)
-    {
-      StoxSipReply r;
-
-      g_debug ("%s answered by the stack: %u", sip->sip_request->rq_method_name, a.status);
-      reply_from_stack (&r, sip, &a);
-      stox_sip_reply_in_leg (ep, irq, &r);
-      su_home_deinit (home);
-      /* nta releases the transaction. */
-      return (int) a.status;
-    }
-  su_home_deinit (home);
-
-  if (in != NULL)
-    stox_sip_dialog_in_request (in, leg, sip);
-
-  StoxSipOp *op = stox_sip_op_new (ep, ++ep->last_token, STOX_SIP_METHOD_OTHER);
-
-  op->irq = irq;
   hand_over (ep, op, sip, in, g_steal_pointer (&source));
   return 0;
 }

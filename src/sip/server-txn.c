@@ -136,6 +136,19 @@ stox_sip_txn_secret_init (StoxSipTxnSecret *secret)
   secret->k1 = k[1];
 }
 
+guint64
+stox_sip_txn_hash2 (const StoxSipTxnSecret *secret,
+                    const char             *a,
+                    const char             *b)
+{
+  SipHash h;
+
+  siphash_init (&h, secret);
+  feed_field (&h, a);
+  feed_field (&h, b);
+  return siphash_finish (&h) | 1;
+}
+
 /* The method a request's transaction was created by (§17.2.3: an ACK
  * belongs to its INVITE's). */
 static void

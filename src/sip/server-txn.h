@@ -45,6 +45,11 @@ typedef struct
 
 void     stox_sip_txn_secret_init (StoxSipTxnSecret *secret);
 
+/* A keyed hash of two strings (never 0): the dialogs' index. */
+guint64  stox_sip_txn_hash2 (const StoxSipTxnSecret *secret,
+                             const char             *a,
+                             const char             *b);
+
 /* FALSE when the request lacks what matching needs (Via, Call-ID, CSeq,
  * From); nta refuses such requests before they reach us. */
 gboolean stox_sip_txn_keys (const StoxSipTxnSecret *secret,

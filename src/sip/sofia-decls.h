@@ -39,6 +39,7 @@ struct _StoxSipDialog;
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_util.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/msg.h>
 #include <sofia-sip/msg_addr.h>

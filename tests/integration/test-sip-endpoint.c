@@ -817,6 +817,10 @@ test_stateless_transactions (Fixture       *fx,
         }
     }
   g_assert_cmpuint (fx->requests->len, ==, N);
+  /* The SUBSCRIBE's answer made a dialog; its retransmission, without a
+   * To-tag, still belongs to the transaction, and nothing is Sofia's. */
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_server_txns, ==, 0);
 }
 
 /* The same request by two paths (another branch, the same From tag,
@@ -2891,6 +2895,39 @@ test_listen_failures (void)
   g_assert_nonnull (strstr (error->message, "agent.pem"));
 }
 
+/* A dialog costs Sofia nothing (no leg, no transaction): requests in it
+ * come statelessly like any other and are matched by Call-ID and tags;
+ * one with a CSeq below the last gets 500 and never reaches the core
+ * (RFC 3261 §12.2.2); the dialog goes on after it. */
+static void
+test_dialog_cseq_order (Fixture       *fx,
+                        gconstpointer  data)
+{
+  Watcher w = { 0 };
+  StoxSipEndpointStats st;
+
+  watcher_subscribe (fx, &w, 600);
+  watcher_refresh_answered (fx, &w);
+  watcher_refresh_answered (fx, &w);
+
+  /* CSeq 2 after 3. */
+  guint before = fx->requests->len;
+  w.cseq -= 2;
+  watcher_refresh (fx, &w, 600);
+  g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 500 "));
+  stox_test_run_for (20);
+  g_assert_cmpuint (fx->requests->len, ==, before);
+
+  w.cseq += 2;
+  watcher_refresh_answered (fx, &w);
+
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_server_txns, ==, 0);
+  g_assert_cmpuint (st.requests_pending, ==, 0);
+  watcher_clear (&w);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -2929,6 +2966,7 @@ main (int argc, char *argv[])
   ADD ("dialog-restore-refused", test_dialog_restore_refused, NULL);
   ADD ("dialog-cseq-reserved", test_dialog_cseq_reserved, NULL);
   ADD ("dialog-cseq-exhausted", test_dialog_cseq_exhausted, NULL);
+  ADD ("dialog-cseq-order", test_dialog_cseq_order, NULL);
   ADD ("any-transport/udp", test_options_answered_later, "any");
   ADD ("any-transport/tcp", test_body_too_large, "any");
   g_test_add_func ("/sip/endpoint/listen-failures", test_listen_failures);
