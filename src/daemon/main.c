@@ -421,6 +421,7 @@ main (int argc, char **argv)
     .outbound_proxy = d.config->sip_outbound_proxy,
     .tls_dir = d.tls_dir,
     .user_agent = "stox/" PACKAGE_VERSION,
+    .max_in_flight = d.config->sip_max_in_flight,
   };
   d.sip = stox_sip_endpoint_new (&sip_config, stox_runner_on_sip_request,
                                  stox_runner_on_sip_response, d.runner, &error);

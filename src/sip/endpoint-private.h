@@ -67,6 +67,7 @@ struct _StoxSipEndpoint
   GHashTable         *subscribe_ops;     /* StoxSipOp set: SUBSCRIBEs we sent */
   StoxToken           last_token;
 
+  guint               max_in_flight;     /* StoxSipEndpointConfig */
   gboolean            shutting_down;
   gboolean            shutdown_final;    /* `done` is due */
   GSourceFunc         done;

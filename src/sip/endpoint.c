@@ -15,8 +15,9 @@
  * the notifier usage sends "terminated;reason=timeout" on its own expiry
  * timer and rewrites the expires= of every NOTIFY from its own clock; the
  * subscriber usage re-SUBSCRIBEs on its own refresh timer.  The core owns
- * all of that (expiry, refresh, NOTIFY content), so dialogs are kept here,
- * with nta legs, and nothing is sent that the core did not ask for.
+ * all of that (expiry, refresh, NOTIFY content), so dialogs are kept here
+ * (dialog.c, as records of our own), and nothing is sent that the core did
+ * not ask for.
  *
  * Threading: su_glib_root() makes the su_root a GSource on the default
  * context; every callback runs in the loop's thread.
@@ -43,6 +44,9 @@ G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
 /* How long an answered request outside a dialog is remembered over UDP
  * for its retransmissions: Timer J, 64×T1 (RFC 3261 §17.2.2). */
 #define TIMER_J_MS (64 * 500)
+
+/* Timer K for our requests (see nta_agent_create below). */
+#define STOX_SIP_TIMER_K_MS 500
 
 /* How long shutdown waits for the final responses to the NOTIFYs and
  * SUBSCRIBEs the core sent before it (its goodbyes); below the daemon's
@@ -261,6 +265,7 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   ep->user_agent = g_strdup (config->user_agent != NULL ? config->user_agent
                                                         : "stox/" PACKAGE_VERSION);
   ep->bound_configured = stox_sip_convert_hostport (config->listen);
+  ep->max_in_flight = config->max_in_flight;
   ep->server_ops = op_table_new ();
   ep->pending_txns = g_hash_table_new (g_int64_hash, g_int64_equal);
   ep->pending_merges = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -354,6 +359,17 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                                 NTATAG_UA (1),
                                 NTATAG_MERGE_482 (1),
                                 NTATAG_CLIENT_RPORT (1),
+                                /* Timer K (RFC 3261 §17.1.2.2: T4, 5 s over
+                                 * UDP) only absorbs copies of a final
+                                 * response; one that comes later is a stray
+                                 * response, which the message callback
+                                 * drops.  Kept 5 s, each finished NOTIFY
+                                 * holds its request and response (about
+                                 * 5 KB): at 10 000 watchers a second that
+                                 * is 100 000 of them.  T4 is not used for
+                                 * anything else we do (Timer I is for
+                                 * INVITE). */
+                                NTATAG_SIP_T4 (STOX_SIP_TIMER_K_MS),
                                 TAG_END ());
   if (ep->agent != NULL)
     ep->dialogs = stox_sip_dialogs_new (ep, ep->agent, &ep->secret);

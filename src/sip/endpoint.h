@@ -48,6 +48,9 @@ typedef struct
   const char *user_agent;      /* Server/User-Agent value */
   guint       unanswered_ms;   /* a request the core leaves unanswered this
                                 * long gets 500; 0: 32 s (64×T1) */
+  guint       max_in_flight;   /* at this many requests of ours without a
+                                * final response, a new subscription (which
+                                * costs NOTIFYs) gets 503; 0: no limit */
 } StoxSipEndpointConfig;
 
 /* The events.  They are reported from inside the stack's callbacks, and a

@@ -149,6 +149,7 @@ typedef struct
   guint              status;
   const char        *phrase;
   sip_unsupported_t *unsupported;   /* 420, in the caller's home */
+  guint              retry_after;   /* 0: none */
 } StackAnswer;
 
 static gboolean
@@ -177,6 +178,7 @@ check_request (StoxSipEndpoint *ep,
 
   *ret_in = NULL;
   a->unsupported = NULL;
+  a->retry_after = 0;
 
   /* CANCEL concerns INVITE only, which we never accept; for any other
    * request it has no effect (RFC 3261 §9.2), and none is ever pending
@@ -259,6 +261,18 @@ check_late (StoxSipEndpoint *ep,
   if (ep->shutting_down)
     return stack_answer (a, SIP_503_SERVICE_UNAVAILABLE);
 
+  /* Overload (RFC 3261 §21.5.4): a new subscription costs NOTIFYs, and
+   * with too many requests of ours unanswered a SIP peer that is slow to
+   * answer them would only get more, retransmitted; come back in a
+   * second. */
+  if (ep->max_in_flight != 0 && sip->sip_request->rq_method == sip_method_subscribe
+      && sip->sip_to->a_tag == NULL
+      && stox_sip_endpoint_requests_in_flight (ep) >= ep->max_in_flight)
+    {
+      a->retry_after = 1;
+      return stack_answer (a, 503, "Too Many Requests In Flight");
+    }
+
   /* Bounded input: a body this large is refused before anyone copies it. */
   if (sip->sip_payload != NULL && sip->sip_payload->pl_len > STOX_SIP_MAX_BODY)
     {
@@ -278,6 +292,7 @@ reply_from_stack (StoxSipReply      *r,
   stox_sip_reply_init (r, stox_sip_convert_method (sip->sip_request), a->status);
   r->phrase = a->phrase;
   r->unsupported = a->unsupported;
+  r->retry_after = a->retry_after;
   /* Our Contact and Allow-Events belong to answers the core gives. */
   r->contact = FALSE;
   r->events = a->status == 489;

@@ -2928,6 +2928,63 @@ test_dialog_cseq_order (Fixture       *fx,
   watcher_clear (&w);
 }
 
+/* Overload (endpoint.h max_in_flight): with as many NOTIFYs of ours
+ * unanswered as allowed, a new subscription gets 503 with Retry-After
+ * from the front end, without reaching the core; a refresh in an existing
+ * dialog still does, and so does a new one once the NOTIFY is answered. */
+static void
+test_subscribe_in_flight (Fixture       *fx,
+                          gconstpointer  data)
+{
+  g_autoptr (GError) error = NULL;
+  Watcher w = { 0 }, w2 = { 0 };
+
+  stox_sip_endpoint_free (g_steal_pointer (&fx->ep));
+  StoxSipEndpointConfig config = { .listen = fx->listen, .user_agent = USER_AGENT,
+                                   .max_in_flight = 1 };
+  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
+  g_assert_no_error (error);
+
+  watcher_subscribe (fx, &w, 600);
+  /* A NOTIFY the watcher does not answer yet. */
+  notify_in (fx, &w, 7001, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_autofree char *notify = wait_datagram (fx, "NOTIFY ");
+  g_assert_cmpuint (stox_sip_endpoint_requests_in_flight (fx->ep), ==, 1);
+
+  guint before = fx->requests->len;
+  gsize len;
+  g_autofree char *sub = peer_request (fx, "SUBSCRIBE", "Event: presence\r\n", NULL, 0, &len);
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send (fx, sub, len);
+  g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
+  message_wire (resp);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 503 "));
+  g_assert_nonnull (strstr (resp, "\r\nRetry-After: 1\r\n"));
+  stox_test_run_for (20);
+  g_assert_cmpuint (fx->requests->len, ==, before);
+
+  /* In the dialog, the watcher's refresh is the core's to answer. */
+  watcher_refresh_answered (fx, &w);
+
+  /* The NOTIFY answered: new subscriptions again. */
+  g_autofree char *ok = g_strdup_printf ("SIP/2.0 200 OK\r\n%s", strstr (notify, "Via:"));
+  peer_send (fx, ok, strlen (ok));
+  wait_response (fx, 1);
+  g_assert_cmpuint (stox_sip_endpoint_requests_in_flight (fx->ep), ==, 0);
+  /* nta forgets the finished NOTIFY within Timer K, half a second here
+   * instead of T4's 5 s (endpoint.c). */
+  StoxSipEndpointStats st;
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_client_txns, ==, 1);
+  stox_test_run_for (800);
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_client_txns, ==, 0);
+  watcher_subscribe (fx, &w2, 600);
+
+  watcher_clear (&w);
+  watcher_clear (&w2);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -2967,6 +3024,7 @@ main (int argc, char *argv[])
   ADD ("dialog-cseq-reserved", test_dialog_cseq_reserved, NULL);
   ADD ("dialog-cseq-exhausted", test_dialog_cseq_exhausted, NULL);
   ADD ("dialog-cseq-order", test_dialog_cseq_order, NULL);
+  ADD ("subscribe-in-flight", test_subscribe_in_flight, NULL);
   ADD ("any-transport/udp", test_options_answered_later, "any");
   ADD ("any-transport/tcp", test_body_too_large, "any");
   g_test_add_func ("/sip/endpoint/listen-failures", test_listen_failures);
