@@ -21,6 +21,7 @@
 #include "daemon/log.h"
 #include "daemon/metrics-http.h"
 #include "daemon/metrics.h"
+#include "daemon/memory.h"
 #include "daemon/notify.h"
 #include "daemon/restore.h"
 #include "daemon/rules-dir.h"
@@ -44,6 +45,7 @@ typedef struct
   StoxRules         *rules;
   StoxGateway       *gw;
   StoxRunner        *runner;
+  StoxMemoryTrim    *trim;
   StoxSipEndpoint   *sip;
   StoxXmppComponent *xmpp;
   StoxStore         *store;
@@ -275,6 +277,7 @@ daemon_clear (Daemon *d)
 {
   /* First: a scrape reads everything below. */
   g_clear_pointer (&d->metrics, stox_metrics_server_free);
+  g_clear_pointer (&d->trim, stox_memory_trim_free);
   if (d->runner != NULL)
     stox_runner_flush (d->runner);
   g_clear_pointer (&d->runner, stox_runner_free);
@@ -460,6 +463,8 @@ main (int argc, char **argv)
   d.xmpp = stox_xmpp_component_new (&xmpp_config, on_stanza, on_link, &d);
   stox_runner_set_frontends (d.runner, d.sip, d.xmpp);
   stox_runner_set_max_in_flight (d.runner, d.config->sip_max_in_flight);
+  /* After a burst, the heap it freed goes back to the kernel (memory.h). */
+  d.trim = stox_memory_trim_new (STOX_MEMORY_TRIM_PERIOD_S);
 
   if (d.config->metrics_address != NULL)
     {
