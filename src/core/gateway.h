@@ -77,6 +77,13 @@ void stox_gateway_on_link (StoxGateway *gw,
                            gint64       now,
                            GPtrArray   *actions);
 
+/* The SIP side has not kept up for a while (the front end's requests
+ * stayed at its limit, runner.h): until it is cleared, a <message/> that
+ * would become a SIP request gets <resource-constraint/> at once (RFC
+ * 6120 §8.3.3.18, type wait) instead of waiting behind the others. */
+void stox_gateway_set_sip_overloaded (StoxGateway *gw,
+                                      gboolean     overloaded);
+
 /* A stanza the core asked to send could not be queued (link dropped, send
  * queue full): its SIP transaction gets 503 instead of silence. */
 void stox_gateway_on_xmpp_send_failed (StoxGateway      *gw,

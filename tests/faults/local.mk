@@ -2,7 +2,8 @@
 # scripted SIP peer while something breaks — the XMPP server killed in a
 # burst, a SIP peer that never answers.  Python with tests/e2e/stoxtest.py.
 FAULT_TESTS = \
-	tests/faults/test-silent-peer.py
+	tests/faults/test-silent-peer.py \
+	tests/faults/test-overload.py
 TESTS += $(FAULT_TESTS)
 dist_check_SCRIPTS += $(FAULT_TESTS)
 
