@@ -36,6 +36,7 @@ struct _StoxGateway
 
   gboolean         link_up;
   guint            retry_in_s;
+  gboolean         sip_overloaded;
   StoxToken        next_token;
 
   StoxGatewayStats stats;
@@ -54,6 +55,7 @@ im_env (StoxGateway *gw)
   gw->im_env.rules = gw->rules;
   gw->im_env.link_up = gw->link_up;
   gw->im_env.retry_in_s = gw->retry_in_s;
+  gw->im_env.sip_overloaded = gw->sip_overloaded;
   gw->im_env.next_token = &gw->next_token;
   gw->im_env.stats = &gw->stats;
   return &gw->im_env;
@@ -313,6 +315,14 @@ stox_gateway_on_link (StoxGateway *gw,
   /* After the state above, so presence sees the new one. */
   stox_presence_on_link (gw->presence, presence_env (gw), up, now, actions);
   count_errors_sent (gw, actions, from);
+}
+
+void
+stox_gateway_set_sip_overloaded (StoxGateway *gw,
+                                 gboolean     overloaded)
+{
+  g_return_if_fail (gw != NULL);
+  gw->sip_overloaded = overloaded;
 }
 
 void

@@ -116,6 +116,14 @@ void     stox_xmpp_component_set_backoff (StoxXmppComponent *c,
 void     stox_xmpp_component_set_attempt_timeout (StoxXmppComponent *c,
                                                   guint              timeout_ms);
 
+/* Back-pressure toward the XMPP server: while reading is off, the
+ * component reads no input (it waits in the kernel, and TCP pushes back on
+ * the server); output, link changes and reconnects go on.  On by default;
+ * kept across reconnects. */
+void     stox_xmpp_component_set_reading (StoxXmppComponent *c,
+                                          gboolean           reading);
+gboolean stox_xmpp_component_get_reading (StoxXmppComponent *c);
+
 /* Send-queue bound for back-pressure, in stanzas; default 10000. */
 void     stox_xmpp_component_set_queue_limit (StoxXmppComponent *c,
                                               gsize              max_stanzas);
