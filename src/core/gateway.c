@@ -38,6 +38,7 @@ struct _StoxGateway
 
   gboolean         link_up;
   guint            retry_in_s;
+  gboolean         sip_overloaded;
   StoxToken        next_token;
 
   StoxGatewayStats stats;
@@ -57,6 +58,7 @@ im_env (StoxGateway *gw)
   gw->im_env.rules = gw->rules;
   gw->im_env.link_up = gw->link_up;
   gw->im_env.retry_in_s = gw->retry_in_s;
+  gw->im_env.sip_overloaded = gw->sip_overloaded;
   gw->im_env.next_token = &gw->next_token;
   gw->im_env.stats = &gw->stats;
   return &gw->im_env;
@@ -339,6 +341,14 @@ stox_gateway_on_link (StoxGateway *gw,
       stox_bounce_hold_release (gw->bounces, actions, now);
       count_errors_sent (gw, actions, held_from);
     }
+}
+
+void
+stox_gateway_set_sip_overloaded (StoxGateway *gw,
+                                 gboolean     overloaded)
+{
+  g_return_if_fail (gw != NULL);
+  gw->sip_overloaded = overloaded;
 }
 
 void

@@ -104,6 +104,13 @@ void stox_gateway_on_link (StoxGateway *gw,
                            gint64       now,
                            GPtrArray   *actions);
 
+/* The SIP side has not kept up for a while (the front end's requests
+ * stayed at its limit, runner.h): until it is cleared, a <message/> that
+ * would become a SIP request gets <resource-constraint/> at once (RFC
+ * 6120 §8.3.3.18, type wait) instead of waiting behind the others. */
+void stox_gateway_set_sip_overloaded (StoxGateway *gw,
+                                      gboolean     overloaded);
+
 /* A stanza the core asked to send could not be queued: its SIP
  * transaction gets an answer instead of silence, 503 with Retry-After when
  * `why` is the link (dropped, send queue full), 500 when the stanza cannot

@@ -625,6 +625,13 @@ stox_im_on_message (StoxIm           *im,
       stanza_error_reply (env, st, "resource-constraint", "gateway overloaded", actions);
       return;
     }
+  /* As for a full table: refused, not remembered as sent. */
+  if (env->sip_overloaded)
+    {
+      stanza_error_reply (env, st, "resource-constraint",
+                          "the SIP side is not keeping up; try again later", actions);
+      return;
+    }
 
   /* Sent: only now does the conversation's memory change.  RFC 3994
    * §3.3: a content message resets the receiver to idle. */

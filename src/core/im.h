@@ -36,6 +36,7 @@ typedef struct
   const StoxRules       *rules;
   gboolean               link_up;
   guint                  retry_in_s;
+  gboolean               sip_overloaded;  /* stox_gateway_set_sip_overloaded() */
   StoxToken             *next_token;   /* the engine's one token counter */
   StoxGatewayStats      *stats;        /* counted into */
 } StoxImEnv;

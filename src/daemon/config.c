@@ -41,6 +41,7 @@ G_DEFINE_QUARK (stox-config-error-quark, stox_config_error)
 #define DEFAULT_SERVER     "127.0.0.1"
 #define DEFAULT_PORT       5347
 #define DEFAULT_MSG_SIZE   1300
+#define DEFAULT_IN_FLIGHT  1000
 #define DEFAULT_BOUNCE     250
 #define DEFAULT_RULES_DIR  SYSCONFDIR "/stox/rules.d"
 #define DEFAULT_STATE_DIR  "/var/lib/stox"
@@ -59,6 +60,7 @@ static const struct
 } schema[] = {
   { "sip", { "domain", "listen", "outbound-proxy", "trusted-peers", "trust-from",
              "tls-certificate", "tls-key", "tls-ca-file", "max-message-size",
+             "max-requests-in-flight",
              "tcp-max-connections", "tcp-max-connections-per-source",
              "tcp-idle-timeout", "tcp-message-timeout", NULL } },
   { "xmpp", { "component", "server", "port", "secret", "secret-file", "max-stanza-size", NULL } },
@@ -516,6 +518,11 @@ read_sip (Checker *c, GKeyFile *kf, StoxConfig *cfg)
                     &G_STRUCT_MEMBER (guint, cfg, limits[i].offset));
       g_clear_pointer (&v, g_free);
     }
+
+  v = get_value (c, kf, g, "max-requests-in-flight", NULL);
+  if (v)
+    check_uint (c, g, "max-requests-in-flight", v, STOX_CONFIG_IN_FLIGHT_MIN,
+                STOX_CONFIG_IN_FLIGHT_MAX, &cfg->sip_max_in_flight);
 }
 
 /* The secret-file: one line; a trailing newline (LF or CRLF) is not part of
@@ -852,6 +859,7 @@ stox_config_new_defaults (void)
   cfg->sip_tcp_max_per_source = STOX_SIP_TCP_MAX_PER_SOURCE;
   cfg->sip_tcp_idle_timeout_s = STOX_SIP_TCP_IDLE_TIMEOUT_S;
   cfg->sip_tcp_message_timeout_s = STOX_SIP_TCP_MESSAGE_TIMEOUT_S;
+  cfg->sip_max_in_flight = DEFAULT_IN_FLIGHT;
   cfg->xmpp_server = g_strdup (DEFAULT_SERVER);
   cfg->xmpp_port = DEFAULT_PORT;
   cfg->xmpp_max_stanza_size = STOX_STANZA_SIZE_DEFAULT;

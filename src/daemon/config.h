@@ -36,6 +36,8 @@ typedef enum
 #define STOX_CONFIG_CONNECTIONS_MAX   65535u
 #define STOX_CONFIG_IDLE_TIMEOUT_MAX  86400u   /* s */
 #define STOX_CONFIG_MESSAGE_TIMEOUT_MAX 3600u  /* s */
+#define STOX_CONFIG_IN_FLIGHT_MIN     10u
+#define STOX_CONFIG_IN_FLIGHT_MAX     1000000u
 #define STOX_CONFIG_FILE_MAX          (1024 * 1024)  /* stox.conf, each rule file */
 #define STOX_CONFIG_SECRET_FILE_MAX   4096
 
@@ -62,6 +64,7 @@ typedef struct
   guint  sip_tcp_max_per_source;
   guint  sip_tcp_idle_timeout_s;
   guint  sip_tcp_message_timeout_s;
+  guint  sip_max_in_flight;    /* requests without a final response; default 1000 */
 
   /* [xmpp] */
   char  *xmpp_component;       /* default: sip_domain */

@@ -16,6 +16,7 @@ src_stoxd_SOURCES = \
 	src/daemon/log.h src/daemon/log.c \
 	src/daemon/runner.h src/daemon/runner.c \
 	src/daemon/histogram.h src/daemon/histogram.c \
+	src/daemon/memory.h src/daemon/memory.c \
 	src/daemon/store.h src/daemon/store.c \
 	src/daemon/restore.h src/daemon/restore.c \
 	src/daemon/metrics.h src/daemon/metrics.c \

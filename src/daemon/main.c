@@ -21,6 +21,7 @@
 #include "daemon/log.h"
 #include "daemon/metrics-http.h"
 #include "daemon/metrics.h"
+#include "daemon/memory.h"
 #include "daemon/notify.h"
 #include "daemon/restore.h"
 #include "daemon/rules-dir.h"
@@ -44,6 +45,7 @@ typedef struct
   StoxRules         *rules;
   StoxGateway       *gw;
   StoxRunner        *runner;
+  StoxMemoryTrim    *trim;
   StoxSipEndpoint   *sip;
   StoxXmppComponent *xmpp;
   StoxStore         *store;
@@ -277,6 +279,7 @@ daemon_clear (Daemon *d)
 {
   /* First: a scrape reads everything below. */
   g_clear_pointer (&d->metrics, stox_metrics_server_free);
+  g_clear_pointer (&d->trim, stox_memory_trim_free);
   if (d->runner != NULL)
     stox_runner_flush (d->runner);
   g_clear_pointer (&d->runner, stox_runner_free);
@@ -434,6 +437,7 @@ main (int argc, char **argv)
     .tcp_max_per_source = d.config->sip_tcp_max_per_source,
     .tcp_idle_ms = d.config->sip_tcp_idle_timeout_s * 1000,
     .tcp_message_ms = d.config->sip_tcp_message_timeout_s * 1000,
+    .max_in_flight = d.config->sip_max_in_flight,
   };
   d.sip = stox_sip_endpoint_new (&sip_config, stox_runner_on_sip_request,
                                  stox_runner_on_sip_response, d.runner, &error);
@@ -472,6 +476,9 @@ main (int argc, char **argv)
   };
   d.xmpp = stox_xmpp_component_new (&xmpp_config, on_stanza, on_link, &d);
   stox_runner_set_frontends (d.runner, d.sip, d.xmpp);
+  stox_runner_set_max_in_flight (d.runner, d.config->sip_max_in_flight);
+  /* After a burst, the heap it freed goes back to the kernel (memory.h). */
+  d.trim = stox_memory_trim_new (STOX_MEMORY_TRIM_PERIOD_S);
 
   if (d.config->metrics_address != NULL)
     {

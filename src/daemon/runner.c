@@ -80,6 +80,15 @@ struct _StoxRunner
   gboolean           draining;
 
   StoxRunnerStats    stats;
+
+  guint              max_in_flight;   /* 0: no back-pressure */
+  guint              stanzas_queued;  /* EVENT_STANZA in `events` */
+  gboolean           paused;          /* the component is not read… */
+  gint64             paused_since;    /* …since then (monotonic µs) */
+  gint64             window_start;    /* the current stall window… */
+  gint64             window_paused;   /* …and how long reading was off in it */
+  gboolean           shedding;        /* the core refuses toward SIP… */
+  gint64             shed_since;      /* …since then */
 };
 
 /* ------------------------------------------------------------------ */
@@ -379,6 +388,76 @@ handle (StoxRunner *runner,
                             g_get_monotonic_time () - ev->arrived);
 }
 
+/* Back-pressure (runner.h): after every batch, the component is read or
+ * not by the SIP requests in flight. */
+static void
+set_paused (StoxRunner *runner,
+            gboolean    paused,
+            gint64      now)
+{
+  if (paused)
+    runner->paused_since = now;
+  else
+    runner->window_paused += now - runner->paused_since;
+  runner->paused = paused;
+  stox_xmpp_component_set_reading (runner->xmpp, !paused);
+}
+
+static void
+flow (StoxRunner *runner)
+{
+  if (runner->max_in_flight == 0 || runner->sip == NULL || runner->xmpp == NULL)
+    return;
+
+  gint64 now = g_get_monotonic_time ();
+  guint in_flight = stox_sip_endpoint_requests_in_flight (runner->sip) + runner->stanzas_queued;
+  guint low_mark = runner->max_in_flight / 4 * 3;
+  gboolean low = in_flight <= low_mark;
+
+  if (runner->shedding)
+    {
+      /* Long enough to empty what waits in the kernel. */
+      if (low && now - runner->shed_since >= G_USEC_PER_SEC)
+        {
+          runner->shedding = FALSE;
+          runner->window_start = now;
+          runner->window_paused = 0;
+          stox_gateway_set_sip_overloaded (runner->gw, FALSE);
+          g_message ("SIP requests in flight down to %u: messages toward SIP are taken again",
+                     in_flight);
+        }
+      return;
+    }
+
+  if (!runner->paused && in_flight >= runner->max_in_flight)
+    set_paused (runner, TRUE, now);
+  else if (runner->paused && low)
+    set_paused (runner, FALSE, now);
+
+  /* The stall window: reading off nearly all of it means the SIP side
+   * has not kept up for that long, a backlog is waiting at the XMPP
+   * server, and a burst has turned into overload (runner.h). */
+  if (now - runner->window_start < STOX_RUNNER_STALL_S * G_USEC_PER_SEC)
+    return;
+  gint64 off = runner->window_paused + (runner->paused ? now - runner->paused_since : 0);
+  gint64 length = now - runner->window_start;
+
+  runner->window_start = now;
+  runner->window_paused = 0;
+  if (runner->paused)
+    runner->paused_since = now;
+  if (off * 10 < length * 9)
+    return;
+  if (runner->paused)
+    set_paused (runner, FALSE, now);
+  runner->shedding = TRUE;
+  runner->shed_since = now;
+  stox_gateway_set_sip_overloaded (runner->gw, TRUE);
+  g_message ("the SIP side has not kept up for %d s (%u requests without an answer): "
+             "messages toward SIP get resource-constraint until they are down to %u",
+             STOX_RUNNER_STALL_S, in_flight, low_mark);
+}
+
 /* Up to `limit` events, plus the failed sends their actions left at the
  * head: those belong to the event that caused them. */
 static void
@@ -397,10 +476,13 @@ drain (StoxRunner *runner,
     {
       if (ev.kind != EVENT_SEND_FAILED)
         n++;
+      if (ev.kind == EVENT_STANZA)
+        runner->stanzas_queued--;
       handle (runner, &ev);
       event_clear (&ev);
     }
   runner->draining = FALSE;
+  flow (runner);
 }
 
 /* The front ends' GSources call this at the end of each dispatch. */
@@ -438,6 +520,7 @@ stox_runner_on_stanza (StoxStanza *st, gpointer user_data)
   Event ev = { .kind = EVENT_STANZA, .arrived = g_get_monotonic_time (), .u.stanza = st };
 
   ring_push_tail (&runner->events, &ev);
+  runner->stanzas_queued++;
 }
 
 void
@@ -481,13 +564,24 @@ source_prepare (GSource *source, gint *timeout)
 {
   StoxRunner *runner = ((RunnerSource *) source)->runner;
 
+  gint64 deadline = stox_gateway_next_deadline (runner->gw);
+
   if (runner->events.len > 0)
     {
       *timeout = 0;
       return TRUE;
     }
-  return stox_deadline_due (stox_gateway_next_deadline (runner->gw),
-                            g_source_get_time (source), timeout);
+  /* Reading off, or refusing: flow() looks again at the end of the
+   * stall window, or a second on. */
+  if (runner->paused || runner->shedding)
+    {
+      gint64 next = runner->shedding ? runner->shed_since + G_USEC_PER_SEC
+                                     : runner->window_start
+                                       + STOX_RUNNER_STALL_S * G_USEC_PER_SEC;
+
+      deadline = deadline < 0 ? next : MIN (deadline, next);
+    }
+  return stox_deadline_due (deadline, g_source_get_time (source), timeout);
 }
 
 static gboolean
@@ -512,6 +606,8 @@ source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
       stox_gateway_on_timer (runner->gw, g_get_monotonic_time (), runner->actions);
       execute (runner);
     }
+  if (runner->paused || runner->shedding)
+    flow (runner);
   return G_SOURCE_CONTINUE;
 }
 
@@ -555,6 +651,26 @@ stox_runner_free (StoxRunner *runner)
 }
 
 void
+stox_runner_set_max_in_flight (StoxRunner *runner, guint max)
+{
+  runner->max_in_flight = max;
+  runner->window_start = g_get_monotonic_time ();
+  runner->window_paused = 0;
+  if (max == 0 && runner->paused)
+    {
+      runner->paused = FALSE;
+      if (runner->xmpp != NULL)
+        stox_xmpp_component_set_reading (runner->xmpp, TRUE);
+    }
+  if (max == 0 && runner->shedding)
+    {
+      runner->shedding = FALSE;
+      stox_gateway_set_sip_overloaded (runner->gw, FALSE);
+    }
+  flow (runner);
+}
+
+void
 stox_runner_set_store (StoxRunner *runner, StoxStore *store)
 {
   runner->store = store;
@@ -586,6 +702,7 @@ stox_runner_set_frontends (StoxRunner        *runner,
     }
   runner->sip = sip;
   runner->xmpp = xmpp;
+  runner->paused = FALSE;
   if (sip != NULL)
     stox_sip_endpoint_set_dispatch_func (sip, frontend_dispatched, runner);
   if (xmpp != NULL)

@@ -56,6 +56,24 @@ void stox_runner_on_sip_dialog   (StoxToken id, const char *state, gpointer user
 
 void stox_runner_on_link  (StoxRunner *runner, gboolean up, guint retry_in_s);
 
+/* Back-pressure XMPP → SIP: the component socket is read only while
+ * fewer than `max` SIP requests of ours are without a final response
+ * (stanzas read and not yet handled count as requests to be), and again
+ * once they are down to three quarters of it, so that a fast XMPP server
+ * is slowed by TCP rather than by SIP retransmissions (RFC 3261 Timer E
+ * starts at 500 ms).  0: no limit (the default).
+ *
+ * A burst waits; overload does not: when reading was off for nine
+ * tenths of STOX_RUNNER_STALL_S, the SIP side is not keeping up and a
+ * backlog waits at the XMPP server, so the component is read again with
+ * the core told so (stox_gateway_set_sip_overloaded): messages toward SIP
+ * get <resource-constraint/> at once, for a second at least and until the
+ * requests in flight are down to three quarters.  At twice what the SIP
+ * side takes, about half the messages go through, none waits much longer
+ * than STOX_RUNNER_STALL_S, and every other one is refused. */
+void stox_runner_set_max_in_flight (StoxRunner *runner, guint max);
+#define STOX_RUNNER_STALL_S 5
+
 /* Events queued and not yet handled. */
 guint stox_runner_queued (StoxRunner *runner);
 

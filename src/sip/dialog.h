@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The dialog model of the SIP front end (RFC 6665 subscriptions): which
- * dialogs exist, which requests belong to them, their CSeq, their end, and
- * their saved state (dialog-state.h).  A dialog is an nta leg today, which
- * nta matches to in-dialog requests and which fills Call-ID, tags, CSeq and
- * the route set of the requests sent in it; the rest of the front end sees
- * the few fields below and these functions, so that a dialog may become a
- * smaller record without the endpoint changing.
+ * dialogs exist, which requests belong to them, their CSeq, their route
+ * set and target, their end, and their saved state (dialog-state.h).
+ *
+ * A dialog is a small record of our own (RFC 3261 §12: Call-ID, tags,
+ * the two addresses, remote target, route set, both CSeqs), found by a
+ * hash of Call-ID and local tag; no Sofia object is kept per dialog.
+ * Requests in a dialog reach us through nta's message callback like any
+ * other (incoming.c), and the requests we send in one are built from the
+ * record and sent statefully by nta without a leg
+ * (stox_sip_dialog_send()).
  *
  * Private to src/sip/.
  */
@@ -15,12 +19,13 @@
 #include "sip/sofia-decls.h"
 #include "sip/endpoint.h"
 #include "sip/fifo-timer.h"
+#include "sip/server-txn.h"
 
 G_BEGIN_DECLS
 
 typedef enum
 {
-  STOX_SIP_DIALOG_NONE,    /* the default leg: every request outside a dialog */
+  STOX_SIP_DIALOG_NONE,    /* a request outside every dialog */
   STOX_SIP_DIALOG_SERVER,  /* a SIP watcher subscribed to us; we NOTIFY */
   STOX_SIP_DIALOG_CLIENT,  /* we subscribed to a SIP user; it NOTIFYs */
 } StoxSipDialogKind;
@@ -33,40 +38,35 @@ typedef struct _StoxSipDialog  StoxSipDialog;
  * 64×T1. */
 #define STOX_SIP_UNSUBSCRIBE_LINGER_S 32
 
-/* Fields the rest of the front end reads: kind, id, leg (to send in the
- * dialog), owner, established and target_uri (client), terminating
- * (server).  The rest is the model's. */
+/* Fields the rest of the front end reads: owner, kind, id, established
+ * (client: the notifier's tag is known) and terminating (server: a
+ * terminated NOTIFY is on its way).  The rest is the model's. */
 struct _StoxSipDialog
 {
-  StoxSipDialogs    *owner;
-  StoxSipDialogKind  kind;
-  StoxToken          id;
-  nta_leg_t         *leg;
-  char              *event_type;   /* the subscription's Event package */
-  char              *event_id;     /* its id parameter, or NULL */
-  char              *target_uri;   /* client: Request-URI until the peer's Contact */
-  gboolean           established;  /* client: the notifier's tag is known */
-  gboolean           terminating;  /* server: a terminated NOTIFY is on its way */
-  StoxFifoTimerEntry linger;       /* client: unsubscribed, awaiting the final NOTIFY */
-
-  /* Server: what its saved state needs beyond the leg's own getters
-   * (target, remote CSeq), as the initial SUBSCRIBE and our 2xx had it. */
-  char              *call_id;
-  char              *local;        /* our To, with our tag */
-  char              *remote;       /* the watcher's From, with its tag */
-  GStrv              routes;       /* the initial SUBSCRIBE's Record-Route entries */
-  guint32            ceiling;      /* local CSeq reserved in the state so far */
-  gboolean           end_told;     /* its end was reported, or must not be */
+  StoxSipDialogs     *owner;
+  StoxToken           id;
+  guint64             key;          /* hash of Call-ID and local tag */
+  char               *text;         /* the strings, packed (dialog.c) */
+  StoxFifoTimerEntry *linger;       /* client: unsubscribed, awaiting the final NOTIFY */
+  guint32             local_cseq;   /* the last we sent */
+  guint32             remote_cseq;  /* the last we received; 0: none yet */
+  guint32             ceiling;      /* server: local CSeq reserved in the saved state */
+  guint16             off[8];       /* offsets into text (dialog.c) */
+  guint8              n_routes;
+  guint8              kind;         /* StoxSipDialogKind */
+  guint8              established : 1;
+  guint8              terminating : 1;
+  guint8              end_told : 1;  /* its end was reported, or must not be */
 };
 
-/* The dialogs of `ep`, on `agent`: requests in any of them, and those
- * outside every dialog (the default leg), go to `on_request` with the
- * dialog as magic.  NULL when the default leg cannot be made. */
-StoxSipDialogs *stox_sip_dialogs_new (StoxSipEndpoint *ep,
-                                      nta_agent_t     *agent,
-                                      nta_request_f   *on_request);
-/* Before the agent goes: legs are the agent's. */
-void            stox_sip_dialogs_free (StoxSipDialogs *dialogs);
+/* The dialogs of `ep`; requests are sent on `agent`, on its default leg
+ * (which only completes the requests we build; nta is stateless for
+ * incoming ones).  NULL when that leg cannot be made. */
+StoxSipDialogs  *stox_sip_dialogs_new (StoxSipEndpoint        *ep,
+                                       nta_agent_t            *agent,
+                                       const StoxSipTxnSecret *secret);
+/* Before the agent goes. */
+void             stox_sip_dialogs_free (StoxSipDialogs *dialogs);
 
 StoxSipEndpoint *stox_sip_dialogs_endpoint (StoxSipDialogs *dialogs);
 
@@ -78,15 +78,26 @@ void       stox_sip_dialogs_set_func (StoxSipDialogs   *dialogs,
 /* The default leg: requests out of dialog are sent on it. */
 nta_leg_t *stox_sip_dialogs_default_leg (StoxSipDialogs *dialogs);
 
+/* How many dialogs there are of each kind. */
+guint      stox_sip_dialogs_count (StoxSipDialogs   *dialogs,
+                                   StoxSipDialogKind kind);
+
 StoxSipDialog *stox_sip_dialog_lookup (StoxSipDialogs   *dialogs,
                                        StoxSipDialogKind kind,
                                        StoxToken         id);
 
-/* The 2xx to an initial SUBSCRIBE (`irq`, not answered yet) creates
- * server dialog `id` (RFC 6665 §4.2.1); NULL when it cannot be made.
- * Call stox_sip_dialog_report() once the 2xx is sent. */
+/* The dialog an incoming request with a To-tag belongs to (RFC 3261
+ * §12.2.2: Call-ID, To-tag as our tag, From-tag as the remote one once
+ * known), or NULL. */
+StoxSipDialog *stox_sip_dialog_match (StoxSipDialogs *dialogs,
+                                      sip_t const    *sip);
+
+/* The 2xx to an initial SUBSCRIBE (`sip`, not answered yet), with our
+ * To-tag `tag`, creates server dialog `id` (RFC 6665 §4.2.1); NULL when it
+ * cannot be made.  Call stox_sip_dialog_report() once the 2xx is sent. */
 StoxSipDialog *stox_sip_dialog_server_new (StoxSipDialogs *dialogs,
-                                           nta_incoming_t *irq,
+                                           sip_t const    *sip,
+                                           const char     *tag,
                                            StoxToken       id);
 
 /* A SUBSCRIBE of ours starts client dialog s->dialog (RFC 6665
@@ -117,11 +128,44 @@ char    *stox_sip_dialog_event (StoxSipDialog *dlg);
 gboolean stox_sip_dialog_event_matches (StoxSipDialog     *dlg,
                                         sip_event_t const *o);
 
-/* An in-dialog request for the core arrived on `leg`: the first NOTIFY
- * establishes a client dialog, a new Contact refreshes the target. */
-void     stox_sip_dialog_in_request (StoxSipDialog *dlg,
-                                     nta_leg_t     *leg,
+/* A request in the dialog: FALSE when its CSeq is below the last one
+ * (RFC 3261 §12.2.2: the caller answers 500); otherwise it is the last. */
+gboolean stox_sip_dialog_check_cseq (StoxSipDialog *dlg,
                                      sip_t const   *sip);
+
+/* An in-dialog request for the core: the first NOTIFY establishes a
+ * client dialog, a new Contact refreshes the target. */
+void     stox_sip_dialog_in_request (StoxSipDialog *dlg,
+                                     sip_t const   *sip);
+
+/* The first hop of the requests sent in the dialog now (RFC 3261
+ * §12.2.1.1): the first entry of its route set, else its remote target
+ * (else the peer's address), in `home`; NULL when none parses.  Peers
+ * wrote it: next-hop.h says when it may be used directly. */
+url_t   *stox_sip_dialog_first_hop (StoxSipDialog *dlg,
+                                    su_home_t     *home);
+
+/* The URI of the peer's address (the To of a client dialog's SUBSCRIBE:
+ * the URI it subscribed to), in `home`; NULL when it does not parse. */
+url_t   *stox_sip_dialog_remote_uri (StoxSipDialog *dlg,
+                                     su_home_t     *home);
+
+/* Sends request `method` in the dialog (RFC 3261 §12.2.1.1): Call-ID,
+ * tags, the next CSeq, Request-URI and Route from the target and the route
+ * set, unchanged whichever way it goes.  `next_hop` non-NULL sends it
+ * there instead of to the first hop the route set and target give: the
+ * outbound proxy before a client dialog is established, or whenever that
+ * first hop is not a trusted peer (next-hop.h).  `tags` add the rest.  The
+ * transaction is nta's; NULL when the request cannot be built. */
+nta_outgoing_t *stox_sip_dialog_send (StoxSipDialog      *dlg,
+                                      sip_method_t        method,
+                                      const char         *method_name,
+                                      url_t const        *next_hop,
+                                      nta_response_f     *callback,
+                                      struct _StoxSipOp  *op,
+                                      tag_type_t          tag,
+                                      tag_value_t         value,
+                                      ...);
 
 /* Before a NOTIFY goes out in server dialog `dlg`: FALSE when it has no
  * CSeq left (the caller ends it); otherwise its next CSeq is reserved in

@@ -12,6 +12,7 @@
 #include "sip/endpoint.h"
 #include "sip/dialog.h"
 #include "sip/fifo-timer.h"
+#include "sip/server-txn.h"
 #include "sip/sofia-log.h"
 #include "sip/tcp-guard.h"
 #include "core/netmask.h"
@@ -27,7 +28,9 @@ struct _StoxSipOp
   StoxSipEndpoint   *ep;
   StoxToken          token;        /* SUBSCRIBE we sent: its dialog */
   StoxSipMethod      method;
-  nta_incoming_t    *irq;          /* an incoming request */
+  msg_t             *request;      /* an incoming request (stateless) */
+  tport_t           *tport;        /* …and the transport it came by (a reference) */
+  StoxSipTxnKeys     keys;         /* …and its transaction (server-txn.h) */
   nta_outgoing_t    *orq;          /* a request we sent */
   StoxSipDialogKind  dialog_kind;  /* the dialog it belongs to, by id: the */
   StoxToken          dialog;       /* dialog may be gone when it completes */
@@ -61,10 +64,15 @@ struct _StoxSipEndpoint
   char               *bound_actual;      /* from the stack, once it told us */
 
   GHashTable         *server_ops;        /* &op->token → StoxSipOp, incoming */
+  GHashTable         *pending_txns;      /* &op->keys.txn → StoxSipOp, stateless */
+  GHashTable         *pending_merges;    /* &op->keys.merge → StoxSipOp, stateless */
+  StoxSipTxnSecret    secret;            /* keys and To-tags (server-txn.h) */
+  StoxSipTxnTable    *answered;          /* stateless ones answered, for Timer J */
   GHashTable         *client_ops;        /* &op->token → StoxSipOp, MESSAGE/NOTIFY */
   GHashTable         *subscribe_ops;     /* StoxSipOp set: SUBSCRIBEs we sent */
   StoxToken           last_token;
 
+  guint               max_in_flight;     /* StoxSipEndpointConfig */
   gboolean            shutting_down;
   gboolean            shutdown_final;    /* `done` is due */
   GSourceFunc         done;
@@ -83,12 +91,49 @@ StoxSipOp *stox_sip_op_new (StoxSipEndpoint *ep,
                             StoxSipMethod    method);
 void       stox_sip_op_free (StoxSipOp *op);
 
-/* incoming.c: every request, in a dialog or not (the nta leg callback of
- * every dialog and of the default leg). */
-int  stox_sip_incoming_request (StoxSipDialog  *dlg,
-                                nta_leg_t      *leg,
-                                nta_incoming_t *irq,
-                                sip_t const    *sip);
+/* A final response as the front end writes it: the status, the headers
+ * the core chose, and which of the endpoint's constant ones it carries. */
+typedef struct
+{
+  guint                    status;
+  const char              *phrase;       /* NULL: the status's own */
+  gint64                   expires;      /* -1: none */
+  gint64                   min_expires;  /* -1: none */
+  guint                    retry_after;  /* 0: none */
+  const char              *accept;
+  const char              *allow;        /* NULL: the endpoint's */
+  const char              *warning;      /* formatted value, or NULL */
+  gboolean                 contact;      /* our Contact */
+  gboolean                 events;       /* Allow-Events */
+  sip_unsupported_t const *unsupported;  /* 420 */
+} StoxSipReply;
+
+/* Constant headers by method and status (RFC 3261 §20.10, RFC 6665 §8.2.2):
+ * Contact in 2xx to SUBSCRIBE, NOTIFY and OPTIONS; Allow-Events in answers
+ * to SUBSCRIBE and OPTIONS (and in 489). */
+void stox_sip_reply_init (StoxSipReply *reply,
+                          StoxSipMethod method,
+                          guint         status);
+
+/* incoming.c: answers `request` (taken) without a transaction, by
+ * `tport` (NULL: the one delivering it now), with the To-tag of `keys`
+ * when it has none (RFC 3261 §8.2.6.2). */
+void stox_sip_reply_stateless (StoxSipEndpoint      *ep,
+                               msg_t                *request,
+                               tport_t              *tport,
+                               const StoxSipTxnKeys *keys,
+                               const StoxSipReply   *reply);
+
+/* incoming.c: what a record keeps of `reply` beyond status and Expires
+ * (server-txn.h); NULL when nothing. */
+StoxSipTxnExtra *stox_sip_txn_extra_new (const StoxSipReply *reply);
+
+/* incoming.c: every request (the agent's message callback: nta keeps no
+ * transaction for them). */
+int  stox_sip_incoming_message (StoxSipEndpoint *ep,
+                                nta_agent_t     *agent,
+                                msg_t           *msg,
+                                sip_t           *sip);
 
 /* incoming.c: a request the core left unanswered (ep->unanswered). */
 void stox_sip_incoming_expired (gpointer item,

@@ -15,8 +15,9 @@
  * the notifier usage sends "terminated;reason=timeout" on its own expiry
  * timer and rewrites the expires= of every NOTIFY from its own clock; the
  * subscriber usage re-SUBSCRIBEs on its own refresh timer.  The core owns
- * all of that (expiry, refresh, NOTIFY content), so dialogs are kept here,
- * with nta legs, and nothing is sent that the core did not ask for.
+ * all of that (expiry, refresh, NOTIFY content), so dialogs are kept here
+ * (dialog.c, as records of our own), and nothing is sent that the core did
+ * not ask for.
  *
  * Threading: su_glib_root() makes the su_root a GSource on the default
  * context; every callback runs in the loop's thread.
@@ -44,6 +45,13 @@ G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
  * UDP client has given up, RFC 3261 §17.1.2.2) is answered 500 here, so a
  * lost answer cannot pin the transaction, and its memory, for ever. */
 #define UNANSWERED_LIMIT_MS 32000
+
+/* How long an answered request outside a dialog is remembered over UDP
+ * for its retransmissions: Timer J, 64×T1 (RFC 3261 §17.2.2). */
+#define TIMER_J_MS (64 * 500)
+
+/* Timer K for our requests (see nta_agent_create below). */
+#define STOX_SIP_TIMER_K_MS 500
 
 /* How long shutdown waits for the final responses to the NOTIFYs and
  * SUBSCRIBEs the core sent before it (its goodbyes); below the daemon's
@@ -90,16 +98,17 @@ dialog_route (StoxSipEndpoint *ep,
               url_t const    **ret_route)
 {
   *ret_route = NULL;
-  if (stox_sip_hop_trusted (ep->trusted, stox_sip_hop_of_leg (dlg->leg)))
+  if (ep->trusted == NULL
+      || stox_sip_hop_trusted (ep->trusted, stox_sip_dialog_first_hop (dlg, home)))
     return TRUE;
   if (ep->proxy != NULL)
     {
       *ret_route = ep->proxy;
       return TRUE;
     }
-  if (dlg->kind == STOX_SIP_DIALOG_CLIENT && dlg->target_uri != NULL)
+  if (dlg->kind == STOX_SIP_DIALOG_CLIENT)
     {
-      url_t *domain = url_hdup (home, URL_STRING_MAKE (dlg->target_uri)->us_url);
+      url_t *domain = stox_sip_dialog_remote_uri (dlg, home);
 
       if (domain != NULL && domain->url_host != NULL)
         {
@@ -163,10 +172,15 @@ stox_sip_op_free (StoxSipOp *op)
   if (op == NULL)
     return;
   stox_fifo_timer_remove (op->ep->unanswered, &op->unanswered);
-  /* An incoming transaction destroyed unanswered gets 500 from nta; an
-   * outgoing one runs on to its end without us. */
-  if (op->irq != NULL)
-    nta_incoming_destroy (op->irq);
+  if (op->keys.txn != 0 && g_hash_table_lookup (op->ep->pending_txns, &op->keys.txn) == op)
+    g_hash_table_remove (op->ep->pending_txns, &op->keys.txn);
+  if (op->keys.merge != 0 && g_hash_table_lookup (op->ep->pending_merges, &op->keys.merge) == op)
+    g_hash_table_remove (op->ep->pending_merges, &op->keys.merge);
+  if (op->request != NULL)
+    msg_destroy (op->request);
+  if (op->tport != NULL)
+    tport_unref (op->tport);
+  /* An outgoing transaction runs on to its end without us. */
   if (op->orq != NULL)
     nta_outgoing_destroy (op->orq);
   g_free (op);
@@ -315,7 +329,12 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   ep->max_message_size = config->max_message_size != 0 ? config->max_message_size
                                                        : STOX_SIP_MESSAGE_SIZE_DEFAULT;
   ep->bound_configured = stox_sip_convert_hostport (config->listen);
+  ep->max_in_flight = config->max_in_flight;
   ep->server_ops = op_table_new ();
+  ep->pending_txns = g_hash_table_new (g_int64_hash, g_int64_equal);
+  ep->pending_merges = g_hash_table_new (g_int64_hash, g_int64_equal);
+  stox_sip_txn_secret_init (&ep->secret);
+  ep->answered = stox_sip_txn_table_new (TIMER_J_MS);
   ep->unanswered = stox_fifo_timer_new ("stox-sip unanswered requests",
                                         config->unanswered_ms != 0 ? config->unanswered_ms
                                                                    : UNANSWERED_LIMIT_MS,
@@ -409,13 +428,28 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
   stox_sofia_logs_keep_error (ep->logs, TRUE);
   /* As nua sets it up: a user agent (RFC 3261 §12.2.2 CSeq checks, 482
    * for merged requests, rport in our Via), transports added after. */
-  ep->agent = nta_agent_create (ep->root, NO_TRANSPORT, NULL, NULL,
+  /* Stateless for every request outside the legs: they come to the
+   * message callback, and their transactions are ours (incoming.c,
+   * server-txn.h); the default leg only sends. */
+  ep->agent = nta_agent_create (ep->root, NO_TRANSPORT, stox_sip_incoming_message, ep,
+                                NTATAG_STATELESS (1),
                                 NTATAG_UA (1),
                                 NTATAG_MERGE_482 (1),
                                 NTATAG_CLIENT_RPORT (1),
+                                /* Timer K (RFC 3261 §17.1.2.2: T4, 5 s over
+                                 * UDP) only absorbs copies of a final
+                                 * response; one that comes later is a stray
+                                 * response, which the message callback
+                                 * drops.  Kept 5 s, each finished NOTIFY
+                                 * holds its request and response (about
+                                 * 5 KB): at 10 000 watchers a second that
+                                 * is 100 000 of them.  T4 is not used for
+                                 * anything else we do (Timer I is for
+                                 * INVITE). */
+                                NTATAG_SIP_T4 (STOX_SIP_TIMER_K_MS),
                                 TAG_END ());
   if (ep->agent != NULL)
-    ep->dialogs = stox_sip_dialogs_new (ep, ep->agent, stox_sip_incoming_request);
+    ep->dialogs = stox_sip_dialogs_new (ep, ep->agent, &ep->secret);
   gboolean sips = g_ascii_strncasecmp (config->listen, "sips:", 5) == 0;
   StoxSipTcpLimits limits = {
     .max_connections = config->tcp_max_connections != 0 ? config->tcp_max_connections
@@ -502,53 +536,49 @@ stox_sip_endpoint_respond (StoxSipEndpoint     *ep,
       return;
     }
 
-  g_autofree char *retry = answer->retry_after > 0 ? g_strdup_printf ("%u", answer->retry_after)
-                                                   : NULL;
-  g_autofree char *expires_text = answer->expires >= 0
-                                  ? g_strdup_printf ("%" G_GINT64_FORMAT, answer->expires)
-                                  : NULL;
-  g_autofree char *min_text = answer->min_expires >= 0
-                              ? g_strdup_printf ("%" G_GINT64_FORMAT, answer->min_expires)
-                              : NULL;
   g_autofree char *warn = NULL;
   if (answer->warning != NULL)
     warn = stox_sip_convert_warning (stox_sip_endpoint_get_bound (ep), answer->warning);
 
-  gboolean ok = status < 300;
-  gboolean events = op->method == STOX_SIP_METHOD_SUBSCRIBE
-                    || op->method == STOX_SIP_METHOD_OPTIONS;
-  gboolean contact = ok && (events || op->method == STOX_SIP_METHOD_NOTIFY);
+  StoxSipReply r;
   StoxSipDialog *created = NULL;
+  char tag[STOX_SIP_TXN_TAG_SIZE];
 
-  if (ok && op->method == STOX_SIP_METHOD_SUBSCRIBE && op->dialog_kind == STOX_SIP_DIALOG_NONE)
+  stox_sip_reply_init (&r, op->method, status);
+  r.phrase = phrase;
+  r.expires = answer->expires;
+  r.min_expires = answer->min_expires;
+  r.retry_after = answer->retry_after;
+  r.accept = answer->accept;
+  r.allow = answer->allow;
+  r.warning = warn;
+
+  /* The 2xx to an initial SUBSCRIBE creates the dialog (RFC 6665 §4.2.1),
+   * with the To-tag this answer carries. */
+  if (status < 300 && op->method == STOX_SIP_METHOD_SUBSCRIBE
+      && op->dialog_kind == STOX_SIP_DIALOG_NONE)
     {
-      created = stox_sip_dialog_server_new (ep->dialogs, op->irq, op->token);
+      created = stox_sip_dialog_server_new (ep->dialogs, sip_object (op->request),
+                                            stox_sip_txn_tag (&op->keys, tag), op->token);
       if (created == NULL)
         {
+          stox_sip_reply_init (&r, op->method, 500);
+          r.allow = answer->allow;
           status = 500;
-          phrase = NULL;
-          contact = FALSE;
-          g_clear_pointer (&expires_text, g_free);
         }
     }
 
-  if (phrase == NULL)
-    phrase = sip_status_phrase ((int) status);
-  /* nta formats and sends the response before it returns: unlike
-   * nua_respond(), nothing here needs to outlive the call. */
-  nta_incoming_treply (op->irq, (int) status, phrase,
-                       SIPTAG_SERVER_STR (ep->user_agent),
-                       TAG_IF (contact, SIPTAG_CONTACT (our_contact (ep))),
-                       TAG_IF (expires_text != NULL, SIPTAG_EXPIRES_STR (expires_text)),
-                       TAG_IF (min_text != NULL, SIPTAG_MIN_EXPIRES_STR (min_text)),
-                       TAG_IF (retry != NULL, SIPTAG_RETRY_AFTER_STR (retry)),
-                       TAG_IF (answer->accept != NULL, SIPTAG_ACCEPT_STR (answer->accept)),
-                       /* Allow in every response (RFC 3261 §20.5 SHOULD). */
-                       TAG_IF (answer->allow != NULL, SIPTAG_ALLOW_STR (answer->allow)),
-                       TAG_IF (answer->allow == NULL, SIPTAG_ALLOW (ep->allow)),
-                       TAG_IF (events, SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ())),
-                       TAG_IF (warn != NULL, SIPTAG_WARNING_STR (warn)),
-                       TAG_END ());
+  /* Remembered for the retransmissions until Timer J, over UDP only
+   * (RFC 3261 §17.2.2: 0 s over a reliable transport). */
+  if (op->tport == NULL || !tport_is_reliable (op->tport))
+    stox_sip_txn_table_add (ep->answered, &(StoxSipTxnRecord) {
+                              .txn = op->keys.txn,
+                              .merge = op->keys.merge,
+                              .extra = stox_sip_txn_extra_new (&r),
+                              .expires = (gint32) CLAMP (r.expires, -1, G_MAXINT32),
+                              .status = (guint16) r.status,
+                            });
+  stox_sip_reply_stateless (ep, g_steal_pointer (&op->request), op->tport, &op->keys, &r);
   g_debug ("request %" G_GUINT64_FORMAT ": answered %u", token, status);
 
   /* The 2xx is out: the dialog exists for the watcher too. */
@@ -722,16 +752,17 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
   op->initial = initial;
   op->terminates = s->expires == 0;
 
-  gboolean sent = send_request (ep, op, dlg->leg, route,
-                                SIP_METHOD_SUBSCRIBE, dlg->target_uri,
-                                SIPTAG_EVENT_STR (event),
-                                TAG_IF (s->accept != NULL, SIPTAG_ACCEPT_STR (s->accept)),
-                                SIPTAG_EXPIRES_STR (expires),
-                                SIPTAG_CONTACT (our_contact (ep)),
-                                SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
-                                TAG_END ());
+  op->orq = stox_sip_dialog_send (dlg, SIP_METHOD_SUBSCRIBE, route, on_response, op,
+                                  SIPTAG_USER_AGENT_STR (ep->user_agent),
+                                  SIPTAG_ALLOW (ep->allow),
+                                  SIPTAG_EVENT_STR (event),
+                                  TAG_IF (s->accept != NULL, SIPTAG_ACCEPT_STR (s->accept)),
+                                  SIPTAG_EXPIRES_STR (expires),
+                                  SIPTAG_CONTACT (our_contact (ep)),
+                                  SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
+                                  TAG_END ());
   su_home_deinit (home);
-  if (!sent)
+  if (op->orq == NULL)
     {
       g_debug ("subscription %" G_GUINT64_FORMAT ": cannot build the SUBSCRIBE", s->dialog);
       stox_sip_op_free (op);
@@ -802,18 +833,20 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
   op->dialog = n->dialog;
   op->terminates = n->substate == STOX_SUBSTATE_TERMINATED;
 
-  gboolean sent = send_request (ep, op, dlg->leg, route, SIP_METHOD_NOTIFY, NULL,
-                                SIPTAG_EVENT_STR (event),
-                                SIPTAG_SUBSCRIPTION_STATE_STR (state),
-                                SIPTAG_CONTACT (our_contact (ep)),
-                                SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
-                                TAG_IF (n->content_type != NULL,
-                                        SIPTAG_CONTENT_TYPE_STR (n->content_type)),
-                                TAG_IF (n->content_type != NULL && n->body != NULL,
-                                        SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
-                                TAG_END ());
+  op->orq = stox_sip_dialog_send (dlg, SIP_METHOD_NOTIFY, route, on_response, op,
+                                  SIPTAG_USER_AGENT_STR (ep->user_agent),
+                                  SIPTAG_ALLOW (ep->allow),
+                                  SIPTAG_EVENT_STR (event),
+                                  SIPTAG_SUBSCRIPTION_STATE_STR (state),
+                                  SIPTAG_CONTACT (our_contact (ep)),
+                                  SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
+                                  TAG_IF (n->content_type != NULL,
+                                          SIPTAG_CONTENT_TYPE_STR (n->content_type)),
+                                  TAG_IF (n->content_type != NULL && n->body != NULL,
+                                          SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
+                                  TAG_END ());
   su_home_deinit (home);
-  if (!sent)
+  if (op->orq == NULL)
     {
       g_warning ("NOTIFY %" G_GUINT64_FORMAT ": cannot build it (Subscription-State: %s)",
                  n->token, state);
@@ -893,6 +926,35 @@ stox_sip_endpoint_get_bound (StoxSipEndpoint *ep)
   return ep->bound_actual != NULL ? ep->bound_actual : ep->bound_configured;
 }
 
+guint
+stox_sip_endpoint_requests_in_flight (StoxSipEndpoint *ep)
+{
+  g_return_val_if_fail (ep != NULL, 0);
+  return dialog_ops_in_flight (ep);
+}
+
+void
+stox_sip_endpoint_get_stats (StoxSipEndpoint      *ep,
+                             StoxSipEndpointStats *stats)
+{
+  usize_t irqs = 0, orqs = 0;
+
+  g_return_if_fail (ep != NULL && stats != NULL);
+
+  if (ep->agent != NULL)
+    nta_agent_get_stats (ep->agent,
+                         NTATAG_S_IRQ_HASH_USED_REF (irqs),
+                         NTATAG_S_ORQ_HASH_USED_REF (orqs),
+                         TAG_END ());
+  *stats = (StoxSipEndpointStats) {
+    .requests_pending = g_hash_table_size (ep->server_ops),
+    .requests_answered = stox_sip_txn_table_length (ep->answered),
+    .requests_sent = dialog_ops_in_flight (ep),
+    .stack_server_txns = (guint) irqs,
+    .stack_client_txns = (guint) orqs,
+  };
+}
+
 void
 stox_sip_endpoint_shutdown (StoxSipEndpoint *ep,
                             GSourceFunc      done,
@@ -918,9 +980,11 @@ stox_sip_endpoint_shutdown (StoxSipEndpoint *ep,
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       StoxSipOp *op = value;
+      StoxSipReply r;
 
-      nta_incoming_treply (op->irq, SIP_503_SERVICE_UNAVAILABLE,
-                           SIPTAG_SERVER_STR (ep->user_agent), TAG_END ());
+      stox_sip_reply_init (&r, op->method, 503);
+      r.contact = r.events = FALSE;
+      stox_sip_reply_stateless (ep, g_steal_pointer (&op->request), op->tport, &op->keys, &r);
       g_hash_table_iter_remove (&iter);
     }
 
@@ -953,6 +1017,9 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
 
   /* Transactions and legs belong to the agent: release them first. */
   g_clear_pointer (&ep->server_ops, g_hash_table_unref);
+  g_clear_pointer (&ep->pending_txns, g_hash_table_unref);
+  g_clear_pointer (&ep->pending_merges, g_hash_table_unref);
+  g_clear_pointer (&ep->answered, stox_sip_txn_table_free);
   g_clear_pointer (&ep->client_ops, g_hash_table_unref);
   g_clear_pointer (&ep->subscribe_ops, g_hash_table_unref);
   g_clear_pointer (&ep->dialogs, stox_sip_dialogs_free);

@@ -72,6 +72,9 @@ typedef struct
                                 * message */
   guint       tcp_message_ms;  /* a message begun and then silent this long
                                 * is dropped (TCP) */
+  guint       max_in_flight;   /* at this many requests of ours without a
+                                * final response, a new subscription (which
+                                * costs NOTIFYs) gets 503; 0: no limit */
 } StoxSipEndpointConfig;
 
 /* The events.  They are reported from inside the stack's callbacks, and a
@@ -181,6 +184,25 @@ const char *stox_sip_endpoint_get_bound (StoxSipEndpoint *ep);
 void stox_sip_endpoint_count_transactions (StoxSipEndpoint *ep,
                                            guint           *ret_server,
                                            guint           *ret_client);
+/* What the front end holds now (for the daemon's metrics, the back-pressure
+ * of the XMPP side, and tests). */
+typedef struct
+{
+  guint requests_pending;    /* handed to the core, not answered yet */
+  guint requests_answered;   /* answered outside a dialog, kept for their
+                              * retransmissions (Timer J, UDP only) */
+  guint requests_sent;       /* requests we sent still without a final response */
+  guint stack_server_txns;   /* Sofia's own server transactions (in dialogs) */
+  guint stack_client_txns;   /* Sofia's client transactions, finished ones
+                              * it still keeps included */
+} StoxSipEndpointStats;
+
+void stox_sip_endpoint_get_stats (StoxSipEndpoint      *ep,
+                                  StoxSipEndpointStats *stats);
+
+/* stats.requests_sent alone, cheaply (the runner's back-pressure asks
+ * after every batch of events). */
+guint stox_sip_endpoint_requests_in_flight (StoxSipEndpoint *ep);
 
 /* Answers 503 to what the core left unanswered, abandons outgoing MESSAGEs
  * and refuses new requests (503); `done` runs (from

@@ -40,19 +40,6 @@ stox_sip_hop_of_request (sip_t const *sip)
   return NULL;
 }
 
-url_t const *
-stox_sip_hop_of_leg (nta_leg_t *leg)
-{
-  sip_route_t const *route = NULL;
-  sip_contact_t const *target = NULL;
-
-  if (leg == NULL || nta_leg_get_route (leg, &route, &target) < 0)
-    return NULL;
-  if (route != NULL)
-    return route->r_url;
-  return target != NULL ? target->m_url : NULL;
-}
-
 char *
 stox_sip_hop_plain_uri (const char *uri)
 {

@@ -32,10 +32,6 @@ gboolean     stox_sip_hop_trusted (const StoxNetmaskList *trusted,
  * when it has neither. */
 url_t const *stox_sip_hop_of_request (sip_t const *sip);
 
-/* The first hop of the requests sent on `leg` now: its first route, else
- * its remote target (RFC 3261 §12.2.1.1); NULL when it has neither. */
-url_t const *stox_sip_hop_of_leg (nta_leg_t *leg);
-
 /* `uri` as scheme:user@host: without port, password, parameters (maddr,
  * transport, …) and headers, so that a request for it goes where RFC 3263
  * resolves the host (or through the outbound proxy) and nowhere a peer

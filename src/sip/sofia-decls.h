@@ -32,12 +32,14 @@ struct _StoxSipDialog;
 #include <sofia-sip/su_tagarg.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_util.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/msg.h>
 #include <sofia-sip/msg_addr.h>

@@ -114,6 +114,7 @@ struct _StoxXmppComponent
   gboolean           up;
   gboolean           stopping;
   gboolean           freeing;
+  gboolean           reading;          /* back-pressure: see _set_reading */
   GSourceFunc        done;
   gpointer           done_data;
 };
@@ -698,6 +699,7 @@ stox_xmpp_component_new (const StoxXmppComponentConfig *config,
   c->backoff_base_ms = DEFAULT_BACKOFF_BASE_MS;
   c->backoff_cap_ms = DEFAULT_BACKOFF_CAP_MS;
   c->queue_limit = DEFAULT_QUEUE_LIMIT;
+  c->reading = TRUE;
   c->attempt_ms = DEFAULT_ATTEMPT_MS;
 
   c->log.handler = on_strophe_log;
@@ -904,6 +906,25 @@ stox_xmpp_component_set_attempt_timeout (StoxXmppComponent *c,
   g_return_if_fail (c != NULL);
   g_return_if_fail (timeout_ms > 0);
   c->attempt_ms = timeout_ms;
+}
+
+void
+stox_xmpp_component_set_reading (StoxXmppComponent *c,
+                                 gboolean           reading)
+{
+  g_return_if_fail (c != NULL);
+  if (c->reading == reading)
+    return;
+  c->reading = reading;
+  g_debug ("XMPP component %s: reading %s", c->jid, reading ? "resumed" : "paused");
+  stox_xmpp_source_set_reading (c->source, reading);
+}
+
+gboolean
+stox_xmpp_component_get_reading (StoxXmppComponent *c)
+{
+  g_return_val_if_fail (c != NULL, TRUE);
+  return c->reading;
 }
 
 void

@@ -125,6 +125,15 @@ void     stox_xmpp_component_set_backoff (StoxXmppComponent *c,
 void     stox_xmpp_component_set_attempt_timeout (StoxXmppComponent *c,
                                                   guint              timeout_ms);
 
+/* Back-pressure toward the XMPP server: while reading is off, the
+ * component reads no input (it waits in the kernel, and TCP pushes back on
+ * the server); output, link changes and reconnects go on.  No confirmation
+ * ping is read meanwhile either: what is sent stays unconfirmed, within
+ * the bound below.  On by default; kept across reconnects. */
+void     stox_xmpp_component_set_reading (StoxXmppComponent *c,
+                                          gboolean           reading);
+gboolean stox_xmpp_component_get_reading (StoxXmppComponent *c);
+
 /* Back-pressure bound, in stanzas sent and not yet confirmed read (the
  * send queue is among them): at the bound _send fails with _CONGESTED;
  * default 10000. */

@@ -17,6 +17,14 @@
  * libstrophe logs that it handled input, which its own select() may have
  * read after GLib's poll).
  *
+ * Back-pressure (stox_xmpp_source_set_reading): libstrophe reads whenever
+ * it runs and its select() finds the socket readable, and it runs for
+ * output too; so reading is switched off in the kernel, with SO_RCVLOWAT
+ * (poll and select report a TCP socket readable only from that many
+ * bytes; Linux caps the value at half the receive buffer, so at worst one
+ * read of libstrophe's 4 KiB slips through each run once the buffer is
+ * half full), and G_IO_IN leaves our own watch.
+ *
  * prepare() makes the source ready at once when stanzas were queued since
  * the last run (stox_xmpp_component_send() from a SIP handler goes out in
  * the same main-loop iteration); otherwise a tick one second after the
@@ -31,8 +39,11 @@
 
 #include "core/deadline.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 
 #define TICK_US (G_USEC_PER_SEC)
 
@@ -50,6 +61,9 @@ typedef struct
   int           refused_fd;
   guint64       dispatches;
   gint64        tick_at;     /* monotonic µs of the next timer run; -1: none */
+  gboolean      paused;      /* reading off (back-pressure) */
+  int           lowat_fd;    /* the socket whose SO_RCVLOWAT was set… */
+  gboolean      lowat_paused;  /* …to this */
 } StoxXmppSource;
 
 /* The sockopt callback has no user data; the component is a singleton, but
@@ -99,6 +113,24 @@ socket_writable (int fd)
   return poll (&p, 1, 0) == 1 && (p.revents & POLLOUT) != 0;
 }
 
+/* The kernel's side of `paused`, on the current socket; a syscall only
+ * when it changes (resync runs on every dispatch). */
+static void
+apply_reading (StoxXmppSource *self)
+{
+  int lowat = self->paused ? INT_MAX : 1;
+
+  if (self->new_fd < 0 || (self->lowat_fd == self->new_fd && self->lowat_paused == self->paused))
+    return;
+  /* A new socket starts at 1. */
+  if (self->lowat_fd != self->new_fd && !self->paused)
+    lowat = 0;
+  if (lowat != 0 && setsockopt (self->new_fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat) != 0)
+    g_debug ("XMPP socket: SO_RCVLOWAT %d: %s", lowat, g_strerror (errno));
+  self->lowat_fd = self->new_fd;
+  self->lowat_paused = self->paused;
+}
+
 static void
 unwatch (StoxXmppSource *self)
 {
@@ -122,13 +154,17 @@ resync (StoxXmppSource *self,
     {
       unwatch (self);
       self->new_fd = -1;
+      self->lowat_fd = -1;
       self->kick = FALSE;
       self->queue_mark = 0;
       self->tick_at = -1;
       return;
     }
 
-  events = G_IO_IN | G_IO_ERR | G_IO_HUP;
+  events = G_IO_ERR | G_IO_HUP;
+  if (!self->paused)
+    events |= G_IO_IN;
+  apply_reading (self);
   self->queue_mark = xmpp_conn_send_queue_len (self->conn);
   if (xmpp_conn_is_connecting (self->conn)
       || self->queue_mark > 0
@@ -242,6 +278,7 @@ stox_xmpp_source_new (xmpp_ctx_t  *ctx,
   self->fd = -1;
   self->refused_fd = -1;
   self->tick_at = -1;
+  self->lowat_fd = -1;
   live_sources = g_slist_prepend (live_sources, self);
   xmpp_conn_set_sockopt_callback (conn, on_sockopt);
   return source;
@@ -262,6 +299,7 @@ stox_xmpp_source_drop_fd (GSource *source)
   g_return_if_fail (source != NULL);
   unwatch (self);
   self->new_fd = -1;
+  self->lowat_fd = -1;
   self->kick = FALSE;
   self->tick_at = -1;
 }
@@ -274,6 +312,20 @@ stox_xmpp_source_kick (GSource *source)
   g_return_if_fail (source != NULL);
   if (self->tag != NULL)
     self->kick = TRUE;
+}
+
+void
+stox_xmpp_source_set_reading (GSource  *source,
+                              gboolean  reading)
+{
+  StoxXmppSource *self = (StoxXmppSource *) source;
+
+  g_return_if_fail (source != NULL);
+  if (self->paused == !reading)
+    return;
+  self->paused = !reading;
+  if (self->tag != NULL)
+    resync (self, FALSE);
 }
 
 int

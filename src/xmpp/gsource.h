@@ -38,6 +38,14 @@ void     stox_xmpp_source_drop_fd (GSource *source);
  * length does not count. */
 void     stox_xmpp_source_kick (GSource *source);
 
+/* Reading on or off (back-pressure): while off, neither GLib's poll nor
+ * libstrophe's select() sees the socket readable (SO_RCVLOWAT above what
+ * the kernel buffers; end of stream and errors still show), so input waits
+ * in the kernel and TCP's window pushes back on the server.  Output goes
+ * on.  On by default; the setting applies to every later connection. */
+void     stox_xmpp_source_set_reading (GSource  *source,
+                                       gboolean  reading);
+
 /* The fd refused by the last attempt (≥ FD_SETSIZE), or -1; resets it. */
 int      stox_xmpp_source_take_refused_fd (GSource *source);
 

@@ -10,6 +10,7 @@ E2E_TESTS = \
 	tests/e2e/test-sip-to-xmpp.py \
 	tests/e2e/test-bounce-late.py \
 	tests/e2e/test-xmpp-to-sip.py \
+	tests/e2e/test-back-pressure.py \
 	tests/e2e/test-restart.py \
 	tests/e2e/test-loops.py \
 	tests/e2e/test-identity.py \

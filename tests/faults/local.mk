@@ -3,7 +3,8 @@
 # burst, a SIP peer that never answers.  Python with tests/e2e/stoxtest.py.
 FAULT_TESTS = \
 	tests/faults/test-prosody-kill.py \
-	tests/faults/test-silent-peer.py
+	tests/faults/test-silent-peer.py \
+	tests/faults/test-overload.py
 TESTS += $(FAULT_TESTS)
 dist_check_SCRIPTS += $(FAULT_TESTS)
 

@@ -13,6 +13,8 @@ FRONTEND_TESTS = \
 	tests/frontend/test-xmpp-convert \
 	tests/frontend/test-fifo-timer \
 	tests/frontend/test-dialog-state \
+	tests/frontend/test-server-txn \
+	tests/frontend/test-memory-trim \
 	tests/frontend/test-config \
 	tests/frontend/test-metrics
 check_PROGRAMS += $(FRONTEND_TESTS)
@@ -26,6 +28,12 @@ tests_frontend_test_xmpp_convert_CPPFLAGS = $(XMPP_TEST_CPPFLAGS)
 tests_frontend_test_xmpp_convert_LDADD = $(XMPP_TEST_LDADD)
 tests_frontend_test_dialog_state_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
 tests_frontend_test_dialog_state_LDADD = $(SIP_TEST_LDADD)
+tests_frontend_test_server_txn_CPPFLAGS = $(SIP_TEST_CPPFLAGS)
+tests_frontend_test_server_txn_LDADD = $(SIP_TEST_LDADD)
+tests_frontend_test_memory_trim_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_frontend_test_memory_trim_SOURCES = tests/frontend/test-memory-trim.c \
+	src/daemon/memory.c src/daemon/memory.h
+tests_frontend_test_memory_trim_LDADD = $(GLIB_LIBS)
 tests_frontend_test_fifo_timer_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_frontend_test_fifo_timer_SOURCES = tests/frontend/test-fifo-timer.c $(TEST_UTIL)
 tests_frontend_test_fifo_timer_LDADD = src/libstox-sip.a $(CORE_LIBS) $(GLIB_LIBS)

@@ -158,6 +158,7 @@ field (const StoxConfig *c, const char *name)
   NUM (sip_tcp_max_per_source);
   NUM (sip_tcp_idle_timeout_s);
   NUM (sip_tcp_message_timeout_s);
+  NUM (sip_max_in_flight);
   STR (xmpp_component);
   STR (xmpp_server);
   NUM (xmpp_port);
@@ -208,6 +209,7 @@ static const GoodRow good_rows[] = {
   { "default-tcp-per-source", BASE, "sip_tcp_max_per_source", "32" },
   { "default-tcp-idle", BASE, "sip_tcp_idle_timeout_s", "60" },
   { "default-tcp-message", BASE, "sip_tcp_message_timeout_s", "10" },
+  { "default-in-flight", BASE, "sip_max_in_flight", "1000" },
   { "default-component", BASE, "xmpp_component", "sip.example.com" },
   { "default-server", BASE, "xmpp_server", "127.0.0.1" },
   { "default-port", BASE, "xmpp_port", "5347" },
@@ -296,6 +298,11 @@ static const GoodRow good_rows[] = {
     "sip_tcp_max_per_source", "1" },
   { "tcp-idle", SIP "tcp-idle-timeout = 86400\n" XMPP, "sip_tcp_idle_timeout_s", "86400" },
   { "tcp-message", SIP "tcp-message-timeout = 1\n" XMPP, "sip_tcp_message_timeout_s", "1" },
+
+  /* [sip] max-requests-in-flight: 10..1000000 */
+  { "in-flight-min", SIP "max-requests-in-flight = 10\n" XMPP, "sip_max_in_flight", "10" },
+  { "in-flight-max", SIP "max-requests-in-flight = 1000000\n" XMPP, "sip_max_in_flight",
+    "1000000" },
 
   /* [xmpp] */
   { "component", SIP "[xmpp]\ncomponent = Gw.Example.COM\nsecret = x\n", "xmpp_component",
@@ -546,6 +553,10 @@ static const BadRow bad_rows[] = {
     "@F: [sip] max-message-size: out of range 200..65535: '199'" },
   { "size-65536", SIP "max-message-size = 65536\n" XMPP, INVALID,
     "@F: [sip] max-message-size: out of range 200..65535: '65536'" },
+  { "in-flight-9", SIP "max-requests-in-flight = 9\n" XMPP, INVALID,
+    "@F: [sip] max-requests-in-flight: out of range 10..1000000: '9'" },
+  { "in-flight-big", SIP "max-requests-in-flight = 1000001\n" XMPP, INVALID,
+    "@F: [sip] max-requests-in-flight: out of range 10..1000000: '1000001'" },
   { "size-unit", SIP "max-message-size = 1300B\n" XMPP, INVALID,
     "@F: [sip] max-message-size: not a number: '1300B'" },
   { "size-huge", SIP "max-message-size = 99999999999999999999999\n" XMPP, INVALID,

@@ -722,6 +722,229 @@ test_unanswered_500 (Fixture       *fx,
   g_assert_cmpuint (fx->datagrams->len, ==, before);
 }
 
+/* The datagrams so far that are final responses with Call-ID `call_id`,
+ * as text, in order. */
+static GPtrArray *
+finals_texts (Fixture    *fx,
+              const char *call_id)
+{
+  g_autofree char *cid = g_strdup_printf ("\r\nCall-ID: %s\r\n", call_id);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      char *text = datagram_text (fx->datagrams->pdata[i]);
+
+      if (g_str_has_prefix (text, "SIP/2.0 ") && text[8] != '1' && strstr (text, cid) != NULL)
+        g_ptr_array_add (out, text);
+      else
+        g_free (text);
+    }
+  return out;
+}
+
+static guint want_finals;
+static guint want_requests;
+
+static gboolean
+has_want_requests (Fixture *fx)
+{
+  return fx->requests->len >= want_requests;
+}
+
+static gboolean
+has_want_finals (Fixture *fx)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      g_autofree char *text = datagram_text (fx->datagrams->pdata[i]);
+
+      n += g_str_has_prefix (text, "SIP/2.0 ") && text[8] != '1';
+    }
+  return n >= want_finals;
+}
+
+/* Requests outside a dialog cost Sofia no transaction (nta is stateless
+ * for them); the front end keeps one small record per answer for Timer J
+ * (RFC 3261 §17.2.2) and gives a retransmission the same response again,
+ * byte for byte, To-tag included, whatever the core's answer held; the
+ * core hears of each request once. */
+static void
+test_stateless_transactions (Fixture       *fx,
+                             gconstpointer  data)
+{
+  enum { N = 12 };
+  char *texts[N] = { NULL };
+  gsize lens[N];
+  guint first = fx->branch + 1;
+
+  for (guint i = 0; i < N; i++)
+    {
+      if (i == N - 1)
+        texts[i] = peer_request (fx, "SUBSCRIBE", "Event: presence\r\nExpires: 600\r\n"
+                                 "Contact: <sip:bob@127.0.0.1>\r\n", NULL, 0, &lens[i]);
+      else
+        texts[i] = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n", "x", 1,
+                                 &lens[i]);
+      peer_send (fx, texts[i], lens[i]);
+    }
+  want_requests = N;
+  wait_for (fx, has_want_requests, "the requests");
+
+  StoxSipEndpointStats st;
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_pending, ==, N);
+  g_assert_cmpuint (st.stack_server_txns, ==, 0);
+
+  for (guint i = 0; i < N; i++)
+    {
+      StoxSipRequest *req = fx->requests->pdata[i];
+      StoxSipAnswer a = STOX_SIP_ANSWER_INIT (req->token, i % 2 == 0 ? 202 : 200);
+
+      if (i == 3)
+        {
+          a.status = 503;
+          a.retry_after = 7;
+          a.warning = (char *) "gateway busy";
+          a.phrase = (char *) "Try Later";
+        }
+      if (i == 5)
+        {
+          a.status = 415;
+          a.accept = (char *) "text/plain";
+        }
+      if (i == N - 1)
+        a.expires = 600;
+      stox_sip_endpoint_respond (fx->ep, &a);
+    }
+  want_finals = N;
+  wait_for (fx, has_want_finals, "the answers");
+
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_pending, ==, 0);
+  g_assert_cmpuint (st.requests_answered, ==, N);
+  g_assert_cmpuint (st.stack_server_txns, ==, 0);
+
+  for (guint i = 0; i < N; i++)
+    peer_send (fx, texts[i], lens[i]);
+  want_finals = 2 * N;
+  wait_for (fx, has_want_finals, "the answers to the retransmissions");
+
+  for (guint i = 0; i < N; i++)
+    {
+      g_autofree char *call_id = g_strdup_printf ("call-%u@test", first + i);
+      g_autoptr (GPtrArray) finals = finals_texts (fx, call_id);
+
+      g_assert_cmpuint (finals->len, ==, 2);
+      if (i == 3 || i == N - 1)
+        message_wire (finals->pdata[0]);
+      g_assert_cmpstr (finals->pdata[1], ==, finals->pdata[0]);
+      /* Our To-tag, and what the core said. */
+      g_assert_nonnull (strstr (finals->pdata[0], ">;tag="));
+      if (i == 3)
+        {
+          g_assert_true (g_str_has_prefix (finals->pdata[0], "SIP/2.0 503 Try Later\r\n"));
+          g_assert_nonnull (strstr (finals->pdata[0], "\r\nRetry-After: 7\r\n"));
+          g_assert_nonnull (strstr (finals->pdata[0], "gateway busy"));
+        }
+      if (i == 5)
+        g_assert_nonnull (strstr (finals->pdata[0], "\r\nAccept: text/plain\r\n"));
+      if (i == N - 1)
+        {
+          g_assert_nonnull (strstr (finals->pdata[0], "\r\nExpires: 600\r\n"));
+          g_assert_cmpuint (count_headers (finals->pdata[0], "Contact"), ==, 1);
+        }
+    }
+  g_assert_cmpuint (fx->requests->len, ==, N);
+  /* The SUBSCRIBE's answer made a dialog; its retransmission, without a
+   * To-tag, still belongs to the transaction, and nothing is Sofia's. */
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_server_txns, ==, 0);
+  for (guint i = 0; i < N; i++)
+    g_free (texts[i]);
+}
+
+/* The same request by two paths (another branch, the same From tag,
+ * Call-ID and CSeq) is merged (RFC 3261 §8.2.2.2): 482 for the second,
+ * while the first is pending and after its answer. */
+static void
+test_merged_request (Fixture       *fx,
+                     gconstpointer  data)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n",
+                                        "x", 1, &len);
+  g_autofree char *call_id = g_strdup_printf ("call-%u@test", fx->branch);
+  g_autofree char *old_branch = g_strdup_printf ("z9hG4bK-test-%u;", fx->branch);
+  g_autoptr (GString) other = g_string_new (text);
+
+  g_string_replace (other, old_branch, "z9hG4bK-other-path;", 1);
+  g_assert_cmpstr (other->str, !=, text);
+
+  peer_send (fx, text, len);
+  wait_for (fx, has_request, "the MESSAGE");
+  peer_send (fx, other->str, other->len);
+  want_finals = 1;
+  wait_for (fx, has_want_finals, "482 to the copy");
+  g_autoptr (GPtrArray) finals = finals_texts (fx, call_id);
+  g_assert_true (g_str_has_prefix (finals->pdata[0], "SIP/2.0 482 "));
+  g_assert_nonnull (strstr (finals->pdata[0], "z9hG4bK-other-path"));
+
+  StoxSipRequest *req = fx->requests->pdata[0];
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 202));
+  want_finals = 2;
+  wait_for (fx, has_want_finals, "202");
+  peer_send (fx, other->str, other->len);
+  want_finals = 3;
+  wait_for (fx, has_want_finals, "482 to the copy after the answer");
+
+  g_autoptr (GPtrArray) all = finals_texts (fx, call_id);
+  g_assert_cmpuint (all->len, ==, 3);
+  g_assert_true (g_str_has_prefix (all->pdata[1], "SIP/2.0 202 "));
+  g_assert_true (g_str_has_prefix (all->pdata[2], "SIP/2.0 482 "));
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+}
+
+/* A peer without the magic cookie (RFC 2543): its retransmissions are
+ * matched on the old fields (RFC 3261 §17.2.3), absorbed while the core
+ * decides and answered the same after. */
+static void
+test_rfc2543_retransmission (Fixture       *fx,
+                             gconstpointer  data)
+{
+  gsize len;
+  g_autofree char *text = peer_request (fx, "MESSAGE", "Content-Type: text/plain\r\n",
+                                        "x", 1, &len);
+  g_autofree char *call_id = g_strdup_printf ("call-%u@test", fx->branch);
+  g_autofree char *old_branch = g_strdup_printf (";branch=z9hG4bK-test-%u", fx->branch);
+  g_autoptr (GString) old = g_string_new (text);
+
+  g_string_replace (old, old_branch, "", 1);
+  g_assert_null (strstr (old->str, "branch="));
+
+  peer_send (fx, old->str, old->len);
+  wait_for (fx, has_request, "the MESSAGE");
+  peer_send (fx, old->str, old->len);
+  stox_test_run_for (100);
+  g_assert_false (has_final_response (fx));
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+
+  StoxSipRequest *req = fx->requests->pdata[0];
+  stox_sip_endpoint_respond (fx->ep, &(StoxSipAnswer) STOX_SIP_ANSWER_INIT (req->token, 202));
+  want_finals = 1;
+  wait_for (fx, has_want_finals, "202");
+  peer_send (fx, old->str, old->len);
+  want_finals = 2;
+  wait_for (fx, has_want_finals, "202 again");
+
+  g_autoptr (GPtrArray) finals = finals_texts (fx, call_id);
+  g_assert_cmpuint (finals->len, ==, 2);
+  g_assert_cmpstr (finals->pdata[1], ==, finals->pdata[0]);
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+}
+
 static void
 test_respond_headers (Fixture       *fx,
                       gconstpointer  data)
@@ -2763,6 +2986,7 @@ typedef struct
   guint16 port;
   guint   received;
   guint   watch;
+  char   *first;      /* the first datagram received, or NULL */
 } Victim;
 
 static gboolean
@@ -2773,8 +2997,14 @@ on_victim_readable (int          fd,
   Victim *v = user_data;
   char buf[65536];
 
-  if (recv (fd, buf, sizeof buf, 0) >= 0)
-    v->received++;
+  ssize_t n = recv (fd, buf, sizeof buf, 0);
+
+  if (n >= 0)
+    {
+      v->received++;
+      if (v->first == NULL)
+        v->first = g_strndup (buf, (gsize) n);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -2791,6 +3021,7 @@ victim_open (Victim     *v,
   g_assert_cmpint (bind (v->fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
   v->port = stox_test_bound_port (v->fd);
   v->received = 0;
+  v->first = NULL;
   v->watch = g_unix_fd_add (v->fd, G_IO_IN, on_victim_readable, v);
 }
 
@@ -2798,6 +3029,7 @@ static void
 victim_close (Victim *v)
 {
   g_clear_handle_id (&v->watch, g_source_remove);
+  g_clear_pointer (&v->first, g_free);
   close (v->fd);
 }
 
@@ -2929,8 +3161,15 @@ test_untrusted_target_via_proxy (Fixture       *fx,
   g_autofree char *contact = g_strdup_printf ("Contact: <sip:victim@127.0.0.2:%u>\r\n", v.port);
   g_assert_cmpuint (subscribe_with_target (fx, contact, &v), ==, 200);
   g_assert_cmpuint (v.received, ==, 0);
-  /* The NOTIFY and its retransmissions went to the proxy. */
+  /* The NOTIFY and its retransmissions went to the proxy, in the dialog
+   * as it is: its Request-URI the watcher's Contact (RFC 3261 §12.2.1.1),
+   * no Route for the proxy (a next hop only). */
   g_assert_cmpuint (proxy.received, >=, 1);
+  g_autofree char *want_line = g_strdup_printf ("NOTIFY sip:victim@127.0.0.2:%u SIP/2.0\r\n",
+                                                v.port);
+  g_assert_nonnull (proxy.first);
+  g_assert_true (g_str_has_prefix (proxy.first, want_line));
+  g_assert_cmpuint (count_headers (proxy.first, "Route"), ==, 0);
   victim_close (&proxy);
   victim_close (&v);
 }
@@ -3438,6 +3677,96 @@ test_listen_failures (void)
   g_assert_nonnull (strstr (error->message, "agent.pem"));
 }
 
+/* A dialog costs Sofia nothing (no leg, no transaction): requests in it
+ * come statelessly like any other and are matched by Call-ID and tags;
+ * one with a CSeq below the last gets 500 and never reaches the core
+ * (RFC 3261 §12.2.2); the dialog goes on after it. */
+static void
+test_dialog_cseq_order (Fixture       *fx,
+                        gconstpointer  data)
+{
+  Watcher w = { 0 };
+  StoxSipEndpointStats st;
+
+  watcher_subscribe (fx, &w, 600);
+  watcher_refresh_answered (fx, &w);
+  watcher_refresh_answered (fx, &w);
+
+  /* CSeq 2 after 3. */
+  guint before = fx->requests->len;
+  w.cseq -= 2;
+  watcher_refresh (fx, &w, 600);
+  g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 500 "));
+  stox_test_run_for (20);
+  g_assert_cmpuint (fx->requests->len, ==, before);
+
+  w.cseq += 2;
+  watcher_refresh_answered (fx, &w);
+
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_server_txns, ==, 0);
+  g_assert_cmpuint (st.requests_pending, ==, 0);
+  watcher_clear (&w);
+}
+
+/* Overload (endpoint.h max_in_flight): with as many NOTIFYs of ours
+ * unanswered as allowed, a new subscription gets 503 with Retry-After
+ * from the front end, without reaching the core; a refresh in an existing
+ * dialog still does, and so does a new one once the NOTIFY is answered. */
+static void
+test_subscribe_in_flight (Fixture       *fx,
+                          gconstpointer  data)
+{
+  g_autoptr (GError) error = NULL;
+  Watcher w = { 0 }, w2 = { 0 };
+
+  stox_sip_endpoint_free (g_steal_pointer (&fx->ep));
+  StoxSipEndpointConfig config = { .listen = fx->listen, .user_agent = USER_AGENT,
+                                   .max_in_flight = 1 };
+  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
+  g_assert_no_error (error);
+
+  watcher_subscribe (fx, &w, 600);
+  /* A NOTIFY the watcher does not answer yet. */
+  notify_in (fx, &w, 7001, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_autofree char *notify = wait_datagram (fx, "NOTIFY ");
+  g_assert_cmpuint (stox_sip_endpoint_requests_in_flight (fx->ep), ==, 1);
+
+  guint before = fx->requests->len;
+  gsize len;
+  g_autofree char *sub = peer_request (fx, "SUBSCRIBE", "Event: presence\r\n", NULL, 0, &len);
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send (fx, sub, len);
+  g_autofree char *resp = wait_datagram (fx, "SIP/2.0 ");
+  message_wire (resp);
+  g_assert_true (g_str_has_prefix (resp, "SIP/2.0 503 "));
+  g_assert_nonnull (strstr (resp, "\r\nRetry-After: 1\r\n"));
+  stox_test_run_for (20);
+  g_assert_cmpuint (fx->requests->len, ==, before);
+
+  /* In the dialog, the watcher's refresh is the core's to answer. */
+  watcher_refresh_answered (fx, &w);
+
+  /* The NOTIFY answered: new subscriptions again. */
+  g_autofree char *ok = g_strdup_printf ("SIP/2.0 200 OK\r\n%s", strstr (notify, "Via:"));
+  peer_send (fx, ok, strlen (ok));
+  wait_response (fx, 1);
+  g_assert_cmpuint (stox_sip_endpoint_requests_in_flight (fx->ep), ==, 0);
+  /* nta forgets the finished NOTIFY within Timer K, half a second here
+   * instead of T4's 5 s (endpoint.c). */
+  StoxSipEndpointStats st;
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_client_txns, ==, 1);
+  stox_test_run_for (800);
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_client_txns, ==, 0);
+  watcher_subscribe (fx, &w2, 600);
+
+  watcher_clear (&w);
+  watcher_clear (&w2);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -3451,6 +3780,9 @@ main (int argc, char *argv[])
   ADD ("options-answered-at-once", test_options_answered_at_once, NULL);
   ADD ("message-answered-after-delay", test_message_answered_after_delay, NULL);
   ADD ("respond-headers", test_respond_headers, NULL);
+  ADD ("stateless-transactions", test_stateless_transactions, NULL);
+  ADD ("merged-request", test_merged_request, NULL);
+  ADD ("rfc2543-retransmission", test_rfc2543_retransmission, NULL);
   ADD ("unanswered-500", test_unanswered_500, NULL);
   ADD ("other-methods-refused", test_other_methods_refused, NULL);
   ADD ("send-message", test_send_message, NULL);
@@ -3483,6 +3815,8 @@ main (int argc, char *argv[])
   ADD ("tcp-idle-timeout", test_tcp_idle_timeout, NULL);
   ADD ("tcp-incomplete-message", test_tcp_incomplete_message, NULL);
   ADD ("tcp-fd-reserve", test_tcp_fd_reserve, NULL);
+  ADD ("dialog-cseq-order", test_dialog_cseq_order, NULL);
+  ADD ("subscribe-in-flight", test_subscribe_in_flight, NULL);
   ADD ("any-transport/udp", test_options_answered_later, "any");
   ADD ("any-transport/tcp", test_body_too_large, "any");
   g_test_add_func ("/sip/endpoint/listen-failures", test_listen_failures);
@@ -3494,6 +3828,7 @@ main (int argc, char *argv[])
       close (probe);
       ADD ("ipv6/bound", test_bound, "udp6");
       ADD ("ipv6/options-answered-later", test_options_answered_later, "udp6");
+      ADD ("ipv6/stateless-transactions", test_stateless_transactions, "udp6");
       ADD ("ipv6/send-message", test_send_message, "udp6");
       ADD ("ipv6/server-dialog", test_server_dialog, "udp6");
       ADD ("ipv6/client-dialog", test_client_dialog, "udp6");

@@ -830,6 +830,48 @@ test_link_back_pressure (Fixture *f, gconstpointer data)
   ping_server (f, "ping-bp2");
 }
 
+/* Reading off (the runner's back-pressure): output goes on, the answers
+ * wait in the kernel and none reaches us; reading on again brings every
+ * one of them. */
+static void
+test_link_reading_paused (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  if (!need_prosody (f))
+    return;
+  connect_up (f);
+
+  g_assert_true (stox_xmpp_component_get_reading (f->comp));
+  stox_xmpp_component_set_reading (f->comp, FALSE);
+  g_assert_false (stox_xmpp_component_get_reading (f->comp));
+  for (int i = 0; i < 50; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("paused-%d", i);
+      g_autoptr(StoxStanza) ping = iq_to_server (id, "ping", "urn:xmpp:ping");
+
+      g_assert_true (stox_xmpp_component_send (f->comp, ping, NULL));
+    }
+  /* Long enough for Prosody to answer, and for libstrophe's timer run. */
+  stox_test_run_for (1500);
+  g_assert_cmpuint (stox_xmpp_component_queue_len (f->comp), ==, 0);
+  g_assert_true (stox_xmpp_component_is_up (f->comp));
+  for (int i = 0; i < 50; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("paused-%d", i);
+
+      g_assert_false (has_stanza (f, id));
+    }
+
+  stox_xmpp_component_set_reading (f->comp, TRUE);
+  g_assert_true (wait_for (f, has_stanza, "paused-49", 5000));
+  for (int i = 0; i < 50; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("paused-%d", i);
+
+      g_assert_cmpstr (must_seen (f, id)->type, ==, "result");
+    }
+}
+
 /* Many stanzas at once, bigger than the socket buffers: all arrive. */
 static void
 test_link_burst (Fixture *f, gconstpointer data)
@@ -1154,6 +1196,7 @@ main (int argc, char **argv)
   ADD ("/xmpp/link/written-unread-reported", test_link_written_unread_reported);
   ADD ("/xmpp/link/confirmed-not-reported", test_link_confirmed_not_reported);
   ADD ("/xmpp/link/unconfirmed-bound", test_link_unconfirmed_bound);
+  ADD ("/xmpp/link/reading-paused", test_link_reading_paused);
 #undef ADD
 
   return g_test_run ();

@@ -804,6 +804,34 @@ test_xmpp_message_gr_rule (Fixture *f, gconstpointer data)
                    "sip:bob@xmpp.test");
 }
 
+/* The SIP side not keeping up (the runner's overload, runner.h): a
+ * message toward SIP gets <resource-constraint/> of type wait at once and
+ * becomes no request; once cleared, the same message goes out. */
+static void
+test_xmpp_sip_overloaded (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxStanza) st = chat_new ("hi", STOX_CHAT_STATE_NONE);
+  StoxGatewayStats stats;
+
+  stox_gateway_set_sip_overloaded (f->gw, TRUE);
+  stox_gateway_on_stanza (f->gw, st, T0, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  StoxStanza *err = take (f, 0, STOX_ACTION_XMPP_SEND)->u.stanza;
+  g_assert_cmpstr (err->type, ==, "error");
+  g_assert_cmpstr (err->id, ==, "m1");
+  g_assert_cmpstr (err->to, ==, "bob@xmpp.test/laptop");
+  g_assert_cmpstr (err->error_condition, ==, "resource-constraint");
+  g_assert_cmpstr (err->error_type, ==, "wait");
+  clear (f);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.outgoing, ==, 0);
+
+  stox_gateway_set_sip_overloaded (f->gw, FALSE);
+  stox_gateway_on_stanza (f->gw, st, T0 + MS, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 1);
+  take (f, 0, STOX_ACTION_SIP_MESSAGE);
+}
+
 static void
 test_xmpp_success_is_silent (Fixture *f, gconstpointer data)
 {
@@ -1935,6 +1963,7 @@ main (int argc, char **argv)
   ADD ("sip/other-methods", test_other_methods);
   ADD ("xmpp/message/to-sip-and-error-back", test_xmpp_message_to_sip);
   ADD ("xmpp/message/success-silent", test_xmpp_success_is_silent);
+  ADD ("xmpp/message/sip-overloaded", test_xmpp_sip_overloaded);
   ADD ("xmpp/message/escaped-target", test_xmpp_escaped_target);
   ADD ("xmpp/message/target-case-folded", test_xmpp_target_case_folded);
   ADD ("xmpp/message/refusals", test_xmpp_refusals);

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The daemon's heap trimming (src/daemon/memory.h): after a "burst" that
+ * leaves small live blocks scattered among freed ones, the RSS comes back
+ * once the heap has settled, and not while it still changes.
+ */
+#include <config.h>
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include "daemon/memory.h"
+
+static gsize
+rss_bytes (void)
+{
+  g_autofree char *text = NULL;
+  unsigned long size = 0, resident = 0;
+
+  g_assert_true (g_file_get_contents ("/proc/self/statm", &text, NULL, NULL));
+  g_assert_cmpint (sscanf (text, "%lu %lu", &size, &resident), ==, 2);
+  return resident * (gsize) sysconf (_SC_PAGESIZE);
+}
+
+static void
+test_trim_after_burst (void)
+{
+  enum { N = 16384, BIG = 4000 };
+
+#if defined(__SANITIZE_ADDRESS__)
+  /* ASan's allocator is not glibc's: nothing to trim, nothing to see. */
+  g_test_skip ("glibc's heap is not in use under AddressSanitizer");
+  return;
+#endif
+  g_autoptr (StoxMemoryTrim) trim = stox_memory_trim_new (3600);
+  g_autoptr (GPtrArray) live = g_ptr_array_new_with_free_func (g_free);
+  char **big = g_new0 (char *, N);
+
+  /* Settle first: what the test framework allocated is not the burst. */
+  stox_memory_trim_check (trim);
+  stox_memory_trim_check (trim);
+
+  /* 64 MB of short-lived blocks with a long-lived one after every
+   * eighth, as SIP messages and the dialogs made meanwhile; every block
+   * touched. */
+  for (guint i = 0; i < N; i++)
+    {
+      big[i] = g_malloc (BIG);
+      memset (big[i], 1, BIG);
+      if (i % 8 == 7)
+        {
+          char *small = g_malloc (48);
+
+          memset (small, 2, 48);
+          g_ptr_array_add (live, small);
+        }
+    }
+  /* Still growing: nothing is given back. */
+  g_assert_false (stox_memory_trim_check (trim));
+  for (guint i = 0; i < N; i++)
+    g_free (big[i]);
+  g_free (big);
+
+  gsize before = rss_bytes ();
+  /* The heap just shrank in use: not settled yet. */
+  g_assert_false (stox_memory_trim_check (trim));
+  /* Settled now, and most of it free: trimmed, once. */
+  g_assert_true (stox_memory_trim_check (trim));
+  g_assert_false (stox_memory_trim_check (trim));
+  gsize after = rss_bytes ();
+
+  g_test_message ("RSS %zu KiB -> %zu KiB", before / 1024, after / 1024);
+  g_assert_cmpuint (after + 32u * 1024 * 1024, <, before);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  /* Blocks of 4000 bytes are below glibc's mmap threshold: from the heap. */
+  g_test_add_func ("/daemon/memory/trim-after-burst", test_trim_after_burst);
+  return g_test_run ();
+}
