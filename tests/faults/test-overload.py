@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""INTERFACE.md §7, overload is never silent: bob (XMPP) writes to a SIP
+"""stoxd(8) PERFORMANCE: overload is never silent: bob (XMPP) writes to a SIP
 user twice as fast as the SIP side answers (40 messages a second against
 20 answers a second, [sip] max-requests-in-flight = 10), for 12 s.  Every
 message ends one of two ways, counted: delivered (one MESSAGE at the SIP
