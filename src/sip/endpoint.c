@@ -617,6 +617,23 @@ send_request (StoxSipEndpoint *ep,
   return op->orq != NULL;
 }
 
+/* A From or To the gateway may write: a SIP, SIPS or tel URI with
+ * something to address (RFC 3261 §19.1, RFC 3966). */
+static gboolean
+address_usable (const char *uri)
+{
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  url_t *url = url_hdup (home, URL_STRING_MAKE (uri)->us_url);
+  gboolean ok = url != NULL
+                && (((url->url_type == url_sip || url->url_type == url_sips)
+                     && url->url_host != NULL && url->url_host[0] != '\0')
+                    || (url->url_type == url_tel && url->url_host != NULL
+                        && url->url_host[0] != '\0'));
+
+  su_home_deinit (home);
+  return ok;
+}
+
 void
 stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
                                 const StoxSipOutMessage *req)
@@ -664,6 +681,16 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
       g_debug ("request %" G_GUINT64_FORMAT ": unusable Request-URI %s", req->token,
                req->request_uri);
       fail_locally (ep, req->token, 500, "Invalid Request-URI");
+      return;
+    }
+
+  /* Sofia takes nearly any text as a From or To URI and would put it on
+   * the wire, retransmitted for 32 s, for the peer to refuse. */
+  if (!address_usable (req->from_uri) || !address_usable (req->to_uri))
+    {
+      g_debug ("request %" G_GUINT64_FORMAT ": unusable From %s or To %s", req->token,
+               req->from_uri, req->to_uri);
+      fail_locally (ep, req->token, 500, "Invalid From or To");
       return;
     }
 
