@@ -2,8 +2,9 @@
 /*
  * What the rooms of the SIP front end share: the endpoint itself and its
  * transaction records.  endpoint.c owns both; incoming.c hands incoming
- * requests to the core; dialog.c keeps the dialogs; dialog-state.c their
- * saved form; sofia-log.c Sofia's logs.  Private to src/sip/.
+ * requests to the core; outgoing.c sends the core's requests; dialog.c
+ * keeps the dialogs; dialog-state.c their saved form; sofia-log.c Sofia's
+ * logs.  Private to src/sip/.
  */
 #pragma once
 
@@ -90,6 +91,10 @@ StoxSipOp *stox_sip_op_new (StoxSipEndpoint *ep,
                             StoxToken        token,
                             StoxSipMethod    method);
 void       stox_sip_op_free (StoxSipOp *op);
+
+/* endpoint.c: a request we sent (outgoing.c) has its final response and
+ * is out of the tables; the end of a shutdown that waited for it. */
+void stox_sip_endpoint_request_done (StoxSipEndpoint *ep);
 
 /* A final response as the front end writes it: the status, the headers
  * the core chose, and which of the endpoint's constant ones it carries. */

@@ -5,6 +5,7 @@ src_libstox_sip_a_SOURCES = \
 	src/sip/sofia-decls.h \
 	src/sip/endpoint.h src/sip/endpoint-private.h src/sip/endpoint.c \
 	src/sip/incoming.c \
+	src/sip/outgoing.c \
 	src/sip/server-txn.h src/sip/server-txn.c \
 	src/sip/dialog.h src/sip/dialog.c \
 	src/sip/dialog-state.h src/sip/dialog-state.c \
