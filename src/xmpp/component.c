@@ -3,7 +3,8 @@
  * The XEP-0114 component link (docs/mappings.md §7) over libstrophe, on the
  * GLib loop through gsource.c.  A thin translator: stanzas go through
  * convert.c, the link state goes to the daemon, reconnects follow
- * core/backoff.h on a GLib timer.
+ * core/backoff.h on a GLib timer; confirm.c knows which sent stanzas the
+ * server has read.
  *
  * libstrophe 0.12.2 facts this file works around:
  *  - component connections never get the stream-management state that
@@ -21,7 +22,7 @@
  *  - nothing in its API says which queued element has been written; its
  *    "SENT:" debug line, logged once an element is written in full (the
  *    log handler is called at every level), is the only sign (used for
- *    the confirmation ping, see `unsent`), and at a disconnect the queue
+ *    the confirmation ping, see confirm.c), and at a disconnect the queue
  *    is kept until the next connect frees it unsent;
  *  - xmpp_conn_release() fires the connection handler.
  */
@@ -36,6 +37,7 @@
 #include <strophe.h>
 
 #include "core/backoff.h"
+#include "confirm.h"
 #include "convert.h"
 #include "gsource.h"
 
@@ -53,8 +55,6 @@ G_DEFINE_QUARK (stox-xmpp-component-error-quark, stox_xmpp_component_error)
 /* libstrophe forces the close 2 s after </stream:stream>; so do we. */
 #define STOP_DEADLINE_MS        2000
 #define MAX_ATTEMPT_EXPONENT    32
-/* Confirmation pings' ids: the core's are "stox<8 hex digits>-<n>". */
-#define PING_ID_PREFIX          "stox-link-"
 
 struct _StoxXmppComponent
 {
@@ -68,27 +68,8 @@ struct _StoxXmppComponent
   gpointer           user_data;
   StoxXmppDispatchFunc dispatch_func;   /* after each dispatch of `source` */
   gpointer           dispatch_data;
-  StoxXmppStanzaFunc unsent_func;
-  gpointer           unsent_data;
   gsize              max_stanza_size;  /* 0: none */
-  /* The stanzas _send() queued that the server is not known to have
-   * read, oldest first (StoxStanza headers), numbered confirmed + 1,
-   * confirmed + 2, … (`queued` is the last number given).  Written to
-   * the socket is not read: XEP-0114 has no acknowledgement, and a
-   * server that stops and dies loses what sat in its socket buffer.
-   * Only a round trip proves the read: a confirmation ping (XEP-0199)
-   * the component addresses to itself goes through the server's
-   * router, which handles the stream in order (RFC 6120 §10.1), so its
-   * return proves every stanza queued before it was read; it retires the
-   * headers up to `ping_covers`.  At most one ping is in flight, sent at
-   * the end of a dispatch: one per batch, at most one per round trip. */
-  GQueue             unsent;
-  guint64            queued;
-  guint64            confirmed;
-  guint64            ping_covers;
-  guint64            ping_serial;
-  char              *ping_id;          /* the ping in flight, or NULL */
-  gboolean           ping_written;     /* its SENT line was seen */
+  StoxXmppConfirm    confirm;          /* what the server has read (confirm.h) */
 
   xmpp_log_t         log;
   xmpp_ctx_t        *ctx;
@@ -146,121 +127,6 @@ redact_handshake (const char *msg)
   return g_strdup_printf ("%.*s[redacted]%s", (int) (start - msg), msg, end != NULL ? end : "");
 }
 
-/* "SENT: <iq id='stox-link-…'": the confirmation ping in flight is
- * written in full, so it no longer waits in libstrophe's queue (see
- * stox_xmpp_component_queue_len). */
-static gboolean
-is_ping_sent (StoxXmppComponent *c,
-              const char        *msg)
-{
-  static const char prefix[] = "SENT: <iq id='";
-  gsize len;
-
-  if (c->ping_id == NULL || c->ping_written || !g_str_has_prefix (msg, prefix))
-    return FALSE;
-  msg += strlen (prefix);
-  len = strlen (c->ping_id);
-  return strncmp (msg, c->ping_id, len) == 0 && msg[len] == '\'';
-}
-
-/* Stanzas of the caller's in libstrophe's queue: the confirmation ping
- * not yet written is the component's own. */
-static gsize
-user_queue_len (StoxXmppComponent *c)
-{
-  int len = xmpp_conn_send_queue_len (c->conn);
-
-  if (c->ping_id != NULL && !c->ping_written && len > 0)
-    len--;
-  return (gsize) MAX (len, 0);
-}
-
-static void
-forget_ping (StoxXmppComponent *c)
-{
-  g_clear_pointer (&c->ping_id, g_free);
-  c->ping_written = FALSE;
-  c->ping_covers = 0;
-}
-
-/* End of a dispatch: stanzas wait for confirmation and none is asked for
- * yet.  The ping goes behind everything queued so far. */
-static void
-maybe_ping (StoxXmppComponent *c)
-{
-  g_autofree char *text = NULL;
-
-  if (!c->up || c->stopping || c->freeing || c->ping_id != NULL || c->queued == c->confirmed)
-    return;
-  c->ping_id = g_strdup_printf (PING_ID_PREFIX "%" G_GUINT64_FORMAT, ++c->ping_serial);
-  c->ping_written = FALSE;
-  c->ping_covers = c->queued;
-  /* id first: is_ping_sent() reads it from libstrophe's SENT line. */
-  text = g_markup_printf_escaped ("<iq id='%s' type='get' from='%s' to='%s'>"
-                                  "<ping xmlns='urn:xmpp:ping'/></iq>",
-                                  c->ping_id, c->jid, c->jid);
-  xmpp_send_raw (c->conn, text, strlen (text));
-}
-
-/* The ping came back (as itself, or as a result or error: any answer
- * proves the read): the stanzas it covers are confirmed. */
-static void
-on_ping_answer (StoxXmppComponent *c)
-{
-  while (c->confirmed < c->ping_covers)
-    {
-      stox_stanza_free (g_queue_pop_head (&c->unsent));
-      c->confirmed++;
-    }
-  forget_ping (c);
-}
-
-/* Our ping, back from the server: id and sender both ours.  Nobody else
- * can send as the component's JID: the server stamps or checks the
- * sender of what clients and peers send (RFC 6120 §8.1.2.1) and checks
- * the domain of what a component sends. */
-static gboolean
-is_ping_answer (StoxXmppComponent *c,
-                xmpp_stanza_t     *stanza)
-{
-  return c->ping_id != NULL
-         && g_strcmp0 (xmpp_stanza_get_name (stanza), "iq") == 0
-         && g_strcmp0 (xmpp_stanza_get_id (stanza), c->ping_id) == 0
-         && xmpp_stanza_get_from (stanza) != NULL
-         && g_ascii_strcasecmp (xmpp_stanza_get_from (stanza), c->jid) == 0;
-}
-
-/* The stream ended: what the server is not known to have read goes back
- * to the caller, in order; libstrophe drops its queue at the next
- * connect.  A stanza read just before the end comes back too (at least
- * once; docs/deployment.md). */
-static void
-report_unsent (StoxXmppComponent *c)
-{
-  StoxStanza *st;
-
-  forget_ping (c);
-  c->confirmed = c->queued;
-  while ((st = g_queue_pop_head (&c->unsent)) != NULL)
-    {
-      g_debug ("XMPP component %s: stanza '%s' to %s not confirmed read before the link fell",
-               c->jid, st->id != NULL ? st->id : "", st->to != NULL ? st->to : "");
-      if (c->unsent_func != NULL)
-        c->unsent_func (st, c->unsent_data);
-      else
-        stox_stanza_free (st);
-    }
-}
-
-/* Forgets the unconfirmed stanzas without reporting them. */
-static void
-drop_unsent (StoxXmppComponent *c)
-{
-  forget_ping (c);
-  c->confirmed = c->queued;
-  g_queue_clear_full (&c->unsent, (GDestroyNotify) stox_stanza_free);
-}
-
 /* libstrophe's debug lines carry whole stanzas, so they stay at debug.  Its
  * warnings and errors are about the peer or the link, which we report
  * ourselves once; they go out as messages, not as GLib warnings. */
@@ -283,8 +149,8 @@ on_strophe_log (void             *userdata,
    * after GLib's poll, so G_IO_IN alone would miss it (a 1 s stall). */
   if (level == XMPP_LEVEL_DEBUG && g_str_has_prefix (msg, "RECV:") && c->source != NULL)
     stox_xmpp_source_kick (c->source);
-  if (level == XMPP_LEVEL_DEBUG && g_strcmp0 (area, "conn") == 0 && is_ping_sent (c, msg))
-    c->ping_written = TRUE;
+  if (level == XMPP_LEVEL_DEBUG)
+    stox_xmpp_confirm_log_line (&c->confirm, area, msg);
 
   switch (level)
     {
@@ -500,13 +366,13 @@ on_conn_event (xmpp_conn_t         *conn,
         if (c->stopping)
           {
             g_info ("XMPP component %s: stream closed", c->jid);
-            drop_unsent (c);
+            stox_xmpp_confirm_drop (&c->confirm);
             schedule_done (c);
             return;
           }
         reason = describe_disconnect (c, error, stream_error, was_up);
         link_down (c, reason);
-        report_unsent (c);
+        stox_xmpp_confirm_report (&c->confirm, c->jid);
       }
       break;
     }
@@ -525,11 +391,8 @@ on_strophe_stanza (xmpp_conn_t   *conn,
   if (c->freeing || c->stopping)
     return 1;
   /* The component's own: not a stanza for the caller. */
-  if (is_ping_answer (c, stanza))
-    {
-      on_ping_answer (c);
-      return 1;
-    }
+  if (stox_xmpp_confirm_answer (&c->confirm, stanza, c->jid))
+    return 1;
   st = stox_xmpp_stanza_decode (stanza, &error);
   if (st == NULL)
     {
@@ -646,7 +509,10 @@ after_dispatch (gpointer user_data)
 
   if (c->dispatch_func != NULL && !c->freeing)
     c->dispatch_func (c->dispatch_data);
-  maybe_ping (c);
+  /* Stanzas wait for confirmation and none is asked for yet: one ping per
+   * batch. */
+  if (c->up && !c->stopping && !c->freeing)
+    stox_xmpp_confirm_ping (&c->confirm, c->conn, c->jid);
   return G_SOURCE_CONTINUE;
 }
 
@@ -657,8 +523,8 @@ stox_xmpp_component_set_unsent_func (StoxXmppComponent *c,
 {
   g_return_if_fail (c != NULL);
 
-  c->unsent_func = func;
-  c->unsent_data = user_data;
+  c->confirm.unsent_func = func;
+  c->confirm.unsent_data = user_data;
 }
 
 void
@@ -695,7 +561,7 @@ stox_xmpp_component_new (const StoxXmppComponentConfig *config,
   c->on_link = on_link;
   c->user_data = user_data;
   c->max_stanza_size = config->max_stanza_size;
-  g_queue_init (&c->unsent);
+  stox_xmpp_confirm_init (&c->confirm);
   c->backoff_base_ms = DEFAULT_BACKOFF_BASE_MS;
   c->backoff_cap_ms = DEFAULT_BACKOFF_CAP_MS;
   c->queue_limit = DEFAULT_QUEUE_LIMIT;
@@ -732,19 +598,6 @@ stox_xmpp_component_start (StoxXmppComponent *c)
     attempt_connect (c);
 }
 
-/* What report_unsent() needs of a stanza: its kind and addresses. */
-static StoxStanza *
-stanza_header (const StoxStanza *st)
-{
-  StoxStanza *h = stox_stanza_new (st->kind);
-
-  h->type = g_strdup (st->type);
-  h->id = g_strdup (st->id);
-  h->from = g_strdup (st->from);
-  h->to = g_strdup (st->to);
-  return h;
-}
-
 gboolean
 stox_xmpp_component_send (StoxXmppComponent *c,
                           const StoxStanza  *st,
@@ -769,7 +622,7 @@ stox_xmpp_component_send (StoxXmppComponent *c,
     }
   /* Every stanza in libstrophe's queue is among the unconfirmed: one
    * bound covers both (a server that stops reading fills it). */
-  if (g_queue_get_length (&c->unsent) >= c->queue_limit)
+  if (stox_xmpp_confirm_len (&c->confirm) >= c->queue_limit)
     {
       g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_CONGESTED,
                    "XMPP send queue full (%zu stanzas not yet confirmed read)",
@@ -804,8 +657,7 @@ stox_xmpp_component_send (StoxXmppComponent *c,
     }
   xmpp_send_raw (c->conn, text, len);
   xmpp_free (c->ctx, text);
-  g_queue_push_tail (&c->unsent, stanza_header (st));
-  c->queued++;
+  stox_xmpp_confirm_queued (&c->confirm, st);
   /* The source's prepare() sees the longer queue and runs libstrophe in
    * this main-loop iteration. */
   return TRUE;
@@ -822,14 +674,14 @@ gsize
 stox_xmpp_component_queue_len (StoxXmppComponent *c)
 {
   g_return_val_if_fail (c != NULL, 0);
-  return user_queue_len (c);
+  return stox_xmpp_confirm_user_queue_len (&c->confirm, c->conn);
 }
 
 gsize
 stox_xmpp_component_unconfirmed_len (StoxXmppComponent *c)
 {
   g_return_val_if_fail (c != NULL, 0);
-  return g_queue_get_length (&c->unsent);
+  return stox_xmpp_confirm_len (&c->confirm);
 }
 
 void
@@ -877,7 +729,7 @@ stox_xmpp_component_free (StoxXmppComponent *c)
   /* Closes the socket if still open; the handler ignores it (freeing). */
   xmpp_conn_release (c->conn);
   xmpp_ctx_free (c->ctx);
-  drop_unsent (c);
+  stox_xmpp_confirm_drop (&c->confirm);
 
   g_free (c->jid);
   g_free (c->server);
