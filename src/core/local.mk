@@ -14,6 +14,8 @@ src_libstox_core_a_SOURCES = \
 	src/core/cpim.h src/core/cpim.c \
 	src/core/message.h src/core/message.c \
 	src/core/pidf.h src/core/pidf.c \
+	src/core/pidf-syntax.h src/core/pidf-syntax.c \
+	src/core/pidf-parse.c src/core/pidf-build.c \
 	src/core/backoff.h src/core/backoff.c \
 	src/core/deadline.h \
 	src/core/netmask.h src/core/netmask.c \
