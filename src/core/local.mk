@@ -25,6 +25,7 @@ src_libstox_core_a_SOURCES = \
 	src/core/timers.h src/core/timers.c \
 	src/core/presence-env.h \
 	src/core/watch.h src/core/watch.c \
+	src/core/watch-limits.h src/core/watch-limits.c \
 	src/core/follow.h src/core/follow.c \
 	src/core/presence.h src/core/presence.c \
 	src/core/stats.h \
