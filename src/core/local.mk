@@ -5,6 +5,11 @@ src_libstox_core_a_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) -DG_LO
 src_libstox_core_a_SOURCES = \
 	src/core/types.h src/core/types.c \
 	src/core/address.h src/core/address.c \
+	src/core/address-chars.h \
+	src/core/xep0106.h src/core/xep0106.c \
+	src/core/percent.h src/core/percent.c \
+	src/core/precis.h src/core/precis.c \
+	src/core/sip-uri.c src/core/jid.c \
 	src/core/rules.h src/core/rules.c \
 	src/core/xml.h src/core/xml.c \
 	src/core/message-content.h src/core/message-content.c \
