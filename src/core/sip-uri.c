@@ -134,7 +134,7 @@ stox_sip_uri_parse (const char  *text,
         user_end = at;
       user_len = (gsize) (user_end - p);
       if (!stox_percent_check_raw (p, user_len, SIP_MARK SIP_USER_UNRESERVED,
-                            "SIP user part", error))
+                                   "SIP user part", error))
         return NULL;
       uri->user = stox_percent_decode (p, user_len, "SIP user part", error);
       if (uri->user == NULL)
@@ -245,7 +245,7 @@ stox_sip_uri_parse (const char  *text,
                   return NULL;
                 }
               if (!stox_percent_check_raw (eq + 1, len, SIP_PARAM_ACCEPT,
-                                    "gr parameter", error))
+                                           "gr parameter", error))
                 return NULL;
               uri->gr = stox_percent_decode (eq + 1, len, "gr parameter", error);
               if (uri->gr == NULL)
