@@ -5,6 +5,11 @@ src_libstox_core_a_CPPFLAGS = $(AM_CPPFLAGS) $(GLIB_CFLAGS) $(XML_CFLAGS) -DG_LO
 src_libstox_core_a_SOURCES = \
 	src/core/types.h src/core/types.c \
 	src/core/address.h src/core/address.c \
+	src/core/address-chars.h \
+	src/core/xep0106.h src/core/xep0106.c \
+	src/core/percent.h src/core/percent.c \
+	src/core/precis.h src/core/precis.c \
+	src/core/sip-uri.c src/core/jid.c \
 	src/core/rules.h src/core/rules.c \
 	src/core/xml.h src/core/xml.c \
 	src/core/message-content.h src/core/message-content.c \
@@ -14,6 +19,8 @@ src_libstox_core_a_SOURCES = \
 	src/core/cpim.h src/core/cpim.c \
 	src/core/message.h src/core/message.c \
 	src/core/pidf.h src/core/pidf.c \
+	src/core/pidf-syntax.h src/core/pidf-syntax.c \
+	src/core/pidf-parse.c src/core/pidf-build.c \
 	src/core/backoff.h src/core/backoff.c \
 	src/core/deadline.h \
 	src/core/netmask.h src/core/netmask.c \
@@ -23,6 +30,7 @@ src_libstox_core_a_SOURCES = \
 	src/core/timers.h src/core/timers.c \
 	src/core/presence-env.h \
 	src/core/watch.h src/core/watch.c \
+	src/core/watch-limits.h src/core/watch-limits.c \
 	src/core/follow.h src/core/follow.c \
 	src/core/presence.h src/core/presence.c \
 	src/core/stats.h \

@@ -13,6 +13,7 @@
 #include "address.h"
 #include "methods.h"
 #include "pidf.h"
+#include "watch-limits.h"
 
 /* What one resource of the XMPP user said last. */
 typedef struct
@@ -59,16 +60,6 @@ typedef struct
                               * is not sent; 0: none yet */
 } Watch;
 
-/* A subscription request sent to an XMPP user for a pair, remembered for
- * STOX_WATCH_ASK_INTERVAL_S so that it goes once per pair and interval,
- * however many SUBSCRIBEs (or fetches) arrive. */
-typedef struct
-{
-  char  *key;                   /* the pair's key */
-  gint64 at;
-  GList  link;                  /* in asked_fifo, by time (one interval) */
-} Asked;
-
 struct _StoxWatches
 {
   StoxTimers *timers;           /* presence's, borrowed */
@@ -80,13 +71,8 @@ struct _StoxWatches
   guint       link;             /* counts the links that came up */
   guint       pending;          /* watches in state pending: counted where
                                  * one is added, approved or removed */
-  /* Dialogs per source address, per watcher JID and per XMPP user (key →
-   * guint count); a key goes with its last dialog. */
-  GHashTable *per_source;
-  GHashTable *per_watcher;
-  GHashTable *per_user;
-  GHashTable *asked;            /* pair key → Asked */
-  GQueue      asked_fifo;
+  StoxWatchLimits *limits;     /* dialogs per source, watcher, user;
+                                 * the subscription requests asked */
   guint64     said;             /* counts the presence stanzas heard */
 };
 
@@ -145,110 +131,20 @@ watch_free (Watch *w)
   g_free (w);
 }
 
-/* ---- limits (stox.conf(5): max-subscriptions-per-*) --------------------- */
-
-static guint
-count_of (GHashTable *counts, const char *key)
-{
-  guint *n = key != NULL ? g_hash_table_lookup (counts, key) : NULL;
-
-  return n != NULL ? *n : 0;
-}
-
-/* One lookup per change: the count lives in its entry. */
-static void
-count_add (GHashTable *counts, const char *key, gint delta)
-{
-  guint *n;
-
-  if (key == NULL)
-    return;
-  n = g_hash_table_lookup (counts, key);
-  if (n == NULL)
-    {
-      n = g_new0 (guint, 1);
-      g_hash_table_insert (counts, g_strdup (key), n);
-    }
-  *n += (guint) delta;
-  if (*n == 0)
-    g_hash_table_remove (counts, key);
-}
-
-/* One more dialog for these, or FALSE with the limit it would pass. */
-static gboolean
-within_limits (StoxWatches           *ws,
-               const StoxPresenceEnv *env,
-               const char            *source,
-               const char            *watcher_jid,
-               const char            *target_jid,
-               const char           **ret_why)
-{
-  if (count_of (ws->per_source, source) >= env->max_per_source)
-    *ret_why = "too many subscriptions from this source (max-subscriptions-per-source)";
-  else if (count_of (ws->per_watcher, watcher_jid) >= env->max_per_watcher)
-    *ret_why = "too many subscriptions of this watcher (max-subscriptions-per-watcher)";
-  else if (count_of (ws->per_user, target_jid) >= env->max_per_user)
-    *ret_why = "too many subscriptions to this user (max-subscriptions-per-user)";
-  else
-    return TRUE;
-  return FALSE;
-}
-
 static void
 watch_count (StoxWatches *ws, Watch *w, gint delta)
 {
-  count_add (ws->per_source, w->source, delta);
-  count_add (ws->per_watcher, w->pair->watcher_jid, delta);
-  count_add (ws->per_user, w->pair->target_jid, delta);
+  stox_watch_limits_count (ws->limits, w->source, w->pair->watcher_jid,
+                           w->pair->target_jid, delta);
 }
 
-static void
-asked_free (Asked *a)
-{
-  g_free (a->key);
-  g_free (a);
-}
-
-/* Forgets the requests older than the interval: the FIFO is in time
- * order, so only its head is looked at. */
-static void
-asked_expire (StoxWatches *ws, gint64 now)
-{
-  GList *l;
-
-  while ((l = g_queue_peek_head_link (&ws->asked_fifo)) != NULL &&
-         ((Asked *) l->data)->at + (gint64) STOX_WATCH_ASK_INTERVAL_S * G_USEC_PER_SEC <= now)
-    {
-      g_queue_unlink (&ws->asked_fifo, l);
-      g_hash_table_remove (ws->asked, ((Asked *) l->data)->key);
-    }
-}
-
-/* Sends the pair's subscription request to the XMPP user unless one went
- * within the interval (RFC 6121 §3.1.1: the user answers it once; a
- * repeat only nags her).  The memory is bounded like every table: when
- * full, the oldest request is forgotten. */
+/* The pair's subscription request, once per pair and interval. */
 static void
 ask_once (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
           GPtrArray *actions)
 {
-  Asked *a;
-
-  asked_expire (ws, now);
-  if (g_hash_table_contains (ws->asked, pair->key))
-    return;
-  if (g_hash_table_size (ws->asked) >= MAX (env->max_subscriptions, 1))
-    {
-      GList *l = g_queue_pop_head_link (&ws->asked_fifo);
-      g_hash_table_remove (ws->asked, ((Asked *) l->data)->key);
-    }
-  a = g_new0 (Asked, 1);
-  a->key = g_strdup (pair->key);
-  a->at = now;
-  a->link.data = a;
-  g_hash_table_insert (ws->asked, a->key, a);
-  g_queue_push_tail_link (&ws->asked_fifo, &a->link);
-  stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
+  if (stox_watch_limits_ask (ws->limits, env, pair->key, now))
+    stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
 }
 
 /* A watch's WATCH record: written with the current deadline while the
@@ -308,10 +204,7 @@ stox_watches_new (StoxTimers *timers)
                                                (GDestroyNotify) watch_free);
   ws->watch_by_notify = g_hash_table_new (g_int64_hash, g_int64_equal);
   ws->resync = g_hash_table_new (NULL, NULL);
-  ws->per_source = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  ws->per_watcher = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  ws->per_user = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  ws->asked = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) asked_free);
+  ws->limits = stox_watch_limits_new ();
   return ws;
 }
 
@@ -320,11 +213,7 @@ stox_watches_free (StoxWatches *ws)
 {
   if (ws == NULL)
     return;
-  g_queue_init (&ws->asked_fifo);   /* its links live in the entries */
-  g_hash_table_unref (ws->asked);
-  g_hash_table_unref (ws->per_source);
-  g_hash_table_unref (ws->per_watcher);
-  g_hash_table_unref (ws->per_user);
+  stox_watch_limits_free (ws->limits);
   g_hash_table_unref (ws->resync);
   g_hash_table_unref (ws->watch_by_notify);
   g_hash_table_unref (ws->watch_by_dialog);
@@ -693,7 +582,7 @@ stox_watch_on_subscribe (StoxWatches           *ws,
   g_autofree char *watcher_jid = stox_bare_jid (route.jid_from);
   const char *limit;
 
-  if (!within_limits (ws, env, req->source, watcher_jid, route.jid_to_bare, &limit))
+  if (!stox_watch_limits_allow (ws->limits, env, req->source, watcher_jid, route.jid_to_bare, &limit))
     {
       /* One source, one watcher or one popular XMPP user must not fill
        * the table that all of them share (RFC 6665 §4.2.1.4 lets a

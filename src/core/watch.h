@@ -9,6 +9,7 @@
 
 #include "presence-env.h"
 #include "timers.h"
+#include "watch-limits.h"
 
 G_BEGIN_DECLS
 
@@ -21,9 +22,6 @@ G_BEGIN_DECLS
 #define STOX_WATCH_MIN_EXPIRES 60
 /* Longer ones are shortened to this. */
 #define STOX_WATCH_MAX_EXPIRES 3600
-/* A subscription request goes to an XMPP user once per (watcher, user)
- * and this interval, however many SUBSCRIBEs arrive. */
-#define STOX_WATCH_ASK_INTERVAL_S 3600
 /* Retry-After of a SUBSCRIBE over a per-source, per-watcher or per-user
  * limit. */
 #define STOX_WATCH_LIMIT_RETRY_S 60
