@@ -29,7 +29,8 @@ src_libstox_core_a_SOURCES = \
 	src/core/route.h src/core/route.c \
 	src/core/timers.h src/core/timers.c \
 	src/core/presence-env.h \
-	src/core/watch.h src/core/watch.c \
+	src/core/watch.h src/core/watch-private.h src/core/watch.c \
+	src/core/watch-notify.c src/core/watch-restore.c \
 	src/core/watch-limits.h src/core/watch-limits.c \
 	src/core/follow.h src/core/follow.c \
 	src/core/presence.h src/core/presence.c \

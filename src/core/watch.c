@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * SIP watchers of XMPP users; see watch.h.  Section numbers are RFC 8048's
- * unless another RFC is named; docs/mappings.md §2 has the tables.
+ * SIP watchers of XMPP users: their dialogs, SUBSCRIBEs, refreshes, the
+ * XMPP user's presence fed to them, expiry and shutdown; see watch.h.
+ * Section numbers are RFC 8048's unless another RFC is named;
+ * docs/mappings.md §2 has the tables.
  */
 #include "config.h"
 
-#include "watch.h"
+#include "watch-private.h"
 
 #include <string.h>
 
@@ -13,68 +15,6 @@
 #include "address.h"
 #include "methods.h"
 #include "pidf.h"
-#include "watch-limits.h"
-
-/* What one resource of the XMPP user said last. */
-typedef struct
-{
-  StoxPresenceInfo *info;
-  guint64           said;    /* when, on the watches' own counter: the
-                              * tie-break of pair_best() */
-} Said;
-
-/* (watcher JID, XMPP user): what the XMPP user told that watcher. */
-typedef struct
-{
-  char       *key;
-  char       *watcher_jid;   /* romeo@sip.example (bare) */
-  char       *target_jid;    /* juliet@example.org (bare) */
-  gboolean    authorized;    /* <presence type=subscribed/> seen */
-  GHashTable *resources;     /* resource ("" = bare) → Said */
-  GList      *watches;       /* Watch*, the dialogs fed by this pair */
-  guint       probed_link;   /* the link (StoxWatches.link) on which the
-                              * last probe went out; 0: none */
-  StoxTimer  *probe_timer;   /* armed while a probe's answer is awaited */
-} Pair;
-
-/* A SIP watcher's dialog (S2X). */
-typedef struct
-{
-  StoxToken     dialog;
-  Pair         *pair;
-  char         *entity;      /* the Request-URI: the PIDF entity */
-  char         *source;      /* the peer it came from, counted against
-                              * max_per_source; NULL when restored */
-  StoxSubstate  state;
-  gint64        expires_at;
-  StoxTimer    *timer;
-  StoxToken     notify_inflight;
-  gboolean      dirty;       /* an update waits for the in-flight NOTIFY */
-  gboolean      forced;      /* …and it must go even if unchanged */
-  gboolean      held;        /* its next NOTIFY waits for a probe's answer */
-  gboolean      fetch;       /* Expires: 0: that NOTIFY is the last */
-  gboolean      ending;      /* its terminated NOTIFY is out */
-  gboolean      stored;      /* a WATCH record is kept: one remove owed */
-  guint64       sent;        /* digest of the last NOTIFY's state and
-                              * document: an update that changes nothing
-                              * is not sent; 0: none yet */
-} Watch;
-
-struct _StoxWatches
-{
-  StoxTimers *timers;           /* presence's, borrowed */
-  GHashTable *pairs;            /* key → Pair */
-  GHashTable *watch_by_dialog;  /* &dialog → Watch */
-  GHashTable *watch_by_notify;  /* &notify token → Watch */
-  GHashTable *resync;           /* Pair* to ask for the current state
-                                 * once the link is up (stox_watch_on_link) */
-  guint       link;             /* counts the links that came up */
-  guint       pending;          /* watches in state pending: counted where
-                                 * one is added, approved or removed */
-  StoxWatchLimits *limits;     /* dialogs per source, watcher, user;
-                                 * the subscription requests asked */
-  guint64     said;             /* counts the presence stanzas heard */
-};
 
 static void
 said_free (Said *said)
@@ -94,8 +34,8 @@ pair_free (Pair *pair)
   g_free (pair);
 }
 
-static Pair *
-pair_get (StoxWatches *ws, const char *watcher_jid, const char *target_jid, gboolean create)
+Pair *
+stox_watch_pair_get (StoxWatches *ws, const char *watcher_jid, const char *target_jid, gboolean create)
 {
   g_autofree char *key = stox_presence_pair_key (watcher_jid, target_jid);
   Pair *pair = g_hash_table_lookup (ws->pairs, key);
@@ -131,8 +71,8 @@ watch_free (Watch *w)
   g_free (w);
 }
 
-static void
-watch_count (StoxWatches *ws, Watch *w, gint delta)
+void
+stox_watch_count (StoxWatches *ws, Watch *w, gint delta)
 {
   stox_watch_limits_count (ws->limits, w->source, w->pair->watcher_jid,
                            w->pair->target_jid, delta);
@@ -152,8 +92,8 @@ ask_once (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
  * exactly once when it ends, so a restart brings back only dialogs the
  * watcher still holds.  A remove for a watch never stored (a fetch) is
  * not emitted. */
-static void
-store_watch (GPtrArray *actions, Watch *w, gboolean remove)
+void
+stox_watch_store (GPtrArray *actions, Watch *w, gboolean remove)
 {
   StoxStoreRecord *r;
 
@@ -179,11 +119,11 @@ watch_remove (StoxWatches *ws, Watch *w, GPtrArray *actions)
 
   /* Ended without a terminated NOTIFY (e.g. the watcher answered one
    * with 481): the record goes now. */
-  store_watch (actions, w, TRUE);
+  stox_watch_store (actions, w, TRUE);
   stox_timers_cancel (&w->timer);
   if (w->notify_inflight != 0)
     g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
-  watch_count (ws, w, -1);
+  stox_watch_count (ws, w, -1);
   pair->watches = g_list_remove (pair->watches, w);
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending--;
@@ -231,254 +171,6 @@ guint
 stox_watches_count_pending (StoxWatches *ws)
 {
   return ws->pending;
-}
-
-/* ---- NOTIFY: what a watcher is told (§5.3, Table 1) -------------------- */
-
-/* The resource to show one SIP watcher: the available one of highest
- * priority, else an unavailable one; ties go to the resource that spoke
- * last (so an old unavailable never hides the newer one's status text).
- * RFC 8048 §6.2 allows one NOTIFY per resource; one document per dialog
- * keeps "at most one NOTIFY in flight" exact, and SIP UAs show the most
- * available resource anyway (§2.8).  Documented in stoxd(8). */
-static const StoxPresenceInfo *
-pair_best (Pair *pair)
-{
-  const Said *best = NULL;
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, pair->resources);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      const Said *s = value;
-
-      if (best == NULL || (s->info->available && !best->info->available) ||
-          (s->info->available == best->info->available &&
-           ((s->info->available && s->info->priority > best->info->priority) ||
-            ((!s->info->available || s->info->priority == best->info->priority) &&
-             s->said > best->said))))
-        best = s;
-    }
-  return best != NULL ? best->info : NULL;
-}
-
-/* TRUE when the pair's table is the XMPP user's whole current presence:
- * approved, and probed on the link that is up now (the answers of the
- * server, RFC 6121 §4.3.2, came in, or the wait for them is over).  A
- * table from before the link came up, or built only from what the user
- * sent since (a restart: the laptop online before it is not in it), is
- * not, and is never shown as the answer to a new dialog. */
-static gboolean
-pair_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair)
-{
-  return pair->authorized && env->link_up && pair->probed_link == ws->link &&
-         pair->probe_timer == NULL;
-}
-
-/* The PIDF document watcher `w` is shown (RFC 8048 §5.3, Table 1), or
- * NULL for none: `with_body` FALSE (pending, a rejection), or nothing
- * known (RFC 8048 §5.3: unknown) while the table may not be the whole
- * picture.  `force_closed`: closed whatever is known. */
-static char *
-watch_document (StoxWatches           *ws,
-                const StoxPresenceEnv *env,
-                Watch                 *w,
-                gboolean               with_body,
-                gboolean               force_closed)
-{
-  const StoxPresenceInfo *best = with_body ? pair_best (w->pair) : NULL;
-  g_autoptr (StoxPresenceInfo) closed = NULL;
-
-  /* Known to be the whole picture, and empty: nobody is online. */
-  if (with_body && best == NULL && pair_fresh (ws, env, w->pair))
-    force_closed = TRUE;
-  if (!force_closed && best == NULL)
-    return NULL;
-  if (force_closed)
-    {
-      /* §5.3.3: the watcher learns the presentity is gone. */
-      closed = stox_presence_info_new ();
-      closed->available = FALSE;
-      best = closed;
-    }
-  return stox_pidf_build (w->entity, best, env->rules);
-}
-
-/* 64-bit FNV-1a of a NOTIFY's state and document: what a NOTIFY said, to
- * leave out one that would say it again. */
-static guint64
-notify_digest (StoxSubstate substate, const char *doc)
-{
-  guint64 h = G_GUINT64_CONSTANT (0xcbf29ce484222325);
-
-  h = (h ^ (guint) substate) * G_GUINT64_CONSTANT (0x100000001b3);
-  for (const char *p = doc != NULL ? doc : ""; *p != '\0'; p++)
-    h = (h ^ (guchar) *p) * G_GUINT64_CONSTANT (0x100000001b3);
-  return h != 0 ? h : 1;
-}
-
-/* Returns the NOTIFY (the STORE remove of a terminated one may follow it
- * in `actions`), or NULL when `changed_only` and the watcher was told
- * exactly this already. */
-static StoxSipNotify *
-send_notify (StoxWatches           *ws,
-             const StoxPresenceEnv *env,
-             Watch                 *w,
-             StoxSubstate           substate,
-             const char            *reason,
-             gboolean               with_body,
-             gboolean               force_closed,
-             gboolean               changed_only,
-             gint64                 now,
-             GPtrArray             *actions)
-{
-  g_autofree char *doc = watch_document (ws, env, w, with_body, force_closed);
-  guint64 sent = notify_digest (substate, doc);
-  guint expires = 0;
-  StoxSipNotify *n;
-
-  if (changed_only && sent == w->sent)
-    return NULL;
-  if (substate != STOX_SUBSTATE_TERMINATED && w->expires_at > now)
-    expires = (guint) ((w->expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
-  n = stox_actions_notify (actions, stox_presence_env_token (env), w->dialog, substate, reason,
-                           expires, STOX_PIDF_CONTENT_TYPE, g_steal_pointer (&doc));
-  w->sent = sent;
-
-  if (w->notify_inflight != 0)
-    g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
-  w->notify_inflight = n->token;
-  w->dirty = FALSE;
-  w->forced = FALSE;
-  g_hash_table_insert (ws->watch_by_notify, &w->notify_inflight, w);
-  if (substate == STOX_SUBSTATE_TERMINATED)
-    {
-      w->ending = TRUE;
-      /* The watcher was told the dialog is over (RFC 6665 §4.4.1): a
-       * crash from here on must not bring it back. */
-      store_watch (actions, w, TRUE);
-    }
-  return n;
-}
-
-/* The watcher's current state: pending without a body; active with the
- * PIDF when the XMPP user's presence is known, else without a body
- * (RFC 8048 §5.3: unknown).  `force`: sent even when it says what the
- * last one said (RFC 6665 §4.2.1.2: every accepted SUBSCRIBE gets a
- * NOTIFY); otherwise only a change is.  A watcher waiting for a probe's
- * answer hears nothing yet (watch_release() sends it). */
-static void
-notify_state (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gboolean force,
-              gint64 now, GPtrArray *actions)
-{
-  if (w->ending || w->held)
-    return;
-  if (w->notify_inflight != 0)
-    {
-      /* At most one NOTIFY in flight; the newest state goes next. */
-      w->dirty = TRUE;
-      w->forced = w->forced || force;
-      return;
-    }
-  send_notify (ws, env, w, w->state, NULL, w->state == STOX_SUBSTATE_ACTIVE, FALSE, !force, now,
-               actions);
-}
-
-static void
-terminate_watch (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, const char *reason,
-                 gboolean closed, gint64 now, GPtrArray *actions)
-{
-  if (w->ending)
-    return;
-  stox_timers_cancel (&w->timer);
-  /* A terminated NOTIFY supersedes whatever was waiting. */
-  w->held = FALSE;
-  send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, reason, closed, closed, FALSE, now,
-               actions);
-}
-
-/* ---- probes: the XMPP user's whole presence, asked for ----------------- */
-
-/* Watcher `w` hears what its NOTIFY waited for: the first state of a new
- * or restored dialog, its fetch's one NOTIFY, the state after approval. */
-static void
-watch_release (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
-               GPtrArray *actions)
-{
-  if (!w->held)
-    return;
-  w->held = FALSE;
-  if (w->fetch)
-    /* RFC 6665 §4.4.3: the fetch's one NOTIFY, with what is known now. */
-    send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", TRUE, FALSE, FALSE, now,
-                 actions);
-  else
-    notify_state (ws, env, w, TRUE, now, actions);
-}
-
-/* The probe's answer came (the first presence from the XMPP user after
- * it), or the wait for one is over: every watcher that waited hears the
- * state as it is now. */
-static void
-pair_release (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
-              GPtrArray *actions)
-{
-  stox_timers_cancel (&pair->probe_timer);
-  for (GList *l = pair->watches, *next; l != NULL; l = next)
-    {
-      next = l->next;
-      watch_release (ws, env, l->data, now, actions);
-    }
-}
-
-/* Asks the XMPP user's server for the whole current presence (RFC 6121
- * §4.3: a probe, only once approved, stoxd(8) PRESENCE) and holds the pair's
- * waiting watchers' NOTIFYs until the first answer, at most
- * STOX_WATCH_PROBE_WAIT_MS: a server may answer nothing at all (ejabberd
- * for an offline user), and the watcher must still hear that she is
- * offline.  One probe at a time per pair. */
-static void
-pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
-            GPtrArray *actions)
-{
-  if (pair->probe_timer != NULL && pair->probed_link == ws->link)
-    return;
-  stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
-  pair->probed_link = ws->link;
-  stox_timers_arm (ws->timers, &pair->probe_timer, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
-                   now + STOX_WATCH_PROBE_WAIT_MS * 1000);
-}
-
-void
-stox_watch_probe_waited (StoxWatches           *ws,
-                         const StoxPresenceEnv *env,
-                         gpointer               owner,
-                         gint64                 now,
-                         GPtrArray             *actions)
-{
-  /* The handle was cleared by the queue: the table now counts as the
-   * whole picture (pair_fresh()), nothing having come. */
-  pair_release (ws, env, owner, now, actions);
-}
-
-/* An approved watcher's NOTIFY, now or once the XMPP user's presence is
- * known: never from a table the current link did not refresh. */
-static void
-notify_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
-              GPtrArray *actions)
-{
-  Pair *pair = w->pair;
-
-  if (!env->link_up || pair_fresh (ws, env, pair))
-    {
-      /* Down: what is known now, the probe follows the link (resync). */
-      w->held = TRUE;
-      watch_release (ws, env, w, now, actions);
-      return;
-    }
-  w->held = TRUE;
-  pair_probe (ws, env, pair, now, actions);
 }
 
 /* ---- SUBSCRIBE from a SIP watcher (§5.3) ------------------------------- */
@@ -599,14 +291,14 @@ stox_watch_on_subscribe (StoxWatches           *ws,
       return;
     }
 
-  Pair *pair = pair_get (ws, watcher_jid, route.jid_to_bare, TRUE);
+  Pair *pair = stox_watch_pair_get (ws, watcher_jid, route.jid_to_bare, TRUE);
   Watch *w = g_new0 (Watch, 1);
 
   w->dialog = req->token;
   w->pair = pair;
   w->entity = g_strdup (req->request_uri);
   w->source = g_strdup (req->source);
-  watch_count (ws, w, +1);
+  stox_watch_count (ws, w, +1);
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
   w->expires_at = now + expires * G_USEC_PER_SEC;
   pair->watches = g_list_prepend (pair->watches, w);
@@ -623,10 +315,10 @@ stox_watch_on_subscribe (StoxWatches           *ws,
        * as notify_fresh() finds it; pending when not approved. */
       w->fetch = TRUE;
       if (pair->authorized)
-        notify_fresh (ws, env, w, now, actions);
+        stox_watch_notify_fresh (ws, env, w, now, actions);
       else
         {
-          send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", FALSE, FALSE, FALSE,
+          stox_watch_send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", FALSE, FALSE, FALSE,
                        now, actions);
           ask_once (ws, env, pair, now, actions);
         }
@@ -634,11 +326,11 @@ stox_watch_on_subscribe (StoxWatches           *ws,
     }
 
   stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
-  store_watch (actions, w, FALSE);
+  stox_watch_store (actions, w, FALSE);
   if (!pair->authorized)
     {
       /* RFC 6665 §4.2.1.2: the first NOTIFY right after the 2xx. */
-      notify_state (ws, env, w, TRUE, now, actions);
+      stox_watch_notify_state (ws, env, w, TRUE, now, actions);
       ask_once (ws, env, pair, now, actions);
     }
   else
@@ -646,7 +338,7 @@ stox_watch_on_subscribe (StoxWatches           *ws,
      * the table only when it is known whole, else once a probe's answer
      * came (RFC 6665 §4.2.1.2 asks for it at once: a short wait, bounded
      * by STOX_WATCH_PROBE_WAIT_MS, is what it takes to know it). */
-    notify_fresh (ws, env, w, now, actions);
+    stox_watch_notify_fresh (ws, env, w, now, actions);
 }
 
 void
@@ -677,7 +369,7 @@ stox_watch_on_refresh (StoxWatches           *ws,
       if (env->link_up)
         stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid,
                                "unavailable");
-      terminate_watch (ws, env, w, "timeout", TRUE, now, actions);
+      stox_watch_terminate (ws, env, w, "timeout", TRUE, now, actions);
       return;
     }
   w->expires_at = now + expires * G_USEC_PER_SEC;
@@ -685,12 +377,12 @@ stox_watch_on_refresh (StoxWatches           *ws,
   /* RFC 6665 §4.2.1.2: a refresh is answered with the current state (a
    * held watcher gets it when the probe's answer comes). */
   if (w->state == STOX_SUBSTATE_ACTIVE)
-    notify_fresh (ws, env, w, now, actions);
+    stox_watch_notify_fresh (ws, env, w, now, actions);
   else
-    notify_state (ws, env, w, TRUE, now, actions);
+    stox_watch_notify_state (ws, env, w, TRUE, now, actions);
   /* RFC 6665 §4.2.1.4: the refresh moved the deadline; a restart must
    * keep the dialog until then. */
-  store_watch (actions, w, FALSE);
+  stox_watch_store (actions, w, FALSE);
 }
 
 gboolean
@@ -714,7 +406,7 @@ stox_watch_on_notify_response (StoxWatches           *ws,
       return TRUE;
     }
   if (w->dirty)
-    notify_state (ws, env, w, w->forced, now, actions);
+    stox_watch_notify_state (ws, env, w, w->forced, now, actions);
   return TRUE;
 }
 
@@ -756,7 +448,7 @@ stox_watch_on_presence (StoxWatches           *ws,
                         gint64                 now,
                         GPtrArray             *actions)
 {
-  Pair *pair = pair_get (ws, to_bare, from_bare, FALSE);
+  Pair *pair = stox_watch_pair_get (ws, to_bare, from_bare, FALSE);
   const char *type = st->type;
 
   if (pair == NULL)
@@ -785,7 +477,7 @@ stox_watch_on_presence (StoxWatches           *ws,
             }
         }
       stox_timers_cancel (&pair->probe_timer);
-      pair_probe (ws, env, pair, now, actions);
+      stox_watch_pair_probe (ws, env, pair, now, actions);
       return;
     }
   if (g_strcmp0 (type, "unsubscribed") == 0 || g_strcmp0 (type, "error") == 0)
@@ -801,7 +493,7 @@ stox_watch_on_presence (StoxWatches           *ws,
       for (GList *l = pair->watches, *next; l != NULL; l = next)
         {
           next = l->next;
-          terminate_watch (ws, env, l->data, "rejected", FALSE, now, actions);
+          stox_watch_terminate (ws, env, l->data, "rejected", FALSE, now, actions);
         }
       if (pair->watches == NULL)
         pair_drop (ws, pair);
@@ -828,174 +520,14 @@ stox_watch_on_presence (StoxWatches           *ws,
   /* The first presence after a probe is its answer (the stream keeps
    * the server's order): who waited for it hears it now. */
   if (pair->probe_timer != NULL)
-    pair_release (ws, env, pair, now, actions);
+    stox_watch_pair_release (ws, env, pair, now, actions);
   for (GList *l = pair->watches; l != NULL; l = l->next)
     {
       Watch *w = l->data;
 
       if (w->state == STOX_SUBSTATE_ACTIVE)
-        notify_state (ws, env, w, FALSE, now, actions);
+        stox_watch_notify_state (ws, env, w, FALSE, now, actions);
     }
-}
-
-/* ---- restart ----------------------------------------------------------- */
-
-/* TRUE when a WATCH record still fits the configuration: the watcher is
- * user@component and the XMPP user has a localpart, as
- * stox_route_sip() made them. */
-static gboolean
-watch_record_valid (const StoxPresenceEnv *env, const StoxStoreRecord *r)
-{
-  g_autoptr (StoxJid) watcher = stox_jid_parse (r->sip_jid, NULL);
-  g_autoptr (StoxJid) target = stox_jid_parse (r->xmpp_jid, NULL);
-
-  return r->dialog != 0 && r->entity != NULL && watcher != NULL && target != NULL &&
-         watcher->local != NULL && watcher->resource == NULL &&
-         g_ascii_strcasecmp (watcher->domain, env->route->component) == 0 &&
-         target->local != NULL && target->resource == NULL;
-}
-
-gboolean
-stox_watch_record_expired (const StoxStoreRecord *r, gint64 now)
-{
-  return r->kind == STOX_STORE_WATCH && r->deadline <= now;
-}
-
-/* A SIP watcher's dialog after a crash.  The SIP front end restores the
- * dialog's wire state beside it, so the watcher's next refresh lands here
- * again.  Nothing is sent now (the XMPP link is not up yet):
- * stox_presence_on_link() asks the XMPP side for the current state, and
- * the existing paths NOTIFY it. */
-void
-stox_watch_restore (StoxWatches           *ws,
-                    const StoxPresenceEnv *env,
-                    const StoxStoreRecord *r,
-                    gint64                 now,
-                    GPtrArray             *actions)
-{
-  Pair *pair;
-  Watch *w;
-
-  if (r->dialog != 0 && g_hash_table_contains (ws->watch_by_dialog, &r->dialog))
-    return;
-  if (stox_watch_record_expired (r, now) || !watch_record_valid (env, r))
-    {
-      /* RFC 6665 §4.2.1.4: unrefreshed past its expiry the subscription
-       * is over (the watcher knows it too); or the configuration changed
-       * under the record.  Drop it, and say so. */
-      stox_actions_store (actions, STOX_STORE_WATCH, TRUE, r->xmpp_jid, r->sip_jid)->dialog =
-        r->dialog;
-      return;
-    }
-
-  pair = pair_get (ws, r->sip_jid, r->xmpp_jid, TRUE);
-  w = g_new0 (Watch, 1);
-  w->dialog = r->dialog;
-  w->pair = pair;
-  w->entity = g_strdup (r->entity);
-  /* An APPROVAL record read later promotes it (records come in any
-   * order). */
-  w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
-  w->expires_at = r->deadline;
-  w->stored = TRUE;
-  watch_count (ws, w, +1);   /* its source is not kept: not counted there */
-  pair->watches = g_list_prepend (pair->watches, w);
-  g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
-  if (w->state == STOX_SUBSTATE_PENDING)
-    ws->pending++;
-  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
-  g_hash_table_add (ws->resync, pair);
-}
-
-void
-stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r)
-{
-  Pair *pair = pair_get (ws, r->sip_jid, r->xmpp_jid, TRUE);
-
-  pair->authorized = TRUE;
-  /* Its WATCH records may have come first.  Silent: the watcher hears
-   * the state once the link is up (stox_presence_on_link). */
-  for (GList *l = pair->watches; l != NULL; l = l->next)
-    {
-      Watch *w = l->data;
-
-      if (w->state == STOX_SUBSTATE_PENDING)
-        {
-          w->state = STOX_SUBSTATE_ACTIVE;
-          ws->pending--;
-        }
-    }
-}
-
-void
-stox_watch_on_link (StoxWatches *ws, gboolean up)
-{
-  GHashTableIter iter;
-  gpointer value;
-
-  if (!up)
-    return;
-  /* Whatever the pairs' tables hold was heard on an earlier link (or
-   * before a restart): it may have changed meanwhile, unheard.  Every
-   * approved pair that feeds a dialog probes again (batched by
-   * presence.c).  A pair still waiting for approval is asked again only
-   * after a restart (stox_watch_restore()): the server would show the
-   * user the same request once more at every flap. */
-  ws->link++;
-  g_hash_table_iter_init (&iter, ws->pairs);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      Pair *pair = value;
-
-      if (pair->authorized && pair->watches != NULL)
-        g_hash_table_add (ws->resync, pair);
-    }
-}
-
-guint
-stox_watch_resync (StoxWatches           *ws,
-                   const StoxPresenceEnv *env,
-                   guint                  max,
-                   gint64                 now,
-                   GPtrArray             *actions)
-{
-  GHashTableIter iter;
-  gpointer key;
-  guint sent = 0;
-
-  g_hash_table_iter_init (&iter, ws->resync);
-  while (sent < max && g_hash_table_iter_next (&iter, &key, NULL))
-    {
-      Pair *pair = key;
-
-      g_hash_table_iter_remove (&iter);
-      if (pair->watches == NULL)
-        continue;
-      /* Approved: a probe brings the XMPP user's current presence, which
-       * then NOTIFYs the dialogs, restored ones too (stoxd(8) PRESENCE: probes
-       * only once approved); one that gets no answer (ejabberd, an
-       * offline user) hears closed when the wait is over.  Not (known to
-       * be) approved: a repeated subscribe — a server answers it with
-       * subscribed on the user's behalf when the contact is already
-       * approved (RFC 6121 §3.1.3), so an approval given while the
-       * gateway was down is not lost. */
-      if (pair->authorized)
-        {
-          for (GList *l = pair->watches; l != NULL; l = l->next)
-            {
-              Watch *w = l->data;
-
-              if (w->state == STOX_SUBSTATE_ACTIVE && !w->ending)
-                w->held = TRUE;
-            }
-          stox_timers_cancel (&pair->probe_timer);
-          pair_probe (ws, env, pair, now, actions);
-        }
-      else
-        stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
-      sent++;
-    }
-  return g_hash_table_size (ws->resync);
 }
 
 /* ---- expiry and shutdown ----------------------------------------------- */
@@ -1015,7 +547,7 @@ stox_watch_expire (StoxWatches           *ws,
   if (env->link_up)
     stox_actions_presence (actions, w->pair->watcher_jid, w->pair->target_jid,
                            "unavailable");
-  terminate_watch (ws, env, w, "timeout", TRUE, now, actions);
+  stox_watch_terminate (ws, env, w, "timeout", TRUE, now, actions);
 }
 
 void
@@ -1045,7 +577,7 @@ stox_watch_shutdown (StoxWatches           *ws,
          * ends, and the watcher is told not to come back (RFC 6665
          * §4.2.2: noresource) — with closed, so that it does not keep
          * showing the last state. */
-        send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "noresource",
+        stox_watch_send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "noresource",
                      w->state == STOX_SUBSTATE_ACTIVE, w->state == STOX_SUBSTATE_ACTIVE, FALSE,
                      now, actions);
       else if (w->state == STOX_SUBSTATE_ACTIVE)
@@ -1054,7 +586,7 @@ stox_watch_shutdown (StoxWatches           *ws,
          * after a terminated NOTIFY), and shows the XMPP user closed
          * until the next start NOTIFYs her current presence in it.  Sent
          * even while one is in flight: there is no later. */
-        send_notify (ws, env, w, STOX_SUBSTATE_ACTIVE, NULL, TRUE, TRUE, FALSE, now, actions);
+        stox_watch_send_notify (ws, env, w, STOX_SUBSTATE_ACTIVE, NULL, TRUE, TRUE, FALSE, now, actions);
     }
   /* What is left to resync waits for the next start, which resyncs every
    * restored dialog anyway. */

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What a SIP watcher's NOTIFY says (RFC 8048 §5.3, Table 1; RFC 6665
+ * §4.2.2) and when: the document from the pair's table, the digest that
+ * keeps a NOTIFY from repeating the last, and the probes a NOTIFY waits
+ * for when the table may not be the whole picture.
+ */
+#include "config.h"
+
+#include "watch-private.h"
+
+#include <string.h>
+
+#include "actions.h"
+#include "address.h"
+#include "methods.h"
+#include "pidf.h"
+
+/* ---- NOTIFY: what a watcher is told (§5.3, Table 1) -------------------- */
+
+/* The resource to show one SIP watcher: the available one of highest
+ * priority, else an unavailable one; ties go to the resource that spoke
+ * last (so an old unavailable never hides the newer one's status text).
+ * RFC 8048 §6.2 allows one NOTIFY per resource; one document per dialog
+ * keeps "at most one NOTIFY in flight" exact, and SIP UAs show the most
+ * available resource anyway (§2.8).  Documented in stoxd(8). */
+static const StoxPresenceInfo *
+pair_best (Pair *pair)
+{
+  const Said *best = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, pair->resources);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      const Said *s = value;
+
+      if (best == NULL || (s->info->available && !best->info->available) ||
+          (s->info->available == best->info->available &&
+           ((s->info->available && s->info->priority > best->info->priority) ||
+            ((!s->info->available || s->info->priority == best->info->priority) &&
+             s->said > best->said))))
+        best = s;
+    }
+  return best != NULL ? best->info : NULL;
+}
+
+/* TRUE when the pair's table is the XMPP user's whole current presence:
+ * approved, and probed on the link that is up now (the answers of the
+ * server, RFC 6121 §4.3.2, came in, or the wait for them is over).  A
+ * table from before the link came up, or built only from what the user
+ * sent since (a restart: the laptop online before it is not in it), is
+ * not, and is never shown as the answer to a new dialog. */
+static gboolean
+pair_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair)
+{
+  return pair->authorized && env->link_up && pair->probed_link == ws->link &&
+         pair->probe_timer == NULL;
+}
+
+/* The PIDF document watcher `w` is shown (RFC 8048 §5.3, Table 1), or
+ * NULL for none: `with_body` FALSE (pending, a rejection), or nothing
+ * known (RFC 8048 §5.3: unknown) while the table may not be the whole
+ * picture.  `force_closed`: closed whatever is known. */
+static char *
+watch_document (StoxWatches           *ws,
+                const StoxPresenceEnv *env,
+                Watch                 *w,
+                gboolean               with_body,
+                gboolean               force_closed)
+{
+  const StoxPresenceInfo *best = with_body ? pair_best (w->pair) : NULL;
+  g_autoptr (StoxPresenceInfo) closed = NULL;
+
+  /* Known to be the whole picture, and empty: nobody is online. */
+  if (with_body && best == NULL && pair_fresh (ws, env, w->pair))
+    force_closed = TRUE;
+  if (!force_closed && best == NULL)
+    return NULL;
+  if (force_closed)
+    {
+      /* §5.3.3: the watcher learns the presentity is gone. */
+      closed = stox_presence_info_new ();
+      closed->available = FALSE;
+      best = closed;
+    }
+  return stox_pidf_build (w->entity, best, env->rules);
+}
+
+/* 64-bit FNV-1a of a NOTIFY's state and document: what a NOTIFY said, to
+ * leave out one that would say it again. */
+static guint64
+notify_digest (StoxSubstate substate, const char *doc)
+{
+  guint64 h = G_GUINT64_CONSTANT (0xcbf29ce484222325);
+
+  h = (h ^ (guint) substate) * G_GUINT64_CONSTANT (0x100000001b3);
+  for (const char *p = doc != NULL ? doc : ""; *p != '\0'; p++)
+    h = (h ^ (guchar) *p) * G_GUINT64_CONSTANT (0x100000001b3);
+  return h != 0 ? h : 1;
+}
+
+/* Returns the NOTIFY (the STORE remove of a terminated one may follow it
+ * in `actions`), or NULL when `changed_only` and the watcher was told
+ * exactly this already. */
+StoxSipNotify *
+stox_watch_send_notify (StoxWatches           *ws,
+             const StoxPresenceEnv *env,
+             Watch                 *w,
+             StoxSubstate           substate,
+             const char            *reason,
+             gboolean               with_body,
+             gboolean               force_closed,
+             gboolean               changed_only,
+             gint64                 now,
+             GPtrArray             *actions)
+{
+  g_autofree char *doc = watch_document (ws, env, w, with_body, force_closed);
+  guint64 sent = notify_digest (substate, doc);
+  guint expires = 0;
+  StoxSipNotify *n;
+
+  if (changed_only && sent == w->sent)
+    return NULL;
+  if (substate != STOX_SUBSTATE_TERMINATED && w->expires_at > now)
+    expires = (guint) ((w->expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+  n = stox_actions_notify (actions, stox_presence_env_token (env), w->dialog, substate, reason,
+                           expires, STOX_PIDF_CONTENT_TYPE, g_steal_pointer (&doc));
+  w->sent = sent;
+
+  if (w->notify_inflight != 0)
+    g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
+  w->notify_inflight = n->token;
+  w->dirty = FALSE;
+  w->forced = FALSE;
+  g_hash_table_insert (ws->watch_by_notify, &w->notify_inflight, w);
+  if (substate == STOX_SUBSTATE_TERMINATED)
+    {
+      w->ending = TRUE;
+      /* The watcher was told the dialog is over (RFC 6665 §4.4.1): a
+       * crash from here on must not bring it back. */
+      stox_watch_store (actions, w, TRUE);
+    }
+  return n;
+}
+
+/* The watcher's current state: pending without a body; active with the
+ * PIDF when the XMPP user's presence is known, else without a body
+ * (RFC 8048 §5.3: unknown).  `force`: sent even when it says what the
+ * last one said (RFC 6665 §4.2.1.2: every accepted SUBSCRIBE gets a
+ * NOTIFY); otherwise only a change is.  A watcher waiting for a probe's
+ * answer hears nothing yet (watch_release() sends it). */
+void
+stox_watch_notify_state (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gboolean force,
+              gint64 now, GPtrArray *actions)
+{
+  if (w->ending || w->held)
+    return;
+  if (w->notify_inflight != 0)
+    {
+      /* At most one NOTIFY in flight; the newest state goes next. */
+      w->dirty = TRUE;
+      w->forced = w->forced || force;
+      return;
+    }
+  stox_watch_send_notify (ws, env, w, w->state, NULL, w->state == STOX_SUBSTATE_ACTIVE, FALSE, !force, now,
+               actions);
+}
+
+void
+stox_watch_terminate (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, const char *reason,
+                 gboolean closed, gint64 now, GPtrArray *actions)
+{
+  if (w->ending)
+    return;
+  stox_timers_cancel (&w->timer);
+  /* A terminated NOTIFY supersedes whatever was waiting. */
+  w->held = FALSE;
+  stox_watch_send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, reason, closed, closed, FALSE, now,
+               actions);
+}
+
+/* ---- probes: the XMPP user's whole presence, asked for ----------------- */
+
+/* Watcher `w` hears what its NOTIFY waited for: the first state of a new
+ * or restored dialog, its fetch's one NOTIFY, the state after approval. */
+static void
+watch_release (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
+               GPtrArray *actions)
+{
+  if (!w->held)
+    return;
+  w->held = FALSE;
+  if (w->fetch)
+    /* RFC 6665 §4.4.3: the fetch's one NOTIFY, with what is known now. */
+    stox_watch_send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, "timeout", TRUE, FALSE, FALSE, now,
+                 actions);
+  else
+    stox_watch_notify_state (ws, env, w, TRUE, now, actions);
+}
+
+/* The probe's answer came (the first presence from the XMPP user after
+ * it), or the wait for one is over: every watcher that waited hears the
+ * state as it is now. */
+void
+stox_watch_pair_release (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
+              GPtrArray *actions)
+{
+  stox_timers_cancel (&pair->probe_timer);
+  for (GList *l = pair->watches, *next; l != NULL; l = next)
+    {
+      next = l->next;
+      watch_release (ws, env, l->data, now, actions);
+    }
+}
+
+/* Asks the XMPP user's server for the whole current presence (RFC 6121
+ * §4.3: a probe, only once approved, stoxd(8) PRESENCE) and holds the pair's
+ * waiting watchers' NOTIFYs until the first answer, at most
+ * STOX_WATCH_PROBE_WAIT_MS: a server may answer nothing at all (ejabberd
+ * for an offline user), and the watcher must still hear that she is
+ * offline.  One probe at a time per pair. */
+void
+stox_watch_pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
+            GPtrArray *actions)
+{
+  if (pair->probe_timer != NULL && pair->probed_link == ws->link)
+    return;
+  stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
+  pair->probed_link = ws->link;
+  stox_timers_arm (ws->timers, &pair->probe_timer, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
+                   now + STOX_WATCH_PROBE_WAIT_MS * 1000);
+}
+
+void
+stox_watch_probe_waited (StoxWatches           *ws,
+                         const StoxPresenceEnv *env,
+                         gpointer               owner,
+                         gint64                 now,
+                         GPtrArray             *actions)
+{
+  /* The handle was cleared by the queue: the table now counts as the
+   * whole picture (pair_fresh()), nothing having come. */
+  stox_watch_pair_release (ws, env, owner, now, actions);
+}
+
+/* An approved watcher's NOTIFY, now or once the XMPP user's presence is
+ * known: never from a table the current link did not refresh. */
+void
+stox_watch_notify_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, gint64 now,
+              GPtrArray *actions)
+{
+  Pair *pair = w->pair;
+
+  if (!env->link_up || pair_fresh (ws, env, pair))
+    {
+      /* Down: what is known now, the probe follows the link (resync). */
+      w->held = TRUE;
+      watch_release (ws, env, w, now, actions);
+      return;
+    }
+  w->held = TRUE;
+  stox_watch_pair_probe (ws, env, pair, now, actions);
+}

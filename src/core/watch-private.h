@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the rooms of the SIP watchers share (watch.c: the dialogs and
+ * their SUBSCRIBEs; watch-notify.c: what a NOTIFY says and the probes it
+ * waits for; watch-restore.c: the dialogs kept across a restart).  Not
+ * for use outside them.
+ */
+#pragma once
+
+#include "pidf.h"
+#include "watch.h"
+#include "watch-limits.h"
+
+G_BEGIN_DECLS
+
+/* What one resource of the XMPP user said last. */
+typedef struct
+{
+  StoxPresenceInfo *info;
+  guint64           said; /* when, on the watches' own counter: the
+                           * tie-break of pair_best() */
+} Said;
+
+/* (watcher JID, XMPP user): what the XMPP user told that watcher. */
+typedef struct
+{
+  char       *key;
+  char       *watcher_jid; /* romeo@sip.example (bare) */
+  char       *target_jid;  /* juliet@example.org (bare) */
+  gboolean    authorized;  /* <presence type=subscribed/> seen */
+  GHashTable *resources;   /* resource ("" = bare) → Said */
+  GList      *watches;     /* Watch*, the dialogs fed by this pair */
+  guint       probed_link; /* the link (StoxWatches.link) on which the
+                            * last probe went out; 0: none */
+  StoxTimer *probe_timer;  /* armed while a probe's answer is awaited */
+} Pair;
+
+/* A SIP watcher's dialog (S2X). */
+typedef struct
+{
+  StoxToken dialog;
+  Pair     *pair;
+  char     *entity; /* the Request-URI: the PIDF entity */
+  char     *source; /* the peer it came from, counted against
+                     * max_per_source; NULL when restored */
+  StoxSubstate state;
+  gint64       expires_at;
+  StoxTimer   *timer;
+  StoxToken    notify_inflight;
+  gboolean     dirty;  /* an update waits for the in-flight NOTIFY */
+  gboolean     forced; /* …and it must go even if unchanged */
+  gboolean     held;   /* its next NOTIFY waits for a probe's answer */
+  gboolean     fetch;  /* Expires: 0: that NOTIFY is the last */
+  gboolean     ending; /* its terminated NOTIFY is out */
+  gboolean     stored; /* a WATCH record is kept: one remove owed */
+  guint64      sent;   /* digest of the last NOTIFY's state and
+                        * document: an update that changes nothing
+                        * is not sent; 0: none yet */
+} Watch;
+
+struct _StoxWatches
+{
+  StoxTimers *timers;          /* presence's, borrowed */
+  GHashTable *pairs;           /* key → Pair */
+  GHashTable *watch_by_dialog; /* &dialog → Watch */
+  GHashTable *watch_by_notify; /* &notify token → Watch */
+  GHashTable *resync;          /* Pair* to ask for the current state
+                                * once the link is up (stox_watch_on_link) */
+  guint link;                  /* counts the links that came up */
+  guint pending;               /* watches in state pending: counted where
+                                * one is added, approved or removed */
+  StoxWatchLimits *limits;     /* dialogs per source, watcher, user;
+                                * the subscription requests asked */
+  guint64 said;                /* counts the presence stanzas heard */
+};
+
+/* watch.c: the pair (watcher, XMPP user), made when `create`. */
+Pair *stox_watch_pair_get (StoxWatches *ws,
+                           const char  *watcher_jid,
+                           const char  *target_jid,
+                           gboolean     create);
+/* watch.c: a dialog counted in (+1) or out (-1) of the limits. */
+void stox_watch_count (StoxWatches *ws, Watch *w, gint delta);
+/* watch.c: the dialog's WATCH record written, or removed once. */
+void stox_watch_store (GPtrArray *actions, Watch *w, gboolean remove);
+/* watch-notify.c: a NOTIFY to `w` (NULL when `changed_only` and it
+ * would say what the last one said). */
+StoxSipNotify *stox_watch_send_notify (StoxWatches           *ws,
+                                       const StoxPresenceEnv *env,
+                                       Watch                 *w,
+                                       StoxSubstate           substate,
+                                       const char            *reason,
+                                       gboolean               with_body,
+                                       gboolean               force_closed,
+                                       gboolean               changed_only,
+                                       gint64                 now,
+                                       GPtrArray             *actions);
+/* watch-notify.c: `w` told its current state (a watcher waiting for a
+ * probe's answer hears nothing yet); `force`: even when it says what the
+ * last one said. */
+void stox_watch_notify_state (StoxWatches           *ws,
+                              const StoxPresenceEnv *env,
+                              Watch                 *w,
+                              gboolean               force,
+                              gint64                 now,
+                              GPtrArray             *actions);
+/* watch-notify.c: the terminated NOTIFY that ends `w`. */
+void stox_watch_terminate (StoxWatches           *ws,
+                           const StoxPresenceEnv *env,
+                           Watch                 *w,
+                           const char            *reason,
+                           gboolean               closed,
+                           gint64                 now,
+                           GPtrArray             *actions);
+/* watch-notify.c: the pair's held NOTIFYs go, with what is known. */
+void stox_watch_pair_release (StoxWatches           *ws,
+                              const StoxPresenceEnv *env,
+                              Pair                  *pair,
+                              gint64                 now,
+                              GPtrArray             *actions);
+/* watch-notify.c: a probe for the pair, its answer awaited
+ * (STOX_WATCH_PROBE_WAIT_MS at most). */
+void stox_watch_pair_probe (StoxWatches           *ws,
+                            const StoxPresenceEnv *env,
+                            Pair                  *pair,
+                            gint64                 now,
+                            GPtrArray             *actions);
+/* watch-notify.c: `w`'s first NOTIFY, from the table when it is the
+ * whole picture, else after a probe. */
+void stox_watch_notify_fresh (StoxWatches           *ws,
+                              const StoxPresenceEnv *env,
+                              Watch                 *w,
+                              gint64                 now,
+                              GPtrArray             *actions);
+
+G_END_DECLS
