@@ -42,7 +42,7 @@ tests_frontend_test_config_SOURCES = tests/frontend/test-config.c \
 	src/daemon/config.c src/daemon/config.h src/daemon/textfile.c src/daemon/textfile.h \
 	src/daemon/config-value.c src/daemon/config-value.h \
 	src/daemon/rules-dir.c src/daemon/rules-dir.h src/daemon/exposure.c src/daemon/exposure.h \
-	src/daemon/listen-url.c src/daemon/listen-url.h
+	src/daemon/listen-url.c src/daemon/listen-url.h $(TEST_UTIL)
 tests_frontend_test_config_LDADD = $(CORE_LIBS)
 # The metrics text for known counters, against the exact exposition.
 tests_frontend_test_metrics_CPPFLAGS = $(UNIT_CPPFLAGS)

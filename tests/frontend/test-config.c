@@ -20,36 +20,10 @@
 #include "daemon/config.h"
 #include "daemon/exposure.h"
 #include "daemon/rules-dir.h"
+#include "support/testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture helpers                                                     */
-
-static void
-rm_rf (const char *path)
-{
-  struct stat st;
-
-  if (lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      GDir *dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      if (dir)
-        {
-          while ((name = g_dir_read_name (dir)) != NULL)
-            {
-              g_autofree char *child = g_build_filename (path, name, NULL);
-              rm_rf (child);
-            }
-          g_dir_close (dir);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 typedef struct
 {
@@ -70,7 +44,7 @@ static void
 tmp_teardown (Tmp *t, gconstpointer data)
 {
   (void) data;
-  rm_rf (t->dir);
+  stox_test_rm_rf (t->dir);
   g_free (t->dir);
 }
 

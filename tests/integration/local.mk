@@ -18,7 +18,8 @@ tests_integration_test_xmpp_link_CPPFLAGS = $(XMPP_TEST_CPPFLAGS) -DPROSODY_BIN=
 tests_integration_test_xmpp_link_SOURCES = tests/integration/test-xmpp-link.c $(TEST_UTIL)
 tests_integration_test_xmpp_link_LDADD = $(XMPP_TEST_LDADD)
 tests_integration_test_store_CPPFLAGS = $(UNIT_CPPFLAGS) $(SQLITE_CFLAGS)
-tests_integration_test_store_SOURCES = tests/integration/test-store.c src/daemon/store.c src/daemon/store.h
+tests_integration_test_store_SOURCES = tests/integration/test-store.c src/daemon/store.c src/daemon/store.h \
+	$(TEST_UTIL)
 tests_integration_test_store_LDADD = $(CORE_LIBS) $(SQLITE_LIBS)
 # The runner calls into both front ends, so it links them as stoxd does.
 tests_integration_test_runner_store_CPPFLAGS = $(UNIT_CPPFLAGS) $(SQLITE_CFLAGS) -DG_LOG_DOMAIN=\"stox\"

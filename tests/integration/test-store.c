@@ -21,39 +21,10 @@
 #include <sqlite3.h>
 
 #include "daemon/store.h"
+#include "support/testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixture helpers                                                     */
-
-static void
-rm_rf (const char *path)
-{
-  struct stat st;
-
-  if (lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      GDir *dir;
-      const char *name;
-
-      /* A case may leave a directory read-only. */
-      g_chmod (path, 0700);
-      dir = g_dir_open (path, 0, NULL);
-      if (dir)
-        {
-          while ((name = g_dir_read_name (dir)) != NULL)
-            {
-              g_autofree char *child = g_build_filename (path, name, NULL);
-              rm_rf (child);
-            }
-          g_dir_close (dir);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 typedef struct
 {
@@ -78,7 +49,7 @@ static void
 tmp_teardown (Tmp *t, gconstpointer data)
 {
   (void) data;
-  rm_rf (t->dir);
+  stox_test_rm_rf (t->dir);
   g_free (t->dir);
   g_free (t->state);
   g_free (t->db);
