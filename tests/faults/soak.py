@@ -161,7 +161,10 @@ async def main(t):
         tr = await ua.request("SUBSCRIBE", "sip:" + BOB, from_uri="sip:%s@%s" % (user, st.SIP_DOMAIN),
                               omit=("contact",), headers=[("Contact", contact), ("Event", "presence"),
                                                           ("Expires", "120"),
-                                                          ("Accept", st.PIDF_CT)])
+                                                          ("Accept", st.PIDF_CT),
+                                                          # the proxy vouches for it, as
+                                                          # presence requires
+                                                          st.asserted("sip:%s@%s" % (user, st.SIP_DOMAIN))])
         if tr.code != 200:
             watchers["failed"].append((user, tr.code))
             return
