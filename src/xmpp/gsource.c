@@ -66,6 +66,8 @@ typedef struct
   gboolean      paused;      /* reading off (back-pressure) */
   int           lowat_fd;    /* the socket whose SO_RCVLOWAT was set… */
   gboolean      lowat_paused;  /* …to this */
+  int           corked_fd;   /* the socket corked until the loop is idle, or -1 */
+  GSource      *uncork;      /* the idle that uncorks it, while armed */
 } StoxXmppSource;
 
 /* The sockopt callback has no user data; the component is a singleton, but
@@ -149,6 +151,66 @@ unwatch (StoxXmppSource *self)
   self->events = 0;
 }
 
+/* Write-combining.  With TCP_NODELAY a stanza leaves when it is written,
+ * one segment each: under load that is one read per stanza at the server.
+ * So while the loop has work, what libstrophe writes stays corked (full
+ * segments leave as they fill; the kernel sends the rest after 200 ms at
+ * most), and the first time the loop has nothing else to do it is
+ * uncorked and leaves at once: a lone stanza waits for no ACK, a burst
+ * goes in full segments. */
+static void
+set_cork (int fd,
+          int on)
+{
+  /* A descriptor dropped meanwhile is closed (EBADF) or another socket,
+   * which starts uncorked anyway: the result does not matter. */
+  if (fd >= 0)
+    (void) setsockopt (fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
+
+static void
+uncork_cancel (StoxXmppSource *self)
+{
+  if (self->uncork != NULL)
+    {
+      g_source_destroy (self->uncork);
+      g_clear_pointer (&self->uncork, g_source_unref);
+    }
+  self->corked_fd = -1;
+}
+
+static gboolean
+uncork_when_idle (gpointer user_data)
+{
+  StoxXmppSource *self = user_data;
+
+  set_cork (self->corked_fd, 0);
+  self->corked_fd = -1;
+  g_clear_pointer (&self->uncork, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+cork_until_idle (StoxXmppSource *self,
+                 int             fd)
+{
+  if (fd < 0)
+    return;
+  if (self->corked_fd != fd)
+    {
+      set_cork (fd, 1);
+      self->corked_fd = fd;
+    }
+  if (self->uncork == NULL)
+    {
+      self->uncork = g_idle_source_new ();
+      g_source_set_priority (self->uncork, G_PRIORITY_LOW);
+      g_source_set_callback (self->uncork, uncork_when_idle, self, NULL);
+      g_source_set_static_name (self->uncork, "stox-xmpp-uncork");
+      g_source_attach (self->uncork, g_source_get_context (&self->source));
+    }
+}
+
 /* `wrote`: libstrophe may have written in the run just made (something was
  * queued, or it was asked to run); only then can the send buffer be full
  * with bytes still held back, so only then is it worth a poll(). */
@@ -161,6 +223,7 @@ resync (StoxXmppSource *self,
   if (xmpp_conn_is_disconnected (self->conn) || self->new_fd < 0)
     {
       unwatch (self);
+      uncork_cancel (self);
       self->new_fd = -1;
       self->lowat_fd = -1;
       self->kick = FALSE;
@@ -234,6 +297,8 @@ source_dispatch (GSource    *source,
 
   self->dispatches++;
   self->kick = FALSE;
+  if (wrote && xmpp_conn_is_connected (self->conn))
+    cork_until_idle (self, self->new_fd);
   /* Zero timeout: its select() only polls.  Handlers run in here,
    * including the connection handler, which may drop the fd. */
   xmpp_run_once (self->ctx, 0);
@@ -254,6 +319,7 @@ source_dispatch (GSource    *source,
 static void
 source_finalize (GSource *source)
 {
+  uncork_cancel ((StoxXmppSource *) source);
   live_sources = g_slist_remove (live_sources, source);
 }
 
@@ -287,6 +353,7 @@ stox_xmpp_source_new (xmpp_ctx_t  *ctx,
   self->refused_fd = -1;
   self->tick_at = -1;
   self->lowat_fd = -1;
+  self->corked_fd = -1;
   live_sources = g_slist_prepend (live_sources, self);
   xmpp_conn_set_sockopt_callback (conn, on_sockopt);
   return source;
@@ -306,6 +373,7 @@ stox_xmpp_source_drop_fd (GSource *source)
 
   g_return_if_fail (source != NULL);
   unwatch (self);
+  uncork_cancel (self);
   self->new_fd = -1;
   self->lowat_fd = -1;
   self->kick = FALSE;
