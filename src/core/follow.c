@@ -731,6 +731,31 @@ stox_follow_forget_ended (StoxFollows *fs, gint64 now)
     }
 }
 
+gboolean
+stox_follow_on_send_failed (StoxFollows      *fs,
+                            const StoxStanza *st)
+{
+  g_autofree char *contact = NULL, *xmpp = NULL;
+  gboolean subscribed = g_strcmp0 (st->type, "subscribed") == 0;
+  Follow *f;
+
+  /* Availability (no type) or unavailable, or the approval. */
+  if (st->type != NULL && !subscribed && g_strcmp0 (st->type, "unavailable") != 0)
+    return FALSE;
+  contact = st->from != NULL ? stox_bare_jid (st->from) : NULL;
+  xmpp = st->to != NULL ? stox_bare_jid (st->to) : NULL;
+  if (contact == NULL || xmpp == NULL)
+    return FALSE;
+  f = follow_find (fs, xmpp, contact);
+  if (f == NULL)
+    return FALSE;
+  /* The latest state goes again, which covers this one and any later. */
+  if (subscribed)
+    f->owe_subscribed = TRUE;
+  g_hash_table_add (fs->owed, f);
+  return TRUE;
+}
+
 guint
 stox_follow_resync (StoxFollows           *fs,
                     const StoxPresenceEnv *env,

@@ -81,6 +81,13 @@ gboolean stox_follow_restore (StoxFollows           *fs,
                               gint64                 at,
                               GPtrArray             *actions);
 
+/* A presence the core asked for toward a follower was not sent (the
+ * link fell, or its send queue was full): the follower is owed the
+ * latest again (stox_follow_resync()).  FALSE when `st` is not the SIP
+ * user's presence or subscribed to a follower it knows. */
+gboolean stox_follow_on_send_failed (StoxFollows      *fs,
+                                     const StoxStanza *st);
+
 /* The link is up: up to `max` follows whose XMPP user is owed what came
  * while it was down (subscribed, the SIP user's presence) are told the
  * latest.  Returns how many still wait. */

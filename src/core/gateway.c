@@ -360,9 +360,11 @@ stox_gateway_on_xmpp_send_failed (StoxGateway        *gw,
 {
   guint from = actions->len;
 
-  /* An error stanza owed to an XMPP sender waits for the link again;
-   * anything else is the flow's to answer. */
-  if (!stox_bounce_hold_on_send_failed (gw->bounces, st, why, gw->link_up, now))
+  /* An error stanza owed to an XMPP sender waits for the link again, a
+   * presence stanza is asked again; anything else is the flow's to
+   * answer. */
+  if (!stox_bounce_hold_on_send_failed (gw->bounces, st, why, gw->link_up, now) &&
+      !stox_presence_on_send_failed (gw->presence, presence_env (gw), st, why, now))
     stox_im_on_send_failed (gw->im, im_env (gw), st, why, actions);
   leave (gw, actions, from, now);
 }

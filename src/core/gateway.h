@@ -115,7 +115,8 @@ void stox_gateway_set_sip_overloaded (StoxGateway *gw,
  * transaction gets an answer instead of silence, 503 with Retry-After when
  * `why` is the link (dropped, send queue full), 500 when the stanza cannot
  * be encoded.  An error stanza owed to an XMPP sender is held for the
- * link again when `why` is the link. */
+ * link again when `why` is the link; a presence stanza of a watcher or a
+ * follower is sent again (stox_presence_on_send_failed()). */
 void stox_gateway_on_xmpp_send_failed (StoxGateway        *gw,
                                        const StoxStanza   *st,
                                        StoxXmppSendFailure why,

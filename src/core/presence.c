@@ -204,6 +204,29 @@ stox_presence_on_link (StoxPresence          *p,
   resync_batch (p, env, now, actions);
 }
 
+gboolean
+stox_presence_on_send_failed (StoxPresence          *p,
+                              const StoxPresenceEnv *env,
+                              const StoxStanza      *st,
+                              StoxXmppSendFailure    why,
+                              gint64                 now)
+{
+  gboolean again;
+
+  /* A stanza that cannot be written fails the same way every time. */
+  if (st == NULL || st->kind != STOX_STANZA_PRESENCE || why != STOX_XMPP_SEND_FAILED_LINK)
+    return FALSE;
+  /* Both, not either: the same two JIDs may be a pair and a follow. */
+  again = stox_watch_on_send_failed (p->watches, st);
+  again = stox_follow_on_send_failed (p->follows, st) || again;
+  /* Down: the link's coming up runs the batches.  Up, its queue full: a
+   * little later, not at once (it would fail the same way). */
+  if (again && env->link_up && p->resync_timer == NULL)
+    stox_timers_arm (p->timers, &p->resync_timer, STOX_PRESENCE_TIMER_RESYNC, p,
+                     now + STOX_PRESENCE_RETRY_US);
+  return again;
+}
+
 /* ---- timers and shutdown ----------------------------------------------- */
 
 void

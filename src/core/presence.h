@@ -89,6 +89,20 @@ void stox_presence_on_link (StoxPresence          *p,
                             gint64                 now,
                             GPtrArray             *actions);
 
+/* A stanza the core asked to send was not (the front end's report).
+ * When `why` is the link (down, or its send queue full) and `st` is a
+ * presence stanza of a pair or a follow still held, TRUE: the pair asks
+ * the XMPP side again (subscribe or probe), or the follower is told the
+ * latest state again, in the resync batches: when the link comes up, or
+ * STOX_PRESENCE_RETRY_US later while it is up.  Else FALSE (not
+ * presence's). */
+#define STOX_PRESENCE_RETRY_US (250 * 1000)
+gboolean stox_presence_on_send_failed (StoxPresence          *p,
+                                       const StoxPresenceEnv *env,
+                                       const StoxStanza      *st,
+                                       StoxXmppSendFailure    why,
+                                       gint64                 now);
+
 guint stox_presence_count_watches (StoxPresence *p);
 guint stox_presence_count_watches_pending (StoxPresence *p);
 guint stox_presence_count_follows (StoxPresence *p);

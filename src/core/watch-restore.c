@@ -129,6 +129,29 @@ stox_watch_on_link (StoxWatches *ws, gboolean up)
     }
 }
 
+gboolean
+stox_watch_on_send_failed (StoxWatches      *ws,
+                           const StoxStanza *st)
+{
+  g_autofree char *watcher = NULL, *target = NULL;
+  Pair *pair;
+
+  if (g_strcmp0 (st->type, "subscribe") != 0 && g_strcmp0 (st->type, "probe") != 0)
+    return FALSE;
+  watcher = st->from != NULL ? stox_bare_jid (st->from) : NULL;
+  target = st->to != NULL ? stox_bare_jid (st->to) : NULL;
+  if (watcher == NULL || target == NULL)
+    return FALSE;
+  pair = stox_watch_pair_get (ws, watcher, target, FALSE);
+  if (pair == NULL || pair->watches == NULL)
+    return FALSE;
+  /* The server never read it: the user was not asked, or the probe
+   * brings no answer.  Unlike a flap's pending pairs (stox_watch_on_link),
+   * asking again shows the user nothing twice. */
+  g_hash_table_add (ws->resync, pair);
+  return TRUE;
+}
+
 guint
 stox_watch_resync (StoxWatches           *ws,
                    const StoxPresenceEnv *env,

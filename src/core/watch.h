@@ -109,6 +109,13 @@ void stox_watch_probe_waited (StoxWatches           *ws,
  * to be probed again (stox_watch_resync()). */
 void stox_watch_on_link (StoxWatches *ws, gboolean up);
 
+/* A subscribe or probe the core asked for on behalf of a pair was not
+ * sent (the link fell, or its send queue was full): the pair is asked
+ * again by the next stox_watch_resync().  FALSE when `st` is neither, or
+ * its pair has no dialog left. */
+gboolean stox_watch_on_send_failed (StoxWatches      *ws,
+                                    const StoxStanza *st);
+
 /* Up to `max` (watcher, XMPP user) pairs, restored ones or the approved
  * ones with dialogs after a link came up, ask the XMPP side for the
  * current state.  Returns how many pairs still wait. */
