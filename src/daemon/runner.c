@@ -72,7 +72,9 @@ struct _StoxRunner
   StoxXmppComponent *xmpp;
   StoxStore         *store;
   GSource           *source;    /* queued events and the core's deadlines */
-  guint              flush_id;
+  guint              flush_id;         /* the idle flush, or the retry */
+  guint              flush_due_id;     /* the flush's deadline under load */
+  gboolean           flush_failing;    /* the retry is armed */
 
   EventRing          events;
   GPtrArray         *actions;   /* the core's actions for the event at hand */
@@ -187,14 +189,19 @@ ring_clear (EventRing *ring)
 /* The store                                                           */
 
 /* One transaction for everything a burst of events stored: the flush
- * runs when the loop has nothing more urgent to do. */
+ * runs when the loop has nothing more urgent to do, or once the first
+ * record queued has waited STOX_RUNNER_FLUSH_MAX_DELAY_MS (a loop under
+ * sustained load is never idle: 100 000 watchers' records waited for the
+ * end of the set-up, in memory, lost to a crash meanwhile). */
 static gboolean
 flush_store (gpointer user_data)
 {
   StoxRunner *runner = user_data;
   g_autoptr (GError) error = NULL;
 
-  runner->flush_id = 0;
+  g_clear_handle_id (&runner->flush_id, g_source_remove);
+  g_clear_handle_id (&runner->flush_due_id, g_source_remove);
+  runner->flush_failing = FALSE;
   if (!stox_store_flush (runner->store, &error))
     {
       /* The queue is kept (disk full, a lock held elsewhere): try again
@@ -206,6 +213,7 @@ flush_store (gpointer user_data)
                  error->message);
       runner->flush_id = g_timeout_add_seconds_full (G_PRIORITY_LOW, STOX_RUNNER_FLUSH_RETRY_S,
                                                      flush_store, runner, NULL);
+      runner->flush_failing = TRUE;
     }
   return G_SOURCE_REMOVE;
 }
@@ -213,8 +221,14 @@ flush_store (gpointer user_data)
 static void
 schedule_flush (StoxRunner *runner)
 {
+  /* While a failed write waits for its retry, nothing sooner. */
+  if (runner->flush_failing)
+    return;
   if (runner->flush_id == 0)
     runner->flush_id = g_idle_add_full (G_PRIORITY_LOW, flush_store, runner, NULL);
+  if (runner->flush_due_id == 0)
+    runner->flush_due_id = g_timeout_add_full (G_PRIORITY_DEFAULT, STOX_RUNNER_FLUSH_MAX_DELAY_MS,
+                                               flush_store, runner, NULL);
 }
 
 void
@@ -232,6 +246,8 @@ void
 stox_runner_flush (StoxRunner *runner)
 {
   g_clear_handle_id (&runner->flush_id, g_source_remove);
+  g_clear_handle_id (&runner->flush_due_id, g_source_remove);
+  runner->flush_failing = FALSE;
   if (runner->store != NULL && stox_store_pending (runner->store) > 0)
     flush_store (runner);
 }
@@ -642,6 +658,7 @@ stox_runner_free (StoxRunner *runner)
     return;
   stox_runner_set_frontends (runner, NULL, NULL);
   g_clear_handle_id (&runner->flush_id, g_source_remove);
+  g_clear_handle_id (&runner->flush_due_id, g_source_remove);
   g_source_destroy (runner->source);
   g_source_unref (runner->source);
   ring_clear (&runner->events);

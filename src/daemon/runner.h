@@ -26,7 +26,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxRunner, stox_runner_free)
 /* A failed write of the store is retried this often until it lands. */
 #define STOX_RUNNER_FLUSH_RETRY_S 2
 
-/* STORE actions go there, flushed in one transaction per idle moment. */
+/* What is queued for the store is written at most this long after it
+ * came, even when the loop is never idle (sustained load): a crash loses
+ * no more, and the queue stays small. */
+#define STOX_RUNNER_FLUSH_MAX_DELAY_MS 100
+
+/* STORE actions go there, flushed in one transaction per idle moment, or
+ * STOX_RUNNER_FLUSH_MAX_DELAY_MS after the first one queued. */
 void stox_runner_set_store (StoxRunner *runner, StoxStore *store);
 /* Writes what is queued now (before exit). */
 void stox_runner_flush (StoxRunner *runner);

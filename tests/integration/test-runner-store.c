@@ -5,7 +5,8 @@
  * write that fails (here: another connection holds the database's write
  * lock) is retried on a timer until it lands, not only when something new
  * comes to be stored: a quiet gateway may store nothing more for hours,
- * and a watcher dialog's reserved CSeq block must reach the disk.
+ * and a watcher dialog's reserved CSeq block must reach the disk; and a
+ * loop that is never idle still writes within a bounded delay.
  */
 #include <config.h>  /* autoconf; "config.h" here would be daemon/config.h */
 
@@ -91,10 +92,63 @@ test_flush_retried (void)
   g_rmdir (dir);
 }
 
+/* A loop with always something to do: its idle sources never run. */
+static gboolean
+busy (gpointer user_data)
+{
+  (void) user_data;
+  g_usleep (500);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Under sustained load the loop is never idle: what is queued is still
+ * written, within about STOX_RUNNER_FLUSH_MAX_DELAY_MS (before, the
+ * records of 100 000 watchers waited in memory for the end of their
+ * set-up, and a crash meanwhile lost them all). */
+static void
+test_flush_under_load (void)
+{
+  static const char *const domains[] = { "xmpp.test", NULL };
+  StoxGatewayConfig config = {
+    .sip_domain = "sip.test", .component = "sip.test", .xmpp_domains = domains,
+    .bounce_wait_ms = 250, .instance = "t",
+  };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("stox-test-runner-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
+  g_autoptr (StoxGateway) gw = stox_gateway_new (&config, rules, &error);
+  g_assert_no_error (error);
+  g_autoptr (StoxStore) store = stox_store_open (dir, &error);
+  g_assert_no_error (error);
+  StoxRunner *runner = stox_runner_new (gw);
+  guint busy_id = g_idle_add_full (G_PRIORITY_DEFAULT, busy, NULL, NULL);
+
+  stox_runner_set_store (runner, store);
+  stox_runner_on_sip_dialog (7, "v1 state", runner);
+  /* Ten times the deadline, the loop busy all along. */
+  run_until (dialog_written, store, 10 * STOX_RUNNER_FLUSH_MAX_DELAY_MS);
+  g_assert_cmpuint (stox_store_count_dialogs (store), ==, 1);
+  g_assert_cmpuint (stox_store_pending (store), ==, 0);
+
+  /* And the next one too: the deadline is armed again. */
+  stox_runner_on_sip_dialog (8, "v1 state", runner);
+  run_until (never, store, 10 * STOX_RUNNER_FLUSH_MAX_DELAY_MS);
+  g_assert_cmpuint (stox_store_count_dialogs (store), ==, 2);
+
+  g_source_remove (busy_id);
+  stox_runner_free (runner);
+  g_clear_pointer (&store, stox_store_free);
+  g_autofree char *db = g_build_filename (dir, STOX_STORE_FILE, NULL);
+  g_unlink (db);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/runner/store/flush-retried", test_flush_retried);
+  g_test_add_func ("/runner/store/flush-under-load", test_flush_under_load);
   return g_test_run ();
 }
