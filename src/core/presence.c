@@ -220,8 +220,9 @@ stox_presence_on_send_failed (StoxPresence          *p,
   again = stox_watch_on_send_failed (p->watches, st);
   again = stox_follow_on_send_failed (p->follows, st) || again;
   /* Down: the link's coming up runs the batches.  Up, its queue full: a
-   * little later, not at once (it would fail the same way). */
-  if (again && env->link_up && p->resync_timer == NULL)
+   * little later, not at the next batch's tick (it would fail the same
+   * way); a failure while it waits pushes it out again. */
+  if (again && env->link_up)
     stox_timers_arm (p->timers, &p->resync_timer, STOX_PRESENCE_TIMER_RESYNC, p,
                      now + STOX_PRESENCE_RETRY_US);
   return again;
