@@ -38,18 +38,23 @@ typedef enum
   IN_ANSWERED,    /* 202 sent; remembered to report a late bounce */
 } InState;
 
-/* A SIP MESSAGE forwarded as a stanza, keyed by the stanza id. */
+/* A SIP MESSAGE forwarded as a stanza, keyed by the number in its
+ * stanza id ("<instance>-<n>", new_stanza_id()).  One allocation with its
+ * three strings after it: up to max-pending of these are remembered for
+ * STOX_IM_LATE_BOUNCE_US after the 202 (a burst of 100 000 MESSAGEs keeps
+ * 100 000), so each is as small as it can be. */
 typedef struct
 {
-  char     *stanza_id;
-  StoxToken token;
-  InState   state;
-  gint64    deadline;     /* WAITING: window end; ANSWERED: forget time */
-  GList     link;         /* in im->waiting or im->answered */
-  char     *sip_from;     /* the SIP sender (its asserted identity, else
+  guint64     n;
+  StoxToken   token;
+  InState     state;
+  gint64      deadline;   /* WAITING: window end; ANSWERED: forget time */
+  GList       link;       /* in im->waiting or im->answered */
+  const char *sip_from;   /* the SIP sender (its asserted identity, else
                            * the From), where a late notice goes */
-  char     *sip_target;   /* the Request-URI, the late notice's From */
-  char     *jid_to;       /* bare JID a bounce must come from */
+  const char *sip_target; /* the Request-URI, the late notice's From */
+  const char *jid_to;     /* bare JID a bounce must come from */
+  char        text[];     /* the three, each NUL-terminated */
 } PendingIn;
 
 typedef enum
@@ -107,13 +112,23 @@ struct _StoxIm
 
 /* ---- small helpers ----------------------------------------------------- */
 
+static PendingIn *
+pending_in_new (const char *sip_from, const char *sip_target, const char *jid_to)
+{
+  gsize l1 = strlen (sip_from) + 1, l2 = strlen (sip_target) + 1, l3 = strlen (jid_to) + 1;
+  PendingIn *p = g_malloc0 (sizeof *p + l1 + l2 + l3);
+  char *t = p->text;
+
+  p->sip_from = memcpy (t, sip_from, l1);
+  p->sip_target = memcpy (t + l1, sip_target, l2);
+  p->jid_to = memcpy (t + l1 + l2, jid_to, l3);
+  p->link.data = p;
+  return p;
+}
+
 static void
 pending_in_free (PendingIn *p)
 {
-  g_free (p->stanza_id);
-  g_free (p->sip_from);
-  g_free (p->sip_target);
-  g_free (p->jid_to);
   g_free (p);
 }
 
@@ -145,6 +160,29 @@ static char *
 new_stanza_id (StoxIm *im)
 {
   return g_strdup_printf ("%s-%" G_GUINT64_FORMAT, im->instance, ++im->next_id);
+}
+
+/* The n of an id new_stanza_id() made, exactly as it wrote it (no sign,
+ * no leading zero), else 0 (never one of ours). */
+static guint64
+own_id_number (StoxIm *im, const char *id)
+{
+  gsize len = strlen (im->instance);
+  guint64 n = 0;
+
+  if (id == NULL || strncmp (id, im->instance, len) != 0 || id[len] != '-'
+      || id[len + 1] == '0'
+      || !g_ascii_string_to_unsigned (id + len + 1, 10, 1, G_MAXUINT64, &n, NULL))
+    return 0;
+  return n;
+}
+
+static PendingIn *
+pending_in_lookup (StoxIm *im, const char *id)
+{
+  guint64 n = own_id_number (im, id);
+
+  return n != 0 ? g_hash_table_lookup (im->in_by_id, &n) : NULL;
 }
 
 static void
@@ -188,7 +226,7 @@ stox_im_new (gint64      bounce_wait_us,
   im->max_stanza_size = max_stanza_size;
   im->instance = g_strdup (instance);
   im->max_pending = max_pending;
-  im->in_by_id = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+  im->in_by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                         (GDestroyNotify) pending_in_free);
   im->out_by_token = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                             (GDestroyNotify) pending_out_free);
@@ -232,7 +270,7 @@ pending_in_remove (StoxIm *im, PendingIn *p)
 {
   if (p->state != IN_NEW)
     g_queue_unlink (p->state == IN_WAITING ? &im->waiting : &im->answered, &p->link);
-  g_hash_table_remove (im->in_by_id, p->stanza_id);
+  g_hash_table_remove (im->in_by_id, &p->n);
 }
 
 /* 202: RFC 3428 §7 — forwarded into a non-SIP domain, delivery unknown. */
@@ -356,14 +394,12 @@ stox_im_on_sip_message (StoxIm               *im,
       return;
     }
 
-  PendingIn *p = g_new0 (PendingIn, 1);
-  p->stanza_id = g_strdup (st->id);
+  PendingIn *p = pending_in_new (route.sender_uri != NULL ? route.sender_uri : "",
+                                 req->request_uri != NULL ? req->request_uri : "",
+                                 route.jid_to_bare != NULL ? route.jid_to_bare : "");
+  p->n = im->next_id;   /* st->id's (new_stanza_id()) */
   p->token = req->token;
-  p->link.data = p;
-  p->sip_from = g_strdup (route.sender_uri);
-  p->sip_target = g_strdup (req->request_uri);
-  p->jid_to = g_strdup (route.jid_to_bare);
-  g_hash_table_insert (im->in_by_id, p->stanza_id, p);
+  g_hash_table_insert (im->in_by_id, &p->n, p);
 
   stox_actions_stanza (actions, st);
   env->stats->sip_to_xmpp++;
@@ -428,7 +464,7 @@ xmpp_bounce (StoxIm           *im,
              gint64            now,
              GPtrArray        *actions)
 {
-  PendingIn *p = st->id != NULL ? g_hash_table_lookup (im->in_by_id, st->id) : NULL;
+  PendingIn *p = pending_in_lookup (im, st->id);
   g_autofree char *from = st->from != NULL ? stox_bare_jid (st->from) : NULL;
   const char *condition = st->error_condition != NULL
                           ? st->error_condition : "undefined-condition";
@@ -724,7 +760,7 @@ stox_im_on_send_failed (StoxIm             *im,
   if (st->kind != STOX_STANZA_MESSAGE || st->id == NULL ||
       g_strcmp0 (st->type, "error") == 0)
     return;
-  p = g_hash_table_lookup (im->in_by_id, st->id);
+  p = pending_in_lookup (im, st->id);
   if (p == NULL)
     return;
   if (why == STOX_XMPP_SEND_FAILED_INVALID)

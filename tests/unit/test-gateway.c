@@ -244,6 +244,44 @@ test_bounce_from_stranger_ignored (Fixture *f, gconstpointer data)
   g_assert_cmpuint (stats.bounces_unmatched, ==, 1);
 }
 
+/* The pending MESSAGE is found by the number in the id the gateway gave
+ * its stanza ("<instance>-<n>"): only that exact text matches, not the
+ * same number written otherwise or another instance's. */
+static void
+test_bounce_id_exact (Fixture *f, gconstpointer data)
+{
+  StoxToken token;
+  g_autofree char *id = forward_one (f, T0, &token);
+  const char *dash = strrchr (id, '-');
+  g_autofree char *instance = g_strndup (id, (gsize) (dash - id));
+  const char *n = dash + 1;
+  g_autofree char *zero = g_strdup_printf ("%s-0%s", instance, n);
+  g_autofree char *plus = g_strdup_printf ("%s-+%s", instance, n);
+  g_autofree char *space = g_strdup_printf ("%s- %s", instance, n);
+  g_autofree char *tail = g_strdup_printf ("%s-%sx", instance, n);
+  g_autofree char *other = g_strdup_printf ("%sx-%s", instance, n);
+  g_autofree char *shorter = g_strdup_printf ("%.*s-%s", (int) strlen (instance) - 1, instance, n);
+  g_autofree char *huge = g_strdup_printf ("%s-99999999999999999999999", instance);
+  const char *const wrong[] = { zero, plus, space, tail, other, shorter, huge, n, "", "-" };
+  StoxGatewayStats stats;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (wrong); i++)
+    {
+      g_autoptr (StoxStanza) bounce = bounce_new (wrong[i], "bob@xmpp.test", "forbidden");
+
+      g_test_message ("id %s", wrong[i]);
+      stox_gateway_on_stanza (f->gw, bounce, T0 + MS, f->actions);
+      g_assert_cmpuint (f->actions->len, ==, 0);
+    }
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.bounces_unmatched, ==, G_N_ELEMENTS (wrong));
+
+  /* The id as written: the transaction gets the mapped error. */
+  g_autoptr (StoxStanza) right = bounce_new (id, "bob@xmpp.test", "forbidden");
+  stox_gateway_on_stanza (f->gw, right, T0 + 2 * MS, f->actions);
+  g_assert_cmpuint (take (f, 0, STOX_ACTION_SIP_RESPOND)->u.respond.status, ==, 403);
+}
+
 static void
 test_late_bounce_message_back (Fixture *f, gconstpointer data)
 {
@@ -1944,6 +1982,7 @@ main (int argc, char **argv)
   ADD ("sip/message/bounce-inside-window", test_bounce_inside_window);
   ADD ("sip/message/bounce-conditions", test_bounce_conditions_mapped);
   ADD ("sip/message/bounce-from-stranger", test_bounce_from_stranger_ignored);
+  ADD ("sip/message/bounce-id-exact", test_bounce_id_exact);
   ADD ("sip/message/late-bounce", test_late_bounce_message_back);
   ADD ("sip/message/late-bounce-forgotten", test_late_bounce_forgotten);
   ADD ("sip/message/bounce-wait-zero", test_bounce_wait_zero);
