@@ -74,6 +74,8 @@ struct _StoxSipEndpoint
   StoxToken           last_token;
 
   guint               max_in_flight;     /* StoxSipEndpointConfig */
+  GQueue              notify_waiting;    /* StoxSipNotify copies: NOTIFYs
+                                          * beyond max_in_flight, in order */
   gboolean            shutting_down;
   gboolean            shutdown_final;    /* `done` is due */
   GSourceFunc         done;
@@ -93,8 +95,14 @@ StoxSipOp *stox_sip_op_new (StoxSipEndpoint *ep,
 void       stox_sip_op_free (StoxSipOp *op);
 
 /* endpoint.c: a request we sent (outgoing.c) has its final response and
- * is out of the tables; the end of a shutdown that waited for it. */
+ * is out of the tables: a NOTIFY that waited for room goes out, or a
+ * shutdown that waited for it ends. */
 void stox_sip_endpoint_request_done (StoxSipEndpoint *ep);
+
+/* outgoing.c: NOTIFYs that waited for room, sent while there is room;
+ * and, at the end of a shutdown, dropped (with a log line). */
+void stox_sip_outgoing_send_waiting (StoxSipEndpoint *ep);
+void stox_sip_outgoing_drop_waiting (StoxSipEndpoint *ep);
 
 /* A final response as the front end writes it: the status, the headers
  * the core chose, and which of the endpoint's constant ones it carries. */

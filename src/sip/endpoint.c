@@ -114,10 +114,13 @@ op_table_new (void)
                                 (GDestroyNotify) stox_sip_op_free);
 }
 
+/* Our requests without a final response, the NOTIFYs waiting for room
+ * among them included. */
 static guint
 dialog_ops_in_flight (StoxSipEndpoint *ep)
 {
-  return g_hash_table_size (ep->client_ops) + g_hash_table_size (ep->subscribe_ops);
+  return g_hash_table_size (ep->client_ops) + g_hash_table_size (ep->subscribe_ops)
+         + ep->notify_waiting.length;
 }
 
 /* ------------------------------------------------------------------ */
@@ -153,7 +156,8 @@ shutdown_timeout (gpointer user_data)
 
   ep->shutdown_timer = 0;
   g_info ("SIP shutdown: %u requests still without a final response; leaving them",
-          dialog_ops_in_flight (ep));
+          dialog_ops_in_flight (ep) - ep->notify_waiting.length);
+  stox_sip_outgoing_drop_waiting (ep);
   shutdown_finish (ep);
   return G_SOURCE_REMOVE;
 }
@@ -161,6 +165,7 @@ shutdown_timeout (gpointer user_data)
 void
 stox_sip_endpoint_request_done (StoxSipEndpoint *ep)
 {
+  stox_sip_outgoing_send_waiting (ep);
   if (ep->shutting_down && dialog_ops_in_flight (ep) == 0)
     shutdown_finish (ep);
 }
@@ -598,6 +603,8 @@ stox_sip_endpoint_shutdown (StoxSipEndpoint *ep,
       if (op->method == STOX_SIP_METHOD_MESSAGE)
         g_hash_table_iter_remove (&iter);
     }
+  /* Their room goes to the NOTIFYs that waited for some. */
+  stox_sip_outgoing_send_waiting (ep);
 
   if (dialog_ops_in_flight (ep) == 0)
     shutdown_finish (ep);
@@ -614,6 +621,7 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
   g_clear_handle_id (&ep->done_idle, g_source_remove);
   g_clear_handle_id (&ep->shutdown_timer, g_source_remove);
 
+  stox_sip_outgoing_drop_waiting (ep);
   /* Transactions and legs belong to the agent: release them first. */
   g_clear_pointer (&ep->server_ops, g_hash_table_unref);
   g_clear_pointer (&ep->pending_txns, g_hash_table_unref);

@@ -367,6 +367,70 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
   g_hash_table_add (ep->subscribe_ops, op);
 }
 
+static void send_notify (StoxSipEndpoint *ep, const StoxSipNotify *n);
+
+static StoxSipNotify *
+notify_copy (const StoxSipNotify *n)
+{
+  StoxSipNotify *c = g_new0 (StoxSipNotify, 1);
+
+  *c = *n;
+  c->reason = g_strdup (n->reason);
+  c->content_type = g_strdup (n->content_type);
+  c->body = n->body != NULL ? g_bytes_ref (n->body) : NULL;
+  return c;
+}
+
+static void
+notify_free (StoxSipNotify *c)
+{
+  g_free (c->reason);
+  g_free (c->content_type);
+  g_clear_pointer (&c->body, g_bytes_unref);
+  g_free (c);
+}
+
+/* Our requests on the wire without a final response (those waiting for
+ * room not counted). */
+static guint
+in_flight (StoxSipEndpoint *ep)
+{
+  return g_hash_table_size (ep->client_ops) + g_hash_table_size (ep->subscribe_ops);
+}
+
+void
+stox_sip_outgoing_send_waiting (StoxSipEndpoint *ep)
+{
+  StoxSipNotify *n;
+
+  while (ep->agent != NULL && (ep->max_in_flight == 0 || in_flight (ep) < ep->max_in_flight)
+         && (n = g_queue_pop_head (&ep->notify_waiting)) != NULL)
+    {
+      send_notify (ep, n);
+      notify_free (n);
+    }
+}
+
+void
+stox_sip_outgoing_drop_waiting (StoxSipEndpoint *ep)
+{
+  StoxSipNotify *n;
+  guint dropped = ep->notify_waiting.length;
+
+  if (dropped > 0)
+    g_message ("SIP shutdown: %u NOTIFYs still waiting for room among the requests in "
+               "flight were not sent (the dialogs are kept)", dropped);
+  while ((n = g_queue_pop_head (&ep->notify_waiting)) != NULL)
+    notify_free (n);
+}
+
+/* At most max_in_flight of our requests at a time (RFC 3261 §21.5.4 and
+ * RFC 6357: a notifier does not flood a watcher that answers slowly):
+ * beyond it a NOTIFY waits in order, as a copy of a few hundred bytes
+ * rather than a client transaction of ten kilobytes, and goes out as
+ * answers come.  A graceful stop NOTIFYs every watcher at once (stoxd(8):
+ * dialogs are kept, each shows the XMPP user closed): 53 000 watchers
+ * made that 450 MB of transactions. */
 void
 stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
                           const StoxSipNotify *n)
@@ -378,6 +442,19 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
       fail_locally (ep, n->token, SIP_503_SERVICE_UNAVAILABLE);
       return;
     }
+  if (ep->max_in_flight != 0 && (in_flight (ep) >= ep->max_in_flight
+                                 || ep->notify_waiting.length > 0))
+    {
+      g_queue_push_tail (&ep->notify_waiting, notify_copy (n));
+      return;
+    }
+  send_notify (ep, n);
+}
+
+static void
+send_notify (StoxSipEndpoint     *ep,
+             const StoxSipNotify *n)
+{
   if (g_hash_table_contains (ep->client_ops, &n->token))
     {
       g_warning ("NOTIFY %" G_GUINT64_FORMAT ": token already in use", n->token);

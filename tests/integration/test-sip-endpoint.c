@@ -3768,6 +3768,84 @@ test_subscribe_in_flight (Fixture       *fx,
   watcher_clear (&w2);
 }
 
+/* How many datagrams since the last clear start with `prefix`. */
+static guint
+count_datagrams (Fixture    *fx,
+                 const char *prefix)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      g_autofree char *text = datagram_text (fx->datagrams->pdata[i]);
+
+      n += g_str_has_prefix (text, prefix);
+    }
+  return n;
+}
+
+/* Beyond max_in_flight our NOTIFYs wait, in order, and go out as answers
+ * come; they count as in flight meanwhile (a new subscription still gets
+ * 503).  A graceful stop that NOTIFYs every watcher at once made one
+ * client transaction each (53 000 watchers: +450 MB). */
+static void
+test_notify_waits_for_room (Fixture       *fx,
+                            gconstpointer  data)
+{
+  g_autoptr (GError) error = NULL;
+  Watcher w = { 0 }, w2 = { 0 }, w3 = { 0 };
+
+  stox_sip_endpoint_free (g_steal_pointer (&fx->ep));
+  StoxSipEndpointConfig config = { .listen = fx->listen, .user_agent = USER_AGENT,
+                                   .max_in_flight = 1 };
+  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
+  g_assert_no_error (error);
+  watcher_subscribe (fx, &w, 600);
+  watcher_subscribe (fx, &w2, 600);
+  watcher_subscribe (fx, &w3, 600);
+
+  notify_in (fx, &w, 7101, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_autofree char *first = wait_datagram (fx, "NOTIFY ");
+  g_ptr_array_set_size (fx->datagrams, 0);
+  StoxSipNotify n2 = { .token = 7102, .dialog = w2.dialog, .substate = STOX_SUBSTATE_ACTIVE,
+                       .expires = 600 };
+  StoxSipNotify n3 = { .token = 7103, .dialog = w3.dialog, .substate = STOX_SUBSTATE_ACTIVE,
+                       .expires = 600 };
+  stox_sip_endpoint_notify (fx->ep, &n2);
+  stox_sip_endpoint_notify (fx->ep, &n3);
+  stox_test_run_for (100);
+  g_assert_cmpuint (count_datagrams (fx, "NOTIFY "), ==, 0);
+  g_assert_cmpuint (stox_sip_endpoint_requests_in_flight (fx->ep), ==, 3);
+  g_assert_cmpuint (fx->responses->len, ==, 0);
+
+  /* The first answered: the second goes, not yet the third. */
+  g_autofree char *ok = g_strdup_printf ("SIP/2.0 200 OK\r\n%s", strstr (first, "Via:"));
+  peer_send (fx, ok, strlen (ok));
+  wait_response (fx, 1);
+  g_autofree char *second = wait_datagram (fx, "NOTIFY ");
+  g_assert_nonnull (strstr (second, w2.call_id));
+  stox_test_run_for (50);
+  g_assert_cmpuint (count_datagrams (fx, "NOTIFY "), ==, 1);
+  g_assert_cmpuint (stox_sip_endpoint_requests_in_flight (fx->ep), ==, 2);
+
+  g_autofree char *ok2 = g_strdup_printf ("SIP/2.0 200 OK\r\n%s", strstr (second, "Via:"));
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send (fx, ok2, strlen (ok2));
+  wait_response (fx, 2);
+  g_autofree char *third = wait_datagram (fx, "NOTIFY ");
+  g_assert_nonnull (strstr (third, w3.call_id));
+  g_autofree char *ok3 = g_strdup_printf ("SIP/2.0 200 OK\r\n%s", strstr (third, "Via:"));
+  peer_send (fx, ok3, strlen (ok3));
+  StoxSipResponse *r3 = wait_response (fx, 3);
+  g_assert_cmpuint (r3->token, ==, 7103);
+  g_assert_cmpuint (r3->status, ==, 200);
+  g_assert_cmpuint (stox_sip_endpoint_requests_in_flight (fx->ep), ==, 0);
+
+  watcher_clear (&w);
+  watcher_clear (&w2);
+  watcher_clear (&w3);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -3818,6 +3896,7 @@ main (int argc, char *argv[])
   ADD ("tcp-fd-reserve", test_tcp_fd_reserve, NULL);
   ADD ("dialog-cseq-order", test_dialog_cseq_order, NULL);
   ADD ("subscribe-in-flight", test_subscribe_in_flight, NULL);
+  ADD ("notify-waits-for-room", test_notify_waits_for_room, NULL);
   ADD ("any-transport/udp", test_options_answered_later, "any");
   ADD ("any-transport/tcp", test_body_too_large, "any");
   g_test_add_func ("/sip/endpoint/listen-failures", test_listen_failures);
