@@ -43,8 +43,18 @@ never (StoxStore *s)
   return FALSE;
 }
 
+/* A gateway, a store in a fresh directory, and the runner between them. */
+typedef struct
+{
+  char        *dir;
+  StoxRules   *rules;
+  StoxGateway *gw;
+  StoxStore   *store;
+  StoxRunner  *runner;
+} Fixture;
+
 static void
-test_flush_retried (void)
+fixture_set_up (Fixture *fx, gconstpointer data)
 {
   static const char *const domains[] = { "xmpp.test", NULL };
   StoxGatewayConfig config = {
@@ -52,17 +62,41 @@ test_flush_retried (void)
     .bounce_wait_ms = 250, .instance = "t",
   };
   g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("stox-test-runner-XXXXXX", &error);
+
+  (void) data;
+  fx->dir = g_dir_make_tmp ("stox-test-runner-XXXXXX", &error);
   g_assert_no_error (error);
-  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
-  g_autoptr (StoxGateway) gw = stox_gateway_new (&config, rules, &error);
+  fx->rules = stox_test_load_shipped_rules ();
+  fx->gw = stox_gateway_new (&config, fx->rules, &error);
   g_assert_no_error (error);
-  g_autoptr (StoxStore) store = stox_store_open (dir, &error);
+  fx->store = stox_store_open (fx->dir, &error);
   g_assert_no_error (error);
-  StoxRunner *runner = stox_runner_new (gw);
+  fx->runner = stox_runner_new (fx->gw);
+  stox_runner_set_store (fx->runner, fx->store);
+}
+
+static void
+fixture_tear_down (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *db = g_build_filename (fx->dir, STOX_STORE_FILE, NULL);
+
+  (void) data;
+  stox_runner_free (fx->runner);
+  stox_store_free (fx->store);
+  stox_gateway_free (fx->gw);
+  stox_rules_free (fx->rules);
+  g_unlink (db);
+  g_rmdir (fx->dir);
+  g_free (fx->dir);
+}
+
+static void
+test_flush_retried (Fixture *fx, gconstpointer data)
+{
+  StoxStore *store = fx->store;
+  StoxRunner *runner = fx->runner;
   sqlite3 *other = NULL;
 
-  stox_runner_set_store (runner, store);
 
   /* Someone else holds the write lock: the first write fails (after
    * SQLite's 1 s busy timeout) and the state stays queued. */
@@ -84,12 +118,6 @@ test_flush_retried (void)
                   (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC);
   g_assert_cmpuint (stox_store_count_dialogs (store), ==, 1);
   g_assert_cmpuint (stox_store_pending (store), ==, 0);
-
-  stox_runner_free (runner);
-  g_clear_pointer (&store, stox_store_free);
-  g_autofree char *db = g_build_filename (dir, STOX_STORE_FILE, NULL);
-  g_unlink (db);
-  g_rmdir (dir);
 }
 
 /* A loop with always something to do: its idle sources never run. */
@@ -106,25 +134,12 @@ busy (gpointer user_data)
  * records of 100 000 watchers waited in memory for the end of their
  * set-up, and a crash meanwhile lost them all). */
 static void
-test_flush_under_load (void)
+test_flush_under_load (Fixture *fx, gconstpointer data)
 {
-  static const char *const domains[] = { "xmpp.test", NULL };
-  StoxGatewayConfig config = {
-    .sip_domain = "sip.test", .component = "sip.test", .xmpp_domains = domains,
-    .bounce_wait_ms = 250, .instance = "t",
-  };
-  g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("stox-test-runner-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autoptr (StoxRules) rules = stox_test_load_shipped_rules ();
-  g_autoptr (StoxGateway) gw = stox_gateway_new (&config, rules, &error);
-  g_assert_no_error (error);
-  g_autoptr (StoxStore) store = stox_store_open (dir, &error);
-  g_assert_no_error (error);
-  StoxRunner *runner = stox_runner_new (gw);
+  StoxStore *store = fx->store;
+  StoxRunner *runner = fx->runner;
   guint busy_id = g_idle_add_full (G_PRIORITY_DEFAULT, busy, NULL, NULL);
 
-  stox_runner_set_store (runner, store);
   stox_runner_on_sip_dialog (7, "v1 state", runner);
   /* Ten times the deadline, the loop busy all along. */
   run_until (dialog_written, store, 10 * STOX_RUNNER_FLUSH_MAX_DELAY_MS);
@@ -137,18 +152,15 @@ test_flush_under_load (void)
   g_assert_cmpuint (stox_store_count_dialogs (store), ==, 2);
 
   g_source_remove (busy_id);
-  stox_runner_free (runner);
-  g_clear_pointer (&store, stox_store_free);
-  g_autofree char *db = g_build_filename (dir, STOX_STORE_FILE, NULL);
-  g_unlink (db);
-  g_rmdir (dir);
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/runner/store/flush-retried", test_flush_retried);
-  g_test_add_func ("/runner/store/flush-under-load", test_flush_under_load);
+  g_test_add ("/runner/store/flush-retried", Fixture, NULL, fixture_set_up, test_flush_retried,
+              fixture_tear_down);
+  g_test_add ("/runner/store/flush-under-load", Fixture, NULL, fixture_set_up,
+              test_flush_under_load, fixture_tear_down);
   return g_test_run ();
 }

@@ -3711,6 +3711,20 @@ test_dialog_cseq_order (Fixture       *fx,
   watcher_clear (&w);
 }
 
+/* The fixture's endpoint again, with at most one request of ours in
+ * flight (endpoint.h max_in_flight). */
+static void
+restart_with_one_in_flight (Fixture *fx)
+{
+  g_autoptr (GError) error = NULL;
+
+  stox_sip_endpoint_free (g_steal_pointer (&fx->ep));
+  StoxSipEndpointConfig config = { .listen = fx->listen, .user_agent = USER_AGENT,
+                                   .max_in_flight = 1 };
+  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
+  g_assert_no_error (error);
+}
+
 /* Overload (endpoint.h max_in_flight): with as many NOTIFYs of ours
  * unanswered as allowed, a new subscription gets 503 with Retry-After
  * from the front end, without reaching the core; a refresh in an existing
@@ -3719,15 +3733,9 @@ static void
 test_subscribe_in_flight (Fixture       *fx,
                           gconstpointer  data)
 {
-  g_autoptr (GError) error = NULL;
   Watcher w = { 0 }, w2 = { 0 };
 
-  stox_sip_endpoint_free (g_steal_pointer (&fx->ep));
-  StoxSipEndpointConfig config = { .listen = fx->listen, .user_agent = USER_AGENT,
-                                   .max_in_flight = 1 };
-  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
-  g_assert_no_error (error);
-
+  restart_with_one_in_flight (fx);
   watcher_subscribe (fx, &w, 600);
   /* A NOTIFY the watcher does not answer yet. */
   notify_in (fx, &w, 7001, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
@@ -3792,14 +3800,9 @@ static void
 test_notify_waits_for_room (Fixture       *fx,
                             gconstpointer  data)
 {
-  g_autoptr (GError) error = NULL;
   Watcher w = { 0 }, w2 = { 0 }, w3 = { 0 };
 
-  stox_sip_endpoint_free (g_steal_pointer (&fx->ep));
-  StoxSipEndpointConfig config = { .listen = fx->listen, .user_agent = USER_AGENT,
-                                   .max_in_flight = 1 };
-  fx->ep = stox_sip_endpoint_new (&config, on_request, on_response, fx, &error);
-  g_assert_no_error (error);
+  restart_with_one_in_flight (fx);
   watcher_subscribe (fx, &w, 600);
   watcher_subscribe (fx, &w2, 600);
   watcher_subscribe (fx, &w3, 600);
