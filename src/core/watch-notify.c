@@ -28,14 +28,9 @@ static const StoxPresenceInfo *
 pair_best (Pair *pair)
 {
   const Said *best = NULL;
-  GHashTableIter iter;
-  gpointer value;
 
-  g_hash_table_iter_init (&iter, pair->resources);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  for (const Said *s = pair->resources; s != NULL; s = s->next)
     {
-      const Said *s = value;
-
       if (best == NULL || (s->info->available && !best->info->available) ||
           (s->info->available == best->info->available &&
            ((s->info->available && s->info->priority > best->info->priority) ||

@@ -13,13 +13,19 @@
 
 G_BEGIN_DECLS
 
-/* What one resource of the XMPP user said last. */
-typedef struct
+/* What one resource of the XMPP user said last: a pair's resources are
+ * a short list (one or two clients, most of the time), so each is one
+ * allocation with its name after it, and the pair holds no table. */
+typedef struct _Said Said;
+struct _Said
 {
+  Said             *next;
   StoxPresenceInfo *info;
-  guint64           said; /* when, on the watches' own counter: the
-                           * tie-break of pair_best() */
-} Said;
+  guint64           said;       /* when, on the watches' own counter: the
+                                 * tie-break of pair_best() */
+  char              resource[]; /* "" = the bare JID */
+};
+
 
 /* (watcher JID, XMPP user): what the XMPP user told that watcher. */
 typedef struct
@@ -28,7 +34,8 @@ typedef struct
   char       *watcher_jid; /* romeo@sip.example (bare) */
   char       *target_jid;  /* juliet@example.org (bare) */
   gboolean    authorized;  /* <presence type=subscribed/> seen */
-  GHashTable *resources;   /* resource ("" = bare) → Said */
+  Said       *resources;   /* what each resource said, newest first */
+  guint       n_resources;
   GList      *watches;     /* Watch*, the dialogs fed by this pair */
   guint       probed_link; /* the link (StoxWatches.link) on which the
                             * last probe went out; 0: none */

@@ -24,12 +24,65 @@ said_free (Said *said)
 }
 
 static void
+pair_forget_resources (Pair *pair)
+{
+  Said *said;
+
+  while ((said = pair->resources) != NULL)
+    {
+      pair->resources = said->next;
+      said_free (said);
+    }
+  pair->n_resources = 0;
+}
+
+/* Takes out and frees what `resource` said, if anything. */
+static void
+pair_forget_resource (Pair *pair, const char *resource)
+{
+  for (Said **link = &pair->resources; *link != NULL; link = &(*link)->next)
+    if (strcmp ((*link)->resource, resource) == 0)
+      {
+        Said *said = *link;
+
+        *link = said->next;
+        pair->n_resources--;
+        said_free (said);
+        return;
+      }
+}
+
+/* `said` replaces what its resource said before; at the bound, the
+ * resource heard from longest ago goes. */
+static void
+pair_remember (Pair *pair, Said *said)
+{
+  pair_forget_resource (pair, said->resource);
+  if (pair->n_resources >= STOX_WATCH_MAX_RESOURCES)
+    {
+      Said **oldest = &pair->resources;
+      Said *gone;
+
+      for (Said **link = &pair->resources; *link != NULL; link = &(*link)->next)
+        if ((*link)->said < (*oldest)->said)
+          oldest = link;
+      gone = *oldest;
+      *oldest = gone->next;
+      pair->n_resources--;
+      said_free (gone);
+    }
+  said->next = pair->resources;
+  pair->resources = said;
+  pair->n_resources++;
+}
+
+static void
 pair_free (Pair *pair)
 {
   g_free (pair->key);
   g_free (pair->watcher_jid);
   g_free (pair->target_jid);
-  g_hash_table_unref (pair->resources);
+  pair_forget_resources (pair);
   g_list_free (pair->watches);
   g_free (pair);
 }
@@ -46,8 +99,6 @@ stox_watch_pair_get (StoxWatches *ws, const char *watcher_jid, const char *targe
       pair->key = g_steal_pointer (&key);
       pair->watcher_jid = g_strdup (watcher_jid);
       pair->target_jid = g_strdup (target_jid);
-      pair->resources = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                               (GDestroyNotify) said_free);
       g_hash_table_insert (ws->pairs, pair->key, pair);
     }
   return pair;
@@ -489,7 +540,7 @@ stox_watch_on_presence (StoxWatches           *ws,
                             pair->watcher_jid);
       pair->authorized = FALSE;
       stox_timers_cancel (&pair->probe_timer);
-      g_hash_table_remove_all (pair->resources);
+      pair_forget_resources (pair);
       for (GList *l = pair->watches, *next; l != NULL; l = next)
         {
           next = l->next;
@@ -502,20 +553,22 @@ stox_watch_on_presence (StoxWatches           *ws,
   if (type != NULL && g_strcmp0 (type, "unavailable") != 0)
     return;   /* subscribe/unsubscribe/probe toward SIP users go elsewhere */
 
-  Said *said = g_new0 (Said, 1);
   const char *resource = from_resource != NULL ? from_resource : "";
+  gsize resource_size = strlen (resource) + 1;
+  Said *said = g_malloc0 (sizeof *said + resource_size);
 
+  memcpy (said->resource, resource, resource_size);
   said->info = info_from_stanza (st, from_resource);
   said->said = ++ws->said;
   if (resource[0] == '\0' && !said->info->available)
     /* The server speaks for the account: no resource is available (RFC
      * 6121 §4.3.2, a probe's answer). */
-    g_hash_table_remove_all (pair->resources);
+    pair_forget_resources (pair);
   else if (said->info->available)
     /* The bare JID's unavailable said no resource was online: not so
      * any more. */
-    g_hash_table_remove (pair->resources, "");
-  g_hash_table_replace (pair->resources, g_strdup (resource), said);
+    pair_forget_resource (pair, "");
+  pair_remember (pair, said);
 
   /* The first presence after a probe is its answer (the stream keeps
    * the server's order): who waited for it hears it now. */

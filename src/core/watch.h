@@ -28,6 +28,11 @@ G_BEGIN_DECLS
 
 typedef struct _StoxWatches StoxWatches;
 
+/* Resources of an XMPP user remembered per (watcher, user) pair; past it
+ * the one heard from longest ago goes (an account's clients are few; the
+ * list must not grow without bound all the same). */
+#define STOX_WATCH_MAX_RESOURCES 32
+
 /* `timers` is borrowed: presence's one sequence. */
 StoxWatches *stox_watches_new (StoxTimers *timers);
 void         stox_watches_free (StoxWatches *ws);

@@ -2067,6 +2067,35 @@ test_watchers_pending_count (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_watchers (f), ==, 1);
 }
 
+/* The resources remembered per pair are bounded (watch-private.h): past
+ * STOX_WATCH_MAX_RESOURCES the one heard from longest ago goes, here the
+ * only available one, so the watcher then sees the newest unavailable. */
+static void
+test_s2x_resources_bounded (Fixture *f, gconstpointer data)
+{
+  active_watcher (f, 600);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/r0", "romeo@sip.test", NULL, "first", T0 + S);
+  respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
+  clear (f);
+
+  for (guint i = 1; i < STOX_WATCH_MAX_RESOURCES; i++)
+    {
+      g_autofree char *from = g_strdup_printf ("juliet@xmpp.test/r%u", i);
+      g_autofree char *status = g_strdup_printf ("off %u", i);
+
+      xmpp_presence (f, "unavailable", from, "romeo@sip.test", NULL, status, T0 + 2 * S);
+      /* r0, available, still beats every unavailable one. */
+      g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+    }
+
+  xmpp_presence (f, "unavailable", "juliet@xmpp.test/r99", "romeo@sip.test", NULL, "off 99",
+                 T0 + 3 * S);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>closed</basic>"));
+  g_assert_nonnull (strstr (doc, ">off 99</note>"));
+}
+
 /* ---- stanzas the front end could not send -------------------------------- */
 
 /* What the front end's report of an unsent stanza carries. */
@@ -2213,6 +2242,7 @@ main (int argc, char **argv)
   ADD ("s2x/status-languages", test_s2x_status_languages);
   ADD ("s2x/unavailable-closed", test_s2x_unavailable_closed);
   ADD ("s2x/unavailable-keeps-status", test_s2x_unavailable_keeps_status);
+  ADD ("s2x/resources-bounded", test_s2x_resources_bounded);
   ADD ("s2x/approval-waits-for-probe", test_s2x_approval_waits_for_probe);
   ADD ("s2x/rejected", test_s2x_rejected);
   ADD ("s2x/refresh-and-expiry", test_s2x_refresh_and_expiry);
