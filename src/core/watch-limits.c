@@ -39,9 +39,9 @@ stox_watch_limits_new (void)
 {
   StoxWatchLimits *wl = g_new0 (StoxWatchLimits, 1);
 
-  wl->per_source = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  wl->per_watcher = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  wl->per_user = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  wl->per_source = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  wl->per_watcher = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  wl->per_user = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   wl->asked = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) asked_free);
   return wl;
 }
@@ -61,31 +61,31 @@ stox_watch_limits_free (StoxWatchLimits *wl)
 
 /* ---- limits (stox.conf(5): max-subscriptions-per-*) --------------------- */
 
+/* The counts are the tables' values themselves (GUINT_TO_POINTER): one
+ * allocation less per key, and there is a key per watcher and per user. */
 static guint
 count_of (GHashTable *counts, const char *key)
 {
-  guint *n = key != NULL ? g_hash_table_lookup (counts, key) : NULL;
-
-  return n != NULL ? *n : 0;
+  return key != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (counts, key)) : 0;
 }
 
-/* One lookup per change: the count lives in its entry. */
 static void
 count_add (GHashTable *counts, const char *key, gint delta)
 {
-  guint *n;
+  gpointer kept = NULL, value = NULL;
+  guint n;
 
   if (key == NULL)
     return;
-  n = g_hash_table_lookup (counts, key);
-  if (n == NULL)
-    {
-      n = g_new0 (guint, 1);
-      g_hash_table_insert (counts, g_strdup (key), n);
-    }
-  *n += (guint) delta;
-  if (*n == 0)
-    g_hash_table_remove (counts, key);
+  /* Out and back in with the same key string (an insert over an existing
+   * key would free the key passed in). */
+  if (!g_hash_table_steal_extended (counts, key, &kept, &value))
+    kept = g_strdup (key);
+  n = GPOINTER_TO_UINT (value) + (guint) delta;
+  if (n == 0)
+    g_free (kept);
+  else
+    g_hash_table_insert (counts, kept, GUINT_TO_POINTER (n));
 }
 
 /* One more dialog for these, or FALSE with the limit it would pass. */
