@@ -145,9 +145,10 @@ stox_watch_on_send_failed (StoxWatches      *ws,
   pair = stox_watch_pair_get (ws, watcher, target, FALSE);
   if (pair == NULL || pair->watches == NULL)
     return FALSE;
-  /* The server never read it: the user was not asked, or the probe
-   * brings no answer.  Unlike a flap's pending pairs (stox_watch_on_link),
-   * asking again shows the user nothing twice. */
+  /* The server is not known to have read it: the user may not have been
+   * asked, or the probe brings no answer.  Asked again (at least once, as
+   * for messages: docs/deployment.md, "When the link falls anyway"),
+   * unlike a flap's pending pairs, which were read (stox_watch_on_link). */
   g_hash_table_add (ws->resync, pair);
   return TRUE;
 }

@@ -2067,7 +2067,7 @@ test_watchers_pending_count (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_watchers (f), ==, 1);
 }
 
-/* The resources remembered per pair are bounded (watch-private.h): past
+/* The resources remembered per pair are bounded (watch.h): past
  * STOX_WATCH_MAX_RESOURCES the one heard from longest ago goes, here the
  * only available one, so the watcher then sees the newest unavailable. */
 static void
