@@ -39,7 +39,7 @@ typedef enum
 } InState;
 
 /* A SIP MESSAGE forwarded as a stanza, keyed by the number in its
- * stanza id ("<instance>-<n>", new_stanza_id()).  One allocation with its
+ * stanza id ("<instance>-<n>", stanza_id()).  One allocation with its
  * three strings after it: up to max-pending of these are remembered for
  * STOX_IM_LATE_BOUNCE_US after the 202 (a burst of 100 000 MESSAGEs keeps
  * 100 000), so each is as small as it can be. */
@@ -156,13 +156,14 @@ refuser_free (Refuser *r)
   g_free (r);
 }
 
+/* The id of the n-th stanza the gateway forwards. */
 static char *
-new_stanza_id (StoxIm *im)
+stanza_id (StoxIm *im, guint64 n)
 {
-  return g_strdup_printf ("%s-%" G_GUINT64_FORMAT, im->instance, ++im->next_id);
+  return g_strdup_printf ("%s-%" G_GUINT64_FORMAT, im->instance, n);
 }
 
-/* The n of an id new_stanza_id() made, exactly as it wrote it (no sign,
+/* The n of an id stanza_id() made, exactly as it wrote it (no sign,
  * no leading zero), else 0 (never one of ours). */
 static guint64
 own_id_number (StoxIm *im, const char *id)
@@ -349,7 +350,8 @@ stox_im_on_sip_message (StoxIm               *im,
 
   StoxStanza *st = stox_stanza_new (STOX_STANZA_MESSAGE);
   st->type = g_strdup (stox_rules_message_type (env->rules));
-  st->id = new_stanza_id (im);
+  guint64 n = ++im->next_id;
+  st->id = stanza_id (im, n);
   st->from = g_strdup (route.jid_from);
   st->to = g_strdup (route.jid_to);
   st->lang = xml_text_or_null (content->lang != NULL ? content->lang : req->content_language);
@@ -397,7 +399,7 @@ stox_im_on_sip_message (StoxIm               *im,
   PendingIn *p = pending_in_new (route.sender_uri != NULL ? route.sender_uri : "",
                                  req->request_uri != NULL ? req->request_uri : "",
                                  route.jid_to_bare != NULL ? route.jid_to_bare : "");
-  p->n = im->next_id;   /* st->id's (new_stanza_id()) */
+  p->n = n;
   p->token = req->token;
   g_hash_table_insert (im->in_by_id, &p->n, p);
 

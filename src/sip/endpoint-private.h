@@ -99,6 +99,14 @@ void       stox_sip_op_free (StoxSipOp *op);
  * shutdown that waited for it ends. */
 void stox_sip_endpoint_request_done (StoxSipEndpoint *ep);
 
+/* Our requests on the wire without a final response (the NOTIFYs
+ * waiting for room not counted). */
+static inline guint
+stox_sip_endpoint_on_wire (StoxSipEndpoint *ep)
+{
+  return g_hash_table_size (ep->client_ops) + g_hash_table_size (ep->subscribe_ops);
+}
+
 /* outgoing.c: NOTIFYs that waited for room, sent while there is room;
  * and, at the end of a shutdown, dropped (with a log line). */
 void stox_sip_outgoing_send_waiting (StoxSipEndpoint *ep);

@@ -119,8 +119,7 @@ op_table_new (void)
 static guint
 dialog_ops_in_flight (StoxSipEndpoint *ep)
 {
-  return g_hash_table_size (ep->client_ops) + g_hash_table_size (ep->subscribe_ops)
-         + ep->notify_waiting.length;
+  return stox_sip_endpoint_on_wire (ep) + ep->notify_waiting.length;
 }
 
 /* ------------------------------------------------------------------ */
@@ -156,7 +155,7 @@ shutdown_timeout (gpointer user_data)
 
   ep->shutdown_timer = 0;
   g_info ("SIP shutdown: %u requests still without a final response; leaving them",
-          dialog_ops_in_flight (ep) - ep->notify_waiting.length);
+          stox_sip_endpoint_on_wire (ep));
   stox_sip_outgoing_drop_waiting (ep);
   shutdown_finish (ep);
   return G_SOURCE_REMOVE;

@@ -390,20 +390,13 @@ notify_free (StoxSipNotify *c)
   g_free (c);
 }
 
-/* Our requests on the wire without a final response (those waiting for
- * room not counted). */
-static guint
-in_flight (StoxSipEndpoint *ep)
-{
-  return g_hash_table_size (ep->client_ops) + g_hash_table_size (ep->subscribe_ops);
-}
-
 void
 stox_sip_outgoing_send_waiting (StoxSipEndpoint *ep)
 {
   StoxSipNotify *n;
 
-  while (ep->agent != NULL && (ep->max_in_flight == 0 || in_flight (ep) < ep->max_in_flight)
+  while (ep->agent != NULL
+         && (ep->max_in_flight == 0 || stox_sip_endpoint_on_wire (ep) < ep->max_in_flight)
          && (n = g_queue_pop_head (&ep->notify_waiting)) != NULL)
     {
       send_notify (ep, n);
@@ -419,7 +412,7 @@ stox_sip_outgoing_drop_waiting (StoxSipEndpoint *ep)
 
   if (dropped > 0)
     g_message ("SIP shutdown: %u NOTIFYs still waiting for room among the requests in "
-               "flight were not sent (the dialogs are kept)", dropped);
+               "flight were not sent", dropped);
   while ((n = g_queue_pop_head (&ep->notify_waiting)) != NULL)
     notify_free (n);
 }
@@ -442,7 +435,7 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
       fail_locally (ep, n->token, SIP_503_SERVICE_UNAVAILABLE);
       return;
     }
-  if (ep->max_in_flight != 0 && (in_flight (ep) >= ep->max_in_flight
+  if (ep->max_in_flight != 0 && (stox_sip_endpoint_on_wire (ep) >= ep->max_in_flight
                                  || ep->notify_waiting.length > 0))
     {
       g_queue_push_tail (&ep->notify_waiting, notify_copy (n));
