@@ -2175,24 +2175,27 @@ test_unsent_subscribe_asked_again (Fixture *f, gconstpointer data)
   g_assert_null (find_presence (f, "subscribe", "nobody@sip.test", "juliet@xmpp.test"));
 }
 
-/* The probe of an approved pair, unsent while the link fell: asked again
- * when it is back, without waiting for a timer. */
+/* The probe of an approved pair, refused by a full send queue while the
+ * link stays up (a link that falls and comes back re-probes every
+ * approved pair anyway): probed again once the queue had time to drain,
+ * and a failure meanwhile pushes that out. */
 static void
-test_unsent_probe_after_link (Fixture *f, gconstpointer data)
+test_unsent_probe_queue_full (Fixture *f, gconstpointer data)
 {
-  StoxToken dialog = active_watcher (f, 600);
   g_autoptr (StoxStanza) probe = stox_stanza_new (STOX_STANZA_PRESENCE);
 
-  (void) dialog;
+  active_watcher (f, 600);
   probe->type = g_strdup ("probe");
   probe->from = g_strdup ("romeo@sip.test");
   probe->to = g_strdup ("juliet@xmpp.test");
-  stox_gateway_on_link (f->gw, FALSE, 2, T0 + S, f->actions);
   send_failed (f, probe, T0 + S);
-  run_timers (f, T0 + S, T0 + 2 * S);
+  send_failed (f, probe, T0 + S + 100 * 1000);
+  run_timers (f, T0 + S, T0 + S + 100 * 1000 + STOX_PRESENCE_RETRY_US - 10 * 1000);
   g_assert_null (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
-  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 3 * S, f->actions);
+  run_timers (f, T0 + S + 100 * 1000 + STOX_PRESENCE_RETRY_US,
+              T0 + S + 100 * 1000 + STOX_PRESENCE_RETRY_US);
   g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 1);
 }
 
 /* An XMPP user's view of a SIP contact, unsent: the latest goes again,
@@ -2279,7 +2282,7 @@ main (int argc, char **argv)
   ADD ("limits/one-bound", test_limits_one_bound);
   ADD ("stats/watchers-pending", test_watchers_pending_count);
   ADD ("unsent/subscribe-asked-again", test_unsent_subscribe_asked_again);
-  ADD ("unsent/probe-after-link", test_unsent_probe_after_link);
+  ADD ("unsent/probe-queue-full", test_unsent_probe_queue_full);
   ADD ("unsent/follow-presence", test_unsent_follow_presence);
 #undef ADD
 
