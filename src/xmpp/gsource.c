@@ -48,6 +48,9 @@
 #include <sys/socket.h>
 
 #define TICK_US (G_USEC_PER_SEC)
+/* The longest a written stanza stays corked while the loop has work
+ * (bench/README.md, latency row). */
+#define CORK_MAX_US 250
 
 typedef struct
 {
@@ -67,6 +70,7 @@ typedef struct
   int           lowat_fd;    /* the socket whose SO_RCVLOWAT was set… */
   gboolean      lowat_paused;  /* …to this */
   int           corked_fd;   /* the socket corked until the loop is idle, or -1 */
+  gint64        corked_at;   /* monotonic µs it was corked: uncorked by then + CORK_MAX_US */
   GSource      *uncork;      /* the idle that uncorks it, while armed */
 } StoxXmppSource;
 
@@ -157,7 +161,9 @@ unwatch (StoxXmppSource *self)
  * segments leave as they fill; the kernel sends the rest after 200 ms at
  * most), and the first time the loop has nothing else to do it is
  * uncorked and leaves at once: a lone stanza waits for no ACK, a burst
- * goes in full segments. */
+ * goes in full segments.  A loop that stays busy (steady load, not a
+ * burst) may have no idle moment for milliseconds, so what is corked
+ * leaves CORK_MAX_US after it was corked at the latest. */
 static void
 set_cork (int fd,
           int on)
@@ -166,6 +172,12 @@ set_cork (int fd,
    * which starts uncorked anyway: the result does not matter. */
   if (fd >= 0)
     (void) setsockopt (fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
+
+static gint64
+uncork_due (StoxXmppSource *self)
+{
+  return self->corked_fd >= 0 ? self->corked_at + CORK_MAX_US : -1;
 }
 
 static void
@@ -200,6 +212,7 @@ cork_until_idle (StoxXmppSource *self,
     {
       set_cork (fd, 1);
       self->corked_fd = fd;
+      self->corked_at = g_get_monotonic_time ();
     }
   if (self->uncork == NULL)
     {
@@ -269,7 +282,8 @@ source_prepare (GSource *source,
     return FALSE;
   if (self->kick || xmpp_conn_send_queue_len (self->conn) > self->queue_mark)
     return TRUE;
-  return stox_deadline_due (self->tick_at, g_source_get_time (source), timeout);
+  return stox_deadline_due (stox_deadline_earliest (self->tick_at, uncork_due (self)),
+                            g_source_get_time (source), timeout);
 }
 
 /* After the poll: the socket's events are GLib's to report; the rest is
@@ -297,6 +311,13 @@ source_dispatch (GSource    *source,
 
   self->dispatches++;
   self->kick = FALSE;
+  if (self->corked_fd >= 0 && g_get_monotonic_time () >= uncork_due (self))
+    {
+      int fd = self->corked_fd;
+
+      uncork_cancel (self);
+      set_cork (fd, 0);
+    }
   if (wrote && xmpp_conn_is_connected (self->conn))
     cork_until_idle (self, self->new_fd);
   /* Zero timeout: its select() only polls.  Handlers run in here,
