@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "sip/endpoint-private.h"
 #include "sip/server-txn.h"
 
 typedef struct
@@ -309,6 +310,51 @@ test_table_model (void)
   g_rand_free (rand);
 }
 
+/* A retransmission's answer is rebuilt from the record; the extra part is
+ * kept only for what the status does not say itself.  The core names the
+ * status's own phrase on nearly every answer ("202 Accepted"): that must
+ * cost no allocation, since Timer J keeps 640 000 records at 20 000/s. */
+static void
+test_extra_only_when_needed (void)
+{
+  StoxSipReply r;
+  StoxSipTxnExtra *extra;
+
+  stox_sip_reply_init (&r, STOX_SIP_METHOD_MESSAGE, 202);
+  g_assert_null (stox_sip_txn_extra_new (&r));
+  r.phrase = "Accepted";
+  g_assert_null (stox_sip_txn_extra_new (&r));
+  stox_sip_reply_init (&r, STOX_SIP_METHOD_MESSAGE, 503);
+  r.phrase = "Service Unavailable";
+  g_assert_null (stox_sip_txn_extra_new (&r));
+
+  /* Another phrase, or a header beside the own phrase: kept, the own
+   * phrase as NULL (rebuilt the same). */
+  stox_sip_reply_init (&r, STOX_SIP_METHOD_MESSAGE, 202);
+  r.phrase = "Accepted for delivery";
+  extra = stox_sip_txn_extra_new (&r);
+  g_assert_nonnull (extra);
+  g_assert_cmpstr (extra->phrase, ==, "Accepted for delivery");
+  stox_sip_txn_extra_free (extra);
+
+  stox_sip_reply_init (&r, STOX_SIP_METHOD_MESSAGE, 503);
+  r.phrase = "Service Unavailable";
+  r.retry_after = 1;
+  extra = stox_sip_txn_extra_new (&r);
+  g_assert_nonnull (extra);
+  g_assert_null (extra->phrase);
+  g_assert_cmpuint (extra->retry_after, ==, 1);
+  stox_sip_txn_extra_free (extra);
+
+  /* A status Sofia has no phrase for keeps the one given. */
+  stox_sip_reply_init (&r, STOX_SIP_METHOD_MESSAGE, 299);
+  r.phrase = "Odd";
+  extra = stox_sip_txn_extra_new (&r);
+  g_assert_nonnull (extra);
+  g_assert_cmpstr (extra->phrase, ==, "Odd");
+  stox_sip_txn_extra_free (extra);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -322,5 +368,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/server-txn/table-expiry", test_table_expiry);
   g_test_add_func ("/sip/server-txn/table-source", test_table_source);
   g_test_add_func ("/sip/server-txn/table-model", test_table_model);
+  g_test_add_func ("/sip/server-txn/extra-only-when-needed", test_extra_only_when_needed);
   return g_test_run ();
 }
