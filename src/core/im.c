@@ -12,6 +12,7 @@
 #include "actions.h"
 #include "address.h"
 #include "deadline.h"
+#include "fifo-pool.h"
 #include "iscomposing.h"
 #include "message.h"
 #include "stanza-size.h"
@@ -100,6 +101,7 @@ struct _StoxIm
   guint            max_pending;
   guint64          next_id;
 
+  StoxFifoPool    *in_pool;        /* where the PendingIn live */
   GHashTable      *in_by_id;       /* stanza id → PendingIn */
   GQueue           waiting;        /* PendingIn, by deadline (FIFO) */
   GQueue           answered;       /* PendingIn, by forget time (FIFO) */
@@ -112,11 +114,13 @@ struct _StoxIm
 
 /* ---- small helpers ----------------------------------------------------- */
 
+/* From the pool: all are kept equally long, so they die in the order they
+ * were made (fifo-pool.h). */
 static PendingIn *
-pending_in_new (const char *sip_from, const char *sip_target, const char *jid_to)
+pending_in_new (StoxIm *im, const char *sip_from, const char *sip_target, const char *jid_to)
 {
   gsize l1 = strlen (sip_from) + 1, l2 = strlen (sip_target) + 1, l3 = strlen (jid_to) + 1;
-  PendingIn *p = g_malloc0 (sizeof *p + l1 + l2 + l3);
+  PendingIn *p = stox_fifo_pool_alloc (im->in_pool, sizeof *p + l1 + l2 + l3);
   char *t = p->text;
 
   p->sip_from = memcpy (t, sip_from, l1);
@@ -129,7 +133,7 @@ pending_in_new (const char *sip_from, const char *sip_target, const char *jid_to
 static void
 pending_in_free (PendingIn *p)
 {
-  g_free (p);
+  stox_fifo_pool_release (p);
 }
 
 static void
@@ -227,6 +231,8 @@ stox_im_new (gint64      bounce_wait_us,
   im->max_stanza_size = max_stanza_size;
   im->instance = g_strdup (instance);
   im->max_pending = max_pending;
+  /* 64 KiB: about 400 records of a typical size to a block. */
+  im->in_pool = stox_fifo_pool_new (64 * 1024);
   im->in_by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                         (GDestroyNotify) pending_in_free);
   im->out_by_token = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
@@ -250,6 +256,7 @@ stox_im_free (StoxIm *im)
   g_queue_init (&im->refusers);
   g_clear_pointer (&im->refuser_by_uri, g_hash_table_unref);
   g_clear_pointer (&im->in_by_id, g_hash_table_unref);
+  g_clear_pointer (&im->in_pool, stox_fifo_pool_free);
   g_clear_pointer (&im->out_by_token, g_hash_table_unref);
   g_clear_pointer (&im->conv_by_key, g_hash_table_unref);
   g_free (im->instance);
@@ -396,7 +403,7 @@ stox_im_on_sip_message (StoxIm               *im,
       return;
     }
 
-  PendingIn *p = pending_in_new (route.sender_uri != NULL ? route.sender_uri : "",
+  PendingIn *p = pending_in_new (im, route.sender_uri != NULL ? route.sender_uri : "",
                                  req->request_uri != NULL ? req->request_uri : "",
                                  route.jid_to_bare != NULL ? route.jid_to_bare : "");
   p->n = n;

@@ -36,6 +36,7 @@ src_libstox_core_a_SOURCES = \
 	src/core/presence.h src/core/presence.c \
 	src/core/stats.h \
 	src/core/bounce-hold.h src/core/bounce-hold.c \
+	src/core/fifo-pool.h src/core/fifo-pool.c \
 	src/core/im.h src/core/im.c \
 	src/core/iq.h src/core/iq.c \
 	src/core/stanza-size.h src/core/stanza-size.c \

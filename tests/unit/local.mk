@@ -7,6 +7,7 @@ UNIT_TESTS = \
 	tests/unit/test-actions \
 	tests/unit/test-address \
 	tests/unit/test-backoff \
+	tests/unit/test-fifo-pool \
 	tests/unit/test-netmask \
 	tests/unit/test-rules \
 	tests/unit/test-text \
@@ -25,6 +26,8 @@ tests_unit_test_address_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_address_LDADD = $(UNIT_LDADD)
 tests_unit_test_backoff_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_backoff_LDADD = $(UNIT_LDADD)
+tests_unit_test_fifo_pool_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_fifo_pool_LDADD = $(UNIT_LDADD)
 tests_unit_test_netmask_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_netmask_LDADD = $(UNIT_LDADD)
 tests_unit_test_text_CPPFLAGS = $(UNIT_CPPFLAGS)
