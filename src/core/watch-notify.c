@@ -24,21 +24,21 @@
  * RFC 8048 §6.2 allows one NOTIFY per resource; one document per dialog
  * keeps "at most one NOTIFY in flight" exact, and SIP UAs show the most
  * available resource anyway (§2.8).  Documented in stoxd(8). */
-static const StoxPresenceInfo *
+static const Said *
 pair_best (Pair *pair)
 {
   const Said *best = NULL;
 
   for (const Said *s = pair->resources; s != NULL; s = s->next)
     {
-      if (best == NULL || (s->info->available && !best->info->available) ||
-          (s->info->available == best->info->available &&
-           ((s->info->available && s->info->priority > best->info->priority) ||
-            ((!s->info->available || s->info->priority == best->info->priority) &&
+      if (best == NULL || (s->available && !best->available) ||
+          (s->available == best->available &&
+           ((s->available && s->priority > best->priority) ||
+            ((!s->available || s->priority == best->priority) &&
              s->said > best->said))))
         best = s;
     }
-  return best != NULL ? best->info : NULL;
+  return best;
 }
 
 /* TRUE when the pair's table is the XMPP user's whole current presence:
@@ -65,8 +65,9 @@ watch_document (StoxWatches           *ws,
                 gboolean               with_body,
                 gboolean               force_closed)
 {
-  const StoxPresenceInfo *best = with_body ? pair_best (w->pair) : NULL;
-  g_autoptr (StoxPresenceInfo) closed = NULL;
+  const Said *best = with_body ? pair_best (w->pair) : NULL;
+  g_autoptr (GPtrArray) statuses = NULL;
+  StoxPresenceInfo info = { 0 };
 
   /* Known to be the whole picture, and empty: nobody is online. */
   if (with_body && best == NULL && pair_fresh (ws, env, w->pair))
@@ -76,11 +77,22 @@ watch_document (StoxWatches           *ws,
   if (force_closed)
     {
       /* §5.3.3: the watcher learns the presentity is gone. */
-      closed = stox_presence_info_new ();
-      closed->available = FALSE;
-      best = closed;
+      info.available = FALSE;
+      info.statuses = statuses = g_ptr_array_new ();
+      return stox_pidf_build (w->entity, &info, env->rules);
     }
-  return stox_pidf_build (w->entity, best, env->rules);
+  /* The info the Said stands for, lent: every string stays the Said's. */
+  info.resource = (char *) stox_watch_said_resource (best);
+  if (info.resource[0] == '\0')
+    info.resource = NULL;
+  info.available = best->available;
+  info.show = (char *) best->show;
+  info.statuses = statuses = g_ptr_array_sized_new (best->n_statuses);
+  for (guint i = 0; i < best->n_statuses; i++)
+    g_ptr_array_add (statuses, (gpointer) &best->statuses[i]);
+  info.has_priority = best->has_priority;
+  info.priority = best->priority;
+  return stox_pidf_build (w->entity, &info, env->rules);
 }
 
 /* 64-bit FNV-1a of a NOTIFY's state and document: what a NOTIFY said, to

@@ -15,17 +15,31 @@ G_BEGIN_DECLS
 
 /* What one resource of the XMPP user said last: a pair's resources are
  * a short list (one or two clients, most of the time), so each is one
- * allocation with its name after it, and the pair holds no table. */
+ * allocation, its texts and strings after it, and the pair holds no
+ * table.  It holds what a StoxPresenceInfo would (watch_document() lends
+ * one to the PIDF builder), without that one's seven allocations: there
+ * is one per watcher, and a NOTIFY is rarer than a watcher. */
 typedef struct _Said Said;
 struct _Said
 {
-  Said             *next;
-  StoxPresenceInfo *info;
-  guint64           said;       /* when, on the watches' own counter: the
-                                 * tie-break of pair_best() */
-  char              resource[]; /* "" = the bare JID */
+  Said         *next;
+  guint64       said;         /* when, on the watches' own counter: the
+                               * tie-break of pair_best() */
+  const char   *show;         /* one of stox_show_values, or NULL */
+  guint         n_statuses;
+  guint         available : 1;
+  guint         has_priority : 1;
+  gint8         priority;     /* RFC 6121 <priority/> */
+  StoxLangText  statuses[];   /* then the resource ("" = the bare JID),
+                               * then the statuses' strings */
 };
 
+/* The resource `said` is from; "" for the bare JID. */
+static inline const char *
+stox_watch_said_resource (const Said *said)
+{
+  return (const char *) (said->statuses + said->n_statuses);
+}
 
 /* (watcher JID, XMPP user): what the XMPP user told that watcher. */
 typedef struct

@@ -19,7 +19,6 @@
 static void
 said_free (Said *said)
 {
-  stox_presence_info_free (said->info);
   g_free (said);
 }
 
@@ -41,7 +40,7 @@ static void
 pair_forget_resource (Pair *pair, const char *resource)
 {
   for (Said **link = &pair->resources; *link != NULL; link = &(*link)->next)
-    if (strcmp ((*link)->resource, resource) == 0)
+    if (strcmp (stox_watch_said_resource (*link), resource) == 0)
       {
         Said *said = *link;
 
@@ -57,7 +56,7 @@ pair_forget_resource (Pair *pair, const char *resource)
 static void
 pair_remember (Pair *pair, Said *said)
 {
-  pair_forget_resource (pair, said->resource);
+  pair_forget_resource (pair, stox_watch_said_resource (said));
   if (pair->n_resources >= STOX_WATCH_MAX_RESOURCES)
     {
       Said **oldest = &pair->resources;
@@ -463,29 +462,80 @@ stox_watch_on_notify_response (StoxWatches           *ws,
 
 /* ---- the XMPP user's presence stanzas to a watcher --------------------- */
 
-static StoxPresenceInfo *
-info_from_stanza (const StoxStanza *st, const char *resource)
+/* Appends a copy of `s` at *`end` and returns it. */
+static char *
+said_copy (char **end, const char *s)
 {
-  StoxPresenceInfo *info = stox_presence_info_new ();
+  char *copy = *end;
+  gsize size = strlen (s) + 1;
 
-  info->resource = resource != NULL && resource[0] != '\0' ? g_strdup (resource) : NULL;
-  info->available = st->type == NULL;
-  if (info->available)
-    info->show = g_strdup (stox_show_known (st->show));
-  /* Table 1: every <status xml:lang> → <note xml:lang>; one without
-   * xml:lang is in the stanza's (RFC 6121 §4.7.2.2).  The front end kept
-   * one per language. */
-  for (guint i = 0; st->statuses != NULL && i < st->statuses->len; i++)
+  memcpy (copy, s, size);
+  *end += size;
+  return copy;
+}
+
+/* The i-th of the texts `st` says (RFC 8048 Table 1: every <status
+ * xml:lang> → <note xml:lang>; one without xml:lang is in the stanza's,
+ * RFC 6121 §4.7.2.2; the front end kept one per language), or FALSE past
+ * the last.  Blank ones say nothing. */
+static gboolean
+stanza_status (const StoxStanza *st, guint *i, const char **ret_lang, const char **ret_text)
+{
+  if (st->statuses == NULL || st->statuses->len == 0)
     {
-      const StoxLangText *t = st->statuses->pdata[i];
+      if (*i > 0 || st->status == NULL || st->status[0] == '\0')
+        return FALSE;
+      (*i)++;
+      *ret_lang = st->lang;
+      *ret_text = st->status;
+      return TRUE;
+    }
+  while (*i < st->statuses->len)
+    {
+      const StoxLangText *t = st->statuses->pdata[(*i)++];
 
       if (t->text != NULL && t->text[0] != '\0')
-        stox_presence_info_add_status (info, t->lang != NULL ? t->lang : st->lang, t->text);
+        {
+          *ret_lang = t->lang != NULL ? t->lang : st->lang;
+          *ret_text = t->text;
+          return TRUE;
+        }
     }
-  if ((st->statuses == NULL || st->statuses->len == 0) && st->status != NULL &&
-      st->status[0] != '\0')
-    stox_presence_info_add_status (info, st->lang, st->status);
-  return info;
+  return FALSE;
+}
+
+/* What `st` says, from `resource` (NULL or "" for the bare JID), in one
+ * allocation. */
+static Said *
+said_from_stanza (const StoxStanza *st, const char *resource)
+{
+  const char *lang, *text;
+  guint n = 0, i = 0;
+  gsize size;
+  Said *said;
+  char *end;
+
+  if (resource == NULL)
+    resource = "";
+  size = strlen (resource) + 1;
+  while (stanza_status (st, &i, &lang, &text))
+    {
+      size += (lang != NULL ? strlen (lang) + 1 : 0) + strlen (text) + 1;
+      n++;
+    }
+  said = g_malloc0 (sizeof *said + n * sizeof (StoxLangText) + size);
+  said->n_statuses = n;
+  said->available = st->type == NULL;
+  if (said->available)
+    said->show = stox_show_known (st->show);
+  end = (char *) (said->statuses + n);
+  said_copy (&end, resource);
+  for (n = 0, i = 0; stanza_status (st, &i, &lang, &text); n++)
+    {
+      said->statuses[n].lang = lang != NULL ? said_copy (&end, lang) : NULL;
+      said->statuses[n].text = said_copy (&end, text);
+    }
+  return said;
 }
 
 /* Presence from an XMPP user to a SIP watcher (S2X). */
@@ -553,18 +603,14 @@ stox_watch_on_presence (StoxWatches           *ws,
   if (type != NULL && g_strcmp0 (type, "unavailable") != 0)
     return;   /* subscribe/unsubscribe/probe toward SIP users go elsewhere */
 
-  const char *resource = from_resource != NULL ? from_resource : "";
-  gsize resource_size = strlen (resource) + 1;
-  Said *said = g_malloc0 (sizeof *said + resource_size);
+  Said *said = said_from_stanza (st, from_resource);
 
-  memcpy (said->resource, resource, resource_size);
-  said->info = info_from_stanza (st, from_resource);
   said->said = ++ws->said;
-  if (resource[0] == '\0' && !said->info->available)
+  if (stox_watch_said_resource (said)[0] == '\0' && !said->available)
     /* The server speaks for the account: no resource is available (RFC
      * 6121 §4.3.2, a probe's answer). */
     pair_forget_resources (pair);
-  else if (said->info->available)
+  else if (said->available)
     /* The bare JID's unavailable said no resource was online: not so
      * any more. */
     pair_forget_resource (pair, "");
