@@ -215,10 +215,10 @@ stox_watch_pair_release (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair
               GPtrArray *actions)
 {
   stox_timers_cancel (&pair->probe_timer);
-  for (GList *l = pair->watches, *next; l != NULL; l = next)
+  for (Watch *w = pair->watches, *next; w != NULL; w = next)
     {
-      next = l->next;
-      watch_release (ws, env, l->data, now, actions);
+      next = w->next;
+      watch_release (ws, env, w, now, actions);
     }
 }
 

@@ -41,6 +41,8 @@ stox_watch_said_resource (const Said *said)
   return (const char *) (said->statuses + said->n_statuses);
 }
 
+typedef struct _Watch Watch;
+
 /* (watcher JID, XMPP user): what the XMPP user told that watcher. */
 typedef struct
 {
@@ -50,34 +52,38 @@ typedef struct
   gboolean    authorized;  /* <presence type=subscribed/> seen */
   Said       *resources;   /* what each resource said, newest first */
   guint       n_resources;
-  GList      *watches;     /* Watch*, the dialogs fed by this pair */
+  Watch      *watches;     /* the dialogs fed by this pair, newest
+                            * first, linked by Watch.next */
   guint       probed_link; /* the link (StoxWatches.link) on which the
                             * last probe went out; 0: none */
   StoxTimer *probe_timer;  /* armed while a probe's answer is awaited */
 } Pair;
 
-/* A SIP watcher's dialog (S2X). */
-typedef struct
+/* A SIP watcher's dialog (S2X).  There is one per watcher: the flags are
+ * bits, and the pair's list runs through the records themselves. */
+struct _Watch
 {
-  StoxToken dialog;
+  StoxToken dialog;   /* first: the record is its own key in
+                       * watch_by_dialog (g_int64_hash) */
   Pair     *pair;
-  char     *entity; /* the Request-URI: the PIDF entity */
-  char     *source; /* the peer it came from, counted against
-                     * max_per_source; NULL when restored */
-  StoxSubstate state;
-  gint64       expires_at;
-  StoxTimer   *timer;
-  StoxToken    notify_inflight;
-  gboolean     dirty;  /* an update waits for the in-flight NOTIFY */
-  gboolean     forced; /* …and it must go even if unchanged */
-  gboolean     held;   /* its next NOTIFY waits for a probe's answer */
-  gboolean     fetch;  /* Expires: 0: that NOTIFY is the last */
-  gboolean     ending; /* its terminated NOTIFY is out */
-  gboolean     stored; /* a WATCH record is kept: one remove owed */
-  guint64      sent;   /* digest of the last NOTIFY's state and
-                        * document: an update that changes nothing
-                        * is not sent; 0: none yet */
-} Watch;
+  Watch    *next;     /* the pair's next dialog */
+  char     *entity;   /* the Request-URI: the PIDF entity */
+  char     *source;   /* the peer it came from, counted against
+                       * max_per_source; NULL when restored */
+  gint64     expires_at;
+  StoxTimer *timer;
+  StoxToken  notify_inflight;
+  guint64    sent;    /* digest of the last NOTIFY's state and
+                       * document: an update that changes nothing
+                       * is not sent; 0: none yet */
+  StoxSubstate state : 8;
+  guint        dirty : 1;  /* an update waits for the in-flight NOTIFY */
+  guint        forced : 1; /* …and it must go even if unchanged */
+  guint        held : 1;   /* its next NOTIFY waits for a probe's answer */
+  guint        fetch : 1;  /* Expires: 0: that NOTIFY is the last */
+  guint        ending : 1; /* its terminated NOTIFY is out */
+  guint        stored : 1; /* a WATCH record is kept: one remove owed */
+};
 
 struct _StoxWatches
 {

@@ -76,7 +76,8 @@ stox_watch_restore (StoxWatches           *ws,
   w->expires_at = r->deadline;
   w->stored = TRUE;
   stox_watch_count (ws, w, +1);   /* its source is not kept: not counted there */
-  pair->watches = g_list_prepend (pair->watches, w);
+  w->next = pair->watches;
+  pair->watches = w;
   g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending++;
@@ -92,10 +93,8 @@ stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r)
   pair->authorized = TRUE;
   /* Its WATCH records may have come first.  Silent: the watcher hears
    * the state once the link is up (stox_presence_on_link). */
-  for (GList *l = pair->watches; l != NULL; l = l->next)
+  for (Watch *w = pair->watches; w != NULL; w = w->next)
     {
-      Watch *w = l->data;
-
       if (w->state == STOX_SUBSTATE_PENDING)
         {
           w->state = STOX_SUBSTATE_ACTIVE;
@@ -182,10 +181,8 @@ stox_watch_resync (StoxWatches           *ws,
        * gateway was down is not lost. */
       if (pair->authorized)
         {
-          for (GList *l = pair->watches; l != NULL; l = l->next)
+          for (Watch *w = pair->watches; w != NULL; w = w->next)
             {
-              Watch *w = l->data;
-
               if (w->state == STOX_SUBSTATE_ACTIVE && !w->ending)
                 w->held = TRUE;
             }

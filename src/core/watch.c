@@ -82,7 +82,6 @@ pair_free (Pair *pair)
   g_free (pair->watcher_jid);
   g_free (pair->target_jid);
   pair_forget_resources (pair);
-  g_list_free (pair->watches);
   g_free (pair);
 }
 
@@ -174,7 +173,12 @@ watch_remove (StoxWatches *ws, Watch *w, GPtrArray *actions)
   if (w->notify_inflight != 0)
     g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
   stox_watch_count (ws, w, -1);
-  pair->watches = g_list_remove (pair->watches, w);
+  for (Watch **link = &pair->watches; *link != NULL; link = &(*link)->next)
+    if (*link == w)
+      {
+        *link = w->next;
+        break;
+      }
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending--;
   /* Frees w. */
@@ -351,7 +355,8 @@ stox_watch_on_subscribe (StoxWatches           *ws,
   stox_watch_count (ws, w, +1);
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
   w->expires_at = now + expires * G_USEC_PER_SEC;
-  pair->watches = g_list_prepend (pair->watches, w);
+  w->next = pair->watches;
+  pair->watches = w;
   g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending++;
@@ -566,10 +571,8 @@ stox_watch_on_presence (StoxWatches           *ws,
        * closed one before its answer, which a phone shows as a flicker
        * Offline → Online.  The server sends the user's presence right
        * after the subscribed anyway (RFC 6121 §3.1.5). */
-      for (GList *l = pair->watches; l != NULL; l = l->next)
+      for (Watch *w = pair->watches; w != NULL; w = w->next)
         {
-          Watch *w = l->data;
-
           if (w->state == STOX_SUBSTATE_PENDING && !w->ending)
             {
               w->state = STOX_SUBSTATE_ACTIVE;
@@ -591,10 +594,10 @@ stox_watch_on_presence (StoxWatches           *ws,
       pair->authorized = FALSE;
       stox_timers_cancel (&pair->probe_timer);
       pair_forget_resources (pair);
-      for (GList *l = pair->watches, *next; l != NULL; l = next)
+      for (Watch *w = pair->watches, *next; w != NULL; w = next)
         {
-          next = l->next;
-          stox_watch_terminate (ws, env, l->data, "rejected", FALSE, now, actions);
+          next = w->next;
+          stox_watch_terminate (ws, env, w, "rejected", FALSE, now, actions);
         }
       if (pair->watches == NULL)
         pair_drop (ws, pair);
@@ -620,10 +623,8 @@ stox_watch_on_presence (StoxWatches           *ws,
    * the server's order): who waited for it hears it now. */
   if (pair->probe_timer != NULL)
     stox_watch_pair_release (ws, env, pair, now, actions);
-  for (GList *l = pair->watches; l != NULL; l = l->next)
+  for (Watch *w = pair->watches; w != NULL; w = w->next)
     {
-      Watch *w = l->data;
-
       if (w->state == STOX_SUBSTATE_ACTIVE)
         stox_watch_notify_state (ws, env, w, FALSE, now, actions);
     }
