@@ -43,20 +43,21 @@ stox_watch_said_resource (const Said *said)
 
 typedef struct _Watch Watch;
 
-/* (watcher JID, XMPP user): what the XMPP user told that watcher. */
+/* (watcher JID, XMPP user): what the XMPP user told that watcher.  Its
+ * own key in StoxWatches.pairs: the two names are interned (their
+ * references held), so they are compared by address. */
 typedef struct
 {
-  char       *key;
-  char       *watcher_jid; /* romeo@sip.example (bare) */
-  char       *target_jid;  /* juliet@example.org (bare) */
-  gboolean    authorized;  /* <presence type=subscribed/> seen */
+  const char *watcher_jid; /* romeo@sip.example (bare) */
+  const char *target_jid;  /* juliet@example.org (bare) */
   Said       *resources;   /* what each resource said, newest first */
-  guint       n_resources;
   Watch      *watches;     /* the dialogs fed by this pair, newest
                             * first, linked by Watch.next */
+  StoxTimer  *probe_timer; /* armed while a probe's answer is awaited */
   guint       probed_link; /* the link (StoxWatches.link) on which the
                             * last probe went out; 0: none */
-  StoxTimer *probe_timer;  /* armed while a probe's answer is awaited */
+  guint       n_resources : 16; /* at most STOX_WATCH_MAX_RESOURCES */
+  guint       authorized : 1;   /* <presence type=subscribed/> seen */
 } Pair;
 
 /* A SIP watcher's dialog (S2X).  There is one per watcher: the flags are
@@ -67,9 +68,11 @@ struct _Watch
                        * watch_by_dialog (g_int64_hash) */
   Pair     *pair;
   Watch    *next;     /* the pair's next dialog */
-  char     *entity;   /* the Request-URI: the PIDF entity */
-  char     *source;   /* the peer it came from, counted against
-                       * max_per_source; NULL when restored */
+  const char *entity; /* the Request-URI: the PIDF entity (interned
+                       * in StoxWatches.entities) */
+  const char *source; /* the peer it came from, counted against
+                       * max_per_source (interned in the limits);
+                       * NULL when restored */
   gint64     expires_at;
   StoxTimer *timer;
   StoxToken  notify_inflight;
@@ -88,7 +91,7 @@ struct _Watch
 struct _StoxWatches
 {
   StoxTimers *timers;          /* presence's, borrowed */
-  GHashTable *pairs;           /* key → Pair */
+  GHashTable *pairs;           /* set of Pair */
   GHashTable *watch_by_dialog; /* &dialog → Watch */
   GHashTable *watch_by_notify; /* &notify token → Watch */
   GHashTable *resync;          /* Pair* to ask for the current state
@@ -97,7 +100,9 @@ struct _StoxWatches
   guint pending;               /* watches in state pending: counted where
                                 * one is added, approved or removed */
   StoxWatchLimits *limits;     /* dialogs per source, watcher, user;
-                                * the subscription requests asked */
+                                * the subscription requests asked; the
+                                * names of pairs and dialogs */
+  StoxIntern *entities;        /* the dialogs' Request-URIs */
   guint64 said;                /* counts the presence stanzas heard */
 };
 

@@ -69,7 +69,7 @@ stox_watch_restore (StoxWatches           *ws,
   w = g_new0 (Watch, 1);
   w->dialog = r->dialog;
   w->pair = pair;
-  w->entity = g_strdup (r->entity);
+  w->entity = stox_intern_ref (ws->entities, r->entity);
   /* An APPROVAL record read later promotes it (records come in any
    * order). */
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;

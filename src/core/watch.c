@@ -75,29 +75,50 @@ pair_remember (Pair *pair, Said *said)
   pair->n_resources++;
 }
 
+G_STATIC_ASSERT (STOX_WATCH_MAX_RESOURCES < (1 << 16));   /* Pair.n_resources */
+
+/* Frees the pair's own memory; its names are given back by pair_drop()
+ * (or go with their tables). */
 static void
 pair_free (Pair *pair)
 {
-  g_free (pair->key);
-  g_free (pair->watcher_jid);
-  g_free (pair->target_jid);
   pair_forget_resources (pair);
   g_free (pair);
+}
+
+static guint
+pair_hash (gconstpointer p)
+{
+  const Pair *pair = p;
+
+  return g_direct_hash (pair->watcher_jid) * 31 + g_direct_hash (pair->target_jid);
+}
+
+static gboolean
+pair_equal (gconstpointer p, gconstpointer q)
+{
+  const Pair *a = p, *b = q;
+
+  return a->watcher_jid == b->watcher_jid && a->target_jid == b->target_jid;
 }
 
 Pair *
 stox_watch_pair_get (StoxWatches *ws, const char *watcher_jid, const char *target_jid, gboolean create)
 {
-  g_autofree char *key = stox_presence_pair_key (watcher_jid, target_jid);
-  Pair *pair = g_hash_table_lookup (ws->pairs, key);
+  Pair probe = { 0 };
+  Pair *pair;
 
+  probe.watcher_jid = stox_watch_limits_lookup (ws->limits, STOX_WATCH_NAME_WATCHER, watcher_jid);
+  probe.target_jid = stox_watch_limits_lookup (ws->limits, STOX_WATCH_NAME_USER, target_jid);
+  pair = probe.watcher_jid != NULL && probe.target_jid != NULL
+    ? g_hash_table_lookup (ws->pairs, &probe)
+    : NULL;
   if (pair == NULL && create)
     {
       pair = g_new0 (Pair, 1);
-      pair->key = g_steal_pointer (&key);
-      pair->watcher_jid = g_strdup (watcher_jid);
-      pair->target_jid = g_strdup (target_jid);
-      g_hash_table_insert (ws->pairs, pair->key, pair);
+      pair->watcher_jid = stox_watch_limits_ref (ws->limits, STOX_WATCH_NAME_WATCHER, watcher_jid);
+      pair->target_jid = stox_watch_limits_ref (ws->limits, STOX_WATCH_NAME_USER, target_jid);
+      g_hash_table_add (ws->pairs, pair);
     }
   return pair;
 }
@@ -107,17 +128,13 @@ stox_watch_pair_get (StoxWatches *ws, const char *watcher_jid, const char *targe
 static void
 pair_drop (StoxWatches *ws, Pair *pair)
 {
+  const char *watcher_jid = pair->watcher_jid, *target_jid = pair->target_jid;
+
   stox_timers_cancel (&pair->probe_timer);
   g_hash_table_remove (ws->resync, pair);
-  g_hash_table_remove (ws->pairs, pair->key);
-}
-
-static void
-watch_free (Watch *w)
-{
-  g_free (w->entity);
-  g_free (w->source);
-  g_free (w);
+  g_hash_table_remove (ws->pairs, pair);
+  stox_watch_limits_unref (ws->limits, STOX_WATCH_NAME_WATCHER, watcher_jid);
+  stox_watch_limits_unref (ws->limits, STOX_WATCH_NAME_USER, target_jid);
 }
 
 void
@@ -132,7 +149,7 @@ static void
 ask_once (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
           GPtrArray *actions)
 {
-  if (stox_watch_limits_ask (ws->limits, env, pair->key, now))
+  if (stox_watch_limits_ask (ws->limits, env, pair->watcher_jid, pair->target_jid, now))
     stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
 }
 
@@ -181,8 +198,10 @@ watch_remove (StoxWatches *ws, Watch *w, GPtrArray *actions)
       }
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending--;
-  /* Frees w. */
-  g_hash_table_remove (ws->watch_by_dialog, &w->dialog);
+  g_hash_table_steal (ws->watch_by_dialog, &w->dialog);
+  stox_intern_unref (ws->entities, w->entity);
+  stox_watch_limits_unref (ws->limits, STOX_WATCH_NAME_SOURCE, w->source);
+  g_free (w);
   if (pair->watches == NULL && !pair->authorized)
     pair_drop (ws, pair);
 }
@@ -193,12 +212,12 @@ stox_watches_new (StoxTimers *timers)
   StoxWatches *ws = g_new0 (StoxWatches, 1);
 
   ws->timers = timers;
-  ws->pairs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) pair_free);
-  ws->watch_by_dialog = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
-                                               (GDestroyNotify) watch_free);
+  ws->pairs = g_hash_table_new_full (pair_hash, pair_equal, (GDestroyNotify) pair_free, NULL);
+  ws->watch_by_dialog = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   ws->watch_by_notify = g_hash_table_new (g_int64_hash, g_int64_equal);
   ws->resync = g_hash_table_new (NULL, NULL);
   ws->limits = stox_watch_limits_new ();
+  ws->entities = stox_intern_new ();
   return ws;
 }
 
@@ -207,11 +226,14 @@ stox_watches_free (StoxWatches *ws)
 {
   if (ws == NULL)
     return;
-  stox_watch_limits_free (ws->limits);
+  /* The records first, then the names they refer to, which go with
+   * their tables. */
   g_hash_table_unref (ws->resync);
   g_hash_table_unref (ws->watch_by_notify);
   g_hash_table_unref (ws->watch_by_dialog);
   g_hash_table_unref (ws->pairs);
+  stox_intern_free (ws->entities);
+  stox_watch_limits_free (ws->limits);
   g_free (ws);
 }
 
@@ -350,8 +372,8 @@ stox_watch_on_subscribe (StoxWatches           *ws,
 
   w->dialog = req->token;
   w->pair = pair;
-  w->entity = g_strdup (req->request_uri);
-  w->source = g_strdup (req->source);
+  w->entity = stox_intern_ref (ws->entities, req->request_uri);
+  w->source = stox_watch_limits_ref (ws->limits, STOX_WATCH_NAME_SOURCE, req->source);
   stox_watch_count (ws, w, +1);
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
   w->expires_at = now + expires * G_USEC_PER_SEC;
