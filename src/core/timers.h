@@ -14,7 +14,7 @@ typedef struct _StoxTimers StoxTimers;
 
 /* An armed timer.  Its owner keeps the handle in a field, NULL while
  * nothing is armed; the queue clears that field when the timer fires. */
-typedef GSequenceIter StoxTimer;
+typedef struct _StoxTimer StoxTimer;
 
 StoxTimers *stox_timers_new (void);
 void        stox_timers_free (StoxTimers *timers);
@@ -28,8 +28,9 @@ void stox_timers_arm (StoxTimers *timers,
                       gpointer    owner,
                       gint64      deadline);
 
-/* Cancels *`handle` (NULL: nothing armed) and clears it. */
-void stox_timers_cancel (StoxTimer **handle);
+/* Cancels *`handle` (NULL: nothing armed), armed in `timers`, and clears
+ * it. */
+void stox_timers_cancel (StoxTimers *timers, StoxTimer **handle);
 
 /* The earliest deadline, or -1 for none. */
 gint64 stox_timers_next (StoxTimers *timers);

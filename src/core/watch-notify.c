@@ -181,7 +181,7 @@ stox_watch_terminate (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, con
 {
   if (w->ending)
     return;
-  stox_timers_cancel (&w->timer);
+  stox_timers_cancel (ws->timers, &w->timer);
   /* A terminated NOTIFY supersedes whatever was waiting. */
   w->held = FALSE;
   stox_watch_send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, reason, closed, closed, FALSE, now,
@@ -214,7 +214,7 @@ void
 stox_watch_pair_release (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
               GPtrArray *actions)
 {
-  stox_timers_cancel (&pair->probe_timer);
+  stox_timers_cancel (ws->timers, &pair->probe_timer);
   for (Watch *w = pair->watches, *next; w != NULL; w = next)
     {
       next = w->next;

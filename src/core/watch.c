@@ -130,7 +130,7 @@ pair_drop (StoxWatches *ws, Pair *pair)
 {
   const char *watcher_jid = pair->watcher_jid, *target_jid = pair->target_jid;
 
-  stox_timers_cancel (&pair->probe_timer);
+  stox_timers_cancel (ws->timers, &pair->probe_timer);
   g_hash_table_remove (ws->resync, pair);
   g_hash_table_remove (ws->pairs, pair);
   stox_watch_limits_unref (ws->limits, STOX_WATCH_NAME_WATCHER, watcher_jid);
@@ -186,7 +186,7 @@ watch_remove (StoxWatches *ws, Watch *w, GPtrArray *actions)
   /* Ended without a terminated NOTIFY (e.g. the watcher answered one
    * with 481): the record goes now. */
   stox_watch_store (actions, w, TRUE);
-  stox_timers_cancel (&w->timer);
+  stox_timers_cancel (ws->timers, &w->timer);
   if (w->notify_inflight != 0)
     g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
   stox_watch_count (ws, w, -1);
@@ -602,7 +602,7 @@ stox_watch_on_presence (StoxWatches           *ws,
               w->held = TRUE;
             }
         }
-      stox_timers_cancel (&pair->probe_timer);
+      stox_timers_cancel (ws->timers, &pair->probe_timer);
       stox_watch_pair_probe (ws, env, pair, now, actions);
       return;
     }
@@ -614,7 +614,7 @@ stox_watch_on_presence (StoxWatches           *ws,
         stox_actions_store (actions, STOX_STORE_APPROVAL, TRUE, pair->target_jid,
                             pair->watcher_jid);
       pair->authorized = FALSE;
-      stox_timers_cancel (&pair->probe_timer);
+      stox_timers_cancel (ws->timers, &pair->probe_timer);
       pair_forget_resources (pair);
       for (Watch *w = pair->watches, *next; w != NULL; w = next)
         {
@@ -692,7 +692,7 @@ stox_watch_shutdown (StoxWatches           *ws,
 
       if (w->ending)
         continue;
-      stox_timers_cancel (&w->timer);
+      stox_timers_cancel (ws->timers, &w->timer);
       w->held = FALSE;
       if (end_subscriptions)
         /* A gateway being retired (stox.conf(5), on-stop): the dialog

@@ -15,7 +15,8 @@ UNIT_TESTS = \
 	tests/unit/test-gateway \
 	tests/unit/test-methods \
 	tests/unit/test-presence \
-	tests/unit/test-security
+	tests/unit/test-security \
+	tests/unit/test-timers
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -25,6 +26,8 @@ tests_unit_test_address_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_address_LDADD = $(UNIT_LDADD)
 tests_unit_test_backoff_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_backoff_LDADD = $(UNIT_LDADD)
+tests_unit_test_timers_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_timers_LDADD = $(UNIT_LDADD)
 tests_unit_test_netmask_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_netmask_LDADD = $(UNIT_LDADD)
 tests_unit_test_text_CPPFLAGS = $(UNIT_CPPFLAGS)
