@@ -2,8 +2,9 @@
 /*
  * What bounds the SIP watchers of XMPP users (watch.c): dialogs counted
  * per source, per watcher and per XMPP user (stox.conf(5):
- * max-subscriptions-per-*), and the subscription requests to XMPP users,
- * asked once per (watcher, user) and interval.  Pure: no I/O, no clock.
+ * max-subscriptions-per-*), on the interned names of each.  (The
+ * subscription requests asked once per pair and interval are kept on the
+ * pairs, watch.c.)  Pure: no I/O, no clock.
  */
 #pragma once
 
@@ -11,10 +12,6 @@
 #include "presence-env.h"
 
 G_BEGIN_DECLS
-
-/* A subscription request goes to an XMPP user once per (watcher, user)
- * and this interval, however many SUBSCRIBEs arrive. */
-#define STOX_WATCH_ASK_INTERVAL_S 3600
 
 typedef struct _StoxWatchLimits StoxWatchLimits;
 
@@ -53,14 +50,5 @@ void stox_watch_limits_count (StoxWatchLimits *wl,
                               const char      *watcher_jid,
                               const char      *target_jid,
                               gint             delta);
-
-/* TRUE when the request for the pair (interned `watcher_jid`,
- * `target_jid`) is to go now (it is then remembered); FALSE when one
- * went within STOX_WATCH_ASK_INTERVAL_S. */
-gboolean stox_watch_limits_ask (StoxWatchLimits       *wl,
-                                const StoxPresenceEnv *env,
-                                const char            *watcher_jid,
-                                const char            *target_jid,
-                                gint64                 now);
 
 G_END_DECLS

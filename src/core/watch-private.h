@@ -45,8 +45,15 @@ typedef struct _Watch Watch;
 
 /* (watcher JID, XMPP user): what the XMPP user told that watcher.  Its
  * own key in StoxWatches.pairs: the two names are interned (their
- * references held), so they are compared by address. */
-typedef struct
+ * references held), so they are compared by address.
+ *
+ * A pair also remembers the subscription request it asked last (RFC 6121
+ * §3.1.1: once per pair and STOX_WATCH_ASK_INTERVAL_S), and that memory
+ * outlives its dialogs: a pair with neither dialogs nor approval is gone
+ * (stox_watch_pair_get() does not find it, and it holds nothing else),
+ * but stays in the table until its request is forgotten. */
+typedef struct _Pair Pair;
+struct _Pair
 {
   const char *watcher_jid; /* romeo@sip.example (bare) */
   const char *target_jid;  /* juliet@example.org (bare) */
@@ -56,9 +63,12 @@ typedef struct
   StoxTimer  *probe_timer; /* armed while a probe's answer is awaited */
   guint       probed_link; /* the link (StoxWatches.link) on which the
                             * last probe went out; 0: none */
+  Pair       *asked_next;  /* the next request asked, in time order */
+  gint64      asked_at;    /* when, while `asked` */
   guint       n_resources : 16; /* at most STOX_WATCH_MAX_RESOURCES */
   guint       authorized : 1;   /* <presence type=subscribed/> seen */
-} Pair;
+  guint       asked : 1;        /* its request is remembered */
+};
 
 /* A SIP watcher's dialog (S2X).  There is one per watcher: the flags are
  * bits, and the pair's list runs through the records themselves. */
@@ -99,9 +109,11 @@ struct _StoxWatches
   guint link;                  /* counts the links that came up */
   guint pending;               /* watches in state pending: counted where
                                 * one is added, approved or removed */
-  StoxWatchLimits *limits;     /* dialogs per source, watcher, user;
-                                * the subscription requests asked; the
-                                * names of pairs and dialogs */
+  StoxWatchLimits *limits;     /* dialogs per source, watcher, user,
+                                * on the names of pairs and dialogs */
+  Pair *asked_head;            /* the pairs whose subscription request */
+  Pair *asked_tail;            /* is remembered, oldest first */
+  guint n_asked;
   StoxIntern *entities;        /* the dialogs' Request-URIs */
   guint64 said;                /* counts the presence stanzas heard */
 };

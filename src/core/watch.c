@@ -102,6 +102,14 @@ pair_equal (gconstpointer p, gconstpointer q)
   return a->watcher_jid == b->watcher_jid && a->target_jid == b->target_jid;
 }
 
+/* A pair with neither dialogs nor approval is gone; only its request
+ * may still be remembered. */
+static gboolean
+pair_live (const Pair *pair)
+{
+  return pair->watches != NULL || pair->authorized;
+}
+
 Pair *
 stox_watch_pair_get (StoxWatches *ws, const char *watcher_jid, const char *target_jid, gboolean create)
 {
@@ -113,6 +121,8 @@ stox_watch_pair_get (StoxWatches *ws, const char *watcher_jid, const char *targe
   pair = probe.watcher_jid != NULL && probe.target_jid != NULL
     ? g_hash_table_lookup (ws->pairs, &probe)
     : NULL;
+  if (pair != NULL && !pair_live (pair) && !create)
+    return NULL;
   if (pair == NULL && create)
     {
       pair = g_new0 (Pair, 1);
@@ -123,18 +133,49 @@ stox_watch_pair_get (StoxWatches *ws, const char *watcher_jid, const char *targe
   return pair;
 }
 
-/* Frees a pair; the only way pairs go, so the resync set never holds a
- * freed one. */
 static void
-pair_drop (StoxWatches *ws, Pair *pair)
+pair_forget (StoxWatches *ws, Pair *pair)
 {
   const char *watcher_jid = pair->watcher_jid, *target_jid = pair->target_jid;
 
-  stox_timers_cancel (ws->timers, &pair->probe_timer);
-  g_hash_table_remove (ws->resync, pair);
   g_hash_table_remove (ws->pairs, pair);
   stox_watch_limits_unref (ws->limits, STOX_WATCH_NAME_WATCHER, watcher_jid);
   stox_watch_limits_unref (ws->limits, STOX_WATCH_NAME_USER, target_jid);
+}
+
+/* A pair goes, with neither dialogs nor approval left: the only way
+ * pairs go, so the resync set never holds a freed one.  While its
+ * request is remembered it stays, holding nothing else, as a new pair
+ * would start. */
+static void
+pair_drop (StoxWatches *ws, Pair *pair)
+{
+  stox_timers_cancel (ws->timers, &pair->probe_timer);
+  g_hash_table_remove (ws->resync, pair);
+  if (!pair->asked)
+    {
+      pair_forget (ws, pair);
+      return;
+    }
+  pair_forget_resources (pair);
+  pair->probed_link = 0;
+}
+
+/* The oldest request remembered is forgotten, and its pair with it when
+ * gone. */
+static void
+asked_pop (StoxWatches *ws)
+{
+  Pair *pair = ws->asked_head;
+
+  ws->asked_head = pair->asked_next;
+  if (ws->asked_head == NULL)
+    ws->asked_tail = NULL;
+  ws->n_asked--;
+  pair->asked_next = NULL;
+  pair->asked = FALSE;
+  if (!pair_live (pair))
+    pair_forget (ws, pair);
 }
 
 void
@@ -144,13 +185,32 @@ stox_watch_count (StoxWatches *ws, Watch *w, gint delta)
                            w->pair->target_jid, delta);
 }
 
-/* The pair's subscription request, once per pair and interval. */
+/* The pair's subscription request goes to the XMPP user unless one went
+ * within the interval (RFC 6121 §3.1.1: the user answers it once; a
+ * repeat only nags her), however many SUBSCRIBEs (or fetches) arrive.
+ * The memory is bounded like every table: when full, the oldest request
+ * is forgotten.  Requests are remembered in time order, so only the
+ * oldest is looked at for the interval. */
 static void
 ask_once (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
           GPtrArray *actions)
 {
-  if (stox_watch_limits_ask (ws->limits, env, pair->watcher_jid, pair->target_jid, now))
-    stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
+  while (ws->asked_head != NULL &&
+         ws->asked_head->asked_at + (gint64) STOX_WATCH_ASK_INTERVAL_S * G_USEC_PER_SEC <= now)
+    asked_pop (ws);
+  if (pair->asked)
+    return;
+  if (ws->n_asked >= MAX (env->max_subscriptions, 1))
+    asked_pop (ws);
+  pair->asked = TRUE;
+  pair->asked_at = now;
+  if (ws->asked_tail != NULL)
+    ws->asked_tail->asked_next = pair;
+  else
+    ws->asked_head = pair;
+  ws->asked_tail = pair;
+  ws->n_asked++;
+  stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
 }
 
 /* A watch's WATCH record: written with the current deadline while the
