@@ -67,7 +67,9 @@ watch_document (StoxWatches           *ws,
 {
   const Said *best = with_body ? pair_best (w->pair) : NULL;
   g_autoptr (GPtrArray) statuses = NULL;
+  g_autofree StoxLangText *texts = NULL;
   StoxPresenceInfo info = { 0 };
+  const char *p;
 
   /* Known to be the whole picture, and empty: nobody is online. */
   if (with_body && best == NULL && pair_fresh (ws, env, w->pair))
@@ -82,14 +84,26 @@ watch_document (StoxWatches           *ws,
       return stox_pidf_build (w->entity, &info, env->rules);
     }
   /* The info the Said stands for, lent: every string stays the Said's. */
-  info.resource = (char *) stox_watch_said_resource (best);
-  if (info.resource[0] == '\0')
-    info.resource = NULL;
+  p = stox_watch_said_resource (best);
+  info.resource = p[0] != '\0' ? (char *) p : NULL;
+  p += strlen (p) + 1;
   info.available = best->available;
-  info.show = (char *) best->show;
+  info.show = best->show != 0 ? (char *) stox_show_values[best->show - 1] : NULL;
+  texts = g_new0 (StoxLangText, best->n_statuses);
   info.statuses = statuses = g_ptr_array_sized_new (best->n_statuses);
   for (guint i = 0; i < best->n_statuses; i++)
-    g_ptr_array_add (statuses, (gpointer) &best->statuses[i]);
+    {
+      gboolean has_lang = *p++ != 0;
+
+      if (has_lang)
+        {
+          texts[i].lang = (char *) p;
+          p += strlen (p) + 1;
+        }
+      texts[i].text = (char *) p;
+      p += strlen (p) + 1;
+      g_ptr_array_add (statuses, &texts[i]);
+    }
   info.has_priority = best->has_priority;
   info.priority = best->priority;
   return stox_pidf_build (w->entity, &info, env->rules);

@@ -15,30 +15,33 @@ G_BEGIN_DECLS
 
 /* What one resource of the XMPP user said last: a pair's resources are
  * a short list (one or two clients, most of the time), so each is one
- * allocation, its texts and strings after it, and the pair holds no
- * table.  It holds what a StoxPresenceInfo would (watch_document() lends
- * one to the PIDF builder), without that one's seven allocations: there
- * is one per watcher, and a NOTIFY is rarer than a watcher. */
+ * allocation, its strings after it, and the pair holds no table.  It
+ * holds what a StoxPresenceInfo would (watch_document() lends one to the
+ * PIDF builder), without that one's seven allocations: there is one per
+ * watcher, and a NOTIFY is rarer than a watcher. */
 typedef struct _Said Said;
 struct _Said
 {
-  Said         *next;
-  guint64       said;         /* when, on the watches' own counter: the
+  Said       *next;
+  guint64     said;           /* when, on the watches' own counter: the
                                * tie-break of pair_best() */
-  const char   *show;         /* one of stox_show_values, or NULL */
-  guint         n_statuses;
-  guint         available : 1;
-  guint         has_priority : 1;
-  gint8         priority;     /* RFC 6121 <priority/> */
-  StoxLangText  statuses[];   /* then the resource ("" = the bare JID),
-                               * then the statuses' strings */
+  guint       n_statuses;
+  guint       available : 1;
+  guint       has_priority : 1;
+  guint       show : 3;       /* 1 + its index in stox_show_values;
+                               * 0: none */
+  signed int  priority : 8;   /* RFC 6121 <priority/>, -128..127 */
+  char        data[];         /* the resource ("" = the bare JID), then
+                               * per status a byte, 1 when its language
+                               * follows, the language and the text; each
+                               * string with its NUL */
 };
 
 /* The resource `said` is from; "" for the bare JID. */
 static inline const char *
 stox_watch_said_resource (const Said *said)
 {
-  return (const char *) (said->statuses + said->n_statuses);
+  return said->data;
 }
 
 typedef struct _Watch Watch;

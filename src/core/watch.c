@@ -76,6 +76,7 @@ pair_remember (Pair *pair, Said *said)
 }
 
 G_STATIC_ASSERT (STOX_WATCH_MAX_RESOURCES < (1 << 16));   /* Pair.n_resources */
+G_STATIC_ASSERT (STOX_SHOW_N < (1 << 3));                  /* Said.show */
 
 /* Frees the pair's own memory; its names are given back by pair_drop()
  * (or go with their tables). */
@@ -597,6 +598,7 @@ static Said *
 said_from_stanza (const StoxStanza *st, const char *resource)
 {
   const char *lang, *text;
+  const char *show;
   guint n = 0, i = 0;
   gsize size;
   Said *said;
@@ -607,20 +609,24 @@ said_from_stanza (const StoxStanza *st, const char *resource)
   size = strlen (resource) + 1;
   while (stanza_status (st, &i, &lang, &text))
     {
-      size += (lang != NULL ? strlen (lang) + 1 : 0) + strlen (text) + 1;
+      size += 1 + (lang != NULL ? strlen (lang) + 1 : 0) + strlen (text) + 1;
       n++;
     }
-  said = g_malloc0 (sizeof *said + n * sizeof (StoxLangText) + size);
+  said = g_malloc0 (sizeof *said + size);
   said->n_statuses = n;
   said->available = st->type == NULL;
-  if (said->available)
-    said->show = stox_show_known (st->show);
-  end = (char *) (said->statuses + n);
+  show = said->available ? stox_show_known (st->show) : NULL;
+  for (guint k = 0; show != NULL && k < STOX_SHOW_N; k++)
+    if (show == stox_show_values[k])
+      said->show = k + 1;
+  end = said->data;
   said_copy (&end, resource);
-  for (n = 0, i = 0; stanza_status (st, &i, &lang, &text); n++)
+  for (i = 0; stanza_status (st, &i, &lang, &text);)
     {
-      said->statuses[n].lang = lang != NULL ? said_copy (&end, lang) : NULL;
-      said->statuses[n].text = said_copy (&end, text);
+      *end++ = lang != NULL;
+      if (lang != NULL)
+        said_copy (&end, lang);
+      said_copy (&end, text);
     }
   return said;
 }
