@@ -51,7 +51,7 @@ static gboolean
 pair_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair)
 {
   return pair->authorized && env->link_up && pair->probed_link == ws->link &&
-         pair->probe_timer == NULL;
+         !stox_watch_pair_probing (ws, pair);
 }
 
 /* The PIDF document watcher `w` is shown (RFC 8048 §5.3, Table 1), or
@@ -204,6 +204,25 @@ stox_watch_terminate (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, con
 
 /* ---- probes: the XMPP user's whole presence, asked for ----------------- */
 
+gboolean
+stox_watch_pair_probing (StoxWatches *ws, Pair *pair)
+{
+  StoxTimer **handle = g_hash_table_lookup (ws->probing, pair);
+
+  return handle != NULL && *handle != NULL;
+}
+
+void
+stox_watch_pair_probe_cancel (StoxWatches *ws, Pair *pair)
+{
+  StoxTimer **handle = g_hash_table_lookup (ws->probing, pair);
+
+  if (handle == NULL)
+    return;
+  stox_timers_cancel (ws->timers, handle);
+  g_hash_table_remove (ws->probing, pair);
+}
+
 /* Watcher `w` hears what its NOTIFY waited for: the first state of a new
  * or restored dialog, its fetch's one NOTIFY, the state after approval. */
 static void
@@ -228,7 +247,7 @@ void
 stox_watch_pair_release (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
               GPtrArray *actions)
 {
-  stox_timers_cancel (ws->timers, &pair->probe_timer);
+  stox_watch_pair_probe_cancel (ws, pair);
   for (Watch *w = pair->watches, *next; w != NULL; w = next)
     {
       next = w->next;
@@ -246,11 +265,19 @@ void
 stox_watch_pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
             GPtrArray *actions)
 {
-  if (pair->probe_timer != NULL && pair->probed_link == ws->link)
+  StoxTimer **handle;
+
+  if (stox_watch_pair_probing (ws, pair) && pair->probed_link == ws->link)
     return;
   stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
   pair->probed_link = ws->link;
-  stox_timers_arm (ws->timers, &pair->probe_timer, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
+  handle = g_hash_table_lookup (ws->probing, pair);
+  if (handle == NULL)
+    {
+      handle = g_new0 (StoxTimer *, 1);
+      g_hash_table_insert (ws->probing, pair, handle);
+    }
+  stox_timers_arm (ws->timers, handle, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
                    now + STOX_WATCH_PROBE_WAIT_MS * 1000);
 }
 
@@ -261,8 +288,9 @@ stox_watch_probe_waited (StoxWatches           *ws,
                          gint64                 now,
                          GPtrArray             *actions)
 {
-  /* The handle was cleared by the queue: the table now counts as the
-   * whole picture (pair_fresh()), nothing having come. */
+  /* The handle was cleared by the queue, and goes: the table now counts
+   * as the whole picture (pair_fresh()), nothing having come. */
+  g_hash_table_remove (ws->probing, owner);
   stox_watch_pair_release (ws, env, owner, now, actions);
 }
 

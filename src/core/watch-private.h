@@ -63,11 +63,10 @@ struct _Pair
   Said       *resources;   /* what each resource said, newest first */
   Watch      *watches;     /* the dialogs fed by this pair, newest
                             * first, linked by Watch.next */
-  StoxTimer  *probe_timer; /* armed while a probe's answer is awaited */
-  guint       probed_link; /* the link (StoxWatches.link) on which the
-                            * last probe went out; 0: none */
   Pair       *asked_next;  /* the next request asked, in time order */
   gint64      asked_at;    /* when, while `asked` */
+  guint       probed_link; /* the link (StoxWatches.link) on which the
+                            * last probe went out; 0: none */
   guint       n_resources : 16; /* at most STOX_WATCH_MAX_RESOURCES */
   guint       authorized : 1;   /* <presence type=subscribed/> seen */
   guint       asked : 1;        /* its request is remembered */
@@ -109,6 +108,9 @@ struct _StoxWatches
   GHashTable *watch_by_notify; /* &notify token → Watch */
   GHashTable *resync;          /* Pair* to ask for the current state
                                 * once the link is up (stox_watch_on_link) */
+  GHashTable *probing;         /* Pair* → its StoxTimer handle, armed
+                                * while a probe's answer is awaited: few
+                                * pairs at a time, so not a field of each */
   guint link;                  /* counts the links that came up */
   guint pending;               /* watches in state pending: counted where
                                 * one is added, approved or removed */
@@ -126,6 +128,10 @@ Pair *stox_watch_pair_get (StoxWatches *ws,
                            const char  *watcher_jid,
                            const char  *target_jid,
                            gboolean     create);
+/* watch-notify.c: TRUE while the pair's probe waits for its answer. */
+gboolean stox_watch_pair_probing (StoxWatches *ws, Pair *pair);
+/* watch-notify.c: the pair's probe no longer awaited. */
+void stox_watch_pair_probe_cancel (StoxWatches *ws, Pair *pair);
 /* watch.c: a dialog counted in (+1) or out (-1) of the limits. */
 void stox_watch_count (StoxWatches *ws, Watch *w, gint delta);
 /* watch.c: the dialog's WATCH record written, or removed once. */

@@ -186,7 +186,7 @@ stox_watch_resync (StoxWatches           *ws,
               if (w->state == STOX_SUBSTATE_ACTIVE && !w->ending)
                 w->held = TRUE;
             }
-          stox_timers_cancel (ws->timers, &pair->probe_timer);
+          stox_watch_pair_probe_cancel (ws, pair);
           stox_watch_pair_probe (ws, env, pair, now, actions);
         }
       else

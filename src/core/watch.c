@@ -151,7 +151,7 @@ pair_forget (StoxWatches *ws, Pair *pair)
 static void
 pair_drop (StoxWatches *ws, Pair *pair)
 {
-  stox_timers_cancel (ws->timers, &pair->probe_timer);
+  stox_watch_pair_probe_cancel (ws, pair);
   g_hash_table_remove (ws->resync, pair);
   if (!pair->asked)
     {
@@ -277,6 +277,7 @@ stox_watches_new (StoxTimers *timers)
   ws->watch_by_dialog = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   ws->watch_by_notify = g_hash_table_new (g_int64_hash, g_int64_equal);
   ws->resync = g_hash_table_new (NULL, NULL);
+  ws->probing = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   ws->limits = stox_watch_limits_new ();
   ws->entities = stox_intern_new ();
   return ws;
@@ -290,6 +291,7 @@ stox_watches_free (StoxWatches *ws)
   /* The records first, then the names they refer to, which go with
    * their tables. */
   g_hash_table_unref (ws->resync);
+  g_hash_table_unref (ws->probing);
   g_hash_table_unref (ws->watch_by_notify);
   g_hash_table_unref (ws->watch_by_dialog);
   g_hash_table_unref (ws->pairs);
@@ -668,7 +670,7 @@ stox_watch_on_presence (StoxWatches           *ws,
               w->held = TRUE;
             }
         }
-      stox_timers_cancel (ws->timers, &pair->probe_timer);
+      stox_watch_pair_probe_cancel (ws, pair);
       stox_watch_pair_probe (ws, env, pair, now, actions);
       return;
     }
@@ -680,7 +682,7 @@ stox_watch_on_presence (StoxWatches           *ws,
         stox_actions_store (actions, STOX_STORE_APPROVAL, TRUE, pair->target_jid,
                             pair->watcher_jid);
       pair->authorized = FALSE;
-      stox_timers_cancel (ws->timers, &pair->probe_timer);
+      stox_watch_pair_probe_cancel (ws, pair);
       pair_forget_resources (pair);
       for (Watch *w = pair->watches, *next; w != NULL; w = next)
         {
@@ -709,7 +711,7 @@ stox_watch_on_presence (StoxWatches           *ws,
 
   /* The first presence after a probe is its answer (the stream keeps
    * the server's order): who waited for it hears it now. */
-  if (pair->probe_timer != NULL)
+  if (stox_watch_pair_probing (ws, pair))
     stox_watch_pair_release (ws, env, pair, now, actions);
   for (Watch *w = pair->watches; w != NULL; w = w->next)
     {
