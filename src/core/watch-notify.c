@@ -122,6 +122,49 @@ notify_digest (StoxSubstate substate, const char *doc)
   return h != 0 ? h : 1;
 }
 
+/* ---- NOTIFYs in flight ------------------------------------------------- */
+
+typedef struct
+{
+  StoxToken token;   /* first: the record is its own key (g_int64_hash) */
+  Watch    *watch;
+} Inflight;
+
+Watch *
+stox_watch_by_notify (StoxWatches *ws, StoxToken token)
+{
+  Inflight *in = g_hash_table_lookup (ws->watch_by_notify, &token);
+
+  return in != NULL ? in->watch : NULL;
+}
+
+void
+stox_watch_inflight_clear (StoxWatches *ws, Watch *w)
+{
+  Inflight *in;
+
+  if (!w->inflight)
+    return;
+  in = g_hash_table_lookup (ws->inflight, w);
+  g_hash_table_remove (ws->watch_by_notify, &in->token);
+  /* Frees in. */
+  g_hash_table_remove (ws->inflight, w);
+  w->inflight = FALSE;
+}
+
+static void
+inflight_set (StoxWatches *ws, Watch *w, StoxToken token)
+{
+  Inflight *in = g_new0 (Inflight, 1);
+
+  stox_watch_inflight_clear (ws, w);
+  in->token = token;
+  in->watch = w;
+  g_hash_table_add (ws->watch_by_notify, in);
+  g_hash_table_insert (ws->inflight, w, in);
+  w->inflight = TRUE;
+}
+
 /* Returns the NOTIFY (the STORE remove of a terminated one may follow it
  * in `actions`), or NULL when `changed_only` and the watcher was told
  * exactly this already. */
@@ -150,12 +193,9 @@ stox_watch_send_notify (StoxWatches           *ws,
                            expires, STOX_PIDF_CONTENT_TYPE, g_steal_pointer (&doc));
   w->sent = sent;
 
-  if (w->notify_inflight != 0)
-    g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
-  w->notify_inflight = n->token;
+  inflight_set (ws, w, n->token);
   w->dirty = FALSE;
   w->forced = FALSE;
-  g_hash_table_insert (ws->watch_by_notify, &w->notify_inflight, w);
   if (substate == STOX_SUBSTATE_TERMINATED)
     {
       w->ending = TRUE;
@@ -178,7 +218,7 @@ stox_watch_notify_state (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, 
 {
   if (w->ending || w->held)
     return;
-  if (w->notify_inflight != 0)
+  if (w->inflight)
     {
       /* At most one NOTIFY in flight; the newest state goes next. */
       w->dirty = TRUE;

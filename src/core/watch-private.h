@@ -87,7 +87,6 @@ struct _Watch
                        * NULL when restored */
   gint64     expires_at;
   StoxTimer *timer;
-  StoxToken  notify_inflight;
   guint64    sent;    /* digest of the last NOTIFY's state and
                        * document: an update that changes nothing
                        * is not sent; 0: none yet */
@@ -97,6 +96,8 @@ struct _Watch
   guint        held : 1;   /* its next NOTIFY waits for a probe's answer */
   guint        fetch : 1;  /* Expires: 0: that NOTIFY is the last */
   guint        ending : 1; /* its terminated NOTIFY is out */
+  guint        inflight : 1; /* a NOTIFY of it awaits its answer
+                              * (StoxWatches.inflight) */
   guint        stored : 1; /* a WATCH record is kept: one remove owed */
 };
 
@@ -105,7 +106,10 @@ struct _StoxWatches
   StoxTimers *timers;          /* presence's, borrowed */
   GHashTable *pairs;           /* set of Pair */
   GHashTable *watch_by_dialog; /* &dialog → Watch */
-  GHashTable *watch_by_notify; /* &notify token → Watch */
+  /* The NOTIFYs awaiting their answer, at most one per dialog: a record
+   * each while in flight, not a field of every dialog. */
+  GHashTable *watch_by_notify; /* set of Inflight, by token */
+  GHashTable *inflight;        /* Watch* → its Inflight */
   GHashTable *resync;          /* Pair* to ask for the current state
                                 * once the link is up (stox_watch_on_link) */
   GHashTable *probing;         /* Pair* → its StoxTimer handle, armed
@@ -128,6 +132,10 @@ Pair *stox_watch_pair_get (StoxWatches *ws,
                            const char  *watcher_jid,
                            const char  *target_jid,
                            gboolean     create);
+/* watch-notify.c: the dialog whose NOTIFY `token` is, or NULL. */
+Watch *stox_watch_by_notify (StoxWatches *ws, StoxToken token);
+/* watch-notify.c: `w`'s NOTIFY no longer awaits its answer. */
+void stox_watch_inflight_clear (StoxWatches *ws, Watch *w);
 /* watch-notify.c: TRUE while the pair's probe waits for its answer. */
 gboolean stox_watch_pair_probing (StoxWatches *ws, Pair *pair);
 /* watch-notify.c: the pair's probe no longer awaited. */

@@ -248,8 +248,7 @@ watch_remove (StoxWatches *ws, Watch *w, GPtrArray *actions)
    * with 481): the record goes now. */
   stox_watch_store (actions, w, TRUE);
   stox_timers_cancel (ws->timers, &w->timer);
-  if (w->notify_inflight != 0)
-    g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
+  stox_watch_inflight_clear (ws, w);
   stox_watch_count (ws, w, -1);
   for (Watch **link = &pair->watches; *link != NULL; link = &(*link)->next)
     if (*link == w)
@@ -276,6 +275,7 @@ stox_watches_new (StoxTimers *timers)
   ws->pairs = g_hash_table_new_full (pair_hash, pair_equal, (GDestroyNotify) pair_free, NULL);
   ws->watch_by_dialog = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   ws->watch_by_notify = g_hash_table_new (g_int64_hash, g_int64_equal);
+  ws->inflight = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   ws->resync = g_hash_table_new (NULL, NULL);
   ws->probing = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   ws->limits = stox_watch_limits_new ();
@@ -293,6 +293,7 @@ stox_watches_free (StoxWatches *ws)
   g_hash_table_unref (ws->resync);
   g_hash_table_unref (ws->probing);
   g_hash_table_unref (ws->watch_by_notify);
+  g_hash_table_unref (ws->inflight);
   g_hash_table_unref (ws->watch_by_dialog);
   g_hash_table_unref (ws->pairs);
   stox_intern_free (ws->entities);
@@ -532,14 +533,13 @@ stox_watch_on_notify_response (StoxWatches           *ws,
                                gint64                 now,
                                GPtrArray             *actions)
 {
-  Watch *w = g_hash_table_lookup (ws->watch_by_notify, &resp->token);
+  Watch *w = stox_watch_by_notify (ws, resp->token);
 
   if (w == NULL)
     return FALSE;
   if (resp->status < 200)
     return TRUE;
-  g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
-  w->notify_inflight = 0;
+  stox_watch_inflight_clear (ws, w);
   if (w->ending || stox_sip_status_ends_subscription (resp->status, TRUE))
     {
       watch_remove (ws, w, actions);
