@@ -17,8 +17,9 @@ G_BEGIN_DECLS
  * a short list (one or two clients, most of the time), so each is one
  * allocation, its strings after it, and the pair holds no table.  It
  * holds what a StoxPresenceInfo would (watch_document() lends one to the
- * PIDF builder), without that one's seven allocations: there is one per
- * watcher, and a NOTIFY is rarer than a watcher. */
+ * PIDF builder), without that one's allocation for the info, its array
+ * and each status and string: a Said is kept as long as its pair, where
+ * the lent info lives only while one NOTIFY is built. */
 typedef struct _Said Said;
 struct _Said
 {
