@@ -35,7 +35,7 @@ typedef struct
   guint        expires;       /* asked for, then granted */
   gboolean     told_subscribed;
   gboolean     owe_subscribed; /* told_subscribed while the link was down */
-  StoxTimer   *timer;
+  StoxTimer    timer;
   GHashTable  *last;          /* resource ("" = bare) → StoxPresenceInfo,
                                * the last NOTIFY's, for probes (§7) */
 } Follow;

@@ -20,7 +20,7 @@ struct _StoxPresence
   StoxTimers  *timers;           /* every deadline of both directions */
   StoxWatches *watches;          /* S2X */
   StoxFollows *follows;          /* X2S */
-  StoxTimer   *resync_timer;     /* TIMER_RESYNC, while batches remain */
+  StoxTimer    resync_timer;     /* TIMER_RESYNC, while batches remain */
   guint        restored_follows; /* spreads their first SUBSCRIBEs */
 };
 

@@ -4,22 +4,14 @@
 #include "timers.h"
 
 /* There is one armed timer per SIP watcher and per follow: a binary heap
- * of the timers themselves costs one pointer each beside them, where a
- * balanced tree costs a node each. */
-struct _StoxTimer
-{
-  gint64      deadline;
-  guint64     serial;     /* keeps equal deadlines in arrival order */
-  gpointer    owner;
-  StoxTimer **handle;
-  guint       kind;
-  guint       index;      /* in the heap */
-};
-
+ * of pointers to the timers, which live in their owners' records, costs
+ * one pointer each beside them, where a balanced tree costs a node and a
+ * record each. */
 struct _StoxTimers
 {
-  GPtrArray *heap;        /* of StoxTimer, by (deadline, serial): each
-                           * before its two children 2i+1 and 2i+2 */
+  GPtrArray *heap;        /* of StoxTimer (borrowed), by (deadline,
+                           * serial): each before its two children 2i+1
+                           * and 2i+2 */
   guint64    serial;
 };
 
@@ -35,7 +27,7 @@ static void
 heap_set (StoxTimers *timers, guint i, StoxTimer *t)
 {
   timers->heap->pdata[i] = t;
-  t->index = i;
+  t->index = i + 1;
 }
 
 static void
@@ -80,11 +72,11 @@ heap_down (StoxTimers *timers, guint i)
   heap_set (timers, i, t);
 }
 
-/* Takes `t` out of the heap and frees it (its handle is the caller's). */
+/* Takes `t` out of the heap: no longer armed. */
 static void
 heap_remove (StoxTimers *timers, StoxTimer *t)
 {
-  guint i = t->index;
+  guint i = t->index - 1;
   StoxTimer *last = g_ptr_array_steal_index (timers->heap, timers->heap->len - 1);
 
   if (last != t)
@@ -95,7 +87,7 @@ heap_remove (StoxTimers *timers, StoxTimer *t)
       else
         heap_down (timers, i);
     }
-  g_free (t);
+  t->index = 0;
 }
 
 StoxTimers *
@@ -103,7 +95,7 @@ stox_timers_new (void)
 {
   StoxTimers *timers = g_new0 (StoxTimers, 1);
 
-  timers->heap = g_ptr_array_new_with_free_func (g_free);
+  timers->heap = g_ptr_array_new ();
   return timers;
 }
 
@@ -117,33 +109,26 @@ stox_timers_free (StoxTimers *timers)
 }
 
 void
-stox_timers_cancel (StoxTimers *timers, StoxTimer **handle)
+stox_timers_cancel (StoxTimers *timers, StoxTimer *t)
 {
-  if (*handle != NULL)
-    {
-      heap_remove (timers, *handle);
-      *handle = NULL;
-    }
+  if (stox_timer_armed (t))
+    heap_remove (timers, t);
 }
 
 void
 stox_timers_arm (StoxTimers *timers,
-                 StoxTimer **handle,
+                 StoxTimer  *t,
                  guint       kind,
                  gpointer    owner,
                  gint64      deadline)
 {
-  StoxTimer *t = g_new0 (StoxTimer, 1);
-
-  stox_timers_cancel (timers, handle);
+  stox_timers_cancel (timers, t);
   t->deadline = deadline;
   t->serial = ++timers->serial;
   t->kind = kind;
   t->owner = owner;
-  t->handle = handle;
   g_ptr_array_add (timers->heap, t);
   heap_up (timers, timers->heap->len - 1);
-  *handle = t;
 }
 
 gint64
@@ -169,7 +154,6 @@ stox_timers_pop (StoxTimers *timers,
     return FALSE;
   *ret_kind = t->kind;
   *ret_owner = t->owner;
-  *t->handle = NULL;
   heap_remove (timers, t);
   return TRUE;
 }

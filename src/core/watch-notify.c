@@ -247,19 +247,19 @@ stox_watch_terminate (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, con
 gboolean
 stox_watch_pair_probing (StoxWatches *ws, Pair *pair)
 {
-  StoxTimer **handle = g_hash_table_lookup (ws->probing, pair);
+  StoxTimer *t = g_hash_table_lookup (ws->probing, pair);
 
-  return handle != NULL && *handle != NULL;
+  return t != NULL && stox_timer_armed (t);
 }
 
 void
 stox_watch_pair_probe_cancel (StoxWatches *ws, Pair *pair)
 {
-  StoxTimer **handle = g_hash_table_lookup (ws->probing, pair);
+  StoxTimer *t = g_hash_table_lookup (ws->probing, pair);
 
-  if (handle == NULL)
+  if (t == NULL)
     return;
-  stox_timers_cancel (ws->timers, handle);
+  stox_timers_cancel (ws->timers, t);
   g_hash_table_remove (ws->probing, pair);
 }
 
@@ -305,19 +305,19 @@ void
 stox_watch_pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
             GPtrArray *actions)
 {
-  StoxTimer **handle;
+  StoxTimer *t;
 
   if (stox_watch_pair_probing (ws, pair) && pair->probed_link == ws->link)
     return;
   stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
   pair->probed_link = ws->link;
-  handle = g_hash_table_lookup (ws->probing, pair);
-  if (handle == NULL)
+  t = g_hash_table_lookup (ws->probing, pair);
+  if (t == NULL)
     {
-      handle = g_new0 (StoxTimer *, 1);
-      g_hash_table_insert (ws->probing, pair, handle);
+      t = g_new0 (StoxTimer, 1);
+      g_hash_table_insert (ws->probing, pair, t);
     }
-  stox_timers_arm (ws->timers, handle, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
+  stox_timers_arm (ws->timers, t, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
                    now + STOX_WATCH_PROBE_WAIT_MS * 1000);
 }
 
@@ -328,8 +328,8 @@ stox_watch_probe_waited (StoxWatches           *ws,
                          gint64                 now,
                          GPtrArray             *actions)
 {
-  /* The handle was cleared by the queue, and goes: the table now counts
-   * as the whole picture (pair_fresh()), nothing having come. */
+  /* The timer is no longer armed, and goes: the table now counts as the
+   * whole picture (pair_fresh()), nothing having come. */
   g_hash_table_remove (ws->probing, owner);
   stox_watch_pair_release (ws, env, owner, now, actions);
 }

@@ -87,7 +87,7 @@ struct _Watch
                        * max_per_source (interned in the limits);
                        * NULL when restored */
   gint64     expires_at;
-  StoxTimer *timer;
+  StoxTimer  timer;
   guint64    sent;    /* digest of the last NOTIFY's state and
                        * document: an update that changes nothing
                        * is not sent; 0: none yet */
@@ -113,7 +113,7 @@ struct _StoxWatches
   GHashTable *inflight;        /* Watch* → its Inflight */
   GHashTable *resync;          /* Pair* to ask for the current state
                                 * once the link is up (stox_watch_on_link) */
-  GHashTable *probing;         /* Pair* → its StoxTimer handle, armed
+  GHashTable *probing;         /* Pair* → its StoxTimer, armed
                                 * while a probe's answer is awaited: few
                                 * pairs at a time, so not a field of each */
   guint link;                  /* counts the links that came up */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The core's one deadline sequence (src/core/timers.h): earliest first,
  * equal deadlines in the order they were armed, a cancelled or re-armed
- * timer never fires, and a fired one's handle is cleared. */
+ * timer never fires, and a fired one is no longer armed. */
 #include "config.h"
 
 #include "core/timers.h"
@@ -10,7 +10,7 @@ static void
 test_timers_order (void)
 {
   static const gint64 deadlines[] = { 50, 10, 30, 10, 40, 10, 20, 50 };
-  StoxTimer *handles[G_N_ELEMENTS (deadlines)] = { NULL };
+  StoxTimer handles[G_N_ELEMENTS (deadlines)] = { { 0 } };
   StoxTimers *timers = stox_timers_new ();
   guint kind;
   gpointer owner;
@@ -27,7 +27,7 @@ test_timers_order (void)
   while (stox_timers_pop (timers, 100, &kind, &owner))
     {
       g_assert_true (owner == &handles[kind]);
-      g_assert_null (handles[kind]);
+      g_assert_false (stox_timer_armed (&handles[kind]));
       /* Earliest first; equal ones as armed. */
       g_assert_cmpint (deadlines[kind], >=, last);
       if (deadlines[kind] == last)
@@ -47,7 +47,7 @@ static void
 test_timers_model (void)
 {
   enum { SLOTS = 64, STEPS = 20000 };
-  StoxTimer *handles[SLOTS] = { NULL };
+  StoxTimer handles[SLOTS] = { { 0 } };
   gint64 deadline[SLOTS];
   guint64 armed_at[SLOTS];
   guint64 serial = 0;
@@ -80,7 +80,7 @@ test_timers_model (void)
               gint best = -1;
 
               for (guint i = 0; i < SLOTS; i++)
-                if (handles[i] != NULL &&
+                if (stox_timer_armed (&handles[i]) &&
                     (best < 0 || deadline[i] < deadline[best] ||
                      (deadline[i] == deadline[best] && armed_at[i] < armed_at[best])))
                   best = (gint) i;
@@ -94,7 +94,7 @@ test_timers_model (void)
               g_assert_true (stox_timers_pop (timers, now, &kind, &owner));
               g_assert_cmpuint (kind, ==, (guint) best);
               g_assert_true (owner == &handles[best]);
-              g_assert_null (handles[best]);
+              g_assert_false (stox_timer_armed (&handles[best]));
             }
         }
     }
@@ -108,7 +108,7 @@ test_timers_model (void)
 static void
 test_timers_free_armed (void)
 {
-  StoxTimer *a = NULL, *b = NULL;
+  StoxTimer a = { 0 }, b = { 0 };
   StoxTimers *timers = stox_timers_new ();
 
   stox_timers_arm (timers, &a, 0, NULL, 5);
