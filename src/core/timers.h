@@ -40,6 +40,14 @@ void stox_timers_arm (StoxTimers *timers,
 /* Cancels `t`, armed in `timers` (or not armed: nothing). */
 void stox_timers_cancel (StoxTimers *timers, StoxTimer *t);
 
+/* The deadline `t` was last armed for, kept after it fires or is
+ * cancelled; 0 when it never was. */
+static inline gint64
+stox_timer_deadline (const StoxTimer *t)
+{
+  return t->deadline;
+}
+
 /* TRUE while `t` is armed. */
 static inline gboolean
 stox_timer_armed (const StoxTimer *t)

@@ -182,13 +182,14 @@ stox_watch_send_notify (StoxWatches           *ws,
 {
   g_autofree char *doc = watch_document (ws, env, w, with_body, force_closed);
   guint64 sent = notify_digest (substate, doc);
+  gint64 expires_at = stox_timer_deadline (&w->timer);
   guint expires = 0;
   StoxSipNotify *n;
 
   if (changed_only && sent == w->sent)
     return NULL;
-  if (substate != STOX_SUBSTATE_TERMINATED && w->expires_at > now)
-    expires = (guint) ((w->expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+  if (substate != STOX_SUBSTATE_TERMINATED && expires_at > now)
+    expires = (guint) ((expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
   n = stox_actions_notify (actions, stox_presence_env_token (env), w->dialog, substate, reason,
                            expires, STOX_PIDF_CONTENT_TYPE, g_steal_pointer (&doc));
   w->sent = sent;

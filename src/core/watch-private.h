@@ -86,8 +86,9 @@ struct _Watch
   const char *source; /* the peer it came from, counted against
                        * max_per_source (interned in the limits);
                        * NULL when restored */
-  gint64     expires_at;
-  StoxTimer  timer;
+  StoxTimer  timer;    /* its expiry; the deadline stays the dialog's
+                       * after it fires or is cancelled (the WATCH
+                       * record, a NOTIFY's expires, shutdown's) */
   guint64    sent;    /* digest of the last NOTIFY's state and
                        * document: an update that changes nothing
                        * is not sent; 0: none yet */

@@ -73,7 +73,6 @@ stox_watch_restore (StoxWatches           *ws,
   /* An APPROVAL record read later promotes it (records come in any
    * order). */
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
-  w->expires_at = r->deadline;
   w->stored = TRUE;
   stox_watch_count (ws, w, +1);   /* its source is not kept: not counted there */
   w->next = pair->watches;
@@ -81,7 +80,7 @@ stox_watch_restore (StoxWatches           *ws,
   g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending++;
-  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
+  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, r->deadline);
   g_hash_table_add (ws->resync, pair);
 }
 

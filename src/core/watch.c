@@ -232,7 +232,7 @@ stox_watch_store (GPtrArray *actions, Watch *w, gboolean remove)
   if (!remove)
     {
       r->entity = g_strdup (w->entity);
-      r->deadline = w->expires_at;
+      r->deadline = stox_timer_deadline (&w->timer);
     }
   w->stored = !remove;
 }
@@ -440,7 +440,6 @@ stox_watch_on_subscribe (StoxWatches           *ws,
   w->source = stox_watch_limits_ref (ws->limits, STOX_WATCH_NAME_SOURCE, req->source);
   stox_watch_count (ws, w, +1);
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
-  w->expires_at = now + expires * G_USEC_PER_SEC;
   w->next = pair->watches;
   pair->watches = w;
   g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
@@ -466,7 +465,8 @@ stox_watch_on_subscribe (StoxWatches           *ws,
       return;
     }
 
-  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
+  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w,
+                   now + expires * G_USEC_PER_SEC);
   stox_watch_store (actions, w, FALSE);
   if (!pair->authorized)
     {
@@ -513,8 +513,8 @@ stox_watch_on_refresh (StoxWatches           *ws,
       stox_watch_terminate (ws, env, w, "timeout", TRUE, now, actions);
       return;
     }
-  w->expires_at = now + expires * G_USEC_PER_SEC;
-  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
+  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w,
+                   now + expires * G_USEC_PER_SEC);
   /* RFC 6665 §4.2.1.2: a refresh is answered with the current state (a
    * held watcher gets it when the probe's answer comes). */
   if (w->state == STOX_SUBSTATE_ACTIVE)
