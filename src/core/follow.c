@@ -35,7 +35,7 @@ typedef struct
   guint        expires;       /* asked for, then granted */
   gboolean     told_subscribed;
   gboolean     owe_subscribed; /* told_subscribed while the link was down */
-  StoxTimer   *timer;
+  StoxTimer    timer;
   GHashTable  *last;          /* resource ("" = bare) → StoxPresenceInfo,
                                * the last NOTIFY's, for probes (§7) */
 } Follow;
@@ -115,7 +115,7 @@ static void
 follow_remove (StoxFollows *fs, Follow *f)
 {
   g_hash_table_remove (fs->owed, f);
-  stox_timers_cancel (&f->timer);
+  stox_timers_cancel (fs->timers, &f->timer);
   follow_set_dialog (fs, f, 0);
   g_hash_table_remove (fs->follows, f->key);
 }
@@ -423,7 +423,7 @@ stox_follow_on_unsubscribe (StoxFollows           *fs,
       stox_actions_presence (actions, route->to_bare, route->from_bare, "unsubscribed");
       return;
     }
-  stox_timers_cancel (&f->timer);
+  stox_timers_cancel (fs->timers, &f->timer);
   if (f->state == FOLLOW_ESTABLISHED || f->state == FOLLOW_SUBSCRIBING)
     {
       /* §5.2.3: Expires: 0 in the dialog; unsubscribed on its answer. */
@@ -808,7 +808,7 @@ stox_follow_shutdown (StoxFollows           *fs,
     {
       Follow *f = value;
 
-      stox_timers_cancel (&f->timer);
+      stox_timers_cancel (fs->timers, &f->timer);
       if (end_subscriptions && f->dialog != 0 &&
           (f->state == FOLLOW_ESTABLISHED || f->state == FOLLOW_SUBSCRIBING))
         {

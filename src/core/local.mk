@@ -28,6 +28,7 @@ src_libstox_core_a_SOURCES = \
 	src/core/methods.h src/core/methods.c \
 	src/core/route.h src/core/route.c \
 	src/core/timers.h src/core/timers.c \
+	src/core/intern.h src/core/intern.c \
 	src/core/presence-env.h \
 	src/core/watch.h src/core/watch-private.h src/core/watch.c \
 	src/core/watch-notify.c src/core/watch-restore.c \

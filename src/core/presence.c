@@ -20,7 +20,7 @@ struct _StoxPresence
   StoxTimers  *timers;           /* every deadline of both directions */
   StoxWatches *watches;          /* S2X */
   StoxFollows *follows;          /* X2S */
-  StoxTimer   *resync_timer;     /* TIMER_RESYNC, while batches remain */
+  StoxTimer    resync_timer;     /* TIMER_RESYNC, while batches remain */
   guint        restored_follows; /* spreads their first SUBSCRIBEs */
 };
 
@@ -184,7 +184,7 @@ resync_batch (StoxPresence *p, const StoxPresenceEnv *env, gint64 now, GPtrArray
     stox_timers_arm (p->timers, &p->resync_timer, STOX_PRESENCE_TIMER_RESYNC, p,
                      now + RESTORE_TICK_US);
   else
-    stox_timers_cancel (&p->resync_timer);
+    stox_timers_cancel (p->timers, &p->resync_timer);
 }
 
 void
@@ -198,7 +198,7 @@ stox_presence_on_link (StoxPresence          *p,
   if (!up)
     {
       /* What is left waits for the next link (its stanzas would fail). */
-      stox_timers_cancel (&p->resync_timer);
+      stox_timers_cancel (p->timers, &p->resync_timer);
       return;
     }
   resync_batch (p, env, now, actions);
@@ -278,6 +278,6 @@ stox_presence_on_shutdown (StoxPresence          *p,
                            GPtrArray             *actions)
 {
   stox_watch_shutdown (p->watches, env, end_subscriptions, now, actions);
-  stox_timers_cancel (&p->resync_timer);
+  stox_timers_cancel (p->timers, &p->resync_timer);
   stox_follow_shutdown (p->follows, env, end_subscriptions, actions);
 }

@@ -3,29 +3,91 @@
 
 #include "timers.h"
 
-typedef struct
-{
-  gint64      deadline;
-  guint64     serial;     /* keeps equal deadlines in arrival order */
-  guint       kind;
-  gpointer    owner;
-  StoxTimer **handle;
-} Timer;
-
+/* There is one armed timer per SIP watcher and per follow: a binary heap
+ * of pointers to the timers, which live in their owners' records, costs
+ * one pointer each beside them, where a balanced tree costs a node and a
+ * record each. */
 struct _StoxTimers
 {
-  GSequence *queue;       /* of Timer, by (deadline, serial) */
+  GPtrArray *heap;        /* of StoxTimer (borrowed), by (deadline,
+                           * serial): each before its two children 2i+1
+                           * and 2i+2 */
   guint64    serial;
 };
 
-static gint
-timer_compare (gconstpointer a, gconstpointer b, gpointer user_data)
+static gboolean
+timer_before (const StoxTimer *x, const StoxTimer *y)
 {
-  const Timer *x = a, *y = b;
-
   if (x->deadline != y->deadline)
-    return x->deadline < y->deadline ? -1 : 1;
-  return x->serial < y->serial ? -1 : (x->serial > y->serial ? 1 : 0);
+    return x->deadline < y->deadline;
+  return x->serial < y->serial;
+}
+
+static void
+heap_set (StoxTimers *timers, guint i, StoxTimer *t)
+{
+  timers->heap->pdata[i] = t;
+  t->index = i + 1;
+}
+
+static void
+heap_up (StoxTimers *timers, guint i)
+{
+  StoxTimer *t = timers->heap->pdata[i];
+
+  while (i > 0)
+    {
+      guint parent = (i - 1) / 2;
+      StoxTimer *p = timers->heap->pdata[parent];
+
+      if (!timer_before (t, p))
+        break;
+      heap_set (timers, i, p);
+      i = parent;
+    }
+  heap_set (timers, i, t);
+}
+
+static void
+heap_down (StoxTimers *timers, guint i)
+{
+  guint n = timers->heap->len;
+  StoxTimer *t = timers->heap->pdata[i];
+
+  for (;;)
+    {
+      guint child = 2 * i + 1;
+      StoxTimer *c;
+
+      if (child >= n)
+        break;
+      if (child + 1 < n && timer_before (timers->heap->pdata[child + 1], timers->heap->pdata[child]))
+        child++;
+      c = timers->heap->pdata[child];
+      if (!timer_before (c, t))
+        break;
+      heap_set (timers, i, c);
+      i = child;
+    }
+  heap_set (timers, i, t);
+}
+
+/* Takes `t` out of the heap: no longer armed. */
+static void
+heap_remove (StoxTimers *timers, StoxTimer *t)
+{
+  guint i = t->index - 1;
+  StoxTimer *last = g_ptr_array_steal_index (timers->heap, timers->heap->len - 1);
+
+  if (last != t)
+    {
+      heap_set (timers, i, last);
+      if (i > 0 && timer_before (last, timers->heap->pdata[(i - 1) / 2]))
+        heap_up (timers, i);
+      else
+        heap_down (timers, i);
+    }
+  t->index = 0;
 }
 
 StoxTimers *
@@ -33,7 +95,7 @@ stox_timers_new (void)
 {
   StoxTimers *timers = g_new0 (StoxTimers, 1);
 
-  timers->queue = g_sequence_new (g_free);
+  timers->heap = g_ptr_array_new ();
   return timers;
 }
 
@@ -42,46 +104,39 @@ stox_timers_free (StoxTimers *timers)
 {
   if (timers == NULL)
     return;
-  g_sequence_free (timers->queue);
+  g_ptr_array_unref (timers->heap);
   g_free (timers);
 }
 
 void
-stox_timers_cancel (StoxTimer **handle)
+stox_timers_cancel (StoxTimers *timers, StoxTimer *t)
 {
-  if (*handle != NULL)
-    {
-      g_sequence_remove (*handle);
-      *handle = NULL;
-    }
+  if (stox_timer_armed (t))
+    heap_remove (timers, t);
 }
 
 void
 stox_timers_arm (StoxTimers *timers,
-                 StoxTimer **handle,
+                 StoxTimer  *t,
                  guint       kind,
                  gpointer    owner,
                  gint64      deadline)
 {
-  Timer *t = g_new0 (Timer, 1);
-
-  stox_timers_cancel (handle);
+  stox_timers_cancel (timers, t);
   t->deadline = deadline;
   t->serial = ++timers->serial;
   t->kind = kind;
   t->owner = owner;
-  t->handle = handle;
-  *handle = g_sequence_insert_sorted (timers->queue, t, timer_compare, NULL);
+  g_ptr_array_add (timers->heap, t);
+  heap_up (timers, timers->heap->len - 1);
 }
 
 gint64
 stox_timers_next (StoxTimers *timers)
 {
-  GSequenceIter *head = g_sequence_get_begin_iter (timers->queue);
-
-  if (g_sequence_iter_is_end (head))
+  if (timers->heap->len == 0)
     return -1;
-  return ((Timer *) g_sequence_get (head))->deadline;
+  return ((StoxTimer *) timers->heap->pdata[0])->deadline;
 }
 
 gboolean
@@ -90,17 +145,15 @@ stox_timers_pop (StoxTimers *timers,
                  guint      *ret_kind,
                  gpointer   *ret_owner)
 {
-  GSequenceIter *head = g_sequence_get_begin_iter (timers->queue);
-  Timer *t;
+  StoxTimer *t;
 
-  if (g_sequence_iter_is_end (head))
+  if (timers->heap->len == 0)
     return FALSE;
-  t = g_sequence_get (head);
+  t = timers->heap->pdata[0];
   if (t->deadline > now)
     return FALSE;
   *ret_kind = t->kind;
   *ret_owner = t->owner;
-  *t->handle = NULL;
-  g_sequence_remove (head);
+  heap_remove (timers, t);
   return TRUE;
 }

@@ -24,21 +24,21 @@
  * RFC 8048 §6.2 allows one NOTIFY per resource; one document per dialog
  * keeps "at most one NOTIFY in flight" exact, and SIP UAs show the most
  * available resource anyway (§2.8).  Documented in stoxd(8). */
-static const StoxPresenceInfo *
+static const Said *
 pair_best (Pair *pair)
 {
   const Said *best = NULL;
 
   for (const Said *s = pair->resources; s != NULL; s = s->next)
     {
-      if (best == NULL || (s->info->available && !best->info->available) ||
-          (s->info->available == best->info->available &&
-           ((s->info->available && s->info->priority > best->info->priority) ||
-            ((!s->info->available || s->info->priority == best->info->priority) &&
+      if (best == NULL || (s->available && !best->available) ||
+          (s->available == best->available &&
+           ((s->available && s->priority > best->priority) ||
+            ((!s->available || s->priority == best->priority) &&
              s->said > best->said))))
         best = s;
     }
-  return best != NULL ? best->info : NULL;
+  return best;
 }
 
 /* TRUE when the pair's table is the XMPP user's whole current presence:
@@ -51,7 +51,7 @@ static gboolean
 pair_fresh (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair)
 {
   return pair->authorized && env->link_up && pair->probed_link == ws->link &&
-         pair->probe_timer == NULL;
+         !stox_watch_pair_probing (ws, pair);
 }
 
 /* The PIDF document watcher `w` is shown (RFC 8048 §5.3, Table 1), or
@@ -65,8 +65,11 @@ watch_document (StoxWatches           *ws,
                 gboolean               with_body,
                 gboolean               force_closed)
 {
-  const StoxPresenceInfo *best = with_body ? pair_best (w->pair) : NULL;
-  g_autoptr (StoxPresenceInfo) closed = NULL;
+  const Said *best = with_body ? pair_best (w->pair) : NULL;
+  g_autoptr (GPtrArray) statuses = NULL;
+  g_autofree StoxLangText *texts = NULL;
+  StoxPresenceInfo info = { 0 };
+  const char *p;
 
   /* Known to be the whole picture, and empty: nobody is online. */
   if (with_body && best == NULL && pair_fresh (ws, env, w->pair))
@@ -76,11 +79,34 @@ watch_document (StoxWatches           *ws,
   if (force_closed)
     {
       /* §5.3.3: the watcher learns the presentity is gone. */
-      closed = stox_presence_info_new ();
-      closed->available = FALSE;
-      best = closed;
+      info.available = FALSE;
+      info.statuses = statuses = g_ptr_array_new ();
+      return stox_pidf_build (w->entity, &info, env->rules);
     }
-  return stox_pidf_build (w->entity, best, env->rules);
+  /* The info the Said stands for, lent: every string stays the Said's. */
+  p = stox_watch_said_resource (best);
+  info.resource = p[0] != '\0' ? (char *) p : NULL;
+  p += strlen (p) + 1;
+  info.available = best->available;
+  info.show = best->show != 0 ? (char *) stox_show_values[best->show - 1] : NULL;
+  texts = g_new0 (StoxLangText, best->n_statuses);
+  info.statuses = statuses = g_ptr_array_sized_new (best->n_statuses);
+  for (guint i = 0; i < best->n_statuses; i++)
+    {
+      gboolean has_lang = *p++ != 0;
+
+      if (has_lang)
+        {
+          texts[i].lang = (char *) p;
+          p += strlen (p) + 1;
+        }
+      texts[i].text = (char *) p;
+      p += strlen (p) + 1;
+      g_ptr_array_add (statuses, &texts[i]);
+    }
+  info.has_priority = best->has_priority;
+  info.priority = best->priority;
+  return stox_pidf_build (w->entity, &info, env->rules);
 }
 
 /* 64-bit FNV-1a of a NOTIFY's state and document: what a NOTIFY said, to
@@ -94,6 +120,49 @@ notify_digest (StoxSubstate substate, const char *doc)
   for (const char *p = doc != NULL ? doc : ""; *p != '\0'; p++)
     h = (h ^ (guchar) *p) * G_GUINT64_CONSTANT (0x100000001b3);
   return h != 0 ? h : 1;
+}
+
+/* ---- NOTIFYs in flight ------------------------------------------------- */
+
+typedef struct
+{
+  StoxToken token;   /* first: the record is its own key (g_int64_hash) */
+  Watch    *watch;
+} Inflight;
+
+Watch *
+stox_watch_by_notify (StoxWatches *ws, StoxToken token)
+{
+  Inflight *in = g_hash_table_lookup (ws->watch_by_notify, &token);
+
+  return in != NULL ? in->watch : NULL;
+}
+
+void
+stox_watch_inflight_clear (StoxWatches *ws, Watch *w)
+{
+  Inflight *in;
+
+  if (!w->inflight)
+    return;
+  in = g_hash_table_lookup (ws->inflight, w);
+  g_hash_table_remove (ws->watch_by_notify, &in->token);
+  /* Frees in. */
+  g_hash_table_remove (ws->inflight, w);
+  w->inflight = FALSE;
+}
+
+static void
+inflight_set (StoxWatches *ws, Watch *w, StoxToken token)
+{
+  Inflight *in = g_new0 (Inflight, 1);
+
+  stox_watch_inflight_clear (ws, w);
+  in->token = token;
+  in->watch = w;
+  g_hash_table_add (ws->watch_by_notify, in);
+  g_hash_table_insert (ws->inflight, w, in);
+  w->inflight = TRUE;
 }
 
 /* Returns the NOTIFY (the STORE remove of a terminated one may follow it
@@ -113,23 +182,21 @@ stox_watch_send_notify (StoxWatches           *ws,
 {
   g_autofree char *doc = watch_document (ws, env, w, with_body, force_closed);
   guint64 sent = notify_digest (substate, doc);
+  gint64 expires_at = stox_timer_deadline (&w->timer);
   guint expires = 0;
   StoxSipNotify *n;
 
   if (changed_only && sent == w->sent)
     return NULL;
-  if (substate != STOX_SUBSTATE_TERMINATED && w->expires_at > now)
-    expires = (guint) ((w->expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+  if (substate != STOX_SUBSTATE_TERMINATED && expires_at > now)
+    expires = (guint) ((expires_at - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
   n = stox_actions_notify (actions, stox_presence_env_token (env), w->dialog, substate, reason,
                            expires, STOX_PIDF_CONTENT_TYPE, g_steal_pointer (&doc));
   w->sent = sent;
 
-  if (w->notify_inflight != 0)
-    g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
-  w->notify_inflight = n->token;
+  inflight_set (ws, w, n->token);
   w->dirty = FALSE;
   w->forced = FALSE;
-  g_hash_table_insert (ws->watch_by_notify, &w->notify_inflight, w);
   if (substate == STOX_SUBSTATE_TERMINATED)
     {
       w->ending = TRUE;
@@ -152,7 +219,7 @@ stox_watch_notify_state (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, 
 {
   if (w->ending || w->held)
     return;
-  if (w->notify_inflight != 0)
+  if (w->inflight)
     {
       /* At most one NOTIFY in flight; the newest state goes next. */
       w->dirty = TRUE;
@@ -169,7 +236,7 @@ stox_watch_terminate (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, con
 {
   if (w->ending)
     return;
-  stox_timers_cancel (&w->timer);
+  stox_timers_cancel (ws->timers, &w->timer);
   /* A terminated NOTIFY supersedes whatever was waiting. */
   w->held = FALSE;
   stox_watch_send_notify (ws, env, w, STOX_SUBSTATE_TERMINATED, reason, closed, closed, FALSE, now,
@@ -177,6 +244,25 @@ stox_watch_terminate (StoxWatches *ws, const StoxPresenceEnv *env, Watch *w, con
 }
 
 /* ---- probes: the XMPP user's whole presence, asked for ----------------- */
+
+gboolean
+stox_watch_pair_probing (StoxWatches *ws, Pair *pair)
+{
+  StoxTimer *t = g_hash_table_lookup (ws->probing, pair);
+
+  return t != NULL && stox_timer_armed (t);
+}
+
+void
+stox_watch_pair_probe_cancel (StoxWatches *ws, Pair *pair)
+{
+  StoxTimer *t = g_hash_table_lookup (ws->probing, pair);
+
+  if (t == NULL)
+    return;
+  stox_timers_cancel (ws->timers, t);
+  g_hash_table_remove (ws->probing, pair);
+}
 
 /* Watcher `w` hears what its NOTIFY waited for: the first state of a new
  * or restored dialog, its fetch's one NOTIFY, the state after approval. */
@@ -202,11 +288,11 @@ void
 stox_watch_pair_release (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
               GPtrArray *actions)
 {
-  stox_timers_cancel (&pair->probe_timer);
-  for (GList *l = pair->watches, *next; l != NULL; l = next)
+  stox_watch_pair_probe_cancel (ws, pair);
+  for (Watch *w = pair->watches, *next; w != NULL; w = next)
     {
-      next = l->next;
-      watch_release (ws, env, l->data, now, actions);
+      next = w->next;
+      watch_release (ws, env, w, now, actions);
     }
 }
 
@@ -220,11 +306,19 @@ void
 stox_watch_pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
             GPtrArray *actions)
 {
-  if (pair->probe_timer != NULL && pair->probed_link == ws->link)
+  StoxTimer *t;
+
+  if (stox_watch_pair_probing (ws, pair) && pair->probed_link == ws->link)
     return;
   stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
   pair->probed_link = ws->link;
-  stox_timers_arm (ws->timers, &pair->probe_timer, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
+  t = g_hash_table_lookup (ws->probing, pair);
+  if (t == NULL)
+    {
+      t = g_new0 (StoxTimer, 1);
+      g_hash_table_insert (ws->probing, pair, t);
+    }
+  stox_timers_arm (ws->timers, t, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
                    now + STOX_WATCH_PROBE_WAIT_MS * 1000);
 }
 
@@ -235,8 +329,9 @@ stox_watch_probe_waited (StoxWatches           *ws,
                          gint64                 now,
                          GPtrArray             *actions)
 {
-  /* The handle was cleared by the queue: the table now counts as the
+  /* The timer is no longer armed, and goes: the table now counts as the
    * whole picture (pair_fresh()), nothing having come. */
+  g_hash_table_remove (ws->probing, owner);
   stox_watch_pair_release (ws, env, owner, now, actions);
 }
 

@@ -69,18 +69,18 @@ stox_watch_restore (StoxWatches           *ws,
   w = g_new0 (Watch, 1);
   w->dialog = r->dialog;
   w->pair = pair;
-  w->entity = g_strdup (r->entity);
+  w->entity = stox_intern_ref (ws->entities, r->entity);
   /* An APPROVAL record read later promotes it (records come in any
    * order). */
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
-  w->expires_at = r->deadline;
   w->stored = TRUE;
   stox_watch_count (ws, w, +1);   /* its source is not kept: not counted there */
-  pair->watches = g_list_prepend (pair->watches, w);
+  w->next = pair->watches;
+  pair->watches = w;
   g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending++;
-  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
+  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, r->deadline);
   g_hash_table_add (ws->resync, pair);
 }
 
@@ -92,10 +92,8 @@ stox_watch_restore_approval (StoxWatches *ws, const StoxStoreRecord *r)
   pair->authorized = TRUE;
   /* Its WATCH records may have come first.  Silent: the watcher hears
    * the state once the link is up (stox_presence_on_link). */
-  for (GList *l = pair->watches; l != NULL; l = l->next)
+  for (Watch *w = pair->watches; w != NULL; w = w->next)
     {
-      Watch *w = l->data;
-
       if (w->state == STOX_SUBSTATE_PENDING)
         {
           w->state = STOX_SUBSTATE_ACTIVE;
@@ -182,14 +180,12 @@ stox_watch_resync (StoxWatches           *ws,
        * gateway was down is not lost. */
       if (pair->authorized)
         {
-          for (GList *l = pair->watches; l != NULL; l = l->next)
+          for (Watch *w = pair->watches; w != NULL; w = w->next)
             {
-              Watch *w = l->data;
-
               if (w->state == STOX_SUBSTATE_ACTIVE && !w->ending)
                 w->held = TRUE;
             }
-          stox_timers_cancel (&pair->probe_timer);
+          stox_watch_pair_probe_cancel (ws, pair);
           stox_watch_pair_probe (ws, env, pair, now, actions);
         }
       else

@@ -19,7 +19,6 @@
 static void
 said_free (Said *said)
 {
-  stox_presence_info_free (said->info);
   g_free (said);
 }
 
@@ -41,7 +40,7 @@ static void
 pair_forget_resource (Pair *pair, const char *resource)
 {
   for (Said **link = &pair->resources; *link != NULL; link = &(*link)->next)
-    if (strcmp ((*link)->resource, resource) == 0)
+    if (strcmp (stox_watch_said_resource (*link), resource) == 0)
       {
         Said *said = *link;
 
@@ -57,7 +56,7 @@ pair_forget_resource (Pair *pair, const char *resource)
 static void
 pair_remember (Pair *pair, Said *said)
 {
-  pair_forget_resource (pair, said->resource);
+  pair_forget_resource (pair, stox_watch_said_resource (said));
   if (pair->n_resources >= STOX_WATCH_MAX_RESOURCES)
     {
       Said **oldest = &pair->resources;
@@ -76,50 +75,108 @@ pair_remember (Pair *pair, Said *said)
   pair->n_resources++;
 }
 
+G_STATIC_ASSERT (STOX_WATCH_MAX_RESOURCES < (1 << 16));   /* Pair.n_resources */
+G_STATIC_ASSERT (STOX_SHOW_N < (1 << 3));                  /* Said.show */
+
+/* Frees the pair's own memory; its names are given back by pair_drop()
+ * (or go with their tables). */
 static void
 pair_free (Pair *pair)
 {
-  g_free (pair->key);
-  g_free (pair->watcher_jid);
-  g_free (pair->target_jid);
   pair_forget_resources (pair);
-  g_list_free (pair->watches);
   g_free (pair);
+}
+
+static guint
+pair_hash (gconstpointer p)
+{
+  const Pair *pair = p;
+
+  return g_direct_hash (pair->watcher_jid) * 31 + g_direct_hash (pair->target_jid);
+}
+
+static gboolean
+pair_equal (gconstpointer p, gconstpointer q)
+{
+  const Pair *a = p, *b = q;
+
+  return a->watcher_jid == b->watcher_jid && a->target_jid == b->target_jid;
+}
+
+/* A pair with neither dialogs nor approval is gone; only its request
+ * may still be remembered. */
+static gboolean
+pair_live (const Pair *pair)
+{
+  return pair->watches != NULL || pair->authorized;
 }
 
 Pair *
 stox_watch_pair_get (StoxWatches *ws, const char *watcher_jid, const char *target_jid, gboolean create)
 {
-  g_autofree char *key = stox_presence_pair_key (watcher_jid, target_jid);
-  Pair *pair = g_hash_table_lookup (ws->pairs, key);
+  Pair probe = { 0 };
+  Pair *pair;
 
+  probe.watcher_jid = stox_watch_limits_lookup (ws->limits, STOX_WATCH_NAME_WATCHER, watcher_jid);
+  probe.target_jid = stox_watch_limits_lookup (ws->limits, STOX_WATCH_NAME_USER, target_jid);
+  pair = probe.watcher_jid != NULL && probe.target_jid != NULL
+    ? g_hash_table_lookup (ws->pairs, &probe)
+    : NULL;
+  if (pair != NULL && !pair_live (pair) && !create)
+    return NULL;
   if (pair == NULL && create)
     {
       pair = g_new0 (Pair, 1);
-      pair->key = g_steal_pointer (&key);
-      pair->watcher_jid = g_strdup (watcher_jid);
-      pair->target_jid = g_strdup (target_jid);
-      g_hash_table_insert (ws->pairs, pair->key, pair);
+      pair->watcher_jid = stox_watch_limits_ref (ws->limits, STOX_WATCH_NAME_WATCHER, watcher_jid);
+      pair->target_jid = stox_watch_limits_ref (ws->limits, STOX_WATCH_NAME_USER, target_jid);
+      g_hash_table_add (ws->pairs, pair);
     }
   return pair;
 }
 
-/* Frees a pair; the only way pairs go, so the resync set never holds a
- * freed one. */
+static void
+pair_forget (StoxWatches *ws, Pair *pair)
+{
+  const char *watcher_jid = pair->watcher_jid, *target_jid = pair->target_jid;
+
+  g_hash_table_remove (ws->pairs, pair);
+  stox_watch_limits_unref (ws->limits, STOX_WATCH_NAME_WATCHER, watcher_jid);
+  stox_watch_limits_unref (ws->limits, STOX_WATCH_NAME_USER, target_jid);
+}
+
+/* A pair goes, with neither dialogs nor approval left: the only way
+ * pairs go, so the resync set never holds a freed one.  While its
+ * request is remembered it stays, holding nothing else, as a new pair
+ * would start. */
 static void
 pair_drop (StoxWatches *ws, Pair *pair)
 {
-  stox_timers_cancel (&pair->probe_timer);
+  stox_watch_pair_probe_cancel (ws, pair);
   g_hash_table_remove (ws->resync, pair);
-  g_hash_table_remove (ws->pairs, pair->key);
+  if (!pair->asked)
+    {
+      pair_forget (ws, pair);
+      return;
+    }
+  pair_forget_resources (pair);
+  pair->probed_link = 0;
 }
 
+/* The oldest request remembered is forgotten, and its pair with it when
+ * gone. */
 static void
-watch_free (Watch *w)
+asked_pop (StoxWatches *ws)
 {
-  g_free (w->entity);
-  g_free (w->source);
-  g_free (w);
+  Pair *pair = ws->asked_head;
+
+  ws->asked_head = pair->asked_next;
+  if (ws->asked_head == NULL)
+    ws->asked_tail = NULL;
+  ws->n_asked--;
+  pair->asked_next = NULL;
+  pair->asked = FALSE;
+  if (!pair_live (pair))
+    pair_forget (ws, pair);
 }
 
 void
@@ -129,13 +186,32 @@ stox_watch_count (StoxWatches *ws, Watch *w, gint delta)
                            w->pair->target_jid, delta);
 }
 
-/* The pair's subscription request, once per pair and interval. */
+/* The pair's subscription request goes to the XMPP user unless one went
+ * within the interval (RFC 6121 §3.1.1: the user answers it once; a
+ * repeat only nags her), however many SUBSCRIBEs (or fetches) arrive.
+ * The memory is bounded like every table: when full, the oldest request
+ * is forgotten.  Requests are remembered in time order, so only the
+ * oldest is looked at for the interval. */
 static void
 ask_once (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
           GPtrArray *actions)
 {
-  if (stox_watch_limits_ask (ws->limits, env, pair->key, now))
-    stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
+  while (ws->asked_head != NULL &&
+         ws->asked_head->asked_at + (gint64) STOX_WATCH_ASK_INTERVAL_S * G_USEC_PER_SEC <= now)
+    asked_pop (ws);
+  if (pair->asked)
+    return;
+  if (ws->n_asked >= MAX (env->max_subscriptions, 1))
+    asked_pop (ws);
+  pair->asked = TRUE;
+  pair->asked_at = now;
+  if (ws->asked_tail != NULL)
+    ws->asked_tail->asked_next = pair;
+  else
+    ws->asked_head = pair;
+  ws->asked_tail = pair;
+  ws->n_asked++;
+  stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
 }
 
 /* A watch's WATCH record: written with the current deadline while the
@@ -156,7 +232,7 @@ stox_watch_store (GPtrArray *actions, Watch *w, gboolean remove)
   if (!remove)
     {
       r->entity = g_strdup (w->entity);
-      r->deadline = w->expires_at;
+      r->deadline = stox_timer_deadline (&w->timer);
     }
   w->stored = !remove;
 }
@@ -171,15 +247,21 @@ watch_remove (StoxWatches *ws, Watch *w, GPtrArray *actions)
   /* Ended without a terminated NOTIFY (e.g. the watcher answered one
    * with 481): the record goes now. */
   stox_watch_store (actions, w, TRUE);
-  stox_timers_cancel (&w->timer);
-  if (w->notify_inflight != 0)
-    g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
+  stox_timers_cancel (ws->timers, &w->timer);
+  stox_watch_inflight_clear (ws, w);
   stox_watch_count (ws, w, -1);
-  pair->watches = g_list_remove (pair->watches, w);
+  for (Watch **link = &pair->watches; *link != NULL; link = &(*link)->next)
+    if (*link == w)
+      {
+        *link = w->next;
+        break;
+      }
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending--;
-  /* Frees w. */
-  g_hash_table_remove (ws->watch_by_dialog, &w->dialog);
+  g_hash_table_steal (ws->watch_by_dialog, &w->dialog);
+  stox_intern_unref (ws->entities, w->entity);
+  stox_watch_limits_unref (ws->limits, STOX_WATCH_NAME_SOURCE, w->source);
+  g_free (w);
   if (pair->watches == NULL && !pair->authorized)
     pair_drop (ws, pair);
 }
@@ -190,12 +272,14 @@ stox_watches_new (StoxTimers *timers)
   StoxWatches *ws = g_new0 (StoxWatches, 1);
 
   ws->timers = timers;
-  ws->pairs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) pair_free);
-  ws->watch_by_dialog = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
-                                               (GDestroyNotify) watch_free);
+  ws->pairs = g_hash_table_new_full (pair_hash, pair_equal, (GDestroyNotify) pair_free, NULL);
+  ws->watch_by_dialog = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   ws->watch_by_notify = g_hash_table_new (g_int64_hash, g_int64_equal);
+  ws->inflight = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   ws->resync = g_hash_table_new (NULL, NULL);
+  ws->probing = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   ws->limits = stox_watch_limits_new ();
+  ws->entities = stox_intern_new ();
   return ws;
 }
 
@@ -204,11 +288,16 @@ stox_watches_free (StoxWatches *ws)
 {
   if (ws == NULL)
     return;
-  stox_watch_limits_free (ws->limits);
+  /* The records first, then the names they refer to, which go with
+   * their tables. */
   g_hash_table_unref (ws->resync);
+  g_hash_table_unref (ws->probing);
   g_hash_table_unref (ws->watch_by_notify);
+  g_hash_table_unref (ws->inflight);
   g_hash_table_unref (ws->watch_by_dialog);
   g_hash_table_unref (ws->pairs);
+  stox_intern_free (ws->entities);
+  stox_watch_limits_free (ws->limits);
   g_free (ws);
 }
 
@@ -347,12 +436,12 @@ stox_watch_on_subscribe (StoxWatches           *ws,
 
   w->dialog = req->token;
   w->pair = pair;
-  w->entity = g_strdup (req->request_uri);
-  w->source = g_strdup (req->source);
+  w->entity = stox_intern_ref (ws->entities, req->request_uri);
+  w->source = stox_watch_limits_ref (ws->limits, STOX_WATCH_NAME_SOURCE, req->source);
   stox_watch_count (ws, w, +1);
   w->state = pair->authorized ? STOX_SUBSTATE_ACTIVE : STOX_SUBSTATE_PENDING;
-  w->expires_at = now + expires * G_USEC_PER_SEC;
-  pair->watches = g_list_prepend (pair->watches, w);
+  w->next = pair->watches;
+  pair->watches = w;
   g_hash_table_insert (ws->watch_by_dialog, &w->dialog, w);
   if (w->state == STOX_SUBSTATE_PENDING)
     ws->pending++;
@@ -376,7 +465,8 @@ stox_watch_on_subscribe (StoxWatches           *ws,
       return;
     }
 
-  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
+  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w,
+                   now + expires * G_USEC_PER_SEC);
   stox_watch_store (actions, w, FALSE);
   if (!pair->authorized)
     {
@@ -423,8 +513,8 @@ stox_watch_on_refresh (StoxWatches           *ws,
       stox_watch_terminate (ws, env, w, "timeout", TRUE, now, actions);
       return;
     }
-  w->expires_at = now + expires * G_USEC_PER_SEC;
-  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w, w->expires_at);
+  stox_timers_arm (ws->timers, &w->timer, STOX_PRESENCE_TIMER_WATCH_EXPIRY, w,
+                   now + expires * G_USEC_PER_SEC);
   /* RFC 6665 §4.2.1.2: a refresh is answered with the current state (a
    * held watcher gets it when the probe's answer comes). */
   if (w->state == STOX_SUBSTATE_ACTIVE)
@@ -443,14 +533,13 @@ stox_watch_on_notify_response (StoxWatches           *ws,
                                gint64                 now,
                                GPtrArray             *actions)
 {
-  Watch *w = g_hash_table_lookup (ws->watch_by_notify, &resp->token);
+  Watch *w = stox_watch_by_notify (ws, resp->token);
 
   if (w == NULL)
     return FALSE;
   if (resp->status < 200)
     return TRUE;
-  g_hash_table_remove (ws->watch_by_notify, &w->notify_inflight);
-  w->notify_inflight = 0;
+  stox_watch_inflight_clear (ws, w);
   if (w->ending || stox_sip_status_ends_subscription (resp->status, TRUE))
     {
       watch_remove (ws, w, actions);
@@ -463,29 +552,85 @@ stox_watch_on_notify_response (StoxWatches           *ws,
 
 /* ---- the XMPP user's presence stanzas to a watcher --------------------- */
 
-static StoxPresenceInfo *
-info_from_stanza (const StoxStanza *st, const char *resource)
+/* Appends a copy of `s` at *`end` and returns it. */
+static char *
+said_copy (char **end, const char *s)
 {
-  StoxPresenceInfo *info = stox_presence_info_new ();
+  char *copy = *end;
+  gsize size = strlen (s) + 1;
 
-  info->resource = resource != NULL && resource[0] != '\0' ? g_strdup (resource) : NULL;
-  info->available = st->type == NULL;
-  if (info->available)
-    info->show = g_strdup (stox_show_known (st->show));
-  /* Table 1: every <status xml:lang> → <note xml:lang>; one without
-   * xml:lang is in the stanza's (RFC 6121 §4.7.2.2).  The front end kept
-   * one per language. */
-  for (guint i = 0; st->statuses != NULL && i < st->statuses->len; i++)
+  memcpy (copy, s, size);
+  *end += size;
+  return copy;
+}
+
+/* The i-th of the texts `st` says (RFC 8048 Table 1: every <status
+ * xml:lang> → <note xml:lang>; one without xml:lang is in the stanza's,
+ * RFC 6121 §4.7.2.2; the front end kept one per language), or FALSE past
+ * the last.  Blank ones say nothing. */
+static gboolean
+stanza_status (const StoxStanza *st, guint *i, const char **ret_lang, const char **ret_text)
+{
+  if (st->statuses == NULL || st->statuses->len == 0)
     {
-      const StoxLangText *t = st->statuses->pdata[i];
+      if (*i > 0 || st->status == NULL || st->status[0] == '\0')
+        return FALSE;
+      (*i)++;
+      *ret_lang = st->lang;
+      *ret_text = st->status;
+      return TRUE;
+    }
+  while (*i < st->statuses->len)
+    {
+      const StoxLangText *t = st->statuses->pdata[(*i)++];
 
       if (t->text != NULL && t->text[0] != '\0')
-        stox_presence_info_add_status (info, t->lang != NULL ? t->lang : st->lang, t->text);
+        {
+          *ret_lang = t->lang != NULL ? t->lang : st->lang;
+          *ret_text = t->text;
+          return TRUE;
+        }
     }
-  if ((st->statuses == NULL || st->statuses->len == 0) && st->status != NULL &&
-      st->status[0] != '\0')
-    stox_presence_info_add_status (info, st->lang, st->status);
-  return info;
+  return FALSE;
+}
+
+/* What `st` says, from `resource` (NULL or "" for the bare JID), in one
+ * allocation. */
+static Said *
+said_from_stanza (const StoxStanza *st, const char *resource)
+{
+  const char *lang, *text;
+  const char *show;
+  guint n = 0, i = 0;
+  gsize size;
+  Said *said;
+  char *end;
+
+  if (resource == NULL)
+    resource = "";
+  size = strlen (resource) + 1;
+  while (stanza_status (st, &i, &lang, &text))
+    {
+      size += 1 + (lang != NULL ? strlen (lang) + 1 : 0) + strlen (text) + 1;
+      n++;
+    }
+  said = g_malloc0 (sizeof *said + size);
+  said->n_statuses = n;
+  said->available = st->type == NULL;
+  show = said->available ? stox_show_known (st->show) : NULL;
+  for (guint k = 0; show != NULL && k < STOX_SHOW_N; k++)
+    if (show == stox_show_values[k])
+      said->show = k + 1;
+  end = said->data;
+  said_copy (&end, resource);
+  for (i = 0; stanza_status (st, &i, &lang, &text);)
+    {
+      *end++ = lang != NULL;
+      if (lang != NULL)
+        said_copy (&end, lang);
+      said_copy (&end, text);
+    }
+  return said;
 }
 
 /* Presence from an XMPP user to a SIP watcher (S2X). */
@@ -516,10 +661,8 @@ stox_watch_on_presence (StoxWatches           *ws,
        * closed one before its answer, which a phone shows as a flicker
        * Offline → Online.  The server sends the user's presence right
        * after the subscribed anyway (RFC 6121 §3.1.5). */
-      for (GList *l = pair->watches; l != NULL; l = l->next)
+      for (Watch *w = pair->watches; w != NULL; w = w->next)
         {
-          Watch *w = l->data;
-
           if (w->state == STOX_SUBSTATE_PENDING && !w->ending)
             {
               w->state = STOX_SUBSTATE_ACTIVE;
@@ -527,7 +670,7 @@ stox_watch_on_presence (StoxWatches           *ws,
               w->held = TRUE;
             }
         }
-      stox_timers_cancel (&pair->probe_timer);
+      stox_watch_pair_probe_cancel (ws, pair);
       stox_watch_pair_probe (ws, env, pair, now, actions);
       return;
     }
@@ -539,12 +682,12 @@ stox_watch_on_presence (StoxWatches           *ws,
         stox_actions_store (actions, STOX_STORE_APPROVAL, TRUE, pair->target_jid,
                             pair->watcher_jid);
       pair->authorized = FALSE;
-      stox_timers_cancel (&pair->probe_timer);
+      stox_watch_pair_probe_cancel (ws, pair);
       pair_forget_resources (pair);
-      for (GList *l = pair->watches, *next; l != NULL; l = next)
+      for (Watch *w = pair->watches, *next; w != NULL; w = next)
         {
-          next = l->next;
-          stox_watch_terminate (ws, env, l->data, "rejected", FALSE, now, actions);
+          next = w->next;
+          stox_watch_terminate (ws, env, w, "rejected", FALSE, now, actions);
         }
       if (pair->watches == NULL)
         pair_drop (ws, pair);
@@ -553,18 +696,14 @@ stox_watch_on_presence (StoxWatches           *ws,
   if (type != NULL && g_strcmp0 (type, "unavailable") != 0)
     return;   /* subscribe/unsubscribe/probe toward SIP users go elsewhere */
 
-  const char *resource = from_resource != NULL ? from_resource : "";
-  gsize resource_size = strlen (resource) + 1;
-  Said *said = g_malloc0 (sizeof *said + resource_size);
+  Said *said = said_from_stanza (st, from_resource);
 
-  memcpy (said->resource, resource, resource_size);
-  said->info = info_from_stanza (st, from_resource);
   said->said = ++ws->said;
-  if (resource[0] == '\0' && !said->info->available)
+  if (stox_watch_said_resource (said)[0] == '\0' && !said->available)
     /* The server speaks for the account: no resource is available (RFC
      * 6121 §4.3.2, a probe's answer). */
     pair_forget_resources (pair);
-  else if (said->info->available)
+  else if (said->available)
     /* The bare JID's unavailable said no resource was online: not so
      * any more. */
     pair_forget_resource (pair, "");
@@ -572,12 +711,10 @@ stox_watch_on_presence (StoxWatches           *ws,
 
   /* The first presence after a probe is its answer (the stream keeps
    * the server's order): who waited for it hears it now. */
-  if (pair->probe_timer != NULL)
+  if (stox_watch_pair_probing (ws, pair))
     stox_watch_pair_release (ws, env, pair, now, actions);
-  for (GList *l = pair->watches; l != NULL; l = l->next)
+  for (Watch *w = pair->watches; w != NULL; w = w->next)
     {
-      Watch *w = l->data;
-
       if (w->state == STOX_SUBSTATE_ACTIVE)
         stox_watch_notify_state (ws, env, w, FALSE, now, actions);
     }
@@ -623,7 +760,7 @@ stox_watch_shutdown (StoxWatches           *ws,
 
       if (w->ending)
         continue;
-      stox_timers_cancel (&w->timer);
+      stox_timers_cancel (ws->timers, &w->timer);
       w->held = FALSE;
       if (end_subscriptions)
         /* A gateway being retired (stox.conf(5), on-stop): the dialog

@@ -25,6 +25,9 @@ G_BEGIN_DECLS
 /* Retry-After of a SUBSCRIBE over a per-source, per-watcher or per-user
  * limit. */
 #define STOX_WATCH_LIMIT_RETRY_S 60
+/* A subscription request goes to an XMPP user once per (watcher, user)
+ * and this interval, however many SUBSCRIBEs arrive. */
+#define STOX_WATCH_ASK_INTERVAL_S 3600
 
 typedef struct _StoxWatches StoxWatches;
 

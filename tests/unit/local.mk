@@ -16,7 +16,9 @@ UNIT_TESTS = \
 	tests/unit/test-gateway \
 	tests/unit/test-methods \
 	tests/unit/test-presence \
-	tests/unit/test-security
+	tests/unit/test-security \
+	tests/unit/test-timers \
+	tests/unit/test-intern
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -28,6 +30,10 @@ tests_unit_test_backoff_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_backoff_LDADD = $(UNIT_LDADD)
 tests_unit_test_fifo_pool_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_fifo_pool_LDADD = $(UNIT_LDADD)
+tests_unit_test_timers_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_timers_LDADD = $(UNIT_LDADD)
+tests_unit_test_intern_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_intern_LDADD = $(UNIT_LDADD)
 tests_unit_test_netmask_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_netmask_LDADD = $(UNIT_LDADD)
 tests_unit_test_text_CPPFLAGS = $(UNIT_CPPFLAGS)

@@ -468,6 +468,30 @@ test_subscription_request_once (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"), ==, 1);
 }
 
+/* The request is remembered past the pair's last dialog (a fetch), and
+ * that memory is all that is left of the pair: an approval then finds no
+ * watcher to feed (nothing stored, no probe), and a new dialog is
+ * pending, not asked again. */
+static void
+test_subscription_request_outlives_pair (Fixture *f, gconstpointer data)
+{
+  start (f);
+  g_assert_cmpuint (subscribe_as (f, PROXY, "romeo", "juliet", 0, T0, NULL), ==, 200);
+  g_assert_cmpuint (count_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"), ==, 1);
+  answer_notifies (f, T0);
+
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, T0 + S);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/balcony", "romeo@sip.test", "here", T0 + S);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+
+  g_assert_cmpuint (subscribe_as (f, PROXY, "romeo", "juliet", 600, T0 + 2 * S, NULL), ==, 200);
+  g_assert_cmpint (find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.substate, ==,
+                   STOX_SUBSTATE_PENDING);
+  g_assert_null (find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.body);
+  g_assert_cmpuint (count_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"), ==, 0);
+  g_assert_cmpuint (count (f, STOX_ACTION_STORE), ==, 1);   /* its WATCH record only */
+}
+
 /* The memory of requests sent is bounded like every table (max-pending):
  * the oldest is forgotten first. */
 static void
@@ -682,6 +706,7 @@ main (int argc, char **argv)
   ADD ("presence/trust-from", test_trust_from);
   ADD ("limits/subscription-request-once", test_subscription_request_once);
   ADD ("limits/subscription-request-memory", test_subscription_request_memory_bounded);
+  ADD ("limits/subscription-request-outlives-pair", test_subscription_request_outlives_pair);
   ADD ("limits/per-source", test_limit_per_source);
   ADD ("limits/per-watcher", test_limit_per_watcher);
   ADD ("limits/per-user", test_limit_per_user);
