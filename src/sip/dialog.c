@@ -804,7 +804,7 @@ stox_sip_dialog_first_hop (StoxSipDialog *dlg,
       return rr != NULL ? url_hdup (home, rr->r_url) : NULL;
     }
   if (target != NULL)
-    return url_hdup (home, URL_STRING_MAKE (target)->us_url);
+    return url_make (home, target);
   return stox_sip_dialog_remote_uri (dlg, home);
 }
 

@@ -258,7 +258,7 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
     }
   if (config->outbound_proxy != NULL)
     {
-      ep->proxy = url_hdup (ep->home, URL_STRING_MAKE (config->outbound_proxy)->us_url);
+      ep->proxy = url_make (ep->home, config->outbound_proxy);
       if (ep->proxy == NULL || ep->proxy->url_host == NULL)
         {
           g_set_error (error, STOX_SIP_ENDPOINT_ERROR, STOX_SIP_ENDPOINT_ERROR_INIT,

@@ -44,7 +44,7 @@ char *
 stox_sip_hop_plain_uri (const char *uri)
 {
   su_home_t home[1] = { SU_HOME_INIT (home) };
-  url_t *url = uri != NULL ? url_hdup (home, URL_STRING_MAKE (uri)->us_url) : NULL;
+  url_t *url = uri != NULL ? url_make (home, uri) : NULL;
   char *text = NULL;
 
   if (url != NULL && url->url_host != NULL

@@ -189,7 +189,7 @@ static gboolean
 address_usable (const char *uri)
 {
   su_home_t home[1] = { SU_HOME_INIT (home) };
-  url_t *url = url_hdup (home, URL_STRING_MAKE (uri)->us_url);
+  url_t *url = url_make (home, uri);
   gboolean ok = url != NULL
                 && (((url->url_type == url_sip || url->url_type == url_sips)
                      && url->url_host != NULL && url->url_host[0] != '\0')
