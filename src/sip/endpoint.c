@@ -52,7 +52,7 @@ G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
 #define TIMER_J_MS (64 * 500)
 
 /* Timer K for our requests (see nta_agent_create below). */
-#define STOX_SIP_TIMER_K_MS 500
+#define STOX_SIP_TIMER_K_MS 50
 
 /* How long shutdown waits for the final responses to the NOTIFYs and
  * SUBSCRIBEs the core sent before it (its goodbyes); below the daemon's
@@ -314,12 +314,17 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
                                 NTATAG_CLIENT_RPORT (1),
                                 /* Timer K (RFC 3261 §17.1.2.2: T4, 5 s over
                                  * UDP) only absorbs copies of a final
-                                 * response; one that comes later is a stray
-                                 * response, which the message callback
-                                 * drops.  Kept 5 s, each finished NOTIFY
-                                 * holds its request and response (about
-                                 * 5 KB): at 10 000 watchers a second that
-                                 * is 100 000 of them.  T4 is not used for
+                                 * response, which come within a round trip
+                                 * of the first; one that comes later is a
+                                 * stray response, which the message
+                                 * callback drops.  Kept 5 s, each finished
+                                 * NOTIFY holds its request and response
+                                 * (about 5 KB): at 10 000 watchers a second
+                                 * that is 100 000 of them, and even half a
+                                 * second left the heap in holes between
+                                 * the watchers set up meanwhile (85-112 MB
+                                 * free after 100 000, 22-32 MB with 50 ms:
+                                 * bench/README.md).  T4 is not used for
                                  * anything else we do (Timer I is for
                                  * INVITE). */
                                 NTATAG_SIP_T4 (STOX_SIP_TIMER_K_MS),
