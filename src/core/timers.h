@@ -15,7 +15,9 @@ typedef struct _StoxTimers StoxTimers;
 /* A timer, kept in its owner's record (there is one per SIP watcher and
  * per follow: no allocation of its own).  Zeroed, it is not armed.  While
  * armed it must stay where it is, and be cancelled before its record is
- * freed (or the sequence freed first).  Its fields are the queue's. */
+ * freed, except when the queue goes with all its owners: stox_timers_free()
+ * touches no timer, so the owners may go first, without cancelling (as in
+ * stox_presence_free()).  Its fields are the queue's. */
 typedef struct _StoxTimer StoxTimer;
 struct _StoxTimer
 {
