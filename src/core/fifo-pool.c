@@ -5,6 +5,18 @@
 
 #include "fifo-pool.h"
 
+/* Under AddressSanitizer the pool tells it what is handed out, so that a
+ * write past a record, or a read of a released one, is caught as it would
+ * be with malloc (the test suite runs under ASan). */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION ((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION ((p), (n))
+#else
+#define POISON(p, n) ((void) (p), (void) (n))
+#define UNPOISON(p, n) ((void) (p), (void) (n))
+#endif
+
 /* Each record is preceded by its block's address: a release needs no pool
  * and no search. */
 typedef struct _Block Block;
@@ -50,6 +62,7 @@ static void
 block_drop (Block *b)
 {
   b->pool->blocks--;
+  UNPOISON (b->data, b->size);
   g_free (b);
 }
 
@@ -74,6 +87,7 @@ block_new (StoxFifoPool *pool,
   b->live = 0;
   b->used = 0;
   b->size = size;
+  POISON (b->data, size);
   pool->blocks++;
   return b;
 }
@@ -109,8 +123,10 @@ stox_fifo_pool_alloc (StoxFifoPool *pool,
   b->used += need;
   b->live++;
   pool->records++;
+  UNPOISON (p, HEADER + size);
   *(Block **) p = b;
-  memset (p + HEADER, 0, need - HEADER);
+  memset (p + HEADER, 0, size);
+  POISON (p, HEADER);
   return p + HEADER;
 }
 
@@ -120,15 +136,24 @@ stox_fifo_pool_release (gpointer mem)
   if (mem == NULL)
     return;
 
-  Block *b = *(Block **) ((char *) mem - HEADER);
+  char *header = (char *) mem - HEADER;
+
+  UNPOISON (header, HEADER);
+
+  Block *b = *(Block **) header;
   StoxFifoPool *pool = b->pool;
+
+  POISON (header, HEADER);
 
   g_return_if_fail (b->live > 0);
   pool->records--;
   if (--b->live > 0)
     return;
   if (b == pool->current)
-    b->used = 0;
+    {
+      b->used = 0;
+      POISON (b->data, b->size);
+    }
   else
     block_drop (b);
 }

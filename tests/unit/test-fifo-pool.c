@@ -128,6 +128,26 @@ test_sizes (void)
     }
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* Under ASan a write one byte past a record is caught, as with malloc. */
+static void
+test_asan_overflow (void)
+{
+  if (g_test_subprocess ())
+    {
+      StoxFifoPool *pool = stox_fifo_pool_new (BLOCK);
+      volatile char *rec = stox_fifo_pool_alloc (pool, 41);
+
+      rec[40] = 1;      /* the last byte: fine */
+      rec[41] = 1;      /* one past it */
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*use-after-poison*");
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
@@ -137,5 +157,8 @@ main (int argc, char **argv)
   g_test_add_func ("/fifo-pool/current-reused", test_current_reused);
   g_test_add_func ("/fifo-pool/large", test_large);
   g_test_add_func ("/fifo-pool/sizes", test_sizes);
+#if defined(__SANITIZE_ADDRESS__)
+  g_test_add_func ("/fifo-pool/asan-overflow", test_asan_overflow);
+#endif
   return g_test_run ();
 }
