@@ -6,8 +6,9 @@
 #include "fifo-pool.h"
 
 /* Under AddressSanitizer the pool tells it what is handed out, so that a
- * write past a record, or a read of a released one, is caught as it would
- * be with malloc (the test suite runs under ASan). */
+ * write past a record is caught as it would be with malloc (the test
+ * suite runs under ASan).  A released record stays addressable until its
+ * block is emptied (a release does not know the record's size). */
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION ((p), (n))

@@ -69,7 +69,7 @@ typedef struct
   gboolean      paused;      /* reading off (back-pressure) */
   int           lowat_fd;    /* the socket whose SO_RCVLOWAT was set… */
   gboolean      lowat_paused;  /* …to this */
-  int           corked_fd;   /* the socket corked until the loop is idle, or -1 */
+  int           corked_fd;   /* the socket corked (write-combining below), or -1 */
   gint64        corked_at;   /* monotonic µs it was corked: uncorked by then + CORK_MAX_US */
   GSource      *uncork;      /* the idle that uncorks it, while armed */
 } StoxXmppSource;
@@ -191,14 +191,20 @@ uncork_cancel (StoxXmppSource *self)
   self->corked_fd = -1;
 }
 
+/* What is corked leaves now. */
+static void
+uncork (StoxXmppSource *self)
+{
+  int fd = self->corked_fd;
+
+  uncork_cancel (self);
+  set_cork (fd, 0);
+}
+
 static gboolean
 uncork_when_idle (gpointer user_data)
 {
-  StoxXmppSource *self = user_data;
-
-  set_cork (self->corked_fd, 0);
-  self->corked_fd = -1;
-  g_clear_pointer (&self->uncork, g_source_unref);
+  uncork (user_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -312,12 +318,7 @@ source_dispatch (GSource    *source,
   self->dispatches++;
   self->kick = FALSE;
   if (self->corked_fd >= 0 && g_get_monotonic_time () >= uncork_due (self))
-    {
-      int fd = self->corked_fd;
-
-      uncork_cancel (self);
-      set_cork (fd, 0);
-    }
+    uncork (self);
   if (wrote && xmpp_conn_is_connected (self->conn))
     cork_until_idle (self, self->new_fd);
   /* Zero timeout: its select() only polls.  Handlers run in here,
