@@ -52,6 +52,7 @@ struct _StoxSipEndpoint
   url_t              *proxy;             /* outbound proxy, or NULL */
   StoxNetmaskList    *trusted;           /* trusted-peers; NULL: any (next-hop.h) */
   StoxSipTcpGuard    *tcp_guard;         /* limits on incoming connections */
+  struct _StoxSipUdpReplies *udp_replies; /* answers over UDP as text, or NULL */
 
   StoxSipRequestFunc  on_request;
   StoxSipResponseFunc on_response;

@@ -37,6 +37,7 @@
 #include "sip/convert.h"
 #include "sip/message-size.h"
 #include "sip/tls-release.h"
+#include "sip/udp-reply.h"
 
 /* clang-format off */
 G_DEFINE_QUARK (stox-sip-endpoint-error-quark, stox_sip_endpoint_error)
@@ -388,6 +389,7 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
     }
 
   ep->tcp_guard = stox_sip_tcp_guard_new (nta_agent_tports (ep->agent), &limits);
+  ep->udp_replies = stox_sip_udp_replies_new (ep->agent, ep->user_agent, ep->allow);
   if (config->tls_dir != NULL && !stox_sip_tls_release_active ())
     g_warning ("Sofia-SIP's tls_free() is not interposed: every TLS "
                "connection leaks its OpenSSL state");
@@ -560,6 +562,7 @@ stox_sip_endpoint_get_stats (StoxSipEndpoint      *ep,
     .requests_sent = dialog_ops_in_flight (ep),
     .stack_server_txns = (guint) irqs,
     .stack_client_txns = (guint) orqs,
+    .replies_as_text = stox_sip_udp_replies_sent (ep->udp_replies),
   };
 }
 
@@ -634,6 +637,7 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
   g_clear_pointer (&ep->client_ops, g_hash_table_unref);
   g_clear_pointer (&ep->subscribe_ops, g_hash_table_unref);
   g_clear_pointer (&ep->dialogs, stox_sip_dialogs_free);
+  g_clear_pointer (&ep->udp_replies, stox_sip_udp_replies_free);
   g_clear_pointer (&ep->agent, nta_agent_destroy);
   /* The names of the last server certificate the agent checked. */
   stox_sip_tls_release_flush ();

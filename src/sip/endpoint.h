@@ -195,6 +195,8 @@ typedef struct
   guint stack_server_txns;   /* Sofia's own server transactions (in dialogs) */
   guint stack_client_txns;   /* Sofia's client transactions, finished ones
                               * it still keeps included */
+  guint64 replies_as_text;   /* stateless answers over UDP written without
+                              * the stack's message objects (udp-reply.h) */
 } StoxSipEndpointStats;
 
 void stox_sip_endpoint_get_stats (StoxSipEndpoint      *ep,

@@ -21,6 +21,7 @@
 #include "sip/endpoint-private.h"
 #include "sip/convert.h"
 #include "sip/next-hop.h"
+#include "sip/udp-reply.h"
 
 /* ------------------------------------------------------------------ */
 /* Answers                                                             */
@@ -73,10 +74,22 @@ stox_sip_reply_stateless (StoxSipEndpoint      *ep,
                           const StoxSipReply   *r)
 {
   sip_t const *req = sip_object (request);
-  msg_t *msg = nta_msg_create (ep->agent, 0);
-  sip_t *sip = sip_object (msg);
   char num[3][24];
   char tag[STOX_SIP_TXN_TAG_SIZE];
+  /* Our To-tag (RFC 3261 §8.2.6.2), the same for every retransmission
+   * (derived from the transaction, server-txn.h); nta would make a fresh
+   * one each time. */
+  const char *to_tag = req != NULL && req->sip_to != NULL && req->sip_to->a_tag == NULL
+                       && r->status > 100 ? stox_sip_txn_tag (keys, tag) : NULL;
+
+  if (stox_sip_udp_replies_send (ep->udp_replies, request, tport, r, to_tag))
+    {
+      msg_destroy (request);
+      return;
+    }
+
+  msg_t *msg = nta_msg_create (ep->agent, 0);
+  sip_t *sip = sip_object (msg);
 
   if (sip == NULL)
     {
@@ -84,14 +97,11 @@ stox_sip_reply_stateless (StoxSipEndpoint      *ep,
       msg_destroy (request);
       return;
     }
-  /* Our To-tag (RFC 3261 §8.2.6.2), the same for every retransmission
-   * (derived from the transaction, server-txn.h); nta would make a fresh
-   * one each time. */
-  if (req->sip_to != NULL && req->sip_to->a_tag == NULL && r->status > 100)
+  if (to_tag != NULL)
     {
       sip_to_t *to = sip_to_dup (msg_home (msg), req->sip_to);
 
-      if (to == NULL || sip_to_tag (msg_home (msg), to, stox_sip_txn_tag (keys, tag)) < 0
+      if (to == NULL || sip_to_tag (msg_home (msg), to, to_tag) < 0
           || msg_header_insert (msg, (msg_pub_t *) sip, (msg_header_t *) to) < 0)
         {
           msg_destroy (msg);

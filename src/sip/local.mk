@@ -15,4 +15,6 @@ src_libstox_sip_a_SOURCES = \
 	src/sip/message-size.h src/sip/message-size.c \
 	src/sip/next-hop.h src/sip/next-hop.c \
 	src/sip/tcp-guard.h src/sip/tcp-guard.c \
+	src/sip/stack-socket.h src/sip/stack-socket.c \
+	src/sip/udp-reply.h src/sip/udp-reply.c \
 	src/sip/tls-release.h src/sip/tls-release.c

@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 
 #include "sip/tcp-guard.h"
+#include "sip/stack-socket.h"
 #include "sip/convert.h"
 #include "sip/fifo-timer.h"
 
@@ -438,55 +439,6 @@ guard_accept (StoxSipTcpGuard *guard,
 /* ------------------------------------------------------------------ */
 /* Set-up                                                              */
 
-static gboolean
-same_address (const struct sockaddr *a,
-              const struct sockaddr *b)
-{
-  if (a->sa_family != b->sa_family)
-    return FALSE;
-  if (a->sa_family == AF_INET)
-    {
-      const struct sockaddr_in *x = (const void *) a, *y = (const void *) b;
-
-      return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-  if (a->sa_family == AF_INET6)
-    {
-      const struct sockaddr_in6 *x = (const void *) a, *y = (const void *) b;
-
-      return x->sin6_port == y->sin6_port
-             && memcmp (&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-    }
-  return FALSE;
-}
-
-/* The descriptor of the listening socket bound to `ai`: the stack keeps
- * it to itself, so look among the process's descriptors (once, at
- * start-up). */
-static int
-find_listener (su_addrinfo_t const *ai)
-{
-  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  const char *name;
-
-  if (dir == NULL || ai == NULL || ai->ai_addr == NULL)
-    return -1;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      int fd = atoi (name);
-      int listening = 0;
-      socklen_t optlen = sizeof listening;
-      struct sockaddr_storage ss;
-      socklen_t sslen = sizeof ss;
-
-      if (getsockopt (fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == 0 && listening
-          && getsockname (fd, (struct sockaddr *) &ss, &sslen) == 0
-          && same_address ((struct sockaddr *) &ss, ai->ai_addr))
-        return fd;
-    }
-  return -1;
-}
-
 static int
 descriptor_limit (void)
 {
@@ -519,7 +471,7 @@ stox_sip_tcp_guard_new (tport_t                *tports,
 
       if (!tport_is_stream (tp) || guard->n_listeners == MAX_LISTENERS)
         continue;
-      fd = find_listener (tport_get_address (tp));
+      fd = stox_sip_stack_socket (tport_get_address (tp), SOCK_STREAM);
       if (fd >= 0)
         guard->listeners[guard->n_listeners++] = fd;
       else

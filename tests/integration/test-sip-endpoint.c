@@ -981,6 +981,153 @@ test_respond_headers (Fixture       *fx,
   g_assert_cmpuint (count_headers (resp, "X-Evil"), ==, 0);
 }
 
+/* Stateless answers over UDP are written as text, without the stack's
+ * message objects (udp-reply.h); they must be the answers the stack
+ * writes.  The same requests go to an endpoint as it runs and to one with
+ * Sofia's message log on (TPORT_LOG: every answer through the stack), and
+ * the answers must match line for line, our To-tag aside (keyed per
+ * process); a retransmission must get the first answer again, tag and
+ * all. */
+typedef struct
+{
+  const char *via;       /* printf: host, port, branch number */
+  const char *method;
+  const char *extra;     /* more headers */
+  guint       status;    /* the core's answer; 0: the stack answers */
+  const char *phrase;
+  gint64      expires;
+  guint       retry_after;
+  gboolean    as_text;   /* written as text (else by the stack in both) */
+} ReplyCase;
+
+#define VIA_RPORT "Via: SIP/2.0/UDP %s:%u;branch=z9hG4bK-rt-%u;rport\r\n"
+
+static const ReplyCase reply_cases[] = {
+  { VIA_RPORT, "MESSAGE", "", 202, NULL, -1, 0, TRUE },
+  /* No rport: to the sent-by port. */
+  { "Via: SIP/2.0/UDP %s:%u;branch=z9hG4bK-rt-%u\r\n", "MESSAGE", "", 200, NULL, -1, 0, TRUE },
+  /* A name as sent-by: nta adds received=. */
+  { "Via: SIP/2.0/UDP %.0speer.invalid:%u;branch=z9hG4bK-rt-%u;rport\r\n", "MESSAGE", "", 202,
+    NULL, -1, 0, TRUE },
+  /* Compact form, a second Via, a route set. */
+  { "v: SIP/2.0/UDP %s:%u;branch=z9hG4bK-rt-%u;rport\r\n"
+    "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bK-far;received=192.0.2.8\r\n",
+    "MESSAGE", "Record-Route: <sip:p1.invalid;lr>, <sip:p2.invalid;lr;x=1>\r\n", 202, NULL, -1,
+    0, TRUE },
+  { VIA_RPORT, "MESSAGE", "", 503, NULL, -1, 5, TRUE },
+  { VIA_RPORT, "MESSAGE", "", 404, "Not Here", -1, 0, TRUE },
+  { VIA_RPORT, "SUBSCRIBE",
+    "Event: presence\r\nContact: <sip:bob@127.0.0.1:9>\r\nExpires: 600\r\n", 200, NULL, 600,
+    0, TRUE },
+  { VIA_RPORT, "OPTIONS", "", 200, NULL, -1, 0, TRUE },
+  /* The stack's own answer (501, with Allow). */
+  { VIA_RPORT, "FOO", "", 0, NULL, -1, 0, TRUE },
+  /* Left to the stack: a phrase it must not be given as is… */
+  { VIA_RPORT, "MESSAGE", "", 480, "Gone\001Away", -1, 0, FALSE },
+  /* …and an Unsupported header (420). */
+  { VIA_RPORT, "MESSAGE", "Require: no-such-extension\r\n", 0, NULL, -1, 0, FALSE },
+};
+
+/* The final answer to `c` (as number `n`), and the one its retransmission
+ * gets, which must be the same. */
+static char *
+reply_case_answer (Fixture         *fx,
+                   const ReplyCase *c,
+                   guint            n)
+{
+  /* The Via templates are the table's own constants. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  g_autofree char *via = g_strdup_printf (c->via, fx->host, fx->peer_port, n);
+#pragma GCC diagnostic pop
+  g_autofree char *text = g_strdup_printf (
+      "%s sip:alice@%s:%u SIP/2.0\r\n"
+      "%s"
+      "Max-Forwards: 70\r\n"
+      "From: \"Bob\" <sip:bob@%s:%u>;tag=peer%u\r\n"
+      "To: Alice <sip:alice@%s:%u>\r\n"
+      "Call-ID: reply-%u@test\r\n"
+      "CSeq: 7 %s\r\n"
+      "%s"
+      "Content-Length: 0\r\n"
+      "\r\n",
+      c->method, fx->host, fx->ep_port, via, fx->host, fx->peer_port, n, fx->host,
+      fx->ep_port, n, c->method, c->extra);
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  g_ptr_array_set_size (fx->requests, 0);
+  peer_send (fx, text, strlen (text));
+  if (c->status != 0)
+    {
+      wait_for (fx, has_request, "the request to reach on_request");
+      stox_sip_endpoint_respond (fx->ep,
+                                 &(StoxSipAnswer) {
+                                   .token = ((StoxSipRequest *) fx->requests->pdata[0])->token,
+                                   .status = c->status,
+                                   .phrase = (char *) c->phrase,
+                                   .expires = c->expires,
+                                   .min_expires = -1,
+                                   .retry_after = c->retry_after,
+                                 });
+    }
+  wait_for (fx, has_final_response, "the final response");
+  char *first = final_response_text (fx);
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_send (fx, text, strlen (text));
+  wait_for (fx, has_final_response, "the answer to the retransmission");
+  g_autofree char *again = final_response_text (fx);
+  g_assert_cmpstr (again, ==, first);
+  return first;
+}
+
+/* `answer` with its To-tag's value replaced by "T" and the endpoint's
+ * address (in To) by "EP": what differs between two endpoints. */
+static char *
+normalised (Fixture    *fx,
+            const char *answer)
+{
+  g_autoptr (GRegex) re = g_regex_new ("(\r\nTo: [^\r]*;tag=)[0-9a-zA-Z]+", 0, 0, NULL);
+  g_autofree char *tag = g_regex_replace (re, answer, -1, 0, "\\1T", 0, NULL);
+  g_autofree char *ep = g_strdup_printf ("%s:%u", fx->host, fx->ep_port);
+  g_auto (GStrv) parts = g_strsplit (tag, ep, -1);
+
+  return g_strjoinv ("EP", parts);
+}
+
+static void
+test_udp_replies_as_stack (Fixture       *fx,
+                           gconstpointer  data)
+{
+  g_autoptr (GPtrArray) as_text = g_ptr_array_new_with_free_func (g_free);
+  StoxSipEndpointStats st;
+  guint64 expected = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (reply_cases); i++)
+    {
+      g_autofree char *answer = reply_case_answer (fx, &reply_cases[i], i + 1);
+
+      g_ptr_array_add (as_text, normalised (fx, answer));
+      expected += reply_cases[i].as_text ? 2 : 0;
+    }
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.replies_as_text, ==, expected);
+
+  g_setenv ("TPORT_LOG", "1", TRUE);
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { 0 });
+  g_unsetenv ("TPORT_LOG");
+  for (guint i = 0; i < G_N_ELEMENTS (reply_cases); i++)
+    {
+      g_autofree char *by_stack = reply_case_answer (fx, &reply_cases[i], i + 1);
+      g_autofree char *b = normalised (fx, by_stack);
+
+      g_test_message ("case %u:\n%s", i, b);
+      g_assert_cmpstr (as_text->pdata[i], ==, b);
+    }
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.replies_as_text, ==, 0);
+}
+
 /* Methods outside Allow never reach the core: the stack answers 405 (known
  * methods) or 501 (unknown ones), with Allow. */
 static void
@@ -3862,6 +4009,7 @@ main (int argc, char *argv[])
   ADD ("options-answered-at-once", test_options_answered_at_once, NULL);
   ADD ("message-answered-after-delay", test_message_answered_after_delay, NULL);
   ADD ("respond-headers", test_respond_headers, NULL);
+  ADD ("udp-replies-as-stack", test_udp_replies_as_stack, NULL);
   ADD ("stateless-transactions", test_stateless_transactions, NULL);
   ADD ("merged-request", test_merged_request, NULL);
   ADD ("rfc2543-retransmission", test_rfc2543_retransmission, NULL);
@@ -3912,6 +4060,7 @@ main (int argc, char *argv[])
       ADD ("ipv6/bound", test_bound, "udp6");
       ADD ("ipv6/options-answered-later", test_options_answered_later, "udp6");
       ADD ("ipv6/stateless-transactions", test_stateless_transactions, "udp6");
+      ADD ("ipv6/udp-replies-as-stack", test_udp_replies_as_stack, "udp6");
       ADD ("ipv6/send-message", test_send_message, "udp6");
       ADD ("ipv6/server-dialog", test_server_dialog, "udp6");
       ADD ("ipv6/client-dialog", test_client_dialog, "udp6");
