@@ -23,6 +23,7 @@ src_libstox_core_a_SOURCES = \
 	src/core/pidf-parse.c src/core/pidf-build.c \
 	src/core/backoff.h src/core/backoff.c \
 	src/core/deadline.h \
+	src/core/debug-log.h \
 	src/core/netmask.h src/core/netmask.c \
 	src/core/actions.h src/core/actions.c \
 	src/core/methods.h src/core/methods.c \

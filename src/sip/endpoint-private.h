@@ -9,6 +9,7 @@
 #pragma once
 
 #include "sip/sofia-decls.h"
+#include "core/debug-log.h"
 #include "core/methods.h"
 #include "sip/endpoint.h"
 #include "sip/dialog.h"

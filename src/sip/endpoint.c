@@ -415,7 +415,7 @@ stox_sip_endpoint_respond (StoxSipEndpoint     *ep,
   StoxSipOp *op = g_hash_table_lookup (ep->server_ops, &token);
   if (op == NULL)
     {
-      g_debug ("respond %u to unknown request %" G_GUINT64_FORMAT, status, token);
+      stox_debug ("respond %u to unknown request %" G_GUINT64_FORMAT, status, token);
       return;
     }
 
@@ -462,7 +462,7 @@ stox_sip_endpoint_respond (StoxSipEndpoint     *ep,
                               .status = (guint16) r.status,
                             });
   stox_sip_reply_stateless (ep, g_steal_pointer (&op->request), op->tport, &op->keys, &r);
-  g_debug ("request %" G_GUINT64_FORMAT ": answered %u", token, status);
+  stox_debug ("request %" G_GUINT64_FORMAT ": answered %u", token, status);
 
   /* The 2xx is out: the dialog exists for the watcher too. */
   if (created != NULL)

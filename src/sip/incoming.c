@@ -398,7 +398,7 @@ hand_over (StoxSipEndpoint *ep,
   req->token = op->token;
   req->dialog = op->dialog;
   req->source = source;
-  g_debug ("request %" G_GUINT64_FORMAT ": %s %s from %s (dialog %" G_GUINT64_FORMAT ")",
+  stox_debug ("request %" G_GUINT64_FORMAT ": %s %s from %s (dialog %" G_GUINT64_FORMAT ")",
            req->token, req->method_name, req->request_uri,
            req->source != NULL ? req->source : "?", req->dialog);
   ep->on_request (g_steal_pointer (&req), ep->user_data);
@@ -506,7 +506,7 @@ stox_sip_incoming_message (StoxSipEndpoint *ep,
     {
       StoxSipReply r;
 
-      g_debug ("%s answered by the stack: %u", sip->sip_request->rq_method_name, a.status);
+      stox_debug ("%s answered by the stack: %u", sip->sip_request->rq_method_name, a.status);
       reply_from_stack (&r, sip, &a);
       stox_sip_reply_stateless (ep, msg, NULL, &keys, &r);
       su_home_deinit (home);

@@ -121,7 +121,7 @@ on_response (StoxSipOp      *op,
       g_free (resp.phrase);
       return 0;
     }
-  g_debug ("%s %" G_GUINT64_FORMAT ": %u %s", nta_outgoing_method_name (orq),
+  stox_debug ("%s %" G_GUINT64_FORMAT ": %u %s", nta_outgoing_method_name (orq),
            op->token, resp.status, resp.phrase);
   /* Stack failures beyond SIP's range speak SIP to the core: 500. */
   if (resp.status >= 700)
@@ -232,7 +232,7 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
                                               " bytes as SIP; the limit is %u (RFC 3428 §8)",
                                               size, ep->max_message_size);
 
-      g_debug ("request %" G_GUINT64_FORMAT ": not sent: %s", req->token, why);
+      stox_debug ("request %" G_GUINT64_FORMAT ": not sent: %s", req->token, why);
       fail_locally_why (ep, req->token, SIP_513_MESSAGE_TOO_LARGE, why);
       return;
     }
@@ -244,7 +244,7 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
   g_autofree char *target = stox_sip_hop_plain_uri (req->request_uri);
   if (target == NULL)
     {
-      g_debug ("request %" G_GUINT64_FORMAT ": unusable Request-URI %s", req->token,
+      stox_debug ("request %" G_GUINT64_FORMAT ": unusable Request-URI %s", req->token,
                req->request_uri);
       fail_locally (ep, req->token, 500, "Invalid Request-URI");
       return;
@@ -254,7 +254,7 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
    * the wire, retransmitted for 32 s, for the peer to refuse. */
   if (!address_usable (req->from_uri) || !address_usable (req->to_uri))
     {
-      g_debug ("request %" G_GUINT64_FORMAT ": unusable From %s or To %s", req->token,
+      stox_debug ("request %" G_GUINT64_FORMAT ": unusable From %s or To %s", req->token,
                req->from_uri, req->to_uri);
       fail_locally (ep, req->token, 500, "Invalid From or To");
       return;
@@ -283,7 +283,7 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
     {
       /* Sofia could not parse a URI or header; the core hears of it as the
        * response and reports it, so no log of ours beyond debug. */
-      g_debug ("request %" G_GUINT64_FORMAT ": unusable Request-URI %s, From %s or To %s",
+      stox_debug ("request %" G_GUINT64_FORMAT ": unusable Request-URI %s, From %s or To %s",
                req->token, req->request_uri, req->from_uri, req->to_uri);
       stox_sip_op_free (op);
       fail_locally (ep, req->token, 500, "Invalid Request-URI, From or To");
@@ -319,7 +319,7 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
       dlg = stox_sip_dialog_client_new (ep->dialogs, s);
       if (dlg == NULL)
         {
-          g_debug ("subscription %" G_GUINT64_FORMAT ": unusable From %s or To %s",
+          stox_debug ("subscription %" G_GUINT64_FORMAT ": unusable From %s or To %s",
                    s->dialog, s->from_uri, s->to_uri);
           fail_locally (ep, s->dialog, 500, "Invalid From or To");
           return;
@@ -357,7 +357,7 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
   su_home_deinit (home);
   if (op->orq == NULL)
     {
-      g_debug ("subscription %" G_GUINT64_FORMAT ": cannot build the SUBSCRIBE", s->dialog);
+      stox_debug ("subscription %" G_GUINT64_FORMAT ": cannot build the SUBSCRIBE", s->dialog);
       stox_sip_op_free (op);
       if (initial)
         stox_sip_dialog_forget (dlg);
@@ -458,7 +458,7 @@ send_notify (StoxSipEndpoint     *ep,
   StoxSipDialog *dlg = stox_sip_dialog_lookup (ep->dialogs, STOX_SIP_DIALOG_SERVER, n->dialog);
   if (dlg == NULL || dlg->terminating)
     {
-      g_debug ("NOTIFY %" G_GUINT64_FORMAT ": no dialog %" G_GUINT64_FORMAT,
+      stox_debug ("NOTIFY %" G_GUINT64_FORMAT ": no dialog %" G_GUINT64_FORMAT,
                n->token, n->dialog);
       fail_locally (ep, n->token, 481, "Subscription Does Not Exist");
       return;

@@ -18,7 +18,8 @@ UNIT_TESTS = \
 	tests/unit/test-presence \
 	tests/unit/test-security \
 	tests/unit/test-timers \
-	tests/unit/test-intern
+	tests/unit/test-intern \
+	tests/unit/test-debug-log
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -34,6 +35,8 @@ tests_unit_test_timers_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_timers_LDADD = $(UNIT_LDADD)
 tests_unit_test_intern_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_intern_LDADD = $(UNIT_LDADD)
+tests_unit_test_debug_log_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_debug_log_LDADD = $(UNIT_LDADD)
 tests_unit_test_netmask_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_netmask_LDADD = $(UNIT_LDADD)
 tests_unit_test_text_CPPFLAGS = $(UNIT_CPPFLAGS)
