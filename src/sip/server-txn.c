@@ -245,11 +245,22 @@ stox_sip_txn_tag (const StoxSipTxnKeys *keys,
 }
 
 /* ------------------------------------------------------------------ */
-/* The records: a ring in arrival order (which is expiry order, since
- * every record is kept equally long) and two open-addressing indexes of
- * ring positions (by transaction key, by merge key), linear probing with
- * backward-shift deletion.  No allocation per record: 40 bytes in the
- * ring and 8 in the indexes (at most half full). */
+/* The records: rings in arrival order (which is expiry order, since
+ * every record is kept equally long), each with two open-addressing
+ * indexes of its ring positions (by transaction key, by merge key), linear
+ * probing with backward-shift deletion.  No allocation per record: 40
+ * bytes in the ring and 8 in the indexes (at most half full).
+ *
+ * A ring never grows in place: copying it and rebuilding its indexes
+ * costs the loop a pause proportional to what it holds (16 ms at 130 000
+ * records, far more at the 640 000 of 32 s at 20 000/s; bench/README.md).
+ * A full ring is left to empty by expiry instead, and the next records go
+ * to a new one twice its size: a generation.  Every record of a
+ * generation is older than every record of the next, so the oldest
+ * record overall is the head of the oldest generation; a lookup asks
+ * each generation, newest first (one or two but while the load grows).
+ * The memory goes back the same way: a generation an eighth full when it
+ * is the only one is followed by one half its size. */
 
 void
 stox_sip_txn_extra_free (StoxSipTxnExtra *extra)
@@ -265,22 +276,33 @@ stox_sip_txn_extra_free (StoxSipTxnExtra *extra)
 
 #define MIN_CAPACITY 64u
 
+/* Generations alive at once: each is twice the one before while the load
+ * grows, so 32 would hold 2^32 × MIN_CAPACITY records. */
+#define MAX_GENERATIONS 32
+
 typedef struct
 {
   guint32 *slots;   /* ring position + 1; 0: empty */
   guint32  mask;
 } Index;
 
-struct _StoxSipTxnTable
+typedef struct
 {
-  GSource           source;
   StoxSipTxnRecord *ring;
   guint32           capacity;   /* a power of two */
   guint32           head;
   guint32           len;
   Index             by_txn;
   Index             by_merge;
-  gint64            keep_us;
+} Generation;
+
+struct _StoxSipTxnTable
+{
+  GSource     source;
+  Generation *gens[MAX_GENERATIONS];  /* oldest first */
+  guint       n_gens;                 /* at least 1 */
+  guint       len;
+  gint64      keep_us;
 };
 
 static guint64
@@ -352,49 +374,126 @@ index_remove (Index                  *ix,
   ix->slots[i] = 0;
 }
 
-/* Ring and indexes at `capacity`, records unrolled from the head. */
-static void
-table_resize (StoxSipTxnTable *table,
-              guint32          capacity)
+static Generation *
+generation_new (guint32 capacity)
 {
-  StoxSipTxnRecord *ring = g_new (StoxSipTxnRecord, capacity);
+  Generation *g = g_new0 (Generation, 1);
 
-  for (guint32 i = 0; i < table->len; i++)
-    ring[i] = table->ring[(table->head + i) & (table->capacity - 1)];
-  g_free (table->ring);
-  g_free (table->by_txn.slots);
-  g_free (table->by_merge.slots);
-  table->ring = ring;
-  table->capacity = capacity;
-  table->head = 0;
-  index_init (&table->by_txn, capacity * 2);
-  index_init (&table->by_merge, capacity * 2);
-  for (guint32 i = 0; i < table->len; i++)
+  g->capacity = capacity;
+  g->ring = g_new (StoxSipTxnRecord, capacity);
+  index_init (&g->by_txn, capacity * 2);
+  index_init (&g->by_merge, capacity * 2);
+  return g;
+}
+
+static void
+generation_free (Generation *g)
+{
+  for (guint32 i = 0; i < g->len; i++)
+    stox_sip_txn_extra_free (g->ring[(g->head + i) & (g->capacity - 1)].extra);
+  g_free (g->ring);
+  g_free (g->by_txn.slots);
+  g_free (g->by_merge.slots);
+  g_free (g);
+}
+
+static Generation *
+newest (StoxSipTxnTable *table)
+{
+  return table->gens[table->n_gens - 1];
+}
+
+/* Where the next records go: the newest generation, or a new one twice
+ * its size when it is full, or half its size when it is alone and nearly
+ * empty (after a burst). */
+static Generation *
+generation_for_add (StoxSipTxnTable *table)
+{
+  Generation *g = newest (table);
+  guint32 capacity = g->capacity;
+
+  if (g->len == g->capacity)
+    capacity = g->capacity * 2;
+  else if (table->n_gens == 1 && g->capacity > MIN_CAPACITY && g->len < g->capacity / 8)
+    capacity = g->capacity / 2;
+  if (capacity == g->capacity)
+    return g;
+  /* Never reached in practice (see MAX_GENERATIONS); if it were, the
+   * newest would simply stay full and the record be refused below. */
+  if (table->n_gens == MAX_GENERATIONS)
+    return g;
+  if (g->len == 0)
     {
-      index_insert (&table->by_txn, ring, i, FALSE);
-      if (ring[i].merge != 0)
-        index_insert (&table->by_merge, ring, i, TRUE);
+      /* An empty generation is replaced, not kept. */
+      generation_free (g);
+      table->n_gens--;
     }
+  g = generation_new (capacity);
+  table->gens[table->n_gens++] = g;
+  return g;
 }
 
 void
 stox_sip_txn_table_expire (StoxSipTxnTable *table,
                            gint64           now)
 {
-  while (table->len > 0 && table->ring[table->head].due <= now)
+  while (table->len > 0)
     {
-      StoxSipTxnRecord *r = &table->ring[table->head];
+      Generation *g = table->gens[0];
 
-      index_remove (&table->by_txn, table->ring, table->head, FALSE);
+      if (g->len == 0)
+        {
+          /* Only an older one empties this way: the newest always stays. */
+          generation_free (g);
+          table->n_gens--;
+          memmove (table->gens, table->gens + 1, table->n_gens * sizeof table->gens[0]);
+          continue;
+        }
+
+      StoxSipTxnRecord *r = &g->ring[g->head];
+
+      if (r->due > now)
+        break;
+      index_remove (&g->by_txn, g->ring, g->head, FALSE);
       if (r->merge != 0)
-        index_remove (&table->by_merge, table->ring, table->head, TRUE);
+        index_remove (&g->by_merge, g->ring, g->head, TRUE);
       stox_sip_txn_extra_free (r->extra);
-      table->head = (table->head + 1) & (table->capacity - 1);
+      g->head = (g->head + 1) & (g->capacity - 1);
+      g->len--;
       table->len--;
     }
-  /* After a burst the memory goes back: a ring an eighth full halves. */
-  if (table->capacity > MIN_CAPACITY && table->len < table->capacity / 8)
-    table_resize (table, MAX (MIN_CAPACITY, table->capacity / 2));
+  /* The emptied older generations go at once, not at the next expiry. */
+  while (table->n_gens > 1 && table->gens[0]->len == 0)
+    {
+      generation_free (table->gens[0]);
+      table->n_gens--;
+      memmove (table->gens, table->gens + 1, table->n_gens * sizeof table->gens[0]);
+    }
+  /* After a burst and silence: the memory goes back without waiting for
+   * the next record. */
+  if (table->n_gens == 1 && table->len == 0 && table->gens[0]->capacity > MIN_CAPACITY)
+    {
+      generation_free (table->gens[0]);
+      table->gens[0] = generation_new (MIN_CAPACITY);
+    }
+}
+
+/* The record with `key`, or NULL. */
+static StoxSipTxnRecord *
+find (StoxSipTxnTable *table,
+      guint64          key,
+      gboolean         merge)
+{
+  for (guint i = table->n_gens; i-- > 0;)
+    {
+      Generation *g = table->gens[i];
+      Index *ix = merge ? &g->by_merge : &g->by_txn;
+      gint64 slot = index_find (ix, g->ring, key, merge);
+
+      if (slot >= 0)
+        return &g->ring[ix->slots[slot] - 1];
+    }
+  return NULL;
 }
 
 void
@@ -403,40 +502,37 @@ stox_sip_txn_table_add (StoxSipTxnTable        *table,
 {
   g_return_if_fail (rec->txn != 0);
 
-  if (index_find (&table->by_txn, table->ring, rec->txn, FALSE) >= 0)
+  Generation *g = find (table, rec->txn, FALSE) == NULL ? generation_for_add (table) : NULL;
+
+  if (g == NULL || g->len == g->capacity)
     {
       stox_sip_txn_extra_free (rec->extra);
       return;
     }
-  if (table->len == table->capacity)
-    table_resize (table, table->capacity * 2);
 
-  guint32 pos = (table->head + table->len) & (table->capacity - 1);
+  guint32 pos = (g->head + g->len) & (g->capacity - 1);
 
-  table->ring[pos] = *rec;
-  table->ring[pos].due = g_get_monotonic_time () + table->keep_us;
+  g->ring[pos] = *rec;
+  g->ring[pos].due = g_get_monotonic_time () + table->keep_us;
+  g->len++;
   table->len++;
-  index_insert (&table->by_txn, table->ring, pos, FALSE);
+  index_insert (&g->by_txn, g->ring, pos, FALSE);
   if (rec->merge != 0)
-    index_insert (&table->by_merge, table->ring, pos, TRUE);
+    index_insert (&g->by_merge, g->ring, pos, TRUE);
 }
 
 const StoxSipTxnRecord *
 stox_sip_txn_table_lookup (StoxSipTxnTable *table,
                            guint64          txn)
 {
-  gint64 slot = index_find (&table->by_txn, table->ring, txn, FALSE);
-
-  if (slot < 0)
-    return NULL;
-  return &table->ring[table->by_txn.slots[slot] - 1];
+  return find (table, txn, FALSE);
 }
 
 gboolean
 stox_sip_txn_table_has_merge (StoxSipTxnTable *table,
                               guint64          merge)
 {
-  return merge != 0 && index_find (&table->by_merge, table->ring, merge, TRUE) >= 0;
+  return merge != 0 && find (table, merge, TRUE) != NULL;
 }
 
 guint
@@ -445,13 +541,22 @@ stox_sip_txn_table_length (StoxSipTxnTable *table)
   return table->len;
 }
 
+guint
+stox_sip_txn_table_generations (StoxSipTxnTable *table)
+{
+  return table->n_gens;
+}
+
 static gboolean
 table_prepare (GSource *source,
                gint    *timeout)
 {
   StoxSipTxnTable *table = (StoxSipTxnTable *) source;
 
-  return stox_deadline_due (table->len > 0 ? table->ring[table->head].due : -1,
+  Generation *g = table->gens[0];
+
+  /* An emptied older generation is due at once (freed by the expiry). */
+  return stox_deadline_due (g->len > 0 ? g->ring[g->head].due : table->n_gens > 1 ? 0 : -1,
                             g_source_get_time (source), timeout);
 }
 
@@ -479,11 +584,8 @@ table_finalize (GSource *source)
 {
   StoxSipTxnTable *table = (StoxSipTxnTable *) source;
 
-  for (guint32 i = 0; i < table->len; i++)
-    stox_sip_txn_extra_free (table->ring[(table->head + i) & (table->capacity - 1)].extra);
-  g_free (table->ring);
-  g_free (table->by_txn.slots);
-  g_free (table->by_merge.slots);
+  for (guint i = 0; i < table->n_gens; i++)
+    generation_free (table->gens[i]);
 }
 
 static GSourceFuncs table_funcs = {
@@ -500,10 +602,8 @@ stox_sip_txn_table_new (guint keep_ms)
   StoxSipTxnTable *table = (StoxSipTxnTable *) source;
 
   table->keep_us = (gint64) keep_ms * 1000;
-  table->capacity = MIN_CAPACITY;
-  table->ring = g_new (StoxSipTxnRecord, MIN_CAPACITY);
-  index_init (&table->by_txn, MIN_CAPACITY * 2);
-  index_init (&table->by_merge, MIN_CAPACITY * 2);
+  table->gens[0] = generation_new (MIN_CAPACITY);
+  table->n_gens = 1;
   g_source_set_name (source, "stox-sip answered transactions (Timer J)");
   /* Expiry only frees memory: behind everything else. */
   g_source_set_priority (source, G_PRIORITY_LOW);

@@ -104,8 +104,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxSipTxnTable, stox_sip_txn_table_free)
 /* Takes rec->extra.  A key already present is not added twice. */
 void                    stox_sip_txn_table_add (StoxSipTxnTable        *table,
                                                 const StoxSipTxnRecord *rec);
-/* The record of transaction `txn`, or NULL; valid until the next add or
- * the next loop pass. */
+/* The record of transaction `txn`, or NULL; valid until the next expiry
+ * (a record never moves while it is kept). */
 const StoxSipTxnRecord *stox_sip_txn_table_lookup (StoxSipTxnTable *table,
                                                    guint64          txn);
 /* TRUE when a record has merge key `merge` (and so another transaction
@@ -113,6 +113,9 @@ const StoxSipTxnRecord *stox_sip_txn_table_lookup (StoxSipTxnTable *table,
 gboolean                stox_sip_txn_table_has_merge (StoxSipTxnTable *table,
                                                       guint64          merge);
 guint                   stox_sip_txn_table_length (StoxSipTxnTable *table);
+/* Rings in use (server-txn.c: a new one takes over when the newest is
+ * full, and the older ones empty by expiry). */
+guint                   stox_sip_txn_table_generations (StoxSipTxnTable *table);
 /* Drops the records whose time is up (the GSource does this too). */
 void                    stox_sip_txn_table_expire (StoxSipTxnTable *table,
                                                    gint64           now);

@@ -310,6 +310,47 @@ test_table_model (void)
   g_rand_free (rand);
 }
 
+/* Growth moves nothing: a full ring is left to empty by expiry and the
+ * next records go to a new one twice its size (server-txn.c), so no add
+ * ever copies what the table holds (a pause of 16 ms at 130 000 records
+ * when it did).  The older rings go as they empty, and after a burst the
+ * table is back to one small ring. */
+static void
+test_table_generations (void)
+{
+  g_autoptr (StoxSipTxnTable) t = stox_sip_txn_table_new (1000);
+  const StoxSipTxnRecord *first;
+  gint64 first_due;
+
+  for (guint64 k = 1; k <= 64; k++)
+    stox_sip_txn_table_add (t, &(StoxSipTxnRecord) { .txn = k, .status = 200 });
+  first = stox_sip_txn_table_lookup (t, 1);
+  first_due = first->due;
+  g_assert_cmpuint (stox_sip_txn_table_generations (t), ==, 1);
+
+  for (guint64 k = 65; k <= 10000; k++)
+    stox_sip_txn_table_add (t, &(StoxSipTxnRecord) { .txn = k, .status = 200 });
+  g_assert_true (stox_sip_txn_table_lookup (t, 1) == first);
+  g_assert_cmpint (first->due, ==, first_due);
+  /* 64, 128, …, 8192: eight rings. */
+  g_assert_cmpuint (stox_sip_txn_table_generations (t), ==, 8);
+  g_assert_cmpuint (stox_sip_txn_table_length (t), ==, 10000);
+  for (guint64 k = 1; k <= 10000; k++)
+    g_assert_cmpuint (stox_sip_txn_table_lookup (t, k)->txn, ==, k);
+
+  /* The first ring's records expire: that ring goes. */
+  stox_sip_txn_table_expire (t, stox_sip_txn_table_lookup (t, 64)->due);
+  guint left = stox_sip_txn_table_length (t);
+  g_assert_cmpuint (left, <=, 10000 - 64);
+  g_assert_cmpuint (stox_sip_txn_table_generations (t), <=, 7);
+
+  stox_sip_txn_table_expire (t, g_get_monotonic_time () + 1000 * 1000);
+  g_assert_cmpuint (stox_sip_txn_table_length (t), ==, 0);
+  g_assert_cmpuint (stox_sip_txn_table_generations (t), ==, 1);
+  stox_sip_txn_table_add (t, &(StoxSipTxnRecord) { .txn = 1, .status = 202 });
+  g_assert_cmpuint (stox_sip_txn_table_lookup (t, 1)->status, ==, 202);
+}
+
 /* A retransmission's answer is rebuilt from the record; the extra part is
  * kept only for what the status does not say itself.  The core names the
  * status's own phrase on nearly every answer ("202 Accepted"): that must
@@ -367,6 +408,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/server-txn/tag", test_tag);
   g_test_add_func ("/sip/server-txn/table-expiry", test_table_expiry);
   g_test_add_func ("/sip/server-txn/table-source", test_table_source);
+  g_test_add_func ("/sip/server-txn/table-generations", test_table_generations);
   g_test_add_func ("/sip/server-txn/table-model", test_table_model);
   g_test_add_func ("/sip/server-txn/extra-only-when-needed", test_extra_only_when_needed);
   return g_test_run ();
