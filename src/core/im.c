@@ -13,6 +13,7 @@
 #include "address.h"
 #include "deadline.h"
 #include "fifo-pool.h"
+#include "intern.h"
 #include "iscomposing.h"
 #include "message.h"
 #include "stanza-size.h"
@@ -40,10 +41,12 @@ typedef enum
 } InState;
 
 /* A SIP MESSAGE forwarded as a stanza, keyed by the number in its
- * stanza id ("<instance>-<n>", stanza_id()).  One allocation with its
- * three strings after it: up to max-pending of these are remembered for
- * STOX_IM_LATE_BOUNCE_US after the 202 (a burst of 100 000 MESSAGEs keeps
- * 100 000), so each is as small as it can be. */
+ * stanza id ("<instance>-<n>", stanza_id()).  Up to max-pending of these
+ * are remembered for STOX_IM_LATE_BOUNCE_US after the 202 (a burst of
+ * 100 000 MESSAGEs keeps 100 000), so each is as small as it can be: the
+ * three addresses are interned (im->names), since the same senders write
+ * to the same users again and again; a copy of each in every record made
+ * the memory after a burst of 100 000 half again as large (bench/README.md). */
 typedef struct
 {
   guint64     n;
@@ -55,7 +58,6 @@ typedef struct
                            * the From), where a late notice goes */
   const char *sip_target; /* the Request-URI, the late notice's From */
   const char *jid_to;     /* bare JID a bounce must come from */
-  char        text[];     /* the three, each NUL-terminated */
 } PendingIn;
 
 typedef enum
@@ -102,6 +104,7 @@ struct _StoxIm
   guint64          next_id;
 
   StoxFifoPool    *in_pool;        /* where the PendingIn live */
+  StoxIntern      *names;          /* their addresses */
   GHashTable      *in_by_id;       /* stanza id → PendingIn */
   GQueue           waiting;        /* PendingIn, by deadline (FIFO) */
   GQueue           answered;       /* PendingIn, by forget time (FIFO) */
@@ -119,20 +122,23 @@ struct _StoxIm
 static PendingIn *
 pending_in_new (StoxIm *im, const char *sip_from, const char *sip_target, const char *jid_to)
 {
-  gsize l1 = strlen (sip_from) + 1, l2 = strlen (sip_target) + 1, l3 = strlen (jid_to) + 1;
-  PendingIn *p = stox_fifo_pool_alloc (im->in_pool, sizeof *p + l1 + l2 + l3);
-  char *t = p->text;
+  PendingIn *p = stox_fifo_pool_alloc (im->in_pool, sizeof *p);
 
-  p->sip_from = memcpy (t, sip_from, l1);
-  p->sip_target = memcpy (t + l1, sip_target, l2);
-  p->jid_to = memcpy (t + l1 + l2, jid_to, l3);
+  *p = (PendingIn) {
+    .sip_from = stox_intern_ref (im->names, sip_from),
+    .sip_target = stox_intern_ref (im->names, sip_target),
+    .jid_to = stox_intern_ref (im->names, jid_to),
+  };
   p->link.data = p;
   return p;
 }
 
 static void
-pending_in_free (PendingIn *p)
+pending_in_free (StoxIm *im, PendingIn *p)
 {
+  stox_intern_unref (im->names, p->sip_from);
+  stox_intern_unref (im->names, p->sip_target);
+  stox_intern_unref (im->names, p->jid_to);
   stox_fifo_pool_release (p);
 }
 
@@ -233,8 +239,9 @@ stox_im_new (gint64      bounce_wait_us,
   im->max_pending = max_pending;
   /* 64 KiB: about 400 records of a typical size to a block. */
   im->in_pool = stox_fifo_pool_new (64 * 1024);
-  im->in_by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
-                                        (GDestroyNotify) pending_in_free);
+  im->names = stox_intern_new ();
+  /* Freed by pending_in_remove() (which needs `im`), not by the table. */
+  im->in_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   im->out_by_token = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                             (GDestroyNotify) pending_out_free);
   im->conv_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -255,8 +262,18 @@ stox_im_free (StoxIm *im)
   g_queue_init (&im->conversations);
   g_queue_init (&im->refusers);
   g_clear_pointer (&im->refuser_by_uri, g_hash_table_unref);
+  if (im->in_by_id != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, im->in_by_id);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        pending_in_free (im, value);
+    }
   g_clear_pointer (&im->in_by_id, g_hash_table_unref);
   g_clear_pointer (&im->in_pool, stox_fifo_pool_free);
+  g_clear_pointer (&im->names, stox_intern_free);
   g_clear_pointer (&im->out_by_token, g_hash_table_unref);
   g_clear_pointer (&im->conv_by_key, g_hash_table_unref);
   g_free (im->instance);
@@ -279,6 +296,7 @@ pending_in_remove (StoxIm *im, PendingIn *p)
   if (p->state != IN_NEW)
     g_queue_unlink (p->state == IN_WAITING ? &im->waiting : &im->answered, &p->link);
   g_hash_table_remove (im->in_by_id, &p->n);
+  pending_in_free (im, p);
 }
 
 /* 202: RFC 3428 §7 — forwarded into a non-SIP domain, delivery unknown. */
