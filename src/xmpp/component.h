@@ -142,5 +142,7 @@ void     stox_xmpp_component_set_queue_limit (StoxXmppComponent *c,
 
 /* How many times the GSource has run libstrophe (tests: wake-up rate). */
 guint64  stox_xmpp_component_get_wakeups (StoxXmppComponent *c);
+/* Confirmation pings sent so far (tests: their pace). */
+guint64  stox_xmpp_component_get_pings (StoxXmppComponent *c);
 
 G_END_DECLS

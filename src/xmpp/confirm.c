@@ -101,16 +101,22 @@ forget_ping (StoxXmppConfirm *cf)
   cf->ping_covers = 0;
 }
 
+gboolean
+stox_xmpp_confirm_wants_ping (const StoxXmppConfirm *cf)
+{
+  return cf->ping_id == NULL && cf->queued != cf->confirmed;
+}
+
 /* The ping goes behind everything queued so far. */
-void
+gboolean
 stox_xmpp_confirm_ping (StoxXmppConfirm *cf,
                         xmpp_conn_t     *conn,
                         const char      *jid)
 {
   g_autofree char *text = NULL;
 
-  if (cf->ping_id != NULL || cf->queued == cf->confirmed)
-    return;
+  if (!stox_xmpp_confirm_wants_ping (cf))
+    return FALSE;
   cf->ping_id = g_strdup_printf (PING_ID_PREFIX "%" G_GUINT64_FORMAT, ++cf->ping_serial);
   cf->ping_written = FALSE;
   cf->ping_covers = cf->queued;
@@ -119,6 +125,7 @@ stox_xmpp_confirm_ping (StoxXmppConfirm *cf,
                                   "<ping xmlns='urn:xmpp:ping'/></iq>",
                                   cf->ping_id, jid, jid);
   xmpp_send_raw (conn, text, strlen (text));
+  return TRUE;
 }
 
 /* Our ping, back from the server: id and sender both ours.  Nobody else

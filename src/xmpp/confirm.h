@@ -56,11 +56,13 @@ void  stox_xmpp_confirm_log_line (StoxXmppConfirm *cf,
                                   const char      *area,
                                   const char      *msg);
 
-/* End of a dispatch on a live stream: asks `jid` (the component itself)
- * for a confirmation when stanzas wait for one and none is asked for. */
-void  stox_xmpp_confirm_ping (StoxXmppConfirm *cf,
-                              xmpp_conn_t     *conn,
-                              const char      *jid);
+/* Stanzas wait for a confirmation and none is asked for. */
+gboolean stox_xmpp_confirm_wants_ping (const StoxXmppConfirm *cf);
+/* On a live stream: asks `jid` (the component itself) for a confirmation
+ * when one is wanted (above); TRUE when it did. */
+gboolean stox_xmpp_confirm_ping (StoxXmppConfirm *cf,
+                                 xmpp_conn_t     *conn,
+                                 const char      *jid);
 
 /* TRUE when `stanza` is the answer to our ping (then it is consumed and
  * what it covers confirmed). */

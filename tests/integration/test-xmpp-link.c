@@ -1178,6 +1178,44 @@ test_link_confirmed_not_reported (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->unsent->len, ==, 0);
 }
 
+/* Confirmation pings are paced: stanzas sent one per loop pass (as under
+ * load, one per SIP request) are confirmed with at most one ping every
+ * 2 ms, not one per round trip (thousands a second before), and every
+ * one of them is still confirmed. */
+static void
+test_link_confirm_paced (Fixture *f, gconstpointer data)
+{
+  enum { N = 400 };
+
+  (void) data;
+  if (!need_prosody (f))
+    return;
+  connect_up (f);
+
+  guint64 pings0 = stox_xmpp_component_get_pings (f->comp);
+  gint64 t0 = g_get_monotonic_time ();
+  for (int i = 0; i < N; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("p-%d", i);
+      g_autoptr (StoxStanza) msg = message_to_self (id, "short");
+
+      g_assert_true (stox_xmpp_component_send (f->comp, msg, NULL));
+      /* A loop pass, and time for the ping's round trip. */
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (200);
+      g_main_context_iteration (NULL, FALSE);
+    }
+  g_assert_true (wait_for (f, all_confirmed, NULL, 5000));
+  gint64 spent = g_get_monotonic_time () - t0;
+  g_assert_true (wait_for (f, has_stanza, "p-399", 5000));
+
+  guint64 pings = stox_xmpp_component_get_pings (f->comp) - pings0;
+  g_test_message ("%d stanzas over %.1f ms: %" G_GUINT64_FORMAT " confirmation pings", N,
+                  spent / 1000.0, pings);
+  g_assert_cmpuint (pings, >=, 1);
+  g_assert_cmpuint (pings, <=, (guint64) (spent / 2000) + 2);
+}
+
 /* Stanzas not yet confirmed count against the queue bound: a server that
  * stops reading turns into back-pressure before its socket buffers are
  * full. */
@@ -1234,6 +1272,7 @@ main (int argc, char **argv)
   ADD ("/xmpp/link/unsent-reported", test_link_unsent_reported);
   ADD ("/xmpp/link/written-unread-reported", test_link_written_unread_reported);
   ADD ("/xmpp/link/confirmed-not-reported", test_link_confirmed_not_reported);
+  ADD ("/xmpp/link/confirm-paced", test_link_confirm_paced);
   ADD ("/xmpp/link/unconfirmed-bound", test_link_unconfirmed_bound);
   ADD ("/xmpp/link/reading-paused", test_link_reading_paused);
   ADD ("/xmpp/link/cork-bounded", test_link_cork_bounded);
