@@ -112,6 +112,73 @@ test_round_trip (void)
     }
 }
 
+/* _format() writes the text itself (dialog-state.c); it must be the text
+ * g_variant_print() gives for the same tuple, whatever bytes the fields
+ * hold: random ones, quotes and backslashes among them, 0 to 3 routes. */
+static char *
+format_by_gvariant (const StoxSipDialogState *st)
+{
+  static const char *const no_routes[] = { NULL };
+  g_autoptr (GVariant) v = g_variant_ref_sink (
+      g_variant_new ("(^ay^ay^ay^ay@aayuu^ay^ay)", st->call_id, st->local, st->remote,
+                     st->target != NULL ? st->target : "",
+                     g_variant_new_bytestring_array (st->routes != NULL
+                                                     ? (const char *const *) st->routes
+                                                     : no_routes, -1),
+                     st->remote_cseq, st->local_cseq, st->event_type,
+                     st->event_id != NULL ? st->event_id : ""));
+  g_autofree char *text = g_variant_print (v, FALSE);
+
+  return g_strconcat ("v1 ", text, NULL);
+}
+
+static char *
+random_bytes (GRand *rand)
+{
+  static const char some[] = "'\"\\ <>;=@:abcXYZ019\t\x01\x7f\x80\xc3\xa4\xff";
+  guint n = (guint) g_rand_int_range (rand, 0, 24);
+  char *s = g_malloc (n + 1);
+
+  for (guint i = 0; i < n; i++)
+    s[i] = g_rand_boolean (rand) ? some[g_rand_int_range (rand, 0, sizeof some - 1)]
+                                 : (char) g_rand_int_range (rand, 1, 256);
+  s[n] = '\0';
+  return s;
+}
+
+static void
+test_format_as_gvariant (void)
+{
+  GRand *rand = g_rand_new_with_seed (20261207);
+
+  for (guint round = 0; round < 2000; round++)
+    {
+      g_autofree char *call_id = random_bytes (rand);
+      g_autofree char *local = random_bytes (rand);
+      g_autofree char *remote = random_bytes (rand);
+      g_autofree char *target = random_bytes (rand);
+      g_autofree char *event = random_bytes (rand);
+      g_autofree char *event_id = random_bytes (rand);
+      g_auto (GStrv) routes = g_new0 (char *, 4);
+      guint n_routes = (guint) g_rand_int_range (rand, 0, 4);
+
+      for (guint i = 0; i < n_routes; i++)
+        routes[i] = random_bytes (rand);
+      StoxSipDialogState st = {
+        .call_id = call_id, .local = local, .remote = remote,
+        .target = round % 7 == 0 ? NULL : target,
+        .routes = round % 5 == 0 ? NULL : routes,
+        .remote_cseq = g_rand_int (rand), .local_cseq = g_rand_int (rand),
+        .event_type = event, .event_id = round % 3 == 0 ? NULL : event_id,
+      };
+      g_autofree char *ours = stox_sip_dialog_state_format (&st);
+      g_autofree char *reference = format_by_gvariant (&st);
+
+      g_assert_cmpstr (ours, ==, reference);
+    }
+  g_rand_free (rand);
+}
+
 /* What a leg is made of: the local address untagged, its tag apart, the
  * route set one Record-Route entry each, the target a Contact. */
 static void
@@ -260,6 +327,7 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/sip/dialog-state/format-pinned", test_format_pinned);
+  g_test_add_func ("/sip/dialog-state/format-as-gvariant", test_format_as_gvariant);
   g_test_add_func ("/sip/dialog-state/round-trip", test_round_trip);
   g_test_add_func ("/sip/dialog-state/headers", test_headers);
   g_test_add_func ("/sip/dialog-state/field-faults", test_field_faults);
