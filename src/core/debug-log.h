@@ -6,8 +6,9 @@
  * on the path of every SIP request and answer cost 3 % of stoxd's CPU at
  * 20 000 MESSAGEs/s that way, for output nobody sees (bench/README.md).
  * GLib's own test for whether its writer would drop a debug line is a
- * flag and an environment lookup; stoxd's writer drops exactly what that
- * test drops (daemon/log.c sets the flag from --log-level).
+ * flag and an environment lookup; stoxd's writer prints a debug line only
+ * when that test keeps it (daemon/log.c sets the flag with the level, at
+ * start and on SIGUSR1/SIGUSR2), so nothing it would print is skipped.
  */
 #pragma once
 

@@ -263,25 +263,25 @@ execute_one (StoxRunner *runner, StoxAction *a)
     {
     case STOX_ACTION_SIP_RESPOND:
       stox_debug ("SIP %" G_GUINT64_FORMAT " ← %u %s", a->u.respond.token,
-               a->u.respond.status, a->u.respond.phrase);
+                  a->u.respond.status, a->u.respond.phrase);
       if (runner->sip != NULL)
         stox_sip_endpoint_respond (runner->sip, &a->u.respond);
       break;
     case STOX_ACTION_SIP_MESSAGE:
       stox_debug ("SIP %" G_GUINT64_FORMAT " → MESSAGE %s", a->u.message.token,
-               a->u.message.request_uri);
+                  a->u.message.request_uri);
       if (runner->sip != NULL)
         stox_sip_endpoint_send_message (runner->sip, &a->u.message);
       break;
     case STOX_ACTION_SIP_SUBSCRIBE:
-      stox_debug ("SIP %" G_GUINT64_FORMAT " → SUBSCRIBE %s (Expires %u)", a->u.subscribe.dialog,
-               a->u.subscribe.request_uri, a->u.subscribe.expires);
+      stox_debug ("SIP %" G_GUINT64_FORMAT " → SUBSCRIBE %s (Expires %u)",
+                  a->u.subscribe.dialog, a->u.subscribe.request_uri, a->u.subscribe.expires);
       if (runner->sip != NULL)
         stox_sip_endpoint_subscribe (runner->sip, &a->u.subscribe);
       break;
     case STOX_ACTION_SIP_NOTIFY:
       stox_debug ("SIP %" G_GUINT64_FORMAT " → NOTIFY in dialog %" G_GUINT64_FORMAT,
-               a->u.notify.token, a->u.notify.dialog);
+                  a->u.notify.token, a->u.notify.dialog);
       if (runner->sip != NULL)
         stox_sip_endpoint_notify (runner->sip, &a->u.notify);
       break;
@@ -377,14 +377,14 @@ handle (StoxRunner *runner,
         const StoxSipRequest *req = ev->u.request;
 
         stox_debug ("SIP %" G_GUINT64_FORMAT " → %s %s from %s (%s)", req->token,
-                 req->method_name != NULL ? req->method_name : "request",
-                 req->request_uri, req->from_uri, req->source);
+                    req->method_name != NULL ? req->method_name : "request",
+                    req->request_uri, req->from_uri, req->source);
         stox_gateway_on_sip (runner->gw, req, now, runner->actions);
       }
       break;
     case EVENT_SIP_RESPONSE:
       stox_debug ("SIP %" G_GUINT64_FORMAT " ← %u %s", ev->u.response.token,
-               ev->u.response.status, ev->u.response.phrase);
+                  ev->u.response.status, ev->u.response.phrase);
       stox_gateway_on_sip_response (runner->gw, &ev->u.response, now, runner->actions);
       break;
     case EVENT_STANZA:

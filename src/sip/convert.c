@@ -392,3 +392,12 @@ stox_sip_convert_payload (sip_payload_t *pl,
     }
   return pl;
 }
+
+gboolean
+stox_sip_convert_phrase_is_plain (const char *phrase)
+{
+  for (const guchar *p = (const guchar *) phrase; *p != '\0'; p++)
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+      return FALSE;
+  return TRUE;
+}

@@ -48,6 +48,11 @@ char           *stox_sip_convert_address (const struct sockaddr *sa,
 char           *stox_sip_convert_warning (const char *agent,
                                           const char *text);
 
+/* A Reason-Phrase that may go on the wire as it is (RFC 3261 §25.1): no
+ * control character, none that would end the status line.  Sofia writes a
+ * phrase verbatim, so one that is not is replaced by the status's own. */
+gboolean        stox_sip_convert_phrase_is_plain (const char *phrase);
+
 /* "host:port" of a URL, with the scheme's default port (RFC 3261
  * §19.1.2); NULL when it has no host. */
 char           *stox_sip_convert_url_hostport (const url_t *url);

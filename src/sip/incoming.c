@@ -82,6 +82,16 @@ stox_sip_reply_stateless (StoxSipEndpoint      *ep,
   const char *to_tag = req != NULL && req->sip_to != NULL && req->sip_to->a_tag == NULL
                        && r->status > 100 ? stox_sip_txn_tag (keys, tag) : NULL;
 
+  StoxSipReply plain;
+
+  /* Sofia writes a phrase verbatim: one with a line break in it would add
+   * headers of its own (the core's phrases come from the rules). */
+  if (r->phrase != NULL && !stox_sip_convert_phrase_is_plain (r->phrase))
+    {
+      plain = *r;
+      plain.phrase = NULL;
+      r = &plain;
+    }
   if (stox_sip_udp_replies_send (ep->udp_replies, request, tport, r, to_tag))
     {
       msg_destroy (request);
@@ -399,8 +409,8 @@ hand_over (StoxSipEndpoint *ep,
   req->dialog = op->dialog;
   req->source = source;
   stox_debug ("request %" G_GUINT64_FORMAT ": %s %s from %s (dialog %" G_GUINT64_FORMAT ")",
-           req->token, req->method_name, req->request_uri,
-           req->source != NULL ? req->source : "?", req->dialog);
+              req->token, req->method_name, req->request_uri,
+              req->source != NULL ? req->source : "?", req->dialog);
   ep->on_request (g_steal_pointer (&req), ep->user_data);
 }
 

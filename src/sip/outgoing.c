@@ -122,7 +122,7 @@ on_response (StoxSipOp      *op,
       return 0;
     }
   stox_debug ("%s %" G_GUINT64_FORMAT ": %u %s", nta_outgoing_method_name (orq),
-           op->token, resp.status, resp.phrase);
+              op->token, resp.status, resp.phrase);
   /* Stack failures beyond SIP's range speak SIP to the core: 500. */
   if (resp.status >= 700)
     {
@@ -245,7 +245,7 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
   if (target == NULL)
     {
       stox_debug ("request %" G_GUINT64_FORMAT ": unusable Request-URI %s", req->token,
-               req->request_uri);
+                  req->request_uri);
       fail_locally (ep, req->token, 500, "Invalid Request-URI");
       return;
     }
@@ -255,7 +255,7 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
   if (!address_usable (req->from_uri) || !address_usable (req->to_uri))
     {
       stox_debug ("request %" G_GUINT64_FORMAT ": unusable From %s or To %s", req->token,
-               req->from_uri, req->to_uri);
+                  req->from_uri, req->to_uri);
       fail_locally (ep, req->token, 500, "Invalid From or To");
       return;
     }
@@ -284,7 +284,7 @@ stox_sip_endpoint_send_message (StoxSipEndpoint         *ep,
       /* Sofia could not parse a URI or header; the core hears of it as the
        * response and reports it, so no log of ours beyond debug. */
       stox_debug ("request %" G_GUINT64_FORMAT ": unusable Request-URI %s, From %s or To %s",
-               req->token, req->request_uri, req->from_uri, req->to_uri);
+                  req->token, req->request_uri, req->from_uri, req->to_uri);
       stox_sip_op_free (op);
       fail_locally (ep, req->token, 500, "Invalid Request-URI, From or To");
       return;
@@ -320,7 +320,7 @@ stox_sip_endpoint_subscribe (StoxSipEndpoint        *ep,
       if (dlg == NULL)
         {
           stox_debug ("subscription %" G_GUINT64_FORMAT ": unusable From %s or To %s",
-                   s->dialog, s->from_uri, s->to_uri);
+                      s->dialog, s->from_uri, s->to_uri);
           fail_locally (ep, s->dialog, 500, "Invalid From or To");
           return;
         }
@@ -459,7 +459,7 @@ send_notify (StoxSipEndpoint     *ep,
   if (dlg == NULL || dlg->terminating)
     {
       stox_debug ("NOTIFY %" G_GUINT64_FORMAT ": no dialog %" G_GUINT64_FORMAT,
-               n->token, n->dialog);
+                  n->token, n->dialog);
       fail_locally (ep, n->token, 481, "Subscription Does Not Exist");
       return;
     }

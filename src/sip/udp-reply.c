@@ -10,6 +10,7 @@
 
 #include "sip/udp-reply.h"
 #include "sip/stack-socket.h"
+#include "sip/convert.h"
 #include "core/methods.h"
 
 /* An answer longer than this (a request that crossed many proxies) is left
@@ -111,13 +112,19 @@ encode (msg_header_t const *h)
   return o.overflow ? NULL : g_strndup (buf, sizeof buf - o.left);
 }
 
-/* Sofia logs every message it sends when one of these is set (stoxd(8)):
- * answers written here would be missing from that log. */
+/* Sofia logs or dumps every message it sends when one of these is set
+ * (tport_open_log(); stoxd(8)), and traces every send from TPORT_DEBUG 7:
+ * answers written here would be missing from those. */
 static gboolean
 stack_logs_messages (void)
 {
-  return g_getenv ("TPORT_LOG") != NULL || g_getenv ("TPORT_DUMP") != NULL
-         || g_getenv ("TPORT_CAPT") != NULL;
+  static const char *const vars[] = { "TPORT_LOG", "MSG_STREAM_LOG", "TPORT_DUMP", "MSG_DUMP" };
+  const char *debug = g_getenv ("TPORT_DEBUG");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (vars); i++)
+    if (g_getenv (vars[i]) != NULL)
+      return TRUE;
+  return debug != NULL && atoi (debug) >= 7;
 }
 
 StoxSipUdpReplies *
@@ -187,17 +194,6 @@ socket_of (const StoxSipUdpReplies *u,
   return -1;
 }
 
-/* A reason phrase the stack would write as given: no control characters
- * (RFC 3261 §25.1 Reason-Phrase), none that would end the line. */
-static gboolean
-plain_phrase (const char *phrase)
-{
-  for (const guchar *p = (const guchar *) phrase; *p != '\0'; p++)
-    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-      return FALSE;
-  return TRUE;
-}
-
 /* Where nta sends an answer over UDP (nta_tpn_by_via(), sip_via_port()):
  * the top Via's received address, which nta set from the source address
  * when the sent-by host was not that address (so it is the source address
@@ -242,11 +238,15 @@ stox_sip_udp_replies_send (StoxSipUdpReplies  *u,
     return FALSE;
   if (r->accept != NULL || r->allow != NULL || r->warning != NULL || r->unsupported != NULL)
     return FALSE;
+  /* Sofia refuses larger numbers in these headers (and sends nothing). */
+  if (r->expires > G_MAXUINT32 || r->min_expires > G_MAXUINT32)
+    return FALSE;
 
   const char *phrase = r->phrase != NULL ? r->phrase : sip_status_phrase ((int) r->status);
   if (phrase == NULL)
     phrase = "";
-  if (!plain_phrase (phrase))
+  /* The caller made sure; still, never a line break on the wire. */
+  if (!stox_sip_convert_phrase_is_plain (phrase))
     return FALSE;
 
   sip_via_t const *v = sip->sip_via;
@@ -303,17 +303,19 @@ stox_sip_udp_replies_send (StoxSipUdpReplies  *u,
 
   gsize len = sizeof buf - o.left;
   /* A socket error left by an earlier datagram's ICMP answer (the stack
-   * asks for them, IP_RECVERR) fails the next send once: send again. */
+   * asks for them, IP_RECVERR) fails the next send once, whatever it is
+   * sent to: send again then.  A full buffer is not such an error. */
   for (int attempt = 0; attempt < 2; attempt++)
     {
       if (sendto (fd, buf, len, MSG_DONTWAIT, (struct sockaddr *) &to, to_len) >= 0)
-        break;
-      if (errno == EAGAIN || errno == ENOBUFS)  /* EWOULDBLOCK is EAGAIN on Linux */
         {
-          g_debug ("answer %u not sent: %s", r->status, g_strerror (errno));
-          break;
+          u->sent++;
+          return TRUE;
         }
+      if (errno == EAGAIN || errno == ENOBUFS)  /* EWOULDBLOCK is EAGAIN on Linux */
+        break;
     }
-  u->sent++;
+  /* Lost as a datagram may be: the peer's retransmission is answered. */
+  stox_debug ("answer %u not sent: %s", r->status, g_strerror (errno));
   return TRUE;
 }

@@ -20,9 +20,9 @@
  * Only the common answers take this way; the stack still writes the rest:
  * over TCP or TLS, a Via with maddr or comp (its port and address rules
  * differ), answers with Accept, Warning, Unsupported or an Allow of their
- * own, a reason phrase with control characters, answers longer than a
- * few kilobytes, and every answer while Sofia's message log (TPORT_LOG,
- * TPORT_DUMP, TPORT_CAPT) is on, so that the log keeps showing them.
+ * own, answers longer than a few kilobytes, and every answer while Sofia's message log or dump (TPORT_LOG,
+ * MSG_STREAM_LOG, TPORT_DUMP, MSG_DUMP) or its send trace (TPORT_DEBUG 7
+ * and above) is on, so that they keep showing them.
  * Private to src/sip/.
  */
 #pragma once
@@ -53,7 +53,7 @@ gboolean           stox_sip_udp_replies_send (StoxSipUdpReplies  *u,
                                               const StoxSipReply *r,
                                               const char         *to_tag);
 
-/* Answers sent so far. */
+/* Answers handed to the kernel so far. */
 guint64            stox_sip_udp_replies_sent (const StoxSipUdpReplies *u);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxSipUdpReplies, stox_sip_udp_replies_free)

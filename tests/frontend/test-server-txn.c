@@ -351,6 +351,66 @@ test_table_generations (void)
   g_assert_cmpuint (stox_sip_txn_table_lookup (t, 1)->status, ==, 202);
 }
 
+/* The shrink path with records left (a lone ring an eighth full
+ * gets a half-size successor while it drains), mixed with growth, against
+ * a model: every record findable until its expiry, expiry in order, none
+ * lost, every extra freed once (ASan). */
+static void
+test_table_shrink_model (void)
+{
+  g_autoptr (StoxSipTxnTable) t = stox_sip_txn_table_new (1000);
+  g_autoptr (GArray) keys = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint64 next = 1;
+  guint expired = 0;
+  const guint plan[] = { 10000, 5, 900, 3, 70, 20000, 1, 2, 3000, 10, 0 };
+
+  for (guint round = 0; round < G_N_ELEMENTS (plan); round++)
+    {
+      for (guint i = 0; i < plan[round]; i++)
+        {
+          guint64 key = next++;
+          StoxSipTxnExtra *extra = g_new0 (StoxSipTxnExtra, 1);
+
+          extra->phrase = g_strdup ("x");
+          stox_sip_txn_table_add (t, &(StoxSipTxnRecord) { .txn = key, .merge = key * 7,
+                                                          .status = 200, .extra = extra });
+          g_array_append_val (keys, key);
+        }
+      /* Expire all but the last few (so that the lone ring is nearly empty). */
+      guint keep = round % 2 == 0 ? 3 : 0;
+      if (keys->len > expired + keep)
+        {
+          guint upto = keys->len - keep;
+          const StoxSipTxnRecord *rec =
+            stox_sip_txn_table_lookup (t, g_array_index (keys, guint64, upto - 1));
+
+          g_assert_nonnull (rec);
+          stox_sip_txn_table_expire (t, rec->due);
+          while (upto < keys->len
+                 && stox_sip_txn_table_lookup (t, g_array_index (keys, guint64, upto)) == NULL)
+            upto++;
+          expired = upto;
+        }
+      g_test_message ("round %u: %u records, %u generations", round,
+                      stox_sip_txn_table_length (t), stox_sip_txn_table_generations (t));
+      g_assert_cmpuint (stox_sip_txn_table_length (t), ==, keys->len - expired);
+      for (guint i = 0; i < keys->len; i++)
+        {
+          guint64 key = g_array_index (keys, guint64, i);
+          const StoxSipTxnRecord *rec = stox_sip_txn_table_lookup (t, key);
+
+          if (i < expired)
+            g_assert_null (rec);
+          else
+            {
+              g_assert_nonnull (rec);
+              g_assert_cmpuint (rec->txn, ==, key);
+              g_assert_true (stox_sip_txn_table_has_merge (t, key * 7));
+            }
+        }
+    }
+}
+
 /* A retransmission's answer is rebuilt from the record; the extra part is
  * kept only for what the status does not say itself.  The core names the
  * status's own phrase on nearly every answer ("202 Accepted"): that must
@@ -409,6 +469,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/server-txn/table-expiry", test_table_expiry);
   g_test_add_func ("/sip/server-txn/table-source", test_table_source);
   g_test_add_func ("/sip/server-txn/table-generations", test_table_generations);
+  g_test_add_func ("/sip/server-txn/table-shrink-model", test_table_shrink_model);
   g_test_add_func ("/sip/server-txn/table-model", test_table_model);
   g_test_add_func ("/sip/server-txn/extra-only-when-needed", test_extra_only_when_needed);
   return g_test_run ();

@@ -1022,9 +1022,10 @@ static const ReplyCase reply_cases[] = {
   { VIA_RPORT, "OPTIONS", "", 200, NULL, -1, 0, TRUE },
   /* The stack's own answer (501, with Allow). */
   { VIA_RPORT, "FOO", "", 0, NULL, -1, 0, TRUE },
-  /* Left to the stack: a phrase it must not be given as is… */
-  { VIA_RPORT, "MESSAGE", "", 480, "Gone\001Away", -1, 0, FALSE },
-  /* …and an Unsupported header (420). */
+  /* A phrase that would end the status line: the status's own instead,
+   * both ways (Sofia writes a phrase verbatim). */
+  { VIA_RPORT, "MESSAGE", "", 480, "Gone\r\nX-Evil: 1", -1, 0, TRUE },
+  /* Left to the stack: an Unsupported header (420). */
   { VIA_RPORT, "MESSAGE", "Require: no-such-extension\r\n", 0, NULL, -1, 0, FALSE },
 };
 
@@ -1107,6 +1108,11 @@ test_udp_replies_as_stack (Fixture       *fx,
     {
       g_autofree char *answer = reply_case_answer (fx, &reply_cases[i], i + 1);
 
+      if (reply_cases[i].phrase != NULL && strchr (reply_cases[i].phrase, '\n') != NULL)
+        {
+          g_assert_true (g_str_has_prefix (answer, "SIP/2.0 480 Temporarily Unavailable\r\n"));
+          g_assert_cmpuint (count_headers (answer, "X-Evil"), ==, 0);
+        }
       g_ptr_array_add (as_text, normalised (fx, answer));
       expected += reply_cases[i].as_text ? 2 : 0;
     }
@@ -1126,6 +1132,140 @@ test_udp_replies_as_stack (Fixture       *fx,
     }
   stox_sip_endpoint_get_stats (fx->ep, &st);
   g_assert_cmpuint (st.replies_as_text, ==, 0);
+}
+
+/* Where a stateless answer over UDP goes (RFC 3261 §18.2.2, RFC
+ * 3581): to the source address, at the source port with rport, else at
+ * the sent-by port.  The as-stack test above always sends from the Via's
+ * port, so it cannot tell these apart; here a second socket is the Via's
+ * port.  Checked for the text path and (TPORT_LOG) for the stack's. */
+static int dest_other_fd = -1;
+
+static gboolean
+other_has_datagram (Fixture *fx)
+{
+  char c;
+
+  (void) fx;
+  return recv (dest_other_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
+static char *
+other_recv (void)
+{
+  char buf[65536];
+  ssize_t n = recv (dest_other_fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+
+  g_assert_cmpint (n, >, 0);
+  buf[n] = '\0';
+  return g_strdup (buf);
+}
+
+static void
+dest_case (Fixture    *fx,
+           const char *via_host,
+           guint16     via_port,
+           gboolean    rport,
+           gboolean    to_other,
+           guint       n)
+{
+  g_autofree char *text = g_strdup_printf (
+      "MESSAGE sip:alice@%s:%u SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP %s:%u;branch=z9hG4bK-dest-%u%s\r\n"
+      "Max-Forwards: 70\r\n"
+      "From: <sip:bob@%s:%u>;tag=peer%u\r\n"
+      "To: <sip:alice@%s:%u>\r\n"
+      "Call-ID: dest-%u@test\r\n"
+      "CSeq: 7 MESSAGE\r\n"
+      "Content-Length: 0\r\n"
+      "\r\n",
+      fx->host, fx->ep_port, via_host, via_port, n, rport ? ";rport" : "",
+      fx->host, fx->peer_port, n, fx->host, fx->ep_port, n);
+
+  g_ptr_array_set_size (fx->datagrams, 0);
+  g_ptr_array_set_size (fx->requests, 0);
+  peer_send (fx, text, strlen (text));
+  wait_for (fx, has_request, "the request");
+  stox_sip_endpoint_respond (fx->ep,
+                             &(StoxSipAnswer) {
+                               .token = ((StoxSipRequest *) fx->requests->pdata[0])->token,
+                               .status = 202, .expires = -1, .min_expires = -1,
+                             });
+  if (to_other)
+    {
+      wait_for (fx, other_has_datagram, "the answer at the Via's port");
+      g_autofree char *a = other_recv ();
+      g_assert_true (g_str_has_prefix (a, "SIP/2.0 202 "));
+      g_assert_cmpuint (fx->datagrams->len, ==, 0);
+    }
+  else
+    {
+      wait_for (fx, has_final_response, "the answer at the source port");
+      g_assert_false (other_has_datagram (fx));
+    }
+}
+
+static void
+test_udp_reply_destination (Fixture       *fx,
+                            gconstpointer  data)
+{
+  dest_other_fd = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
+  guint16 other = stox_test_bound_port (dest_other_fd);
+  const char *name = "peer.invalid";
+  const char *far = fx->v6 ? "[2001:db8::7]" : "192.0.2.7";
+
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      StoxSipEndpointStats st;
+      guint n = pass * 100;
+
+      if (pass == 1)
+        {
+          g_setenv ("TPORT_LOG", "1", TRUE);
+          fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { 0 });
+          g_unsetenv ("TPORT_LOG");
+        }
+      dest_case (fx, fx->host, other, FALSE, TRUE, ++n);  /* no rport: Via port */
+      dest_case (fx, fx->host, other, TRUE, FALSE, ++n);  /* rport: source port */
+      dest_case (fx, name, other, FALSE, TRUE, ++n);      /* received, Via port */
+      dest_case (fx, name, other, TRUE, FALSE, ++n);
+      dest_case (fx, far, other, FALSE, TRUE, ++n);       /* received = source */
+      stox_sip_endpoint_get_stats (fx->ep, &st);
+      g_assert_cmpuint (st.replies_as_text, ==, pass == 0 ? 5 : 0);
+    }
+  close (dest_other_fd);
+  dest_other_fd = -1;
+}
+
+/* Sofia's message log is switched on by TPORT_LOG or MSG_STREAM_LOG,
+ * its dump by TPORT_DUMP or MSG_DUMP (tport_open_log()), its trace of
+ * every send by TPORT_DEBUG 7; the answers must then go through the stack
+ * too, or those miss them. */
+static void
+test_udp_reply_message_log (Fixture       *fx,
+                            gconstpointer  data)
+{
+  static const char *const vars[][2] = {
+    { "TPORT_LOG", "1" }, { "MSG_STREAM_LOG", "1" },
+    { "TPORT_DUMP", "/dev/null" }, { "MSG_DUMP", "/dev/null" }, { "TPORT_DEBUG", "7" },
+  };
+
+  dest_other_fd = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (vars); i++)
+    {
+      StoxSipEndpointStats st;
+
+      g_setenv (vars[i][0], vars[i][1], TRUE);
+      fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { 0 });
+      g_unsetenv (vars[i][0]);
+      dest_case (fx, fx->host, fx->peer_port, TRUE, FALSE, i + 1);
+      stox_sip_endpoint_get_stats (fx->ep, &st);
+      g_test_message ("%s: %" G_GUINT64_FORMAT " answers as text", vars[i][0],
+                      st.replies_as_text);
+      g_assert_cmpuint (st.replies_as_text, ==, 0);
+    }
+  close (dest_other_fd);
+  dest_other_fd = -1;
 }
 
 /* Methods outside Allow never reach the core: the stack answers 405 (known
@@ -4010,6 +4150,8 @@ main (int argc, char *argv[])
   ADD ("message-answered-after-delay", test_message_answered_after_delay, NULL);
   ADD ("respond-headers", test_respond_headers, NULL);
   ADD ("udp-replies-as-stack", test_udp_replies_as_stack, NULL);
+  ADD ("udp-reply-destination", test_udp_reply_destination, NULL);
+  ADD ("udp-reply-message-log", test_udp_reply_message_log, NULL);
   ADD ("stateless-transactions", test_stateless_transactions, NULL);
   ADD ("merged-request", test_merged_request, NULL);
   ADD ("rfc2543-retransmission", test_rfc2543_retransmission, NULL);
@@ -4061,6 +4203,7 @@ main (int argc, char *argv[])
       ADD ("ipv6/options-answered-later", test_options_answered_later, "udp6");
       ADD ("ipv6/stateless-transactions", test_stateless_transactions, "udp6");
       ADD ("ipv6/udp-replies-as-stack", test_udp_replies_as_stack, "udp6");
+      ADD ("ipv6/udp-reply-destination", test_udp_reply_destination, "udp6");
       ADD ("ipv6/send-message", test_send_message, "udp6");
       ADD ("ipv6/server-dialog", test_server_dialog, "udp6");
       ADD ("ipv6/client-dialog", test_client_dialog, "udp6");
