@@ -643,7 +643,8 @@ stox_xmpp_component_send (StoxXmppComponent *c,
 {
   g_autoptr(GError) invalid = NULL;
   xmpp_stanza_t *stanza;
-  char *text = NULL;
+  char *text = NULL;                  /* libstrophe's: xmpp_free() */
+  g_autofree char *own_text = NULL;   /* a message's (convert.h) */
   size_t len = 0;
   int rc;
 
@@ -667,22 +668,36 @@ stox_xmpp_component_send (StoxXmppComponent *c,
                    c->queue_limit);
       return FALSE;
     }
-  stanza = stox_xmpp_stanza_encode (c->ctx, st, &invalid);
-  if (stanza == NULL)
-    {
-      g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
-                   "%s", invalid->message);
-      return FALSE;
-    }
   /* Rendered once, here, so that its size is known before it is queued
-   * (xmpp_send() would render it the same way). */
-  rc = xmpp_stanza_to_text (stanza, &text, &len);
-  xmpp_stanza_release (stanza);
-  if (rc != XMPP_EOK)
+   * (xmpp_send() would render it the same way).  A message, the stanza of
+   * every SIP MESSAGE, is written as text directly (convert.h). */
+  if (st->kind == STOX_STANZA_MESSAGE)
     {
-      g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
-                   "libstrophe cannot render the stanza (error %d)", rc);
-      return FALSE;
+      own_text = stox_xmpp_message_text (st, &len, &invalid);
+      if (own_text == NULL)
+        {
+          g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
+                       "%s", invalid->message);
+          return FALSE;
+        }
+    }
+  else
+    {
+      stanza = stox_xmpp_stanza_encode (c->ctx, st, &invalid);
+      if (stanza == NULL)
+        {
+          g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
+                       "%s", invalid->message);
+          return FALSE;
+        }
+      rc = xmpp_stanza_to_text (stanza, &text, &len);
+      xmpp_stanza_release (stanza);
+      if (rc != XMPP_EOK)
+        {
+          g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
+                       "libstrophe cannot render the stanza (error %d)", rc);
+          return FALSE;
+        }
     }
   /* The server would close the stream on a stanza over its limit
    * (RFC 6120 §13.12) and lose everything queued behind it. */
@@ -690,11 +705,13 @@ stox_xmpp_component_send (StoxXmppComponent *c,
     {
       g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
                    "%zu bytes, over max-stanza-size (%zu)", len, c->max_stanza_size);
-      xmpp_free (c->ctx, text);
+      if (text != NULL)
+        xmpp_free (c->ctx, text);
       return FALSE;
     }
-  xmpp_send_raw (c->conn, text, len);
-  xmpp_free (c->ctx, text);
+  xmpp_send_raw (c->conn, text != NULL ? text : own_text, len);
+  if (text != NULL)
+    xmpp_free (c->ctx, text);
   stox_xmpp_confirm_queued (&c->confirm, st);
   /* The source's prepare() sees the longer queue and runs libstrophe in
    * this main-loop iteration. */
