@@ -232,6 +232,26 @@ test_table_source (void)
   g_assert_cmpuint (stox_sip_txn_table_length (t), ==, 0);
 }
 
+/* Expires the records of `keys` (in the order added) up to index `upto`,
+ * as time would: every record has the same keep time, so up to the due
+ * time of the last to go, which the table's lookup shows.  Returns how
+ * many are gone: records added within the same microsecond go together. */
+static guint
+expire_through (StoxSipTxnTable *t,
+                GArray          *keys,
+                guint            upto)
+{
+  const StoxSipTxnRecord *rec =
+    stox_sip_txn_table_lookup (t, g_array_index (keys, guint64, upto - 1));
+
+  g_assert_nonnull (rec);
+  stox_sip_txn_table_expire (t, rec->due);
+  while (upto < keys->len
+         && stox_sip_txn_table_lookup (t, g_array_index (keys, guint64, upto)) == NULL)
+    upto++;
+  return upto;
+}
+
 /* Many records through growth, expiry in arrival order, shrinking and
  * growth again, checked against a plain hash table: every key present is
  * found with its status, every key gone is not, merges likewise.  Keys
@@ -266,22 +286,8 @@ test_table_model (void)
       guint upto = expired + g_rand_int_range (rand, 0, (gint32) (keys->len - expired + 1));
       if (round == 2)
         upto = keys->len;
-      /* Every record has the same keep time: find the due time of the
-       * last one to go and expire up to it. */
       if (upto > expired)
-        {
-          /* Records carry their due time; the table's lookup shows it. */
-          guint64 last = g_array_index (keys, guint64, upto - 1);
-          const StoxSipTxnRecord *rec = stox_sip_txn_table_lookup (t, last);
-
-          g_assert_nonnull (rec);
-          stox_sip_txn_table_expire (t, rec->due);
-          /* Records added within the same microsecond go together. */
-          while (upto < keys->len
-                 && stox_sip_txn_table_lookup (t, g_array_index (keys, guint64, upto)) == NULL)
-            upto++;
-          expired = upto;
-        }
+        expired = expire_through (t, keys, upto);
       g_assert_cmpuint (stox_sip_txn_table_length (t), ==, keys->len - expired);
       for (guint i = 0; i < keys->len; i++)
         {
@@ -379,18 +385,7 @@ test_table_shrink_model (void)
       /* Expire all but the last few (so that the lone ring is nearly empty). */
       guint keep = round % 2 == 0 ? 3 : 0;
       if (keys->len > expired + keep)
-        {
-          guint upto = keys->len - keep;
-          const StoxSipTxnRecord *rec =
-            stox_sip_txn_table_lookup (t, g_array_index (keys, guint64, upto - 1));
-
-          g_assert_nonnull (rec);
-          stox_sip_txn_table_expire (t, rec->due);
-          while (upto < keys->len
-                 && stox_sip_txn_table_lookup (t, g_array_index (keys, guint64, upto)) == NULL)
-            upto++;
-          expired = upto;
-        }
+        expired = expire_through (t, keys, keys->len - keep);
       g_test_message ("round %u: %u records, %u generations", round,
                       stox_sip_txn_table_length (t), stox_sip_txn_table_generations (t));
       g_assert_cmpuint (stox_sip_txn_table_length (t), ==, keys->len - expired);
