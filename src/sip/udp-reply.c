@@ -10,7 +10,6 @@
 
 #include "sip/udp-reply.h"
 #include "sip/stack-socket.h"
-#include "sip/convert.h"
 #include "core/methods.h"
 
 /* An answer longer than this (a request that crossed many proxies) is left
@@ -245,9 +244,6 @@ stox_sip_udp_replies_send (StoxSipUdpReplies  *u,
   const char *phrase = r->phrase != NULL ? r->phrase : sip_status_phrase ((int) r->status);
   if (phrase == NULL)
     phrase = "";
-  /* The caller made sure; still, never a line break on the wire. */
-  if (!stox_sip_convert_phrase_is_plain (phrase))
-    return FALSE;
 
   sip_via_t const *v = sip->sip_via;
   if (v == NULL || v->v_maddr != NULL || v->v_comp != NULL || sip->sip_from == NULL

@@ -43,7 +43,8 @@ void               stox_sip_udp_replies_free (StoxSipUdpReplies *u);
 
 /* Sends `r` in answer to `request` (not taken), arrived by `tport` (NULL:
  * the one delivering it now); `to_tag` is added to the To header when not
- * NULL.  FALSE, with nothing sent, when the answer is not one this file
+ * NULL.  r->phrase, when set, is plain (stox_sip_convert_phrase_is_plain():
+ * the caller's check, for both ways).  FALSE, with nothing sent, when the answer is not one this file
  * writes (above): the stack must.  TRUE once handed to the kernel, or
  * lost as any datagram may be (a full send buffer): the peer's
  * retransmission is answered again. */

@@ -636,17 +636,60 @@ stox_xmpp_component_start (StoxXmppComponent *c)
     attempt_connect (c);
 }
 
+/* The stanza's text, rendered once so that its size is known before it is
+ * queued (xmpp_send() would render it the same way).  A message, the
+ * stanza of every SIP MESSAGE, is written directly (convert.h); the others
+ * are built as libstrophe trees and rendered. */
+static char *
+render (StoxXmppComponent *c,
+        const StoxStanza  *st,
+        gsize             *ret_len,
+        GError           **error)
+{
+  g_autoptr(GError) invalid = NULL;
+  xmpp_stanza_t *stanza;
+  char *text = NULL;
+  size_t len = 0;
+  int rc;
+
+  if (st->kind == STOX_STANZA_MESSAGE)
+    {
+      char *own = stox_xmpp_message_text (st, ret_len, &invalid);
+
+      if (own == NULL)
+        g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
+                     "%s", invalid->message);
+      return own;
+    }
+  stanza = stox_xmpp_stanza_encode (c->ctx, st, &invalid);
+  if (stanza == NULL)
+    {
+      g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
+                   "%s", invalid->message);
+      return NULL;
+    }
+  rc = xmpp_stanza_to_text (stanza, &text, &len);
+  xmpp_stanza_release (stanza);
+  if (rc != XMPP_EOK)
+    {
+      g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
+                   "libstrophe cannot render the stanza (error %d)", rc);
+      return NULL;
+    }
+  /* One owner for both kinds: g_free(). */
+  char *copy = g_strndup (text, len);
+  xmpp_free (c->ctx, text);
+  *ret_len = len;
+  return copy;
+}
+
 gboolean
 stox_xmpp_component_send (StoxXmppComponent *c,
                           const StoxStanza  *st,
                           GError           **error)
 {
-  g_autoptr(GError) invalid = NULL;
-  xmpp_stanza_t *stanza;
-  char *text = NULL;                  /* libstrophe's: xmpp_free() */
-  g_autofree char *own_text = NULL;   /* a message's (convert.h) */
-  size_t len = 0;
-  int rc;
+  g_autofree char *text = NULL;
+  gsize len = 0;
 
   g_return_val_if_fail (c != NULL, FALSE);
   g_return_val_if_fail (st != NULL, FALSE);
@@ -668,50 +711,18 @@ stox_xmpp_component_send (StoxXmppComponent *c,
                    c->queue_limit);
       return FALSE;
     }
-  /* Rendered once, here, so that its size is known before it is queued
-   * (xmpp_send() would render it the same way).  A message, the stanza of
-   * every SIP MESSAGE, is written as text directly (convert.h). */
-  if (st->kind == STOX_STANZA_MESSAGE)
-    {
-      own_text = stox_xmpp_message_text (st, &len, &invalid);
-      if (own_text == NULL)
-        {
-          g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
-                       "%s", invalid->message);
-          return FALSE;
-        }
-    }
-  else
-    {
-      stanza = stox_xmpp_stanza_encode (c->ctx, st, &invalid);
-      if (stanza == NULL)
-        {
-          g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
-                       "%s", invalid->message);
-          return FALSE;
-        }
-      rc = xmpp_stanza_to_text (stanza, &text, &len);
-      xmpp_stanza_release (stanza);
-      if (rc != XMPP_EOK)
-        {
-          g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
-                       "libstrophe cannot render the stanza (error %d)", rc);
-          return FALSE;
-        }
-    }
+  text = render (c, st, &len, error);
+  if (text == NULL)
+    return FALSE;
   /* The server would close the stream on a stanza over its limit
    * (RFC 6120 §13.12) and lose everything queued behind it. */
   if (c->max_stanza_size != 0 && len > c->max_stanza_size)
     {
       g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,
                    "%zu bytes, over max-stanza-size (%zu)", len, c->max_stanza_size);
-      if (text != NULL)
-        xmpp_free (c->ctx, text);
       return FALSE;
     }
-  xmpp_send_raw (c->conn, text != NULL ? text : own_text, len);
-  if (text != NULL)
-    xmpp_free (c->ctx, text);
+  xmpp_send_raw (c->conn, text, len);
   stox_xmpp_confirm_queued (&c->confirm, st);
   /* The source's prepare() sees the longer queue and runs libstrophe in
    * this main-loop iteration. */
