@@ -808,23 +808,14 @@ stox_sip_dialog_first_hop (StoxSipDialog *dlg,
   return stox_sip_dialog_remote_uri (dlg, home);
 }
 
-nta_outgoing_t *
-stox_sip_dialog_send (StoxSipDialog      *dlg,
-                      sip_method_t        method,
-                      const char         *method_name,
-                      url_t const        *next_hop,
-                      nta_response_f     *callback,
-                      struct _StoxSipOp  *op,
-                      tag_type_t          tag,
-                      tag_value_t         value,
-                      ...)
+gboolean
+stox_sip_dialog_request (StoxSipDialog        *dlg,
+                         sip_method_t          method,
+                         su_home_t            *home,
+                         StoxSipDialogRequest *req)
 {
-  su_home_t home[1] = { SU_HOME_INIT (home) };
   const char *target = field (dlg, T_TARGET);
-  url_string_t const *ruri = NULL;
   sip_route_t *route = NULL, **tail = &route;
-  nta_outgoing_t *orq = NULL;
-  ta_list ta;
 
   if (target == NULL)
     {
@@ -832,8 +823,10 @@ stox_sip_dialog_send (StoxSipDialog      *dlg,
       sip_to_t *remote = sip_to_make (home, text_of (dlg, T_REMOTE));
 
       target = remote != NULL ? url_as_string (home, remote->a_url) : NULL;
+      if (target == NULL)
+        return FALSE;
     }
-  ruri = URL_STRING_MAKE (target);
+  req->ruri = target;
 
   /* The route set (RFC 3261 §12.2.1.1); a strict router first in it gets
    * the target as the last route and becomes the Request-URI. */
@@ -846,45 +839,80 @@ stox_sip_dialog_send (StoxSipDialog      *dlg,
       sip_route_t *one = rr != NULL ? sip_route_fixdup (home, (sip_route_t const *) rr) : NULL;
 
       if (one == NULL)
-        goto out;
+        return FALSE;
       *tail = one;
       while (*tail != NULL)
         tail = &(*tail)->r_next;
     }
   if (route != NULL && !url_has_param (route->r_url, "lr"))
     {
-      g_autofree char *last_text = g_strdup_printf ("<%s>", target);
-      sip_route_t *last = sip_route_make (home, last_text);
+      char *last_text = su_sprintf (home, "<%s>", target);
+      sip_route_t *last = last_text != NULL ? sip_route_make (home, last_text) : NULL;
 
-      if (last == NULL)
-        goto out;
-      ruri = (url_string_t const *) url_hdup (home, route->r_url);
+      req->ruri = last != NULL ? url_as_string (home, route->r_url) : NULL;
+      if (req->ruri == NULL)
+        return FALSE;
       *tail = last;
       route = route->r_next;
     }
+  req->route = route;
 
   if (method != sip_method_ack && method != sip_method_cancel)
     {
       if (dlg->local_cseq >= STOX_SIP_CSEQ_MAX)
-        goto out;
+        return FALSE;
       dlg->local_cseq++;
     }
+  req->cseq = dlg->local_cseq;
+  req->call_id = text_of (dlg, T_CALL_ID);
+  req->from = text_of (dlg, T_LOCAL);
+  req->to = text_of (dlg, T_REMOTE);
+  return TRUE;
+}
 
+void
+stox_sip_dialog_request_unsent (StoxSipDialog              *dlg,
+                                const StoxSipDialogRequest *req)
+{
+  if (dlg->local_cseq == req->cseq && req->cseq > 0)
+    dlg->local_cseq--;
+}
+
+nta_outgoing_t *
+stox_sip_dialog_send (StoxSipDialog      *dlg,
+                      sip_method_t        method,
+                      const char         *method_name,
+                      url_t const        *next_hop,
+                      nta_response_f     *callback,
+                      struct _StoxSipOp  *op,
+                      tag_type_t          tag,
+                      tag_value_t         value,
+                      ...)
+{
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  StoxSipDialogRequest req;
+  nta_outgoing_t *orq = NULL;
+  ta_list ta;
+
+  if (!stox_sip_dialog_request (dlg, method, home, &req))
+    {
+      su_home_deinit (home);
+      return NULL;
+    }
   ta_start (ta, tag, value);
   orq = nta_outgoing_tcreate (dlg->owner->leg, callback, op,
                               /* NULL: the first route, else the target
                                * (nta follows the Route header). */
                               (url_string_t const *) next_hop,
-                              method, method_name, ruri,
-                              SIPTAG_CALL_ID_STR (text_of (dlg, T_CALL_ID)),
-                              SIPTAG_FROM_STR (text_of (dlg, T_LOCAL)),
-                              SIPTAG_TO_STR (text_of (dlg, T_REMOTE)),
-                              SIPTAG_CSEQ (sip_cseq_create (home, dlg->local_cseq, method,
+                              method, method_name, URL_STRING_MAKE (req.ruri),
+                              SIPTAG_CALL_ID_STR (req.call_id),
+                              SIPTAG_FROM_STR (req.from),
+                              SIPTAG_TO_STR (req.to),
+                              SIPTAG_CSEQ (sip_cseq_create (home, req.cseq, method,
                                                             method_name)),
-                              TAG_IF (route != NULL, SIPTAG_ROUTE (route)),
+                              TAG_IF (req.route != NULL, SIPTAG_ROUTE (req.route)),
                               ta_tags (ta));
   (void) ta_end (ta);
-out:
   su_home_deinit (home);
   return orq;
 }

@@ -150,10 +150,35 @@ url_t   *stox_sip_dialog_first_hop (StoxSipDialog *dlg,
 url_t   *stox_sip_dialog_remote_uri (StoxSipDialog *dlg,
                                      su_home_t     *home);
 
+/* What a request in the dialog carries (RFC 3261 §12.2.1.1): the
+ * Request-URI and Route from the target and the route set (a strict
+ * router first in it becomes the Request-URI, the target the last route),
+ * Call-ID, our From, the peer's To (header values), and the next local
+ * CSeq, which stox_sip_dialog_request() takes (not for ACK or CANCEL).
+ * Texts in the dialog or in `home`: valid until either changes. */
+typedef struct
+{
+  const char  *ruri;
+  sip_route_t *route;
+  const char  *call_id;
+  const char  *from;
+  const char  *to;
+  guint32      cseq;
+} StoxSipDialogRequest;
+
+gboolean stox_sip_dialog_request (StoxSipDialog        *dlg,
+                                  sip_method_t          method,
+                                  su_home_t            *home,
+                                  StoxSipDialogRequest *req);
+/* `req` (not ACK or CANCEL) was not sent after all: its CSeq is given
+ * back, so that the request sent instead has it. */
+void     stox_sip_dialog_request_unsent (StoxSipDialog              *dlg,
+                                         const StoxSipDialogRequest *req);
+
 /* Sends request `method` in the dialog (RFC 3261 §12.2.1.1): Call-ID,
  * tags, the next CSeq, Request-URI and Route from the target and the route
- * set, unchanged whichever way it goes.  `next_hop` non-NULL sends it
- * there instead of to the first hop the route set and target give: the
+ * set (stox_sip_dialog_request()), unchanged whichever way it goes.
+ * `next_hop` non-NULL sends it there instead of to the first hop the route set and target give: the
  * outbound proxy before a client dialog is established, or whenever that
  * first hop is not a trusted peer (next-hop.h).  `tags` add the rest.  The
  * transaction is nta's; NULL when the request cannot be built. */

@@ -33,7 +33,8 @@ struct _StoxSipOp
   msg_t             *request;      /* an incoming request (stateless) */
   tport_t           *tport;        /* …and the transport it came by (a reference) */
   StoxSipTxnKeys     keys;         /* …and its transaction (server-txn.h) */
-  nta_outgoing_t    *orq;          /* a request we sent */
+  nta_outgoing_t    *orq;          /* a request we sent through nta… */
+  struct _StoxSipUdpTxn *txn;      /* …or as text over UDP (udp-client.h) */
   StoxSipDialogKind  dialog_kind;  /* the dialog it belongs to, by id: the */
   StoxToken          dialog;       /* dialog may be gone when it completes */
   gboolean           initial;      /* SUBSCRIBE we sent that created its dialog */
@@ -54,6 +55,9 @@ struct _StoxSipEndpoint
   StoxNetmaskList    *trusted;           /* trusted-peers; NULL: any (next-hop.h) */
   StoxSipTcpGuard    *tcp_guard;         /* limits on incoming connections */
   struct _StoxSipUdpReplies *udp_replies; /* answers over UDP as text, or NULL */
+  struct _StoxSipUdpClient  *udp_client;  /* requests over UDP as text, or NULL */
+  char               *request_headers;   /* Contact, User-Agent, Allow of our
+                                          * requests as text (outgoing.c) */
 
   StoxSipRequestFunc  on_request;
   StoxSipResponseFunc on_response;
@@ -108,6 +112,13 @@ stox_sip_endpoint_on_wire (StoxSipEndpoint *ep)
 {
   return g_hash_table_size (ep->client_ops) + g_hash_table_size (ep->subscribe_ops);
 }
+
+/* outgoing.c: the final answer to a request sent as text (udp-client.h:
+ * its StoxSipUdpClientFunc, `op` a StoxSipOp, `user_data` the endpoint). */
+void stox_sip_outgoing_udp_response (gpointer     op,
+                                     guint        status,
+                                     sip_t const *sip,
+                                     gpointer     user_data);
 
 /* outgoing.c: NOTIFYs that waited for room, sent while there is room;
  * and, at the end of a shutdown, dropped (with a log line). */

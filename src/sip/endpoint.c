@@ -37,6 +37,7 @@
 #include "sip/convert.h"
 #include "sip/message-size.h"
 #include "sip/tls-release.h"
+#include "sip/udp-client.h"
 #include "sip/udp-reply.h"
 
 /* clang-format off */
@@ -105,6 +106,7 @@ stox_sip_op_free (StoxSipOp *op)
   /* An outgoing transaction runs on to its end without us. */
   if (op->orq != NULL)
     nta_outgoing_destroy (op->orq);
+  stox_sip_udp_client_drop (op->ep->udp_client, op->txn);
   g_free (op);
 }
 
@@ -390,6 +392,8 @@ stox_sip_endpoint_new (const StoxSipEndpointConfig *config,
 
   ep->tcp_guard = stox_sip_tcp_guard_new (nta_agent_tports (ep->agent), &limits);
   ep->udp_replies = stox_sip_udp_replies_new (ep->agent, ep->user_agent, ep->allow);
+  ep->udp_client = stox_sip_udp_client_new (ep->agent, &ep->secret,
+                                            stox_sip_outgoing_udp_response, ep);
   if (config->tls_dir != NULL && !stox_sip_tls_release_active ())
     g_warning ("Sofia-SIP's tls_free() is not interposed: every TLS "
                "connection leaks its OpenSSL state");
@@ -563,6 +567,8 @@ stox_sip_endpoint_get_stats (StoxSipEndpoint      *ep,
     .stack_server_txns = (guint) irqs,
     .stack_client_txns = (guint) orqs,
     .replies_as_text = stox_sip_udp_replies_sent (ep->udp_replies),
+    .requests_as_text = stox_sip_udp_client_sent (ep->udp_client),
+    .requests_retransmitted = stox_sip_udp_client_retransmitted (ep->udp_client),
   };
 }
 
@@ -638,6 +644,9 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
   g_clear_pointer (&ep->subscribe_ops, g_hash_table_unref);
   g_clear_pointer (&ep->dialogs, stox_sip_dialogs_free);
   g_clear_pointer (&ep->udp_replies, stox_sip_udp_replies_free);
+  /* After the ops, whose transactions it holds; before the agent, whose
+   * transports it is pending on. */
+  g_clear_pointer (&ep->udp_client, stox_sip_udp_client_free);
   g_clear_pointer (&ep->agent, nta_agent_destroy);
   /* The names of the last server certificate the agent checked. */
   stox_sip_tls_release_flush ();
@@ -657,6 +666,7 @@ stox_sip_endpoint_free (StoxSipEndpoint *ep)
     su_deinit ();
 
   g_free (ep->user_agent);
+  g_free (ep->request_headers);
   g_free (ep->bound_configured);
   g_free (ep->bound_actual);
   g_free (ep);

@@ -197,6 +197,9 @@ typedef struct
                               * it still keeps included */
   guint64 replies_as_text;   /* stateless answers over UDP written without
                               * the stack's message objects (udp-reply.h) */
+  guint64 requests_as_text;  /* our requests over UDP written as text, in
+                              * transactions of our own (udp-client.h)… */
+  guint64 requests_retransmitted; /* …and their retransmissions (Timer E) */
 } StoxSipEndpointStats;
 
 void stox_sip_endpoint_get_stats (StoxSipEndpoint      *ep,

@@ -21,6 +21,7 @@
 #include "sip/endpoint-private.h"
 #include "sip/convert.h"
 #include "sip/next-hop.h"
+#include "sip/udp-client.h"
 #include "sip/udp-reply.h"
 
 /* ------------------------------------------------------------------ */
@@ -464,6 +465,14 @@ stox_sip_incoming_message (StoxSipEndpoint *ep,
   /* A complete message on a TCP or TLS connection keeps it open
    * (tcp-guard.h), whatever becomes of it below. */
   stox_sip_tcp_guard_heard (ep->tcp_guard, msg);
+  /* A response to a request we sent as text (nta has no transaction for
+   * it: udp-client.h). */
+  if (sip != NULL && sip->sip_status != NULL
+      && stox_sip_udp_client_response (ep->udp_client, sip))
+    {
+      msg_destroy (msg);
+      return 0;
+    }
   /* A response no transaction of ours matched (RFC 3261 §18.1.2: a stray
    * one is dropped), an ACK (we accept no INVITE, so every ACK is for an
    * error answer, which ends its transaction at once statelessly), or a

@@ -17,4 +17,5 @@ src_libstox_sip_a_SOURCES = \
 	src/sip/tcp-guard.h src/sip/tcp-guard.c \
 	src/sip/stack-socket.h src/sip/stack-socket.c \
 	src/sip/udp-reply.h src/sip/udp-reply.c \
+	src/sip/udp-client.h src/sip/udp-client.c \
 	src/sip/tls-release.h src/sip/tls-release.c

@@ -14,6 +14,7 @@
 #include "sip/convert.h"
 #include "sip/message-size.h"
 #include "sip/next-hop.h"
+#include "sip/udp-client.h"
 
 /* Sofia passes NULL phrases now and then; printf must not see them. */
 #define PHRASE(p) ((p) != NULL ? (p) : "")
@@ -98,6 +99,61 @@ fail_locally (StoxSipEndpoint *ep,
 /* ------------------------------------------------------------------ */
 /* Responses to our requests                                           */
 
+static const char *
+method_name (StoxSipMethod method)
+{
+  switch (method)
+    {
+    case STOX_SIP_METHOD_MESSAGE:
+      return "MESSAGE";
+    case STOX_SIP_METHOD_SUBSCRIBE:
+      return "SUBSCRIBE";
+    case STOX_SIP_METHOD_NOTIFY:
+      return "NOTIFY";
+    default:
+      return "request";
+    }
+}
+
+/* A final response to `op` (or the failure standing for one): out of the
+ * tables before the callback, so the core may reuse the token at once;
+ * freed after, which releases an nta transaction.  Takes resp->phrase. */
+static void
+finish (StoxSipOp       *op,
+        StoxSipResponse *resp,
+        sip_t const     *sip)
+{
+  StoxSipEndpoint *ep = op->ep;
+
+  stox_debug ("%s %" G_GUINT64_FORMAT ": %u %s", method_name (op->method),
+              op->token, resp->status, resp->phrase);
+  /* Stack failures beyond SIP's range speak SIP to the core: 500. */
+  if (resp->status >= 700)
+    {
+      resp->status = 500;
+      g_free (resp->phrase);
+      resp->phrase = g_strdup (sip_status_phrase (500));
+    }
+  resp->token = op->token;
+
+  if (op->method == STOX_SIP_METHOD_SUBSCRIBE)
+    g_hash_table_steal (ep->subscribe_ops, op);
+  else
+    g_hash_table_steal (ep->client_ops, &op->token);
+
+  if (op->method == STOX_SIP_METHOD_NOTIFY)
+    stox_sip_dialog_after_notify (ep->dialogs, op->dialog, op->terminates, resp->status);
+  else if (op->method == STOX_SIP_METHOD_SUBSCRIBE)
+    stox_sip_dialog_after_subscribe (ep->dialogs, op->dialog, op->initial, op->terminates,
+                                     resp->status, sip);
+
+  ep->on_response (resp, ep->user_data);
+  stox_sip_op_free (op);
+  g_free (resp->phrase);
+
+  stox_sip_endpoint_request_done (ep);
+}
+
 static int
 on_response (StoxSipOp      *op,
              nta_outgoing_t *orq,
@@ -121,36 +177,27 @@ on_response (StoxSipOp      *op,
       g_free (resp.phrase);
       return 0;
     }
-  stox_debug ("%s %" G_GUINT64_FORMAT ": %u %s", nta_outgoing_method_name (orq),
-              op->token, resp.status, resp.phrase);
-  /* Stack failures beyond SIP's range speak SIP to the core: 500. */
-  if (resp.status >= 700)
-    {
-      resp.status = 500;
-      g_free (resp.phrase);
-      resp.phrase = g_strdup (sip_status_phrase (500));
-    }
-  resp.token = op->token;
-
-  /* Out of the tables before the callback, so the core may reuse the
-   * token at once; freed after, which releases the transaction. */
-  if (op->method == STOX_SIP_METHOD_SUBSCRIBE)
-    g_hash_table_steal (ep->subscribe_ops, op);
-  else
-    g_hash_table_steal (ep->client_ops, &op->token);
-
-  if (op->method == STOX_SIP_METHOD_NOTIFY)
-    stox_sip_dialog_after_notify (ep->dialogs, op->dialog, op->terminates, resp.status);
-  else if (op->method == STOX_SIP_METHOD_SUBSCRIBE)
-    stox_sip_dialog_after_subscribe (ep->dialogs, op->dialog, op->initial, op->terminates,
-                                     resp.status, sip);
-
-  ep->on_response (&resp, ep->user_data);
-  stox_sip_op_free (op);
-  g_free (resp.phrase);
-
-  stox_sip_endpoint_request_done (ep);
+  finish (op, &resp, sip);
   return 0;
+}
+
+void
+stox_sip_outgoing_udp_response (gpointer     data,
+                                guint        status,
+                                sip_t const *sip,
+                                gpointer     user_data)
+{
+  StoxSipOp *op = data;
+  StoxSipResponse resp = { .expires = -1, .min_expires = -1 };
+
+  (void) user_data;
+  op->txn = NULL;
+  if (sip == NULL || !stox_sip_convert_response (sip, &resp))
+    {
+      resp.status = status;
+      resp.phrase = g_strdup (PHRASE (sip_status_phrase ((int) status)));
+    }
+  finish (op, &resp, sip);
 }
 
 /* ------------------------------------------------------------------ */
@@ -444,6 +491,92 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
   send_notify (ep, n);
 }
 
+/* Text free of line breaks and other controls, which would end a header
+ * written verbatim. */
+static gboolean
+header_safe (const char *s)
+{
+  for (; s != NULL && *s != '\0'; s++)
+    if ((guchar) *s < 0x20 || *s == 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
+/* Contact, User-Agent and Allow of our requests, as Sofia encodes them. */
+static const char *
+request_headers (StoxSipEndpoint *ep)
+{
+  if (ep->request_headers == NULL)
+    {
+      su_home_t home[1] = { SU_HOME_INIT (home) };
+      msg_header_t const *h[] = {
+        (msg_header_t const *) our_contact (ep),
+        (msg_header_t const *) sip_user_agent_make (home, ep->user_agent),
+        (msg_header_t const *) ep->allow,
+      };
+      GString *t = g_string_new (NULL);
+      char buf[1024];
+
+      for (gsize i = 0; i < G_N_ELEMENTS (h) && t != NULL; i++)
+        {
+          issize_t len = h[i] != NULL ? msg_header_e (buf, sizeof buf, h[i], 0) : -1;
+
+          if (len < 0 || (gsize) len >= sizeof buf)
+            {
+              g_string_free (t, TRUE);
+              t = NULL;
+            }
+          else
+            g_string_append_len (t, buf, len);
+        }
+      /* The empty string: none written (the stack writes them). */
+      ep->request_headers = t != NULL ? g_string_free (t, FALSE) : g_strdup ("");
+      su_home_deinit (home);
+    }
+  return ep->request_headers[0] != '\0' ? ep->request_headers : NULL;
+}
+
+/* The NOTIFY as text in a transaction of our own (udp-client.h), when it
+ * is one that goes that way; NULL, its CSeq not taken, when nta must send
+ * it.  The headers are those nta gets below, in its order. */
+static struct _StoxSipUdpTxn *
+send_notify_as_text (StoxSipEndpoint     *ep,
+                     StoxSipDialog       *dlg,
+                     url_t const         *next_hop,
+                     const StoxSipNotify *n,
+                     const char          *event,
+                     const char          *state,
+                     StoxSipOp           *op)
+{
+  const char *constant = ep->udp_client != NULL ? request_headers (ep) : NULL;
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  StoxSipDialogRequest req;
+  StoxSipUdpTxn *txn = NULL;
+
+  if (constant == NULL || !header_safe (event) || !header_safe (state)
+      || !header_safe (n->content_type))
+    return NULL;
+  if (stox_sip_dialog_request (dlg, sip_method_notify, home, &req))
+    {
+      g_autofree char *headers = g_strdup_printf ("%sEvent: %s\r\nAllow-Events: %s\r\n"
+                                                  "Subscription-State: %s\r\n",
+                                                  constant, event, stox_sip_allowed_events (),
+                                                  state);
+      StoxSipUdpRequest r = {
+        .method = "NOTIFY", .ruri = req.ruri, .next_hop = next_hop, .route = req.route,
+        .from = req.from, .to = req.to, .call_id = req.call_id, .cseq = req.cseq,
+        .headers = headers, .content_type = n->content_type,
+        .body = n->content_type != NULL ? n->body : NULL,
+      };
+
+      txn = stox_sip_udp_client_send (ep->udp_client, &r, op);
+      if (txn == NULL)
+        stox_sip_dialog_request_unsent (dlg, &req);
+    }
+  su_home_deinit (home);
+  return txn;
+}
+
 static void
 send_notify (StoxSipEndpoint     *ep,
              const StoxSipNotify *n)
@@ -496,20 +629,22 @@ send_notify (StoxSipEndpoint     *ep,
   op->dialog = n->dialog;
   op->terminates = n->substate == STOX_SUBSTATE_TERMINATED;
 
-  op->orq = stox_sip_dialog_send (dlg, SIP_METHOD_NOTIFY, route, on_response, op,
-                                  SIPTAG_USER_AGENT_STR (ep->user_agent),
-                                  SIPTAG_ALLOW (ep->allow),
-                                  SIPTAG_EVENT_STR (event),
-                                  SIPTAG_SUBSCRIPTION_STATE_STR (state),
-                                  SIPTAG_CONTACT (our_contact (ep)),
-                                  SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
-                                  TAG_IF (n->content_type != NULL,
-                                          SIPTAG_CONTENT_TYPE_STR (n->content_type)),
-                                  TAG_IF (n->content_type != NULL && n->body != NULL,
-                                          SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
-                                  TAG_END ());
+  op->txn = send_notify_as_text (ep, dlg, route, n, event, state, op);
+  if (op->txn == NULL)
+    op->orq = stox_sip_dialog_send (dlg, SIP_METHOD_NOTIFY, route, on_response, op,
+                                    SIPTAG_USER_AGENT_STR (ep->user_agent),
+                                    SIPTAG_ALLOW (ep->allow),
+                                    SIPTAG_EVENT_STR (event),
+                                    SIPTAG_SUBSCRIPTION_STATE_STR (state),
+                                    SIPTAG_CONTACT (our_contact (ep)),
+                                    SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
+                                    TAG_IF (n->content_type != NULL,
+                                              SIPTAG_CONTENT_TYPE_STR (n->content_type)),
+                                    TAG_IF (n->content_type != NULL && n->body != NULL,
+                                              SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
+                                    TAG_END ());
   su_home_deinit (home);
-  if (op->orq == NULL)
+  if (op->orq == NULL && op->txn == NULL)
     {
       g_warning ("NOTIFY %" G_GUINT64_FORMAT ": cannot build it (Subscription-State: %s)",
                  n->token, state);

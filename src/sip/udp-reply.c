@@ -114,8 +114,8 @@ encode (msg_header_t const *h)
 /* Sofia logs or dumps every message it sends when one of these is set
  * (tport_open_log(); stoxd(8)), and traces every send from TPORT_DEBUG 7:
  * answers written here would be missing from those. */
-static gboolean
-stack_logs_messages (void)
+gboolean
+stox_sip_stack_logs_messages (void)
 {
   static const char *const vars[] = { "TPORT_LOG", "MSG_STREAM_LOG", "TPORT_DUMP", "MSG_DUMP" };
   const char *debug = g_getenv ("TPORT_DEBUG");
@@ -133,7 +133,7 @@ stox_sip_udp_replies_new (nta_agent_t       *agent,
 {
   g_return_val_if_fail (agent != NULL && user_agent != NULL && allow != NULL, NULL);
 
-  if (stack_logs_messages ())
+  if (stox_sip_stack_logs_messages ())
     return NULL;
 
   g_autoptr (StoxSipUdpReplies) u = g_new0 (StoxSipUdpReplies, 1);

@@ -54,6 +54,11 @@ gboolean           stox_sip_udp_replies_send (StoxSipUdpReplies  *u,
                                               const StoxSipReply *r,
                                               const char         *to_tag);
 
+/* Whether Sofia logs or dumps every message it sends (TPORT_LOG,
+ * MSG_STREAM_LOG, TPORT_DUMP, MSG_DUMP) or traces every send (TPORT_DEBUG
+ * 7 and above): then what we write as text must go through it. */
+gboolean           stox_sip_stack_logs_messages (void);
+
 /* Answers handed to the kernel so far. */
 guint64            stox_sip_udp_replies_sent (const StoxSipUdpReplies *u);
 

@@ -1406,6 +1406,9 @@ test_send_message (Fixture       *fx,
   g_assert_cmpuint (fx->responses->len, ==, 0);
   peer_reply (fx, busy);
   wait_for (fx, has_response, "486 reported");
+  StoxSipEndpointStats st;
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_client_txns, ==, 1);
 
   StoxSipResponse *r = &g_array_index (fx->responses, StoxSipResponse, 0);
   g_assert_cmpuint (r->token, ==, 4711);
@@ -1416,6 +1419,12 @@ test_send_message (Fixture       *fx,
   peer_reply (fx, busy);
   stox_test_run_for (100);
   g_assert_cmpuint (fx->responses->len, ==, 1);
+
+  /* nta forgets the finished MESSAGE within Timer K, 50 ms here instead
+   * of T4's 5 s (endpoint.c). */
+  stox_test_run_for (250);
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.stack_client_txns, ==, 0);
 
   g_free (out.request_uri);
   g_free (out.from_uri);
@@ -4049,18 +4058,227 @@ test_subscribe_in_flight (Fixture       *fx,
   peer_send (fx, ok, strlen (ok));
   wait_response (fx, 1);
   g_assert_cmpuint (stox_sip_endpoint_requests_in_flight (fx->ep), ==, 0);
-  /* nta forgets the finished NOTIFY within Timer K, 50 ms here instead
-   * of T4's 5 s (endpoint.c). */
+  /* The NOTIFY went as text in a transaction of our own (udp-client.h),
+   * gone with its answer: nta never held one for it. */
   StoxSipEndpointStats st;
   stox_sip_endpoint_get_stats (fx->ep, &st);
-  g_assert_cmpuint (st.stack_client_txns, ==, 1);
-  stox_test_run_for (250);
-  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_as_text, ==, 1);
   g_assert_cmpuint (st.stack_client_txns, ==, 0);
   watcher_subscribe (fx, &w2, 600);
 
   watcher_clear (&w);
   watcher_clear (&w2);
+}
+
+/* ------------------------------------------------------------------ */
+/* Our NOTIFYs as text (udp-client.h)                                  */
+
+static guint count_datagrams (Fixture *fx, const char *prefix);
+
+static const char notify_pidf[] =
+  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+  "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"pres:alice@gw.example\">"
+  "<tuple id=\"t1\"><status><basic>open</basic></status></tuple></presence>";
+
+/* `text` with what differs between two endpoints and two runs replaced:
+ * the Via branch, both tags, our address, the dialog's Call-ID. */
+static char *
+notify_normalised (Fixture    *fx,
+                   const char *text,
+                   const char *call_id)
+{
+  g_autoptr (GRegex) branch = g_regex_new (";branch=z9hG4bK[0-9a-zA-Z]+", 0, 0, NULL);
+  g_autoptr (GRegex) tag = g_regex_new ("(\r\n(From|To): [^\r]*;tag=)[0-9a-zA-Z]+", 0, 0,
+                                        NULL);
+  g_autofree char *a = g_regex_replace (branch, text, -1, 0, ";branch=B", 0, NULL);
+  g_autofree char *b = g_regex_replace (tag, a, -1, 0, "\\1T", 0, NULL);
+  g_autofree char *ep = g_strdup_printf ("%s:%u", fx->host, fx->ep_port);
+  g_auto (GStrv) parts = g_strsplit (b, ep, -1);
+  g_autofree char *c = g_strjoinv ("EP", parts);
+  g_auto (GStrv) parts2 = g_strsplit (c, call_id, -1);
+
+  return g_strjoinv ("CALL-ID", parts2);
+}
+
+/* A subscription through a loose router (the peer) and a second route,
+ * and its NOTIFYs: pending without a body, active with PIDF, terminated
+ * with a reason; each answered 200.  Their texts, normalised. */
+static char *
+notify_run (Fixture *fx,
+            guint    first_token)
+{
+  Watcher w = { 0 };
+  g_autoptr (GString) all = g_string_new (NULL);
+  g_autofree char *rr = g_strdup_printf ("Record-Route: <sip:%s:%u;lr>, "
+                                         "<sip:p2.invalid;lr;x=1>\r\n",
+                                         fx->host, fx->peer_port);
+  const struct
+  {
+    StoxSubstate substate;
+    const char  *reason;
+    const char  *type;
+    const char  *body;
+  } steps[] = {
+    { STOX_SUBSTATE_PENDING, NULL, NULL, NULL },
+    { STOX_SUBSTATE_ACTIVE, NULL, "application/pidf+xml", notify_pidf },
+    { STOX_SUBSTATE_TERMINATED, "timeout", NULL, NULL },
+  };
+
+  watcher_subscribe_with (fx, &w, 600, rr);
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      guint before = fx->responses->len;
+
+      notify_in (fx, &w, first_token + i, steps[i].substate, 600, steps[i].reason,
+                 steps[i].type, steps[i].body);
+      g_autofree char *text = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+      g_autofree char *n = notify_normalised (fx, text, w.call_id);
+
+      g_assert_nonnull (strstr (text, "\r\nRoute: <sip:p2.invalid;lr;x=1>\r\n"));
+      StoxSipResponse *r = wait_response (fx, before + 1);
+      g_assert_cmpuint (r->token, ==, first_token + i);
+      g_assert_cmpuint (r->status, ==, 200);
+      g_string_append (all, n);
+    }
+  watcher_clear (&w);
+  return g_string_free (g_steal_pointer (&all), FALSE);
+}
+
+/* Our NOTIFYs written as text are the ones nta writes (udp-client.h):
+ * the same NOTIFYs from an endpoint as it runs and from one with Sofia's
+ * message log on (TPORT_LOG: every request through nta) are identical but
+ * for the branch, the tags and our address. */
+static void
+test_notify_as_stack (Fixture       *fx,
+                      gconstpointer  data)
+{
+  StoxSipEndpointStats st;
+  g_autofree char *as_text = notify_run (fx, 8100);
+
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_as_text, ==, 3);
+  g_assert_cmpuint (st.stack_client_txns, ==, 0);
+
+  g_setenv ("TPORT_LOG", "1", TRUE);
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { 0 });
+  g_unsetenv ("TPORT_LOG");
+  g_autofree char *by_stack = notify_run (fx, 8200);
+
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_as_text, ==, 0);
+  g_test_message ("%s", by_stack);
+  g_assert_cmpstr (as_text, ==, by_stack);
+}
+
+/* A watcher gone from its address (ICMP port unreachable) fails our NOTIFY
+ * at once, as nta's failure did, not after Timer F's 32 s: both ways. */
+static void
+test_notify_unreachable (Fixture       *fx,
+                         gconstpointer  data)
+{
+  for (guint way = 0; way < 2; way++)
+    {
+      Watcher w = { 0 };
+      StoxSipEndpointStats st;
+      int gone = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
+      /* The first hop of the dialog's NOTIFYs: nobody there. */
+      g_autofree char *rr = g_strdup_printf ("Record-Route: <sip:%s:%u;lr>\r\n", fx->host,
+                                             stox_test_bound_port (gone));
+
+      close (gone);
+      if (way == 1)
+        {
+          g_setenv ("TPORT_LOG", "1", TRUE);
+          fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { 0 });
+          g_unsetenv ("TPORT_LOG");
+        }
+      watcher_subscribe_with (fx, &w, 600, rr);
+
+      guint before = fx->responses->len;
+      gint64 start = g_get_monotonic_time ();
+
+      notify_in (fx, &w, 8300 + way, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+      StoxSipResponse *r = wait_response (fx, before + 1);
+      gint64 took = g_get_monotonic_time () - start;
+
+      g_test_message ("way %u: %u %s after %" G_GINT64_FORMAT " µs", way, r->status, r->phrase,
+                      took);
+      g_assert_cmpuint (r->token, ==, 8300 + way);
+      g_assert_cmpuint (r->status, ==, 503);
+      /* Before Timer E's first retransmission (T1), let alone Timer F. */
+      g_assert_cmpint (took, <, 500 * 1000);
+      stox_sip_endpoint_get_stats (fx->ep, &st);
+      g_assert_cmpuint (st.requests_as_text, ==, way == 0 ? 1 : 0);
+      g_assert_cmpuint (st.requests_sent, ==, 0);
+      watcher_clear (&w);
+    }
+}
+
+/* Our transaction (RFC 3261 §17.1.2.2): unanswered, the NOTIFY is sent
+ * again after T1 and 2×T1, byte for byte; a provisional answer moves the
+ * next one to T2; answers that are not its own (another branch, another
+ * CSeq method or number) are dropped; the final answer ends it, once. */
+static void
+test_notify_retransmits (Fixture       *fx,
+                         gconstpointer  data)
+{
+  Watcher w = { 0 };
+  StoxSipEndpointStats st;
+
+  watcher_subscribe (fx, &w, 600);
+  notify_in (fx, &w, 8400, STOX_SUBSTATE_ACTIVE, 600, NULL, "application/pidf+xml",
+             notify_pidf);
+  g_autofree char *first = wait_datagram (fx, "NOTIFY ");
+  stox_test_run_for (1700);
+  /* At 0.5 s and 1.5 s. */
+  g_assert_cmpuint (count_datagrams (fx, "NOTIFY "), ==, 3);
+  for (guint i = 0; i < fx->datagrams->len; i++)
+    {
+      g_autofree char *copy = datagram_text (fx->datagrams->pdata[i]);
+
+      g_assert_cmpstr (copy, ==, first);
+    }
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_as_text, ==, 1);
+  g_assert_cmpuint (st.requests_retransmitted, ==, 2);
+
+  /* Not its answers: dropped, the transaction goes on. */
+  g_autofree char *ok = peer_answer_with (first, "SIP/2.0 200 OK", NULL, NULL);
+  g_autofree char *other_branch = g_strdup (ok);
+  char *b = strstr (other_branch, ";branch=z9hG4bK");
+  g_assert_nonnull (b);
+  b[strlen (";branch=z9hG4bK")] ^= 1;
+  g_autofree char *cseq = g_strdup_printf ("CSeq: %u NOTIFY", cseq_of (first));
+  g_autofree char *cseq_method = g_strdup_printf ("CSeq: %u SUBSCRIBE", cseq_of (first));
+  g_autofree char *cseq_number = g_strdup_printf ("CSeq: %u NOTIFY", cseq_of (first) + 1);
+  g_auto (GStrv) p1 = g_strsplit (ok, cseq, 2);
+  g_autofree char *other_method = g_strjoinv (cseq_method, p1);
+  g_autofree char *other_number = g_strjoinv (cseq_number, p1);
+  peer_reply (fx, other_branch);
+  peer_reply (fx, other_method);
+  peer_reply (fx, other_number);
+  stox_test_run_for (100);
+  g_assert_cmpuint (fx->responses->len, ==, 0);
+
+  /* Proceeding: the next copy after T2 (4 s), not at 3.5 s. */
+  g_autofree char *trying = peer_answer_with (first, "SIP/2.0 100 Trying", NULL, NULL);
+  g_ptr_array_set_size (fx->datagrams, 0);
+  peer_reply (fx, trying);
+  stox_test_run_for (2500);
+  g_assert_cmpuint (count_datagrams (fx, "NOTIFY "), ==, 0);
+  g_assert_cmpuint (fx->responses->len, ==, 0);
+
+  peer_reply (fx, ok);
+  StoxSipResponse *r = wait_response (fx, 1);
+  g_assert_cmpuint (r->token, ==, 8400);
+  g_assert_cmpuint (r->status, ==, 200);
+  /* A copy of the final answer finds nothing. */
+  peer_reply (fx, ok);
+  stox_test_run_for (100);
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_sent, ==, 0);
+  watcher_clear (&w);
 }
 
 /* How many datagrams since the last clear start with `prefix`. */
@@ -4150,6 +4368,9 @@ main (int argc, char *argv[])
   ADD ("message-answered-after-delay", test_message_answered_after_delay, NULL);
   ADD ("respond-headers", test_respond_headers, NULL);
   ADD ("udp-replies-as-stack", test_udp_replies_as_stack, NULL);
+  ADD ("notify-as-stack", test_notify_as_stack, NULL);
+  ADD ("notify-unreachable", test_notify_unreachable, NULL);
+  ADD ("notify-retransmits", test_notify_retransmits, NULL);
   ADD ("udp-reply-destination", test_udp_reply_destination, NULL);
   ADD ("udp-reply-message-log", test_udp_reply_message_log, NULL);
   ADD ("stateless-transactions", test_stateless_transactions, NULL);
@@ -4203,6 +4424,8 @@ main (int argc, char *argv[])
       ADD ("ipv6/options-answered-later", test_options_answered_later, "udp6");
       ADD ("ipv6/stateless-transactions", test_stateless_transactions, "udp6");
       ADD ("ipv6/udp-replies-as-stack", test_udp_replies_as_stack, "udp6");
+      ADD ("ipv6/notify-as-stack", test_notify_as_stack, "udp6");
+      ADD ("ipv6/notify-unreachable", test_notify_unreachable, "udp6");
       ADD ("ipv6/udp-reply-destination", test_udp_reply_destination, "udp6");
       ADD ("ipv6/send-message", test_send_message, "udp6");
       ADD ("ipv6/server-dialog", test_server_dialog, "udp6");
