@@ -718,10 +718,11 @@ row_subs () {
   for t in $TARGETS; do
     case $t in sipp) port=$P_W1;; kamailio) port=$P_W2;; stox) port=$P_W3;; esac
     start_target "$t" subs load-notifier.xml
-    local d=$W/subs-$t log= n=0 last=-1 still=0 i t0 t1 m0 wpid
+    local d=$W/subs-$t log= n=0 last=-1 still=0 i t0 t1 m0 c0 c1 wpid
     m0=$(mem_kib)
     mkdir -p "$d/watch"
     [ "$t" != stox ] || perf_start subs
+    c0=$(cpu_ticks_tree "$CPU_PID")
     t0=$(now_ns)
     (cd "$d/watch" && exec sipp "127.0.0.1:$DST" -sf "$HERE/load-watch.xml" -p "$port" \
        -m "$SUBS_N" -r "$SUB_RATE" -l $((SUBS_N + 10)) -trace_logs ${BENCH_SIPP_TRACE:+-trace_msg} "${SIPP_COMMON[@]}") \
@@ -742,15 +743,19 @@ row_subs () {
       fi
       alive "$wpid" || break
     done
+    c1=$(cpu_ticks_tree "$CPU_PID")
     perf_stop
     t1=$(awk '$1 == "A" { e = $4 } END { split(e, a, "."); printf "%d%06d000", a[1], a[2] }' "$log" 2>/dev/null)
     [ "$n" -gt 0 ] || t1=$(now_ns)
     V[subs.$t.active]=$n
     V[subs.$t.rate]=$(rate_of "$n" "$t0" "$t1")
+    # The notifier's CPU per active subscription while they were set up:
+    # steadier than the rate on a shared machine (bench/README.md).
+    V[subs.$t.cpu_us]=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.0f", (n > 0 ? 1e6 * c / hz / n : 0) }')
     V[subs.$t.mem0]=$m0 V[subs.$t.mem1]=$(mem_kib)
     [ "$t" != stox ] || V[subs.$t.peer]="subscribe $(peer_get subscribe), probe $(peer_get probe)"
-    printf 'bench-load:   %-8s active %s in %s s: %s/s  mem %s -> %s KiB  %s\n' "$t" "$n" \
-      "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')" "${V[subs.$t.rate]}" \
+    printf 'bench-load:   %-8s active %s in %s s: %s/s  cpu %s us/sub  mem %s -> %s KiB  %s\n' "$t" "$n" \
+      "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')" "${V[subs.$t.rate]}" "${V[subs.$t.cpu_us]}" \
       "$m0" "${V[subs.$t.mem1]}" "${V[subs.$t.peer]:-}" >&2
     PENDING+=("subs $t $t1 $MEM_PID $MEM_KIND ${STACK[*]} $wpid")
   done
@@ -878,6 +883,7 @@ for row in $ROWS; do
     subs)
       line "held subs $SUBS_N: set-up/s" "$(v subs.stox.rate)" "$(v subs.sipp.rate)" "$(v subs.kamailio.rate)"
       line "  active" "$(v subs.stox.active)" "$(v subs.sipp.active)" "$(v subs.kamailio.active)"
+      line "  CPU us per subscription (target only)" "$(v subs.stox.cpu_us)" "$(v subs.sipp.cpu_us)" "$(v subs.kamailio.cpu_us)"
       line "  bytes per held sub, +${JWAIT}s" "$(v subs.stox.per_sub)" "$(v subs.sipp.per_sub)" "$(v subs.kamailio.per_sub)"
       [ -z "${V[subs.stox.malloc]:-}" ] || echo "  stoxd's glibc heap +${JWAIT}s (KiB): ${V[subs.stox.malloc]}"
       ;;

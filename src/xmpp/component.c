@@ -637,9 +637,10 @@ stox_xmpp_component_start (StoxXmppComponent *c)
 }
 
 /* The stanza's text, rendered once so that its size is known before it is
- * queued (xmpp_send() would render it the same way).  A message, the
- * stanza of every SIP MESSAGE, is written directly (convert.h); the others
- * are built as libstrophe trees and rendered. */
+ * queued (xmpp_send() would render it the same way).  Messages and
+ * presences, the stanzas of every SIP MESSAGE and subscription, are
+ * written directly (convert.h); IQs are built as libstrophe trees and
+ * rendered. */
 static char *
 render (StoxXmppComponent *c,
         const StoxStanza  *st,
@@ -652,9 +653,9 @@ render (StoxXmppComponent *c,
   size_t len = 0;
   int rc;
 
-  if (st->kind == STOX_STANZA_MESSAGE)
+  if (st->kind == STOX_STANZA_MESSAGE || st->kind == STOX_STANZA_PRESENCE)
     {
-      char *own = stox_xmpp_message_text (st, ret_len, &invalid);
+      char *own = stox_xmpp_stanza_text (st, ret_len, &invalid);
 
       if (own == NULL)
         g_set_error (error, STOX_XMPP_COMPONENT_ERROR, STOX_XMPP_COMPONENT_ERROR_INVALID,

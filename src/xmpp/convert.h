@@ -60,15 +60,15 @@ xmpp_stanza_t *stox_xmpp_stanza_encode (xmpp_ctx_t       *ctx,
                                         const StoxStanza *st,
                                         GError          **error);
 
-/* The text of a <message/> as xmpp_stanza_to_text() renders
+/* The text of a <message/> or <presence/> as xmpp_stanza_to_text() renders
  * stox_xmpp_stanza_encode()'s element, written directly (g_free() it):
  * the same elements, attributes and escapes; the attributes in the order
  * the encoder sets them, where libstrophe's follows its hash table (a
  * parser sees no difference).  NULL with `error` set as _encode() sets it
  * when a field is invalid, and with STOX_XMPP_CONVERT_ERROR_UNKNOWN_STANZA
- * for a stanza that is not a message. */
-char          *stox_xmpp_message_text (const StoxStanza *st,
-                                       gsize            *ret_len,
-                                       GError          **error);
+ * for an IQ. */
+char          *stox_xmpp_stanza_text (const StoxStanza *st,
+                                      gsize            *ret_len,
+                                      GError          **error);
 
 G_END_DECLS

@@ -1091,23 +1091,28 @@ assert_same_tree (xmpp_stanza_t *a,
   g_assert_true (x == NULL && y == NULL);
 }
 
-/* A message written as text (stox_xmpp_message_text()) is the element
- * libstrophe renders from the encoder's tree, for random fields: XML
- * specials, quotes, UTF-8, empty and absent fields, chat states, errors;
- * and the same refusals. */
+/* A message or presence written as text (stox_xmpp_stanza_text()) is the
+ * element libstrophe renders from the encoder's tree, for random fields:
+ * XML specials, quotes, UTF-8, empty and absent fields, chat states,
+ * shows, statuses in several languages (the stanza's own written without
+ * xml:lang), errors; and the same refusals. */
 static void
-test_message_text_as_encoder (void)
+test_stanza_text_as_encoder (void)
 {
   static const char *const pieces[] = {
     "a", "<", ">", "&", "\"", "'", " ", "\xc3\xa9", "\xe2\x82\xac", "\n", "]]>", "&amp;",
   };
   static const char *const conditions[] = { NULL, "service-unavailable", "item-not-found" };
+  static const char *const langs[] = { NULL, "en", "EN", "de", "fr-CA" };
+  guint kinds[2] = { 0, 0 };
 
-  for (guint n = 0; n < 2000; n++)
+  for (guint n = 0; n < 4000; n++)
     {
-      g_autoptr (StoxStanza) st = stox_stanza_new (STOX_STANZA_MESSAGE);
+      StoxStanzaKind kind = g_test_rand_bit () ? STOX_STANZA_MESSAGE : STOX_STANZA_PRESENCE;
+      g_autoptr (StoxStanza) st = stox_stanza_new (kind);
       char **fields[] = { &st->body, &st->subject, &st->thread, &st->id, &st->type, &st->lang,
-                          &st->error_text, &st->error_type, &st->from, &st->to };
+                          &st->error_text, &st->error_type, &st->from, &st->to, &st->show,
+                          &st->status };
 
       for (gsize f = 0; f < G_N_ELEMENTS (fields); f++)
         if (g_test_rand_bit ())
@@ -1118,10 +1123,14 @@ test_message_text_as_encoder (void)
             for (gint i = 0; i < len; i++)
               g_string_append (t, pieces[g_test_rand_int_range (0, G_N_ELEMENTS (pieces))]);
             /* Attributes with a line break are refused (below), mostly. */
-            if (f >= 3 && f != 6 && g_test_rand_int_range (0, 10) != 0)
+            if (f >= 3 && f <= 9 && f != 6 && g_test_rand_int_range (0, 10) != 0)
               g_strdelimit (t->str, "\n", '_');
             *fields[f] = g_string_free (t, FALSE);
           }
+      if (kind == STOX_STANZA_PRESENCE && g_test_rand_bit ())
+        for (gint i = g_test_rand_int_range (0, 4); i > 0; i--)
+          stox_stanza_add_status (st, langs[g_test_rand_int_range (0, G_N_ELEMENTS (langs))],
+                                  g_test_rand_bit () ? "" : "away <&> \xc3\xa9");
       st->chat_state = (StoxChatState) g_test_rand_int_range (STOX_CHAT_STATE_NONE,
                                                              STOX_CHAT_STATE_GONE + 1);
       st->error_condition = g_strdup (conditions[g_test_rand_int_range (0, 3)]);
@@ -1129,7 +1138,7 @@ test_message_text_as_encoder (void)
       g_autoptr (GError) by_text = NULL;
       g_autoptr (GError) by_tree = NULL;
       gsize len = 0;
-      g_autofree char *text = stox_xmpp_message_text (st, &len, &by_text);
+      g_autofree char *text = stox_xmpp_stanza_text (st, &len, &by_text);
       xmpp_stanza_t *tree = stox_xmpp_stanza_encode (ctx, st, &by_tree);
 
       if (tree == NULL)
@@ -1152,12 +1161,16 @@ test_message_text_as_encoder (void)
       xmpp_stanza_release (ours);
       xmpp_stanza_release (theirs);
       xmpp_stanza_release (tree);
+      kinds[kind == STOX_STANZA_MESSAGE]++;
     }
+  /* Both kinds compared, not only refused. */
+  g_assert_cmpuint (kinds[0], >, 500);
+  g_assert_cmpuint (kinds[1], >, 500);
 
-  g_autoptr (StoxStanza) presence = stox_stanza_new (STOX_STANZA_PRESENCE);
+  g_autoptr (StoxStanza) iq = stox_stanza_new (STOX_STANZA_IQ);
   g_autoptr (GError) error = NULL;
   gsize len;
-  g_assert_null (stox_xmpp_message_text (presence, &len, &error));
+  g_assert_null (stox_xmpp_stanza_text (iq, &len, &error));
   g_assert_error (error, STOX_XMPP_CONVERT_ERROR, STOX_XMPP_CONVERT_ERROR_UNKNOWN_STANZA);
 }
 
@@ -1212,7 +1225,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/xmpp/convert/encoded-size", test_encoded_size);
   g_test_add_func ("/xmpp/convert/encoded-size-random", test_encoded_size_random);
-  g_test_add_func ("/xmpp/convert/message-text-as-encoder", test_message_text_as_encoder);
+  g_test_add_func ("/xmpp/convert/stanza-text-as-encoder", test_stanza_text_as_encoder);
   g_test_add_func ("/xmpp/convert/fit-presence", test_fit_presence);
   g_test_add_func ("/xmpp/convert/decode/message", test_decode_message);
   g_test_add_func ("/xmpp/convert/decode/absent-fields", test_decode_absent_fields);
