@@ -34,7 +34,8 @@ struct _StoxSipOp
   tport_t           *tport;        /* …and the transport it came by (a reference) */
   StoxSipTxnKeys     keys;         /* …and its transaction (server-txn.h) */
   nta_outgoing_t    *orq;          /* a request we sent through nta… */
-  struct _StoxSipUdpTxn *txn;      /* …or as text over UDP (udp-client.h) */
+  struct _StoxSipUdpTxn *txn;      /* …or as text over UDP (udp-client.h):
+                                    * one of the two while it is in flight */
   StoxSipDialogKind  dialog_kind;  /* the dialog it belongs to, by id: the */
   StoxToken          dialog;       /* dialog may be gone when it completes */
   gboolean           initial;      /* SUBSCRIBE we sent that created its dialog */

@@ -639,9 +639,10 @@ send_notify (StoxSipEndpoint     *ep,
                                     SIPTAG_CONTACT (our_contact (ep)),
                                     SIPTAG_ALLOW_EVENTS_STR (stox_sip_allowed_events ()),
                                     TAG_IF (n->content_type != NULL,
-                                              SIPTAG_CONTENT_TYPE_STR (n->content_type)),
+                                            SIPTAG_CONTENT_TYPE_STR (n->content_type)),
                                     TAG_IF (n->content_type != NULL && n->body != NULL,
-                                              SIPTAG_PAYLOAD (stox_sip_convert_payload (pl, n->body))),
+                                            SIPTAG_PAYLOAD (stox_sip_convert_payload (pl,
+                                                                                      n->body))),
                                     TAG_END ());
   su_home_deinit (home);
   if (op->orq == NULL && op->txn == NULL)

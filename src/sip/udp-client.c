@@ -56,6 +56,7 @@ struct _StoxSipUdpTxn
   StoxFifoTimerEntry timer_e;
   StoxFifoTimerEntry timer_f;
   guint8             step;         /* which Timer E queue it is in */
+  gboolean           proceeding;   /* a provisional answer came: T2 next */
   const char        *method;       /* interned */
   guint32            cseq;
   gsize              len;
@@ -141,8 +142,8 @@ dest_error (tp_stack_t  *stack,
   (void) stack;
   (void) tport;
   (void) msg;
-  if (d->txns.head == NULL)
-    return;
+  /* A destination leaves the table with its last transaction. */
+  g_return_if_fail (d->txns.head != NULL);
   txn = d->txns.head->data;
   c = txn->client;
   stox_debug ("requests to a destination failed: %s", g_strerror (error));
@@ -255,9 +256,18 @@ timer_e_fired (gpointer item,
 
   if (txn_send (txn))
     c->retransmitted++;
-  else
-    stox_debug ("%s retransmission not sent: %s", txn->method, g_strerror (errno));
-  if (txn->step + 1 < E_STEPS)
+  else if (errno != EAGAIN && errno != ENOBUFS)
+    {
+      /* As nta's transport error: 503 at once, not Timer F. */
+      stox_debug ("%s retransmission not sent: %s", txn->method, g_strerror (errno));
+      txn_fail (txn, 503);
+      return;
+    }
+  /* Proceeding: every T2 from now on (RFC 4321 §1.2: the running Timer E
+   * is left alone when the provisional answer comes). */
+  if (txn->proceeding)
+    txn->step = E_STEPS - 1;
+  else if (txn->step + 1 < E_STEPS)
     txn->step++;
   stox_fifo_timer_add (c->timer_e[txn->step], &txn->timer_e, txn);
 }
@@ -372,12 +382,13 @@ stox_sip_udp_client_free (StoxSipUdpClient *c)
           StoxSipUdpTxn *txn = value;
 
           g_hash_table_iter_steal (&iter);
+          stox_fifo_timer_remove (c->timer_e[txn->step], &txn->timer_e);
+          stox_fifo_timer_remove (c->timer_f, &txn->timer_f);
           g_queue_unlink (&txn->dest->txns, &txn->in_dest);
           g_free (txn);
         }
       g_hash_table_unref (c->txns);
     }
-  /* The timers' queues hold only the transactions just freed. */
   for (guint i = 0; i < E_STEPS; i++)
     g_clear_pointer (&c->timer_e[i], stox_fifo_timer_free);
   g_clear_pointer (&c->timer_f, stox_fifo_timer_free);
@@ -519,8 +530,11 @@ stox_sip_udp_client_send (StoxSipUdpClient        *c,
 
   if (c == NULL)
     return NULL;
+  /* nta's next hop: a loose router first in the route set, else the
+   * Request-URI (a strict router there already, stox_sip_dialog_request()). */
   if (hop == NULL)
-    hop = r->route != NULL ? r->route->r_url : url_make (home, r->ruri);
+    hop = r->route != NULL && url_has_param (r->route->r_url, "lr") ? r->route->r_url
+                                                                     : url_make (home, r->ruri);
   s = destination (c, hop, &to, &to_len);
   su_home_deinit (home);
   if (s == NULL)
@@ -607,13 +621,9 @@ stox_sip_udp_client_response (StoxSipUdpClient *c,
 
   if (status < 200)
     {
-      /* Proceeding: retransmissions every T2 (§17.1.2.2). */
-      if (status >= 100 && txn->step != E_STEPS - 1)
-        {
-          stox_fifo_timer_remove (c->timer_e[txn->step], &txn->timer_e);
-          txn->step = E_STEPS - 1;
-          stox_fifo_timer_add (c->timer_e[txn->step], &txn->timer_e, txn);
-        }
+      /* Proceeding: retransmissions every T2 after the one due
+       * (§17.1.2.2; timer_e_fired()). */
+      txn->proceeding = TRUE;
       return TRUE;
     }
   txn_final (txn, status, sip);

@@ -18,7 +18,9 @@
  *   it (tport_pend()), matched by destination: one pending entry per
  *   destination with requests in flight stands for all of them;
  * - answers are matched by the branch of the top Via and the CSeq
- *   method (§17.1.3); a provisional one moves Timer E to T2 (§17.1.2.2);
+ *   method (§17.1.3); after a provisional one Timer E goes on at T2
+ *   (§17.1.2.2, RFC 4321 §1.2); a retransmission the kernel refuses
+ *   fails the request with 503 at once, as nta's transport error does;
  * - the text is what nta writes: the same headers in the same order
  *   (the order of Sofia's struct sip_s), Via with our sent-by and rport
  *   (RFC 3581), Max-Forwards 70.

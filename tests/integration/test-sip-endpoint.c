@@ -63,6 +63,10 @@ typedef struct
   guint            want_count;
 
   GArray          *dialog_calls;  /* DialogCall: the dialog func's calls */
+
+  /* Called with each response as it comes (from inside the endpoint). */
+  void           (*response_hook) (gpointer fx, const StoxSipResponse *resp);
+  gpointer         hook_data;
 } Fixture;
 
 typedef struct
@@ -116,6 +120,8 @@ on_response (const StoxSipResponse *resp,
   copy.warning = g_strdup (resp->warning);
 
   g_array_append_val (fx->responses, copy);
+  if (fx->response_hook != NULL)
+    fx->response_hook (fx, resp);
 }
 
 static void
@@ -4215,9 +4221,11 @@ test_notify_unreachable (Fixture       *fx,
 }
 
 /* Our transaction (RFC 3261 §17.1.2.2): unanswered, the NOTIFY is sent
- * again after T1 and 2×T1, byte for byte; a provisional answer moves the
- * next one to T2; answers that are not its own (another branch, another
- * CSeq method or number) are dropped; the final answer ends it, once. */
+ * again after T1 and 2×T1, byte for byte; answers that are not its own
+ * (another branch, another CSeq method or number) are dropped; the final
+ * answer ends it, once.  After a provisional answer the running Timer E
+ * fires as it would and the next interval is T2 (RFC 4321 §1.2, as nta
+ * does): a 100 at once gives one copy at 0.5 s and the next at 4.5 s. */
 static void
 test_notify_retransmits (Fixture       *fx,
                          gconstpointer  data)
@@ -4260,14 +4268,6 @@ test_notify_retransmits (Fixture       *fx,
   stox_test_run_for (100);
   g_assert_cmpuint (fx->responses->len, ==, 0);
 
-  /* Proceeding: the next copy after T2 (4 s), not at 3.5 s. */
-  g_autofree char *trying = peer_answer_with (first, "SIP/2.0 100 Trying", NULL, NULL);
-  g_ptr_array_set_size (fx->datagrams, 0);
-  peer_reply (fx, trying);
-  stox_test_run_for (2500);
-  g_assert_cmpuint (count_datagrams (fx, "NOTIFY "), ==, 0);
-  g_assert_cmpuint (fx->responses->len, ==, 0);
-
   peer_reply (fx, ok);
   StoxSipResponse *r = wait_response (fx, 1);
   g_assert_cmpuint (r->token, ==, 8400);
@@ -4276,9 +4276,173 @@ test_notify_retransmits (Fixture       *fx,
   peer_reply (fx, ok);
   stox_test_run_for (100);
   g_assert_cmpuint (fx->responses->len, ==, 1);
+
+  /* Proceeding at once: the copy at T1, then none until T1 + T2. */
+  notify_in (fx, &w, 8401, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  g_autofree char *second = wait_datagram (fx, "NOTIFY ");
+  g_autofree char *trying = peer_answer_with (second, "SIP/2.0 100 Trying", NULL, NULL);
+  peer_reply (fx, trying);
+  stox_test_run_for (2000);
+  g_assert_cmpuint (count_datagrams (fx, "NOTIFY "), ==, 2);
+  stox_test_run_for (2000);
+  g_assert_cmpuint (count_datagrams (fx, "NOTIFY "), ==, 2);
+  g_assert_cmpuint (fx->responses->len, ==, 1);
+  g_autofree char *ok2 = peer_answer_with (second, "SIP/2.0 200 OK", NULL, NULL);
+  peer_reply (fx, ok2);
+  r = wait_response (fx, 2);
+  g_assert_cmpuint (r->token, ==, 8401);
+  g_assert_cmpuint (r->status, ==, 200);
   stox_sip_endpoint_get_stats (fx->ep, &st);
   g_assert_cmpuint (st.requests_sent, ==, 0);
   watcher_clear (&w);
+}
+
+/* Received on `fd` within `ms` while the loop runs; NULL when nothing. */
+static char *
+recv_within (int   fd,
+             guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  char buf[65536];
+
+  while (g_get_monotonic_time () < end)
+    {
+      ssize_t n = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
+
+      if (n > 0)
+        return g_strndup (buf, (gsize) n);
+      stox_test_run_for (20);
+    }
+  return NULL;
+}
+
+/* A strict router (no ;lr) first in the route set: the NOTIFY goes to it,
+ * with it as the Request-URI (RFC 3261 §12.2.1.1), as nta sends it; never
+ * to the Contact behind it, which the trusted-peers check did not see
+ * (from the review: the text path sent it there).  Both ways. */
+static void
+test_notify_strict_router (Fixture       *fx,
+                           gconstpointer  data)
+{
+  for (guint way = 0; way < 2; way++)
+    {
+      Watcher w = { 0 };
+      int strict = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
+      g_autofree char *rr = g_strdup_printf ("Record-Route: <sip:%s:%u>\r\n", fx->host,
+                                             stox_test_bound_port (strict));
+      g_autofree char *request_line = g_strdup_printf ("NOTIFY sip:%s:%u SIP/2.0\r\n", fx->host,
+                                                       stox_test_bound_port (strict));
+
+      if (way == 1)
+        {
+          g_setenv ("TPORT_LOG", "1", TRUE);
+          fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { 0 });
+          g_unsetenv ("TPORT_LOG");
+        }
+      watcher_subscribe_with (fx, &w, 600, rr);
+      notify_in (fx, &w, 9100 + way, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+      g_autofree char *at_strict = recv_within (strict, 1000);
+
+      g_assert_nonnull (at_strict);
+      g_assert_true (g_str_has_prefix (at_strict, request_line));
+      g_assert_cmpuint (count_datagrams (fx, "NOTIFY "), ==, 0);
+      close (strict);
+      watcher_clear (&w);
+    }
+}
+
+static void
+resend_on_503 (gpointer               data,
+               const StoxSipResponse *resp)
+{
+  Fixture *fx = data;
+  Watcher *w = fx->hook_data;
+
+  /* From inside the transport's error report: another NOTIFY to the same
+   * dead destination. */
+  if (resp->token == 9201)
+    {
+      StoxSipNotify n = { .token = 9203, .dialog = w->dialog,
+                          .substate = STOX_SUBSTATE_ACTIVE, .expires = 600 };
+
+      stox_sip_endpoint_notify (fx->ep, &n);
+    }
+}
+
+static gboolean
+has_three_responses (Fixture *fx)
+{
+  return fx->responses->len >= 3;
+}
+
+/* Two watchers behind one dead address: both NOTIFYs fail at once, and one
+ * the core sends there from inside that failure fails too (from the
+ * review: the destination's pending entry is released and made again
+ * while the transport walks its list). */
+static void
+test_notify_unreachable_again (Fixture       *fx,
+                               gconstpointer  data)
+{
+  Watcher w1 = { 0 }, w2 = { 0 };
+  int gone = socket_on_loopback (fx->v6, SOCK_DGRAM, 0);
+  g_autofree char *rr = g_strdup_printf ("Record-Route: <sip:%s:%u;lr>\r\n", fx->host,
+                                         stox_test_bound_port (gone));
+
+  close (gone);
+  watcher_subscribe_with (fx, &w1, 600, rr);
+  fx->branch++;
+  watcher_subscribe_with (fx, &w2, 600, rr);
+  fx->response_hook = resend_on_503;
+  fx->hook_data = &w1;
+  notify_in (fx, &w1, 9201, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  notify_in (fx, &w2, 9202, STOX_SUBSTATE_ACTIVE, 600, NULL, NULL, NULL);
+  wait_for (fx, has_three_responses, "three answers");
+  fx->response_hook = NULL;
+  for (guint i = 0; i < fx->responses->len; i++)
+    g_assert_cmpuint (g_array_index (fx->responses, StoxSipResponse, i).status, ==, 503);
+  watcher_clear (&w1);
+  watcher_clear (&w2);
+}
+
+/* When the text path declines after the dialog gave it a CSeq (a body
+ * over the UDP MTU: nta may take TCP), nta's NOTIFY has that CSeq: no gap
+ * (from the review). */
+static void
+test_notify_cseq_given_back (Fixture       *fx,
+                             gconstpointer  data)
+{
+  Watcher w = { 0 };
+  g_autoptr (GString) big = g_string_new (notify_pidf);
+  StoxSipEndpointStats st;
+
+  watcher_subscribe (fx, &w, 600);
+  notify_in (fx, &w, 9401, STOX_SUBSTATE_ACTIVE, 600, NULL, "application/pidf+xml",
+             notify_pidf);
+  g_autofree char *n1 = watcher_receive_notify (fx, &w, "SIP/2.0 200 OK");
+  wait_response (fx, 1);
+  while (big->len < 1400)
+    g_string_append (big, "<!-- padding padding padding padding -->");
+  notify_in (fx, &w, 9402, STOX_SUBSTATE_ACTIVE, 600, NULL, "application/pidf+xml", big->str);
+  g_autofree char *n2 = wait_datagram (fx, "NOTIFY ");
+  g_assert_cmpuint (cseq_of (n2), ==, cseq_of (n1) + 1);
+  stox_sip_endpoint_get_stats (fx->ep, &st);
+  g_assert_cmpuint (st.requests_as_text, ==, 1);
+  watcher_clear (&w);
+}
+
+/* notify-as-stack with a watcher whose From has an awkward display name. */
+static void
+test_notify_as_stack_display (Fixture       *fx,
+                              gconstpointer  data)
+{
+  fx->watcher_display = "\"Bob \\\"the\\\" <x>, y;z\" ";
+  g_autofree char *as_text = notify_run (fx, 9500);
+  g_setenv ("TPORT_LOG", "1", TRUE);
+  fixture_reopen (fx, "udp", (StoxSipEndpointConfig) { 0 });
+  g_unsetenv ("TPORT_LOG");
+  g_autofree char *by_stack = notify_run (fx, 9600);
+  fx->watcher_display = NULL;
+  g_assert_cmpstr (as_text, ==, by_stack);
 }
 
 /* How many datagrams since the last clear start with `prefix`. */
@@ -4371,6 +4535,10 @@ main (int argc, char *argv[])
   ADD ("notify-as-stack", test_notify_as_stack, NULL);
   ADD ("notify-unreachable", test_notify_unreachable, NULL);
   ADD ("notify-retransmits", test_notify_retransmits, NULL);
+  ADD ("notify-strict-router", test_notify_strict_router, NULL);
+  ADD ("notify-unreachable-again", test_notify_unreachable_again, NULL);
+  ADD ("notify-cseq-given-back", test_notify_cseq_given_back, NULL);
+  ADD ("notify-as-stack-display", test_notify_as_stack_display, NULL);
   ADD ("udp-reply-destination", test_udp_reply_destination, NULL);
   ADD ("udp-reply-message-log", test_udp_reply_message_log, NULL);
   ADD ("stateless-transactions", test_stateless_transactions, NULL);
