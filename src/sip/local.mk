@@ -9,6 +9,7 @@ src_libstox_sip_a_SOURCES = \
 	src/sip/server-txn.h src/sip/server-txn.c \
 	src/sip/dialog.h src/sip/dialog.c \
 	src/sip/dialog-state.h src/sip/dialog-state.c \
+	src/sip/dialog-record.h src/sip/dialog-request.c \
 	src/sip/sofia-log.h src/sip/sofia-log.c \
 	src/sip/fifo-timer.h src/sip/fifo-timer.c \
 	src/sip/convert.h src/sip/convert.c \

@@ -31,13 +31,25 @@ stox_sip_hop_trusted (const StoxNetmaskList *trusted,
 }
 
 url_t const *
+stox_sip_hop_after_strict (url_t const *first,
+                           url_t const *second)
+{
+  if (first == NULL || url_has_param (first, "lr") || second == NULL
+      || !url_has_param (second, "lr"))
+    return first;
+  return second;
+}
+
+url_t const *
 stox_sip_hop_of_request (sip_t const *sip)
 {
-  if (sip->sip_record_route != NULL)
-    return sip->sip_record_route->r_url;
-  if (sip->sip_contact != NULL)
-    return sip->sip_contact->m_url;
-  return NULL;
+  sip_record_route_t const *rr = sip->sip_record_route;
+  url_t const *contact = sip->sip_contact != NULL ? sip->sip_contact->m_url : NULL;
+
+  if (rr != NULL)
+    return stox_sip_hop_after_strict (rr->r_url, rr->r_next != NULL ? rr->r_next->r_url
+                                                                    : contact);
+  return contact;
 }
 
 char *

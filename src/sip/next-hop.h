@@ -27,9 +27,19 @@ G_BEGIN_DECLS
 gboolean     stox_sip_hop_trusted (const StoxNetmaskList *trusted,
                                    url_t const           *hop);
 
+/* Where nta sends a request whose route set begins with `first` and goes
+ * on with `second` (the next route, else the remote target): `first`,
+ * unless it is a strict router (no lr) followed by a loose one, which nta
+ * then takes as the next hop (RFC 3261 §12.2.1.1 makes the strict router
+ * the Request-URI and moves the rest up; nta follows a Route with lr).
+ * What a trusted-peers check must look at. */
+url_t const *stox_sip_hop_after_strict (url_t const *first,
+                                        url_t const *second);
+
 /* The first hop of the dialog an incoming dialog-creating request would
- * make (RFC 3261 §12.1.1): its first Record-Route, else its Contact; NULL
- * when it has neither. */
+ * make (RFC 3261 §12.1.1): its first Record-Route (or the hop after it,
+ * stox_sip_hop_after_strict()), else its Contact; NULL when it has
+ * neither. */
 url_t const *stox_sip_hop_of_request (sip_t const *sip);
 
 /* `uri` as scheme:user@host: without port, password, parameters (maddr,

@@ -3419,7 +3419,17 @@ test_untrusted_target_refused (Fixture       *fx,
                                             v.port);
   g_autofree char *rr = g_strdup_printf ("Record-Route: <sip:127.0.0.2:%u;lr>\r\n"
                                          "Contact: <sip:bob@127.0.0.1:%u>\r\n", v.port, fx->peer_port);
-  const char *const rows[] = { contact, maddr, rr };
+  /* A trusted strict router (no lr) first, then the third party as a loose
+   * one or as a Contact with lr: nta sends past the strict router to it
+   * (next-hop.h; from the review). */
+  g_autofree char *strict_loose = g_strdup_printf ("Record-Route: <sip:127.0.0.1:%u>, "
+                                                   "<sip:127.0.0.2:%u;lr>\r\n"
+                                                   "Contact: <sip:bob@127.0.0.1:%u>\r\n",
+                                                   fx->peer_port, v.port, fx->peer_port);
+  g_autofree char *strict_contact = g_strdup_printf ("Record-Route: <sip:127.0.0.1:%u>\r\n"
+                                                     "Contact: <sip:victim@127.0.0.2:%u;lr>\r\n",
+                                                     fx->peer_port, v.port);
+  const char *const rows[] = { contact, maddr, rr, strict_loose, strict_contact };
 
   for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
     {
