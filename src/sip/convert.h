@@ -48,9 +48,11 @@ char           *stox_sip_convert_address (const struct sockaddr *sa,
 char           *stox_sip_convert_warning (const char *agent,
                                           const char *text);
 
-/* A Reason-Phrase that may go on the wire as it is (RFC 3261 §25.1): no
- * control character, none that would end the status line.  Sofia writes a
- * phrase verbatim, so one that is not is replaced by the status's own. */
+/* A Reason-Phrase (or a header value) that may go on the wire as it is
+ * (RFC 3261 §25.1): no control character but tab, none that would end the
+ * line.  Sofia writes a phrase verbatim, so one that is not is replaced by
+ * the status's own; the NOTIFYs written as text (outgoing.c) leave such a
+ * header to Sofia's encoder. */
 gboolean        stox_sip_convert_phrase_is_plain (const char *phrase);
 
 /* "host:port" of a URL, with the scheme's default port (RFC 3261

@@ -491,17 +491,6 @@ stox_sip_endpoint_notify (StoxSipEndpoint     *ep,
   send_notify (ep, n);
 }
 
-/* Text free of line breaks and other controls, which would end a header
- * written verbatim. */
-static gboolean
-header_safe (const char *s)
-{
-  for (; s != NULL && *s != '\0'; s++)
-    if ((guchar) *s < 0x20 || *s == 0x7f)
-      return FALSE;
-  return TRUE;
-}
-
 /* Contact, User-Agent and Allow of our requests, as Sofia encodes them. */
 static const char *
 request_headers (StoxSipEndpoint *ep)
@@ -553,8 +542,10 @@ send_notify_as_text (StoxSipEndpoint     *ep,
   StoxSipDialogRequest req;
   StoxSipUdpTxn *txn = NULL;
 
-  if (constant == NULL || !header_safe (event) || !header_safe (state)
-      || !header_safe (n->content_type))
+  /* Written verbatim below: nothing that would end a header. */
+  if (constant == NULL || !stox_sip_convert_phrase_is_plain (event)
+      || !stox_sip_convert_phrase_is_plain (state)
+      || (n->content_type != NULL && !stox_sip_convert_phrase_is_plain (n->content_type)))
     return NULL;
   if (stox_sip_dialog_request (dlg, sip_method_notify, home, &req))
     {

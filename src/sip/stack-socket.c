@@ -2,6 +2,7 @@
 /* The stack's sockets, found by what they are bound to (stack-socket.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -59,4 +60,21 @@ stox_sip_stack_socket (su_addrinfo_t const *ai,
         return fd;
     }
   return -1;
+}
+
+gboolean
+stox_sip_stack_sendto (int                    fd,
+                       const void            *buf,
+                       gsize                  len,
+                       const struct sockaddr *to,
+                       socklen_t              to_len)
+{
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      if (sendto (fd, buf, len, MSG_DONTWAIT, to, to_len) >= 0)
+        return TRUE;
+      if (errno != ECONNREFUSED && errno != EHOSTUNREACH && errno != ENETUNREACH)
+        break;
+    }
+  return FALSE;
 }

@@ -19,4 +19,15 @@ G_BEGIN_DECLS
 int stox_sip_stack_socket (su_addrinfo_t const *ai,
                            int                  type);
 
+/* Sends a datagram from the stack's UDP socket `fd` without blocking.  The
+ * stack asks for ICMP errors (IP_RECVERR), and one left by an earlier
+ * datagram fails the next send once, whatever it is sent to: then it is
+ * sent again.  FALSE with errno set when it was not sent (EAGAIN or
+ * ENOBUFS: a full buffer, lost as a datagram may be). */
+gboolean stox_sip_stack_sendto (int                    fd,
+                                const void            *buf,
+                                gsize                  len,
+                                const struct sockaddr *to,
+                                socklen_t              to_len);
+
 G_END_DECLS

@@ -232,17 +232,8 @@ txn_send (StoxSipUdpTxn *txn)
 {
   Dest *d = txn->dest;
 
-  /* A socket error left by an earlier datagram's ICMP answer fails the
-   * next send once, whatever it is sent to (udp-reply.c): send again. */
-  for (int attempt = 0; attempt < 2; attempt++)
-    {
-      if (sendto (d->socket->fd, txn->text, txn->len, MSG_DONTWAIT,
-                  (struct sockaddr *) &d->addr, d->addr_len) >= 0)
-        return TRUE;
-      if (errno != ECONNREFUSED && errno != EHOSTUNREACH && errno != ENETUNREACH)
-        break;
-    }
-  return FALSE;
+  return stox_sip_stack_sendto (d->socket->fd, txn->text, txn->len,
+                                (struct sockaddr *) &d->addr, d->addr_len);
 }
 
 /* Timer E (RFC 3261 §17.1.2.2): the request again, the interval doubled

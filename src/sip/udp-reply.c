@@ -297,19 +297,10 @@ stox_sip_udp_replies_send (StoxSipUdpReplies  *u,
   if (o.overflow)
     return FALSE;
 
-  gsize len = sizeof buf - o.left;
-  /* A socket error left by an earlier datagram's ICMP answer (the stack
-   * asks for them, IP_RECVERR) fails the next send once, whatever it is
-   * sent to: send again then.  A full buffer is not such an error. */
-  for (int attempt = 0; attempt < 2; attempt++)
+  if (stox_sip_stack_sendto (fd, buf, sizeof buf - o.left, (struct sockaddr *) &to, to_len))
     {
-      if (sendto (fd, buf, len, MSG_DONTWAIT, (struct sockaddr *) &to, to_len) >= 0)
-        {
-          u->sent++;
-          return TRUE;
-        }
-      if (errno == EAGAIN || errno == ENOBUFS)  /* EWOULDBLOCK is EAGAIN on Linux */
-        break;
+      u->sent++;
+      return TRUE;
     }
   /* Lost as a datagram may be: the peer's retransmission is answered. */
   stox_debug ("answer %u not sent: %s", r->status, g_strerror (errno));
