@@ -5,26 +5,66 @@
 
 #include <malloc.h>
 
+#include <time.h>
+
 /* What counts as the heap changing between two looks. */
 #define SETTLED_DELTA (1024u * 1024)
 
+/* Share of one core, in thousandths, above which the daemon counts as
+ * busy over a period. */
+#define BUSY_PERMILLE 20
+
 struct _StoxMemoryTrim
 {
-  guint  source;
-  gsize  arena;     /* heap size at the last look */
-  gsize  in_use;    /* bytes in use at the last look */
-  gboolean trimmed; /* since the heap last changed */
+  guint    source;
+  gint64   period_us;
+  gint64   cpu_us;    /* the process's CPU time at the last look */
+  gsize    arena;     /* heap size at the last look */
+  gsize    in_use;    /* bytes in use at the last look */
+  gboolean known;     /* arena and in_use were read at the last look */
+  gboolean trimmed;   /* since the heap last changed */
 };
+
+static gint64
+process_cpu_us (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* mallinfo2() walks every free chunk of the heap, on the loop: 12 ms
+ * with 90 000 subscriptions held (bench/README.md), a stall for every
+ * message meanwhile, every period.  A daemon that was busy over the
+ * period has not settled anyway, so then the heap is not looked at. */
+static gboolean
+busy (StoxMemoryTrim *trim)
+{
+  gint64 cpu = process_cpu_us ();
+  gboolean was_busy = (cpu - trim->cpu_us) * 1000 > trim->period_us * BUSY_PERMILLE;
+
+  trim->cpu_us = cpu;
+  return was_busy;
+}
 
 gboolean
 stox_memory_trim_check (StoxMemoryTrim *trim)
 {
 #if defined(__GLIBC__) && __GLIBC_PREREQ (2, 33)
+  if (busy (trim))
+    {
+      trim->known = FALSE;
+      trim->trimmed = FALSE;
+      return FALSE;
+    }
+
   struct mallinfo2 m = mallinfo2 ();
   gsize in_use_delta = m.uordblks > trim->in_use ? m.uordblks - trim->in_use
                                                  : trim->in_use - m.uordblks;
   gsize arena_delta = m.arena > trim->arena ? m.arena - trim->arena : trim->arena - m.arena;
-  gboolean settled = arena_delta <= SETTLED_DELTA
+  gboolean settled = trim->known && arena_delta <= SETTLED_DELTA
                      && in_use_delta <= MAX (SETTLED_DELTA, trim->in_use / 10);
   gboolean done = FALSE;
 
@@ -43,6 +83,7 @@ stox_memory_trim_check (StoxMemoryTrim *trim)
     }
   trim->arena = m.arena;
   trim->in_use = m.uordblks;
+  trim->known = TRUE;
   return done;
 #else
   (void) trim;
@@ -61,6 +102,9 @@ StoxMemoryTrim *
 stox_memory_trim_new (guint period_s)
 {
   StoxMemoryTrim *trim = g_new0 (StoxMemoryTrim, 1);
+
+  trim->period_us = (gint64) period_s * G_USEC_PER_SEC;
+  trim->cpu_us = process_cpu_us ();
 
   /* Low priority: it only gives memory back. */
   trim->source = g_timeout_add_seconds_full (G_PRIORITY_LOW, period_s, on_period, trim, NULL);

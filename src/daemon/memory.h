@@ -7,8 +7,9 @@
  * at the peak however little is in use (bench/README.md: 1 GB held with
  * 23 MB in use).  malloc_trim(0) hands the free pages back (madvise), at a
  * cost of milliseconds, so it runs only once the load has settled: when
- * the heap has neither grown nor shrunk for one period and enough of it
- * is free.
+ * the daemon used under 2 % of a core over the period, the heap has
+ * neither grown nor shrunk since the look before and enough of it is
+ * free.
  */
 #pragma once
 
@@ -29,7 +30,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoxMemoryTrim, stox_memory_trim_free)
 /* Free heap below which nothing is given back. */
 #define STOX_MEMORY_TRIM_MIN_FREE (16u * 1024 * 1024)
 
-/* One look now (tests): TRUE when it trimmed. */
+/* One look now (tests): TRUE when it trimmed.  A look after more than
+ * 2 % of a core over `period_s` only notes that the daemon was busy. */
 gboolean        stox_memory_trim_check (StoxMemoryTrim *trim);
 
 G_END_DECLS

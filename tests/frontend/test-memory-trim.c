@@ -7,6 +7,8 @@
 #include <config.h>
 
 #include <malloc.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/memory.h"
@@ -73,11 +75,87 @@ test_trim_after_burst (void)
   g_assert_cmpuint (after + 32u * 1024 * 1024, <, before);
 }
 
+/* Burns `ms` of this process's CPU time. */
+static void
+spin_cpu_ms (guint ms)
+{
+  struct timespec t0, t;
+  volatile guint64 sink = 0;
+
+  g_assert_cmpint (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t0), ==, 0);
+  for (guint i = 0; i < 100000000u; i++)   /* bounded: ~0.1-1 s at worst */
+    {
+      sink += i;
+      if (i % 4096 == 0)
+        {
+          g_assert_cmpint (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t), ==, 0);
+          if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
+            return;
+        }
+    }
+}
+
+/* A daemon busy over the period has not settled: the heap is not looked
+ * at (mallinfo2() walks every free chunk, a stall on the loop), and once
+ * it is quiet again one look notes the heap and the next trims. */
+static void
+test_no_look_while_busy (void)
+{
+  enum { N = 16384, BIG = 4000 };
+
+#if defined(__SANITIZE_ADDRESS__)
+  g_test_skip ("glibc's heap is not in use under AddressSanitizer");
+  return;
+#endif
+  /* 1 s period: busy above 20 ms of CPU between two looks. */
+  g_autoptr (StoxMemoryTrim) trim = stox_memory_trim_new (1);
+  g_autoptr (GPtrArray) live = g_ptr_array_new_with_free_func (g_free);
+  char **big = g_new0 (char *, N);
+
+  stox_memory_trim_check (trim);
+  stox_memory_trim_check (trim);
+  for (guint i = 0; i < N; i++)
+    {
+      big[i] = g_malloc (BIG);
+      memset (big[i], 1, BIG);
+      if (i % 8 == 7)
+        g_ptr_array_add (live, g_malloc0 (48));
+    }
+  for (guint i = 0; i < N; i++)
+    g_free (big[i]);
+  g_free (big);
+  g_assert_false (stox_memory_trim_check (trim));
+  stox_memory_trim_check (trim);   /* settled and trimmed, or not yet */
+
+  /* The same shape again, then busy before each look: never trimmed. */
+  big = g_new0 (char *, N);
+  for (guint i = 0; i < N; i++)
+    {
+      big[i] = g_malloc (BIG);
+      memset (big[i], 1, BIG);
+      if (i % 8 == 7)
+        g_ptr_array_add (live, g_malloc0 (48));
+    }
+  for (guint i = 0; i < N; i++)
+    g_free (big[i]);
+  g_free (big);
+  for (guint i = 0; i < 3; i++)
+    {
+      spin_cpu_ms (60);
+      g_assert_false (stox_memory_trim_check (trim));
+    }
+  /* Quiet: the first look only notes the heap, the second trims. */
+  g_assert_false (stox_memory_trim_check (trim));
+  g_assert_true (stox_memory_trim_check (trim));
+  g_assert_false (stox_memory_trim_check (trim));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   /* Blocks of 4000 bytes are below glibc's mmap threshold: from the heap. */
   g_test_add_func ("/daemon/memory/trim-after-burst", test_trim_after_burst);
+  g_test_add_func ("/daemon/memory/no-look-while-busy", test_no_look_while_busy);
   return g_test_run ();
 }
