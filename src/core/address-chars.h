@@ -39,11 +39,24 @@ in_set (char        c,
   return c != '\0' && strchr (set, c) != NULL;
 }
 
+/* TRUE if valid UTF-8 `s` holds a control character (Unicode Cc: C0,
+ * DEL, C1).  ASCII is decided byte by byte: every JID and SIP user part
+ * on the way of a message or subscription is checked, mostly ASCII. */
 static inline gboolean
 has_control (const char *s)
 {
-  for (const char *p = s; *p != '\0'; p = g_utf8_next_char (p))
-    if (g_unichar_iscntrl (g_utf8_get_char (p)))
-      return TRUE;
+  for (const guchar *p = (const guchar *) s; *p != '\0';)
+    {
+      if (*p < 0x80)
+        {
+          if (*p < 0x20 || *p == 0x7f)
+            return TRUE;
+          p++;
+          continue;
+        }
+      if (g_unichar_iscntrl (g_utf8_get_char ((const char *) p)))
+        return TRUE;
+      p = (const guchar *) g_utf8_next_char ((const char *) p);
+    }
   return FALSE;
 }

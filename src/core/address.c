@@ -289,7 +289,9 @@ stox_address_jid_to_sip (const StoxJid  *jid,
   /* §6.5 steps 6–8: sip: by policy, the resource as ;gr= (docs/mappings.md
    * §1.5), percent-encoded so any paramchar-unsafe byte survives. */
   out = g_string_new ("sip:");
-  g_string_append_printf (out, "%s@%s", user, sip_domain);
+  g_string_append (out, user);
+  g_string_append_c (out, '@');
+  g_string_append (out, sip_domain);
   if (jid->resource != NULL)
     {
       g_string_append (out, ";gr=");

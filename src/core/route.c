@@ -46,7 +46,7 @@ stox_bare_jid (const char *jid)
   if (j == NULL)
     return NULL;
   if (j->local != NULL)
-    return g_strdup_printf ("%s@%s", j->local, j->domain);
+    return g_strconcat (j->local, "@", j->domain, NULL);
   return g_strdup (j->domain);
 }
 

@@ -21,6 +21,7 @@
 #include "sip/dialog-record.h"
 #include "sip/dialog-state.h"
 #include "sip/convert.h"
+#include "core/debug-log.h"
 #include "core/methods.h"
 
 /* The local CSeq of a server dialog (RFC 3261 §8.1.1.5, §12.2.1.1): the
@@ -403,8 +404,8 @@ dialog_reserve_cseq (StoxSipDialog *dlg,
 void
 stox_sip_dialog_forget (StoxSipDialog *dlg)
 {
-  g_debug ("%s dialog %" G_GUINT64_FORMAT " ends",
-           dlg->kind == STOX_SIP_DIALOG_SERVER ? "server" : "client", dlg->id);
+  stox_debug ("%s dialog %" G_GUINT64_FORMAT " ends",
+              dlg->kind == STOX_SIP_DIALOG_SERVER ? "server" : "client", dlg->id);
   dialog_report_end (dlg);
   g_hash_table_remove (dlg->owner->by_key, dlg);
   /* Frees it. */
@@ -500,7 +501,7 @@ stox_sip_dialog_server_new (StoxSipDialogs *dialogs,
       dialog_free (dlg);
       return NULL;
     }
-  g_debug ("server dialog %" G_GUINT64_FORMAT " starts", dlg->id);
+  stox_debug ("server dialog %" G_GUINT64_FORMAT " starts", dlg->id);
   return dlg;
 }
 
@@ -549,7 +550,7 @@ stox_sip_dialog_client_new (StoxSipDialogs         *dialogs,
       dialog_free (dlg);
       return NULL;
     }
-  g_debug ("client dialog %" G_GUINT64_FORMAT " starts", dlg->id);
+  stox_debug ("client dialog %" G_GUINT64_FORMAT " starts", dlg->id);
   return dlg;
 }
 

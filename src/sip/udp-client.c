@@ -471,8 +471,16 @@ request_text (const StoxSipUdpRequest *r,
   const char *body = r->body != NULL ? g_bytes_get_data (r->body, &body_len) : NULL;
   char line[1024];
 
-  g_string_append_printf (t, "%s %s SIP/2.0\r\n%s%016" G_GINT64_MODIFIER "x\r\n",
-                          r->method, r->ruri, s->via, key);
+  char num[24];
+
+  /* Appends, not printf: this runs for every NOTIFY (bench/README.md). */
+  g_string_append (t, r->method);
+  g_string_append_c (t, ' ');
+  g_string_append (t, r->ruri);
+  g_string_append (t, " SIP/2.0\r\n");
+  g_string_append (t, s->via);
+  g_snprintf (num, sizeof num, "%016" G_GINT64_MODIFIER "x\r\n", key);
+  g_string_append (t, num);
   for (sip_route_t const *rt = r->route; rt != NULL; rt = rt->r_next)
     {
       sip_route_t one = *rt;
@@ -489,15 +497,30 @@ request_text (const StoxSipUdpRequest *r,
         }
       g_string_append_len (t, line, n);
     }
-  g_string_append_printf (t, "Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
-                          "CSeq: %u %s\r\n%s",
-                          r->from, r->to, r->call_id, r->cseq, r->method,
-                          r->headers != NULL ? r->headers : "");
+  g_string_append (t, "Max-Forwards: 70\r\nFrom: ");
+  g_string_append (t, r->from);
+  g_string_append (t, "\r\nTo: ");
+  g_string_append (t, r->to);
+  g_string_append (t, "\r\nCall-ID: ");
+  g_string_append (t, r->call_id);
+  g_snprintf (num, sizeof num, "\r\nCSeq: %u ", r->cseq);
+  g_string_append (t, num);
+  g_string_append (t, r->method);
+  g_string_append (t, "\r\n");
+  if (r->headers != NULL)
+    g_string_append (t, r->headers);
   if (r->content_type != NULL)
-    g_string_append_printf (t, "Content-Type: %s\r\n", r->content_type);
+    {
+      g_string_append (t, "Content-Type: ");
+      g_string_append (t, r->content_type);
+      g_string_append (t, "\r\n");
+    }
   else
     body_len = 0;
-  g_string_append_printf (t, "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", body_len);
+  g_snprintf (num, sizeof num, "%" G_GSIZE_FORMAT, body_len);
+  g_string_append (t, "Content-Length: ");
+  g_string_append (t, num);
+  g_string_append (t, "\r\n\r\n");
   if (body_len > 0)
     g_string_append_len (t, body, (gssize) body_len);
   if (t->len > max)
