@@ -748,14 +748,15 @@ row_subs () {
     t1=$(awk '$1 == "A" { e = $4 } END { split(e, a, "."); printf "%d%06d000", a[1], a[2] }' "$log" 2>/dev/null)
     [ "$n" -gt 0 ] || t1=$(now_ns)
     V[subs.$t.active]=$n
+    V[subs.$t.refused]=$( [ -z "$log" ] && echo 0 || grep -c '^R ' "$log")
     V[subs.$t.rate]=$(rate_of "$n" "$t0" "$t1")
     # The notifier's CPU per active subscription while they were set up:
     # steadier than the rate on a shared machine (bench/README.md).
     V[subs.$t.cpu_us]=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.0f", (n > 0 ? 1e6 * c / hz / n : 0) }')
     V[subs.$t.mem0]=$m0 V[subs.$t.mem1]=$(mem_kib)
     [ "$t" != stox ] || V[subs.$t.peer]="subscribe $(peer_get subscribe), probe $(peer_get probe)"
-    printf 'bench-load:   %-8s active %s in %s s: %s/s  cpu %s us/sub  mem %s -> %s KiB  %s\n' "$t" "$n" \
-      "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')" "${V[subs.$t.rate]}" "${V[subs.$t.cpu_us]}" \
+    printf 'bench-load:   %-8s active %s in %s s (%s SUBSCRIBEs answered 503, sent again): %s/s  cpu %s us/sub  mem %s -> %s KiB  %s\n' "$t" "$n" \
+      "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')" "${V[subs.$t.refused]}" "${V[subs.$t.rate]}" "${V[subs.$t.cpu_us]}" \
       "$m0" "${V[subs.$t.mem1]}" "${V[subs.$t.peer]:-}" >&2
     PENDING+=("subs $t $t1 $MEM_PID $MEM_KIND ${STACK[*]} $wpid")
   done
@@ -883,6 +884,7 @@ for row in $ROWS; do
     subs)
       line "held subs $SUBS_N: set-up/s" "$(v subs.stox.rate)" "$(v subs.sipp.rate)" "$(v subs.kamailio.rate)"
       line "  active" "$(v subs.stox.active)" "$(v subs.sipp.active)" "$(v subs.kamailio.active)"
+      line "  SUBSCRIBEs answered 503 (sent again 1 s later)" "$(v subs.stox.refused)" "$(v subs.sipp.refused)" "$(v subs.kamailio.refused)"
       line "  CPU us per subscription (target only)" "$(v subs.stox.cpu_us)" "$(v subs.sipp.cpu_us)" "$(v subs.kamailio.cpu_us)"
       line "  bytes per held sub, +${JWAIT}s" "$(v subs.stox.per_sub)" "$(v subs.sipp.per_sub)" "$(v subs.kamailio.per_sub)"
       [ -z "${V[subs.stox.malloc]:-}" ] || echo "  stoxd's glibc heap +${JWAIT}s (KiB): ${V[subs.stox.malloc]}"
