@@ -322,6 +322,25 @@ stox_watch_pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, 
                    now + STOX_WATCH_PROBE_WAIT_MS * 1000);
 }
 
+/* The same wait as a probe's (ws->probing), without a probe: the pair
+ * is not approved, so pair_fresh() stays FALSE and the table is never
+ * taken for the whole picture. */
+void
+stox_watch_pair_await_answer (StoxWatches *ws,
+                              Pair        *pair,
+                              gint64       now)
+{
+  StoxTimer *t = g_hash_table_lookup (ws->probing, pair);
+
+  if (t == NULL)
+    {
+      t = g_new0 (StoxTimer, 1);
+      g_hash_table_insert (ws->probing, pair, t);
+    }
+  stox_timers_arm (ws->timers, t, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
+                   now + STOX_WATCH_ASK_WAIT_MS * 1000);
+}
+
 void
 stox_watch_probe_waited (StoxWatches           *ws,
                          const StoxPresenceEnv *env,

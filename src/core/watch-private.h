@@ -95,7 +95,8 @@ struct _Watch
   StoxSubstate state : 8;
   guint        dirty : 1;  /* an update waits for the in-flight NOTIFY */
   guint        forced : 1; /* …and it must go even if unchanged */
-  guint        held : 1;   /* its next NOTIFY waits for a probe's answer */
+  guint        held : 1;   /* its next NOTIFY waits for a probe's answer
+                            * or the subscription request's */
   guint        fetch : 1;  /* Expires: 0: that NOTIFY is the last */
   guint        ending : 1; /* its terminated NOTIFY is out */
   guint        inflight : 1; /* a NOTIFY of it awaits its answer
@@ -115,8 +116,10 @@ struct _StoxWatches
   GHashTable *resync;          /* Pair* to ask for the current state
                                 * once the link is up (stox_watch_on_link) */
   GHashTable *probing;         /* Pair* → its StoxTimer, armed
-                                * while a probe's answer is awaited: few
-                                * pairs at a time, so not a field of each */
+                                * while a probe's answer is awaited (or,
+                                * not approved yet, the answer to the
+                                * subscription request): few pairs at a
+                                * time, so not a field of each */
   guint link;                  /* counts the links that came up */
   guint pending;               /* watches in state pending: counted where
                                 * one is added, approved or removed */
@@ -188,6 +191,12 @@ void stox_watch_pair_probe (StoxWatches           *ws,
                             Pair                  *pair,
                             gint64                 now,
                             GPtrArray             *actions);
+/* watch-notify.c: the answer to the subscription request just sent for
+ * the pair awaited, STOX_WATCH_ASK_WAIT_MS at most; its held NOTIFYs go
+ * then, or with the approval's probe's answer. */
+void stox_watch_pair_await_answer (StoxWatches *ws,
+                                   Pair        *pair,
+                                   gint64       now);
 /* watch-notify.c: `w`'s first NOTIFY, from the table when it is the
  * whole picture, else after a probe. */
 void stox_watch_notify_fresh (StoxWatches           *ws,

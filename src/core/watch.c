@@ -192,7 +192,7 @@ stox_watch_count (StoxWatches *ws, Watch *w, gint delta)
  * The memory is bounded like every table: when full, the oldest request
  * is forgotten.  Requests are remembered in time order, so only the
  * oldest is looked at for the interval. */
-static void
+static gboolean
 ask_once (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
           GPtrArray *actions)
 {
@@ -200,7 +200,7 @@ ask_once (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
          ws->asked_head->asked_at + (gint64) STOX_WATCH_ASK_INTERVAL_S * G_USEC_PER_SEC <= now)
     asked_pop (ws);
   if (pair->asked)
-    return;
+    return FALSE;
   if (ws->n_asked >= MAX (env->max_subscriptions, 1))
     asked_pop (ws);
   pair->asked = TRUE;
@@ -212,6 +212,7 @@ ask_once (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
   ws->asked_tail = pair;
   ws->n_asked++;
   stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
+  return TRUE;
 }
 
 /* A watch's WATCH record: written with the current deadline while the
@@ -470,9 +471,24 @@ stox_watch_on_subscribe (StoxWatches           *ws,
   stox_watch_store (actions, w, FALSE);
   if (!pair->authorized)
     {
-      /* RFC 6665 §4.2.1.2: the first NOTIFY right after the 2xx. */
-      stox_watch_notify_state (ws, env, w, TRUE, now, actions);
-      ask_once (ws, env, pair, now, actions);
+      /* RFC 6665 §4.2.1.2: the first NOTIFY at once, with the state as
+       * it is known.  A server answers the subscription request at once
+       * for a contact approved already (RFC 6121 §3.1.3): so while one
+       * just sent (or one this pair waits on already) may be answered,
+       * the NOTIFY waits STOX_WATCH_ASK_WAIT_MS for it, and a watcher
+       * the XMPP user approved before hears one active NOTIFY with her
+       * presence rather than pending then active (stoxd(8) PRESENCE).
+       * Otherwise, or when nothing came, pending. */
+      gboolean asked = ask_once (ws, env, pair, now, actions);
+
+      if (asked || stox_watch_pair_probing (ws, pair))
+        {
+          w->held = TRUE;
+          if (asked)
+            stox_watch_pair_await_answer (ws, pair, now);
+        }
+      else
+        stox_watch_notify_state (ws, env, w, TRUE, now, actions);
     }
   else
     /* Approved before: the first NOTIFY has the current presence, from

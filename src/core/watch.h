@@ -18,6 +18,12 @@ G_BEGIN_DECLS
  * some servers never answer one for an offline user. */
 #define STOX_WATCH_PROBE_WAIT_MS 2000
 
+/* How long a new watcher's first NOTIFY waits for the XMPP user's server
+ * to answer the subscription request the gateway just sent: a contact
+ * approved already is answered at once (RFC 6121 §3.1.3), and then the
+ * first NOTIFY is active instead of pending then active. */
+#define STOX_WATCH_ASK_WAIT_MS 250
+
 /* Shorter SUBSCRIBEs get 423 (RFC 6665 §4.2.1.1). */
 #define STOX_WATCH_MIN_EXPIRES 60
 /* Longer ones are shortened to this. */

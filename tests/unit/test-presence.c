@@ -131,6 +131,16 @@ subscribe_new (Fixture *f, StoxToken dialog, gint64 expires)
   return req;
 }
 
+/* A new SUBSCRIBE for a pair not approved: its first NOTIFY waits
+ * STOX_WATCH_ASK_WAIT_MS for the XMPP server's answer to the subscription
+ * request, and none comes here. */
+static void
+new_watcher (Fixture *f, StoxSipRequest *req, gint64 now)
+{
+  stox_gateway_on_sip (f->gw, req, now, f->actions);
+  stox_gateway_on_timer (f->gw, now + STOX_WATCH_ASK_WAIT_MS * 1000, f->actions);
+}
+
 static void
 respond_sip (Fixture *f, StoxToken token, guint status, gint64 expires, gint64 now)
 {
@@ -187,7 +197,7 @@ active_watcher (Fixture *f, gint64 expires)
 {
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, expires);
 
-  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  new_watcher (f, req, T0);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0);
@@ -211,7 +221,7 @@ test_s2x_subscribe_pending_then_active (Fixture *f, gconstpointer data)
 {
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
 
-  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  new_watcher (f, req, T0);
   StoxAction *ok = find (f, STOX_ACTION_SIP_RESPOND, 0);
   g_assert_cmpuint (ok->u.respond.status, ==, 200);
   g_assert_cmpint (ok->u.respond.expires, ==, 600);
@@ -249,6 +259,111 @@ test_s2x_subscribe_pending_then_active (Fixture *f, gconstpointer data)
   xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", NULL, "here", T0 + S);
   respond_sip (f, n->u.notify.token, 200, -1, T0 + S);
   g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+}
+
+/* A contact the XMPP user approved before: her server answers the
+ * subscription request at once (RFC 6121 §3.1.3), within the wait, and
+ * the watcher's first NOTIFY is active with her presence: one NOTIFY,
+ * not pending then active. */
+static void
+test_s2x_approved_at_once (Fixture *f, gconstpointer data)
+{
+  const gint64 soon = T0 + 20 * 1000;   /* 20 ms: well within the wait */
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  StoxGatewayStats stats;
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+  g_assert_nonnull (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.watchers_pending, ==, 1);
+  clear (f);
+
+  xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, soon);
+  g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  stox_gateway_get_stats (f->gw, &stats);
+  g_assert_cmpuint (stats.watchers_pending, ==, 0);
+  clear (f);
+  xmpp_presence (f, NULL, "juliet@xmpp.test/pc", "romeo@sip.test", "away", "back soon", soon);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, req->token);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
+  g_assert_cmpuint (n->u.notify.expires, ==, 600);
+  g_autofree char *doc = body_of (n);
+  g_assert_nonnull (strstr (doc, "<basic>open</basic>"));
+  g_assert_nonnull (strstr (doc, "back soon"));
+  StoxToken first = n->u.notify.token;
+  clear (f);
+
+  /* The wait's end finds nothing held: no pending NOTIFY after it. */
+  stox_gateway_on_timer (f->gw, T0 + STOX_WATCH_ASK_WAIT_MS * 1000, f->actions);
+  respond_sip (f, first, 200, -1, soon);
+  stox_gateway_on_timer (f->gw, T0 + 3 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+}
+
+/* No answer (the user decides later, or is offline): the pending NOTIFY
+ * goes when the wait ends, not before; a second dialog of the same pair
+ * meanwhile waits with it, asks nothing again, and hears it at the same
+ * time; a third after that, the request still unanswered, hears pending
+ * at once. */
+static void
+test_s2x_ask_wait_bounded (Fixture *f, gconstpointer data)
+{
+  const gint64 end = T0 + STOX_WATCH_ASK_WAIT_MS * 1000;
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  g_autoptr (StoxSipRequest) phone = subscribe_new (f, 0, 600);
+  g_autoptr (StoxSipRequest) later = subscribe_new (f, 0, 600);
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  stox_gateway_on_sip (f->gw, phone, T0 + 1000, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_XMPP_SEND), ==, 1);   /* one subscribe */
+  g_assert_nonnull (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+  clear (f);
+  stox_gateway_on_timer (f->gw, end - 1, f->actions);
+  g_assert_cmpuint (f->actions->len, ==, 0);
+  stox_gateway_on_timer (f->gw, end, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, i);
+
+      g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_PENDING);
+      g_assert_null (n->u.notify.body);
+      g_assert_true (n->u.notify.dialog == req->token || n->u.notify.dialog == phone->token);
+    }
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.dialog, !=,
+                    find (f, STOX_ACTION_SIP_NOTIFY, 1)->u.notify.dialog);
+  clear (f);
+
+  stox_gateway_on_sip (f->gw, later, end + S, f->actions);
+  g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  g_assert_cmpint (find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.substate, ==,
+                   STOX_SUBSTATE_PENDING);
+  g_assert_null (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+}
+
+/* A refusal within the wait is the first NOTIFY: terminated;rejected. */
+static void
+test_s2x_rejected_within_wait (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  clear (f);
+  xmpp_presence (f, "unsubscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL,
+                 T0 + 10 * 1000);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
+  g_assert_cmpstr (n->u.notify.reason, ==, "rejected");
+  clear (f);
+  stox_gateway_on_timer (f->gw, T0 + STOX_WATCH_ASK_WAIT_MS * 1000, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
 }
 
 static void
@@ -435,7 +550,7 @@ test_s2x_approval_waits_for_probe (Fixture *f, gconstpointer data)
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
   const gint64 wait = STOX_WATCH_PROBE_WAIT_MS * 1000;
 
-  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  new_watcher (f, req, T0);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
@@ -472,7 +587,7 @@ test_s2x_rejected (Fixture *f, gconstpointer data)
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
   StoxGatewayStats stats;
 
-  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  new_watcher (f, req, T0);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
   xmpp_presence (f, "unsubscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
@@ -576,7 +691,7 @@ test_s2x_refusals (Fixture *f, gconstpointer data)
       g_free (req->request_uri);
       req->request_uri = g_strdup (rows[i].ruri);
       g_test_message ("row %zu", i);
-      stox_gateway_on_sip (f->gw, req, T0, f->actions);
+      new_watcher (f, req, T0);
       StoxAction *a = find (f, STOX_ACTION_SIP_RESPOND, 0);
       g_assert_cmpuint (a->u.respond.status, ==, rows[i].status);
       g_assert_cmpint (a->u.respond.min_expires, ==, rows[i].min_expires);
@@ -588,7 +703,7 @@ test_s2x_refusals (Fixture *f, gconstpointer data)
   /* While the XMPP link is down: 503 with Retry-After. */
   stox_gateway_on_link (f->gw, FALSE, 7, T0, f->actions);
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
-  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  new_watcher (f, req, T0);
   StoxAction *a = find (f, STOX_ACTION_SIP_RESPOND, 0);
   g_assert_cmpuint (a->u.respond.status, ==, 503);
   g_assert_cmpuint (a->u.respond.retry_after, ==, 7);
@@ -611,7 +726,7 @@ test_s2x_fetch (Fixture *f, gconstpointer data)
 {
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 0);
 
-  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  new_watcher (f, req, T0);
   g_assert_cmpint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.expires, ==, 0);
   StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
   g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_TERMINATED);
@@ -627,7 +742,7 @@ test_s2x_second_watcher_already_authorized (Fixture *f, gconstpointer data)
 
   /* romeo's second phone: active at once with the known presence. */
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
-  stox_gateway_on_sip (f->gw, req, T0 + 2 * S, f->actions);
+  new_watcher (f, req, T0 + 2 * S);
   StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
   g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_ACTIVE);
   g_autofree char *doc = body_of (n);
@@ -1106,7 +1221,7 @@ test_store_records (Fixture *f, gconstpointer data)
 
   /* Approvals: stored on subscribed, removed on unsubscribed. */
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
-  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  new_watcher (f, req, T0);
   clear (f);
   xmpp_presence (f, "subscribed", "juliet@xmpp.test", "romeo@sip.test", NULL, NULL, T0 + S);
   r = must_store (f, STOX_STORE_APPROVAL, FALSE);
@@ -1141,7 +1256,7 @@ test_restore (Fixture *f, gconstpointer data)
    * NOTIFY waits for the answer, or (none here: ejabberd for an offline
    * user) for STOX_WATCH_PROBE_WAIT_MS, and then says closed. */
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
-  stox_gateway_on_sip (f->gw, req, T0 + S, f->actions);
+  new_watcher (f, req, T0 + S);
   g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
   g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
   g_assert_null (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
@@ -1208,7 +1323,7 @@ test_store_watch_records (Fixture *f, gconstpointer data)
 {
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
 
-  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  new_watcher (f, req, T0);
   g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
   g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, TRUE), ==, 0);
   StoxStoreRecord *r = must_store (f, STOX_STORE_WATCH, FALSE);
@@ -1253,7 +1368,7 @@ test_store_watch_records (Fixture *f, gconstpointer data)
 
   /* A fetch (RFC 6665 §4.4.3) is never stored, nor removed. */
   g_autoptr (StoxSipRequest) fetch = subscribe_new (f, 0, 0);
-  stox_gateway_on_sip (f->gw, fetch, T0 + 300 * S, f->actions);
+  new_watcher (f, fetch, T0 + 300 * S);
   g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
   g_assert_null (find_store (f, STOX_STORE_WATCH, FALSE));
   g_assert_null (find_store (f, STOX_STORE_WATCH, TRUE));
@@ -1348,7 +1463,7 @@ test_store_watch_shutdown (Fixture *f, gconstpointer data)
       other->from_uri = g_strdup ("sip:mercutio@sip.test");
       g_free (other->asserted_uri);
       other->asserted_uri = g_strdup (other->from_uri);
-      stox_gateway_on_sip (f->gw, other, T0 + S, f->actions);
+      new_watcher (f, other, T0 + S);
       g_assert_cmpuint (count_store (f, STOX_STORE_WATCH, FALSE), ==, 1);
       respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0 + S);
       clear (f);
@@ -1530,7 +1645,7 @@ test_restore_new_dialog_probes (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->actions->len, ==, 0);
 
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
-  stox_gateway_on_sip (f->gw, req, T0 + 4 * S, f->actions);
+  new_watcher (f, req, T0 + 4 * S);
   g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
   g_assert_nonnull (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
   g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
@@ -1550,7 +1665,7 @@ test_restore_new_dialog_probes (Fixture *f, gconstpointer data)
   /* Now the table is known whole: a second dialog is answered at once,
    * and a fetch too, without a probe. */
   g_autoptr (StoxSipRequest) second = subscribe_new (f, 0, 600);
-  stox_gateway_on_sip (f->gw, second, T0 + 5 * S, f->actions);
+  new_watcher (f, second, T0 + 5 * S);
   g_assert_null (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
   g_autofree char *doc2 = body_of (find (f, STOX_ACTION_SIP_NOTIFY, 0));
   g_assert_nonnull (strstr (doc2, ">on my laptop</note>"));
@@ -1567,8 +1682,8 @@ test_restore_new_dialog_probes (Fixture *f, gconstpointer data)
   clear (f);
   g_autoptr (StoxSipRequest) third = subscribe_new (f, 0, 600);
   g_autoptr (StoxSipRequest) fetch = subscribe_new (f, 0, 0);
-  stox_gateway_on_sip (f->gw, third, T0 + 7 * S, f->actions);
-  stox_gateway_on_sip (f->gw, fetch, T0 + 7 * S, f->actions);
+  new_watcher (f, third, T0 + 7 * S);
+  new_watcher (f, fetch, T0 + 7 * S);
   g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
   g_assert_null (find_presence (f, "probe", "romeo@sip.test", "juliet@xmpp.test"));
   clear (f);
@@ -1883,7 +1998,7 @@ test_many_watchers (Fixture *f, gconstpointer data)
       /* over 20 XMPP users: one may have 2000 watchers by default */
       g_free (req->request_uri);
       req->request_uri = g_strdup_printf ("sip:juliet%d@xmpp.test", i % 20);
-      stox_gateway_on_sip (f->gw, req, T0, f->actions);
+      new_watcher (f, req, T0);
     }
   clear (f);
   stox_gateway_get_stats (f->gw, &stats);
@@ -1906,7 +2021,7 @@ test_limits_one_bound (Fixture *f, gconstpointer data)
   fixture_setup_with (f, 2, FALSE);
 
   g_autoptr (StoxSipRequest) first = subscribe_new (f, 0, 600);
-  stox_gateway_on_sip (f->gw, first, T0, f->actions);
+  new_watcher (f, first, T0);
   g_assert_cmpuint (find (f, STOX_ACTION_SIP_RESPOND, 0)->u.respond.status, ==, 200);
   clear (f);
   xmpp_presence (f, "subscribe", "bob@xmpp.test/laptop", "alice@sip.test", NULL, NULL, T0);
@@ -1918,7 +2033,7 @@ test_limits_one_bound (Fixture *f, gconstpointer data)
   g_autoptr (StoxSipRequest) second = subscribe_new (f, 0, 600);
   g_free (second->from_uri);
   second->from_uri = g_strdup ("sip:mercutio@sip.test");
-  stox_gateway_on_sip (f->gw, second, T0, f->actions);
+  new_watcher (f, second, T0);
   StoxAction *refused = find (f, STOX_ACTION_SIP_RESPOND, 0);
   g_assert_cmpuint (refused->u.respond.status, ==, 503);
   g_assert_cmpstr (refused->u.respond.warning, ==, "subscription table full");
@@ -2018,10 +2133,10 @@ test_watchers_pending_count (Fixture *f, gconstpointer data)
   g_free (tybalt->asserted_uri);
   tybalt->asserted_uri = g_strdup (tybalt->from_uri);
   g_assert_cmpuint (count_pending (f), ==, 0);
-  stox_gateway_on_sip (f->gw, romeo, T0, f->actions);
+  new_watcher (f, romeo, T0);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
-  stox_gateway_on_sip (f->gw, tybalt, T0, f->actions);
+  new_watcher (f, tybalt, T0);
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   clear (f);
   g_assert_cmpuint (count_pending (f), ==, 2);
@@ -2142,7 +2257,7 @@ test_unsent_subscribe_asked_again (Fixture *f, gconstpointer data)
   g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
   g_autoptr (StoxStanza) ask = NULL;
 
-  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  new_watcher (f, req, T0);
   ask = header_copy (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
   respond_sip (f, find (f, STOX_ACTION_SIP_NOTIFY, 0)->u.notify.token, 200, -1, T0);
   send_failed (f, ask, T0);
@@ -2241,6 +2356,9 @@ main (int argc, char **argv)
 #define ADD(path, fn) \
   g_test_add ("/presence/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("s2x/pending-then-active", test_s2x_subscribe_pending_then_active);
+  ADD ("s2x/approved-at-once", test_s2x_approved_at_once);
+  ADD ("s2x/ask-wait-bounded", test_s2x_ask_wait_bounded);
+  ADD ("s2x/rejected-within-wait", test_s2x_rejected_within_wait);
   ADD ("s2x/merged-one-in-flight", test_s2x_presence_merged_one_in_flight);
   ADD ("s2x/status-languages", test_s2x_status_languages);
   ADD ("s2x/unavailable-closed", test_s2x_unavailable_closed);

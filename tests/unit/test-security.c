@@ -165,6 +165,10 @@ send_sip (Fixture *f, StoxSipMethod method, const char *source, const char *from
   if (expires != -2)
     req->expires = expires;
   stox_gateway_on_sip (f->gw, req, now, f->actions);
+  /* A new dialog's first NOTIFY may wait STOX_WATCH_ASK_WAIT_MS for the
+   * XMPP server's answer to the subscription request; none comes here. */
+  if (method == STOX_SIP_METHOD_SUBSCRIBE && req->dialog == 0)
+    stox_gateway_on_timer (f->gw, now + STOX_WATCH_ASK_WAIT_MS * 1000, f->actions);
   return req->token;
 }
 
