@@ -483,9 +483,10 @@ stox_watch_on_subscribe (StoxWatches           *ws,
 
       if (asked || stox_watch_pair_probing (ws, pair))
         {
-          w->held = TRUE;
-          if (asked)
+          /* Armed once: the 250 ms bound the watchers already held. */
+          if (!stox_watch_pair_probing (ws, pair))
             stox_watch_pair_await_answer (ws, pair, now);
+          w->held = TRUE;
         }
       else
         stox_watch_notify_state (ws, env, w, TRUE, now, actions);
@@ -777,6 +778,7 @@ stox_watch_shutdown (StoxWatches           *ws,
       if (w->ending)
         continue;
       stox_timers_cancel (ws->timers, &w->timer);
+      gboolean was_held = w->held;
       w->held = FALSE;
       if (end_subscriptions)
         /* A gateway being retired (stox.conf(5), on-stop): the dialog
@@ -793,6 +795,11 @@ stox_watch_shutdown (StoxWatches           *ws,
          * until the next start NOTIFYs her current presence in it.  Sent
          * even while one is in flight: there is no later. */
         stox_watch_send_notify (ws, env, w, STOX_SUBSTATE_ACTIVE, NULL, TRUE, TRUE, FALSE, now, actions);
+      else if (was_held)
+        /* Its first NOTIFY was waiting for the XMPP server's answer, and
+         * every dialog gets one (RFC 6665 §4.2.1.2): pending, as it is. */
+        stox_watch_send_notify (ws, env, w, STOX_SUBSTATE_PENDING, NULL, FALSE, FALSE, FALSE, now,
+                                actions);
     }
   /* What is left to resync waits for the next start, which resyncs every
    * restored dialog anyway. */

@@ -21,7 +21,7 @@ struct _StoxMemoryTrim
   gint64   cpu_us;    /* the process's CPU time at the last look */
   gsize    arena;     /* heap size at the last look */
   gsize    in_use;    /* bytes in use at the last look */
-  gboolean known;     /* arena and in_use were read at the last look */
+  gboolean known;     /* arena and in_use were read (at a quiet look) */
   gboolean trimmed;   /* since the heap last changed */
 };
 
@@ -38,15 +38,16 @@ process_cpu_us (void)
 /* mallinfo2() walks every free chunk of the heap, on the loop: 12 ms
  * with 90 000 subscriptions held (bench/README.md), a stall for every
  * message meanwhile, every period.  A daemon that was busy over the
- * period has not settled anyway, so then the heap is not looked at. */
+ * period has not settled anyway, so then the heap is not looked at; it
+ * has been used, so whatever was given back may be in use again: once
+ * quiet and settled, it is trimmed again.  The CPU time is read after a
+ * look, so that a look's own cost never makes the next period busy. */
 static gboolean
 busy (StoxMemoryTrim *trim)
 {
   gint64 cpu = process_cpu_us ();
-  gboolean was_busy = (cpu - trim->cpu_us) * 1000 > trim->period_us * BUSY_PERMILLE;
 
-  trim->cpu_us = cpu;
-  return was_busy;
+  return (cpu - trim->cpu_us) * 1000 > trim->period_us * BUSY_PERMILLE;
 }
 
 gboolean
@@ -55,8 +56,8 @@ stox_memory_trim_check (StoxMemoryTrim *trim)
 #if defined(__GLIBC__) && __GLIBC_PREREQ (2, 33)
   if (busy (trim))
     {
-      trim->known = FALSE;
       trim->trimmed = FALSE;
+      trim->cpu_us = process_cpu_us ();
       return FALSE;
     }
 
@@ -84,6 +85,7 @@ stox_memory_trim_check (StoxMemoryTrim *trim)
   trim->arena = m.arena;
   trim->in_use = m.uordblks;
   trim->known = TRUE;
+  trim->cpu_us = process_cpu_us ();
   return done;
 #else
   (void) trim;

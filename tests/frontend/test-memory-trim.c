@@ -97,7 +97,8 @@ spin_cpu_ms (guint ms)
 
 /* A daemon busy over the period has not settled: the heap is not looked
  * at (mallinfo2() walks every free chunk, a stall on the loop), and once
- * it is quiet again one look notes the heap and the next trims. */
+ * it is quiet again and the heap settled, it is trimmed once more (the
+ * busy time may have used what was given back). */
 static void
 test_no_look_while_busy (void)
 {
@@ -144,9 +145,13 @@ test_no_look_while_busy (void)
       spin_cpu_ms (60);
       g_assert_false (stox_memory_trim_check (trim));
     }
-  /* Quiet: the first look only notes the heap, the second trims. */
+  /* Quiet: one of the next two looks trims (the first, when the heap is
+   * as it was before the busy time; else the second, once it settled),
+   * and then no other while nothing changes. */
+  gboolean first = stox_memory_trim_check (trim);
+  gboolean second = stox_memory_trim_check (trim);
+  g_assert_true (first != second);
   g_assert_false (stox_memory_trim_check (trim));
-  g_assert_true (stox_memory_trim_check (trim));
   g_assert_false (stox_memory_trim_check (trim));
 }
 

@@ -347,6 +347,27 @@ test_s2x_ask_wait_bounded (Fixture *f, gconstpointer data)
   g_assert_null (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
 }
 
+/* A stop within the wait: the held watcher still gets its first NOTIFY,
+ * pending (the dialog is kept for the next start). */
+static void
+test_s2x_stop_within_wait (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+
+  stox_gateway_on_sip (f->gw, req, T0, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  stox_gateway_on_shutdown (f->gw, T0 + 10 * 1000, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, req->token);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_PENDING);
+  g_assert_null (n->u.notify.body);
+  clear (f);
+  stox_gateway_on_timer (f->gw, T0 + STOX_WATCH_ASK_WAIT_MS * 1000, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+}
+
 /* A refusal within the wait is the first NOTIFY: terminated;rejected. */
 static void
 test_s2x_rejected_within_wait (Fixture *f, gconstpointer data)
@@ -2359,6 +2380,7 @@ main (int argc, char **argv)
   ADD ("s2x/approved-at-once", test_s2x_approved_at_once);
   ADD ("s2x/ask-wait-bounded", test_s2x_ask_wait_bounded);
   ADD ("s2x/rejected-within-wait", test_s2x_rejected_within_wait);
+  ADD ("s2x/stop-within-wait", test_s2x_stop_within_wait);
   ADD ("s2x/merged-one-in-flight", test_s2x_presence_merged_one_in_flight);
   ADD ("s2x/status-languages", test_s2x_status_languages);
   ADD ("s2x/unavailable-closed", test_s2x_unavailable_closed);
