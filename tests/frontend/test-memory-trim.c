@@ -24,27 +24,16 @@ rss_bytes (void)
   return resident * (gsize) sysconf (_SC_PAGESIZE);
 }
 
-static void
-test_trim_after_burst (void)
-{
-  enum { N = 16384, BIG = 4000 };
+enum { N = 16384, BIG = 4000 };
 
-#if defined(__SANITIZE_ADDRESS__)
-  /* ASan's allocator is not glibc's: nothing to trim, nothing to see. */
-  g_test_skip ("glibc's heap is not in use under AddressSanitizer");
-  return;
-#endif
-  g_autoptr (StoxMemoryTrim) trim = stox_memory_trim_new (3600);
-  g_autoptr (GPtrArray) live = g_ptr_array_new_with_free_func (g_free);
+/* 64 MB of short-lived blocks with a long-lived one (kept in `live`)
+ * after every eighth, as SIP messages and the dialogs made meanwhile;
+ * every block touched.  Returns the short-lived ones, for burst_end(). */
+static char **
+burst_start (GPtrArray *live)
+{
   char **big = g_new0 (char *, N);
 
-  /* Settle first: what the test framework allocated is not the burst. */
-  stox_memory_trim_check (trim);
-  stox_memory_trim_check (trim);
-
-  /* 64 MB of short-lived blocks with a long-lived one after every
-   * eighth, as SIP messages and the dialogs made meanwhile; every block
-   * touched. */
   for (guint i = 0; i < N; i++)
     {
       big[i] = g_malloc (BIG);
@@ -57,11 +46,36 @@ test_trim_after_burst (void)
           g_ptr_array_add (live, small);
         }
     }
-  /* Still growing: nothing is given back. */
-  g_assert_false (stox_memory_trim_check (trim));
+  return big;
+}
+
+static void
+burst_end (char **big)
+{
   for (guint i = 0; i < N; i++)
     g_free (big[i]);
   g_free (big);
+}
+
+static void
+test_trim_after_burst (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  /* ASan's allocator is not glibc's: nothing to trim, nothing to see. */
+  g_test_skip ("glibc's heap is not in use under AddressSanitizer");
+  return;
+#endif
+  g_autoptr (StoxMemoryTrim) trim = stox_memory_trim_new (3600);
+  g_autoptr (GPtrArray) live = g_ptr_array_new_with_free_func (g_free);
+
+  /* Settle first: what the test framework allocated is not the burst. */
+  stox_memory_trim_check (trim);
+  stox_memory_trim_check (trim);
+
+  char **big = burst_start (live);
+  /* Still growing: nothing is given back. */
+  g_assert_false (stox_memory_trim_check (trim));
+  burst_end (big);
 
   gsize before = rss_bytes ();
   /* The heap just shrank in use: not settled yet. */
@@ -102,8 +116,6 @@ spin_cpu_ms (guint ms)
 static void
 test_no_look_while_busy (void)
 {
-  enum { N = 16384, BIG = 4000 };
-
 #if defined(__SANITIZE_ADDRESS__)
   g_test_skip ("glibc's heap is not in use under AddressSanitizer");
   return;
@@ -111,35 +123,15 @@ test_no_look_while_busy (void)
   /* 1 s period: busy above 20 ms of CPU between two looks. */
   g_autoptr (StoxMemoryTrim) trim = stox_memory_trim_new (1);
   g_autoptr (GPtrArray) live = g_ptr_array_new_with_free_func (g_free);
-  char **big = g_new0 (char *, N);
 
   stox_memory_trim_check (trim);
   stox_memory_trim_check (trim);
-  for (guint i = 0; i < N; i++)
-    {
-      big[i] = g_malloc (BIG);
-      memset (big[i], 1, BIG);
-      if (i % 8 == 7)
-        g_ptr_array_add (live, g_malloc0 (48));
-    }
-  for (guint i = 0; i < N; i++)
-    g_free (big[i]);
-  g_free (big);
+  burst_end (burst_start (live));
   g_assert_false (stox_memory_trim_check (trim));
   stox_memory_trim_check (trim);   /* settled and trimmed, or not yet */
 
   /* The same shape again, then busy before each look: never trimmed. */
-  big = g_new0 (char *, N);
-  for (guint i = 0; i < N; i++)
-    {
-      big[i] = g_malloc (BIG);
-      memset (big[i], 1, BIG);
-      if (i % 8 == 7)
-        g_ptr_array_add (live, g_malloc0 (48));
-    }
-  for (guint i = 0; i < N; i++)
-    g_free (big[i]);
-  g_free (big);
+  burst_end (burst_start (live));
   for (guint i = 0; i < 3; i++)
     {
       spin_cpu_ms (60);
