@@ -483,7 +483,8 @@ stox_watch_on_subscribe (StoxWatches           *ws,
 
       if (asked || stox_watch_pair_probing (ws, pair))
         {
-          /* Armed once: the 250 ms bound the watchers already held. */
+          /* Armed once per wait: re-arming would stretch the 250 ms of
+           * the watchers already held. */
           if (!stox_watch_pair_probing (ws, pair))
             stox_watch_pair_await_answer (ws, pair, now);
           w->held = TRUE;
