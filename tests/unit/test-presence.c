@@ -1973,6 +1973,28 @@ test_restore_watch_pending (Fixture *f, gconstpointer data)
   g_assert_cmpuint (n->u.notify.expires, ==, 598);
 }
 
+/* A restored dialog still pending whose subscription request gets no
+ * answer hears pending again once the wait is over: a watcher whose first
+ * NOTIFY was still held when the gateway went down (a crash) gets one. */
+static void
+test_restore_watch_pending_unanswered (Fixture *f, gconstpointer data)
+{
+  start_down (f);
+  restore_watch (f, "romeo@sip.test", WATCH_DIALOG, T0 + 600 * S, T0);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + S, f->actions);
+  g_assert_nonnull (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  clear (f);
+  stox_gateway_on_timer (f->gw, T0 + S + STOX_WATCH_ASK_WAIT_MS * 1000 - 1, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
+  stox_gateway_on_timer (f->gw, T0 + S + STOX_WATCH_ASK_WAIT_MS * 1000, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 1);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpuint (n->u.notify.dialog, ==, WATCH_DIALOG);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_PENDING);
+  g_assert_null (n->u.notify.body);
+}
+
 /* A restored pair freed before the link is up (its dialog ended) is not
  * touched on link up; an approved one that lost its dialog asks
  * nothing. */
@@ -2417,6 +2439,7 @@ main (int argc, char **argv)
   ADD ("store/restore-watch-dropped", test_restore_watch_dropped);
   ADD ("store/restore-watch-expiry-rule", test_restore_watch_expiry_rule);
   ADD ("store/restore-watch-pending", test_restore_watch_pending);
+  ADD ("store/restore-watch-pending-unanswered", test_restore_watch_pending_unanswered);
   ADD ("store/restore-watch-gone-before-link", test_restore_watch_gone_before_link);
   ADD ("load/20000-watchers", test_many_watchers);
   ADD ("limits/one-bound", test_limits_one_bound);
