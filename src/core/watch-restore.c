@@ -191,17 +191,18 @@ stox_watch_resync (StoxWatches           *ws,
       else
         {
           stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "subscribe");
-          /* Its watchers hear their state once the answer has had
-           * STOX_WATCH_ASK_WAIT_MS: active if it came, else pending
-           * again.  A watcher whose first NOTIFY was still waiting when
-           * the gateway went down without a word (a crash) gets one that
-           * way (RFC 6665 §4.2.1.2), and every one learns its dialog
-           * outlived the restart. */
+          /* Its restored watchers (told nothing since the start) hear
+           * their state once the answer has had STOX_WATCH_ASK_WAIT_MS:
+           * active if it came, else pending again.  A watcher whose first
+           * NOTIFY was still waiting when the gateway went down without a
+           * word (a crash) gets one that way (RFC 6665 §4.2.1.2).  A
+           * request sent again after a link fell (stox_watch_on_send_failed)
+           * tells the watchers told already nothing new. */
           gboolean held = FALSE;
 
           for (Watch *w = pair->watches; w != NULL; w = w->next)
             {
-              if (w->state == STOX_SUBSTATE_PENDING && !w->ending)
+              if (w->state == STOX_SUBSTATE_PENDING && !w->ending && w->sent == 0)
                 w->held = held = TRUE;
             }
           if (held && !stox_watch_pair_probing (ws, pair))

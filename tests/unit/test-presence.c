@@ -1993,6 +1993,35 @@ test_restore_watch_pending_unanswered (Fixture *f, gconstpointer data)
   g_assert_cmpuint (n->u.notify.dialog, ==, WATCH_DIALOG);
   g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_PENDING);
   g_assert_null (n->u.notify.body);
+  g_assert_cmpuint (n->u.notify.expires, ==, 599);
+}
+
+/* A subscription request the link lost is sent again when it is back;
+ * the watcher, told pending already, hears nothing new. */
+static void
+test_request_resent_no_repeat (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StoxSipRequest) req = subscribe_new (f, 0, 600);
+  g_autoptr (StoxStanza) lost = stox_stanza_new (STOX_STANZA_PRESENCE);
+
+  new_watcher (f, req, T0);
+  StoxAction *n = find (f, STOX_ACTION_SIP_NOTIFY, 0);
+  g_assert_cmpint (n->u.notify.substate, ==, STOX_SUBSTATE_PENDING);
+  respond_sip (f, n->u.notify.token, 200, -1, T0 + S);
+  clear (f);
+
+  lost->type = g_strdup ("subscribe");
+  lost->from = g_strdup ("romeo@sip.test");
+  lost->to = g_strdup ("juliet@xmpp.test");
+  stox_gateway_on_link (f->gw, FALSE, 5, T0 + 2 * S, f->actions);
+  stox_gateway_on_xmpp_send_failed (f->gw, lost, STOX_XMPP_SEND_FAILED_LINK, T0 + 2 * S,
+                                    f->actions);
+  clear (f);
+  stox_gateway_on_link (f->gw, TRUE, 0, T0 + 3 * S, f->actions);
+  stox_gateway_on_timer (f->gw, T0 + 3 * S + STOX_PRESENCE_RETRY_US, f->actions);
+  g_assert_nonnull (find_presence (f, "subscribe", "romeo@sip.test", "juliet@xmpp.test"));
+  stox_gateway_on_timer (f->gw, T0 + 4 * S, f->actions);
+  g_assert_cmpuint (count (f, STOX_ACTION_SIP_NOTIFY), ==, 0);
 }
 
 /* A restored pair freed before the link is up (its dialog ended) is not
@@ -2440,6 +2469,7 @@ main (int argc, char **argv)
   ADD ("store/restore-watch-expiry-rule", test_restore_watch_expiry_rule);
   ADD ("store/restore-watch-pending", test_restore_watch_pending);
   ADD ("store/restore-watch-pending-unanswered", test_restore_watch_pending_unanswered);
+  ADD ("s2x/request-resent-no-repeat", test_request_resent_no_repeat);
   ADD ("store/restore-watch-gone-before-link", test_restore_watch_gone_before_link);
   ADD ("load/20000-watchers", test_many_watchers);
   ADD ("limits/one-bound", test_limits_one_bound);
