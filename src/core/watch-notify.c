@@ -302,33 +302,10 @@ stox_watch_pair_release (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair
  * STOX_WATCH_PROBE_WAIT_MS: a server may answer nothing at all (ejabberd
  * for an offline user), and the watcher must still hear that she is
  * offline.  One probe at a time per pair. */
-void
-stox_watch_pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
-            GPtrArray *actions)
-{
-  StoxTimer *t;
-
-  if (stox_watch_pair_probing (ws, pair) && pair->probed_link == ws->link)
-    return;
-  stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
-  pair->probed_link = ws->link;
-  t = g_hash_table_lookup (ws->probing, pair);
-  if (t == NULL)
-    {
-      t = g_new0 (StoxTimer, 1);
-      g_hash_table_insert (ws->probing, pair, t);
-    }
-  stox_timers_arm (ws->timers, t, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
-                   now + STOX_WATCH_PROBE_WAIT_MS * 1000);
-}
-
-/* The same wait as a probe's (ws->probing), without a probe: the pair
- * is not approved, so pair_fresh() stays FALSE and the table is never
- * taken for the whole picture. */
-void
-stox_watch_pair_await_answer (StoxWatches *ws,
-                              Pair        *pair,
-                              gint64       now)
+/* The pair's watchers wait for an answer from the XMPP server until
+ * `deadline` (ws->probing; stox_watch_probe_waited() ends the wait). */
+static void
+wait_for_answer (StoxWatches *ws, Pair *pair, gint64 deadline)
 {
   StoxTimer *t = g_hash_table_lookup (ws->probing, pair);
 
@@ -337,8 +314,29 @@ stox_watch_pair_await_answer (StoxWatches *ws,
       t = g_new0 (StoxTimer, 1);
       g_hash_table_insert (ws->probing, pair, t);
     }
-  stox_timers_arm (ws->timers, t, STOX_PRESENCE_TIMER_PROBE_WAIT, pair,
-                   now + STOX_WATCH_ASK_WAIT_MS * 1000);
+  stox_timers_arm (ws->timers, t, STOX_PRESENCE_TIMER_PROBE_WAIT, pair, deadline);
+}
+
+void
+stox_watch_pair_probe (StoxWatches *ws, const StoxPresenceEnv *env, Pair *pair, gint64 now,
+            GPtrArray *actions)
+{
+  if (stox_watch_pair_probing (ws, pair) && pair->probed_link == ws->link)
+    return;
+  stox_actions_presence (actions, pair->watcher_jid, pair->target_jid, "probe");
+  pair->probed_link = ws->link;
+  wait_for_answer (ws, pair, now + STOX_WATCH_PROBE_WAIT_MS * 1000);
+}
+
+/* The same wait as a probe's, without a probe: the pair is not approved,
+ * so pair_fresh() stays FALSE and the table is never taken for the whole
+ * picture. */
+void
+stox_watch_pair_await_answer (StoxWatches *ws,
+                              Pair        *pair,
+                              gint64       now)
+{
+  wait_for_answer (ws, pair, now + STOX_WATCH_ASK_WAIT_MS * 1000);
 }
 
 void

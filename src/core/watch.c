@@ -479,16 +479,17 @@ stox_watch_on_subscribe (StoxWatches           *ws,
        * the XMPP user approved before hears one active NOTIFY with her
        * presence rather than pending then active (stoxd(8) PRESENCE).
        * Otherwise, or when nothing came, pending. */
-      gboolean asked = ask_once (ws, env, pair, now, actions);
+      gboolean waiting = stox_watch_pair_probing (ws, pair);
 
-      if (asked || stox_watch_pair_probing (ws, pair))
+      /* Armed once per wait: re-arming would stretch the 250 ms of the
+       * watchers already held. */
+      if (ask_once (ws, env, pair, now, actions) && !waiting)
         {
-          /* Armed once per wait: re-arming would stretch the 250 ms of
-           * the watchers already held. */
-          if (!stox_watch_pair_probing (ws, pair))
-            stox_watch_pair_await_answer (ws, pair, now);
-          w->held = TRUE;
+          stox_watch_pair_await_answer (ws, pair, now);
+          waiting = TRUE;
         }
+      if (waiting)
+        w->held = TRUE;
       else
         stox_watch_notify_state (ws, env, w, TRUE, now, actions);
     }

@@ -19,9 +19,8 @@ struct _StoxMemoryTrim
   guint    source;
   gint64   period_us;
   gint64   cpu_us;    /* the process's CPU time at the last look */
-  gsize    arena;     /* heap size at the last look */
-  gsize    in_use;    /* bytes in use at the last look */
-  gboolean known;     /* arena and in_use were read (at a quiet look) */
+  gsize    arena;     /* heap size at the last quiet look; 0: none yet */
+  gsize    in_use;    /* bytes in use then */
   gboolean trimmed;   /* since the heap last changed */
 };
 
@@ -42,22 +41,16 @@ process_cpu_us (void)
  * has been used, so whatever was given back may be in use again: once
  * quiet and settled, it is trimmed again.  The CPU time is read after a
  * look, so that a look's own cost never makes the next period busy. */
-static gboolean
-busy (StoxMemoryTrim *trim)
-{
-  gint64 cpu = process_cpu_us ();
-
-  return (cpu - trim->cpu_us) * 1000 > trim->period_us * BUSY_PERMILLE;
-}
-
 gboolean
 stox_memory_trim_check (StoxMemoryTrim *trim)
 {
 #if defined(__GLIBC__) && __GLIBC_PREREQ (2, 33)
-  if (busy (trim))
+  gint64 cpu = process_cpu_us ();
+
+  if ((cpu - trim->cpu_us) * 1000 > trim->period_us * BUSY_PERMILLE)
     {
       trim->trimmed = FALSE;
-      trim->cpu_us = process_cpu_us ();
+      trim->cpu_us = cpu;
       return FALSE;
     }
 
@@ -65,7 +58,8 @@ stox_memory_trim_check (StoxMemoryTrim *trim)
   gsize in_use_delta = m.uordblks > trim->in_use ? m.uordblks - trim->in_use
                                                  : trim->in_use - m.uordblks;
   gsize arena_delta = m.arena > trim->arena ? m.arena - trim->arena : trim->arena - m.arena;
-  gboolean settled = trim->known && arena_delta <= SETTLED_DELTA
+  /* arena is 0 until the first quiet look: nothing to compare with. */
+  gboolean settled = trim->arena != 0 && arena_delta <= SETTLED_DELTA
                      && in_use_delta <= MAX (SETTLED_DELTA, trim->in_use / 10);
   gboolean done = FALSE;
 
@@ -84,7 +78,6 @@ stox_memory_trim_check (StoxMemoryTrim *trim)
     }
   trim->arena = m.arena;
   trim->in_use = m.uordblks;
-  trim->known = TRUE;
   trim->cpu_us = process_cpu_us ();
   return done;
 #else

@@ -178,9 +178,10 @@ void     stox_sip_dialog_request_unsent (StoxSipDialog              *dlg,
 /* Sends request `method` in the dialog (RFC 3261 §12.2.1.1): Call-ID,
  * tags, the next CSeq, Request-URI and Route from the target and the route
  * set (stox_sip_dialog_request()), unchanged whichever way it goes.
- * `next_hop` non-NULL sends it there instead of to the first hop the route set and target give: the
- * outbound proxy before a client dialog is established, or whenever that
- * first hop is not a trusted peer (next-hop.h).  `tags` add the rest.  The
+ * `next_hop` non-NULL sends it there instead of to the first hop the
+ * route set and target give: the outbound proxy before a client dialog is
+ * established, or whenever that first hop is not a trusted peer
+ * (next-hop.h).  `tags` add the rest.  The
  * transaction is nta's; NULL when the request cannot be built. */
 nta_outgoing_t *stox_sip_dialog_send (StoxSipDialog      *dlg,
                                       sip_method_t        method,

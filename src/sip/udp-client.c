@@ -476,7 +476,6 @@ request_text (GString                 *t,
   gsize body_len = 0;
   const char *body = r->body != NULL ? g_bytes_get_data (r->body, &body_len) : NULL;
   char line[1024];
-
   char num[24];
 
   /* Appends, not printf: this runs for every NOTIFY (bench/README.md). */
